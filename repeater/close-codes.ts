@@ -1,0 +1,73 @@
+// The repeater's websocket close codes: one table, stable numbers and
+// identifiers. The words shown to people live in each app's message catalogue,
+// keyed by `id`; `reason` here is the short English text put in the close frame
+// (at most 123 bytes) for logs and for clients without a catalogue.
+
+export const CloseCode = {
+  /** The desktop leg closed cleanly: the user's app left the session. */
+  DESKTOP_LEFT: 4001,
+  /** The viewer leg closed cleanly: the technician's viewer left. */
+  VIEWER_LEFT: 4002,
+  /** The desktop leg's connection dropped (reset, error, missed heartbeat). */
+  DESKTOP_LOST: 4003,
+  /** The viewer leg's connection dropped (reset, error, missed heartbeat). */
+  VIEWER_LOST: 4004,
+  /** This leg waited longer than waitingTimeoutMs for its peer. */
+  WAITING_TIMEOUT: 4005,
+  /** A leg for this side of this ticket is already connected. */
+  DUPLICATE_LEG: 4006,
+  /** The user stopped the session from the desktop app. */
+  ENDED_BY_USER: 4007,
+  /** The technician ended the session. */
+  ENDED_BY_TECHNICIAN: 4008,
+  /** The server ended the session (ticket closed, expired or cancelled by an administrator). */
+  ENDED_BY_SERVER: 4009,
+  /** The repeater is shutting down. */
+  SHUTDOWN: 4010,
+  /** The peer sent a message larger than maxPayloadBytes or broke the protocol. */
+  PEER_PROTOCOL_ERROR: 4011,
+} as const;
+
+export type CloseCodeId = keyof typeof CloseCode;
+export type CloseCodeNumber = (typeof CloseCode)[CloseCodeId];
+
+export const closeReasons: Readonly<Record<CloseCodeId, string>> = {
+  DESKTOP_LEFT: 'The user\'s desktop left the session',
+  VIEWER_LEFT: 'The technician\'s viewer left the session',
+  DESKTOP_LOST: 'The connection to the user\'s desktop was lost',
+  VIEWER_LOST: 'The connection to the technician\'s viewer was lost',
+  WAITING_TIMEOUT: 'Waited too long for the other side to connect',
+  DUPLICATE_LEG: 'This side of the session is already connected',
+  ENDED_BY_USER: 'The user ended the session',
+  ENDED_BY_TECHNICIAN: 'The technician ended the session',
+  ENDED_BY_SERVER: 'The session was ended by the server',
+  SHUTDOWN: 'The server is restarting',
+  PEER_PROTOCOL_ERROR: 'The other side sent invalid or oversized data',
+};
+
+const idByNumber = new Map<number, CloseCodeId>(
+  (Object.entries(CloseCode) as [CloseCodeId, number][]).map(([id, n]) => [n, id]),
+);
+
+/** The identifier of a repeater close code, or undefined for codes it does not own (1000, 1006…). */
+export function closeCodeId(code: number): CloseCodeId | undefined {
+  return idByNumber.get(code);
+}
+
+/** HTTP refusals at the upgrade, before any websocket exists. */
+export const RefusalCode = {
+  BAD_REQUEST: 400,
+  TOKEN_MISSING: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_USED: 401,
+  ORIGIN_NOT_ALLOWED: 403,
+  WRONG_SIDE: 403,
+  NOT_FOUND: 404,
+  TOO_MANY_LEGS_FROM_ADDRESS: 429,
+  TOO_MANY_LEGS: 503,
+  SHUTTING_DOWN: 503,
+  AUTHORIZER_FAILED: 503,
+} as const;
+
+export type RefusalCodeId = keyof typeof RefusalCode;

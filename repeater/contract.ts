@@ -1,0 +1,113 @@
+// The repeater's boundary: what the host injects (authorizeLeg, options, a
+// logger) and what it hears back (typed events). Nothing here comes from server/.
+import type { CloseCodeId, RefusalCodeId } from './close-codes.ts';
+
+export type LegSide = 'desktop' | 'viewer';
+
+/** The path each side must use. */
+export const sidePaths: Readonly<Record<LegSide, string>> = {
+  desktop: '/wsServer',
+  viewer: '/wsClient',
+};
+
+/** What the authorizer is told about an upgrade request. */
+export interface LegRequest {
+  path: string;
+  /** The `token` query parameter, or null when absent. */
+  token: string | null;
+  /** The Origin header, or null when absent (desktop clients send none). */
+  origin: string | null;
+  /** The Host header (the authorizer may compare Origin with it). */
+  host: string | null;
+  remoteAddress: string;
+  /** The side implied by the path. */
+  side: LegSide;
+}
+
+export type Authorization =
+  | { ok: true; ticketId: string; side: LegSide }
+  | { ok: false; code: RefusalCodeId; message: string };
+
+export type AuthorizeLeg = (request: LegRequest) => Promise<Authorization> | Authorization;
+
+export interface RepeaterOptions {
+  /** A leg waiting for its peer is closed after this long. */
+  waitingTimeoutMs: number;
+  /** A paired leg whose outgoing buffer passes this pauses its peer's reading. */
+  highWaterMarkBytes: number;
+  /** Largest websocket message accepted from either side. */
+  maxPayloadBytes: number;
+  /** Interval of the ping heartbeat; a paired leg that missed one pong is terminated. */
+  heartbeatIntervalMs: number;
+  /** Legs open at once, all sides and tickets. */
+  maxLegs: number;
+  /** Legs open at once from one remote address. */
+  maxLegsPerAddress: number;
+}
+
+export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
+  waitingTimeoutMs: 100_000,
+  highWaterMarkBytes: 1024 * 1024,
+  maxPayloadBytes: 16 * 1024 * 1024,
+  heartbeatIntervalMs: 30_000,
+  maxLegs: 10_000,
+  maxLegsPerAddress: 100,
+});
+
+export interface LegWaitingEvent {
+  ticketId: string;
+  side: LegSide;
+  remoteAddress: string;
+  at: Date;
+}
+
+export interface PairedEvent {
+  ticketId: string;
+  desktopAddress: string;
+  viewerAddress: string;
+  at: Date;
+}
+
+export interface EndedEvent {
+  ticketId: string;
+  /** Why the session ended, as a close code identifier. */
+  reason: CloseCodeId;
+  /** The side whose departure ended it, or null when the server or repeater ended it. */
+  endedBy: LegSide | null;
+  bytesDesktopToViewer: number;
+  bytesViewerToDesktop: number;
+  startedAt: Date;
+  endedAt: Date;
+  durationMs: number;
+}
+
+/** A leg that closed before it was ever paired. */
+export interface LegClosedEvent {
+  ticketId: string;
+  side: LegSide;
+  reason: CloseCodeId;
+  waitedMs: number;
+}
+
+export interface LegRefusedEvent {
+  path: string;
+  remoteAddress: string;
+  code: RefusalCodeId;
+}
+
+export interface RepeaterEvents {
+  legWaiting: [LegWaitingEvent];
+  paired: [PairedEvent];
+  ended: [EndedEvent];
+  legClosed: [LegClosedEvent];
+  legRefused: [LegRefusedEvent];
+}
+
+/** The slice of a pino logger the repeater uses. */
+export interface RepeaterLogger {
+  child(bindings: Record<string, unknown>): RepeaterLogger;
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

@@ -1,0 +1,306 @@
+// The repeater: authorizes websocket upgrades on /wsServer (desktop) and
+// /wsClient (viewer), pairs the two legs of a ticket and relays between them.
+// It attaches to any http.Server; authorization is injected, so this folder
+// imports nothing from server/.
+import { EventEmitter } from 'node:events';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { RefusalCode, type CloseCodeId, type RefusalCodeId } from './close-codes.ts';
+import {
+  defaultRepeaterOptions,
+  sidePaths,
+  type AuthorizeLeg,
+  type LegRequest,
+  type LegSide,
+  type RepeaterEvents,
+  type RepeaterLogger,
+  type RepeaterOptions,
+} from './contract.ts';
+import { Leg, departureReason } from './leg.ts';
+import { PairingTable } from './pairing-table.ts';
+import { SessionRelay } from './session-relay.ts';
+import { LegLimits } from './leg-limits.ts';
+
+export interface RepeaterDeps {
+  authorizeLeg: AuthorizeLeg;
+  logger: RepeaterLogger;
+  options?: Partial<RepeaterOptions>;
+}
+
+const sideByPath = new Map<string, LegSide>([
+  [sidePaths.desktop, 'desktop'],
+  [sidePaths.viewer, 'viewer'],
+]);
+
+export class Repeater extends EventEmitter<RepeaterEvents> {
+  readonly options: Readonly<RepeaterOptions>;
+  readonly #authorizeLeg: AuthorizeLeg;
+  readonly #log: RepeaterLogger;
+  readonly #wss: WebSocketServer;
+  readonly #table = new PairingTable();
+  readonly #relays = new Map<string, SessionRelay>();
+  readonly #limits: LegLimits;
+  readonly #heartbeat: NodeJS.Timeout;
+  #ownServer: Server | null = null;
+  #closing = false;
+
+  constructor(deps: RepeaterDeps) {
+    super();
+    this.options = Object.freeze({ ...defaultRepeaterOptions, ...deps.options });
+    this.#authorizeLeg = deps.authorizeLeg;
+    this.#log = deps.logger.child({ component: 'repeater' });
+    this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: this.options.maxPayloadBytes,
+      skipUTF8Validation: true,
+    });
+    this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Claims every upgrade on this server: repeater paths are handled, others refused. */
+  attach(server: Server): this {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.handleUpgrade(req, socket, head);
+    });
+    return this;
+  }
+
+  /** Runs the repeater on its own port (0 for any); resolves with the bound address. */
+  async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only websocket upgrades are served here' } }));
+    });
+    this.#ownServer = server;
+    this.attach(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return server.address() as AddressInfo;
+  }
+
+  get stats(): { legs: number; tickets: number; sessions: number } {
+    return { legs: this.#limits.total, tickets: this.#table.ticketCount, sessions: this.#relays.size };
+  }
+
+  /** Whether a ticket's side has a leg connected (waiting or paired). */
+  legState(ticketId: string, side: LegSide): 'waiting' | 'paired' | null {
+    const leg = this.#table.get(ticketId)?.[side];
+    return leg && leg.state !== 'closed' ? leg.state : null;
+  }
+
+  /** Bytes queued by the repeater towards each side of a paired session (diagnostics, tests). */
+  bufferedBytes(ticketId: string): { toDesktop: number; toViewer: number } | null {
+    const relay = this.#relays.get(ticketId);
+    if (!relay) return null;
+    return { toDesktop: relay.desktop.ws.bufferedAmount, toViewer: relay.viewer.ws.bufferedAmount };
+  }
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', rawSocketOnError);
+    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
+    const url = new URL(req.url ?? '/', 'http://repeater.invalid');
+    const side = sideByPath.get(url.pathname);
+    if (!side) return this.#refuse(socket, 'NOT_FOUND', 'No websocket is served at this path', url.pathname, remoteAddress);
+    if (this.#closing) return this.#refuse(socket, 'SHUTTING_DOWN', 'The repeater is shutting down', url.pathname, remoteAddress);
+    const limited = this.#limits.acquire(remoteAddress);
+    if (limited) {
+      const message = limited === 'TOO_MANY_LEGS' ? 'The repeater is at capacity' : 'Too many connections from this address';
+      return this.#refuse(socket, limited, message, url.pathname, remoteAddress);
+    }
+    socket.once('close', () => this.#limits.release(remoteAddress));
+
+    const request: LegRequest = {
+      path: url.pathname,
+      token: url.searchParams.get('token'),
+      origin: headerValue(req.headers.origin),
+      host: headerValue(req.headers.host),
+      remoteAddress,
+      side,
+    };
+    if (!request.token) return this.#refuse(socket, 'TOKEN_MISSING', 'A token query parameter is required', url.pathname, remoteAddress);
+
+    let authorization;
+    try {
+      authorization = await this.#authorizeLeg(request);
+    } catch (err) {
+      this.#log.error({ err, path: url.pathname }, 'authorizeLeg failed');
+      return this.#refuse(socket, 'AUTHORIZER_FAILED', 'Authorization is unavailable, try again', url.pathname, remoteAddress);
+    }
+    if (!authorization.ok) {
+      return this.#refuse(socket, authorization.code, authorization.message, url.pathname, remoteAddress);
+    }
+    if (authorization.side !== side) {
+      return this.#refuse(socket, 'WRONG_SIDE', `This token is for the ${authorization.side} side`, url.pathname, remoteAddress);
+    }
+    if (socket.destroyed || this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const { ticketId } = authorization;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#admit(ws, ticketId, side, remoteAddress));
+  }
+
+  /** Ends a ticket's legs (waiting or paired) with a server-chosen reason. */
+  endTicket(ticketId: string, reason: CloseCodeId): boolean {
+    const slot = this.#table.get(ticketId);
+    if (!slot) return false;
+    const relay = this.#relays.get(ticketId);
+    if (relay) {
+      this.#endSession(relay, reason, null);
+      return true;
+    }
+    for (const leg of [slot.desktop, slot.viewer]) {
+      if (leg) this.#closeWaiting(leg, reason);
+    }
+    return true;
+  }
+
+  /** Closes every leg with SHUTDOWN, stops the heartbeat and the own server if any. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#heartbeat);
+    for (const relay of [...this.#relays.values()]) this.#endSession(relay, 'SHUTDOWN', null);
+    for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, 'SHUTDOWN');
+    const server = this.#ownServer;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  #admit(ws: WebSocket, ticketId: string, side: LegSide, remoteAddress: string): void {
+    // Not read while it waits: what the client sends first stays in the socket
+    // (bounded by its buffers and TCP) and is delivered whole after pairing.
+    ws.pause();
+    const leg = new Leg(ws, ticketId, side, remoteAddress);
+    ws.on('error', (err: Error & { code?: string }) => {
+      leg.errorCode = err.code ?? 'ERROR';
+      this.#log.debug({ ticketId, side, code: leg.errorCode }, 'leg error');
+    });
+    ws.on('pong', () => {
+      leg.alive = true;
+    });
+    ws.on('close', (code: number) => this.#legOnClose(leg, code));
+
+    const outcome = this.#table.add(leg);
+    if (outcome.kind === 'duplicate') {
+      this.#log.warn({ ticketId, side }, 'duplicate leg refused');
+      leg.closeWith('DUPLICATE_LEG');
+      return;
+    }
+    if (outcome.kind === 'waiting') {
+      leg.waitingTimer = setTimeout(() => this.#closeWaiting(leg, 'WAITING_TIMEOUT'), this.options.waitingTimeoutMs);
+      this.#log.info({ ticketId, side }, 'leg waiting');
+      this.emit('legWaiting', { ticketId, side, remoteAddress, at: new Date() });
+      return;
+    }
+    const { desktop, viewer } = outcome;
+    desktop.transition('paired');
+    viewer.transition('paired');
+    const relay = new SessionRelay(desktop, viewer, this.options.highWaterMarkBytes);
+    this.#relays.set(ticketId, relay);
+    relay.start();
+    this.#log.info({ ticketId }, 'legs paired');
+    this.emit('paired', {
+      ticketId,
+      desktopAddress: desktop.remoteAddress,
+      viewerAddress: viewer.remoteAddress,
+      at: relay.startedAt,
+    });
+  }
+
+  #legOnClose(leg: Leg, code: number): void {
+    const wasState = leg.state;
+    if (wasState === 'closed') {
+      // Closed by the repeater (its reason was already recorded) or a refused duplicate.
+      this.#table.remove(leg);
+      return;
+    }
+    const reason = departureReason(leg, code);
+    if (wasState === 'waiting') {
+      this.#closeWaiting(leg, reason);
+      return;
+    }
+    const relay = this.#relays.get(leg.ticketId);
+    if (relay) this.#endSession(relay, reason, leg.side);
+  }
+
+  #closeWaiting(leg: Leg, reason: CloseCodeId): void {
+    if (leg.state !== 'waiting') return;
+    leg.closeWith(reason);
+    this.#table.remove(leg);
+    this.#log.info({ ticketId: leg.ticketId, side: leg.side, reason }, 'waiting leg closed');
+    this.emit('legClosed', { ticketId: leg.ticketId, side: leg.side, reason, waitedMs: Date.now() - leg.openedAt });
+  }
+
+  #endSession(relay: SessionRelay, reason: CloseCodeId, endedBy: LegSide | null): void {
+    const { desktop, viewer } = relay;
+    if (!this.#relays.delete(desktop.ticketId)) return;
+    desktop.closeWith(reason);
+    viewer.closeWith(reason);
+    this.#table.remove(desktop);
+    this.#table.remove(viewer);
+    const endedAt = new Date();
+    const event = {
+      ticketId: desktop.ticketId,
+      reason,
+      endedBy,
+      bytesDesktopToViewer: relay.bytesDesktopToViewer,
+      bytesViewerToDesktop: relay.bytesViewerToDesktop,
+      startedAt: relay.startedAt,
+      endedAt,
+      durationMs: endedAt.getTime() - relay.startedAt.getTime(),
+    };
+    this.#log.info(event, 'session ended');
+    this.emit('ended', event);
+  }
+
+  /** One timer for all paired legs: a leg that missed the last pong is terminated. */
+  #beat(): void {
+    for (const relay of this.#relays.values()) {
+      for (const leg of [relay.desktop, relay.viewer]) {
+        if (leg.heldForBackpressure) continue; // its pong cannot be read while held
+        if (!leg.alive) {
+          leg.errorCode = 'HEARTBEAT_TIMEOUT';
+          leg.ws.terminate();
+          continue;
+        }
+        leg.alive = false;
+        leg.ws.ping();
+      }
+    }
+  }
+
+  #refuse(socket: Duplex, code: RefusalCodeId, message: string, path: string, remoteAddress: string): void {
+    const status = RefusalCode[code];
+    this.#log.info({ code, path, remoteAddress }, 'upgrade refused');
+    this.emit('legRefused', { path, remoteAddress, code });
+    if (!socket.destroyed && socket.writable) {
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+          'Connection: close\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
+
+/** A raw socket error before or during the upgrade: the socket is dropped, the process lives. */
+function rawSocketOnError(this: Duplex): void {
+  this.destroy();
+}

@@ -1,0 +1,22 @@
+// An in-memory, single-use token authorizer for tests and benchmarks (the
+// product's authorizer lives in the server and redeems hashed tokens in the
+// database). Tokens are random, bound to a ticket and a side, and work once.
+import { randomBytes } from 'node:crypto';
+import type { Authorization, LegRequest, LegSide } from './contract.ts';
+
+export class TokenBook {
+  readonly #tokens = new Map<string, { ticketId: string; side: LegSide }>();
+
+  issue(ticketId: string, side: LegSide): string {
+    const token = randomBytes(32).toString('base64url');
+    this.#tokens.set(token, { ticketId, side });
+    return token;
+  }
+
+  readonly authorize = (request: LegRequest): Authorization => {
+    const entry = request.token ? this.#tokens.get(request.token) : undefined;
+    if (!entry || !request.token) return { ok: false, code: 'TOKEN_INVALID', message: 'Unknown or already used token' };
+    this.#tokens.delete(request.token);
+    return { ok: true, ...entry };
+  };
+}
