@@ -1,0 +1,18 @@
+// The migration list, imported statically so knex needs no file-system scan
+// or loader for TypeScript: append new migrations here, in order.
+import type { Knex } from 'knex';
+import * as initial from './001_initial.ts';
+
+const migrations: Record<string, Knex.Migration> = {
+  '001_initial': initial,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};

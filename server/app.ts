@@ -1,0 +1,125 @@
+// Builds the Express application from ready services: security headers,
+// bodies, sessions, passport, CSRF, the APIs and the error mapping. Pages
+// (admin web, viewer) mount through `pages`.
+import express, { type Express, type Router } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import type { Logger } from '../lib/logger.ts';
+import type { Config } from './config.ts';
+import { AppError, errorMiddleware } from './errors.ts';
+import type { EventBus } from './events/event-bus.ts';
+import type { TicketService } from './tickets/service.ts';
+import type { TechnicianService } from './technicians/service.ts';
+import type { PairingTokenService } from './tokens/service.ts';
+import type { KnexSessionStore } from './auth/session-store.ts';
+import { createPassport } from './auth/passport.ts';
+import { csrfProtection } from './auth/csrf.ts';
+import { authRoutes } from './auth/routes.ts';
+import { desktopRoutes } from './tickets/desktop-routes.ts';
+import { ticketRoutes } from './tickets/routes.ts';
+import { technicianRoutes } from './technicians/routes.ts';
+import { auditRoutes } from './audit/routes.ts';
+import { eventRoutes } from './events/routes.ts';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  db: Knex;
+  bus: EventBus;
+  tickets: TicketService;
+  technicians: TechnicianService;
+  tokens: PairingTokenService;
+  sessionStore: KnexSessionStore;
+  sessionSecret: string;
+  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  /** Page routers mounted after the APIs (admin web, viewer), each given the session middleware chain. */
+  pages?: Router[];
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', parseTrustProxy(config.trustProxy));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'connect-src': ["'self'", 'ws:', 'wss:'],
+          'upgrade-insecure-requests': null,
+        },
+      },
+      strictTransportSecurity: config.cookieSecure === true,
+    }),
+  );
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await deps.db.raw('select 1');
+      res.json({ status: 'ok' });
+    } catch (err) {
+      deps.logger.error({ err }, 'health check failed');
+      res.status(503).json({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database does not answer' } });
+    }
+  });
+
+  app.use(express.json({ limit: '64kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+
+  // The desktop API authenticates by bearer secret: no cookies, no CSRF.
+  app.use(
+    '/api/v1/help-requests',
+    desktopRoutes({
+      tickets: deps.tickets,
+      tokens: deps.tokens,
+      bus: deps.bus,
+      clientKey: config.clientKey,
+      publicUrl: config.publicUrl,
+      createRatePerMinute: config.ticketCreateRatePerMinute,
+    }),
+  );
+
+  const passport = createPassport(deps.technicians);
+  app.use(
+    session({
+      name: 'hd.sid',
+      secret: deps.sessionSecret,
+      store: deps.sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      proxy: undefined,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.cookieSecure,
+        maxAge: config.sessionIdleMs,
+      },
+    }),
+  );
+  app.use(passport.session());
+  app.use(csrfProtection());
+
+  app.use('/auth', authRoutes({ passport, ratePerMinute: config.login.ratePerMinute }));
+  app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
+  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, desktopState: deps.desktopState }));
+  app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
+  app.use('/api/v1/events', eventRoutes({ bus: deps.bus, tickets: deps.tickets }));
+  for (const pages of deps.pages ?? []) app.use(pages);
+
+  app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}

@@ -1,0 +1,12 @@
+/** Who did something, as the audit log records it. */
+export type Actor =
+  | { type: 'technician'; id: number; name: string; role: 'admin' | 'technician' }
+  | { type: 'requester'; name: string }
+  | { type: 'system'; name: string };
+
+export interface ActorContext {
+  actor: Actor;
+  remoteAddress: string;
+}
+
+export const systemActor = (name = 'system'): ActorContext => ({ actor: { type: 'system', name }, remoteAddress: '' });

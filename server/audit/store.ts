@@ -1,0 +1,91 @@
+// Audit events: append-only rows, read back per ticket or filtered for admins.
+import type { Knex } from 'knex';
+import type { ActorContext } from './actor.ts';
+
+export interface AuditEventRow {
+  id: number;
+  at: number;
+  actor_type: string;
+  actor_id: number | null;
+  actor_name: string;
+  action: string;
+  ticket_id: number | null;
+  technician_id: number | null;
+  remote_address: string;
+  detail: string | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: number;
+  actorType: string;
+  actorId: number | null;
+  actorName: string;
+  action: string;
+  ticketId: number | null;
+  technicianId: number | null;
+  remoteAddress: string;
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditFilter {
+  ticketId?: number;
+  action?: string;
+  actorName?: string;
+  from?: number;
+  to?: number;
+  beforeId?: number;
+  limit: number;
+}
+
+export async function insertAuditEvent(
+  db: Knex,
+  at: number,
+  context: ActorContext,
+  action: string,
+  refs: { ticketId?: number | null; technicianId?: number | null },
+  detail?: Record<string, unknown>,
+): Promise<void> {
+  const { actor } = context;
+  await db('audit_events').insert({
+    at,
+    actor_type: actor.type,
+    actor_id: actor.type === 'technician' ? actor.id : null,
+    actor_name: actor.name.slice(0, 120),
+    action,
+    ticket_id: refs.ticketId ?? null,
+    technician_id: refs.technicianId ?? null,
+    remote_address: context.remoteAddress.slice(0, 64),
+    detail: detail ? JSON.stringify(detail) : null,
+  });
+}
+
+export async function listAuditEvents(db: Knex, filter: AuditFilter): Promise<AuditEvent[]> {
+  const q = db<AuditEventRow>('audit_events').select('*');
+  if (filter.ticketId !== undefined) q.where('ticket_id', filter.ticketId);
+  if (filter.action) q.where('action', filter.action);
+  if (filter.actorName) q.where('actor_name', filter.actorName);
+  if (filter.from !== undefined) q.where('at', '>=', filter.from);
+  if (filter.to !== undefined) q.where('at', '<', filter.to);
+  if (filter.beforeId !== undefined) q.where('id', '<', filter.beforeId);
+  // The per-ticket timeline reads oldest first; the log reads newest first.
+  if (filter.ticketId !== undefined) q.orderBy('id', 'asc');
+  else q.orderBy('id', 'desc');
+  const rows = await q.limit(filter.limit);
+  return rows.map(toAuditEvent);
+}
+
+function toAuditEvent(row: AuditEventRow): AuditEvent {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    actorType: row.actor_type,
+    actorId: row.actor_id === null ? null : Number(row.actor_id),
+    actorName: row.actor_name,
+    action: row.action,
+    ticketId: row.ticket_id === null ? null : Number(row.ticket_id),
+    technicianId: row.technician_id === null ? null : Number(row.technician_id),
+    remoteAddress: row.remote_address,
+    detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+  };
+}

@@ -1,0 +1,39 @@
+// CSRF protection by synchronizer token: each web session holds a random
+// token; every state-changing request authenticated by the session cookie must
+// echo it in the X-CSRF-Token header or a _csrf form field.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import { AppError } from '../errors.ts';
+
+declare module 'express-session' {
+  interface SessionData {
+    csrfToken?: string;
+    lastSeenAt?: number;
+  }
+}
+
+export function csrfTokenOf(req: Request): string {
+  req.session.csrfToken ??= randomBytes(32).toString('base64url');
+  return req.session.csrfToken;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function csrfProtection(): RequestHandler {
+  return (req, _res, next) => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    const expected = req.session?.csrfToken;
+    const body = req.body as Record<string, unknown> | undefined;
+    const given = req.get('x-csrf-token') ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
+    if (!expected || !given || !safeEqual(expected, given)) {
+      return next(new AppError('CSRF_INVALID', 'This form has expired or did not come from this site; reload the page and try again'));
+    }
+    next();
+  };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}

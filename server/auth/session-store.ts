@@ -1,0 +1,58 @@
+// express-session's store in the product's own database (table web_sessions),
+// so sessions survive restarts and work the same on SQLite and MariaDB.
+import session from 'express-session';
+import type { Knex } from 'knex';
+import type { Clock } from '../clock.ts';
+
+type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+export class KnexSessionStore extends session.Store {
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    private readonly idleMs: number,
+  ) {
+    super();
+  }
+
+  #expiry(sess: session.SessionData): number {
+    const expires = sess.cookie?.expires;
+    return expires ? new Date(expires).getTime() : this.clock.now() + this.idleMs;
+  }
+
+  override get(sid: string, callback: Callback<session.SessionData | null>): void {
+    this.db('web_sessions')
+      .where({ sid })
+      .where('expires_at', '>', this.clock.now())
+      .first()
+      .then((row: { data: string } | undefined) => callback(null, row ? (JSON.parse(row.data) as session.SessionData) : null), callback);
+  }
+
+  override set(sid: string, sess: session.SessionData, callback?: Callback): void {
+    const row = { sid, data: JSON.stringify(sess), expires_at: this.#expiry(sess) };
+    this.db('web_sessions')
+      .insert(row)
+      .onConflict('sid')
+      .merge(['data', 'expires_at'])
+      .then(() => callback?.(), (err: unknown) => callback?.(err));
+  }
+
+  override touch(sid: string, sess: session.SessionData, callback?: Callback): void {
+    this.db('web_sessions')
+      .where({ sid })
+      .update({ expires_at: this.#expiry(sess) })
+      .then(() => callback?.(), (err: unknown) => callback?.(err));
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    this.db('web_sessions')
+      .where({ sid })
+      .delete()
+      .then(() => callback?.(), (err: unknown) => callback?.(err));
+  }
+
+  /** Removes expired sessions; called by the server's housekeeping timer. */
+  purgeExpired(): Promise<number> {
+    return this.db('web_sessions').where('expires_at', '<=', this.clock.now()).delete();
+  }
+}

@@ -1,0 +1,144 @@
+// The server's configuration: read once from the environment by main.ts,
+// validated as a whole (every bad variable is named in one error), frozen and
+// passed down. Nothing else reads process.env.
+import { z } from 'zod';
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const boolFrom = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const listOfOrigins = z
+  .string()
+  .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(z.array(z.url().transform((u) => new URL(u).origin)));
+
+const envSchema = z.object({
+  PORT: intFrom(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:|mysql:\/\/|mariadb:\/\/)/, 'must start with sqlite:, mysql:// or mariadb://')
+    .default('sqlite:./data/helpdesk.sqlite'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_IDLE_MS: intFrom(60_000, 7 * 24 * 3_600_000).default(30 * 60_000),
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  TRUST_PROXY: z.string().default('loopback'),
+  CLIENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ALLOWED_ORIGINS: listOfOrigins.default([]),
+  TOKEN_TTL_MS: intFrom(5_000, 3_600_000).default(120_000),
+  TICKET_EXPIRY_MS: intFrom(10_000, 7 * 24 * 3_600_000).default(60 * 60_000),
+  MAX_ACTIVE_TICKETS_PER_TECH: intFrom(1, 100).default(1),
+  LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
+  LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
+  LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
+  TICKET_CREATE_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
+  WAITING_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(100_000),
+  HEARTBEAT_INTERVAL_MS: intFrom(1_000, 600_000).default(30_000),
+  REPEATER_HIGH_WATER_MARK_BYTES: intFrom(64 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
+  REPEATER_MAX_PAYLOAD_BYTES: intFrom(64 * 1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
+  REPEATER_MAX_LEGS: intFrom(2, 100_000).default(10_000),
+  REPEATER_MAX_LEGS_PER_ADDRESS: intFrom(2, 100_000).default(100),
+  ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Origin people reach the server at (for links, the viewer's Origin check); derived when unset. */
+  publicUrl: string | null;
+  database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
+  logLevel: string;
+  adminPassword: string | null;
+  sessionSecret: string | null;
+  sessionIdleMs: number;
+  cookieSecure: 'auto' | boolean;
+  trustProxy: string;
+  clientKey: string | null;
+  allowedOrigins: readonly string[];
+  tokenTtlMs: number;
+  ticketExpiryMs: number;
+  maxActiveTicketsPerTech: number;
+  login: { maxFailures: number; lockoutMs: number; ratePerMinute: number };
+  ticketCreateRatePerMinute: number;
+  argon2MemoryKiB: number;
+  repeater: {
+    waitingTimeoutMs: number;
+    heartbeatIntervalMs: number;
+    highWaterMarkBytes: number;
+    maxPayloadBytes: number;
+    maxLegs: number;
+    maxLegsPerAddress: number;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  // Empty strings count as unset, as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}${describeValue(present, i.path[0])}`),
+    );
+  }
+  const e = parsed.data;
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL ? new URL(e.PUBLIC_URL).origin : null,
+    database: e.DATABASE_URL.startsWith('sqlite:')
+      ? { client: 'sqlite', filename: e.DATABASE_URL.slice('sqlite:'.length) || ':memory:' }
+      : { client: 'mysql', url: e.DATABASE_URL.replace(/^mariadb:/, 'mysql:') },
+    logLevel: e.LOG_LEVEL,
+    adminPassword: e.ADMIN_PASSWORD ?? null,
+    sessionSecret: e.SESSION_SECRET ?? null,
+    sessionIdleMs: e.SESSION_IDLE_MS,
+    cookieSecure: e.COOKIE_SECURE === 'auto' ? 'auto' : e.COOKIE_SECURE === 'true',
+    trustProxy: e.TRUST_PROXY,
+    clientKey: e.CLIENT_KEY ?? null,
+    allowedOrigins: Object.freeze(e.ALLOWED_ORIGINS),
+    tokenTtlMs: e.TOKEN_TTL_MS,
+    ticketExpiryMs: e.TICKET_EXPIRY_MS,
+    maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
+    login: { maxFailures: e.LOGIN_MAX_FAILURES, lockoutMs: e.LOGIN_LOCKOUT_MS, ratePerMinute: e.LOGIN_RATE_PER_MINUTE },
+    ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
+    argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
+    repeater: {
+      waitingTimeoutMs: e.WAITING_TIMEOUT_MS,
+      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+      highWaterMarkBytes: e.REPEATER_HIGH_WATER_MARK_BYTES,
+      maxPayloadBytes: e.REPEATER_MAX_PAYLOAD_BYTES,
+      maxLegs: e.REPEATER_MAX_LEGS,
+      maxLegsPerAddress: e.REPEATER_MAX_LEGS_PER_ADDRESS,
+    },
+  };
+  return deepFreeze(config);
+}
+
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL']);
+
+function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
+  if (typeof key !== 'string' || env[key] === undefined) return '';
+  return SECRET_VARS.has(key) ? ' (value hidden)' : ` (got ${JSON.stringify(env[key])})`;
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

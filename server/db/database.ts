@@ -1,0 +1,41 @@
+// Opens the database named by the config (SQLite file by default, or
+// MySQL/MariaDB) and brings its schema up to date.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { migrationSource } from '../../migrations/index.ts';
+import type { Config } from '../config.ts';
+
+export type Db = Knex;
+
+export async function openDatabase(database: Config['database']): Promise<Db> {
+  let db: Db;
+  if (database.client === 'sqlite') {
+    if (database.filename !== ':memory:') mkdirSync(dirname(database.filename), { recursive: true });
+    db = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: database.filename },
+      useNullAsDefault: true,
+      pool: {
+        afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        },
+      },
+    });
+  } else {
+    db = knexFactory({
+      client: 'mysql2',
+      connection: { uri: database.url, supportBigNumbers: true, bigNumberStrings: false, charset: 'utf8mb4' } as Knex.MySql2ConnectionConfig,
+      pool: { min: 0, max: 10 },
+    });
+  }
+  await db.migrate.latest({ migrationSource });
+  return db;
+}
+
+export function isMysql(db: Db): boolean {
+  return db.client.config.client === 'mysql2';
+}

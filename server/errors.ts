@@ -1,0 +1,85 @@
+// Errors that cross a layer carry a stable code, an HTTP status and whether
+// they are expected (a refused request) or not (a bug or an outage). One
+// middleware maps them to `{ error: { code, message } }`.
+import type { ErrorRequestHandler } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../lib/logger.ts';
+
+export const errorStatus = {
+  VALIDATION_FAILED: 400,
+  BAD_JSON: 400,
+  UNAUTHENTICATED: 401,
+  CLIENT_KEY_INVALID: 401,
+  CLIENT_SECRET_INVALID: 401,
+  LOGIN_FAILED: 401,
+  ACCOUNT_LOCKED: 423,
+  ACCOUNT_DISABLED: 403,
+  CSRF_INVALID: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  TICKET_NOT_FOUND: 404,
+  TECHNICIAN_NOT_FOUND: 404,
+  ILLEGAL_TRANSITION: 409,
+  TICKET_TAKEN: 409,
+  TOO_MANY_ACTIVE_TICKETS: 409,
+  USERNAME_TAKEN: 409,
+  LAST_ADMIN: 409,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  INTERNAL: 500,
+  DATABASE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly expected = true,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = errorStatus[code];
+  }
+}
+
+export function isAppError(err: unknown, code?: ErrorCode): err is AppError {
+  return err instanceof AppError && (code === undefined || err.code === code);
+}
+
+/** Parses with a zod schema or throws VALIDATION_FAILED naming every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((i) => ({ field: i.path.join('.') || what, message: i.message }));
+  throw new AppError('VALIDATION_FAILED', `Invalid ${what}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, { fields });
+}
+
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  const log = logger.child({ component: 'http' });
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const appError = toAppError(err);
+    if (appError.expected) log.info({ code: appError.code, method: req.method, path: req.path }, appError.message);
+    else log.error({ err, method: req.method, path: req.path }, 'request failed');
+    res.status(appError.status).json({
+      error: {
+        code: appError.code,
+        message: appError.message,
+        ...(appError.details === undefined ? {} : { details: appError.details }),
+      },
+    });
+  };
+}
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number };
+  // body-parser's own errors are the client's fault and say so.
+  if (e?.type === 'entity.parse.failed') return new AppError('BAD_JSON', 'The request body is not valid JSON');
+  if (e?.type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
+  return new AppError('INTERNAL', 'Something went wrong on the server; it has been logged', undefined, false);
+}

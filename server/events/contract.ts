@@ -1,0 +1,45 @@
+// Live events: what the bus carries and what SSE subscribers receive. Both the
+// server and its clients (admin web, desktop client) import these types.
+import type { TicketAction, TicketStatus } from '../tickets/state-machine.ts';
+
+export interface TicketView {
+  id: number;
+  status: TicketStatus;
+  requesterName: string;
+  username: string;
+  hostname: string;
+  os: string;
+  description: string;
+  technician: { id: number; displayName: string } | null;
+  viewOnly: boolean;
+  endReason: string | null;
+  resolution: string | null;
+  createdAt: number;
+  updatedAt: number;
+  acceptedAt: number | null;
+  approvedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  resolvedAt: number | null;
+}
+
+/** The desktop client's view of its own ticket: no other requester data, no technician id. */
+export interface HelpRequestView {
+  id: number;
+  status: TicketStatus;
+  technician: { displayName: string } | null;
+  viewOnly: boolean;
+  endReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type DesktopLegState = 'waiting' | 'paired' | 'gone';
+
+export interface BusEvents {
+  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created'; previousStatus: TicketStatus | null };
+  'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
+  'session.ended': { ticketId: number; technicianId: number | null; reason: string; endedBy: 'desktop' | 'viewer' | null };
+}
+
+export type BusEventName = keyof BusEvents;

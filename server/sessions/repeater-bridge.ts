@@ -1,0 +1,143 @@
+// Joins the repeater to the rest of the server: the authorizer it is given
+// (tokens redeemed in the database, ticket state and holder checked, viewer
+// Origin checked), and what its events do to tickets, remote sessions, the
+// audit log and the bus. The repeater itself knows none of this.
+import type { Knex } from 'knex';
+import type { Repeater } from '../../repeater/repeater.ts';
+import type { AuthorizeLeg, LegRequest } from '../../repeater/contract.ts';
+import type { CloseCodeId } from '../../repeater/close-codes.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Clock } from '../clock.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { systemActor } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+import { connectableStatuses } from '../tickets/state-machine.ts';
+import type { TicketService } from '../tickets/service.ts';
+import type { PairingTokenService } from '../tokens/service.ts';
+import { remoteSessionStore } from './store.ts';
+
+export interface OriginPolicy {
+  publicUrl: string | null;
+  allowedOrigins: readonly string[];
+}
+
+/** The viewer's Origin must be the server's own (PUBLIC_URL, or the Host it was reached at) or allow-listed. */
+export function originAllowed(origin: string | null, host: string | null, policy: OriginPolicy): boolean {
+  if (!origin) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (policy.allowedOrigins.includes(parsed.origin)) return true;
+  if (policy.publicUrl) return parsed.origin === policy.publicUrl;
+  return host !== null && parsed.host === host.toLowerCase() && (parsed.protocol === 'http:' || parsed.protocol === 'https:');
+}
+
+export function createLegAuthorizer(deps: { tokens: PairingTokenService; tickets: TicketService; origins: OriginPolicy }): AuthorizeLeg {
+  return async (request: LegRequest) => {
+    if (request.side === 'viewer' && !originAllowed(request.origin, request.host, deps.origins)) {
+      return { ok: false, code: 'ORIGIN_NOT_ALLOWED', message: 'This page\'s origin may not open the viewer' };
+    }
+    const redemption = await deps.tokens.redeem(request.token ?? '', request.side);
+    if (!redemption.ok) return { ok: false, code: redemption.code, message: redemption.message };
+    const ticket = await deps.tickets.get(redemption.ticketId);
+    if (!connectableStatuses.includes(ticket.status)) {
+      return { ok: false, code: 'TICKET_NOT_CONNECTABLE', message: `Ticket ${ticket.id} is ${ticket.status.replace('_', ' ')}; it cannot be connected now` };
+    }
+    if (request.side === 'viewer' && ticket.technician?.id !== redemption.technicianId) {
+      return { ok: false, code: 'NOT_TICKET_HOLDER', message: `Ticket ${ticket.id} is held by another technician` };
+    }
+    return { ok: true, ticketId: String(ticket.id), side: request.side };
+  };
+}
+
+/** Which close code a ticket change imposes on live legs, by the action that caused it. */
+const closeReasonFor: Readonly<Record<string, CloseCodeId>> = {
+  cancel: 'ENDED_BY_USER',
+  release: 'ENDED_BY_TECHNICIAN',
+};
+
+export function bridgeRepeaterEvents(deps: {
+  repeater: Repeater;
+  tickets: TicketService;
+  bus: EventBus;
+  db: Knex;
+  clock: Clock;
+  logger: Logger;
+}): () => void {
+  const { repeater, tickets, bus, db, clock } = deps;
+  const log = deps.logger.child({ component: 'repeater-bridge' });
+  const system = systemActor('repeater');
+  const safely = (what: string, work: () => Promise<void>): void => {
+    work().catch((err: unknown) => log.error({ err }, `repeater event handling failed: ${what}`));
+  };
+
+  repeater.on('legWaiting', (e) =>
+    safely('legWaiting', async () => {
+      const ticketId = Number(e.ticketId);
+      const ticket = await tickets.get(ticketId);
+      await insertAuditEvent(db, clock.now(), { ...system, remoteAddress: e.remoteAddress }, `session.${e.side}_waiting`, { ticketId, technicianId: ticket.technician?.id ?? null });
+      if (e.side === 'desktop') bus.publish('ticket.desktop', { ticketId, technicianId: ticket.technician?.id ?? null, state: 'waiting', reason: null });
+    }),
+  );
+
+  repeater.on('paired', (e) =>
+    safely('paired', async () => {
+      const ticketId = Number(e.ticketId);
+      const ticket = await tickets.get(ticketId);
+      if (ticket.status === 'approved') {
+        await tickets.startSession(ticketId, system);
+      } else {
+        await insertAuditEvent(db, clock.now(), system, 'session.resumed', { ticketId, technicianId: ticket.technician?.id ?? null });
+      }
+      bus.publish('ticket.desktop', { ticketId, technicianId: ticket.technician?.id ?? null, state: 'paired', reason: null });
+    }),
+  );
+
+  repeater.on('ended', (e) =>
+    safely('ended', async () => {
+      const ticketId = Number(e.ticketId);
+      const ticket = await tickets.get(ticketId);
+      const technicianId = ticket.technician?.id ?? null;
+      await remoteSessionStore.insert(db, {
+        ticketId,
+        technicianId,
+        startedAt: e.startedAt.getTime(),
+        endedAt: e.endedAt.getTime(),
+        durationMs: e.durationMs,
+        bytesDesktopToViewer: e.bytesDesktopToViewer,
+        bytesViewerToDesktop: e.bytesViewerToDesktop,
+        endReason: e.reason,
+        endedBy: e.endedBy,
+      });
+      await insertAuditEvent(db, clock.now(), system, 'session.ended', { ticketId, technicianId }, {
+        reason: e.reason,
+        endedBy: e.endedBy,
+        durationMs: e.durationMs,
+        bytesDesktopToViewer: e.bytesDesktopToViewer,
+        bytesViewerToDesktop: e.bytesViewerToDesktop,
+      });
+      bus.publish('session.ended', { ticketId, technicianId, reason: e.reason, endedBy: e.endedBy });
+      bus.publish('ticket.desktop', { ticketId, technicianId, state: 'gone', reason: e.reason });
+    }),
+  );
+
+  repeater.on('legClosed', (e) =>
+    safely('legClosed', async () => {
+      const ticketId = Number(e.ticketId);
+      const ticket = await tickets.get(ticketId);
+      const technicianId = ticket.technician?.id ?? null;
+      await insertAuditEvent(db, clock.now(), system, `session.${e.side}_closed`, { ticketId, technicianId }, { reason: e.reason, waitedMs: e.waitedMs });
+      if (e.side === 'desktop') bus.publish('ticket.desktop', { ticketId, technicianId, state: 'gone', reason: e.reason });
+    }),
+  );
+
+  // A ticket leaving the connectable states takes its live legs with it.
+  return bus.subscribe('ticket.changed', ({ ticket, action, previousStatus }) => {
+    if (!previousStatus || !connectableStatuses.includes(previousStatus) || connectableStatuses.includes(ticket.status)) return;
+    const reason = closeReasonFor[action] ?? (ticket.endReason as CloseCodeId | null) ?? 'ENDED_BY_SERVER';
+    repeater.endTicket(String(ticket.id), reason);
+  });
+}

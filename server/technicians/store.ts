@@ -1,0 +1,60 @@
+// Technician rows. Stores return plain rows; the service decides.
+import type { Knex } from 'knex';
+import type { Role } from './schema.ts';
+
+export interface TechnicianRow {
+  id: number;
+  username: string;
+  display_name: string;
+  email: string;
+  role: Role;
+  active: number | boolean;
+  password_hash: string;
+  failed_logins: number;
+  locked_until: number | null;
+  last_login_at: number | null;
+  password_changed_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A technician as the rest of the server sees one: never the hash. */
+export interface Technician {
+  id: number;
+  username: string;
+  displayName: string;
+  email: string;
+  role: Role;
+  active: boolean;
+  lockedUntil: number | null;
+  lastLoginAt: number | null;
+  createdAt: number;
+}
+
+export function toTechnician(row: TechnicianRow): Technician {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    displayName: row.display_name,
+    email: row.email,
+    role: row.role,
+    active: Boolean(row.active),
+    lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
+    lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+export const technicianStore = {
+  byId: (db: Knex, id: number) => db<TechnicianRow>('technicians').where({ id }).first(),
+  byUsername: (db: Knex, username: string) => db<TechnicianRow>('technicians').where({ username }).first(),
+  count: async (db: Knex) => Number((await db('technicians').count({ n: '*' }).first())?.n ?? 0),
+  countActiveAdmins: async (db: Knex) =>
+    Number((await db('technicians').where({ role: 'admin', active: true }).count({ n: '*' }).first())?.n ?? 0),
+  list: (db: Knex) => db<TechnicianRow>('technicians').orderBy('username'),
+  insert: async (db: Knex, row: Omit<TechnicianRow, 'id'>): Promise<number> => {
+    const [id] = await db('technicians').insert(row);
+    return Number(id);
+  },
+  update: (db: Knex, id: number, patch: Partial<TechnicianRow>) => db('technicians').where({ id }).update(patch),
+};

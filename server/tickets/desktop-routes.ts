@@ -1,0 +1,123 @@
+// The desktop API (/api/v1/help-requests): a contract the desktop client and
+// other integrations use. Every call but the creation carries the ticket's
+// client secret as a bearer token; the creation may require X-Client-Key.
+import { timingSafeEqual } from 'node:crypto';
+import { Router, type Request, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { AppError, parseOrThrow } from '../errors.ts';
+import type { ActorContext } from '../audit/actor.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { TicketView } from '../events/contract.ts';
+import { openSse } from '../events/sse.ts';
+import { websocketUrl } from '../http/base-url.ts';
+import type { PairingTokenService } from '../tokens/service.ts';
+import { connectableStatuses } from './state-machine.ts';
+import { approveSchema, ticketIdSchema } from './schema.ts';
+import { toHelpRequestView, type TicketService } from './service.ts';
+
+export interface DesktopRoutesDeps {
+  tickets: TicketService;
+  tokens: PairingTokenService;
+  bus: EventBus;
+  clientKey: string | null;
+  publicUrl: string | null;
+  createRatePerMinute: number;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    helpRequest?: TicketView;
+  }
+}
+
+export function desktopRoutes(deps: DesktopRoutesDeps): Router {
+  const { tickets, tokens, bus } = deps;
+  const router = Router();
+
+  const requireClientKey: RequestHandler = (req, _res, next) => {
+    if (!deps.clientKey) return next();
+    const given = Buffer.from(req.get('x-client-key') ?? '');
+    const expected = Buffer.from(deps.clientKey);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return next(new AppError('CLIENT_KEY_INVALID', 'This client is not allowed to request help: missing or wrong X-Client-Key'));
+    }
+    next();
+  };
+
+  const createLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: deps.createRatePerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', 'Too many help requests from this address; wait a minute and try again')),
+  });
+
+  const requesterOf = (req: Request): ActorContext => ({
+    actor: { type: 'requester', name: req.helpRequest?.requesterName ?? 'requester' },
+    remoteAddress: req.ip ?? '',
+  });
+  const ticketOf = (req: Request): TicketView => {
+    if (!req.helpRequest) throw new AppError('CLIENT_SECRET_INVALID', 'No help request authenticated');
+    return req.helpRequest;
+  };
+
+  router.post('/', requireClientKey, createLimiter, async (req, res) => {
+    const { ticket, clientSecret } = await tickets.create(req.body, req.ip ?? '');
+    res.status(201).json({ id: ticket.id, clientSecret, status: ticket.status, helpRequest: toHelpRequestView(ticket) });
+  });
+
+  router.use('/:id', async (req, _res, next) => {
+    const id = parseOrThrow(ticketIdSchema, req.params.id, 'help request id');
+    const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(req.get('authorization') ?? '');
+    req.helpRequest = await tickets.authenticateClient(id, match?.[1] ?? null);
+    next();
+  });
+
+  router.get('/:id', (req, res) => {
+    res.json(toHelpRequestView(ticketOf(req)));
+  });
+
+  router.get('/:id/events', (req, res) => {
+    const id = ticketOf(req).id;
+    const channel = openSse(req, res);
+    channel.send('ticket', toHelpRequestView(ticketOf(req)));
+    channel.onClose(
+      bus.subscribe('ticket.changed', (e) => {
+        if (e.ticket.id === id) channel.send('ticket', toHelpRequestView(e.ticket));
+      }),
+    );
+    channel.onClose(
+      bus.subscribe('session.ended', (e) => {
+        if (e.ticketId === id) channel.send('session', { reason: e.reason, endedBy: e.endedBy });
+      }),
+    );
+  });
+
+  router.post('/:id/approve', async (req, res) => {
+    const { viewOnly } = parseOrThrow(approveSchema, req.body, 'approval');
+    res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req))));
+  });
+
+  router.post('/:id/decline', async (req, res) => {
+    res.json(toHelpRequestView(await tickets.decline(ticketOf(req).id, requesterOf(req))));
+  });
+
+  router.post('/:id/cancel', async (req, res) => {
+    res.json(toHelpRequestView(await tickets.cancel(ticketOf(req).id, requesterOf(req))));
+  });
+
+  router.post('/:id/end', async (req, res) => {
+    res.json(toHelpRequestView(await tickets.end(ticketOf(req).id, requesterOf(req), 'ENDED_BY_USER')));
+  });
+
+  router.post('/:id/desktop-token', async (req, res) => {
+    const ticket = ticketOf(req);
+    if (!connectableStatuses.includes(ticket.status)) {
+      throw new AppError('ILLEGAL_TRANSITION', `A desktop token needs an approved ticket; help request ${ticket.id} is ${ticket.status.replace('_', ' ')}`);
+    }
+    const minted = await tokens.mint(ticket.id, 'desktop', null);
+    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsServer', minted.token), expiresAt: minted.expiresAt });
+  });
+
+  return router;
+}

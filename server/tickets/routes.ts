@@ -1,0 +1,86 @@
+// The technicians' ticket API (session-authenticated, CSRF-protected):
+// queue, own tickets, history, detail, the moves a technician makes, and the
+// single-use viewer token.
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { AppError, parseOrThrow } from '../errors.ts';
+import { requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
+import { listAuditEvents } from '../audit/store.ts';
+import { remoteSessionStore } from '../sessions/store.ts';
+import { websocketUrl } from '../http/base-url.ts';
+import type { PairingTokenService } from '../tokens/service.ts';
+import { connectableStatuses } from './state-machine.ts';
+import { ticketIdSchema } from './schema.ts';
+import type { TicketService } from './service.ts';
+
+export interface TicketRoutesDeps {
+  db: Knex;
+  tickets: TicketService;
+  tokens: PairingTokenService;
+  publicUrl: string | null;
+  /** Whether the ticket's desktop leg is connected to the repeater now. */
+  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+}
+
+export function ticketRoutes(deps: TicketRoutesDeps): Router {
+  const { tickets, tokens, db } = deps;
+  const router = Router();
+  router.use(requireTechnician);
+  const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
+
+  router.get('/queue', async (_req, res) => {
+    res.json({ tickets: await tickets.queue() });
+  });
+
+  router.get('/mine', async (req, res) => {
+    const mine = await tickets.activeFor(technicianOf(req).id);
+    res.json({ tickets: mine.map((t) => ({ ...t, desktop: deps.desktopState(t.id) })) });
+  });
+
+  router.get('/', async (req, res) => {
+    const result = await tickets.history(req.query, technicianOf(req));
+    res.json(result);
+  });
+
+  router.get('/:id', async (req, res) => {
+    const ticket = await tickets.get(idOf(req.params.id));
+    if (!tickets.canView(ticket, technicianOf(req))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    const [timeline, sessions] = await Promise.all([
+      listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
+      remoteSessionStore.forTicket(db, ticket.id),
+    ]);
+    res.json({ ticket, desktop: deps.desktopState(ticket.id), timeline, sessions });
+  });
+
+  router.post('/:id/accept', async (req, res) => {
+    res.json({ ticket: await tickets.accept(idOf(req.params.id), technicianContext(req)) });
+  });
+
+  router.post('/:id/release', async (req, res) => {
+    res.json({ ticket: await tickets.release(idOf(req.params.id), technicianContext(req)) });
+  });
+
+  router.post('/:id/end', async (req, res) => {
+    const context = technicianContext(req);
+    const ticket = await tickets.get(idOf(req.params.id));
+    const reason = ticket.technician?.id === technicianOf(req).id ? 'ENDED_BY_TECHNICIAN' : 'ENDED_BY_SERVER';
+    res.json({ ticket: await tickets.end(ticket.id, context, reason) });
+  });
+
+  router.post('/:id/resolve', async (req, res) => {
+    res.json({ ticket: await tickets.resolve(idOf(req.params.id), req.body, technicianContext(req)) });
+  });
+
+  router.post('/:id/viewer-token', async (req, res) => {
+    const me = technicianOf(req);
+    const ticket = await tickets.get(idOf(req.params.id));
+    if (ticket.technician?.id !== me.id) throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id} may view it`);
+    if (!connectableStatuses.includes(ticket.status)) {
+      throw new AppError('ILLEGAL_TRANSITION', `Ticket ${ticket.id} is ${ticket.status.replace('_', ' ')}: the user has not allowed a session`);
+    }
+    const minted = await tokens.mint(ticket.id, 'viewer', me.id);
+    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsClient', minted.token), expiresAt: minted.expiresAt, viewOnly: ticket.viewOnly });
+  });
+
+  return router;
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { ticketStatuses } from './state-machine.ts';
+
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
+const line = (max: number) => text().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
+
+export const createHelpRequestSchema = z.object({
+  requesterName: line(120),
+  username: line(120),
+  hostname: line(255),
+  os: line(120),
+  description: text().trim().max(4000, 'must be at most 4000 characters').default(''),
+});
+export type CreateHelpRequestInput = z.infer<typeof createHelpRequestSchema>;
+
+export const approveSchema = z.object({ viewOnly: z.boolean() });
+
+export const resolveSchema = z.object({
+  resolution: z.string().trim().min(1, 'describe what was done').max(8000),
+});
+
+export const ticketIdSchema = z.coerce.number().int().positive().max(2 ** 31 - 1);
+
+export const historyQuerySchema = z.object({
+  requester: z.string().trim().max(120).optional(),
+  hostname: z.string().trim().max(255).optional(),
+  technicianId: z.coerce.number().int().positive().optional(),
+  status: z.enum(ticketStatuses).optional(),
+  from: z.coerce.number().int().nonnegative().optional(),
+  to: z.coerce.number().int().nonnegative().optional(),
+  sort: z.enum(['created_at', 'updated_at', 'requester_name', 'hostname', 'status']).default('created_at'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;

@@ -1,0 +1,230 @@
+// Help requests (tickets): creation by the desktop client, and every move of
+// the state machine through one transition() that locks the row, rejects
+// illegal moves with 409, writes the audit event in the same transaction and
+// publishes the change on the bus after commit.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AppError, parseOrThrow } from '../errors.ts';
+import type { Clock } from '../clock.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { HelpRequestView, TicketView } from '../events/contract.ts';
+import type { ActorContext } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+import { technicianStore } from '../technicians/store.ts';
+import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
+import { createHelpRequestSchema, historyQuerySchema, resolveSchema } from './schema.ts';
+import { ticketStore, type TicketRow } from './store.ts';
+
+export interface TicketServiceDeps {
+  db: Knex;
+  clock: Clock;
+  bus: EventBus;
+  maxActiveTicketsPerTech: number;
+  ticketExpiryMs: number;
+}
+
+interface TransitionOptions {
+  /** Extra checks on the locked row before the move (who may do it). */
+  check?: (row: TicketRow) => void;
+  patch?: Partial<TicketRow>;
+  detail?: Record<string, unknown>;
+}
+
+export type TicketService = ReturnType<typeof createTicketService>;
+
+export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
+
+export function toHelpRequestView(ticket: TicketView): HelpRequestView {
+  return {
+    id: ticket.id,
+    status: ticket.status,
+    technician: ticket.technician ? { displayName: ticket.technician.displayName } : null,
+    viewOnly: ticket.viewOnly,
+    endReason: ticket.endReason,
+    createdAt: ticket.createdAt,
+    updatedAt: ticket.updatedAt,
+  };
+}
+
+export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs }: TicketServiceDeps) {
+  async function get(id: number): Promise<TicketView> {
+    const view = await ticketStore.view(db, id);
+    if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
+    return view;
+  }
+
+  async function transition(id: number, action: TicketAction, context: ActorContext, options: TransitionOptions = {}): Promise<TicketView> {
+    const previousStatus = await db.transaction(async (trx) => {
+      const actor = context.actor;
+      // Accepts by one technician are serialised on the technician's row, so
+      // the active-ticket limit holds under concurrency; rows are always
+      // locked technician first, then ticket.
+      if (action === 'accept' && actor.type === 'technician') {
+        await trx('technicians').where({ id: actor.id }).forUpdate().first();
+      }
+      const row = await ticketStore.rowForUpdate(trx, id);
+      if (!row) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
+      options.check?.(row);
+      const to = nextStatus(row.status, action);
+      if (!to) {
+        if (action === 'accept' && row.technician_id !== null) {
+          throw new AppError('TICKET_TAKEN', `Ticket ${id} was already accepted by another technician`);
+        }
+        throw new AppError('ILLEGAL_TRANSITION', `Cannot ${action.replace('_', ' ')} ticket ${id}: it is ${row.status.replace('_', ' ')} (allowed from ${ticketMoves[action].from.join(', ')})`, {
+          status: row.status,
+          action,
+        });
+      }
+      if (action === 'accept' && actor.type === 'technician') {
+        const active = await ticketStore.countActiveFor(trx, actor.id, activeStatuses);
+        if (active >= maxActiveTicketsPerTech) {
+          throw new AppError('TOO_MANY_ACTIVE_TICKETS', `You already hold ${active} active ticket(s); the limit is ${maxActiveTicketsPerTech}. Finish or release one first.`);
+        }
+      }
+      const now = clock.now();
+      const patch: Partial<TicketRow> = { status: to, updated_at: now, ...stampsFor(action, now, row, context), ...options.patch };
+      const moved = await ticketStore.moveStatus(trx, id, row.status, patch);
+      if (moved !== 1) throw new AppError('ILLEGAL_TRANSITION', `Ticket ${id} changed while you acted; reload and try again`);
+      const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
+      await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId }, { from: row.status, to, ...options.detail });
+      return row.status;
+    });
+    const ticket = await get(id);
+    bus.publish('ticket.changed', { ticket, action, previousStatus });
+    return ticket;
+  }
+
+  const holderOnly = (context: ActorContext) => (row: TicketRow) => {
+    const actor = context.actor;
+    if (actor.type !== 'technician') return;
+    if (actor.role === 'admin') return;
+    if (row.technician_id !== actor.id) throw new AppError('FORBIDDEN', `Ticket ${row.id} is held by another technician`);
+  };
+
+  return {
+    get,
+    transition,
+
+    async create(input: unknown, remoteAddress: string): Promise<{ ticket: TicketView; clientSecret: string }> {
+      const data = parseOrThrow(createHelpRequestSchema, input, 'help request');
+      const clientSecret = randomBytes(32).toString('base64url');
+      const now = clock.now();
+      const context: ActorContext = { actor: { type: 'requester', name: data.requesterName }, remoteAddress };
+      const id = await db.transaction(async (trx) => {
+        const newId = await ticketStore.insert(trx, {
+          status: 'requested',
+          requester_name: data.requesterName,
+          username: data.username,
+          hostname: data.hostname,
+          os: data.os,
+          description: data.description,
+          client_secret_hash: sha256(clientSecret),
+          requester_address: remoteAddress.slice(0, 64),
+          technician_id: null,
+          view_only: false,
+          resolution: null,
+          end_reason: null,
+          created_at: now,
+          updated_at: now,
+          accepted_at: null,
+          approved_at: null,
+          started_at: null,
+          ended_at: null,
+          resolved_at: null,
+        });
+        await insertAuditEvent(trx, now, context, 'ticket.created', { ticketId: newId }, { hostname: data.hostname, os: data.os });
+        return newId;
+      });
+      const ticket = await get(id);
+      bus.publish('ticket.changed', { ticket, action: 'created', previousStatus: null });
+      return { ticket, clientSecret };
+    },
+
+    /** Checks a desktop client's bearer secret for one ticket; unknown ticket and wrong secret look the same. */
+    async authenticateClient(id: number, secret: string | null): Promise<TicketView> {
+      const row = await ticketStore.row(db, id);
+      const given = Buffer.from(sha256(secret ?? ''), 'hex');
+      const expected = Buffer.from(row?.client_secret_hash ?? sha256(randomBytes(16).toString('hex')), 'hex');
+      if (!secret || !row || !timingSafeEqual(given, expected)) {
+        throw new AppError('CLIENT_SECRET_INVALID', `This client secret does not grant access to help request ${id}`);
+      }
+      return get(id);
+    },
+
+    accept: (id: number, context: ActorContext) => transition(id, 'accept', context),
+    release: (id: number, context: ActorContext) => transition(id, 'release', context, { check: holderOnly(context) }),
+
+    async decline(id: number, context: ActorContext): Promise<TicketView> {
+      const before = await get(id);
+      return transition(id, 'decline', context, { detail: { declinedTechnician: before.technician?.displayName ?? null } });
+    },
+
+    approve: (id: number, viewOnly: boolean, context: ActorContext) =>
+      transition(id, 'approve', context, { patch: { view_only: viewOnly }, detail: { viewOnly } }),
+
+    cancel: (id: number, context: ActorContext) => transition(id, 'cancel', context, { patch: { end_reason: 'CANCELLED_BY_USER' } }),
+
+    /** Ends a session: by the user (desktop API) or by the holding technician / an admin. */
+    end(id: number, context: ActorContext, reason: 'ENDED_BY_USER' | 'ENDED_BY_TECHNICIAN' | 'ENDED_BY_SERVER'): Promise<TicketView> {
+      return transition(id, 'end', context, { check: holderOnly(context), patch: { end_reason: reason }, detail: { reason } });
+    },
+
+    resolve(id: number, input: unknown, context: ActorContext): Promise<TicketView> {
+      const { resolution } = parseOrThrow(resolveSchema, input, 'resolution');
+      return transition(id, 'resolve', context, { check: holderOnly(context), patch: { resolution } });
+    },
+
+    startSession: (id: number, context: ActorContext) => transition(id, 'start_session', context),
+
+    /** Expires requests nobody accepted within ticketExpiryMs; returns how many. */
+    async expireStale(context: ActorContext): Promise<number> {
+      const ids = await ticketStore.idsCreatedBefore(db, 'requested', clock.now() - ticketExpiryMs);
+      let expired = 0;
+      for (const id of ids) {
+        try {
+          await transition(id, 'expire', context, { patch: { end_reason: 'EXPIRED' } });
+          expired += 1;
+        } catch (err) {
+          // Accepted or cancelled since the scan: nothing to expire.
+          if (!(err instanceof AppError && err.code === 'ILLEGAL_TRANSITION')) throw err;
+        }
+      }
+      return expired;
+    },
+
+    queue: () => ticketStore.listByStatus(db, ['requested']),
+    activeFor: (technicianId: number) => ticketStore.listByStatus(db, activeStatuses, technicianId),
+
+    history(query: unknown, viewer: { id: number; role: 'admin' | 'technician' }) {
+      const parsed = parseOrThrow(historyQuerySchema, query, 'history query');
+      return ticketStore.history(db, parsed, viewer.role === 'admin' ? undefined : viewer.id);
+    },
+
+    /** Admins see every ticket; a technician sees the queue and the tickets they hold or held. */
+    canView(ticket: TicketView, viewer: { id: number; role: 'admin' | 'technician' }): boolean {
+      return viewer.role === 'admin' || ticket.status === 'requested' || ticket.technician?.id === viewer.id;
+    },
+
+    technicianName: async (id: number) => (await technicianStore.byId(db, id))?.display_name ?? null,
+  };
+}
+
+function stampsFor(action: TicketAction, now: number, row: TicketRow, context: ActorContext): Partial<TicketRow> {
+  switch (action) {
+    case 'accept':
+      return { accepted_at: now, technician_id: context.actor.type === 'technician' ? context.actor.id : null };
+    case 'release':
+    case 'decline':
+      return { technician_id: null, accepted_at: null, approved_at: null, view_only: false };
+    case 'approve':
+      return { approved_at: now };
+    case 'start_session':
+      return row.started_at === null ? { started_at: now } : {};
+    case 'end':
+    case 'cancel':
+    case 'expire':
+      return { ended_at: now };
+    case 'resolve':
+      return { resolved_at: now };
+  }
+}

@@ -1,0 +1,36 @@
+// The ticket lifecycle. This table is the only place that says which moves are
+// legal; TicketService.transition() is the only code that moves a ticket.
+//
+//   requested → accepted → approved → in_session → ended → resolved
+//   cancelled: the user withdrew; expired: nobody accepted in time;
+//   decline (the user refused that technician) and release (the technician
+//   let go) send an accepted ticket back to requested.
+
+export const ticketStatuses = ['requested', 'accepted', 'approved', 'in_session', 'ended', 'resolved', 'cancelled', 'expired'] as const;
+export type TicketStatus = (typeof ticketStatuses)[number];
+
+export const ticketActions = ['accept', 'release', 'decline', 'approve', 'start_session', 'end', 'resolve', 'cancel', 'expire'] as const;
+export type TicketAction = (typeof ticketActions)[number];
+
+export const ticketMoves: Readonly<Record<TicketAction, { from: readonly TicketStatus[]; to: TicketStatus }>> = {
+  accept: { from: ['requested'], to: 'accepted' },
+  release: { from: ['accepted', 'approved'], to: 'requested' },
+  decline: { from: ['accepted'], to: 'requested' },
+  approve: { from: ['accepted'], to: 'approved' },
+  start_session: { from: ['approved'], to: 'in_session' },
+  end: { from: ['approved', 'in_session'], to: 'ended' },
+  resolve: { from: ['ended'], to: 'resolved' },
+  cancel: { from: ['requested', 'accepted'], to: 'cancelled' },
+  expire: { from: ['requested'], to: 'expired' },
+};
+
+/** Statuses in which a technician holds the ticket (they count against MAX_ACTIVE_TICKETS_PER_TECH). */
+export const activeStatuses: readonly TicketStatus[] = ['accepted', 'approved', 'in_session'];
+
+/** Statuses in which the desktop and viewer may connect. */
+export const connectableStatuses: readonly TicketStatus[] = ['approved', 'in_session'];
+
+export function nextStatus(from: TicketStatus, action: TicketAction): TicketStatus | null {
+  const move = ticketMoves[action];
+  return move.from.includes(from) ? move.to : null;
+}

@@ -1,0 +1,126 @@
+// Ticket rows and their reads: the queue, a technician's active tickets, and
+// the history search (every filter and sort backed by an index).
+import type { Knex } from 'knex';
+import type { TicketView } from '../events/contract.ts';
+import type { TicketStatus } from './state-machine.ts';
+import type { HistoryQuery } from './schema.ts';
+
+export interface TicketRow {
+  id: number;
+  status: TicketStatus;
+  requester_name: string;
+  username: string;
+  hostname: string;
+  os: string;
+  description: string;
+  client_secret_hash: string;
+  requester_address: string;
+  technician_id: number | null;
+  view_only: number | boolean;
+  resolution: string | null;
+  end_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  accepted_at: number | null;
+  approved_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  resolved_at: number | null;
+}
+
+type JoinedRow = TicketRow & { technician_display_name: string | null };
+
+const num = (v: number | null): number | null => (v === null ? null : Number(v));
+
+export function toTicketView(row: JoinedRow): TicketView {
+  return {
+    id: Number(row.id),
+    status: row.status,
+    requesterName: row.requester_name,
+    username: row.username,
+    hostname: row.hostname,
+    os: row.os,
+    description: row.description,
+    technician: row.technician_id === null ? null : { id: Number(row.technician_id), displayName: row.technician_display_name ?? '' },
+    viewOnly: Boolean(row.view_only),
+    endReason: row.end_reason,
+    resolution: row.resolution,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    acceptedAt: num(row.accepted_at),
+    approvedAt: num(row.approved_at),
+    startedAt: num(row.started_at),
+    endedAt: num(row.ended_at),
+    resolvedAt: num(row.resolved_at),
+  };
+}
+
+function joined(db: Knex) {
+  return db<JoinedRow>('tickets')
+    .leftJoin('technicians', 'technicians.id', 'tickets.technician_id')
+    .select('tickets.*', 'technicians.display_name as technician_display_name');
+}
+
+export const ticketStore = {
+  async insert(db: Knex, row: Omit<TicketRow, 'id'>): Promise<number> {
+    const [id] = await db('tickets').insert(row);
+    return Number(id);
+  },
+
+  /** The raw row, locked for update inside a transaction (MySQL; SQLite serialises writers). */
+  rowForUpdate: (trx: Knex.Transaction, id: number) => trx<TicketRow>('tickets').where({ id }).forUpdate().first(),
+
+  row: (db: Knex, id: number) => db<TicketRow>('tickets').where({ id }).first(),
+
+  async view(db: Knex, id: number): Promise<TicketView | undefined> {
+    const row = await joined(db).where('tickets.id', id).first();
+    return row ? toTicketView(row) : undefined;
+  },
+
+  /** Compare-and-set on status: 1 when this caller won the move, 0 when it lost a race. */
+  async moveStatus(db: Knex, id: number, from: TicketStatus, patch: Partial<TicketRow>): Promise<number> {
+    return db('tickets').where({ id, status: from }).update(patch);
+  },
+
+  async countActiveFor(db: Knex, technicianId: number, statuses: readonly TicketStatus[]): Promise<number> {
+    const row = await db('tickets').where('technician_id', technicianId).whereIn('status', statuses).count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  },
+
+  async listByStatus(db: Knex, statuses: readonly TicketStatus[], technicianId?: number): Promise<TicketView[]> {
+    const q = joined(db).whereIn('tickets.status', statuses).orderBy('tickets.created_at', 'asc').limit(500);
+    if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
+    return (await q).map(toTicketView);
+  },
+
+  async idsCreatedBefore(db: Knex, status: TicketStatus, before: number): Promise<number[]> {
+    const rows = await db('tickets').where({ status }).where('created_at', '<', before).select('id').limit(1000);
+    return rows.map((r: { id: number }) => Number(r.id));
+  },
+
+  async history(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<{ rows: TicketView[]; total: number }> {
+    const filtered = (q: Knex.QueryBuilder) => {
+      // Prefix matches so the requester and hostname indexes serve the search.
+      if (query.requester) q.whereRaw("tickets.requester_name LIKE ? ESCAPE '!'", [`${escapeLike(query.requester)}%`]);
+      if (query.hostname) q.whereRaw("tickets.hostname LIKE ? ESCAPE '!'", [`${escapeLike(query.hostname)}%`]);
+      if (query.status) q.where('tickets.status', query.status);
+      const technicianId = onlyTechnicianId ?? query.technicianId;
+      if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
+      if (query.from !== undefined) q.where('tickets.created_at', '>=', query.from);
+      if (query.to !== undefined) q.where('tickets.created_at', '<', query.to);
+      return q;
+    };
+    const countRow = await filtered(db('tickets')).count({ n: '*' }).first();
+    const rows = await filtered(joined(db))
+      .orderBy(`tickets.${query.sort}`, query.order)
+      .orderBy('tickets.id', query.order)
+      .limit(query.pageSize)
+      .offset((query.page - 1) * query.pageSize);
+    return { rows: rows.map(toTicketView), total: Number(countRow?.n ?? 0) };
+  },
+};
+
+/** Escapes LIKE wildcards with '!', an escape character both engines accept the same way. */
+function escapeLike(s: string): string {
+  return s.replace(/[!%_]/g, (c) => `!${c}`);
+}
