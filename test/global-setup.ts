@@ -46,6 +46,8 @@ async function startMariaDb(): Promise<string> {
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
   execFileSync('chmod', ['755', dataRoot]);
+  // mariadbd runs as mysql when we are root: it must own the folder of its socket.
+  if (asRoot) execFileSync('chown', ['mysql:mysql', dataRoot]);
   execFileSync(installDb, [`--datadir=${datadir}`, ...(asRoot ? ['--user=mysql'] : []), '--auth-root-authentication-method=socket', '--skip-test-db'], { stdio: 'ignore' });
   server = spawn(
     mariadbd,

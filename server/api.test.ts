@@ -1,0 +1,320 @@
+// The server's API against the real app on each engine: desktop API,
+// technicians, state machine, tokens at the real repeater, live events.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { engines } from '../test/databases.ts';
+import { ADMIN_PASSWORD, openSse, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
+import { CloseCode } from '../repeater/close-codes.ts';
+import { systemActor } from './audit/actor.ts';
+
+function wsOpen(url: string, origin?: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, origin ? { origin } : {});
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body: JSON.parse(text || '{}') })));
+    });
+    ws.once('error', reject);
+  });
+}
+
+async function refusedWith(url: string, origin?: string): Promise<{ status: number; code: string }> {
+  try {
+    const ws = await wsOpen(url, origin);
+    ws.terminate();
+    throw new Error('upgrade was accepted');
+  } catch (err) {
+    const e = err as { status?: number; body?: { error?: { code: string } } };
+    if (!e.status) throw err;
+    return { status: e.status, code: e.body?.error?.code ?? '' };
+  }
+}
+
+const closeOf = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+const firstMessage = (ws: WebSocket) => new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
+
+describe.each(engines)('server API on %s', (engine) => {
+  let h: Harness;
+  let admin: Tech;
+  let ana: Tech;
+  let ben: Tech;
+  const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
+  const origin = () => h.server.url;
+
+  beforeAll(async () => {
+    h = await startHarness(engine);
+    admin = await h.login('admin', ADMIN_PASSWORD);
+    ana = await h.createTechnician(admin, 'ana');
+    ben = await h.createTechnician(admin, 'ben');
+  });
+  afterAll(async () => h?.close());
+
+  describe('desktop API', () => {
+    it('creates a help request and reads it only with its own client secret', async () => {
+      const a = await h.helpRequest();
+      const b = await h.helpRequest();
+      const ok = await h.api.get(`/api/v1/help-requests/${a.id}`).set(bearer(a.secret)).expect(200);
+      expect(ok.body).toMatchObject({ id: a.id, status: 'requested', technician: null, viewOnly: false });
+      expect(ok.body).not.toHaveProperty('requesterName');
+      const crossed = await h.api.get(`/api/v1/help-requests/${a.id}`).set(bearer(b.secret)).expect(401);
+      expect(crossed.body.error.code).toBe('CLIENT_SECRET_INVALID');
+      await h.api.get(`/api/v1/help-requests/${a.id}`).expect(401);
+      await h.api.get('/api/v1/help-requests/99999').set(bearer(a.secret)).expect(401);
+    });
+
+    it('validates bodies and ids with field-level messages', async () => {
+      const res = await h.api.post('/api/v1/help-requests').send({ requesterName: '', hostname: 'x'.repeat(300) }).expect(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+      const fields = res.body.error.details.fields.map((f: { field: string }) => f.field);
+      expect(fields).toEqual(expect.arrayContaining(['requesterName', 'username', 'hostname', 'os']));
+      await h.api.post('/api/v1/help-requests').set('content-type', 'application/json').send('{not json').expect(400);
+      const badId = await h.api.get('/api/v1/help-requests/abc').set(bearer('x')).expect(400);
+      expect(badId.body.error.code).toBe('VALIDATION_FAILED');
+      const a = await h.helpRequest();
+      const badApprove = await h.api.post(`/api/v1/help-requests/${a.id}/approve`).set(bearer(a.secret)).send({ viewOnly: 'yes' }).expect(400);
+      expect(badApprove.body.error.message).toMatch(/viewOnly/);
+    });
+
+    it('rejects illegal transitions with 409 and leaves the ticket as it was', async () => {
+      const a = await h.helpRequest();
+      const res = await h.api.post(`/api/v1/help-requests/${a.id}/approve`).set(bearer(a.secret)).send({ viewOnly: false }).expect(409);
+      expect(res.body.error.code).toBe('ILLEGAL_TRANSITION');
+      await h.api.post(`/api/v1/help-requests/${a.id}/end`).set(bearer(a.secret)).expect(409);
+      const token = await h.api.post(`/api/v1/help-requests/${a.id}/desktop-token`).set(bearer(a.secret)).expect(409);
+      expect(token.body.error.message).toMatch(/approved/);
+      const still = await h.api.get(`/api/v1/help-requests/${a.id}`).set(bearer(a.secret)).expect(200);
+      expect(still.body.status).toBe('requested');
+      await h.api.post(`/api/v1/help-requests/${a.id}/cancel`).set(bearer(a.secret)).expect(200);
+      const accept = await ana.post(`/api/v1/tickets/${a.id}/accept`).expect(409);
+      expect(accept.body.error.code).toBe('ILLEGAL_TRANSITION');
+    });
+  });
+
+  describe('technicians and auth', () => {
+    it('refuses a wrong password, then locks the account after repeated failures', async () => {
+      const carl = await h.createTechnician(admin, 'carl');
+      await carl.post('/auth/logout').expect(204);
+      await expect(h.login('carl', 'wrong-password')).rejects.toThrow(/401.*LOGIN_FAILED/);
+      for (let i = 0; i < 4; i++) await expect(h.login('carl', 'wrong-password')).rejects.toThrow(/LOGIN_FAILED/);
+      await expect(h.login('carl', 'carl-password-123')).rejects.toThrow(/423.*ACCOUNT_LOCKED/);
+      await admin.post(`/api/v1/technicians/${carl.id}/password`, { password: 'carl-new-password' }).expect(200);
+      await h.login('carl', 'carl-new-password');
+    });
+
+    it('requires the CSRF token on state-changing requests made with the session cookie', async () => {
+      const res = await ana.agent.post('/api/v1/tickets/1/accept').send({});
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('CSRF_INVALID');
+      const login = await h.api.post('/auth/login').send({ username: 'ana', password: 'ana-password-123' });
+      expect(login.status).toBe(403);
+    });
+
+    it('stores passwords hashed with argon2id', async () => {
+      const row = await h.server.db('technicians').where({ username: 'ana' }).first();
+      expect(row.password_hash).toMatch(/^\$argon2id\$/);
+      expect(row.password_hash).not.toContain('ana-password-123');
+    });
+
+    it('lets only administrators manage technicians; a disabled technician is logged out and cannot log in', async () => {
+      expect((await ana.get('/api/v1/technicians')).status).toBe(403);
+      expect((await ana.post('/api/v1/technicians', { username: 'eve', displayName: 'Eve', password: 'eve-password-123' })).status).toBe(403);
+      await h.api.get('/api/v1/technicians').expect(401);
+      const dora = await h.createTechnician(admin, 'dora');
+      await dora.get('/api/v1/me').expect(200);
+      const dup = await admin.post('/api/v1/technicians', { username: 'Dora', displayName: 'Dora 2', password: 'another-password' });
+      expect(dup.status).toBe(409);
+      expect(dup.body.error.code).toBe('USERNAME_TAKEN');
+      await admin.patch(`/api/v1/technicians/${dora.id}`, { active: false }).expect(200);
+      await dora.get('/api/v1/me').expect(401);
+      await expect(h.login('dora', 'dora-password-123')).rejects.toThrow(/403.*ACCOUNT_DISABLED/);
+      const list = await admin.get('/api/v1/technicians').expect(200);
+      expect(list.body.technicians.find((t: { username: string }) => t.username === 'dora')).toMatchObject({ active: false });
+      expect(JSON.stringify(list.body)).not.toMatch(/password/i);
+    });
+
+    it('keeps at least one active administrator', async () => {
+      const me = await admin.get('/api/v1/me').expect(200);
+      const res = await admin.patch(`/api/v1/technicians/${me.body.technician.id}`, { role: 'technician' }).expect(409);
+      expect(res.body.error.code).toBe('LAST_ADMIN');
+    });
+  });
+
+  describe('tickets', () => {
+    it('lets exactly one of two technicians win a concurrent accept', async () => {
+      const t = await h.helpRequest();
+      const [a, b] = await Promise.all([ana.post(`/api/v1/tickets/${t.id}/accept`), ben.post(`/api/v1/tickets/${t.id}/accept`)]);
+      expect([a.status, b.status].sort()).toEqual([200, 409]);
+      const loser = a.status === 409 ? a : b;
+      expect(loser.body.error.code).toBe('TICKET_TAKEN');
+      const winner = a.status === 200 ? ana : ben;
+      await winner.post(`/api/v1/tickets/${t.id}/release`).expect(200);
+    });
+
+    it('holds a technician to MAX_ACTIVE_TICKETS_PER_TECH, and refuses another technician\'s ticket', async () => {
+      const t1 = await h.helpRequest();
+      const t2 = await h.helpRequest();
+      await ana.post(`/api/v1/tickets/${t1.id}/accept`).expect(200);
+      const second = await ana.post(`/api/v1/tickets/${t2.id}/accept`).expect(409);
+      expect(second.body.error.code).toBe('TOO_MANY_ACTIVE_TICKETS');
+      expect((await ben.get(`/api/v1/tickets/${t1.id}`)).status).toBe(403);
+      expect((await ben.post(`/api/v1/tickets/${t1.id}/release`)).status).toBe(403);
+      expect((await ben.post(`/api/v1/tickets/${t1.id}/viewer-token`)).status).toBe(403);
+      await admin.get(`/api/v1/tickets/${t1.id}`).expect(200);
+      await ana.post(`/api/v1/tickets/${t1.id}/release`).expect(200);
+    });
+
+    it('sends a declined ticket back to the queue and shows the technician to the user', async () => {
+      const t = await h.helpRequest();
+      const events = await openSse(`${h.server.url}/api/v1/help-requests/${t.id}/events`, bearer(t.secret));
+      await events.next((e, d) => e === 'ticket' && d.status === 'requested');
+      await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+      const offered = await events.next((e, d) => e === 'ticket' && d.status === 'accepted');
+      expect(offered.data.technician).toEqual({ displayName: 'Ana' });
+      await h.api.post(`/api/v1/help-requests/${t.id}/decline`).set(bearer(t.secret)).expect(200);
+      const back = await events.next((e, d) => e === 'ticket' && d.status === 'requested');
+      expect(back.data.technician).toBeNull();
+      events.close();
+      const queue = await ben.get('/api/v1/tickets/queue').expect(200);
+      expect(queue.body.tickets.map((x: { id: number }) => x.id)).toContain(t.id);
+      const detail = await admin.get(`/api/v1/tickets/${t.id}`).expect(200);
+      const decline = detail.body.timeline.find((e: { action: string }) => e.action === 'ticket.decline');
+      expect(decline).toMatchObject({ actorType: 'requester', actorName: 'Bob User', detail: { declinedTechnician: 'Ana' } });
+      await h.api.post(`/api/v1/help-requests/${t.id}/cancel`).set(bearer(t.secret)).expect(200);
+    });
+
+    it('expires requests nobody accepted in time', async () => {
+      const t = await h.helpRequest();
+      h.clock.advance(2 * 60 * 60_000);
+      try {
+        await h.server.tickets.expireStale(systemActor('expiry'));
+      } finally {
+        h.clock.advance(-2 * 60 * 60_000);
+      }
+      const res = await h.api.get(`/api/v1/help-requests/${t.id}`).set(bearer(t.secret)).expect(200);
+      expect(res.body).toMatchObject({ status: 'expired', endReason: 'EXPIRED' });
+    });
+
+    it('searches history with filters, sorting and paging', async () => {
+      const host = `hist-${engine}-${Date.now()}`;
+      for (let i = 0; i < 3; i++) await h.helpRequest({ hostname: `${host}-${i}`, requesterName: `Zed ${i}` });
+      const res = await admin.get(`/api/v1/tickets?hostname=${host}&sort=hostname&order=asc&pageSize=2&page=1`).expect(200);
+      expect(res.body.total).toBe(3);
+      expect(res.body.rows.map((r: { hostname: string }) => r.hostname)).toEqual([`${host}-0`, `${host}-1`]);
+      const wildcard = await admin.get('/api/v1/tickets?hostname=%25').expect(200);
+      expect(wildcard.body.total).toBe(0);
+      const bad = await admin.get('/api/v1/tickets?status=flying').expect(400);
+      expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    });
+  });
+
+  describe('pairing tokens at the repeater', () => {
+    async function approvedTicket(tech: Tech, viewOnly = false) {
+      const t = await h.helpRequest();
+      await tech.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+      await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly }).expect(200);
+      return t;
+    }
+    const desktopToken = async (t: { id: number; secret: string }) =>
+      (await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201)).body as { url: string; expiresAt: number };
+    const viewerToken = async (tech: Tech, id: number) => (await tech.post(`/api/v1/tickets/${id}/viewer-token`).expect(201)).body as { url: string };
+
+    it('runs a whole session: waiting, paired → in_session, bytes relayed, user ends, session recorded, resolved', async () => {
+      const t = await approvedTicket(ana);
+      const live = await openSse(`${h.server.url}/api/v1/events`, { cookie: await cookieOf(ana) });
+      await live.next((e) => e === 'snapshot');
+      const d = await desktopToken(t);
+      expect(d.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/wsServer\?token=[A-Za-z0-9_-]{43}$/);
+      const desktop = await wsOpen(d.url);
+      desktop.send(Buffer.from('RFB 003.008\n'));
+      await live.next((e, data) => e === 'desktop' && data.ticketId === t.id && data.state === 'waiting');
+      const mine = await ana.get('/api/v1/tickets/mine').expect(200);
+      expect(mine.body.tickets.find((x: { id: number }) => x.id === t.id).desktop).toBe('waiting');
+      const v = await viewerToken(ana, t.id);
+      const viewerRef: { ws?: WebSocket } = {};
+      const greeting = new Promise<Buffer>((resolve) => {
+        const ws = new WebSocket(v.url, { origin: origin() });
+        ws.once('message', (data: Buffer) => resolve(data));
+        viewerRef.ws = ws;
+      });
+      expect((await greeting).toString()).toBe('RFB 003.008\n');
+      const viewer = viewerRef.ws!;
+      await live.next((e, data) => e === 'ticket' && data.ticket.id === t.id && data.ticket.status === 'in_session');
+      viewer.send(Buffer.from('RFB 003.008\n'));
+      await firstMessage(desktop);
+      const closes = Promise.all([closeOf(desktop), closeOf(viewer)]);
+      await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+      expect(await closes).toEqual([CloseCode.ENDED_BY_USER, CloseCode.ENDED_BY_USER]);
+      await live.next((e, data) => e === 'session' && data.ticketId === t.id && data.reason === 'ENDED_BY_USER');
+      live.close();
+      await ana.post(`/api/v1/tickets/${t.id}/resolve`, { resolution: '' }).expect(400);
+      await ana.post(`/api/v1/tickets/${t.id}/resolve`, { resolution: 'Reinstalled the printer driver' }).expect(200);
+      const detail = await ana.get(`/api/v1/tickets/${t.id}`).expect(200);
+      expect(detail.body.ticket).toMatchObject({ status: 'resolved', resolution: 'Reinstalled the printer driver', endReason: 'ENDED_BY_USER' });
+      expect(detail.body.sessions).toHaveLength(1);
+      expect(detail.body.sessions[0]).toMatchObject({ endReason: 'ENDED_BY_USER', bytesDesktopToViewer: 12, bytesViewerToDesktop: 12 });
+      const actions = detail.body.timeline.map((e: { action: string }) => e.action);
+      expect(actions).toEqual(expect.arrayContaining([
+        'ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.start_session', 'ticket.end', 'session.ended', 'ticket.resolve',
+      ]));
+      const accept = detail.body.timeline.find((e: { action: string }) => e.action === 'ticket.accept');
+      expect(accept).toMatchObject({ actorType: 'technician', actorName: 'ana', remoteAddress: expect.stringMatching(/127\.0\.0\.1/) });
+    });
+
+    it('refuses a token used twice, for the other side, expired, from a disallowed Origin, and never pairs across tickets', async () => {
+      const t = await approvedTicket(ben);
+      const d = await desktopToken(t);
+      const desktop = await wsOpen(d.url);
+      expect(await refusedWith(d.url)).toEqual({ status: 401, code: 'TOKEN_USED' });
+      const wrongSide = await desktopToken(t);
+      expect(await refusedWith(wrongSide.url.replace('/wsServer', '/wsClient'), origin())).toEqual({ status: 403, code: 'WRONG_SIDE' });
+      const v = await viewerToken(ben, t.id);
+      expect(await refusedWith(v.url, 'https://evil.example')).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+      expect(await refusedWith(v.url.replace('/wsClient', '/wsServer'))).toEqual({ status: 403, code: 'WRONG_SIDE' });
+      const late = await desktopToken(t);
+      h.clock.advance(121_000);
+      try {
+        expect(await refusedWith(late.url)).toEqual({ status: 401, code: 'TOKEN_EXPIRED' });
+      } finally {
+        h.clock.advance(-121_000);
+      }
+      // Another ticket's viewer never receives this desktop's bytes.
+      const other = await approvedTicket(ana);
+      const otherViewer = await wsOpen((await viewerToken(ana, other.id)).url, origin());
+      let crossed = false;
+      otherViewer.on('message', () => (crossed = true));
+      desktop.send(Buffer.from('secret screen'));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(crossed).toBe(false);
+      expect(h.server.repeater.legState(String(t.id), 'desktop')).toBe('waiting');
+      expect(h.server.repeater.legState(String(other.id), 'viewer')).toBe('waiting');
+      desktop.terminate();
+      otherViewer.terminate();
+      await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+      await h.api.post(`/api/v1/help-requests/${other.id}/end`).set(bearer(other.secret)).expect(200);
+    });
+
+    it('refuses a viewer token once the ticket has left its technician', async () => {
+      const t = await approvedTicket(ana);
+      const v = await viewerToken(ana, t.id);
+      await ana.post(`/api/v1/tickets/${t.id}/release`).expect(200);
+      expect(await refusedWith(v.url, origin())).toEqual({ status: 409, code: 'TICKET_NOT_CONNECTABLE' });
+      await h.api.post(`/api/v1/help-requests/${t.id}/cancel`).set(bearer(t.secret)).expect(200);
+    });
+  });
+
+  it('answers /healthz from the database', async () => {
+    expect((await h.api.get('/healthz').expect(200)).body).toEqual({ status: 'ok' });
+  });
+});
+
+async function cookieOf(tech: Tech): Promise<string> {
+  const res = await tech.get('/auth/session');
+  const jar = (tech.agent as unknown as { jar: { getCookies(o: object): { name: string; value: string }[] } }).jar;
+  void res;
+  return jar
+    .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
+}

@@ -1,0 +1,151 @@
+// Starts the real server (real app, real repeater, real database engine) on a
+// loopback port for a test, with helpers for the desktop API, technician
+// logins (supertest agents carrying cookie and CSRF token) and SSE.
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+import { pino } from 'pino';
+import { loadConfig } from '../server/config.ts';
+import { startServer, type RunningServer, type StartOptions } from '../server/server.ts';
+import type { Clock } from '../server/clock.ts';
+import { freshDatabase, type Engine } from './databases.ts';
+
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+export interface Harness {
+  server: RunningServer;
+  clock: Clock & { advance(ms: number): void };
+  api: ReturnType<typeof request>;
+  login(username: string, password: string): Promise<Tech>;
+  createTechnician(admin: Tech, username: string, role?: 'admin' | 'technician'): Promise<Tech>;
+  helpRequest(fields?: Partial<Record<string, string>>): Promise<{ id: number; secret: string }>;
+  close(): Promise<void>;
+}
+
+export interface Tech {
+  agent: TestAgent;
+  csrf: string;
+  id: number;
+  post(path: string, body?: object): request.Test;
+  patch(path: string, body?: object): request.Test;
+  get(path: string): request.Test;
+}
+
+export async function startHarness(engine: Engine, env: Record<string, string> = {}, options: StartOptions = {}): Promise<Harness> {
+  const database = await freshDatabase(engine);
+  const databaseUrl = database.client === 'sqlite' ? `sqlite:${database.filename}` : database.url;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    ADMIN_PASSWORD,
+    ARGON2_MEMORY_KIB: '8192',
+    LOGIN_RATE_PER_MINUTE: '1000',
+    TICKET_CREATE_RATE_PER_MINUTE: '1000',
+    ...env,
+  });
+  let offset = 0;
+  const clock = { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
+  const server = await startServer(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { clock, ...options });
+  const api = request(server.url);
+
+  async function login(username: string, password: string): Promise<Tech> {
+    const agent = request.agent(server.url);
+    const probe = await agent.get('/auth/session').expect(200);
+    const res = await agent.post('/auth/login').set('x-csrf-token', probe.body.csrfToken).send({ username, password });
+    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    const csrf: string = res.body.csrfToken;
+    return {
+      agent,
+      csrf,
+      id: res.body.technician.id,
+      post: (path, body = {}) => agent.post(path).set('x-csrf-token', csrf).send(body),
+      patch: (path, body = {}) => agent.patch(path).set('x-csrf-token', csrf).send(body),
+      get: (path) => agent.get(path),
+    };
+  }
+
+  return {
+    server,
+    clock,
+    api,
+    login,
+    async createTechnician(admin, username, role = 'technician') {
+      const password = `${username}-password-123`;
+      const res = await admin.post('/api/v1/technicians', { username, displayName: username[0]!.toUpperCase() + username.slice(1), role, password });
+      if (res.status !== 201) throw new Error(`create ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+      return login(username, password);
+    },
+    async helpRequest(fields = {}) {
+      const res = await api
+        .post('/api/v1/help-requests')
+        .send({ requesterName: 'Bob User', username: 'bob', hostname: 'pc-42', os: 'Debian 12', description: 'Printer does not print', ...fields });
+      if (res.status !== 201) throw new Error(`help request: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id, secret: res.body.clientSecret };
+    },
+    close: () => server.close(),
+  };
+}
+
+export interface SseStream {
+  /** Resolves with the first event (already received or still to come) that `predicate` accepts. */
+  next(predicate: (event: string, data: any) => boolean, timeoutMs?: number): Promise<{ event: string; data: any }>;
+  close(): void;
+}
+
+/** Opens an SSE stream; resolves once the response headers arrived. Events are queued from the start. */
+export async function openSse(url: string, headers: Record<string, string>): Promise<SseStream> {
+  const controller = new AbortController();
+  const queue: { event: string; data: any }[] = [];
+  const waker: { wake: (() => void) | null } = { wake: null };
+  const res = await fetch(url, { headers, signal: controller.signal });
+  if (!res.ok || !res.body) throw new Error(`SSE HTTP ${res.status}: ${await res.text()}`);
+  const body = res.body;
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (!event || data === undefined) continue;
+          queue.push({ event, data: JSON.parse(data) });
+          waker.wake?.();
+        }
+      }
+    } catch (err) {
+      // The server closing the stream ends it; next() then reports what it saw.
+      if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err) });
+    }
+  })();
+  return {
+    async next(predicate, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      let scanned = 0;
+      for (;;) {
+        for (; scanned < queue.length; scanned++) {
+          const item = queue[scanned]!;
+          if (predicate(item.event, item.data)) {
+            queue.splice(scanned, 1);
+            return item;
+          }
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`SSE: no matching event within ${timeoutMs} ms; saw ${JSON.stringify(queue)}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waker.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        waker.wake = null;
+      }
+    },
+    close: () => controller.abort(),
+  };
+}
