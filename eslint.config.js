@@ -2,6 +2,7 @@
 // catch never swallows silently (STYLE.md habit 4).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'artifacts/**', 'coverage/**', '**/vendor/**'] },
@@ -15,11 +16,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/main.ts', 'repeater/main.ts', 'bench/**', 'test/**', '**/*.test.ts', 'desktop-client/**/main.ts', 'desktop-client/cli.ts', 'vitest.config.ts'],
+    files: ['server/main.ts', 'server/cli.ts', 'repeater/main.ts', 'bench/**', 'test/**', '**/*.test.ts', 'desktop-client/**/main.ts', 'desktop-client/cli.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
     files: ['test/**', '**/*.test.ts', '**/*.test-helpers.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    files: ['**/public/**/*.js', 'desktop-client/renderer/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
   },
 );

@@ -1,11 +1,54 @@
-// The admin web's page routers (filled in by the admin-web issue). Until then
-// the root explains where the APIs are.
-import { Router } from 'express';
+// The admin web's page routers: login/logout and the technicians' pages.
+import { Router, type RequestHandler } from 'express';
+import type { Knex } from 'knex';
+import type { PassportInstance } from '../server/auth/passport.ts';
+import { passwordLogin } from '../server/auth/routes.ts';
+import { isAppError } from '../server/errors.ts';
+import type { TicketService } from '../server/tickets/service.ts';
+import type { TechnicianService } from '../server/technicians/service.ts';
+import { pageLocals, requirePageLogin, safeNext } from './page-helpers.ts';
 
-export function adminWebPages(): Router[] {
+export interface AdminWebDeps {
+  passport: PassportInstance;
+  limiter: RequestHandler;
+  tickets: TicketService;
+  technicians: TechnicianService;
+  db: Knex;
+}
+
+export function adminWebPages(deps: AdminWebDeps): Router {
   const router = Router();
-  router.get('/', (_req, res) => {
-    res.type('text/plain').send('Helpdesk server. APIs: /api/v1/help-requests (desktop), /api/v1/tickets (technicians), /healthz.\n');
+  router.use(pageLocals);
+
+  router.get('/login', (req, res) => {
+    if (req.user) return res.redirect(303, safeNext(req.query.next));
+    res.render('login', { error: null, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : null });
   });
-  return [router];
+
+  router.post('/login', deps.limiter, async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const next = safeNext(body.next);
+    try {
+      await passwordLogin(deps.passport, req, res);
+      res.redirect(303, next);
+    } catch (err) {
+      if (!isAppError(err) || !err.expected) throw err;
+      res.locals.csrfToken = req.session.csrfToken;
+      res.status(err.status).render('login', { error: err.message, username: typeof body.username === 'string' ? body.username : '', next, notice: null });
+    }
+  });
+
+  router.post('/logout', (req, res, next) => {
+    req.logout((err) => {
+      if (err) return next(err);
+      req.session.destroy((destroyErr) => (destroyErr ? next(destroyErr) : res.redirect(303, '/login?loggedOut=1')));
+    });
+  });
+
+  router.get('/', requirePageLogin, async (req, res) => {
+    const [queue, mine] = await Promise.all([deps.tickets.queue(), deps.tickets.activeFor(req.user!.id)]);
+    res.render('home', { queue, mine, title: 'Queue' });
+  });
+
+  return router;
 }

@@ -1,7 +1,9 @@
 // Builds the Express application from ready services: security headers,
 // bodies, sessions, passport, CSRF, the APIs and the error mapping. Pages
 // (admin web, viewer) mount through `pages`.
-import express, { type Express, type Router } from 'express';
+import express, { type Express } from 'express';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import session from 'express-session';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
@@ -15,7 +17,10 @@ import type { PairingTokenService } from './tokens/service.ts';
 import type { KnexSessionStore } from './auth/session-store.ts';
 import { createPassport } from './auth/passport.ts';
 import { csrfProtection } from './auth/csrf.ts';
-import { authRoutes } from './auth/routes.ts';
+import { authRoutes, loginLimiter } from './auth/routes.ts';
+import { adminWebPages } from '../admin-web/pages.ts';
+import { techViewerPages } from '../tech-viewer/pages.ts';
+import { closeCodesJson } from '../tech-viewer/close-codes-json.ts';
 import { desktopRoutes } from './tickets/desktop-routes.ts';
 import { ticketRoutes } from './tickets/routes.ts';
 import { technicianRoutes } from './technicians/routes.ts';
@@ -33,14 +38,14 @@ export interface AppDeps {
   sessionStore: KnexSessionStore;
   sessionSecret: string;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
-  /** Page routers mounted after the APIs (admin web, viewer), each given the session middleware chain. */
-  pages?: Router[];
 }
 
 export function createApp(deps: AppDeps): Express {
   const { config } = deps;
   const app = express();
   app.disable('x-powered-by');
+  app.set('view engine', 'ejs');
+  app.set('views', [join(root, 'admin-web', 'views'), join(root, 'tech-viewer', 'views')]);
   app.set('trust proxy', parseTrustProxy(config.trustProxy));
   app.use(
     helmet({
@@ -67,6 +72,13 @@ export function createApp(deps: AppDeps): Express {
       res.status(503).json({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database does not answer' } });
     }
   });
+
+  // Every asset is served by the product itself: no CDN.
+  const staticOptions = { index: false, fallthrough: true, maxAge: '1h' };
+  app.use('/assets', express.static(join(root, 'admin-web', 'public'), staticOptions));
+  app.use('/tech-assets', express.static(join(root, 'tech-viewer', 'public'), staticOptions));
+  app.get('/tech-assets/close-codes.json', (_req, res) => res.json(closeCodesJson()));
+  app.use('/vendor/novnc', express.static(novncRoot, staticOptions));
 
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
@@ -105,17 +117,23 @@ export function createApp(deps: AppDeps): Express {
   app.use(passport.session());
   app.use(csrfProtection());
 
-  app.use('/auth', authRoutes({ passport, ratePerMinute: config.login.ratePerMinute }));
+  const limiter = loginLimiter(config.login.ratePerMinute);
+  app.use('/auth', authRoutes({ passport, limiter }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
   app.use('/api/v1/events', eventRoutes({ bus: deps.bus, tickets: deps.tickets }));
-  for (const pages of deps.pages ?? []) app.use(pages);
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db }));
+  app.use(techViewerPages({ tickets: deps.tickets }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));
   return app;
 }
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// noVNC's ES modules (core/ and vendor/) are served as they are published.
+const novncRoot = join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..');
 
 function parseTrustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;

@@ -1,7 +1,8 @@
 // Errors that cross a layer carry a stable code, an HTTP status and whether
 // they are expected (a refused request) or not (a bug or an outage). One
 // middleware maps them to `{ error: { code, message } }`.
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request } from 'express';
+import { t } from '../admin-web/messages/en.ts';
 import { z } from 'zod';
 import type { Logger } from '../lib/logger.ts';
 
@@ -65,6 +66,16 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     const appError = toAppError(err);
     if (appError.expected) log.info({ code: appError.code, method: req.method, path: req.path }, appError.message);
     else log.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (wantsPage(req)) {
+      if (appError.code === 'UNAUTHENTICATED') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+      return res.status(appError.status).render('error', {
+        message: appError.message,
+        t,
+        me: req.user ?? null,
+        csrfToken: req.session?.csrfToken ?? '',
+        path: req.path,
+      });
+    }
     res.status(appError.status).json({
       error: {
         code: appError.code,
@@ -73,6 +84,12 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       },
     });
   };
+}
+
+/** A browser navigating to a page (not an API call) gets an HTML answer. */
+function wantsPage(req: Request): boolean {
+  if (/^\/(api|auth|healthz|assets|tech-assets|vendor)(\/|$)/.test(req.path)) return false;
+  return req.accepts(['json', 'html']) === 'html';
 }
 
 function toAppError(err: unknown): AppError {

@@ -3,7 +3,6 @@
 import { createLogger } from '../lib/logger.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { startServer } from './server.ts';
-import { adminWebPages } from '../admin-web/pages.ts';
 
 let config;
 try {
@@ -17,7 +16,7 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel });
-const server = await startServer(config, logger, { pages: adminWebPages });
+const server = await startServer(config, logger);
 
 if (server.firstAdmin) {
   const lines = [`First start: created the administrator account "${server.firstAdmin.username}".`];

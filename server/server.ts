@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Router } from 'express';
 import type { Logger } from '../lib/logger.ts';
 import { Repeater } from '../repeater/repeater.ts';
 import type { Config } from './config.ts';
@@ -38,8 +37,6 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
-  /** Builds page routers once services exist (admin web, viewer). */
-  pages?: (services: { tickets: TicketService; technicians: TechnicianService; tokens: PairingTokenService; bus: EventBus; db: Knex; config: Readonly<Config> }) => Router[];
 }
 
 export async function startServer(config: Readonly<Config>, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
@@ -77,7 +74,6 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     sessionStore,
     sessionSecret,
     desktopState: (ticketId) => repeater.legState(String(ticketId), 'desktop'),
-    pages: options.pages?.({ tickets, technicians, tokens, bus, db, config }) ?? [],
   });
   const httpServer = createServer(app);
   repeater.attach(httpServer);

@@ -1,0 +1,148 @@
+// The reverse tunnel of one remote session: a loopback listener on a free
+// port, x11vnc connecting out to it, and that TCP stream piped to the
+// repeater's /wsServer with backpressure (createWebSocketStream + pipeline).
+// Nothing here listens on anything but 127.0.0.1, and only until x11vnc has
+// connected.
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import { WebSocket, createWebSocketStream, type ClientOptions } from 'ws';
+import { DesktopError } from './errors.ts';
+import { startX11vnc, type X11vncProcess } from './x11vnc.ts';
+
+export interface TunnelOptions {
+  /** The desktop token URL from POST /desktop-token. */
+  url: string;
+  display: string;
+  viewOnly: boolean;
+  x11vncBinary: string;
+  /** Proxy agent, extra CA and the like for the websocket. */
+  wsOptions?: ClientOptions;
+  /** How long x11vnc may take to connect to the listener. */
+  connectTimeoutMs?: number;
+}
+
+export interface TunnelClosed {
+  /** The repeater's close code (4001…4011), 1000/1006, or 0 when the tunnel failed locally. */
+  code: number;
+  reason: string;
+  error: DesktopError | null;
+}
+
+export interface TunnelEvents {
+  closed: [TunnelClosed];
+}
+
+export class Tunnel extends EventEmitter<TunnelEvents> {
+  #ws: WebSocket | null = null;
+  #listener: Server | null = null;
+  #x11vnc: X11vncProcess | null = null;
+  #socket: Socket | null = null;
+  #closed = false;
+
+  constructor(private readonly options: TunnelOptions) {
+    super();
+  }
+
+  /** The x11vnc pid while it runs (for tests and diagnostics). */
+  get x11vncPid(): number | null {
+    return this.#x11vnc?.pid ?? null;
+  }
+
+  /**
+   * Connects to the repeater first (a refused token fails here, before any
+   * process starts), then starts x11vnc and joins the two. Resolves when bytes
+   * can flow; the session then waits at the repeater for the viewer.
+   */
+  async open(): Promise<void> {
+    const ws = await connectWebSocket(this.options.url, this.options.wsOptions ?? {});
+    this.#ws = ws;
+    ws.once('close', (code, reason) => this.#finish({ code, reason: reason.toString(), error: null }));
+    try {
+      const { server, port, connection } = await listenOnce(this.options.connectTimeoutMs ?? 10_000);
+      this.#listener = server;
+      this.#x11vnc = await startX11vnc({ binary: this.options.x11vncBinary, display: this.options.display, port, viewOnly: this.options.viewOnly });
+      const x11vncFailed = this.#x11vnc.exited.then((error) => {
+        if (error) throw error;
+        throw new DesktopError('X11VNC_FAILED', 'x11vnc stopped before connecting');
+      });
+      const socket = await Promise.race([connection, x11vncFailed]);
+      server.close();
+      this.#listener = null;
+      this.#socket = socket;
+      void this.#x11vnc.exited.then((error) => {
+        if (error) this.#finish({ code: 0, reason: error.message, error });
+      });
+      const wsStream = createWebSocketStream(ws);
+      pipeline(socket, wsStream, socket, () => {
+        // Either end closing ends the tunnel; the websocket's close code (if any) is reported by its own listener.
+        this.close();
+      });
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Stops everything this tunnel started: x11vnc by its pid, the listener, the socket and the websocket. */
+  close(code = 1000): void {
+    this.#x11vnc?.stop();
+    this.#listener?.close();
+    this.#socket?.destroy();
+    const ws = this.#ws;
+    if (ws && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) ws.close(code);
+    if (!ws) this.#finish({ code: 0, reason: 'closed', error: null });
+  }
+
+  #finish(closed: TunnelClosed): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#x11vnc?.stop();
+    this.#listener?.close();
+    this.#socket?.destroy();
+    if (this.#ws && this.#ws.readyState === this.#ws.OPEN) this.#ws.close();
+    this.emit('closed', closed);
+  }
+}
+
+function connectWebSocket(url: string, options: ClientOptions): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 15_000, ...options });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        let code = '';
+        try {
+          code = (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? '';
+        } catch {
+          code = '';
+        }
+        reject(new DesktopError('TOKEN_REFUSED', `The server refused the desktop connection (HTTP ${res.statusCode}${code ? ` ${code}` : ''})`, { status: res.statusCode, code }));
+      });
+    });
+    ws.once('error', (err) => reject(new DesktopError('SERVER_UNREACHABLE', `Cannot reach the server: ${err.message}`)));
+  });
+}
+
+function listenOnce(timeoutMs: number): Promise<{ server: Server; port: number; connection: Promise<Socket> }> {
+  return new Promise((resolve, reject) => {
+    let accept: (s: Socket) => void;
+    let fail: (e: Error) => void;
+    const connection = new Promise<Socket>((res, rej) => {
+      accept = res;
+      fail = rej;
+    });
+    // The first connection is x11vnc's; the listener closes right after it.
+    const server = createServer({ noDelay: true }, (socket) => accept(socket));
+    server.maxConnections = 1;
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const timer = setTimeout(() => fail(new DesktopError('TUNNEL_TIMEOUT', `x11vnc did not connect within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      void connection.finally(() => clearTimeout(timer)).catch(() => undefined);
+      resolve({ server, port: (server.address() as { port: number }).port, connection });
+    });
+  });
+}

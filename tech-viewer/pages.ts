@@ -1,0 +1,20 @@
+// The technician's viewer page: /tech/:ticketId, for the technician who holds
+// the ticket only. The page mints its own single-use viewer token when it
+// connects (and again on Reconnect); the URL itself grants nothing.
+import { Router } from 'express';
+import { AppError, parseOrThrow } from '../server/errors.ts';
+import { ticketIdSchema } from '../server/tickets/schema.ts';
+import type { TicketService } from '../server/tickets/service.ts';
+import { pageLocals, requirePageLogin } from '../admin-web/page-helpers.ts';
+import { t } from '../admin-web/messages/en.ts';
+
+export function techViewerPages({ tickets }: { tickets: TicketService }): Router {
+  const router = Router();
+  router.get('/tech/:ticketId', pageLocals, requirePageLogin, async (req, res) => {
+    const id = parseOrThrow(ticketIdSchema, req.params.ticketId, 'ticket id');
+    const ticket = await tickets.get(id);
+    if (ticket.technician?.id !== req.user!.id) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
+    res.render('tech', { ticket, title: t('viewer.title', { requester: ticket.requesterName, host: ticket.hostname }) });
+  });
+  return router;
+}

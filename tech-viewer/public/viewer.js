@@ -1,0 +1,88 @@
+// A thin wrapper around noVNC's RFB that re-emits typed events, so the page
+// never touches the websocket. It opens the websocket itself (and hands it to
+// RFB) to learn the repeater's close code, which RFB does not report.
+//
+// Events (CustomEvent detail):
+//   state: { state: 'connecting' | 'waiting' | 'connected' | 'ended', reason?: string, code?: number }
+import RFB from '/vendor/novnc/core/rfb.js';
+
+export class Viewer extends EventTarget {
+  #ws;
+  #rfb;
+  #opened = false;
+  #ended = false;
+  #localDisconnect = false;
+  #closeIds;
+
+  /**
+   * @param {HTMLElement} target where the remote screen is drawn
+   * @param {string} url the single-use /wsClient?token=… URL
+   * @param {{ viewOnly: boolean, closeIds: Record<number, string> }} options
+   */
+  constructor(target, url, options) {
+    super();
+    this.#closeIds = options.closeIds;
+    this.#ws = new WebSocket(url);
+    this.#ws.binaryType = 'arraybuffer';
+    this.#ws.addEventListener('open', () => {
+      this.#opened = true;
+      if (!this.#ended) this.#emit({ state: 'waiting' });
+    });
+    this.#ws.addEventListener('close', (event) => this.#onClose(event.code));
+    this.#rfb = new RFB(target, this.#ws, { shared: true });
+    this.#rfb.viewOnly = options.viewOnly;
+    this.#rfb.scaleViewport = true;
+    this.#rfb.focusOnClick = true;
+    this.#rfb.addEventListener('connect', () => this.#emit({ state: 'connected' }));
+    this.#rfb.addEventListener('securityfailure', (e) => this.#end('PROTOCOL', 0, e.detail?.reason ?? 'security failure'));
+    this.#emit({ state: 'connecting' });
+  }
+
+  get viewOnly() {
+    return this.#rfb.viewOnly;
+  }
+
+  sendCtrlAltDel() {
+    if (!this.#rfb.viewOnly) this.#rfb.sendCtrlAltDel();
+  }
+
+  /** Puts text on the remote clipboard. */
+  pasteText(text) {
+    if (!this.#rfb.viewOnly) this.#rfb.clipboardPasteFrom(text);
+  }
+
+  /** 'fit' scales the remote screen into the window; 'native' shows it 1:1 with scrollbars. */
+  setScale(mode) {
+    this.#rfb.scaleViewport = mode === 'fit';
+    this.#rfb.clipViewport = mode !== 'fit';
+  }
+
+  focus() {
+    this.#rfb.focus();
+  }
+
+  /** Leaves the session from this side only; the user's session stays open. */
+  disconnect() {
+    this.#localDisconnect = true;
+    this.#rfb.disconnect();
+  }
+
+  #onClose(code) {
+    if (this.#localDisconnect) return this.#end('DISCONNECTED', code);
+    const id = this.#closeIds[code];
+    if (id) return this.#end(id, code);
+    // A refused upgrade never opens: browsers report it as 1006 with no detail.
+    if (!this.#opened) return this.#end('TOKEN_REFUSED', code);
+    this.#end('NETWORK', code);
+  }
+
+  #end(reason, code, detail) {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#emit({ state: 'ended', reason, code, detail });
+  }
+
+  #emit(detail) {
+    this.dispatchEvent(new CustomEvent('state', { detail }));
+  }
+}

@@ -1,0 +1,70 @@
+// A private X display for tests: Xvfb with -noreset (so a painted root
+// survives clients leaving), a solid root colour, and an xterm whose typed
+// lines land in a file, so keys sent through the viewer can be read back.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface XDisplay {
+  display: string;
+  /** File the xterm's `cat` writes each typed line to. */
+  typedFile: string;
+  /** The root colour as [r, g, b]. */
+  rootRgb: [number, number, number];
+  /** The xterm's background colour as [r, g, b]. */
+  xtermRgb: [number, number, number];
+  typed(): string;
+  stop(): Promise<void>;
+}
+
+const ROOT = '#1e7b4d';
+const XTERM_BG = '#ffcc00';
+const hex = (h: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number];
+
+export async function startXDisplay(): Promise<XDisplay> {
+  let number = 90 + Math.floor(Math.random() * 400);
+  while (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) number += 1;
+  const display = `:${number}`;
+  const children: ChildProcess[] = [];
+  const xvfb = spawn('Xvfb', [display, '-screen', '0', '1024x768x24', '-noreset', '-nolisten', 'tcp'], { stdio: 'ignore' });
+  children.push(xvfb);
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(`/tmp/.X11-unix/X${number}`)) {
+    if (xvfb.exitCode !== null) throw new Error(`Xvfb ${display} exited with ${xvfb.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`Xvfb ${display} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const env = { ...process.env, DISPLAY: display };
+  execFileSync('xsetroot', ['-solid', ROOT], { env });
+  const dir = mkdtempSync(join(tmpdir(), 'helpdesk-x-'));
+  const typedFile = join(dir, 'typed.txt');
+  writeFileSync(typedFile, '');
+  const xterm = spawn('xterm', ['-geometry', '60x8+40+40', '-bg', XTERM_BG, '-fg', 'black', '-e', 'sh', '-c', `stty -echo; exec cat > '${typedFile}'`], { env, stdio: 'ignore' });
+  children.push(xterm);
+  // Wait for the xterm window to be mapped.
+  const windowDeadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      execFileSync('xdotool', ['search', '--onlyvisible', '--class', 'xterm'], { env, stdio: 'pipe' });
+      break;
+    } catch (err) {
+      if (Date.now() > windowDeadline) throw new Error(`xterm did not appear: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    display,
+    typedFile,
+    rootRgb: hex(ROOT),
+    xtermRgb: hex(XTERM_BG),
+    typed: () => readFileSync(typedFile, 'utf8'),
+    async stop() {
+      for (const child of children.reverse()) {
+        if (child.exitCode !== null) continue;
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
