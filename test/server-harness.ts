@@ -99,7 +99,7 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
   const waker: { wake: (() => void) | null } = { wake: null };
   const res = await fetch(url, { headers, signal: controller.signal });
   if (!res.ok || !res.body) throw new Error(`SSE HTTP ${res.status}: ${await res.text()}`);
-  const body = res.body;
+  const body = res.body as unknown as AsyncIterable<Uint8Array>;
   void (async () => {
     const decoder = new TextDecoder();
     let buffer = '';

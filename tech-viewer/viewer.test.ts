@@ -1,0 +1,207 @@
+// The /tech viewer in Chromium, against a real x11vnc on Xvfb relayed through
+// the real repeater and server. The desktop leg is the desktop client's own
+// tunnel core (x11vnc in reverse mode → loopback → /wsServer).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
+import { startXDisplay, type XDisplay } from '../test/x-display.ts';
+import { artifactsDir, launchChromium } from '../test/browser.ts';
+import { Tunnel } from '../desktop-client/core/tunnel.ts';
+
+let h: Harness;
+let x: XDisplay;
+let browser: Browser;
+let ana: Tech;
+const tunnels: Tunnel[] = [];
+const shots = join(artifactsDir, 'viewer');
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  [h, x, browser] = await Promise.all([
+    startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20', WAITING_TIMEOUT_MS: '2000' }),
+    startXDisplay(),
+    launchChromium(),
+  ]);
+  const admin = await h.login('admin', ADMIN_PASSWORD);
+  ana = await h.createTechnician(admin, 'ana');
+}, 60_000);
+
+afterAll(async () => {
+  for (const t of tunnels) t.close();
+  await browser?.close();
+  await h?.close();
+  await x?.stop();
+});
+
+const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
+
+async function approvedTicket(viewOnly: boolean) {
+  const t = await h.helpRequest({ requesterName: 'Bob User', hostname: 'bob-pc' });
+  await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+  await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly }).expect(200);
+  return t;
+}
+
+async function openDesktop(t: { id: number; secret: string }, x11vncViewOnly = false): Promise<Tunnel> {
+  const { body } = await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201);
+  const tunnel = new Tunnel({ url: body.url, display: x.display, viewOnly: x11vncViewOnly, x11vncBinary: 'x11vnc' });
+  await tunnel.open();
+  tunnels.push(tunnel);
+  return tunnel;
+}
+
+async function technicianPage(path: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${h.server.url}${path}`);
+  // Not logged in: the viewer sends us to the login page and back.
+  await page.getByLabel('Username').fill('ana');
+  await page.getByLabel('Password').fill('ana-password-123');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`**${path}`);
+  return page;
+}
+
+const stateOf = (page: Page) => page.locator('#state');
+
+async function waitForState(page: Page, state: string, timeout = 20_000): Promise<string> {
+  await page.waitForSelector(`#state[data-state="${state}"]`, { timeout });
+  return (await stateOf(page).textContent()) ?? '';
+}
+
+/** Reads one framebuffer pixel from noVNC's canvas. */
+function pixel(page: Page, px: number, py: number): Promise<number[]> {
+  return page.evaluate(([cx, cy]) => {
+    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement;
+    return Array.from(canvas.getContext('2d')!.getImageData(cx!, cy!, 1, 1).data.slice(0, 3));
+  }, [px, py]);
+}
+
+async function waitForPixel(page: Page, px: number, py: number, rgb: number[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last: number[] = [];
+  while (Date.now() < deadline) {
+    last = await pixel(page, px, py);
+    if (last.every((v, i) => Math.abs(v - rgb[i]!) <= 2)) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`pixel (${px},${py}) is ${last}, expected ${rgb}`);
+}
+
+async function clickRemote(page: Page, fx: number, fy: number): Promise<void> {
+  // Clicks at framebuffer coordinates, whatever the canvas scale.
+  const box = (await page.locator('#screen canvas').boundingBox())!;
+  const size = await page.evaluate(() => {
+    const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
+    return [c.width, c.height];
+  });
+  await page.mouse.click(box.x + (fx * box.width) / size[0]!, box.y + (fy * box.height) / size[1]!);
+}
+
+describe('technician viewer', () => {
+  it('shows the user\'s display and sends typed keys to it', async () => {
+    const t = await approvedTicket(false);
+    const page = await technicianPage(`/tech/${t.id}`);
+    expect(await page.title()).toBe('Help for Bob User on bob-pc — Helpdesk');
+    expect(await waitForState(page, 'waiting')).toMatch(/Waiting for the user's desktop/);
+    await page.screenshot({ path: join(shots, '1-waiting-for-desktop.png') });
+    await openDesktop(t);
+    expect(await waitForState(page, 'connected')).toBe('Connected to Bob User\'s desktop.');
+    await waitForPixel(page, 900, 700, x.rootRgb);
+    await waitForPixel(page, 200, 90, x.xtermRgb);
+    await page.screenshot({ path: join(shots, '2-connected.png') });
+    await clickRemote(page, 200, 90);
+    await page.keyboard.type('hello from the viewer');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => x.typed(), { timeout: 10_000 }).toContain('hello from the viewer\n');
+    await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+    expect(await waitForState(page, 'ended')).toBe('Session ended: the user stopped the session.');
+    expect(await page.locator('#btn-reconnect').isVisible()).toBe(true);
+    await page.screenshot({ path: join(shots, '3-ended-by-user.png') });
+    await page.context().close();
+  }, 90_000);
+
+  it('sends no input when the user allowed view only, and says so', async () => {
+    const t = await approvedTicket(true);
+    // x11vnc is started without -viewonly here, so only the viewer stops the input.
+    await openDesktop(t, false);
+    const page = await technicianPage(`/tech/${t.id}`);
+    await waitForState(page, 'connected');
+    await expect.poll(() => page.locator('#view-only-note').textContent()).toMatch(/View only/);
+    await waitForPixel(page, 200, 90, x.xtermRgb);
+    const before = x.typed();
+    await clickRemote(page, 200, 90);
+    await page.keyboard.type('must not arrive');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(1500);
+    expect(x.typed()).toBe(before);
+    expect(await page.locator('#btn-cad').isDisabled()).toBe(true);
+    await page.screenshot({ path: join(shots, '4-view-only.png') });
+    await page.context().close();
+    await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+  }, 90_000);
+
+  it('says when the user\'s app closes the connection', async () => {
+    const t = await approvedTicket(false);
+    const tunnel = await openDesktop(t);
+    const page = await technicianPage(`/tech/${t.id}`);
+    await waitForState(page, 'connected');
+    tunnel.close();
+    expect(await waitForState(page, 'ended')).toMatch(/the user's app closed the connection/);
+    expect(await stateOf(page).getAttribute('data-reason')).toBe('DESKTOP_LEFT');
+    await page.screenshot({ path: join(shots, '5-ended-desktop-left.png') });
+    await page.context().close();
+    await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+  }, 90_000);
+
+  it('says when it waited too long for the user\'s desktop', async () => {
+    const t = await approvedTicket(false);
+    const page = await technicianPage(`/tech/${t.id}`);
+    expect(await waitForState(page, 'ended', 15_000)).toMatch(/waited too long/);
+    await page.screenshot({ path: join(shots, '6-waiting-timeout.png') });
+    await page.context().close();
+  }, 60_000);
+
+  it('says when the token is refused, and Reconnect mints a fresh one', async () => {
+    const t = await approvedTicket(false);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let spoil = true;
+    await page.route('**/viewer-token', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      if (spoil) body.url = body.url.replace(/token=[^&]+/, 'token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+      spoil = false;
+      await route.fulfill({ response, json: body });
+    });
+    await page.goto(`${h.server.url}/tech/${t.id}`);
+    await page.getByLabel('Username').fill('ana');
+    await page.getByLabel('Password').fill('ana-password-123');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    expect(await waitForState(page, 'ended')).toMatch(/refused the connection/);
+    await page.screenshot({ path: join(shots, '7-token-refused.png') });
+    await openDesktop(t);
+    await page.getByRole('button', { name: 'Reconnect' }).click();
+    await waitForState(page, 'connected');
+    await context.close();
+    await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+  }, 90_000);
+
+  it('refuses the viewer page to a technician who does not hold the ticket', async () => {
+    const t = await approvedTicket(false);
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    await h.createTechnician(admin, 'ben');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${h.server.url}/tech/${t.id}`);
+    await page.getByLabel('Username').fill('ben');
+    await page.getByLabel('Password').fill('ben-password-123');
+    const response = page.waitForResponse((r) => r.url().endsWith(`/tech/${t.id}`));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    expect((await response).status()).toBe(403);
+    await expect.poll(() => page.locator('[role="alert"]').textContent()).toMatch(/Only the technician who holds ticket/);
+    await context.close();
+  }, 60_000);
+});
