@@ -6,7 +6,9 @@ import { passwordLogin } from '../server/auth/routes.ts';
 import { isAppError } from '../server/errors.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import { pageLocals, requirePageLogin, safeNext } from './page-helpers.ts';
+import { pageLocals, safeNext } from './page-helpers.ts';
+import { ticketPages } from './ticket-pages.ts';
+import { teamPages } from './team-pages.ts';
 
 export interface AdminWebDeps {
   passport: PassportInstance;
@@ -14,6 +16,7 @@ export interface AdminWebDeps {
   tickets: TicketService;
   technicians: TechnicianService;
   db: Knex;
+  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
 }
 
 export function adminWebPages(deps: AdminWebDeps): Router {
@@ -22,7 +25,9 @@ export function adminWebPages(deps: AdminWebDeps): Router {
 
   router.get('/login', (req, res) => {
     if (req.user) return res.redirect(303, safeNext(req.query.next));
-    res.render('login', { error: null, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : null });
+    // A page that sent us here because the session idled out says so.
+    const idle = typeof req.query.next === 'string' && req.get('cookie')?.includes('hd.sid=');
+    res.render('login', { error: null, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : idle ? 'login.idle' : null });
   });
 
   router.post('/login', deps.limiter, async (req, res) => {
@@ -45,10 +50,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     });
   });
 
-  router.get('/', requirePageLogin, async (req, res) => {
-    const [queue, mine] = await Promise.all([deps.tickets.queue(), deps.tickets.activeFor(req.user!.id)]);
-    res.render('home', { queue, mine, title: 'Queue' });
-  });
-
+  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState }));
+  router.use(teamPages({ technicians: deps.technicians, db: deps.db }));
   return router;
 }

@@ -2,9 +2,11 @@
 // or loader for TypeScript: append new migrations here, in order.
 import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
+import * as dashboardIndexes from './002_dashboard_indexes.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
+  '002_dashboard_indexes': dashboardIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

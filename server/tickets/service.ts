@@ -10,10 +10,9 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { HelpRequestView, TicketView } from '../events/contract.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
-import { technicianStore } from '../technicians/store.ts';
 import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
 import { createHelpRequestSchema, historyQuerySchema, resolveSchema } from './schema.ts';
-import { ticketStore, type TicketRow } from './store.ts';
+import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
 
 export interface TicketServiceDeps {
   db: Knex;
@@ -205,7 +204,11 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return viewer.role === 'admin' || ticket.status === 'requested' || ticket.technician?.id === viewer.id;
     },
 
-    technicianName: async (id: number) => (await technicianStore.byId(db, id))?.display_name ?? null,
+    dashboard() {
+      const today = new Date(clock.now());
+      today.setHours(0, 0, 0, 0);
+      return dashboardFigures(db, today.getTime());
+    },
   };
 }
 

@@ -124,3 +124,26 @@ export const ticketStore = {
 function escapeLike(s: string): string {
   return s.replace(/[!%_]/g, (c) => `!${c}`);
 }
+
+export interface DashboardFigures {
+  waiting: number;
+  oldestWaitingSince: number | null;
+  inSession: number;
+  resolvedToday: number;
+}
+
+/** The dashboard strip: each figure one indexed query. */
+export async function dashboardFigures(db: Knex, startOfToday: number): Promise<DashboardFigures> {
+  const [waiting, oldest, inSession, resolvedToday] = await Promise.all([
+    db('tickets').where({ status: 'requested' }).count({ n: '*' }).first(),
+    db('tickets').where({ status: 'requested' }).min({ at: 'created_at' }).first(),
+    db('tickets').where({ status: 'in_session' }).count({ n: '*' }).first(),
+    db('tickets').where({ status: 'resolved' }).where('resolved_at', '>=', startOfToday).count({ n: '*' }).first(),
+  ]);
+  return {
+    waiting: Number(waiting?.n ?? 0),
+    oldestWaitingSince: oldest?.at === null || oldest?.at === undefined ? null : Number(oldest.at),
+    inSession: Number(inSession?.n ?? 0),
+    resolvedToday: Number(resolvedToday?.n ?? 0),
+  };
+}

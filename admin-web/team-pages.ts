@@ -1,0 +1,79 @@
+// Administrators' pages: technicians (create, edit, enable/disable, reset
+// password, role) and the audit log.
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { parseOrThrow } from '../server/errors.ts';
+import { technicianContext, technicianOf } from '../server/auth/guards.ts';
+import { listAuditEvents } from '../server/audit/store.ts';
+import type { TechnicianService } from '../server/technicians/service.ts';
+import { formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
+
+const idSchema = z.coerce.number().int().positive();
+const auditFilterSchema = z.object({
+  action: z.string().trim().max(48).optional(),
+  actor: z.string().trim().max(120).optional(),
+  ticketId: z.coerce.number().int().positive().optional(),
+  beforeId: z.coerce.number().int().positive().optional(),
+});
+
+export function teamPages({ technicians, db }: { technicians: TechnicianService; db: Knex }): Router {
+  const router = Router();
+  router.use(['/technicians', '/audit'], requirePageAdmin);
+  router.use('/profile', requirePageLogin);
+
+  router.get('/technicians', async (_req, res) => {
+    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), timeText });
+  });
+
+  router.post('/technicians', formAction(async (req) => {
+    const body = req.body as Record<string, string>;
+    const created = await technicians.create(
+      { username: body.username ?? '', displayName: body.displayName ?? '', email: body.email ?? '', role: body.role as 'technician', password: body.password ?? '' },
+      technicianContext(req),
+    );
+    return { redirect: '/technicians', ok: `Technician ${created.username} created.` };
+  }, () => '/technicians'));
+
+  router.get('/technicians/:id', async (req, res) => {
+    const technician = await technicians.get(parseOrThrow(idSchema, req.params.id, 'technician id'));
+    res.render('technician', { title: technician.displayName, technician, timeText });
+  });
+
+  router.post('/technicians/:id', formAction(async (req) => {
+    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+    const body = req.body as Record<string, string>;
+    const patch =
+      body.op === 'enable' || body.op === 'disable'
+        ? { active: body.op === 'enable' }
+        : { displayName: body.displayName, email: body.email ?? '', role: body.role };
+    const updated = await technicians.update(id, patch, technicianContext(req));
+    return { redirect: `/technicians/${id}`, ok: `Technician ${updated.username} updated${patch.active === false ? ' (disabled)' : ''}.` };
+  }, (req) => `/technicians/${String(req.params.id)}`));
+
+  router.post('/technicians/:id/password', formAction(async (req) => {
+    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+    const result = await technicians.resetPassword(id, undefined, technicianContext(req));
+    return { redirect: `/technicians/${id}`, ok: `New password for ${result.technician.username} (shown once): ${result.password}` };
+  }, (req) => `/technicians/${String(req.params.id)}`));
+
+  router.get('/audit', async (req, res) => {
+    const filter = parseOrThrow(auditFilterSchema, Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')), 'audit filter');
+    const limit = 100;
+    const events = await listAuditEvents(db, { ...filter, ...(filter.actor ? { actorName: filter.actor } : {}), limit });
+    const older = events.length === limit ? `/audit?${new URLSearchParams({ ...(req.query as Record<string, string>), beforeId: String(events.at(-1)!.id) })}` : null;
+    res.render('audit', { title: res.locals.t('audit.title'), events, filter, older, timeText });
+  });
+
+  router.get('/profile', (req, res) => {
+    res.render('profile', { title: res.locals.t('profile.title'), technician: technicianOf(req) });
+  });
+
+  router.post('/profile/password', formAction(async (req) => {
+    const body = req.body as Record<string, string>;
+    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword ?? '', body.newPassword ?? '', technicianContext(req));
+    return { redirect: '/profile', ok: 'Your password was changed.' };
+  }, () => '/profile'));
+
+  return router;
+}

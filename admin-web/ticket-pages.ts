@@ -1,0 +1,100 @@
+// The technicians' working pages: queue (with the dashboard strip), my
+// tickets, ticket detail, history. Forms post and redirect, so everything
+// works without JavaScript; live.js adds the live updates.
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { parseOrThrow } from '../server/errors.ts';
+import { technicianContext } from '../server/auth/guards.ts';
+import { listAuditEvents } from '../server/audit/store.ts';
+import { remoteSessionStore } from '../server/sessions/store.ts';
+import { ticketIdSchema, historyQuerySchema } from '../server/tickets/schema.ts';
+import { ticketStatuses } from '../server/tickets/state-machine.ts';
+import type { TicketService } from '../server/tickets/service.ts';
+import type { TechnicianService } from '../server/technicians/service.ts';
+import { AppError } from '../server/errors.ts';
+import { ageText, bytesText, formAction, requirePageLogin, timeText } from './page-helpers.ts';
+
+export interface TicketPagesDeps {
+  tickets: TicketService;
+  technicians: TechnicianService;
+  db: Knex;
+  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+}
+
+export function ticketPages({ tickets, technicians, db, desktopState }: TicketPagesDeps): Router {
+  const router = Router();
+  router.use(['/queue', '/mine', '/tickets', '/history'], requirePageLogin);
+  const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
+  const helpers = { ageText, bytesText, timeText, now: () => Date.now() };
+
+  router.get('/', (req, res) => res.redirect(303, req.user ? '/queue' : '/login'));
+
+  router.get('/queue', async (_req, res) => {
+    const [queue, figures] = await Promise.all([tickets.queue(), tickets.dashboard()]);
+    res.render('queue', { title: res.locals.t('queue.title'), queue, figures, ...helpers });
+  });
+
+  router.get('/mine', async (req, res) => {
+    const mine = (await tickets.activeFor(req.user!.id)).map((t) => ({ ...t, desktop: desktopState(t.id) }));
+    res.render('mine', { title: res.locals.t('mine.title'), mine, ...helpers });
+  });
+
+  router.get('/tickets/:id', async (req, res) => {
+    const ticket = await tickets.get(idOf(req.params.id));
+    if (!tickets.canView(ticket, req.user!)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    const [timeline, sessions] = await Promise.all([
+      listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
+      remoteSessionStore.forTicket(db, ticket.id),
+    ]);
+    res.render('ticket', {
+      title: res.locals.t('detail.title', { id: ticket.id }),
+      ticket,
+      timeline,
+      sessions,
+      desktop: desktopState(ticket.id),
+      holder: ticket.technician?.id === req.user!.id,
+      ...helpers,
+    });
+  });
+
+  const back = (path: string) => () => path;
+  router.post('/tickets/:id/accept', formAction(async (req) => {
+    const ticket = await tickets.accept(idOf(req.params.id), technicianContext(req));
+    return { redirect: '/mine', ok: `You accepted ticket #${ticket.id}. Waiting for ${ticket.requesterName} to allow you.` };
+  }, back('/queue')));
+
+  router.post('/tickets/:id/release', formAction(async (req) => {
+    const ticket = await tickets.release(idOf(req.params.id), technicianContext(req));
+    return { redirect: '/mine', ok: `Ticket #${ticket.id} is back in the queue.` };
+  }, back('/mine')));
+
+  router.post('/tickets/:id/end', formAction(async (req) => {
+    const id = idOf(req.params.id);
+    const current = await tickets.get(id);
+    const reason = current.technician?.id === req.user!.id ? 'ENDED_BY_TECHNICIAN' : 'ENDED_BY_SERVER';
+    await tickets.end(id, technicianContext(req), reason);
+    return { redirect: `/tickets/${id}`, ok: 'The session was ended.' };
+  }, (req) => `/tickets/${String(req.params.id)}`));
+
+  router.post('/tickets/:id/resolve', formAction(async (req) => {
+    const id = idOf(req.params.id);
+    await tickets.resolve(id, req.body, technicianContext(req));
+    return { redirect: `/tickets/${id}`, ok: `Ticket #${id} is resolved.` };
+  }, (req) => `/tickets/${String(req.params.id)}`));
+
+  router.get('/history', async (req, res) => {
+    const query = parseOrThrow(historyQuerySchema, dropEmpty(req.query as Record<string, unknown>), 'search');
+    const result = await tickets.history(query, req.user!);
+    const list = req.user!.role === 'admin' ? await technicians.list() : [];
+    const pages = Math.max(1, Math.ceil(result.total / query.pageSize));
+    const pageLink = (page: number) => `/history?${new URLSearchParams({ ...(dropEmpty(req.query as Record<string, unknown>) as Record<string, string>), page: String(page) })}`;
+    res.render('history', { title: res.locals.t('history.title'), result, query, pages, pageLink, statuses: ticketStatuses, technicians: list, ...helpers });
+  });
+
+  return router;
+}
+
+/** Empty form fields mean "any": they are dropped before validation. */
+function dropEmpty(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => typeof v === 'string' && v.trim() !== ''));
+}
