@@ -87,6 +87,11 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
       }),
     );
     channel.onClose(
+      bus.subscribe('ticket.desktop', (e) => {
+        if (e.ticketId === id) channel.send('connection', { state: e.state, reason: e.reason });
+      }),
+    );
+    channel.onClose(
       bus.subscribe('session.ended', (e) => {
         if (e.ticketId === id) channel.send('session', { reason: e.reason, endedBy: e.endedBy });
       }),

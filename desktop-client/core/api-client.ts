@@ -1,0 +1,131 @@
+// The desktop API contract, client side: one ticket, its bearer secret, and
+// its live SSE stream (re-opened with backoff when it drops).
+import type { HelpRequestView } from '../../server/events/contract.ts';
+import { DesktopError } from './errors.ts';
+import type { Transport } from './transport.ts';
+
+export type { HelpRequestView };
+
+export interface RequesterFields {
+  requesterName: string;
+  username: string;
+  hostname: string;
+  os: string;
+  description: string;
+}
+
+export interface TicketStreamHandlers {
+  ticket(view: HelpRequestView): void;
+  session(event: { reason: string; endedBy: string | null }): void;
+  /** This ticket's desktop leg at the repeater: waiting for the viewer, paired, or gone. */
+  connection(event: { state: 'waiting' | 'paired' | 'gone'; reason: string | null }): void;
+}
+
+export class DesktopApi {
+  #id: number | null = null;
+  #secret: string | null = null;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly serverUrl: string,
+    private readonly clientKey: string | null,
+  ) {}
+
+  get ticketId(): number | null {
+    return this.#id;
+  }
+
+  async create(fields: RequesterFields): Promise<HelpRequestView> {
+    const body = await this.#call<{ id: number; clientSecret: string; helpRequest: HelpRequestView }>('POST', '/api/v1/help-requests', fields, {
+      ...(this.clientKey ? { 'x-client-key': this.clientKey } : {}),
+    });
+    this.#id = body.id;
+    this.#secret = body.clientSecret;
+    return body.helpRequest;
+  }
+
+  get = () => this.#call<HelpRequestView>('GET', this.#path(''));
+  approve = (viewOnly: boolean) => this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly });
+  decline = () => this.#call<HelpRequestView>('POST', this.#path('/decline'), {});
+  cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
+  end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});
+  desktopToken = () => this.#call<{ url: string; expiresAt: number }>('POST', this.#path('/desktop-token'), {});
+
+  /** Follows the ticket's SSE stream until the returned function is called. */
+  follow(handlers: TicketStreamHandlers, onTrouble: (error: DesktopError) => void): () => void {
+    const controller = new AbortController();
+    let delayMs = 500;
+    const loop = async (): Promise<void> => {
+      while (!controller.signal.aborted) {
+        try {
+          const res = await this.transport.fetch(`${this.serverUrl}${this.#path('/events')}`, {
+            headers: { authorization: `Bearer ${this.#secret}`, accept: 'text/event-stream' },
+            signal: controller.signal,
+          });
+          if (!res.ok || !res.body) throw await refusal(res);
+          delayMs = 500;
+          await readEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
+            if (event === 'ticket') handlers.ticket(data as HelpRequestView);
+            else if (event === 'session') handlers.session(data as { reason: string; endedBy: string | null });
+            else if (event === 'connection') handlers.connection(data as { state: 'waiting' | 'paired' | 'gone'; reason: string | null });
+          });
+        } catch (err) {
+          if (controller.signal.aborted) return;
+          onTrouble(err instanceof DesktopError ? err : new DesktopError('SERVER_UNREACHABLE', `Lost the connection to the server: ${(err as Error).message}`));
+        }
+        if (controller.signal.aborted) return;
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, 10_000);
+      }
+    };
+    void loop();
+    return () => controller.abort();
+  }
+
+  #path(suffix: string): string {
+    if (this.#id === null) throw new DesktopError('SERVER_REFUSED', 'No help request yet');
+    return `/api/v1/help-requests/${this.#id}${suffix}`;
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.transport.fetch(`${this.serverUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.#secret && path !== '/api/v1/help-requests' ? { authorization: `Bearer ${this.#secret}` } : {}),
+          ...extraHeaders,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new DesktopError('SERVER_UNREACHABLE', `Cannot reach the helpdesk server at ${this.serverUrl} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    }
+    if (!res.ok) throw await refusal(res);
+    return (await res.json()) as T;
+  }
+}
+
+async function refusal(res: Response): Promise<DesktopError> {
+  const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  return new DesktopError('SERVER_REFUSED', data.error?.message ?? `The server answered HTTP ${res.status}`, { status: res.status, code: data.error?.code });
+}
+
+async function readEvents(body: AsyncIterable<Uint8Array>, onEvent: (event: string, data: unknown) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data !== undefined) onEvent(event, JSON.parse(data));
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// The desktop client's configuration: a JSON file an administrator deploys
+// (HELPDESK_CLIENT_CONFIG, else /etc/helpdesk-client/config.json when present)
+// overlaid by the environment, validated as a whole. The user's name,
+// username, hostname and OS are filled in from the machine.
+import { readFileSync, existsSync } from 'node:fs';
+import { hostname, userInfo, type as osType, release } from 'node:os';
+import { z } from 'zod';
+import { DesktopError } from './errors.ts';
+
+export interface ClientConfig {
+  serverUrl: string;
+  clientKey: string | null;
+  /** PEM text of an extra CA certificate (servers behind a private CA). */
+  ca: string | null;
+  display: string;
+  x11vncPath: string;
+  proxy: { httpProxy: string | null; httpsProxy: string | null; noProxy: string };
+  requester: { requesterName: string; username: string; hostname: string; os: string };
+}
+
+const fileSchema = z
+  .object({
+    serverUrl: z.url(),
+    clientKey: z.string().min(16),
+    caFile: z.string().min(1),
+    display: z.string().min(1),
+    x11vncPath: z.string().min(1),
+  })
+  .partial()
+  .strict();
+
+const DEFAULT_FILE = '/etc/helpdesk-client/config.json';
+
+export function loadClientConfig(env: Record<string, string | undefined>): Readonly<ClientConfig> {
+  const problems: string[] = [];
+  const filePath = env.HELPDESK_CLIENT_CONFIG ?? (existsSync(DEFAULT_FILE) ? DEFAULT_FILE : null);
+  let file: z.infer<typeof fileSchema> = {};
+  if (filePath) {
+    try {
+      const parsed = fileSchema.safeParse(JSON.parse(readFileSync(filePath, 'utf8')));
+      if (parsed.success) file = parsed.data;
+      else problems.push(...parsed.error.issues.map((i) => `${filePath}: ${i.path.join('.') || '(file)'}: ${i.message}`));
+    } catch (err) {
+      problems.push(`${filePath}: cannot be read as JSON (${(err as Error).message})`);
+    }
+  }
+  const serverUrl = env.HELPDESK_SERVER_URL ?? file.serverUrl;
+  if (!serverUrl) problems.push('serverUrl: set HELPDESK_SERVER_URL or "serverUrl" in the config file');
+  else if (!z.url().safeParse(serverUrl).success || !/^https?:/.test(serverUrl)) problems.push(`serverUrl: not an http(s) URL (got ${JSON.stringify(serverUrl)})`);
+  const clientKey = env.HELPDESK_CLIENT_KEY ?? file.clientKey ?? null;
+  if (clientKey !== null && clientKey.length < 16) problems.push('clientKey: must be at least 16 characters');
+  const caFile = env.HELPDESK_CA_FILE ?? file.caFile ?? null;
+  let ca: string | null = null;
+  if (caFile) {
+    try {
+      ca = readFileSync(caFile, 'utf8');
+      if (!ca.includes('BEGIN CERTIFICATE')) problems.push(`caFile: ${caFile} holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`caFile: cannot read ${caFile} (${(err as Error).message})`);
+    }
+  }
+  if (problems.length) {
+    throw new DesktopError('CONFIG_INVALID', `The helpdesk client is not configured correctly:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  const user = userInfo();
+  const fullName = env.HELPDESK_REQUESTER_NAME ?? gecosName(user.username) ?? user.username;
+  return Object.freeze({
+    serverUrl: new URL(serverUrl!).origin,
+    clientKey,
+    ca,
+    display: env.DISPLAY ?? file.display ?? ':0',
+    x11vncPath: env.HELPDESK_X11VNC ?? file.x11vncPath ?? 'x11vnc',
+    proxy: Object.freeze({
+      httpProxy: env.HTTP_PROXY ?? env.http_proxy ?? null,
+      httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? null,
+      noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
+    }),
+    requester: Object.freeze({ requesterName: fullName, username: user.username, hostname: hostname(), os: `${osType()} ${release()}` }),
+  });
+}
+
+/** The full name from /etc/passwd's GECOS field, when there is one. */
+function gecosName(username: string): string | null {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${username}:`));
+    const gecos = line?.split(':')[4]?.split(',')[0]?.trim();
+    return gecos ? gecos : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}

@@ -1,0 +1,226 @@
+// The end user's side of a help request, as one state machine:
+//   idle → requesting → waiting_for_technician → technician_offered
+//        → approved → connecting → waiting_for_viewer → in_session → ended
+// Declining (or the technician releasing) goes back to waiting_for_technician.
+// When the technician's viewer drops while the ticket is still open, the
+// session re-arms (fresh token, fresh x11vnc) without asking the user again.
+import { EventEmitter } from 'node:events';
+import type { HelpRequestView } from '../../server/events/contract.ts';
+import { closeCodeId } from '../../repeater/close-codes.ts';
+import { DesktopApi } from './api-client.ts';
+import type { ClientConfig } from './config.ts';
+import { DesktopError } from './errors.ts';
+import type { Transport } from './transport.ts';
+import { Tunnel, type TunnelClosed } from './tunnel.ts';
+
+export type FlowState =
+  | 'idle'
+  | 'requesting'
+  | 'waiting_for_technician'
+  | 'technician_offered'
+  | 'approved'
+  | 'connecting'
+  | 'waiting_for_viewer'
+  | 'in_session'
+  | 'ended';
+
+export interface FlowSnapshot {
+  state: FlowState;
+  ticketId: number | null;
+  technicianName: string | null;
+  viewOnly: boolean;
+  /** Why it ended: a close-code id (ENDED_BY_TECHNICIAN…), CANCELLED, EXPIRED, or an error code. */
+  endReason: string | null;
+  error: { code: string; message: string } | null;
+}
+
+const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
+  idle: ['requesting', 'ended'],
+  requesting: ['waiting_for_technician', 'idle', 'ended'],
+  waiting_for_technician: ['technician_offered', 'ended'],
+  technician_offered: ['waiting_for_technician', 'approved', 'ended'],
+  approved: ['connecting', 'ended'],
+  connecting: ['waiting_for_viewer', 'in_session', 'ended'],
+  waiting_for_viewer: ['in_session', 'connecting', 'ended'],
+  in_session: ['waiting_for_viewer', 'connecting', 'ended'],
+  ended: [],
+};
+
+/** Close codes after which the session re-arms rather than ends. */
+const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR']);
+
+export interface HelpSessionEvents {
+  state: [FlowSnapshot];
+}
+
+export class HelpSession extends EventEmitter<HelpSessionEvents> {
+  #snapshot: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, endReason: null, error: null };
+  #api: DesktopApi;
+  #tunnel: Tunnel | null = null;
+  #unfollow: (() => void) | null = null;
+  #ticketStatus: HelpRequestView['status'] | null = null;
+  #rearmTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'>,
+    private readonly transport: Transport,
+  ) {
+    super();
+    this.#api = new DesktopApi(transport, config.serverUrl, config.clientKey);
+  }
+
+  get snapshot(): FlowSnapshot {
+    return { ...this.#snapshot };
+  }
+
+  /** The running x11vnc's pid, if any (diagnostics and tests). */
+  get x11vncPid(): number | null {
+    return this.#tunnel?.x11vncPid ?? null;
+  }
+
+  async requestHelp(description: string): Promise<void> {
+    this.#move('requesting', { error: null });
+    try {
+      const view = await this.#api.create({ ...this.config.requester, description });
+      this.#move('waiting_for_technician', { ticketId: view.id });
+      this.#unfollow = this.#api.follow(
+        {
+          ticket: (v) => this.#onTicket(v),
+          session: () => undefined,
+          connection: (e) => {
+            const state = this.#snapshot.state;
+            if (e.state === 'paired' && (state === 'connecting' || state === 'waiting_for_viewer')) this.#move('in_session');
+          },
+        },
+        (error) => this.#patch({ error: { code: error.code, message: error.message } }),
+      );
+    } catch (err) {
+      this.#move('idle', { error: describe(err) });
+      throw err;
+    }
+  }
+
+  /** The user allows the offered technician: control, or view only. */
+  async allow(viewOnly: boolean): Promise<void> {
+    await this.#api.approve(viewOnly);
+    this.#move('approved', { viewOnly });
+    await this.#arm();
+  }
+
+  async decline(): Promise<void> {
+    await this.#api.decline();
+    this.#move('waiting_for_technician', { technicianName: null });
+  }
+
+  /** Stops at any moment: the server is told, x11vnc killed by its pid, the websocket closed. */
+  async stop(): Promise<void> {
+    if (this.#snapshot.state === 'ended' || this.#snapshot.state === 'idle') return this.#finish('ENDED_BY_USER');
+    const status = this.#ticketStatus;
+    try {
+      if (status === 'approved' || status === 'in_session') await this.#api.end();
+      else if (status === 'requested' || status === 'accepted') await this.#api.cancel();
+    } catch (err) {
+      // The server may have ended it already (409): the local stop still happens.
+      if (!(err instanceof DesktopError)) throw err;
+      this.#patch({ error: describe(err) });
+    } finally {
+      this.#finish(status === 'requested' || status === 'accepted' ? 'CANCELLED' : 'ENDED_BY_USER');
+    }
+  }
+
+  #onTicket(view: HelpRequestView): void {
+    this.#ticketStatus = view.status;
+    const state = this.#snapshot.state;
+    switch (view.status) {
+      case 'requested':
+        if (state === 'technician_offered') this.#move('waiting_for_technician', { technicianName: null });
+        break;
+      case 'accepted':
+        if (state === 'waiting_for_technician') this.#move('technician_offered', { technicianName: view.technician?.displayName ?? null });
+        break;
+      case 'in_session':
+      case 'ended':
+      case 'resolved':
+        this.#finish(view.endReason ?? 'ENDED_BY_SERVER');
+        break;
+      case 'cancelled':
+        this.#finish('CANCELLED');
+        break;
+      case 'expired':
+        this.#finish('EXPIRED');
+        break;
+      case 'approved':
+        break;
+    }
+  }
+
+  /** Opens a fresh tunnel: new desktop token, new x11vnc. */
+  async #arm(): Promise<void> {
+    this.#move('connecting');
+    try {
+      const { url } = await this.#api.desktopToken();
+      const tunnel = new Tunnel({
+        url,
+        display: this.config.display,
+        viewOnly: this.#snapshot.viewOnly,
+        x11vncBinary: this.config.x11vncPath,
+        wsOptions: this.transport.wsOptions(url),
+      });
+      this.#tunnel = tunnel;
+      tunnel.once('closed', (closed) => this.#tunnelOnClosed(tunnel, closed));
+      await tunnel.open();
+      if (this.#snapshot.state === 'connecting') this.#move('waiting_for_viewer');
+    } catch (err) {
+      if (this.#snapshot.state === 'ended') return;
+      const error = describe(err);
+      await this.#api.end().catch(() => undefined);
+      this.#finish(error.code, error);
+    }
+  }
+
+  #tunnelOnClosed(tunnel: Tunnel, closed: TunnelClosed): void {
+    if (this.#tunnel !== tunnel || this.#snapshot.state === 'ended') return;
+    this.#tunnel = null;
+    if (closed.error) {
+      void this.#api.end().catch(() => undefined);
+      return this.#finish(closed.error.code, describe(closed.error));
+    }
+    const reason = closeCodeId(closed.code) ?? 'DESKTOP_LOST';
+    if (REARM_REASONS.has(reason) && (this.#ticketStatus === 'approved' || this.#ticketStatus === 'in_session')) {
+      this.#move('connecting');
+      this.#rearmTimer = setTimeout(() => {
+        this.#rearmTimer = null;
+        if (this.#snapshot.state === 'connecting') void this.#arm();
+      }, 300);
+      return;
+    }
+    if (reason.startsWith('ENDED_BY_')) this.#finish(reason);
+  }
+
+  #finish(reason: string, error: FlowSnapshot['error'] = null): void {
+    if (this.#rearmTimer) clearTimeout(this.#rearmTimer);
+    this.#unfollow?.();
+    this.#unfollow = null;
+    const tunnel = this.#tunnel;
+    this.#tunnel = null;
+    tunnel?.close();
+    if (this.#snapshot.state !== 'ended') this.#move('ended', { endReason: reason, ...(error ? { error } : {}) });
+  }
+
+  #move(next: FlowState, patch: Partial<FlowSnapshot> = {}): void {
+    const from = this.#snapshot.state;
+    if (from !== next && !legalMoves[from].includes(next)) throw new Error(`illegal flow move ${from} → ${next}`);
+    this.#snapshot = { ...this.#snapshot, ...patch, state: next };
+    this.emit('state', this.snapshot);
+  }
+
+  #patch(patch: Partial<FlowSnapshot>): void {
+    this.#snapshot = { ...this.#snapshot, ...patch };
+    this.emit('state', this.snapshot);
+  }
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof DesktopError) return { code: err.code, message: err.message };
+  return { code: 'UNEXPECTED', message: (err as Error).message ?? String(err) };
+}
