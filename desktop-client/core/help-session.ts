@@ -138,7 +138,6 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       case 'accepted':
         if (state === 'waiting_for_technician') this.#move('technician_offered', { technicianName: view.technician?.displayName ?? null });
         break;
-      case 'in_session':
       case 'ended':
       case 'resolved':
         this.#finish(view.endReason ?? 'ENDED_BY_SERVER');
@@ -150,6 +149,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         this.#finish('EXPIRED');
         break;
       case 'approved':
+      case 'in_session':
+        // The desktop leg's own events (connection: waiting/paired) drive these states.
         break;
     }
   }
