@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/main.ts', 'server/cli.ts', 'repeater/main.ts', 'bench/**', 'test/**', '**/*.test.ts', 'desktop-client/**/main.ts', 'desktop-client/cli.ts', 'vitest.config.ts'],
+    files: ['server/main.ts', 'server/cli.ts', 'repeater/main.ts', 'bench/**', 'test/**', '**/*.test.ts', 'desktop-client/**/main.ts', 'desktop-client/cli.ts', 'desktop-client/bin/**', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

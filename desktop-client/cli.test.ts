@@ -1,0 +1,105 @@
+// The terminal client as a real process, driven through its stdin and read
+// from its stdout, against the real server with x11vnc on Xvfb.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { WebSocket } from 'ws';
+import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
+import { startXDisplay, type XDisplay } from '../test/x-display.ts';
+
+let h: Harness;
+let x: XDisplay;
+let ana: Tech;
+
+beforeAll(async () => {
+  [h, x] = await Promise.all([startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20' }), startXDisplay()]);
+  ana = await h.createTechnician(await h.login('admin', ADMIN_PASSWORD), 'ana');
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+  await x?.stop();
+});
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+}
+
+function runClient(args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, ['desktop-client/bin/helpdesk-client.js', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HELPDESK_SERVER_URL: h.server.url, DISPLAY: x.display, HELPDESK_REQUESTER_NAME: 'Tess Terminal', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    async waitFor(pattern, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = out.match(pattern);
+        if (match) return match;
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+async function viewer(ticketId: number): Promise<WebSocket> {
+  const { body } = await ana.post(`/api/v1/tickets/${ticketId}/viewer-token`).expect(201);
+  const ws = new WebSocket(body.url, { origin: h.server.url });
+  await new Promise((resolve, reject) => {
+    ws.once('message', resolve);
+    ws.once('error', reject);
+  });
+  return ws;
+}
+
+describe('helpdesk-client (terminal mode)', () => {
+  it('asks for consent on stdin, runs the session, and stops on "stop"', async () => {
+    const client = runClient([]);
+    await client.waitFor(/Describe the problem: $/);
+    client.child.stdin!.write('Mail does not sync\n');
+    const [, id] = await client.waitFor(/Your request is #(\d+)\./);
+    const ticket = await ana.get(`/api/v1/tickets/${id}`).expect(200);
+    expect(ticket.body.ticket).toMatchObject({ requesterName: 'Tess Terminal', description: 'Mail does not sync' });
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await client.waitFor(/Ana \(technician\) wants to help you\.\nAllow control \[c\], allow view only \[v\], or decline \[d\]\? $/);
+    client.child.stdin!.write('c\n');
+    await client.waitFor(/Ana is connecting to your screen/);
+    const ws = await viewer(Number(id));
+    await client.waitFor(/Ana is helping you\./);
+    client.child.stdin!.write('stop\n');
+    expect(await client.exited).toBe(0);
+    expect(client.output()).toMatch(/The session has ended: you stopped it\./);
+    ws.terminate();
+  }, 60_000);
+
+  it('allows view only without asking with --yes --view-only, and ends on SIGTERM', async () => {
+    const client = runClient(['--yes', '--view-only', '--description', 'unattended']);
+    const [, id] = await client.waitFor(/Your request is #(\d+)\./);
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await client.waitFor(/Ana is connecting to your screen/);
+    const detail = await ana.get(`/api/v1/tickets/${id}`).expect(200);
+    expect(detail.body.ticket.viewOnly).toBe(true);
+    const ws = await viewer(Number(id));
+    await client.waitFor(/Ana is viewing your screen \(view only\)\./);
+    client.child.kill('SIGTERM');
+    expect(await client.exited).toBe(0);
+    await expect.poll(async () => (await ana.get(`/api/v1/tickets/${id}`)).body.ticket.endReason).toBe('ENDED_BY_USER');
+    ws.terminate();
+  }, 60_000);
+
+  it('explains a missing configuration and exits 78', async () => {
+    const client = runClient(['--yes'], { HELPDESK_SERVER_URL: 'not a url' });
+    expect(await client.exited).toBe(78);
+    expect(client.output()).toMatch(/not configured correctly:\n {2}- serverUrl: not an http\(s\) URL/);
+  }, 30_000);
+});

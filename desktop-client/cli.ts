@@ -1,0 +1,91 @@
+// helpdesk-client: the desktop client's flow in a terminal. Prints each state,
+// asks for consent on stdin (or allows at once with --yes), and stops cleanly
+// on "stop", Ctrl+C or SIGTERM: the server is told and x11vnc is killed.
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { loadClientConfig } from './core/config.ts';
+import { createTransport } from './core/transport.ts';
+import { HelpSession, type FlowSnapshot } from './core/help-session.ts';
+import { DesktopError } from './core/errors.ts';
+import { describeSnapshot, format } from './core/messages.ts';
+
+const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]]
+  --description TEXT  what the problem is (asked for when missing and --yes is not given)
+  --yes               allow the first technician who accepts, without asking
+  --view-only         with --yes: allow viewing only, not control
+Configuration: HELPDESK_SERVER_URL, HELPDESK_CLIENT_KEY, HELPDESK_CA_FILE,
+HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      description: { type: 'string' },
+      yes: { type: 'boolean', default: false },
+      'view-only': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const config = loadClientConfig(process.env);
+  const session = new HelpSession(config, createTransport(config));
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  const pending: ((line: string) => void)[] = [];
+  lines.on('line', (line) => {
+    const waiter = pending.shift();
+    if (waiter) waiter(line.trim());
+    else if (line.trim().toLowerCase() === 'stop') void session.stop();
+  });
+  lines.on('close', () => pending.splice(0).forEach((w) => w('')));
+  const ask = (question: string): Promise<string> => {
+    process.stdout.write(question);
+    return new Promise((resolve) => pending.push(resolve));
+  };
+
+  const done = new Promise<FlowSnapshot>((resolve) => {
+    let last = '';
+    session.on('state', (s) => {
+      const text = describeSnapshot(s);
+      if (text !== last) process.stdout.write(`${text}\n`);
+      last = text;
+      if (s.state === 'in_session') process.stdout.write(`${format('cli.stopHint')}\n`);
+      if (s.state === 'technician_offered') void consent(s);
+      if (s.state === 'ended') resolve(s);
+    });
+  });
+
+  async function consent(s: FlowSnapshot): Promise<void> {
+    if (values.yes) return session.allow(values['view-only']);
+    for (;;) {
+      const answer = (await ask(format('cli.prompt.consent'))).toLowerCase();
+      if (session.snapshot.state !== 'technician_offered' || session.snapshot.ticketId !== s.ticketId) return;
+      if (answer === 'c') return session.allow(false);
+      if (answer === 'v') return session.allow(true);
+      if (answer === 'd') return session.decline();
+    }
+  }
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void session.stop());
+
+  const description = values.description ?? (values.yes ? '' : await ask(format('cli.prompt.description')));
+  try {
+    await session.requestHelp(description);
+  } catch (err) {
+    if (!(err instanceof DesktopError)) throw err;
+    lines.close();
+    return 1;
+  }
+  const ended = await done;
+  lines.close();
+  return ended.error ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof DesktopError ? err.message : (err as Error).stack}\n`);
+    process.exit(err instanceof DesktopError && err.code === 'CONFIG_INVALID' ? 78 : 1);
+  },
+);

@@ -1,0 +1,35 @@
+// The boundary between the Electron main process and the window: IPC channel
+// names and the API the preload exposes as window.helpdesk. Both sides import
+// these types; the window never sees raw IPC.
+import type { FlowSnapshot } from './core/help-session.ts';
+
+export const ipcChannels = {
+  requestHelp: 'helpdesk:request-help',
+  allow: 'helpdesk:allow',
+  decline: 'helpdesk:decline',
+  stop: 'helpdesk:stop',
+  getState: 'helpdesk:get-state',
+  getProfile: 'helpdesk:get-profile',
+  state: 'helpdesk:state',
+} as const;
+
+export interface RequesterProfile {
+  requesterName: string;
+  username: string;
+  hostname: string;
+}
+
+export interface HelpdeskApi {
+  requestHelp(description: string): Promise<void>;
+  allow(viewOnly: boolean): Promise<void>;
+  decline(): Promise<void>;
+  stop(): Promise<void>;
+  getState(): Promise<FlowSnapshot>;
+  getProfile(): Promise<RequesterProfile>;
+  /** The message catalogue (English first). */
+  messages(): Record<string, string>;
+  /** Subscribes to state changes; returns the function that unsubscribes. */
+  onState(listener: (snapshot: FlowSnapshot) => void): () => void;
+}
+
+export type { FlowSnapshot };
