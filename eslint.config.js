@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'artifacts/**', 'coverage/**', '**/vendor/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'artifacts/**', 'coverage/**', '**/vendor/**', '**/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,6 +10,7 @@ export const ipcChannels = {
   stop: 'helpdesk:stop',
   getState: 'helpdesk:get-state',
   getProfile: 'helpdesk:get-profile',
+  messages: 'helpdesk:messages',
   state: 'helpdesk:state',
 } as const;
 
@@ -27,7 +28,7 @@ export interface HelpdeskApi {
   getState(): Promise<FlowSnapshot>;
   getProfile(): Promise<RequesterProfile>;
   /** The message catalogue (English first). */
-  messages(): Record<string, string>;
+  messages(): Promise<Record<string, string>>;
   /** Subscribes to state changes; returns the function that unsubscribes. */
   onState(listener: (snapshot: FlowSnapshot) => void): () => void;
 }

@@ -1,0 +1,76 @@
+// Electron main process: one window, the core's HelpSession, and IPC handlers
+// that check who is calling. Everything the app does lives in ../core (plain
+// Node, tested without Electron); this file only wires it to the window.
+import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { loadClientConfig } from '../core/config.ts';
+import { createTransport } from '../core/transport.ts';
+import { HelpSession } from '../core/help-session.ts';
+import { DesktopError } from '../core/errors.ts';
+import { ipcChannels, type RequesterProfile } from '../contract.ts';
+import { messages } from '../core/messages.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const rendererUrl = pathToFileURL(join(here, '..', 'renderer', 'index.html')).href;
+const config = loadClientConfig(process.env);
+const session = new HelpSession(config, createTransport(config));
+let win: BrowserWindow | null = null;
+
+/** Only our own window's top frame, showing our own page, may call the core. */
+function checkSender(event: IpcMainInvokeEvent): void {
+  if (!win || event.sender !== win.webContents || event.senderFrame?.url !== rendererUrl) {
+    throw new DesktopError('SERVER_REFUSED', 'IPC call from an unexpected sender');
+  }
+}
+
+function handle<A extends unknown[], R>(channel: string, fn: (...args: A) => Promise<R> | R): void {
+  ipcMain.handle(channel, (event, ...args: unknown[]) => {
+    checkSender(event);
+    return fn(...(args as A));
+  });
+}
+
+handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp(String(description ?? '').slice(0, 4000)));
+handle(ipcChannels.allow, (viewOnly: unknown) => session.allow(viewOnly === true));
+handle(ipcChannels.decline, () => session.decline());
+handle(ipcChannels.stop, () => session.stop());
+handle(ipcChannels.getState, () => session.snapshot);
+handle(ipcChannels.getProfile, (): RequesterProfile => ({
+  requesterName: config.requester.requesterName,
+  username: config.requester.username,
+  hostname: config.requester.hostname,
+}));
+handle(ipcChannels.messages, () => messages);
+session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, snapshot));
+
+app.whenReady().then(() => {
+  win = new BrowserWindow({
+    width: 520,
+    height: 640,
+    title: 'Get help',
+    webPreferences: {
+      preload: join(here, '..', 'preload', 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+    },
+  });
+  // The window only ever shows our page: no navigation, no new windows.
+  win.webContents.on('will-navigate', (event) => event.preventDefault());
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  void win.loadURL(rendererUrl);
+  win.on('closed', () => {
+    win = null;
+  });
+});
+
+let quitting = false;
+app.on('before-quit', (event) => {
+  if (quitting) return;
+  // Stop first: the server is told and x11vnc is killed before the process exits.
+  event.preventDefault();
+  quitting = true;
+  void session.stop().finally(() => app.quit());
+});
+app.on('window-all-closed', () => app.quit());

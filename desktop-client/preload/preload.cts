@@ -1,0 +1,35 @@
+// The preload exposes named methods as window.helpdesk, never raw IPC.
+// A sandboxed preload can require only Electron's own modules, so the channel
+// names are repeated here; contract.test.ts checks they match contract.ts.
+import type { FlowSnapshot, HelpdeskApi } from '../contract.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { contextBridge, ipcRenderer } = require('electron') as typeof import('electron');
+
+const channels = {
+  requestHelp: 'helpdesk:request-help',
+  allow: 'helpdesk:allow',
+  decline: 'helpdesk:decline',
+  stop: 'helpdesk:stop',
+  getState: 'helpdesk:get-state',
+  getProfile: 'helpdesk:get-profile',
+  messages: 'helpdesk:messages',
+  state: 'helpdesk:state',
+} as const;
+
+const api: HelpdeskApi = {
+  requestHelp: (description) => ipcRenderer.invoke(channels.requestHelp, description),
+  allow: (viewOnly) => ipcRenderer.invoke(channels.allow, viewOnly),
+  decline: () => ipcRenderer.invoke(channels.decline),
+  stop: () => ipcRenderer.invoke(channels.stop),
+  getState: () => ipcRenderer.invoke(channels.getState),
+  getProfile: () => ipcRenderer.invoke(channels.getProfile),
+  messages: () => ipcRenderer.invoke(channels.messages),
+  onState(listener) {
+    const wrapped = (_event: unknown, snapshot: FlowSnapshot) => listener(snapshot);
+    ipcRenderer.on(channels.state, wrapped);
+    return () => ipcRenderer.removeListener(channels.state, wrapped);
+  },
+};
+
+contextBridge.exposeInMainWorld('helpdesk', api);

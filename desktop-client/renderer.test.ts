@@ -1,0 +1,151 @@
+// The desktop client's window (renderer/) in Chromium, with window.helpdesk
+// wired exactly as the preload wires it, but to the real core in this process
+// (Electron's binary cannot run here): real server, repeater, x11vnc on Xvfb.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import express from 'express';
+import { WebSocket } from 'ws';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
+import { startXDisplay, type XDisplay } from '../test/x-display.ts';
+import { artifactsDir, launchChromium } from '../test/browser.ts';
+import { HelpSession } from './core/help-session.ts';
+import { createTransport } from './core/transport.ts';
+import { messages } from './core/messages.ts';
+import type { HelpdeskApi } from './contract.ts';
+
+let h: Harness;
+let x: XDisplay;
+let browser: Browser;
+let ana: Tech;
+let rendererServer: Server;
+let rendererUrl: string;
+const shots = join(artifactsDir, 'desktop-client');
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  [h, x, browser] = await Promise.all([startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20' }), startXDisplay(), launchChromium()]);
+  ana = await h.createTechnician(await h.login('admin', ADMIN_PASSWORD), 'ana');
+  const app = express();
+  app.use(express.static(join(import.meta.dirname, 'renderer')));
+  rendererServer = createServer(app);
+  await new Promise<void>((resolve) => rendererServer.listen(0, '127.0.0.1', resolve));
+  rendererUrl = `http://127.0.0.1:${(rendererServer.address() as { port: number }).port}/index.html`;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  rendererServer?.close();
+  await h?.close();
+  await x?.stop();
+});
+
+/** Opens the window with its preload API backed by a real HelpSession. */
+async function openWindow(): Promise<{ page: Page; session: HelpSession }> {
+  const session = new HelpSession(
+    {
+      serverUrl: h.server.url,
+      clientKey: null,
+      display: x.display,
+      x11vncPath: 'x11vnc',
+      requester: { requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc', os: 'Linux' },
+    },
+    createTransport({ ca: null, proxy: { httpProxy: null, httpsProxy: null, noProxy: '' } }),
+  );
+  const core: Record<keyof Omit<HelpdeskApi, 'onState'>, (...args: never[]) => unknown> = {
+    requestHelp: (d: string) => session.requestHelp(d),
+    allow: (viewOnly: boolean) => session.allow(viewOnly),
+    decline: () => session.decline(),
+    stop: () => session.stop(),
+    getState: () => session.snapshot,
+    getProfile: () => ({ requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc' }),
+    messages: () => messages,
+  };
+  const page = await (await browser.newContext({ viewport: { width: 520, height: 640 } })).newPage();
+  await page.exposeBinding('__helpdeskCall', (_source, method: keyof typeof core, args: never[]) => core[method](...args));
+  await page.addInitScript(() => {
+    type Call = (method: string, args: unknown[]) => Promise<unknown>;
+    const call = (window as unknown as { __helpdeskCall: Call }).__helpdeskCall;
+    const listeners: ((s: unknown) => void)[] = [];
+    (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState = (s) => listeners.forEach((l) => l(s));
+    (window as unknown as { helpdesk: unknown }).helpdesk = {
+      requestHelp: (d: string) => call('requestHelp', [d]),
+      allow: (v: boolean) => call('allow', [v]),
+      decline: () => call('decline', []),
+      stop: () => call('stop', []),
+      getState: () => call('getState', []),
+      getProfile: () => call('getProfile', []),
+      messages: () => call('messages', []),
+      onState(listener: (s: unknown) => void) {
+        listeners.push(listener);
+        return () => listeners.splice(listeners.indexOf(listener), 1);
+      },
+    };
+  });
+  session.on('state', (snapshot) => {
+    void page.evaluate((s) => (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState(s), snapshot).catch(() => undefined);
+  });
+  await page.goto(rendererUrl);
+  return { page, session };
+}
+
+const stateIs = (page: Page, state: string) => page.waitForSelector(`body[data-state="${state}"]`, { timeout: 20_000 });
+
+describe('desktop client window', () => {
+  it('walks the user through request, consent, session banner with Stop, and the end', async () => {
+    const { page, session } = await openWindow();
+    await stateIs(page, 'idle');
+    expect(await page.locator('#who').textContent()).toBe('You are Wendy Window (wendy) on wendy-pc.');
+    await page.screenshot({ path: join(shots, '1-request.png') });
+    await page.getByLabel('What is the problem?').fill('Cannot open the spreadsheet');
+    await page.getByRole('button', { name: 'Request help' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    const id = session.snapshot.ticketId!;
+    expect(await page.locator('#status').textContent()).toBe(`Waiting for a technician… Your request is #${id}.`);
+    await page.screenshot({ path: join(shots, '2-waiting.png') });
+
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await stateIs(page, 'technician_offered');
+    const dialog = page.getByRole('alertdialog');
+    expect(await dialog.locator('h1').textContent()).toBe('Ana (technician) wants to help you.');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('allow-control');
+    await page.screenshot({ path: join(shots, '3-consent.png') });
+    await dialog.getByRole('button', { name: 'Allow control' }).click();
+    await stateIs(page, 'waiting_for_viewer');
+    expect(await page.locator('#banner').textContent()).toBe('Ana is connecting to your screen…');
+
+    const { body } = await ana.post(`/api/v1/tickets/${id}/viewer-token`).expect(201);
+    const viewer = new WebSocket(body.url, { origin: h.server.url });
+    await new Promise((resolve) => viewer.once('message', resolve));
+    await stateIs(page, 'in_session');
+    expect(await page.locator('#banner').textContent()).toBe('Ana is helping you.');
+    expect(await page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
+    await page.screenshot({ path: join(shots, '4-session.png') });
+    const pid = session.x11vncPid!;
+
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await stateIs(page, 'ended');
+    expect(await page.locator('#ended-title').textContent()).toBe('The session has ended: you stopped it.');
+    await page.screenshot({ path: join(shots, '5-ended.png') });
+    expect(() => process.kill(pid, 0)).toThrow();
+    viewer.terminate();
+    await page.context().close();
+  }, 60_000);
+
+  it('returns to waiting when the user declines, and shows errors in words', async () => {
+    const { page, session } = await openWindow();
+    await page.getByRole('button', { name: 'Request help' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    const id = session.snapshot.ticketId!;
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await stateIs(page, 'technician_offered');
+    await page.getByRole('button', { name: 'Decline' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    await page.getByRole('button', { name: 'Cancel request' }).click();
+    await stateIs(page, 'ended');
+    expect(await page.locator('#ended-title').textContent()).toBe('The session has ended: you cancelled your request.');
+    await page.context().close();
+  }, 60_000);
+});

@@ -1,0 +1,73 @@
+// The window: shows one screen per flow state and calls the preload API
+// (window.helpdesk). It never talks to the network or to IPC directly.
+const api = window.helpdesk;
+const messages = await api.messages();
+const profile = await api.getProfile();
+
+function t(key, params = {}) {
+  return (messages[key] ?? key).replace(/\{(\w+)\}/g, (m, name) => (params[name] == null ? m : String(params[name])));
+}
+
+for (const el of document.querySelectorAll('[data-msg]')) el.textContent = t(el.dataset.msg);
+document.getElementById('who').textContent = t('request.you', profile);
+document.title = t('app.title');
+
+const screens = ['request', 'waiting', 'consent', 'session', 'ended'];
+const screenFor = {
+  idle: 'request',
+  requesting: 'waiting',
+  waiting_for_technician: 'waiting',
+  technician_offered: 'consent',
+  approved: 'session',
+  connecting: 'session',
+  waiting_for_viewer: 'session',
+  in_session: 'session',
+  ended: 'ended',
+};
+
+function describe(s) {
+  const params = { ticketId: s.ticketId, technician: s.technicianName ?? 'The technician' };
+  if (s.state === 'idle') return s.error ? t('error.prefix', { message: s.error.message }) : '';
+  if (s.state === 'ended') return t('state.ended', { reason: t(`reason.${s.error?.code ?? s.endReason}`) });
+  if (s.state === 'in_session' && s.viewOnly) return t('state.in_session.viewOnly', params);
+  return t(`state.${s.state}`, params);
+}
+
+function render(s) {
+  const screen = screenFor[s.state];
+  document.body.dataset.state = s.state;
+  for (const name of screens) document.getElementById(`screen-${name}`).hidden = name !== screen;
+  const text = describe(s);
+  document.getElementById('status').textContent = screen === 'session' || screen === 'consent' ? '' : text;
+  if (screen === 'consent') {
+    document.getElementById('consent-title').textContent = text;
+    document.getElementById('allow-control').focus();
+  }
+  if (screen === 'session') document.getElementById('banner').textContent = text;
+  if (screen === 'ended') document.getElementById('ended-title').textContent = text;
+}
+
+async function act(fn) {
+  for (const b of document.querySelectorAll('button')) b.disabled = true;
+  try {
+    await fn();
+  } catch (err) {
+    document.getElementById('status').textContent = t('error.prefix', { message: err.message ?? String(err) });
+  } finally {
+    for (const b of document.querySelectorAll('button')) b.disabled = false;
+  }
+}
+
+document.getElementById('request-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void act(() => api.requestHelp(document.getElementById('description').value));
+});
+document.getElementById('cancel').addEventListener('click', () => act(() => api.stop()));
+document.getElementById('allow-control').addEventListener('click', () => act(() => api.allow(false)));
+document.getElementById('allow-view').addEventListener('click', () => act(() => api.allow(true)));
+document.getElementById('decline').addEventListener('click', () => act(() => api.decline()));
+document.getElementById('stop').addEventListener('click', () => act(() => api.stop()));
+document.getElementById('again').addEventListener('click', () => location.reload());
+
+api.onState(render);
+render(await api.getState());
