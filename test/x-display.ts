@@ -22,7 +22,12 @@ const ROOT = '#1e7b4d';
 const XTERM_BG = '#ffcc00';
 const hex = (h: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number];
 
-export async function startXDisplay(): Promise<XDisplay> {
+export interface XDisplayOptions {
+  /** Run an interactive shell in the xterm (after printing `banner`) instead of the typed-lines recorder. */
+  shell?: { banner: string; cwd: string };
+}
+
+export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDisplay> {
   let number = 90 + Math.floor(Math.random() * 400);
   while (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) number += 1;
   const display = `:${number}`;
@@ -40,7 +45,14 @@ export async function startXDisplay(): Promise<XDisplay> {
   const dir = mkdtempSync(join(tmpdir(), 'helpdesk-x-'));
   const typedFile = join(dir, 'typed.txt');
   writeFileSync(typedFile, '');
-  const xterm = spawn('xterm', ['-geometry', '60x8+40+40', '-bg', XTERM_BG, '-fg', 'black', '-e', 'sh', '-c', `stty -echo; exec cat > '${typedFile}'`], { env, stdio: 'ignore' });
+  const program = options.shell
+    ? `printf '%s\\n' '${options.shell.banner}'; exec sh -i`
+    : `stty -echo; exec cat > '${typedFile}'`;
+  const xterm = spawn('xterm', ['-geometry', '60x8+40+40', '-bg', XTERM_BG, '-fg', 'black', '-e', 'sh', '-c', program], {
+    env: { ...env, PS1: '$ ' },
+    cwd: options.shell?.cwd,
+    stdio: 'ignore',
+  });
   children.push(xterm);
   // Wait for the xterm window to be mapped.
   const windowDeadline = Date.now() + 15_000;

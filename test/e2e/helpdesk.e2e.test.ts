@@ -1,0 +1,193 @@
+// The whole product, every part real, on loopback: MariaDB; the server started
+// as `npm start` starts it; an Xvfb display with a solid root colour and an
+// xterm showing a unique string; the terminal desktop client with x11vnc; and
+// Chromium for the admin web and the viewer.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { WebSocket } from 'ws';
+import type { Browser, Page } from 'playwright-core';
+import { freshDatabase } from '../databases.ts';
+import { startXDisplay, type XDisplay } from '../x-display.ts';
+import { artifactsDir, launchChromium } from '../browser.ts';
+
+const unique = `hd-${randomBytes(4).toString('hex')}`;
+const workDir = mkdtempSync(join(tmpdir(), 'helpdesk-e2e-'));
+const shots = join(artifactsDir, 'e2e');
+const ADMIN_PASSWORD = 'e2e-admin-password';
+let server: ChildProcess;
+let serverUrl: string;
+let x: XDisplay;
+let browser: Browser;
+let client: ChildProcess | null = null;
+let clientOut = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  const database = await freshDatabase('mysql');
+  if (database.client !== 'mysql') throw new Error('the end-to-end test runs on MariaDB');
+  const port = await freePort();
+  serverUrl = `http://127.0.0.1:${port}`;
+  let serverOut = '';
+  server = spawn('npm', ['start'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ADMIN_PASSWORD, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
+  [x, browser] = await Promise.all([startXDisplay({ shell: { banner: `UNIQUE ${unique}`, cwd: workDir } }), launchChromium()]);
+  await waitFor('the server to say it is running', () => serverOut.includes('Helpdesk is running') || (server.exitCode !== null && Promise.reject(new Error(serverOut))), 90_000);
+  // The administrator creates the technician Ana through the admin web's API.
+  const admin = await login('admin', ADMIN_PASSWORD);
+  const res = await admin.fetch('/api/v1/technicians', { method: 'POST', body: { username: 'ana', displayName: 'Ana', password: 'ana-password-123' } });
+  expect(res.status).toBe(201);
+}, 180_000);
+
+afterAll(async () => {
+  client?.kill('SIGTERM');
+  await browser?.close();
+  if (server?.pid) process.kill(-server.pid, 'SIGTERM');
+  await x?.stop();
+});
+
+async function login(username: string, password: string) {
+  let cookie = '';
+  const call = async (path: string, init: { method?: string; body?: unknown; csrf?: string } = {}) => {
+    const res = await fetch(`${serverUrl}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { cookie, 'content-type': 'application/json', ...(init.csrf ? { 'x-csrf-token': init.csrf } : {}) },
+      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    });
+    const set = res.headers.get('set-cookie');
+    if (set) cookie = set.split(';')[0]!;
+    return res;
+  };
+  const { csrfToken } = (await (await call('/auth/session')).json()) as { csrfToken: string };
+  const loggedIn = (await (await call('/auth/login', { method: 'POST', body: { username, password }, csrf: csrfToken })).json()) as { csrfToken: string };
+  return { fetch: (path: string, init: { method?: string; body?: unknown } = {}) => call(path, { ...init, csrf: loggedIn.csrfToken }) };
+}
+
+async function pixel(page: Page, px: number, py: number): Promise<number[]> {
+  return page.evaluate(([cx, cy]) => {
+    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement;
+    return Array.from(canvas.getContext('2d')!.getImageData(cx!, cy!, 1, 1).data.slice(0, 3));
+  }, [px, py]);
+}
+
+async function remoteClick(page: Page, fx: number, fy: number): Promise<void> {
+  const box = (await page.locator('#screen canvas').boundingBox())!;
+  const [w, h] = await page.evaluate(() => {
+    const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
+    return [c.width, c.height];
+  });
+  await page.mouse.click(box.x + (fx * box.width) / w!, box.y + (fy * box.height) / h!);
+}
+
+describe('end to end', () => {
+  it('a user gets help: request, accept, consent, viewer, remote command, stop, resolve; a used token stays refused', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tech = await context.newPage();
+    await tech.goto(`${serverUrl}/login`);
+    await tech.getByLabel('Username').fill('ana');
+    await tech.getByLabel('Password').fill('ana-password-123');
+    await tech.getByRole('button', { name: 'Log in' }).click();
+    await tech.waitForURL('**/queue');
+    await tech.waitForSelector('body[data-live="on"]');
+
+    // 1. The user requests help; the queue shows it without a reload.
+    client = spawn(process.execPath, ['desktop-client/bin/helpdesk-client.js', '--description', `Need help ${unique}`], {
+      env: { PATH: process.env.PATH ?? '', HOME: workDir, HELPDESK_SERVER_URL: serverUrl, DISPLAY: x.display, HELPDESK_REQUESTER_NAME: 'Ursula User' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const clientExit = new Promise<number | null>((resolve) => client!.once('exit', (code) => resolve(code)));
+    client.stdout!.on('data', (d: Buffer) => (clientOut += d.toString()));
+    client.stderr!.on('data', (d: Buffer) => (clientOut += d.toString()));
+    const ticketId = Number((await waitFor('the ticket number', () => /Your request is #(\d+)\./.exec(clientOut)))[1]);
+    const row = tech.locator(`tr[data-ticket-id="${ticketId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`Need help ${unique}`);
+    await tech.screenshot({ path: join(shots, '1-queue.png') });
+
+    // 2. The technician accepts; the user sees her name and allows control.
+    await row.getByRole('button', { name: /Accept/ }).click();
+    await tech.waitForURL('**/mine');
+    await waitFor('the consent question', () => /Ana \(technician\) wants to help you\.\nAllow control/.test(clientOut));
+    client.stdin!.write('c\n');
+    await waitFor('the tunnel', () => clientOut.includes('Ana is connecting to your screen'));
+
+    // 3. The technician opens the viewer; the canvas shows the user's display.
+    const mintedUrls: string[] = [];
+    tech.on('response', (response) => {
+      if (response.url().endsWith(`/api/v1/tickets/${ticketId}/viewer-token`)) void response.json().then((b: { url: string }) => mintedUrls.push(b.url));
+    });
+    const open = tech.locator(`tr[data-ticket-id="${ticketId}"] .open-viewer`);
+    await open.waitFor({ state: 'visible' });
+    await tech.screenshot({ path: join(shots, '2-my-tickets.png') });
+    await open.click();
+    await tech.waitForSelector('#state[data-state="connected"]', { timeout: 30_000 });
+    await waitFor('the user to see the session', () => clientOut.includes('Ana is helping you.'));
+    for (const [px, py, rgb] of [[900, 700, x.rootRgb], [300, 140, x.xtermRgb]] as const) {
+      await expect.poll(() => pixel(tech, px, py), { timeout: 15_000 }).toEqual([...rgb]);
+    }
+    await tech.screenshot({ path: join(shots, '3-viewer-connected.png') });
+
+    // 4. The technician types a command into the remote xterm; it runs there.
+    const proof = join(workDir, `proof-${unique}`);
+    await remoteClick(tech, 300, 140);
+    await tech.keyboard.type(`touch proof-${unique}`);
+    await tech.keyboard.press('Enter');
+    await waitFor('the command to run on the user\'s display', () => existsSync(proof), 15_000);
+    await tech.screenshot({ path: join(shots, '4-command-ran.png') });
+
+    // 5. The user stops; the viewer says so; the timeline has every step; the technician resolves.
+    client.stdin!.write('stop\n');
+    await tech.waitForSelector('#state[data-state="ended"]');
+    expect(await tech.locator('#state').textContent()).toBe('Session ended: the user stopped the session.');
+    await tech.screenshot({ path: join(shots, '5-user-stopped.png') });
+    expect(await clientExit).toBe(0);
+    await tech.goto(`${serverUrl}/tickets/${ticketId}`);
+    const actions = await tech.locator('#timeline li').evaluateAll((items) => items.map((li) => li.getAttribute('data-action')));
+    expect(actions).toEqual(expect.arrayContaining([
+      'ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.start_session', 'ticket.end', 'session.ended',
+    ]));
+    await tech.getByLabel('Resolution').fill(`Ran the fix for ${unique}`);
+    await tech.getByRole('button', { name: 'Resolve' }).click();
+    await expect.poll(() => tech.locator('#resolution').textContent()).toBe(`Ran the fix for ${unique}`);
+    await tech.screenshot({ path: join(shots, '6-resolved.png'), fullPage: true });
+
+    // 6. The viewer token used in step 3 is refused when used again.
+    expect(mintedUrls.length).toBeGreaterThan(0);
+    const refused = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(mintedUrls[0]!, { origin: serverUrl });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('a used token opened a session')));
+      ws.once('error', reject);
+    });
+    expect(refused).toBe(401);
+    await context.close();
+  }, 180_000);
+});
