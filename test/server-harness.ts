@@ -8,6 +8,7 @@ import { loadConfig } from '../server/config.ts';
 import { startServer, type RunningServer, type StartOptions } from '../server/server.ts';
 import type { Clock } from '../server/clock.ts';
 import { freshDatabase, type Engine } from './databases.ts';
+import { readSseEvents } from '../lib/sse-reader.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -100,28 +101,13 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
   const res = await fetch(url, { headers, signal: controller.signal });
   if (!res.ok || !res.body) throw new Error(`SSE HTTP ${res.status}: ${await res.text()}`);
   const body = res.body as unknown as AsyncIterable<Uint8Array>;
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!event || data === undefined) continue;
-          queue.push({ event, data: JSON.parse(data) });
-          waker.wake?.();
-        }
-      }
-    } catch (err) {
-      // The server closing the stream ends it; next() then reports what it saw.
-      if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err) });
-    }
-  })();
+  void readSseEvents(body, (event, data) => {
+    queue.push({ event, data });
+    waker.wake?.();
+  }).catch((err: unknown) => {
+    // The server closing the stream ends it; next() then reports what it saw.
+    if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err) });
+  });
   return {
     async next(predicate, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,7 @@
 // The desktop API contract, client side: one ticket, its bearer secret, and
 // its live SSE stream (re-opened with backoff when it drops).
 import type { HelpRequestView } from '../../server/events/contract.ts';
+import { readSseEvents } from '../../lib/sse-reader.ts';
 import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
 
@@ -64,7 +65,7 @@ export class DesktopApi {
           });
           if (!res.ok || !res.body) throw await refusal(res);
           delayMs = 500;
-          await readEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
+          await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
             if (event === 'ticket') handlers.ticket(data as HelpRequestView);
             else if (event === 'session') handlers.session(data as { reason: string; endedBy: string | null });
             else if (event === 'connection') handlers.connection(data as { state: 'waiting' | 'paired' | 'gone'; reason: string | null });
@@ -112,20 +113,4 @@ export class DesktopApi {
 async function refusal(res: Response): Promise<DesktopError> {
   const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
   return new DesktopError('SERVER_REFUSED', data.error?.message ?? `The server answered HTTP ${res.status}`, { status: res.status, code: data.error?.code });
-}
-
-async function readEvents(body: AsyncIterable<Uint8Array>, onEvent: (event: string, data: unknown) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data !== undefined) onEvent(event, JSON.parse(data));
-    }
-  }
 }
