@@ -318,3 +318,24 @@ async function cookieOf(tech: Tech): Promise<string> {
     .map((c) => `${c.name}=${c.value}`)
     .join('; ');
 }
+
+describe('desktop API gatekeeping', () => {
+  it('requires X-Client-Key when CLIENT_KEY is set, and rate limits creation (and key guesses) per address', async () => {
+    const h = await startHarness('sqlite', { CLIENT_KEY: 'a-client-key-of-some-length', TICKET_CREATE_RATE_PER_MINUTE: '3' });
+    try {
+      const body = { requesterName: 'Kim', username: 'kim', hostname: 'kim-pc', os: 'Linux', description: '' };
+      const missing = await h.api.post('/api/v1/help-requests').send(body).expect(401);
+      expect(missing.body.error.code).toBe('CLIENT_KEY_INVALID');
+      await h.api.post('/api/v1/help-requests').set('x-client-key', 'a-client-key-of-some-lengtX').send(body).expect(401);
+      const ok = await h.api.post('/api/v1/help-requests').set('x-client-key', 'a-client-key-of-some-length').send(body).expect(201);
+      expect(ok.body).toMatchObject({ status: 'requested', clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+      // The key gates creation only; the ticket's own secret is what later calls carry.
+      await h.api.get(`/api/v1/help-requests/${ok.body.id}`).set('authorization', `Bearer ${ok.body.clientSecret}`).expect(200);
+      // Three requests in this minute (two of them wrong guesses at the key): the fourth is refused.
+      const limited = await h.api.post('/api/v1/help-requests').set('x-client-key', 'a-client-key-of-some-length').send(body).expect(429);
+      expect(limited.body.error.code).toBe('RATE_LIMITED');
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -61,7 +61,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     return req.helpRequest;
   };
 
-  router.post('/', requireClientKey, createLimiter, async (req, res) => {
+  // The limiter comes first so that guesses at the client key count too.
+  router.post('/', createLimiter, requireClientKey, async (req, res) => {
     const { ticket, clientSecret } = await tickets.create(req.body, req.ip ?? '');
     res.status(201).json({ id: ticket.id, clientSecret, status: ticket.status, helpRequest: toHelpRequestView(ticket) });
   });
