@@ -132,15 +132,18 @@ describe('admin web', () => {
     await page.getByRole('link', { name: 'zoe' }).click();
     await page.getByRole('button', { name: 'Disable' }).click();
     await expect.poll(() => page.locator('#tech-state').textContent()).toMatch(/^Disabled/);
-    await page.getByRole('button', { name: 'Reset password' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/New password for zoe \(shown once\): \S{20}/);
 
+    // The disabled technician's correct password no longer opens a session.
     const zoe = await (await browser.newContext()).newPage();
     await zoe.goto(`${h.server.url}/login`);
     await zoe.getByLabel('Username').fill('zoe');
     await zoe.getByLabel('Password').fill('zoe-password-123');
     await zoe.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => zoe.getByRole('alert').textContent()).toMatch(/Wrong username or password|disabled/);
+    await expect.poll(() => zoe.getByRole('alert').textContent()).toBe('This account is disabled; ask an administrator');
+    expect(zoe.url()).toContain('/login');
+
+    await page.getByRole('button', { name: 'Reset password' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/New password for zoe \(shown once\): \S{20}/);
 
     await page.goto(`${h.server.url}/audit?action=technician.disabled`);
     expect(await page.locator('#audit-table tbody tr').count()).toBeGreaterThan(0);
