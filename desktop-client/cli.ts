@@ -79,6 +79,8 @@ async function main(): Promise<number> {
   }
   const ended = await done;
   lines.close();
+  // x11vnc is killed by its pid before the process exits, however the session ended.
+  await session.settled();
   return ended.error ? 1 : 0;
 }
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const t of tunnels) t.close();
+  await Promise.all(tunnels.map((t) => t.close()));
   await browser?.close();
   await h?.close();
   await x?.stop();

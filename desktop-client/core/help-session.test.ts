@@ -29,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of sessions) await s.stop().catch(() => undefined);
+  await Promise.all(sessions.map((s) => s.settled()));
   await h?.close();
   await x?.stop();
 });

@@ -60,6 +60,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   #unfollow: (() => void) | null = null;
   #ticketStatus: HelpRequestView['status'] | null = null;
   #rearmTimer: NodeJS.Timeout | null = null;
+  /** Every process and socket this session started is gone once this settles. */
+  #cleanup: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'>,
@@ -71,6 +73,11 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
 
   get snapshot(): FlowSnapshot {
     return { ...this.#snapshot };
+  }
+
+  /** Resolves once every tunnel this session opened is closed and its x11vnc has exited. */
+  settled(): Promise<void> {
+    return this.#cleanup;
   }
 
   /** The running x11vnc's pid, if any (diagnostics and tests). */
@@ -126,6 +133,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     } finally {
       this.#finish(status === 'requested' || status === 'accepted' ? 'CANCELLED' : 'ENDED_BY_USER');
     }
+    await this.#cleanup;
   }
 
   #onTicket(view: HelpRequestView): void {
@@ -180,6 +188,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   }
 
   #tunnelOnClosed(tunnel: Tunnel, closed: TunnelClosed): void {
+    // Whatever happens next, this tunnel's x11vnc must be gone before the session settles.
+    this.#cleanup = Promise.all([this.#cleanup, tunnel.close()]).then(() => undefined);
     if (this.#tunnel !== tunnel || this.#snapshot.state === 'ended') return;
     this.#tunnel = null;
     if (closed.error) {
@@ -204,7 +214,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     this.#unfollow = null;
     const tunnel = this.#tunnel;
     this.#tunnel = null;
-    tunnel?.close();
+    if (tunnel) this.#cleanup = Promise.all([this.#cleanup, tunnel.close()]).then(() => undefined);
     if (this.#snapshot.state !== 'ended') this.#move('ended', { endReason: reason, ...(error ? { error } : {}) });
   }
 

@@ -76,28 +76,32 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       const wsStream = createWebSocketStream(ws);
       pipeline(socket, wsStream, socket, () => {
         // Either end closing ends the tunnel; the websocket's close code (if any) is reported by its own listener.
-        this.close();
+        void this.close();
       });
     } catch (err) {
-      this.close();
+      await this.close();
       throw err;
     }
   }
 
-  /** Stops everything this tunnel started: x11vnc by its pid, the listener, the socket and the websocket. */
-  close(code = 1000): void {
-    this.#x11vnc?.stop();
+  /**
+   * Stops everything this tunnel started: x11vnc by its pid, the listener, the
+   * socket and the websocket. Resolves once x11vnc has exited.
+   */
+  close(code = 1000): Promise<void> {
+    const stopped = this.#x11vnc?.stop() ?? Promise.resolve();
     this.#listener?.close();
     this.#socket?.destroy();
     const ws = this.#ws;
     if (ws && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) ws.close(code);
     if (!ws) this.#finish({ code: 0, reason: 'closed', error: null });
+    return stopped;
   }
 
   #finish(closed: TunnelClosed): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#x11vnc?.stop();
+    void this.#x11vnc?.stop();
     this.#listener?.close();
     this.#socket?.destroy();
     if (this.#ws && this.#ws.readyState === this.#ws.OPEN) this.#ws.close();

@@ -18,7 +18,12 @@ export interface X11vncProcess {
   pid: number;
   /** Resolves when the process exits, with a DesktopError when it failed before being stopped. */
   exited: Promise<DesktopError | null>;
-  stop(): void;
+  /**
+   * SIGTERM, then SIGKILL after killAfterMs: x11vnc can deadlock in its own
+   * SIGTERM handler (seen here: stuck on a futex with SIGTERM blocked), so the
+   * escalation is what guarantees it is gone. Resolves once it has exited.
+   */
+  stop(killAfterMs?: number): Promise<void>;
 }
 
 export function startX11vnc(options: X11vncOptions): Promise<X11vncProcess> {
@@ -67,12 +72,17 @@ export function startX11vnc(options: X11vncOptions): Promise<X11vncProcess> {
       resolve({
         pid: child.pid!,
         exited,
-        stop() {
-          if (stopped || child.exitCode !== null) return;
-          stopped = true;
-          child.kill('SIGTERM');
-          const force = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 2000);
-          force.unref();
+        stop(killAfterMs = 1500) {
+          if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+          const gone = new Promise<void>((resolveGone) => child.once('exit', () => resolveGone()));
+          if (!stopped) {
+            stopped = true;
+            child.kill('SIGTERM');
+            // Kept referenced on purpose: a process about to exit waits for this.
+            const force = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+            void gone.then(() => clearTimeout(force));
+          }
+          return gone;
         },
       }),
     );

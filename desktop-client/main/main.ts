@@ -71,6 +71,9 @@ app.on('before-quit', (event) => {
   // Stop first: the server is told and x11vnc is killed before the process exits.
   event.preventDefault();
   quitting = true;
-  void session.stop().finally(() => app.quit());
+  void session
+    .stop()
+    .then(() => session.settled())
+    .finally(() => app.quit());
 });
 app.on('window-all-closed', () => app.quit());
