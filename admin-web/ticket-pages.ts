@@ -70,9 +70,7 @@ export function ticketPages({ tickets, technicians, db, desktopState }: TicketPa
 
   router.post('/tickets/:id/end', formAction(async (req) => {
     const id = idOf(req.params.id);
-    const current = await tickets.get(id);
-    const reason = current.technician?.id === req.user!.id ? 'ENDED_BY_TECHNICIAN' : 'ENDED_BY_SERVER';
-    await tickets.end(id, technicianContext(req), reason);
+    await tickets.end(id, technicianContext(req));
     return { redirect: `/tickets/${id}`, ok: 'The session was ended.' };
   }, (req) => `/tickets/${String(req.params.id)}`));
 

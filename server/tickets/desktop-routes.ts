@@ -113,7 +113,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   });
 
   router.post('/:id/end', async (req, res) => {
-    res.json(toHelpRequestView(await tickets.end(ticketOf(req).id, requesterOf(req), 'ENDED_BY_USER')));
+    res.json(toHelpRequestView(await tickets.end(ticketOf(req).id, requesterOf(req))));
   });
 
   router.post('/:id/desktop-token', async (req, res) => {

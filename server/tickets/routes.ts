@@ -10,7 +10,7 @@ import { remoteSessionStore } from '../sessions/store.ts';
 import { websocketUrl } from '../http/base-url.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { connectableStatuses } from './state-machine.ts';
-import { ticketIdSchema } from './schema.ts';
+import { historyQuerySchema, ticketIdSchema } from './schema.ts';
 import type { TicketService } from './service.ts';
 
 export interface TicketRoutesDeps {
@@ -38,7 +38,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   });
 
   router.get('/', async (req, res) => {
-    const result = await tickets.history(req.query, technicianOf(req));
+    const result = await tickets.history(parseOrThrow(historyQuerySchema, req.query, 'history query'), technicianOf(req));
     res.json(result);
   });
 
@@ -61,10 +61,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   });
 
   router.post('/:id/end', async (req, res) => {
-    const context = technicianContext(req);
-    const ticket = await tickets.get(idOf(req.params.id));
-    const reason = ticket.technician?.id === technicianOf(req).id ? 'ENDED_BY_TECHNICIAN' : 'ENDED_BY_SERVER';
-    res.json({ ticket: await tickets.end(ticket.id, context, reason) });
+    res.json({ ticket: await tickets.end(idOf(req.params.id), technicianContext(req)) });
   });
 
   router.post('/:id/resolve', async (req, res) => {

@@ -11,7 +11,7 @@ import type { HelpRequestView, TicketView } from '../events/contract.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
-import { createHelpRequestSchema, historyQuerySchema, resolveSchema } from './schema.ts';
+import { createHelpRequestSchema, resolveSchema, type HistoryQuery } from './schema.ts';
 import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
 
 export interface TicketServiceDeps {
@@ -25,8 +25,9 @@ export interface TicketServiceDeps {
 interface TransitionOptions {
   /** Extra checks on the locked row before the move (who may do it). */
   check?: (row: TicketRow) => void;
-  patch?: Partial<TicketRow>;
-  detail?: Record<string, unknown>;
+  /** Extra columns, fixed or derived from the locked row. */
+  patch?: Partial<TicketRow> | ((row: TicketRow) => Partial<TicketRow>);
+  detail?: Record<string, unknown> | ((row: TicketRow) => Record<string, unknown>);
 }
 
 export type TicketService = ReturnType<typeof createTicketService>;
@@ -81,11 +82,13 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
         }
       }
       const now = clock.now();
-      const patch: Partial<TicketRow> = { status: to, updated_at: now, ...stampsFor(action, now, row, context), ...options.patch };
+      const extra = typeof options.patch === 'function' ? options.patch(row) : options.patch;
+      const detail = typeof options.detail === 'function' ? options.detail(row) : options.detail;
+      const patch: Partial<TicketRow> = { status: to, updated_at: now, ...stampsFor(action, now, row, context), ...extra };
       const moved = await ticketStore.moveStatus(trx, id, row.status, patch);
       if (moved !== 1) throw new AppError('ILLEGAL_TRANSITION', `Ticket ${id} changed while you acted; reload and try again`);
       const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
-      await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId }, { from: row.status, to, ...options.detail });
+      await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId }, { from: row.status, to, ...detail });
       return row.status;
     });
     const ticket = await get(id);
@@ -163,9 +166,22 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
     cancel: (id: number, context: ActorContext) => transition(id, 'cancel', context, { patch: { end_reason: 'CANCELLED_BY_USER' } }),
 
-    /** Ends a session: by the user (desktop API) or by the holding technician / an admin. */
-    end(id: number, context: ActorContext, reason: 'ENDED_BY_USER' | 'ENDED_BY_TECHNICIAN' | 'ENDED_BY_SERVER'): Promise<TicketView> {
-      return transition(id, 'end', context, { check: holderOnly(context), patch: { end_reason: reason }, detail: { reason } });
+    /**
+     * Ends a session. The reason follows from who ends it: the user
+     * (ENDED_BY_USER), the technician who holds the ticket
+     * (ENDED_BY_TECHNICIAN), or an administrator who does not (ENDED_BY_SERVER).
+     */
+    end(id: number, context: ActorContext): Promise<TicketView> {
+      const reasonFor = (row: TicketRow) => {
+        const actor = context.actor;
+        if (actor.type === 'requester') return 'ENDED_BY_USER';
+        return actor.type === 'technician' && row.technician_id === actor.id ? 'ENDED_BY_TECHNICIAN' : 'ENDED_BY_SERVER';
+      };
+      return transition(id, 'end', context, {
+        check: holderOnly(context),
+        patch: (row) => ({ end_reason: reasonFor(row) }),
+        detail: (row) => ({ reason: reasonFor(row) }),
+      });
     },
 
     resolve(id: number, input: unknown, context: ActorContext): Promise<TicketView> {
@@ -194,9 +210,9 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     queue: () => ticketStore.listByStatus(db, ['requested']),
     activeFor: (technicianId: number) => ticketStore.listByStatus(db, activeStatuses, technicianId),
 
-    history(query: unknown, viewer: { id: number; role: 'admin' | 'technician' }) {
-      const parsed = parseOrThrow(historyQuerySchema, query, 'history query');
-      return ticketStore.history(db, parsed, viewer.role === 'admin' ? undefined : viewer.id);
+    /** The history search; a technician sees only the tickets they held. The caller validates the query. */
+    history(query: HistoryQuery, viewer: { id: number; role: 'admin' | 'technician' }) {
+      return ticketStore.history(db, query, viewer.role === 'admin' ? undefined : viewer.id);
     },
 
     /** Admins see every ticket; a technician sees the queue and the tickets they hold or held. */
