@@ -41,10 +41,3 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
     destination,
   );
 }
-
-/** Strips the query string (where pairing tokens travel) from a URL for logging. */
-export function urlWithoutQuery(url: string | undefined): string {
-  if (!url) return '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : `${url.slice(0, q)}?[redacted]`;
-}

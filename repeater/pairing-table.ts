@@ -1,6 +1,5 @@
 // Legs keyed by ticket and side, never by anything the caller chooses: the
 // authorizer names the ticket, so two sessions can never cross their streams.
-import type { LegSide } from './contract.ts';
 import type { Leg } from './leg.ts';
 
 export interface Slot {
@@ -42,13 +41,6 @@ export class PairingTable {
 
   get(ticketId: string): Slot | undefined {
     return this.#slots.get(ticketId);
-  }
-
-  peer(leg: Leg): Leg | null {
-    const slot = this.#slots.get(leg.ticketId);
-    if (!slot) return null;
-    const other: LegSide = leg.side === 'desktop' ? 'viewer' : 'desktop';
-    return slot[other];
   }
 
   get ticketCount(): number {

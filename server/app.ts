@@ -105,7 +105,6 @@ export function createApp(deps: AppDeps): Express {
       resave: false,
       saveUninitialized: false,
       rolling: true,
-      proxy: undefined,
       cookie: {
         httpOnly: true,
         sameSite: 'lax',

@@ -189,7 +189,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
 
   #tunnelOnClosed(tunnel: Tunnel, closed: TunnelClosed): void {
     // Whatever happens next, this tunnel's x11vnc must be gone before the session settles.
-    this.#cleanup = Promise.all([this.#cleanup, tunnel.close()]).then(() => undefined);
+    this.#track(tunnel.close());
     if (this.#tunnel !== tunnel || this.#snapshot.state === 'ended') return;
     this.#tunnel = null;
     if (closed.error) {
@@ -214,8 +214,13 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     this.#unfollow = null;
     const tunnel = this.#tunnel;
     this.#tunnel = null;
-    if (tunnel) this.#cleanup = Promise.all([this.#cleanup, tunnel.close()]).then(() => undefined);
+    if (tunnel) this.#track(tunnel.close());
     if (this.#snapshot.state !== 'ended') this.#move('ended', { endReason: reason, ...(error ? { error } : {}) });
+  }
+
+  /** Adds a closing tunnel to what settled() waits for. */
+  #track(closing: Promise<void>): void {
+    this.#cleanup = Promise.all([this.#cleanup, closing]).then(() => undefined);
   }
 
   #move(next: FlowState, patch: Partial<FlowSnapshot> = {}): void {

@@ -89,23 +89,26 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
    * socket and the websocket. Resolves once x11vnc has exited.
    */
   close(code = 1000): Promise<void> {
-    const stopped = this.#x11vnc?.stop() ?? Promise.resolve();
-    this.#listener?.close();
-    this.#socket?.destroy();
-    const ws = this.#ws;
-    if (ws && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) ws.close(code);
-    if (!ws) this.#finish({ code: 0, reason: 'closed', error: null });
+    const stopped = this.#teardown(code);
+    if (!this.#ws) this.#finish({ code: 0, reason: 'closed', error: null });
     return stopped;
   }
 
   #finish(closed: TunnelClosed): void {
     if (this.#closed) return;
     this.#closed = true;
-    void this.#x11vnc?.stop();
+    void this.#teardown(1000);
+    this.emit('closed', closed);
+  }
+
+  /** Stops x11vnc, the listener, the TCP socket and the websocket; resolves once x11vnc has exited. */
+  #teardown(code: number): Promise<void> {
+    const stopped = this.#x11vnc?.stop() ?? Promise.resolve();
     this.#listener?.close();
     this.#socket?.destroy();
-    if (this.#ws && this.#ws.readyState === this.#ws.OPEN) this.#ws.close();
-    this.emit('closed', closed);
+    const ws = this.#ws;
+    if (ws && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) ws.close(code);
+    return stopped;
   }
 }
 

@@ -35,7 +35,3 @@ export async function openDatabase(database: Config['database']): Promise<Db> {
   await db.migrate.latest({ migrationSource });
   return db;
 }
-
-export function isMysql(db: Db): boolean {
-  return db.client.config.client === 'mysql2';
-}
