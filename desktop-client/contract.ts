@@ -1,7 +1,7 @@
 // The boundary between the Electron main process and the window: IPC channel
 // names and the API the preload exposes as window.helpdesk. Both sides import
 // these types; the window never sees raw IPC.
-import type { FlowSnapshot } from './core/help-session.ts';
+import type { WindowState } from './core/messages.ts';
 
 export const ipcChannels = {
   requestHelp: 'helpdesk:request-help',
@@ -25,12 +25,12 @@ export interface HelpdeskApi {
   allow(viewOnly: boolean): Promise<void>;
   decline(): Promise<void>;
   stop(): Promise<void>;
-  getState(): Promise<FlowSnapshot>;
+  getState(): Promise<WindowState>;
   getProfile(): Promise<RequesterProfile>;
   /** The message catalogue (English first). */
   messages(): Promise<Record<string, string>>;
   /** Subscribes to state changes; returns the function that unsubscribes. */
-  onState(listener: (snapshot: FlowSnapshot) => void): () => void;
+  onState(listener: (state: WindowState) => void): () => void;
 }
 
-export type { FlowSnapshot };
+export type { WindowState };

@@ -13,7 +13,7 @@ import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { HelpSession } from './core/help-session.ts';
 import { createTransport } from './core/transport.ts';
-import { messages } from './core/messages.ts';
+import { messages, windowState } from './core/messages.ts';
 import type { HelpdeskApi } from './contract.ts';
 
 let h: Harness;
@@ -59,7 +59,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpSession }> {
     allow: (viewOnly: boolean) => session.allow(viewOnly),
     decline: () => session.decline(),
     stop: () => session.stop(),
-    getState: () => session.snapshot,
+    getState: () => windowState(session.snapshot),
     getProfile: () => ({ requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc' }),
     messages: () => messages,
   };
@@ -85,7 +85,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpSession }> {
     };
   });
   session.on('state', (snapshot) => {
-    void page.evaluate((s) => (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState(s), snapshot).catch(() => undefined);
+    void page.evaluate((s) => (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState(s), windowState(snapshot)).catch(() => undefined);
   });
   await page.goto(rendererUrl);
   return { page, session };

@@ -15,6 +15,13 @@ export function reasonText(reason: string | null): string {
   return messages[`reason.${reason}`] ?? messages['reason.UNEXPECTED']!;
 }
 
+/** A snapshot as the window receives it: with its sentence, worded here once. */
+export type WindowState = FlowSnapshot & { text: string };
+
+export function windowState(s: FlowSnapshot): WindowState {
+  return { ...s, text: describeSnapshot(s) };
+}
+
 /** The one sentence that tells the user where things stand. */
 export function describeSnapshot(s: FlowSnapshot): string {
   const params = { ticketId: s.ticketId, technician: s.technicianName ?? 'The technician' };

@@ -9,7 +9,7 @@ import { createTransport } from '../core/transport.ts';
 import { HelpSession } from '../core/help-session.ts';
 import { DesktopError } from '../core/errors.ts';
 import { ipcChannels, type RequesterProfile } from '../contract.ts';
-import { messages } from '../core/messages.ts';
+import { messages, windowState } from '../core/messages.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererUrl = pathToFileURL(join(here, '..', 'renderer', 'index.html')).href;
@@ -35,14 +35,14 @@ handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp(St
 handle(ipcChannels.allow, (viewOnly: unknown) => session.allow(viewOnly === true));
 handle(ipcChannels.decline, () => session.decline());
 handle(ipcChannels.stop, () => session.stop());
-handle(ipcChannels.getState, () => session.snapshot);
+handle(ipcChannels.getState, () => windowState(session.snapshot));
 handle(ipcChannels.getProfile, (): RequesterProfile => ({
   requesterName: config.requester.requesterName,
   username: config.requester.username,
   hostname: config.requester.hostname,
 }));
 handle(ipcChannels.messages, () => messages);
-session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, snapshot));
+session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windowState(snapshot)));
 
 app.whenReady().then(() => {
   win = new BrowserWindow({

@@ -1,7 +1,7 @@
 // The preload exposes named methods as window.helpdesk, never raw IPC.
 // A sandboxed preload can require only Electron's own modules, so the channel
 // names are repeated here; contract.test.ts checks they match contract.ts.
-import type { FlowSnapshot, HelpdeskApi } from '../contract.ts';
+import type { HelpdeskApi, WindowState } from '../contract.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { contextBridge, ipcRenderer } = require('electron') as typeof import('electron');
@@ -26,7 +26,7 @@ const api: HelpdeskApi = {
   getProfile: () => ipcRenderer.invoke(channels.getProfile),
   messages: () => ipcRenderer.invoke(channels.messages),
   onState(listener) {
-    const wrapped = (_event: unknown, snapshot: FlowSnapshot) => listener(snapshot);
+    const wrapped = (_event: unknown, state: WindowState) => listener(state);
     ipcRenderer.on(channels.state, wrapped);
     return () => ipcRenderer.removeListener(channels.state, wrapped);
   },

@@ -25,19 +25,12 @@ const screenFor = {
   ended: 'ended',
 };
 
-function describe(s) {
-  const params = { ticketId: s.ticketId, technician: s.technicianName ?? 'The technician' };
-  if (s.state === 'idle') return s.error ? t('error.prefix', { message: s.error.message }) : '';
-  if (s.state === 'ended') return t('state.ended', { reason: t(`reason.${s.error?.code ?? s.endReason}`) });
-  if (s.state === 'in_session' && s.viewOnly) return t('state.in_session.viewOnly', params);
-  return t(`state.${s.state}`, params);
-}
-
 function render(s) {
   const screen = screenFor[s.state];
   document.body.dataset.state = s.state;
   for (const name of screens) document.getElementById(`screen-${name}`).hidden = name !== screen;
-  const text = describe(s);
+  // The core words the state (s.text); the window only places it.
+  const text = s.state === 'idle' && !s.error ? '' : s.text;
   document.getElementById('status').textContent = screen === 'session' || screen === 'consent' ? '' : text;
   if (screen === 'consent') {
     document.getElementById('consent-title').textContent = text;
