@@ -35,3 +35,9 @@ export async function openDatabase(database: Config['database']): Promise<Db> {
   await db.migrate.latest({ migrationSource });
   return db;
 }
+
+/** The number of rows a query matches (COUNT comes back as a number or a string, by engine). */
+export async function countRows(query: Knex.QueryBuilder): Promise<number> {
+  const row = (await query.count({ n: '*' }).first()) as { n?: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}

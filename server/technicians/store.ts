@@ -1,5 +1,6 @@
 // Technician rows. Stores return plain rows; the service decides.
 import type { Knex } from 'knex';
+import { countRows } from '../db/database.ts';
 import type { Role } from './schema.ts';
 
 export interface TechnicianRow {
@@ -48,9 +49,8 @@ export function toTechnician(row: TechnicianRow): Technician {
 export const technicianStore = {
   byId: (db: Knex, id: number) => db<TechnicianRow>('technicians').where({ id }).first(),
   byUsername: (db: Knex, username: string) => db<TechnicianRow>('technicians').where({ username }).first(),
-  count: async (db: Knex) => Number((await db('technicians').count({ n: '*' }).first())?.n ?? 0),
-  countActiveAdmins: async (db: Knex) =>
-    Number((await db('technicians').where({ role: 'admin', active: true }).count({ n: '*' }).first())?.n ?? 0),
+  count: (db: Knex) => countRows(db('technicians')),
+  countActiveAdmins: (db: Knex) => countRows(db('technicians').where({ role: 'admin', active: true })),
   list: (db: Knex) => db<TechnicianRow>('technicians').orderBy('username'),
   insert: async (db: Knex, row: Omit<TechnicianRow, 'id'>): Promise<number> => {
     const [id] = await db('technicians').insert(row);

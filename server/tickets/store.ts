@@ -1,6 +1,7 @@
 // Ticket rows and their reads: the queue, a technician's active tickets, and
 // the history search (every filter and sort backed by an index).
 import type { Knex } from 'knex';
+import { countRows } from '../db/database.ts';
 import type { TicketView } from '../events/contract.ts';
 import type { TicketStatus } from './state-machine.ts';
 import type { HistoryQuery } from './schema.ts';
@@ -82,9 +83,8 @@ export const ticketStore = {
     return db('tickets').where({ id, status: from }).update(patch);
   },
 
-  async countActiveFor(db: Knex, technicianId: number, statuses: readonly TicketStatus[]): Promise<number> {
-    const row = await db('tickets').where('technician_id', technicianId).whereIn('status', statuses).count({ n: '*' }).first();
-    return Number(row?.n ?? 0);
+  countActiveFor(db: Knex, technicianId: number, statuses: readonly TicketStatus[]): Promise<number> {
+    return countRows(db('tickets').where('technician_id', technicianId).whereIn('status', statuses));
   },
 
   async listByStatus(db: Knex, statuses: readonly TicketStatus[], technicianId?: number): Promise<TicketView[]> {
@@ -110,13 +110,13 @@ export const ticketStore = {
       if (query.to !== undefined) q.where('tickets.created_at', '<', query.to);
       return q;
     };
-    const countRow = await filtered(db('tickets')).count({ n: '*' }).first();
+    const total = await countRows(filtered(db('tickets')));
     const rows = await filtered(joined(db))
       .orderBy(`tickets.${query.sort}`, query.order)
       .orderBy('tickets.id', query.order)
       .limit(query.pageSize)
       .offset((query.page - 1) * query.pageSize);
-    return { rows: rows.map(toTicketView), total: Number(countRow?.n ?? 0) };
+    return { rows: rows.map(toTicketView), total };
   },
 };
 
@@ -135,15 +135,15 @@ export interface DashboardFigures {
 /** The dashboard strip: each figure one indexed query. */
 export async function dashboardFigures(db: Knex, startOfToday: number): Promise<DashboardFigures> {
   const [waiting, oldest, inSession, resolvedToday] = await Promise.all([
-    db('tickets').where({ status: 'requested' }).count({ n: '*' }).first(),
+    countRows(db('tickets').where({ status: 'requested' })),
     db('tickets').where({ status: 'requested' }).min({ at: 'created_at' }).first(),
-    db('tickets').where({ status: 'in_session' }).count({ n: '*' }).first(),
-    db('tickets').where({ status: 'resolved' }).where('resolved_at', '>=', startOfToday).count({ n: '*' }).first(),
+    countRows(db('tickets').where({ status: 'in_session' })),
+    countRows(db('tickets').where({ status: 'resolved' }).where('resolved_at', '>=', startOfToday)),
   ]);
   return {
-    waiting: Number(waiting?.n ?? 0),
+    waiting,
     oldestWaitingSince: oldest?.at === null || oldest?.at === undefined ? null : Number(oldest.at),
-    inSession: Number(inSession?.n ?? 0),
-    resolvedToday: Number(resolvedToday?.n ?? 0),
+    inSession,
+    resolvedToday,
   };
 }
