@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { Repeater } from '../repeater/repeater.ts';
 import type { Authorization, LegRequest } from '../repeater/contract.ts';
+import { nativeMasking } from '../repeater/frames.ts';
 
 function benchAuthorize(request: LegRequest): Authorization {
   const parts = request.token?.split('.') ?? [];
@@ -18,11 +19,11 @@ function benchAuthorize(request: LegRequest): Authorization {
 const repeater = new Repeater({
   authorizeLeg: benchAuthorize,
   logger: pino({ level: 'warn' }),
-  options: { maxLegs: 19_000, maxLegsPerAddress: 19_000 },
+  options: { maxLegs: 19_500, maxLegsPerAddress: 19_500 },
 });
 
 const { port } = await repeater.listen(0, '127.0.0.1');
-process.send?.({ type: 'ready', port });
+process.send?.({ type: 'ready', port, nativeMasking });
 process.on('message', (message: { type: string }) => {
   if (message.type === 'rss') {
     const gc = (globalThis as { gc?: () => void }).gc;

@@ -43,6 +43,8 @@ export interface RepeaterOptions {
   maxLegs: number;
   /** Legs open at once from one remote address. */
   maxLegsPerAddress: number;
+  /** After the repeater's close frame, how long a client has to answer before its socket is dropped. */
+  closeTimeoutMs: number;
 }
 
 export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
@@ -52,6 +54,7 @@ export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
   heartbeatIntervalMs: 30_000,
   maxLegs: 10_000,
   maxLegsPerAddress: 100,
+  closeTimeoutMs: 3_000,
 });
 
 export interface LegWaitingEvent {

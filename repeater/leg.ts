@@ -1,9 +1,21 @@
-// One side of a ticket's session: a websocket plus the facts the repeater keeps
-// about it. Its lifecycle is a small state machine owned by the repeater:
+// One side of a ticket's session: the upgraded TCP socket, a streaming frame
+// reader, and the facts the repeater keeps about it. Its lifecycle is a small
+// state machine owned by the repeater:
 //   waiting → paired → closed, or waiting → closed.
-import type { WebSocket } from 'ws';
+//
+// The byte path, and why it is lean: both legs are websocket clients, so every
+// frame arrives masked and leaves unmasked. A paired leg does not reassemble
+// messages: each read from the socket is parsed in place, the payload bytes of
+// each frame it holds are unmasked in place (bufferutil) and written to the
+// peer as a frame of their own, header and slice corked into one writev. A
+// frame whose payload spans several reads leaves as several fragments of the
+// same message, so the receiver gets the same messages, byte for byte, and
+// the peer's stream is at a frame boundary after every read — a ping or a close
+// can always be written. No copy, no per-message closure, no timer per frame.
+import type { Socket } from 'node:net';
 import { CloseCode, closeReasons, type CloseCodeId } from './close-codes.ts';
 import type { LegSide } from './contract.ts';
+import { Opcode, clientHeaderSize, closeFrame, controlFrame, frameHeader, unmaskPiece } from './frames.ts';
 
 export type LegState = 'waiting' | 'paired' | 'closed';
 
@@ -13,23 +25,88 @@ const legalMoves: Readonly<Record<LegState, readonly LegState[]>> = {
   closed: [],
 };
 
+export interface LegHooks {
+  /** The leg's client left: a close frame (its code), a protocol error, or a lost socket (1006). */
+  departed(leg: Leg, code: number): void;
+  /** The socket is gone (every leg, whatever ended it). */
+  socketClosed(leg: Leg): void;
+}
+
+export interface LegLimitsOptions {
+  maxPayloadBytes: number;
+  highWaterMarkBytes: number;
+  closeTimeoutMs: number;
+}
+
+const PING = controlFrame(Opcode.PING, Buffer.alloc(0));
+const EMPTY = Buffer.alloc(0);
+
 export class Leg {
   state: LegState = 'waiting';
   /** Cleared by each heartbeat ping, set again by the pong. */
   alive = true;
   /** True while the repeater holds this leg's reading because its peer's buffer is full. */
   heldForBackpressure = false;
-  /** The ws error code (WS_ERR_…) or socket error code seen before the close, if any. */
+  /** The error code (WS_ERR_… for protocol errors, a socket code, HEARTBEAT_TIMEOUT) seen before the close, if any. */
   errorCode: string | null = null;
   waitingTimer: NodeJS.Timeout | null = null;
+  /** Payload bytes received from this leg's client and relayed to its peer. */
+  bytesIn = 0;
   readonly openedAt = Date.now();
 
+  #peer: Leg | null = null;
+  #reading = false;
+  #closeSent = false;
+  #departed = false;
+  #closeTimer: NodeJS.Timeout | null = null;
+  #head: Buffer | null;
+
+  // Frame reader state.
+  #header = Buffer.allocUnsafe(14);
+  #headerLength = 0;
+  #remaining = 0;
+  #inPayload = false;
+  #opcode = 0;
+  #fin = false;
+  #firstPiece = false;
+  #mask = Buffer.allocUnsafe(4);
+  #maskOffset = 0;
+  #inMessage = false;
+  #messageBytes = 0;
+  #control: Buffer | null = null;
+  #controlLength = 0;
+
   constructor(
-    readonly ws: WebSocket,
+    readonly socket: Socket,
     readonly ticketId: string,
     readonly side: LegSide,
     readonly remoteAddress: string,
-  ) {}
+    private readonly limits: LegLimitsOptions,
+    private readonly hooks: LegHooks,
+    head: Buffer,
+  ) {
+    this.#head = head.length > 0 ? head : null;
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on('error', (err: Error & { code?: string }) => {
+      this.errorCode ??= err.code ?? 'ERROR';
+    });
+    // http.Server sockets allow half-open: a client's FIN is answered with ours.
+    socket.on('end', () => socket.end());
+    socket.on('close', () => {
+      if (this.#closeTimer) clearTimeout(this.#closeTimer);
+      if (!this.#departed && this.state !== 'closed') this.#depart(1006);
+      this.hooks.socketClosed(this);
+    });
+    socket.on('drain', () => this.#peerMayResume());
+    // Not read while it waits: what the client sends first stays in the socket
+    // (bounded by its buffers and TCP) and is delivered whole after pairing.
+    socket.pause();
+  }
+
+  get peer(): Leg | null {
+    return this.#peer;
+  }
 
   transition(next: LegState): void {
     if (!legalMoves[this.state].includes(next)) {
@@ -42,20 +119,236 @@ export class Leg {
     }
   }
 
-  /**
-   * Closes the websocket with one of the repeater's codes. A leg that was held
-   * (waiting or backpressure) is resumed first so the close handshake can be read.
-   */
+  /** Joins this (paired) leg to its peer and starts reading: bytes held while waiting flow first. */
+  relayTo(peer: Leg): void {
+    this.#peer = peer;
+    this.#startReading();
+  }
+
+  /** Closes with one of the repeater's codes (a leg that was held is read again, so the handshake completes). */
   closeWith(id: CloseCodeId): void {
     if (this.state !== 'closed') this.transition('closed');
-    const ws = this.ws;
-    if (ws.readyState === ws.CLOSING || ws.readyState === ws.CLOSED) return;
-    ws.resume();
-    ws.close(CloseCode[id], closeReasons[id]);
+    this.#sendClose(CloseCode[id], closeReasons[id]);
+  }
+
+  ping(): void {
+    if (!this.#closeSent && this.socket.writable) this.socket.write(PING);
+  }
+
+  /** Drops the connection at once (a peer that stopped answering). */
+  terminate(errorCode: string): void {
+    this.errorCode ??= errorCode;
+    this.socket.destroy();
+  }
+
+  #startReading(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    const head = this.#head;
+    this.#head = null;
+    if (head) this.#onData(head);
+    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (!this.heldForBackpressure || this.#closeSent) this.socket.resume();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closeSent) return; // after our close frame, everything but the FIN is ignored
+    const peerSocket = this.#peer?.socket;
+    peerSocket?.cork();
+    try {
+      this.#parse(chunk);
+    } finally {
+      peerSocket?.uncork();
+    }
+    if (peerSocket && !this.heldForBackpressure && !this.#closeSent && peerSocket.writableLength > this.limits.highWaterMarkBytes) {
+      this.heldForBackpressure = true;
+      this.socket.pause();
+    }
+  }
+
+  /** This socket flushed: a peer held because of it may read again. */
+  #peerMayResume(): void {
+    const source = this.#peer;
+    if (!source || !source.heldForBackpressure) return;
+    if (this.socket.writableLength > this.limits.highWaterMarkBytes >>> 1) return;
+    source.heldForBackpressure = false;
+    source.alive = true;
+    if (source.state === 'paired' || source.#closeSent) source.socket.resume();
+  }
+
+  #parse(chunk: Buffer): void {
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end && !this.#closeSent) {
+      if (this.#inPayload) {
+        pos = this.#readPayload(chunk, pos, end);
+        continue;
+      }
+      // Header: parsed in place when whole in this read, else gathered.
+      if (this.#headerLength === 0 && end - pos >= 2) {
+        const size = clientHeaderSize(chunk[pos + 1]!);
+        if (end - pos >= size) {
+          this.#onHeader(chunk, pos);
+          pos += size;
+          continue;
+        }
+      }
+      while (pos < end) {
+        this.#header[this.#headerLength++] = chunk[pos++]!;
+        if (this.#headerLength >= 2 && this.#headerLength === clientHeaderSize(this.#header[1]!)) {
+          this.#headerLength = 0;
+          this.#onHeader(this.#header, 0);
+          break;
+        }
+      }
+    }
+  }
+
+  #onHeader(buf: Buffer, at: number): void {
+    const first = buf[at]!;
+    const second = buf[at + 1]!;
+    const fin = (first & 0x80) !== 0;
+    const opcode = first & 0x0f;
+    if (first & 0x70) return this.#fail(1002, 'WS_ERR_UNEXPECTED_RSV', 'Reserved bits must be clear');
+    if (!(second & 0x80)) return this.#fail(1002, 'WS_ERR_EXPECTED_MASK', 'Client frames must be masked');
+    let length = second & 0x7f;
+    let maskAt = at + 2;
+    if (length === 126) {
+      length = buf.readUInt16BE(at + 2);
+      maskAt += 2;
+    } else if (length === 127) {
+      const high = buf.readUInt32BE(at + 2);
+      if (high > 0x1fffff) return this.#fail(1009, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Frame too large');
+      length = high * 0x1_0000_0000 + buf.readUInt32BE(at + 6);
+      maskAt += 8;
+    }
+    buf.copy(this.#mask, 0, maskAt, maskAt + 4);
+    this.#maskOffset = 0;
+    this.#fin = fin;
+    this.#opcode = opcode;
+    this.#remaining = length;
+
+    if (opcode >= 0x8) {
+      if (opcode > Opcode.PONG) return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', `Invalid opcode ${opcode}`);
+      if (!fin) return this.#fail(1002, 'WS_ERR_EXPECTED_FIN', 'Control frames must not be fragmented');
+      if (length > 125) return this.#fail(1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Control frame payload too long');
+      this.#control = length > 0 ? Buffer.allocUnsafe(length) : EMPTY;
+      this.#controlLength = 0;
+      if (length === 0) return this.#onControl();
+      this.#inPayload = true;
+      return;
+    }
+    if (opcode === Opcode.CONTINUATION) {
+      if (!this.#inMessage) return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', 'Continuation frame without a message');
+    } else if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
+      if (this.#inMessage) return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', 'New message before the last one finished');
+      this.#inMessage = true;
+      this.#messageBytes = 0;
+    } else {
+      return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', `Invalid opcode ${opcode}`);
+    }
+    this.#messageBytes += length;
+    if (this.#messageBytes > this.limits.maxPayloadBytes) {
+      return this.#fail(1009, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Message too big');
+    }
+    if (fin) this.#inMessage = false;
+    this.#firstPiece = true;
+    if (length === 0) {
+      this.#emit(fin, opcode, EMPTY);
+      return;
+    }
+    this.#inPayload = true;
+  }
+
+  #readPayload(chunk: Buffer, pos: number, end: number): number {
+    const n = Math.min(this.#remaining, end - pos);
+    if (this.#opcode >= 0x8) {
+      chunk.copy(this.#control!, this.#controlLength, pos, pos + n);
+      this.#controlLength += n;
+      this.#remaining -= n;
+      if (this.#remaining === 0) {
+        this.#inPayload = false;
+        unmaskPiece(this.#control!, this.#mask, 0);
+        this.#onControl();
+      }
+      return pos + n;
+    }
+    const piece = chunk.subarray(pos, pos + n);
+    unmaskPiece(piece, this.#mask, this.#maskOffset);
+    this.#maskOffset += n;
+    this.#remaining -= n;
+    const last = this.#remaining === 0;
+    if (last) this.#inPayload = false;
+    this.#emit(last && this.#fin, this.#firstPiece ? this.#opcode : Opcode.CONTINUATION, piece);
+    this.#firstPiece = false;
+    return pos + n;
+  }
+
+  /** One piece of a data frame, relayed as a frame of its own. */
+  #emit(fin: boolean, opcode: number, piece: Buffer): void {
+    this.bytesIn += piece.length;
+    const sink = this.#peer?.socket;
+    if (!sink || !sink.writable || this.#peer!.#closeSent) return;
+    sink.write(frameHeader(fin, opcode, piece.length));
+    if (piece.length > 0) sink.write(piece);
+  }
+
+  #onControl(): void {
+    const payload = this.#control!;
+    this.#control = null;
+    switch (this.#opcode) {
+      case Opcode.PING:
+        if (this.socket.writable) this.socket.write(controlFrame(Opcode.PONG, payload));
+        return;
+      case Opcode.PONG:
+        this.alive = true;
+        return;
+      case Opcode.CLOSE: {
+        if (payload.length === 1) return this.#fail(1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Invalid close frame');
+        const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+        // Answered with the same code, as RFC 6455 §5.5.1 suggests.
+        this.#sendClose(code, '');
+        this.#depart(code);
+        return;
+      }
+    }
+  }
+
+  /** A protocol error: the client is told why (1002, 1009), its peer learns it from the repeater. */
+  #fail(code: number, errorCode: string, reason: string): void {
+    this.errorCode = errorCode;
+    this.#inPayload = false;
+    this.#sendClose(code, reason);
+    this.#depart(code);
+  }
+
+  #depart(code: number): void {
+    if (this.#departed) return;
+    this.#departed = true;
+    this.hooks.departed(this, code);
+  }
+
+  /** Writes a close frame, half-closes, keeps reading until the client's FIN, and gives up after closeTimeoutMs. */
+  #sendClose(code: number, reason: string): void {
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (socket.writable) socket.end(closeFrame(code, reason));
+    this.#closeTimer = setTimeout(() => socket.destroy(), this.limits.closeTimeoutMs);
+    // Reading until the FIN lets the client's close frame be consumed (an
+    // unread socket closed by us would answer with RST and could lose our
+    // close frame at the client).
+    if (!this.#reading) {
+      this.#reading = true;
+      this.#head = null;
+      socket.on('data', () => undefined);
+    }
+    socket.resume();
   }
 }
 
-/** Why a leg's own websocket closed, from the peer's point of view. */
+/** Why a leg's own connection ended, from the peer's point of view. */
 export function departureReason(leg: Leg, code: number): CloseCodeId {
   if (leg.errorCode?.startsWith('WS_ERR_')) return 'PEER_PROTOCOL_ERROR';
   const clean = code === 1000 || code === 1001 || code === 1005 || (code >= 3000 && code <= 4999);

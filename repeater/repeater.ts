@@ -5,8 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { AddressInfo, Socket } from 'node:net';
 import { RefusalCode, type CloseCodeId, type RefusalCodeId } from './close-codes.ts';
 import {
   defaultRepeaterOptions,
@@ -18,10 +17,17 @@ import {
   type RepeaterLogger,
   type RepeaterOptions,
 } from './contract.ts';
-import { Leg, departureReason } from './leg.ts';
+import { checkHandshake, switchingProtocols } from './frames.ts';
+import { Leg, departureReason, type LegHooks } from './leg.ts';
 import { PairingTable } from './pairing-table.ts';
-import { SessionRelay } from './session-relay.ts';
 import { LegLimits } from './leg-limits.ts';
+
+/** A paired session: its two legs and when it started. */
+interface Relay {
+  desktop: Leg;
+  viewer: Leg;
+  startedAt: Date;
+}
 
 export interface RepeaterDeps {
   authorizeLeg: AuthorizeLeg;
@@ -38,11 +44,14 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   readonly options: Readonly<RepeaterOptions>;
   readonly #authorizeLeg: AuthorizeLeg;
   readonly #log: RepeaterLogger;
-  readonly #wss: WebSocketServer;
   readonly #table = new PairingTable();
-  readonly #relays = new Map<string, SessionRelay>();
+  readonly #relays = new Map<string, Relay>();
   readonly #limits: LegLimits;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #hooks: LegHooks;
+  /** Every upgraded socket until it is gone (shutdown waits for them). */
+  readonly #sockets = new Set<Socket>();
+  #socketsGone: (() => void) | null = null;
   #ownServer: Server | null = null;
   #closing = false;
 
@@ -52,13 +61,14 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.#authorizeLeg = deps.authorizeLeg;
     this.#log = deps.logger.child({ component: 'repeater' });
     this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: this.options.maxPayloadBytes,
-      skipUTF8Validation: true,
-    });
+    this.#hooks = {
+      departed: (leg, code) => this.#legDeparted(leg, code),
+      socketClosed: (leg) => {
+        this.#table.remove(leg);
+        this.#sockets.delete(leg.socket);
+        if (this.#sockets.size === 0) this.#socketsGone?.();
+      },
+    };
     this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatIntervalMs);
     this.#heartbeat.unref();
   }
@@ -72,11 +82,14 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   }
 
   /** Runs the repeater on its own port (0 for any); resolves with the bound address. */
-  async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
-    const server = createServer((_req, res) => {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only websocket upgrades are served here' } }));
-    });
+  async listen(port: number, host = '127.0.0.1', handler?: Parameters<typeof createServer>[1]): Promise<AddressInfo> {
+    const server = createServer(
+      handler ??
+        ((_req, res) => {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only websocket upgrades are served here' } }));
+        }),
+    );
     this.#ownServer = server;
     this.attach(server);
     await new Promise<void>((resolve, reject) => {
@@ -100,7 +113,19 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   bufferedBytes(ticketId: string): { toDesktop: number; toViewer: number } | null {
     const relay = this.#relays.get(ticketId);
     if (!relay) return null;
-    return { toDesktop: relay.desktop.ws.bufferedAmount, toViewer: relay.viewer.ws.bufferedAmount };
+    return { toDesktop: relay.desktop.socket.writableLength, toViewer: relay.viewer.socket.writableLength };
+  }
+
+  /** Payload bytes relayed so far by a live session (for progress reports). */
+  sessionBytes(ticketId: string): { desktopToViewer: number; viewerToDesktop: number } | null {
+    const relay = this.#relays.get(ticketId);
+    if (!relay) return null;
+    return { desktopToViewer: relay.desktop.bytesIn, viewerToDesktop: relay.viewer.bytesIn };
+  }
+
+  /** Tickets with a live paired session. */
+  liveSessions(): string[] {
+    return [...this.#relays.keys()];
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -110,6 +135,9 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const side = sideByPath.get(url.pathname);
     if (!side) return this.#refuse(socket, 'NOT_FOUND', 'No websocket is served at this path', url.pathname, remoteAddress);
     if (this.#closing) return this.#refuse(socket, 'SHUTTING_DOWN', 'The repeater is shutting down', url.pathname, remoteAddress);
+    // A malformed handshake is refused before a token is spent on it.
+    const handshake = checkHandshake(req);
+    if (!handshake.ok) return this.#refuse(socket, 'BAD_REQUEST', handshake.message, url.pathname, remoteAddress, handshake.status);
     const limited = this.#limits.acquire(remoteAddress);
     if (limited) {
       const message = limited === 'TOO_MANY_LEGS' ? 'The repeater is at capacity' : 'Too many connections from this address';
@@ -140,12 +168,13 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     if (authorization.side !== side) {
       return this.#refuse(socket, 'WRONG_SIDE', `This token is for the ${authorization.side} side`, url.pathname, remoteAddress);
     }
-    if (socket.destroyed || this.#closing) {
+    if (socket.destroyed || !socket.writable || this.#closing) {
       socket.destroy();
       return;
     }
-    const { ticketId } = authorization;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#admit(ws, ticketId, side, remoteAddress));
+    socket.off('error', rawSocketOnError);
+    socket.write(switchingProtocols(handshake));
+    this.#admit(socket as Socket, head, authorization.ticketId, side, remoteAddress);
   }
 
   /** Ends a ticket's legs (waiting or paired) with a server-chosen reason. */
@@ -163,12 +192,21 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     return true;
   }
 
-  /** Closes every leg with SHUTDOWN, stops the heartbeat and the own server if any. */
-  async close(): Promise<void> {
+  /**
+   * Refuses new upgrades, closes every leg with `reason` (SHUTDOWN by default;
+   * the events still fire), and resolves once every socket is gone — at most
+   * closeTimeoutMs later — and the own server, if any, is closed.
+   */
+  async close(reason: CloseCodeId = 'SHUTDOWN'): Promise<void> {
     this.#closing = true;
     clearInterval(this.#heartbeat);
-    for (const relay of [...this.#relays.values()]) this.#endSession(relay, 'SHUTDOWN', null);
-    for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, 'SHUTDOWN');
+    for (const relay of [...this.#relays.values()]) this.#endSession(relay, reason, null);
+    for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, reason);
+    if (this.#sockets.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#socketsGone = resolve;
+      });
+    }
     const server = this.#ownServer;
     if (server) {
       server.closeAllConnections();
@@ -176,20 +214,9 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     }
   }
 
-  #admit(ws: WebSocket, ticketId: string, side: LegSide, remoteAddress: string): void {
-    // Not read while it waits: what the client sends first stays in the socket
-    // (bounded by its buffers and TCP) and is delivered whole after pairing.
-    ws.pause();
-    const leg = new Leg(ws, ticketId, side, remoteAddress);
-    ws.on('error', (err: Error & { code?: string }) => {
-      leg.errorCode = err.code ?? 'ERROR';
-      this.#log.debug({ ticketId, side, code: leg.errorCode }, 'leg error');
-    });
-    ws.on('pong', () => {
-      leg.alive = true;
-    });
-    ws.on('close', (code: number) => this.#legOnClose(leg, code));
-
+  #admit(socket: Socket, head: Buffer, ticketId: string, side: LegSide, remoteAddress: string): void {
+    const leg = new Leg(socket, ticketId, side, remoteAddress, this.options, this.#hooks, head);
+    this.#sockets.add(socket);
     const outcome = this.#table.add(leg);
     if (outcome.kind === 'duplicate') {
       this.#log.warn({ ticketId, side }, 'duplicate leg refused');
@@ -205,9 +232,10 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const { desktop, viewer } = outcome;
     desktop.transition('paired');
     viewer.transition('paired');
-    const relay = new SessionRelay(desktop, viewer, this.options.highWaterMarkBytes);
+    const relay: Relay = { desktop, viewer, startedAt: new Date() };
     this.#relays.set(ticketId, relay);
-    relay.start();
+    desktop.relayTo(viewer);
+    viewer.relayTo(desktop);
     this.#log.info({ ticketId }, 'legs paired');
     this.emit('paired', {
       ticketId,
@@ -217,15 +245,10 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     });
   }
 
-  #legOnClose(leg: Leg, code: number): void {
-    const wasState = leg.state;
-    if (wasState === 'closed') {
-      // Closed by the repeater (its reason was already recorded) or a refused duplicate.
-      this.#table.remove(leg);
-      return;
-    }
+  #legDeparted(leg: Leg, code: number): void {
+    if (leg.state === 'closed') return;
     const reason = departureReason(leg, code);
-    if (wasState === 'waiting') {
+    if (leg.state === 'waiting') {
       this.#closeWaiting(leg, reason);
       return;
     }
@@ -241,7 +264,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.emit('legClosed', { ticketId: leg.ticketId, side: leg.side, reason, waitedMs: Date.now() - leg.openedAt });
   }
 
-  #endSession(relay: SessionRelay, reason: CloseCodeId, endedBy: LegSide | null): void {
+  #endSession(relay: Relay, reason: CloseCodeId, endedBy: LegSide | null): void {
     const { desktop, viewer } = relay;
     if (!this.#relays.delete(desktop.ticketId)) return;
     desktop.closeWith(reason);
@@ -253,8 +276,8 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       ticketId: desktop.ticketId,
       reason,
       endedBy,
-      bytesDesktopToViewer: relay.bytesDesktopToViewer,
-      bytesViewerToDesktop: relay.bytesViewerToDesktop,
+      bytesDesktopToViewer: desktop.bytesIn,
+      bytesViewerToDesktop: viewer.bytesIn,
       startedAt: relay.startedAt,
       endedAt,
       durationMs: endedAt.getTime() - relay.startedAt.getTime(),
@@ -269,18 +292,16 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       for (const leg of [relay.desktop, relay.viewer]) {
         if (leg.heldForBackpressure) continue; // its pong cannot be read while held
         if (!leg.alive) {
-          leg.errorCode = 'HEARTBEAT_TIMEOUT';
-          leg.ws.terminate();
+          leg.terminate('HEARTBEAT_TIMEOUT');
           continue;
         }
         leg.alive = false;
-        leg.ws.ping();
+        leg.ping();
       }
     }
   }
 
-  #refuse(socket: Duplex, code: RefusalCodeId, message: string, path: string, remoteAddress: string): void {
-    const status = RefusalCode[code];
+  #refuse(socket: Duplex, code: RefusalCodeId, message: string, path: string, remoteAddress: string, status: number = RefusalCode[code]): void {
     this.#log.info({ code, path, remoteAddress }, 'upgrade refused');
     this.emit('legRefused', { path, remoteAddress, code });
     if (!socket.destroyed && socket.writable) {
@@ -288,6 +309,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       socket.end(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
           'Connection: close\r\nContent-Type: application/json\r\n' +
+          (status === 400 && code === 'BAD_REQUEST' ? 'Sec-WebSocket-Version: 13\r\n' : '') +
           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
     }
