@@ -19,7 +19,7 @@ function benchAuthorize(request: LegRequest): Authorization {
 const repeater = new Repeater({
   authorizeLeg: benchAuthorize,
   logger: pino({ level: 'warn' }),
-  options: { maxLegs: 19_500, maxLegsPerAddress: 19_500 },
+  options: { maxLegs: 19_500, maxLegsPerAddress: 19_500, ...(process.env.BENCH_HWM ? { highWaterMarkBytes: Number(process.env.BENCH_HWM) } : {}) },
 });
 
 const { port } = await repeater.listen(0, '127.0.0.1');

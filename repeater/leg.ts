@@ -55,6 +55,11 @@ export class Leg {
   readonly openedAt = Date.now();
 
   #peer: Leg | null = null;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#peer?.socket.uncork();
+  };
   #reading = false;
   #closeSent = false;
   #departed = false;
@@ -154,12 +159,12 @@ export class Leg {
   #onData(chunk: Buffer): void {
     if (this.#closeSent) return; // after our close frame, everything but the FIN is ignored
     const peerSocket = this.#peer?.socket;
-    peerSocket?.cork();
-    try {
-      this.#parse(chunk);
-    } finally {
-      peerSocket?.uncork();
+    if (peerSocket && !this.#corked) {
+      this.#corked = true;
+      peerSocket.cork();
+      setImmediate(this.#uncork);
     }
+    this.#parse(chunk);
     if (peerSocket && !this.heldForBackpressure && !this.#closeSent && peerSocket.writableLength > this.limits.highWaterMarkBytes) {
       this.heldForBackpressure = true;
       this.socket.pause();
