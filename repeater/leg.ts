@@ -40,6 +40,8 @@ export interface LegLimitsOptions {
 
 const PING = controlFrame(Opcode.PING, Buffer.alloc(0));
 const EMPTY = Buffer.alloc(0);
+/** A read at least this large is bulk (screen updates): its flush waits for the end of the event-loop turn. */
+const BULK_READ_BYTES = 16 * 1024;
 
 export class Leg {
   state: LegState = 'waiting';
@@ -160,12 +162,25 @@ export class Leg {
     if (this.#closeSent) return; // after our close frame, everything but the FIN is ignored
     const peerSocket = this.#peer?.socket;
     if (peerSocket && !this.#corked) {
-      this.#corked = true;
+      // Bulk reads are flushed once per event-loop turn (several reads, one
+      // writev); a small read (a key, a pointer move) is flushed at once.
       peerSocket.cork();
-      setImmediate(this.#uncork);
+      if (chunk.length >= BULK_READ_BYTES) {
+        this.#corked = true;
+        setImmediate(this.#uncork);
+      } else {
+        this.#parse(chunk);
+        peerSocket.uncork();
+        this.#checkBackpressure(peerSocket);
+        return;
+      }
     }
     this.#parse(chunk);
-    if (peerSocket && !this.heldForBackpressure && !this.#closeSent && peerSocket.writableLength > this.limits.highWaterMarkBytes) {
+    if (peerSocket) this.#checkBackpressure(peerSocket);
+  }
+
+  #checkBackpressure(peerSocket: Socket): void {
+    if (!this.heldForBackpressure && !this.#closeSent && peerSocket.writableLength > this.limits.highWaterMarkBytes) {
       this.heldForBackpressure = true;
       this.socket.pause();
     }
