@@ -433,7 +433,7 @@ async function idleSessions(): Promise<{ held: number; failed: number; rssKiBPer
     await sleep(IDLE_HOLD_MS);
     const after = await rss();
     const held = Math.min(after.stats.sessions, opened) - Math.ceil(closedEarly / 2);
-    console.log(`idle: ${opened} sessions opened, ${after.stats.sessions} held after ${IDLE_HOLD_MS / 1000} s, repeater RSS ${(before.rss / MiB).toFixed(1)} → ${(after.rss / MiB).toFixed(1)} MiB`);
+    console.log(`idle: ${opened} sessions opened (${failed} refused), ${after.stats.sessions} held after ${IDLE_HOLD_MS / 1000} s, repeater RSS ${(before.rss / MiB).toFixed(1)} → ${(after.rss / MiB).toFixed(1)} MiB`);
     for (const ws of sockets) ws.terminate();
     return { held, failed: IDLE_SESSIONS - held, rssKiBPerSession: (after.rss - before.rss) / 1024 / Math.max(1, held) };
   } finally {

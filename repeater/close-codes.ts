@@ -26,6 +26,8 @@ export const CloseCode = {
   SHUTDOWN: 4010,
   /** The peer sent a message larger than maxPayloadBytes or broke the protocol. */
   PEER_PROTOCOL_ERROR: 4011,
+  /** The repeater carrying the session went away without a word (crash, network); recorded by the server. */
+  REPEATER_LOST: 4012,
 } as const;
 
 export type CloseCodeId = keyof typeof CloseCode;
@@ -43,6 +45,7 @@ export const closeReasons: Readonly<Record<CloseCodeId, string>> = {
   ENDED_BY_SERVER: 'The session was ended by the server',
   SHUTDOWN: 'The server is restarting',
   PEER_PROTOCOL_ERROR: 'The other side sent invalid or oversized data',
+  REPEATER_LOST: 'The connection to the repeater was lost',
 };
 
 const idByNumber = new Map<number, CloseCodeId>(

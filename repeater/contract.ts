@@ -114,3 +114,46 @@ export interface RepeaterLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+// ---------------------------------------------------------------------------
+// The internal link of a repeater running as its own process (repeater/main.ts)
+// with the server, which stays the authority. All of it is HTTP from the
+// repeater to the server, with `Authorization: Bearer <REPEATER_SECRET>`:
+//   GET  /internal/v1/repeater/hello      checks the secret at start
+//   POST /internal/v1/repeater/authorize  a LegRequest in, an Authorization out
+//   POST /internal/v1/repeater/events     { node, events: WireEvent[] }, in order
+//   GET  /internal/v1/repeater/commands   SSE: `end` { ticketId, reason }
+// The node sends `sync` (what it holds) each time its command stream opens;
+// the server ends what a node that stays away too long held.
+
+export const internalPaths = {
+  hello: '/internal/v1/repeater/hello',
+  authorize: '/internal/v1/repeater/authorize',
+  events: '/internal/v1/repeater/events',
+  commands: '/internal/v1/repeater/commands',
+} as const;
+
+/** Header naming the node on the command stream. */
+export const NODE_HEADER = 'x-repeater-node';
+
+export type WireEvent =
+  | { type: 'legWaiting'; ticketId: string; side: LegSide; remoteAddress: string; at: number }
+  | { type: 'paired'; ticketId: string; desktopAddress: string; viewerAddress: string; at: number }
+  | {
+      type: 'ended';
+      ticketId: string;
+      reason: CloseCodeId;
+      endedBy: LegSide | null;
+      bytesDesktopToViewer: number;
+      bytesViewerToDesktop: number;
+      startedAt: number;
+      endedAt: number;
+      durationMs: number;
+    }
+  | { type: 'legClosed'; ticketId: string; side: LegSide; reason: CloseCodeId; waitedMs: number }
+  | { type: 'sync'; sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] };
+
+export interface EndCommand {
+  ticketId: string;
+  reason: CloseCodeId;
+}

@@ -116,16 +116,16 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     return { toDesktop: relay.desktop.socket.writableLength, toViewer: relay.viewer.socket.writableLength };
   }
 
-  /** Payload bytes relayed so far by a live session (for progress reports). */
-  sessionBytes(ticketId: string): { desktopToViewer: number; viewerToDesktop: number } | null {
-    const relay = this.#relays.get(ticketId);
-    if (!relay) return null;
-    return { desktopToViewer: relay.desktop.bytesIn, viewerToDesktop: relay.viewer.bytesIn };
+  /** What this repeater holds now: paired sessions and waiting legs (a node's `sync`). */
+  holdings(): { sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] } {
+    const sessions = [...this.#relays.values()].map((r) => ({ ticketId: r.desktop.ticketId, startedAt: r.startedAt.getTime() }));
+    const waiting = [...this.#table.legs()].filter((l) => l.state === 'waiting').map((l) => ({ ticketId: l.ticketId, side: l.side }));
+    return { sessions, waiting };
   }
 
-  /** Tickets with a live paired session. */
-  liveSessions(): string[] {
-    return [...this.#relays.keys()];
+  /** Whether close() has begun. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

@@ -287,8 +287,8 @@ describe.each(engines)('server API on %s', (engine) => {
       desktop.send(Buffer.from('secret screen'));
       await new Promise((r) => setTimeout(r, 200));
       expect(crossed).toBe(false);
-      expect(h.server.repeater.legState(String(t.id), 'desktop')).toBe('waiting');
-      expect(h.server.repeater.legState(String(other.id), 'viewer')).toBe('waiting');
+      expect(h.server.legState(String(t.id), 'desktop')).toBe('waiting');
+      expect(h.server.legState(String(other.id), 'viewer')).toBe('waiting');
       desktop.terminate();
       otherViewer.terminate();
       await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);

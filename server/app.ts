@@ -3,6 +3,7 @@
 // (admin web, viewer) mount through `pages`.
 import express, { type Express } from 'express';
 import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import session from 'express-session';
 import helmet from 'helmet';
@@ -26,6 +27,9 @@ import { ticketRoutes } from './tickets/routes.ts';
 import { technicianRoutes } from './technicians/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { eventRoutes } from './events/routes.ts';
+import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
+import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
+import type { AuthorizeLeg } from '../repeater/contract.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -38,6 +42,8 @@ export interface AppDeps {
   sessionStore: KnexSessionStore;
   sessionSecret: string;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  /** The repeater processes' internal API, when REPEATER_SECRET is set. */
+  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters } | null;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -73,6 +79,10 @@ export function createApp(deps: AppDeps): Express {
     }
   });
 
+  if (deps.internalRepeater) {
+    app.use('/internal/v1/repeater', internalRepeaterRoutes({ ...deps.internalRepeater, version: PRODUCT_VERSION }));
+  }
+
   // Every asset is served by the product itself: no CDN.
   const staticOptions = { index: false, fallthrough: true, maxAge: '1h' };
   app.use('/assets', express.static(join(root, 'admin-web', 'public'), staticOptions));
@@ -92,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
       bus: deps.bus,
       clientKey: config.clientKey,
       publicUrl: config.publicUrl,
+      repeaterUrl: config.repeaterLink.publicUrl,
       createRatePerMinute: config.ticketCreateRatePerMinute,
     }),
   );
@@ -119,7 +130,7 @@ export function createApp(deps: AppDeps): Express {
   const limiter = loginLimiter(config.login.ratePerMinute);
   app.use('/auth', authRoutes({ passport, limiter }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
-  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, desktopState: deps.desktopState }));
+  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
   app.use('/api/v1/events', eventRoutes({ bus: deps.bus, tickets: deps.tickets }));
   app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState }));
@@ -131,6 +142,7 @@ export function createApp(deps: AppDeps): Express {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PRODUCT_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 // noVNC's ES modules (core/ and vendor/) are served as they are published.
 const novncRoot = join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..');
 

@@ -2,6 +2,8 @@
 // validated as a whole (every bad variable is named in one error), frozen and
 // passed down. Nothing else reads process.env.
 import { z } from 'zod';
+import { repeaterOptionsEnv, repeaterOptionsFrom } from '../repeater/config.ts';
+import type { RepeaterOptions } from '../repeater/contract.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -33,12 +35,13 @@ const envSchema = z.object({
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
   TICKET_CREATE_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
-  WAITING_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(100_000),
-  HEARTBEAT_INTERVAL_MS: intFrom(1_000, 600_000).default(30_000),
-  REPEATER_HIGH_WATER_MARK_BYTES: intFrom(64 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
-  REPEATER_MAX_PAYLOAD_BYTES: intFrom(64 * 1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
-  REPEATER_MAX_LEGS: intFrom(2, 100_000).default(10_000),
-  REPEATER_MAX_LEGS_PER_ADDRESS: intFrom(2, 100_000).default(100),
+  ...repeaterOptionsEnv,
+  REPEATER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  REPEATER_PUBLIC_URL: z
+    .url()
+    .refine((u) => /^(https?|wss?):$/.test(new URL(u).protocol), 'must be an http(s):// or ws(s):// URL')
+    .optional(),
+  REPEATER_LOST_AFTER_MS: intFrom(0, 600_000).default(5_000),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
 });
 
@@ -64,13 +67,18 @@ export interface Config {
   login: { maxFailures: number; lockoutMs: number; ratePerMinute: number };
   ticketCreateRatePerMinute: number;
   argon2MemoryKiB: number;
-  repeater: {
-    waitingTimeoutMs: number;
-    heartbeatIntervalMs: number;
-    highWaterMarkBytes: number;
-    maxPayloadBytes: number;
-    maxLegs: number;
-    maxLegsPerAddress: number;
+  repeater: RepeaterOptions;
+  /**
+   * Where the repeater runs: embedded on the server's own port (default), or
+   * external (its own process at publicUrl, linked to this server by secret).
+   */
+  repeaterLink: {
+    /** Enables /internal/v1/repeater for repeater processes. */
+    secret: string | null;
+    /** Set: external mode, token URLs point there (ws:// or wss://). */
+    publicUrl: string | null;
+    /** A repeater away this long has its sessions ended (REPEATER_LOST). */
+    lostAfterMs: number;
   };
 }
 
@@ -92,6 +100,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     );
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  if (e.REPEATER_PUBLIC_URL && !e.REPEATER_SECRET) problems.push('REPEATER_SECRET: required when REPEATER_PUBLIC_URL is set (the external repeater authenticates with it)');
+  if (e.REPEATER_PUBLIC_URL && !e.PUBLIC_URL) problems.push('PUBLIC_URL: required when REPEATER_PUBLIC_URL is set (the viewer\'s Origin is checked against it)');
+  if (problems.length) throw new ConfigError(problems);
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
@@ -113,19 +125,17 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     login: { maxFailures: e.LOGIN_MAX_FAILURES, lockoutMs: e.LOGIN_LOCKOUT_MS, ratePerMinute: e.LOGIN_RATE_PER_MINUTE },
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
-    repeater: {
-      waitingTimeoutMs: e.WAITING_TIMEOUT_MS,
-      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
-      highWaterMarkBytes: e.REPEATER_HIGH_WATER_MARK_BYTES,
-      maxPayloadBytes: e.REPEATER_MAX_PAYLOAD_BYTES,
-      maxLegs: e.REPEATER_MAX_LEGS,
-      maxLegsPerAddress: e.REPEATER_MAX_LEGS_PER_ADDRESS,
+    repeater: repeaterOptionsFrom(e),
+    repeaterLink: {
+      secret: e.REPEATER_SECRET ?? null,
+      publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,
+      lostAfterMs: e.REPEATER_LOST_AFTER_MS,
     },
   };
   return deepFreeze(config);
 }
 
-const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL']);
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET']);
 
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';

@@ -16,7 +16,9 @@ import { createTechnicianService, type TechnicianService } from './technicians/s
 import { createPasswordHasher } from './technicians/password.ts';
 import { createPairingTokenService, type PairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
-import { bridgeRepeaterEvents, createLegAuthorizer } from './sessions/repeater-bridge.ts';
+import { bridgeRepeaterEvents, createLegAuthorizer, type RepeaterBridge } from './sessions/repeater-bridge.ts';
+import { RemoteRepeaters } from './sessions/remote-repeaters.ts';
+import type { LegSide } from '../repeater/contract.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 
@@ -25,7 +27,12 @@ export interface RunningServer {
   httpServer: Server;
   db: Knex;
   bus: EventBus;
-  repeater: Repeater;
+  /** The embedded repeater, or null when the repeater runs as its own process (REPEATER_PUBLIC_URL). */
+  repeater: Repeater | null;
+  /** Repeater processes linked to this server (REPEATER_SECRET set), else null. */
+  remoteRepeaters: RemoteRepeaters | null;
+  /** Whether a ticket's side has a leg connected, wherever its repeater runs. */
+  legState(ticketId: string, side: LegSide): 'waiting' | 'paired' | null;
   tickets: TicketService;
   technicians: TechnicianService;
   tokens: PairingTokenService;
@@ -56,12 +63,16 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const sessionStore = new KnexSessionStore(db, clock, config.sessionIdleMs);
   const sessionSecret = config.sessionSecret ?? (await storedSessionSecret(db));
 
-  const repeater = new Repeater({
-    authorizeLeg: createLegAuthorizer({ tokens, tickets, origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins } }),
-    logger,
-    options: config.repeater,
-  });
-  const unbridge = bridgeRepeaterEvents({ repeater, tickets, bus, db, clock, logger });
+  const authorizeLeg = createLegAuthorizer({ tokens, tickets, origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins } });
+  const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater });
+  const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
+  const bridges: RepeaterBridge[] = [];
+  for (const source of [repeater, remoteRepeaters]) {
+    if (!source) continue;
+    bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger }));
+  }
+  const legState = (ticketId: string, side: LegSide): 'waiting' | 'paired' | null =>
+    repeater?.legState(ticketId, side) ?? remoteRepeaters?.legState(ticketId, side) ?? null;
 
   const app = createApp({
     config,
@@ -73,10 +84,12 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     tokens,
     sessionStore,
     sessionSecret,
-    desktopState: (ticketId) => repeater.legState(String(ticketId), 'desktop'),
+    desktopState: (ticketId) => legState(String(ticketId), 'desktop'),
+    internalRepeater: remoteRepeaters && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters } : null,
   });
   const httpServer = createServer(app);
-  repeater.attach(httpServer);
+  if (repeater) repeater.attach(httpServer);
+  else httpServer.on('upgrade', refuseUpgrade(config.repeaterLink.publicUrl));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, () => resolve());
@@ -103,6 +116,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     db,
     bus,
     repeater,
+    remoteRepeaters,
+    legState,
     tickets,
     technicians,
     tokens,
@@ -110,12 +125,14 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     housekeeping,
     close: () =>
       (closing ??= (async () => {
-        // Order: stop new work, close live legs (their events still reach the
-        // database), close HTTP (SSE streams too), then the database.
+        // Order: stop new work; close live legs with SHUTDOWN (their events
+        // still reach the database); wait until every event is handled; close
+        // HTTP (SSE streams and repeater command streams too); the database.
         clearInterval(housekeepingTimer);
-        await repeater.close();
-        await new Promise((r) => setTimeout(r, 50));
-        unbridge();
+        await repeater?.close('SHUTDOWN');
+        remoteRepeaters?.close();
+        await Promise.all(bridges.map((b) => b.idle()));
+        for (const b of bridges) b.unbridge();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await db.destroy();
@@ -129,4 +146,13 @@ async function storedSessionSecret(db: Knex): Promise<string> {
   const secret = randomBytes(48).toString('base64url');
   await db('settings').insert({ name: 'session_secret', value: secret }).onConflict('name').ignore();
   return String((await db('settings').where({ name: 'session_secret' }).first()).value);
+}
+
+/** With the repeater in its own process, an upgrade here is a misdirected client: say where to go. */
+function refuseUpgrade(repeaterUrl: string | null) {
+  return (_req: unknown, socket: import('node:stream').Duplex): void => {
+    socket.on('error', () => socket.destroy());
+    const body = JSON.stringify({ error: { code: 'NOT_FOUND', message: `The repeater runs at ${repeaterUrl ?? 'another address'}, not on this server` } });
+    socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  };
 }

@@ -47,7 +47,7 @@ const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
 };
 
 /** Close codes after which the session re-arms rather than ends. */
-const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR']);
+const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR', 'REPEATER_LOST']);
 
 export interface HelpSessionEvents {
   state: [FlowSnapshot];

@@ -3,8 +3,8 @@
 // Origin checked), and what its events do to tickets, remote sessions, the
 // audit log and the bus. The repeater itself knows none of this.
 import type { Knex } from 'knex';
-import type { Repeater } from '../../repeater/repeater.ts';
-import type { AuthorizeLeg, LegRequest } from '../../repeater/contract.ts';
+import type { EventEmitter } from 'node:events';
+import type { AuthorizeLeg, LegRequest, RepeaterEvents } from '../../repeater/contract.ts';
 import type { CloseCodeId } from '../../repeater/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
@@ -59,19 +59,33 @@ const closeReasonFor: Readonly<Record<string, CloseCodeId>> = {
   release: 'ENDED_BY_TECHNICIAN',
 };
 
+export interface RepeaterBridge {
+  /** Resolves once every event received so far has been handled (rows written, events published). */
+  idle(): Promise<void>;
+  unbridge(): void;
+}
+
+/**
+ * Handles the repeater's events (the embedded one's, or repeater processes'
+ * through RemoteRepeaters) one at a time, in the order they happened, so the
+ * audit rows of a ticket keep their order; and ends live legs when a ticket
+ * leaves the connectable states.
+ */
 export function bridgeRepeaterEvents(deps: {
-  repeater: Repeater;
+  repeater: EventEmitter<RepeaterEvents>;
+  endTicket: (ticketId: string, reason: CloseCodeId) => void;
   tickets: TicketService;
   bus: EventBus;
   db: Knex;
   clock: Clock;
   logger: Logger;
-}): () => void {
+}): RepeaterBridge {
   const { repeater, tickets, bus, db, clock } = deps;
   const log = deps.logger.child({ component: 'repeater-bridge' });
   const system = systemActor('repeater');
+  let chain: Promise<void> = Promise.resolve();
   const safely = (what: string, work: () => Promise<void>): void => {
-    work().catch((err: unknown) => log.error({ err }, `repeater event handling failed: ${what}`));
+    chain = chain.then(work).catch((err: unknown) => log.error({ err }, `repeater event handling failed: ${what}`));
   };
 
   repeater.on('legWaiting', (e) =>
@@ -135,9 +149,22 @@ export function bridgeRepeaterEvents(deps: {
   );
 
   // A ticket leaving the connectable states takes its live legs with it.
-  return bus.subscribe('ticket.changed', ({ ticket, action, previousStatus }) => {
+  const unsubscribe = bus.subscribe('ticket.changed', ({ ticket, action, previousStatus }) => {
     if (!previousStatus || !connectableStatuses.includes(previousStatus) || connectableStatuses.includes(ticket.status)) return;
     const reason = closeReasonFor[action] ?? (ticket.endReason as CloseCodeId | null) ?? 'ENDED_BY_SERVER';
-    repeater.endTicket(String(ticket.id), reason);
+    deps.endTicket(String(ticket.id), reason);
   });
+  return {
+    idle: async () => {
+      // Handling an event may queue none after it; wait until the chain stops growing.
+      for (let seen = chain; ; seen = chain) {
+        await seen;
+        if (seen === chain) return;
+      }
+    },
+    unbridge: () => {
+      unsubscribe();
+      for (const name of ['legWaiting', 'paired', 'ended', 'legClosed'] as const) repeater.removeAllListeners(name);
+    },
+  };
 }

@@ -21,6 +21,8 @@ export interface DesktopRoutesDeps {
   bus: EventBus;
   clientKey: string | null;
   publicUrl: string | null;
+  /** The repeater process's public URL (ws:// or wss://), when the repeater runs on its own. */
+  repeaterUrl: string | null;
   createRatePerMinute: number;
 }
 
@@ -122,7 +124,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
       throw new AppError('ILLEGAL_TRANSITION', `A desktop token needs an approved ticket; help request ${ticket.id} is ${ticket.status.replace('_', ' ')}`);
     }
     const minted = await tokens.mint(ticket.id, 'desktop', null);
-    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsServer', minted.token), expiresAt: minted.expiresAt });
+    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsServer', minted.token, deps.repeaterUrl), expiresAt: minted.expiresAt });
   });
 
   return router;

@@ -21,6 +21,7 @@ export const messages = {
     ENDED_BY_SERVER: 'the server ended the session.',
     SHUTDOWN: 'the server is restarting. Reconnect in a moment.',
     PEER_PROTOCOL_ERROR: 'the user\'s desktop sent invalid data.',
+    REPEATER_LOST: 'the relay carrying the session was lost. The user\'s app reconnects by itself: Reconnect in a moment.',
     TOKEN_REFUSED: 'the server refused the connection (the viewer token was not accepted).',
     NETWORK: 'the network connection dropped.',
     DISCONNECTED: 'you disconnected. The user\'s session stays open: Reconnect to continue.',

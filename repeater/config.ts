@@ -1,0 +1,92 @@
+// Configuration of the repeater's byte path (shared by the server's embedded
+// repeater and the repeater process) and of the repeater process itself. Read
+// once from the environment, validated as a whole: every bad variable is named.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import type { RepeaterOptions } from './contract.ts';
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The repeater options' variables, the same names in the server and in a repeater process. */
+export const repeaterOptionsEnv = {
+  WAITING_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(100_000),
+  HEARTBEAT_INTERVAL_MS: intFrom(1_000, 600_000).default(30_000),
+  REPEATER_HIGH_WATER_MARK_BYTES: intFrom(64 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
+  REPEATER_MAX_PAYLOAD_BYTES: intFrom(64 * 1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
+  REPEATER_MAX_LEGS: intFrom(2, 100_000).default(10_000),
+  REPEATER_MAX_LEGS_PER_ADDRESS: intFrom(2, 100_000).default(100),
+  REPEATER_CLOSE_TIMEOUT_MS: intFrom(100, 60_000).default(3_000),
+};
+
+type OptionsEnv = { [K in keyof typeof repeaterOptionsEnv]: number };
+
+export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
+  return {
+    waitingTimeoutMs: e.WAITING_TIMEOUT_MS,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    highWaterMarkBytes: e.REPEATER_HIGH_WATER_MARK_BYTES,
+    maxPayloadBytes: e.REPEATER_MAX_PAYLOAD_BYTES,
+    maxLegs: e.REPEATER_MAX_LEGS,
+    maxLegsPerAddress: e.REPEATER_MAX_LEGS_PER_ADDRESS,
+    closeTimeoutMs: e.REPEATER_CLOSE_TIMEOUT_MS,
+  };
+}
+
+const httpUrl = z
+  .url()
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const processEnv = z.object({
+  REPEATER_SERVER_URL: httpUrl,
+  REPEATER_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  REPEATER_PORT: intFrom(0, 65535).default(8081),
+  REPEATER_HOST: z.string().min(1).default('0.0.0.0'),
+  REPEATER_NAME: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, ".", "_", ":" and "-", at most 64').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...repeaterOptionsEnv,
+});
+
+export interface RepeaterProcessConfig {
+  serverUrl: string;
+  secret: string;
+  port: number;
+  host: string;
+  /** This node's name (default: host name and port). */
+  name: string;
+  logLevel: string;
+  options: RepeaterOptions;
+}
+
+export class RepeaterConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid repeater configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'RepeaterConfigError';
+  }
+}
+
+const SECRETS = new Set(['REPEATER_SECRET']);
+
+export function loadRepeaterConfig(env: Record<string, string | undefined>): Readonly<RepeaterProcessConfig> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = processEnv.safeParse(present);
+  if (!parsed.success) {
+    throw new RepeaterConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0] ?? '(environment)');
+        const shown = present[key] === undefined ? '' : SECRETS.has(key) ? ' (value hidden)' : ` (got ${JSON.stringify(present[key])})`;
+        return `${key}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    serverUrl: e.REPEATER_SERVER_URL,
+    secret: e.REPEATER_SECRET,
+    port: e.REPEATER_PORT,
+    host: e.REPEATER_HOST,
+    name: e.REPEATER_NAME ?? `${hostname()}:${e.REPEATER_PORT}`,
+    logLevel: e.LOG_LEVEL,
+    options: Object.freeze(repeaterOptionsFrom(e)),
+  });
+}

@@ -1,0 +1,98 @@
+// /internal/v1/repeater: the link of repeater processes with this server (see
+// repeater/contract.ts). Mounted only when REPEATER_SECRET is set; every call
+// carries it as a bearer token, compared in constant time. Not for browsers:
+// no cookies, no CSRF, its own body limit.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { CloseCode, RefusalCode } from '../../repeater/close-codes.ts';
+import { NODE_HEADER, type AuthorizeLeg, type WireEvent } from '../../repeater/contract.ts';
+import { AppError, parseOrThrow } from '../errors.ts';
+import { openSse } from '../events/sse.ts';
+import type { RemoteRepeaters } from './remote-repeaters.ts';
+
+const side = z.enum(['desktop', 'viewer']);
+const ticketId = z.string().min(1).max(32);
+const closeReason = z.enum(Object.keys(CloseCode) as [keyof typeof CloseCode, ...(keyof typeof CloseCode)[]]);
+const nodeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, ".", "_", ":" and "-", at most 64');
+const ms = z.number().int().nonnegative();
+const bytes = z.number().int().nonnegative();
+
+const legRequestSchema = z.object({
+  path: z.string().max(2048),
+  token: z.string().max(512).nullable(),
+  origin: z.string().max(2048).nullable(),
+  host: z.string().max(1024).nullable(),
+  remoteAddress: z.string().max(64),
+  side,
+});
+
+const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('legWaiting'), ticketId, side, remoteAddress: z.string().max(64), at: ms }),
+  z.object({ type: z.literal('paired'), ticketId, desktopAddress: z.string().max(64), viewerAddress: z.string().max(64), at: ms }),
+  z.object({
+    type: z.literal('ended'),
+    ticketId,
+    reason: closeReason,
+    endedBy: side.nullable(),
+    bytesDesktopToViewer: bytes,
+    bytesViewerToDesktop: bytes,
+    startedAt: ms,
+    endedAt: ms,
+    durationMs: ms,
+  }),
+  z.object({ type: z.literal('legClosed'), ticketId, side, reason: closeReason, waitedMs: ms }),
+  z.object({
+    type: z.literal('sync'),
+    sessions: z.array(z.object({ ticketId, startedAt: ms })).max(100_000),
+    waiting: z.array(z.object({ ticketId, side })).max(200_000),
+  }),
+]);
+
+const eventsBodySchema = z.object({ node: nodeName, events: z.array(wireEventSchema).max(10_000) });
+
+export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; version: string }): Router {
+  const router = Router();
+  router.use(requireSecret(deps.secret));
+  router.use(express.json({ limit: '8mb' }));
+
+  router.get('/hello', (_req, res) => {
+    res.json({ ok: true, version: deps.version });
+  });
+
+  router.post('/authorize', async (req, res) => {
+    const request = parseOrThrow(legRequestSchema, req.body, 'leg request');
+    const authorization = await deps.authorizeLeg(request);
+    if (!authorization.ok && !(authorization.code in RefusalCode)) throw new Error(`authorizer returned unknown code ${authorization.code}`);
+    res.json(authorization);
+  });
+
+  router.post('/events', (req, res) => {
+    const body = parseOrThrow(eventsBodySchema, req.body, 'repeater events');
+    deps.hub.receive(body.node, body.events);
+    res.status(204).end();
+  });
+
+  router.get('/commands', (req, res) => {
+    const node = parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER);
+    const channel = openSse(req, res, 15_000);
+    channel.onClose(deps.hub.attach(node, channel));
+    channel.send('ready', { node });
+  });
+
+  router.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} /internal/v1/repeater${req.path}`)));
+  return router;
+}
+
+function requireSecret(secret: string): RequestHandler {
+  const expected = createHash('sha256').update(secret).digest();
+  return (req, _res, next) => {
+    const header = req.get('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const digest = createHash('sha256').update(given).digest();
+    if (!given || !timingSafeEqual(digest, expected)) {
+      return next(new AppError('REPEATER_SECRET_INVALID', 'Missing or wrong repeater secret (Authorization: Bearer <REPEATER_SECRET>)'));
+    }
+    next();
+  };
+}
