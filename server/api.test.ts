@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { engines } from '../test/databases.ts';
-import { ADMIN_PASSWORD, openSse, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
+import { ADMIN_PASSWORD, openSse, startHarness, type Harness, type RepeaterMode, type Tech } from '../test/server-harness.ts';
 import { CloseCode } from '../repeater/close-codes.ts';
 import { systemActor } from './audit/actor.ts';
 
@@ -35,7 +35,11 @@ async function refusedWith(url: string, origin?: string): Promise<{ status: numb
 const closeOf = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 const firstMessage = (ws: WebSocket) => new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
 
-describe.each(engines)('server API on %s', (engine) => {
+// Every engine with the embedded repeater; SQLite also with the repeater as its own process.
+const setups: [string, RepeaterMode][] = [...engines.map((e): [string, RepeaterMode] => [e, 'embedded']), ['sqlite', 'process']];
+
+describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode) => {
+  const engine = engineName as (typeof engines)[number];
   let h: Harness;
   let admin: Tech;
   let ana: Tech;
@@ -44,7 +48,7 @@ describe.each(engines)('server API on %s', (engine) => {
   const origin = () => h.server.url;
 
   beforeAll(async () => {
-    h = await startHarness(engine);
+    h = await startHarness(engine, {}, { repeater: repeaterMode });
     admin = await h.login('admin', ADMIN_PASSWORD);
     ana = await h.createTechnician(admin, 'ana');
     ben = await h.createTechnician(admin, 'ben');

@@ -9,6 +9,10 @@ import { startServer, type RunningServer, type StartOptions } from '../server/se
 import type { Clock } from '../server/clock.ts';
 import { freshDatabase, type Engine } from './databases.ts';
 import { readSseEvents } from '../lib/sse-reader.ts';
+import { TEST_REPEATER_SECRET, freePort, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
+
+/** Where the repeater runs in a harness: embedded in the server, or as its own process (repeater/main.ts). */
+export type RepeaterMode = 'embedded' | 'process';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -19,6 +23,8 @@ export interface Harness {
   login(username: string, password: string): Promise<Tech>;
   createTechnician(admin: Tech, username: string, role?: 'admin' | 'technician'): Promise<Tech>;
   helpRequest(fields?: Partial<Record<string, string>>): Promise<{ id: number; secret: string }>;
+  /** The repeater process, in 'process' mode. */
+  repeaterProcess: RepeaterProcess | null;
   close(): Promise<void>;
 }
 
@@ -31,8 +37,26 @@ export interface Tech {
   get(path: string): request.Test;
 }
 
-export async function startHarness(engine: Engine, env: Record<string, string> = {}, options: StartOptions = {}): Promise<Harness> {
+export async function startHarness(
+  engine: Engine,
+  env: Record<string, string> = {},
+  options: StartOptions & { repeater?: RepeaterMode } = {},
+): Promise<Harness> {
   const database = await freshDatabase(engine);
+  const separate = options.repeater === 'process';
+  let repeaterEnv: Record<string, string> = {};
+  let repeaterPort = 0;
+  if (separate) {
+    const serverPort = await freePort();
+    repeaterPort = await freePort();
+    repeaterEnv = {
+      PORT: String(serverPort),
+      PUBLIC_URL: `http://127.0.0.1:${serverPort}`,
+      REPEATER_PUBLIC_URL: `ws://127.0.0.1:${repeaterPort}`,
+      REPEATER_SECRET: TEST_REPEATER_SECRET,
+      REPEATER_LOST_AFTER_MS: '1000',
+    };
+  }
   const databaseUrl = database.client === 'sqlite' ? `sqlite:${database.filename}` : database.url;
   const config = loadConfig({
     PORT: '0',
@@ -42,12 +66,22 @@ export async function startHarness(engine: Engine, env: Record<string, string> =
     ARGON2_MEMORY_KIB: '8192',
     LOGIN_RATE_PER_MINUTE: '1000',
     TICKET_CREATE_RATE_PER_MINUTE: '1000',
+    ...repeaterEnv,
     ...env,
   });
   let offset = 0;
   const clock = { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
   const server = await startServer(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { clock, ...options });
   const api = request(server.url);
+  let repeaterProcess: RepeaterProcess | null = null;
+  if (separate) {
+    try {
+      repeaterProcess = await startRepeaterProcess({ REPEATER_SERVER_URL: server.url, REPEATER_SECRET: TEST_REPEATER_SECRET, REPEATER_NAME: 'node-a' }, { port: repeaterPort });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+  }
 
   async function login(username: string, password: string): Promise<Tech> {
     const agent = request.agent(server.url);
@@ -83,7 +117,11 @@ export async function startHarness(engine: Engine, env: Record<string, string> =
       if (res.status !== 201) throw new Error(`help request: ${res.status} ${JSON.stringify(res.body)}`);
       return { id: res.body.id, secret: res.body.clientSecret };
     },
-    close: () => server.close(),
+    repeaterProcess,
+    async close() {
+      await repeaterProcess?.stop();
+      await server.close();
+    },
   };
 }
 
