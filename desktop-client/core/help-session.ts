@@ -49,6 +49,17 @@ const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
 /** Close codes after which the session re-arms rather than ends. */
 const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR', 'REPEATER_LOST']);
 
+/** How long a re-arm keeps trying while the server or repeater is unreachable. */
+const REARM_WINDOW_MS = 60_000;
+
+/** A failure that a restart of the server or the repeater explains: worth another try. */
+function transient(err: unknown): boolean {
+  if (!(err instanceof DesktopError)) return false;
+  if (err.code === 'SERVER_UNREACHABLE') return true;
+  const status = (err.detail as { status?: number } | undefined)?.status;
+  return (err.code === 'TOKEN_REFUSED' || err.code === 'SERVER_REFUSED') && (status === 502 || status === 503 || status === 504);
+}
+
 export interface HelpSessionEvents {
   state: [FlowSnapshot];
 }
@@ -163,28 +174,57 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     }
   }
 
-  /** Opens a fresh tunnel: new desktop token, new x11vnc. */
+  /**
+   * Opens a fresh tunnel: new desktop token, new x11vnc. While the server or
+   * its repeater cannot be reached (a restart, a deploy), it tries again with
+   * backoff for up to REARM_WINDOW_MS, staying in `connecting`, before it gives up.
+   */
   async #arm(): Promise<void> {
     this.#move('connecting');
-    try {
-      const { url } = await this.#api.desktopToken();
-      const tunnel = new Tunnel({
-        url,
-        display: this.config.display,
-        viewOnly: this.#snapshot.viewOnly,
-        x11vncBinary: this.config.x11vncPath,
-        wsOptions: this.transport.wsOptions(url),
-      });
-      this.#tunnel = tunnel;
-      tunnel.once('closed', (closed) => this.#tunnelOnClosed(tunnel, closed));
-      await tunnel.open();
-      if (this.#snapshot.state === 'connecting') this.#move('waiting_for_viewer');
-    } catch (err) {
-      if (this.#snapshot.state === 'ended') return;
-      const error = describe(err);
-      await this.#api.end().catch(() => undefined);
-      this.#finish(error.code, error);
+    const giveUpAt = Date.now() + REARM_WINDOW_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#openTunnel();
+        if (this.#snapshot.error) this.#patch({ error: null });
+        return;
+      } catch (err) {
+        if (this.#snapshot.state !== 'connecting') return; // stopped or ended meanwhile
+        const error = describe(err);
+        if (transient(err) && Date.now() < giveUpAt) {
+          this.#patch({ error });
+          await new Promise((resolve) => {
+            this.#rearmTimer = setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt));
+          });
+          this.#rearmTimer = null;
+          if (this.#snapshot.state !== 'connecting') return;
+          continue;
+        }
+        await this.#api.end().catch(() => undefined);
+        this.#finish(error.code, error);
+        return;
+      }
     }
+  }
+
+  async #openTunnel(): Promise<void> {
+    const { url } = await this.#api.desktopToken();
+    if (this.#snapshot.state !== 'connecting') return;
+    const tunnel = new Tunnel({
+      url,
+      display: this.config.display,
+      viewOnly: this.#snapshot.viewOnly,
+      x11vncBinary: this.config.x11vncPath,
+      wsOptions: this.transport.wsOptions(url),
+    });
+    this.#tunnel = tunnel;
+    tunnel.once('closed', (closed) => this.#tunnelOnClosed(tunnel, closed));
+    try {
+      await tunnel.open();
+    } catch (err) {
+      if (this.#tunnel === tunnel) this.#tunnel = null;
+      throw err;
+    }
+    if (this.#snapshot.state === 'connecting') this.#move('waiting_for_viewer');
   }
 
   #tunnelOnClosed(tunnel: Tunnel, closed: TunnelClosed): void {
