@@ -1,6 +1,7 @@
 // Shared pieces of the repeater tests: a repeater on port 0 with a TokenBook,
 // and small promise helpers around `ws` clients.
 import { WebSocket } from 'ws';
+import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
 import { Repeater } from './repeater.ts';
 import { TokenBook } from './token-book.ts';
@@ -109,5 +110,66 @@ function receive(ws: WebSocket, total: number, oneMessage: boolean): Promise<Buf
       ws.off('close', onClose);
       resolve(Buffer.concat(parts));
     };
+  });
+}
+
+/** A raw TCP websocket client (after the 101), to send frames no library would: split, unmasked, malformed. */
+export function rawLeg(url: string): Promise<import('node:net').Socket> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const socket = netConnect(Number(target.port), target.hostname, () => {
+      socket.write(
+        `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    let head = '';
+    const onData = (d: Buffer): void => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      if (!head.startsWith('HTTP/1.1 101')) reject(new Error(head.split('\r\n')[0]));
+      else resolve(socket);
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+}
+
+/** A client frame: masked unless `mask` is false. */
+export function clientFrame(opcode: number, payload: Buffer, options: { fin?: boolean; mask?: boolean } = {}): Buffer {
+  const fin = options.fin ?? true;
+  const masked = options.mask ?? true;
+  const len = payload.length;
+  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  const header = Buffer.alloc(2 + ext + (masked ? 4 : 0));
+  header[0] = (fin ? 0x80 : 0) | opcode;
+  header[1] = (masked ? 0x80 : 0) | (ext === 0 ? len : ext === 2 ? 126 : 127);
+  if (ext === 2) header.writeUInt16BE(len, 2);
+  if (ext === 8) header.writeUInt32BE(len, 6);
+  if (!masked) return Buffer.concat([header, payload]);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  mask.copy(header, 2 + ext);
+  const body = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]!));
+  return Buffer.concat([header, body]);
+}
+
+/** Reads the first close frame's code from a raw socket (server frames are unmasked). */
+export function rawCloseCode(socket: import('node:net').Socket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      let pos = 0;
+      while (buf.length - pos >= 2) {
+        const len7 = buf[pos + 1]! & 0x7f;
+        const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+        const length = len7 === 126 ? buf.readUInt16BE(pos + 2) : len7 === 127 ? buf.readUInt32BE(pos + 6) : len7;
+        if (buf.length - pos < size + length) return;
+        if ((buf[pos]! & 0x0f) === 8) return resolve(length >= 2 ? buf.readUInt16BE(pos + size) : 1005);
+        pos += size + length;
+      }
+    });
+    socket.once('close', () => reject(new Error('closed without a close frame')));
   });
 }

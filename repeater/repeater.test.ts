@@ -4,7 +4,7 @@ import { connect as netConnect } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CloseCode } from './close-codes.ts';
 import type { EndedEvent, LegClosedEvent, RepeaterEvents } from './contract.ts';
-import { closed, connect, nextMessage, receiveBytes, refusal, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
+import { clientFrame, closed, connect, nextMessage, rawCloseCode, rawLeg, receiveBytes, refusal, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
 
 const GREETING = Buffer.from('RFB 003.008\n');
 let t: TestRepeater;
@@ -244,6 +244,63 @@ describe('upgrade refusals', () => {
     const v = await leg('viewer', 'M2');
     d.send(GREETING);
     expect((await nextMessage(v)).equals(GREETING)).toBe(true);
+  });
+});
+
+describe('frames on the wire', () => {
+  it('relays a message whose frame arrives one byte at a time, header included', async () => {
+    t = await startTestRepeater();
+    const viewer = await leg('viewer', 'F1');
+    const desktop = await rawLeg(t.url('desktop', 'F1'));
+    const payload = randomBytes(300); // a 16-bit length: the header alone is 8 bytes
+    const frame = clientFrame(2, payload);
+    for (const byte of frame) {
+      desktop.write(Buffer.from([byte]));
+      await new Promise((r) => setImmediate(r));
+    }
+    const got = await receiveBytes(viewer, payload.length);
+    expect(got.equals(payload)).toBe(true);
+    desktop.destroy();
+  });
+
+  it('relays a fragmented message whole, with a ping between its fragments answered by the repeater', async () => {
+    t = await startTestRepeater();
+    const desktop = await leg('desktop', 'F2');
+    const viewer = await leg('viewer', 'F2');
+    const pong = new Promise<Buffer>((resolve) => desktop.once('pong', (d: Buffer) => resolve(d)));
+    desktop.send(Buffer.from('first half, '), { fin: false });
+    desktop.ping(Buffer.from('are you there'));
+    desktop.send(Buffer.from('second half'), { fin: true });
+    expect((await nextMessage(viewer)).toString()).toBe('first half, second half');
+    expect((await pong).toString()).toBe('are you there');
+  });
+
+  it.each([
+    ['an unmasked frame', clientFrame(2, Buffer.from('x'), { mask: false })],
+    ['a continuation with no message', clientFrame(0, Buffer.from('x'))],
+    ['an unknown opcode', clientFrame(3, Buffer.from('x'))],
+    ['a fragmented ping', clientFrame(9, Buffer.from('x'), { fin: false })],
+  ])('closes a desktop that sends %s with 1002 and tells the viewer', async (_name, frame) => {
+    t = await startTestRepeater();
+    const viewer = await leg('viewer', 'F3');
+    const desktop = await rawLeg(t.url('desktop', 'F3'));
+    await new Promise((r) => setTimeout(r, 50));
+    const code = rawCloseCode(desktop);
+    const viewerClosed = closed(viewer);
+    desktop.write(frame);
+    expect(await code).toBe(1002);
+    expect((await viewerClosed).code).toBe(CloseCode.PEER_PROTOCOL_ERROR);
+  });
+
+  it('refuses new legs with 503 SHUTTING_DOWN while it closes', async () => {
+    t = await startTestRepeater({ closeTimeoutMs: 1000 });
+    const lingering = await leg('viewer', 'S1');
+    lingering.pause(); // never reads the close frame: the repeater waits for it up to closeTimeoutMs
+    const closing = t.repeater.close();
+    const result = await refusal(t.url('desktop', 'S2'));
+    expect(result).toMatchObject({ status: 503, body: { error: { code: 'SHUTTING_DOWN' } } });
+    await closing;
+    lingering.resume();
   });
 });
 

@@ -83,21 +83,7 @@ export async function startHarness(
     }
   }
 
-  async function login(username: string, password: string): Promise<Tech> {
-    const agent = request.agent(server.url);
-    const probe = await agent.get('/auth/session').expect(200);
-    const res = await agent.post('/auth/login').set('x-csrf-token', probe.body.csrfToken).send({ username, password });
-    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
-    const csrf: string = res.body.csrfToken;
-    return {
-      agent,
-      csrf,
-      id: res.body.technician.id,
-      post: (path, body = {}) => agent.post(path).set('x-csrf-token', csrf).send(body),
-      patch: (path, body = {}) => agent.patch(path).set('x-csrf-token', csrf).send(body),
-      get: (path) => agent.get(path),
-    };
-  }
+  const login = (username: string, password: string): Promise<Tech> => loginAt(server.url, username, password);
 
   return {
     server,
@@ -122,6 +108,23 @@ export async function startHarness(
       await repeaterProcess?.stop();
       await server.close();
     },
+  };
+}
+
+/** Logs a technician in at a running server: a supertest agent carrying the cookie and the CSRF token. */
+export async function loginAt(url: string, username: string, password: string): Promise<Tech> {
+  const agent = request.agent(url);
+  const probe = await agent.get('/auth/session').expect(200);
+  const res = await agent.post('/auth/login').set('x-csrf-token', probe.body.csrfToken).send({ username, password });
+  if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const csrf: string = res.body.csrfToken;
+  return {
+    agent,
+    csrf,
+    id: res.body.technician.id,
+    post: (path, body = {}) => agent.post(path).set('x-csrf-token', csrf).send(body),
+    patch: (path, body = {}) => agent.patch(path).set('x-csrf-token', csrf).send(body),
+    get: (path) => agent.get(path),
   };
 }
 
