@@ -299,48 +299,82 @@ async function streamRun(system: Relay | null, sink: Sink, streams: number, byte
 
 // ---------------------------------------------------------------- latency
 
+/** Reads exactly `n` bytes from a raw socket. */
+function readExactly(socket: Socket, n: number, state: { buf: Buffer }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      if (state.buf.length < n) return false;
+      const out = state.buf.subarray(0, n);
+      state.buf = state.buf.subarray(n);
+      resolve(out);
+      return true;
+    };
+    if (check()) return;
+    const timer = setTimeout(() => reject(new Error('echo: no answer within 5 s')), 5000);
+    const onData = (d: Buffer): void => {
+      state.buf = state.buf.length ? Buffer.concat([state.buf, d]) : d;
+      if (check()) {
+        clearTimeout(timer);
+        socket.off('data', onData);
+      }
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * 64-byte round trips, with the same lean ends on every path: raw sockets, and
+ * pre-masked frames where a websocket is spoken (so the driver's websocket
+ * library is not what is measured).
+ */
 async function echoSamples(system: Relay | null, sink: Sink): Promise<number[]> {
   const payload = Buffer.alloc(64, 1);
   const samples: number[] = [];
   const deadline = Date.now() + PHASE_LIMIT_MS;
-  if (system?.name === 'repeater') {
-    const id = `rtt${sessionSeq++}`;
-    const desktop = await openWs(`ws://${HOST}:${system.port}/wsServer?token=bench.${id}.desktop`);
-    const viewer = await openWs(`ws://${HOST}:${system.port}/wsClient?token=bench.${id}.viewer`);
-    desktop.on('message', (data: Buffer) => desktop.send(data));
+  const time = async (send: () => void, receive: () => Promise<unknown>): Promise<void> => {
     for (let i = 0; i < RTT_SAMPLES && Date.now() < deadline; i++) {
       const t0 = process.hrtime.bigint();
-      viewer.send(payload);
-      await withDeadline(once(viewer, 'message'), 5000, 'echo');
+      send();
+      await receive();
       samples.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
-    desktop.close();
-    viewer.close();
+  };
+  const frame = maskedFrame(payload);
+  const state: { buf: Buffer } = { buf: Buffer.alloc(0) };
+  if (system?.name === 'repeater') {
+    const id = `rtt${sessionSeq++}`;
+    const { socket: desktop } = await rawWebSocket(HOST, system.port, `/wsServer?token=bench.${id}.desktop`);
+    const { socket: viewer, head } = await rawWebSocket(HOST, system.port, `/wsClient?token=bench.${id}.viewer`);
+    state.buf = head;
+    // The desktop end echoes each 66-byte frame (2-byte header, 64 bytes) as a masked frame.
+    let pending: Buffer = Buffer.alloc(0);
+    desktop.on('data', (d: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, d]) : d;
+      while (pending.length >= 66) {
+        desktop.write(frame);
+        pending = pending.subarray(66);
+      }
+    });
+    desktop.resume();
+    viewer.resume();
+    await time(() => viewer.write(frame), () => readExactly(viewer, 66, state));
+    desktop.destroy();
+    viewer.destroy();
     return samples;
   }
   sink.echo = true;
   try {
     if (system?.name === 'websockify') {
-      const ws = await openWs(`ws://${HOST}:${system.port}/`);
-      for (let i = 0; i < RTT_SAMPLES && Date.now() < deadline; i++) {
-        const t0 = process.hrtime.bigint();
-        ws.send(payload);
-        let got = 0;
-        while (got < payload.length) got += ((await withDeadline(once(ws, 'message'), 5000, 'echo')) as [Buffer])[0].length;
-        samples.push(Number(process.hrtime.bigint() - t0) / 1000);
-      }
-      ws.close();
+      const { socket, head } = await rawWebSocket(HOST, system.port, '/');
+      state.buf = head;
+      socket.resume();
+      await time(() => socket.write(frame), () => readExactly(socket, 66, state));
+      socket.destroy();
       return samples;
     }
     const socket = connect({ host: HOST, port: system ? system.port : sink.port, noDelay: true });
     await once(socket, 'connect');
-    for (let i = 0; i < RTT_SAMPLES && Date.now() < deadline; i++) {
-      const t0 = process.hrtime.bigint();
-      socket.write(payload);
-      let got = 0;
-      while (got < payload.length) got += ((await withDeadline(once(socket, 'data'), 5000, 'echo')) as [Buffer])[0].length;
-      samples.push(Number(process.hrtime.bigint() - t0) / 1000);
-    }
+    await time(() => socket.write(payload), () => readExactly(socket, 64, state));
     socket.destroy();
     return samples;
   } finally {
