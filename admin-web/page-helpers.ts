@@ -3,7 +3,7 @@
 // technician an admin page), flash messages across redirects, and form
 // actions that turn expected errors into a flash on the page they came from.
 import type { Request, RequestHandler, Response } from 'express';
-import { csrfTokenOf } from '../server/auth/csrf.ts';
+import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { AppError, isAppError } from '../server/errors.ts';
 import { t } from './messages/en.ts';
 
@@ -28,13 +28,15 @@ export const pageLocals: RequestHandler = (req, res, next) => {
 };
 
 export const requirePageLogin: RequestHandler = (req, res, next) => {
-  if (req.user) return next();
-  res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  assertCsrf(req);
+  next();
 };
 
 export const requirePageAdmin: RequestHandler = (req, res, next) => {
   if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   if (req.user.role !== 'admin') return next(new AppError('FORBIDDEN', 'Only administrators may open this page'));
+  assertCsrf(req);
   next();
 };
 

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { PassportInstance } from '../server/auth/passport.ts';
 import { passwordLogin } from '../server/auth/routes.ts';
 import { isAppError } from '../server/errors.ts';
+import { assertCsrf } from '../server/auth/csrf.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { pageLocals, safeNext } from './page-helpers.ts';
@@ -31,6 +32,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   });
 
   router.post('/login', deps.limiter, async (req, res) => {
+    assertCsrf(req);
     const body = req.body as Record<string, unknown>;
     const next = safeNext(body.next);
     try {
@@ -44,6 +46,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   });
 
   router.post('/logout', (req, res, next) => {
+    assertCsrf(req);
     req.logout((err) => {
       if (err) return next(err);
       req.session.destroy((destroyErr) => (destroyErr ? next(destroyErr) : res.redirect(303, '/login?loggedOut=1')));

@@ -23,7 +23,8 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
   router.use('/profile', requirePageLogin);
 
   router.get('/technicians', async (_req, res) => {
-    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), timeText });
+    const trouble = await technicians.loginTrouble();
+    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), trouble, timeText });
   });
 
   router.post('/technicians', formAction(async (req) => {
@@ -37,8 +38,15 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
 
   router.get('/technicians/:id', async (req, res) => {
     const technician = await technicians.get(parseOrThrow(idSchema, req.params.id, 'technician id'));
-    res.render('technician', { title: technician.displayName, technician, timeText });
+    const logins = (await technicians.loginTrouble()).get(technician.id) ?? null;
+    res.render('technician', { title: technician.displayName, technician, logins, timeText });
   });
+
+  router.post('/technicians/:id/unlock', formAction(async (req) => {
+    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+    const technician = await technicians.unlock(id, technicianContext(req));
+    return { redirect: `/technicians/${id}`, ok: `Failed logins of ${technician.username} cleared; every address may try again.` };
+  }, (req) => `/technicians/${String(req.params.id)}`));
 
   router.post('/technicians/:id', formAction(async (req) => {
     const id = parseOrThrow(idSchema, req.params.id, 'technician id');
@@ -71,7 +79,7 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
 
   router.post('/profile/password', formAction(async (req) => {
     const body = req.body as Record<string, string>;
-    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword ?? '', body.newPassword ?? '', technicianContext(req));
+    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword ?? '', body.newPassword ?? '', technicianContext(req), req.sessionID);
     return { redirect: '/profile', ok: 'Your password was changed.' };
   }, () => '/profile'));
 

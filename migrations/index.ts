@@ -3,10 +3,12 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
 import * as dashboardIndexes from './002_dashboard_indexes.ts';
+import * as accountSecurity from './003_account_security.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
   '002_dashboard_indexes': dashboardIndexes,
+  '003_account_security': accountSecurity,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

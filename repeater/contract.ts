@@ -19,6 +19,10 @@ export interface LegRequest {
   origin: string | null;
   /** The Host header (the authorizer may compare Origin with it). */
   host: string | null;
+  /** The scheme the leg reached the repeater with (its own TLS or not). */
+  scheme: 'http' | 'https';
+  /** X-Forwarded-Proto as received; the authorizer decides whether the sender is a proxy it trusts. */
+  forwardedProto: string | null;
   remoteAddress: string;
   /** The side implied by the path. */
   side: LegSide;

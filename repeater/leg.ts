@@ -60,6 +60,8 @@ function socketOnData(this: LegSocket, chunk: Buffer): void {
 }
 function ignore(): void {}
 const EMPTY = Buffer.alloc(0);
+/** What a waiting leg may send before its socket is paused (x11vnc's greeting is 12 bytes). */
+const WAITING_BUFFER_BYTES = 64 * 1024;
 /** A read at least this large is bulk (screen updates): its flush waits for the end of the event-loop turn. */
 const BULK_READ_BYTES = 16 * 1024;
 
@@ -77,6 +79,10 @@ export class Leg {
   readonly openedAt = Date.now();
 
   #peer: Leg | null = null;
+  /** Data frames read while waiting, relayed first once paired. */
+  #pending: { fin: boolean; opcode: number; piece: Buffer }[] = [];
+  #pendingBytes = 0;
+  #heldWhileWaiting = false;
   #corked = false;
   #reading = false;
   #closeSent = false;
@@ -119,8 +125,7 @@ export class Leg {
     socket.on('end', socketOnEnd);
     socket.on('close', socketOnClose);
     socket.on('drain', socketOnDrain);
-    // Not read while it waits: what the client sends first stays in the socket
-    // (bounded by its buffers and TCP) and is delivered whole after pairing.
+    // Read once the repeater has placed it (startWaiting or relayTo).
     socket.pause();
   }
 
@@ -160,9 +165,33 @@ export class Leg {
   }
 
   /** Joins this (paired) leg to its peer and starts reading: bytes held while waiting flow first. */
+  /**
+   * A waiting leg is read into a small bounded buffer (WAITING_BUFFER_BYTES,
+   * then its socket is paused), so a client that leaves while waiting is
+   * noticed at once, and what it sent first is delivered whole after pairing.
+   */
+  startWaiting(): void {
+    this.#startReading();
+  }
+
   relayTo(peer: Leg): void {
     this.#peer = peer;
-    this.#startReading();
+    if (this.#pending.length > 0) {
+      const sink = peer.socket;
+      sink.cork();
+      for (const p of this.#pending) {
+        sink.write(frameHeader(p.fin, p.opcode, p.piece.length));
+        if (p.piece.length > 0) sink.write(p.piece);
+      }
+      sink.uncork();
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    if (!this.#reading) this.#startReading();
+    else if (this.#heldWhileWaiting) {
+      this.#heldWhileWaiting = false;
+      if (!this.heldForBackpressure && !this.#closeSent) this.socket.resume();
+    }
   }
 
   /** Closes with one of the repeater's codes (a leg that was held is read again, so the handshake completes). */
@@ -210,6 +239,10 @@ export class Leg {
     }
     this.#parse(chunk);
     if (peerSocket) this.#checkBackpressure(peerSocket);
+    else if (this.#pendingBytes > WAITING_BUFFER_BYTES && !this.#closeSent) {
+      this.#heldWhileWaiting = true;
+      this.socket.pause();
+    }
   }
 
   #checkBackpressure(peerSocket: Socket): void {
@@ -342,8 +375,15 @@ export class Leg {
   /** One piece of a data frame, relayed as a frame of its own. */
   #emit(fin: boolean, opcode: number, piece: Buffer): void {
     this.bytesIn += piece.length;
-    const sink = this.#peer?.socket;
-    if (!sink || !sink.writable || this.#peer!.#closeSent) return;
+    const peer = this.#peer;
+    if (!peer) {
+      // Waiting: kept (copied, bounded by WAITING_BUFFER_BYTES) until pairing.
+      this.#pending.push({ fin, opcode, piece: Buffer.from(piece) });
+      this.#pendingBytes += piece.length;
+      return;
+    }
+    const sink = peer.socket;
+    if (!sink.writable || peer.#closeSent) return;
     sink.write(frameHeader(fin, opcode, piece.length));
     if (piece.length > 0) sink.write(piece);
   }

@@ -247,6 +247,39 @@ describe('upgrade refusals', () => {
   });
 });
 
+describe('waiting legs', () => {
+  it('notices at once a desktop that closes cleanly while it waits, and a later viewer is not paired with it', async () => {
+    t = await startTestRepeater();
+    const desktop = await leg('desktop', 'WL1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.repeater.legState('WL1', 'desktop')).toBe('waiting');
+    const closedEvent = waitEvent('legClosed');
+    desktop.close(1000);
+    expect(await closedEvent).toMatchObject({ ticketId: 'WL1', side: 'desktop', reason: 'DESKTOP_LEFT' });
+    expect(t.repeater.legState('WL1', 'desktop')).toBeNull();
+    let paired = false;
+    t.repeater.once('paired', () => (paired = true));
+    const viewer = await leg('viewer', 'WL1');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(paired).toBe(false);
+    expect(t.repeater.legState('WL1', 'viewer')).toBe('waiting');
+    viewer.close();
+  });
+
+  it('holds what a waiting leg floods past its small buffer at the sender, and relays all of it after pairing', async () => {
+    t = await startTestRepeater();
+    const desktop = await leg('desktop', 'WL2');
+    const payload = randomBytes(32 * 1024 * 1024);
+    for (let off = 0; off < payload.length; off += 64 * 1024) desktop.send(payload.subarray(off, off + 64 * 1024));
+    await new Promise((r) => setTimeout(r, 500));
+    // Beyond the kernel's socket buffers, it waits at the sender, not in the repeater.
+    expect(desktop.bufferedAmount).toBeGreaterThan(payload.length / 4);
+    const viewer = await leg('viewer', 'WL2');
+    const got = await receiveBytes(viewer, payload.length);
+    expect(got.equals(payload)).toBe(true);
+  }, 30_000);
+});
+
 describe('frames on the wire', () => {
   it('relays a message whose frame arrives one byte at a time, header included', async () => {
     t = await startTestRepeater();

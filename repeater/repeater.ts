@@ -150,6 +150,8 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       token: url.searchParams.get('token'),
       origin: headerValue(req.headers.origin),
       host: headerValue(req.headers.host),
+      scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      forwardedProto: headerValue(req.headers['x-forwarded-proto']),
       remoteAddress,
       side,
     };
@@ -227,6 +229,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       leg.waitingTimer = setTimeout(() => this.#closeWaiting(leg, 'WAITING_TIMEOUT'), this.options.waitingTimeoutMs);
       this.#log.info({ ticketId, side }, 'leg waiting');
       this.emit('legWaiting', { ticketId, side, remoteAddress, at: new Date() });
+      leg.startWaiting();
       return;
     }
     const { desktop, viewer } = outcome;

@@ -27,6 +27,7 @@ import { ticketRoutes } from './tickets/routes.ts';
 import { technicianRoutes } from './technicians/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { eventRoutes } from './events/routes.ts';
+import { installSse } from './events/sse.ts';
 import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   const { config } = deps;
   const app = express();
   app.disable('x-powered-by');
+  installSse(app, config.sse);
   app.set('view engine', 'ejs');
   app.set('views', [join(root, 'admin-web', 'views'), join(root, 'tech-viewer', 'views')]);
   app.set('trust proxy', parseTrustProxy(config.trustProxy));
@@ -92,6 +94,16 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  // A body in any other type (text/plain, multipart, none named) is refused in words; no body is an empty one.
+  app.use((req, _res, next) => {
+    if (req.body !== undefined || req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody) {
+      return next(new AppError('UNSUPPORTED_BODY', `Send this request as application/json or application/x-www-form-urlencoded (got ${req.get('content-type') ?? 'no Content-Type'})`));
+    }
+    req.body = {};
+    next();
+  });
 
   // The desktop API authenticates by bearer secret: no cookies, no CSRF.
   app.use(
@@ -132,7 +144,21 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
-  app.use('/api/v1/events', eventRoutes({ bus: deps.bus, tickets: deps.tickets }));
+  app.use(
+    '/api/v1/events',
+    eventRoutes({
+      bus: deps.bus,
+      tickets: deps.tickets,
+      // A stream lives only while its web session does and the account is active.
+      stillAllowed: async (technicianId, sessionId) => {
+        const [technician, session] = await Promise.all([
+          deps.technicians.get(technicianId).catch(() => null),
+          new Promise((resolve) => deps.sessionStore.get(sessionId, (_err, sess) => resolve(sess ?? null))),
+        ]);
+        return Boolean(technician?.active && session);
+      },
+    }),
+  );
   app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState }));
   app.use(techViewerPages({ tickets: deps.tickets }));
 

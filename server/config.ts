@@ -42,6 +42,8 @@ const envSchema = z.object({
     .refine((u) => /^(https?|wss?):$/.test(new URL(u).protocol), 'must be an http(s):// or ws(s):// URL')
     .optional(),
   REPEATER_LOST_AFTER_MS: intFrom(0, 600_000).default(5_000),
+  SSE_MAX_PER_ADDRESS: intFrom(1, 100_000).default(100),
+  SSE_MAX_PER_TICKET: intFrom(1, 1_000).default(4),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
 });
 
@@ -68,6 +70,8 @@ export interface Config {
   ticketCreateRatePerMinute: number;
   argon2MemoryKiB: number;
   repeater: RepeaterOptions;
+  /** Live event streams (SSE) open at once per remote address, and per help request. */
+  sse: { perAddress: number; perKey: number };
   /**
    * Where the repeater runs: embedded on the server's own port (default), or
    * external (its own process at publicUrl, linked to this server by secret).
@@ -126,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
+    sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET },
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,
       publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,

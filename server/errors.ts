@@ -9,6 +9,8 @@ import type { Logger } from '../lib/logger.ts';
 export const errorStatus = {
   VALIDATION_FAILED: 400,
   BAD_JSON: 400,
+  UNSUPPORTED_BODY: 400,
+  UNSUPPORTED_CHARSET: 415,
   UNAUTHENTICATED: 401,
   CLIENT_KEY_INVALID: 401,
   CLIENT_SECRET_INVALID: 401,
@@ -27,6 +29,7 @@ export const errorStatus = {
   USERNAME_TAKEN: 409,
   LAST_ADMIN: 409,
   RATE_LIMITED: 429,
+  TOO_MANY_STREAMS: 429,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL: 500,
   DATABASE_UNAVAILABLE: 503,
@@ -66,7 +69,11 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const appError = toAppError(err);
     if (appError.expected) log.info({ code: appError.code, method: req.method, path: req.path }, appError.message);
+    else if (appError.code === 'DATABASE_UNAVAILABLE') log.warn({ code: (err as { code?: string }).code, method: req.method, path: req.path }, 'database unavailable');
     else log.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (appError.status === 503) res.set('Retry-After', '5');
+    const retryAfterMs = (appError.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+    if (appError.code === 'ACCOUNT_LOCKED' && retryAfterMs) res.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
     if (wantsPage(req)) {
       if (appError.code === 'UNAUTHENTICATED') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
       return res.status(appError.status).render('error', {
@@ -93,11 +100,42 @@ function wantsPage(req: Request): boolean {
   return req.accepts(['json', 'html']) === 'html';
 }
 
+/** Errors of the database driver that mean "not reachable now", not a bug. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'SQLITE_BUSY',
+]);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; fatal?: boolean } | null;
+  if (!e) return false;
+  return e.name === 'KnexTimeoutError' || (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) || e.fatal === true;
+}
+
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const e = err as { type?: string; status?: number };
+  const e = err as { type?: string; status?: number; charset?: string; expose?: boolean };
   // body-parser's own errors are the client's fault and say so.
   if (e?.type === 'entity.parse.failed') return new AppError('BAD_JSON', 'The request body is not valid JSON');
   if (e?.type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
+    return new AppError('UNSUPPORTED_CHARSET', `Unsupported body encoding${e.charset ? ` "${e.charset}"` : ''}: send UTF-8`);
+  }
+  if (e?.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new AppError('UNSUPPORTED_BODY', 'The request body could not be read');
+  }
+  if (isDatabaseUnavailable(err)) {
+    return new AppError('DATABASE_UNAVAILABLE', 'The database does not answer right now; try again in a moment', undefined, false);
+  }
   return new AppError('INTERNAL', 'Something went wrong on the server; it has been logged', undefined, false);
 }

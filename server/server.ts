@@ -21,6 +21,7 @@ import { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import type { LegSide } from '../repeater/contract.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
+import { endAllSse } from './events/sse.ts';
 
 export interface RunningServer {
   url: string;
@@ -56,14 +57,26 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     clock,
     hasher: createPasswordHasher(config.argon2MemoryKiB),
     login: { maxFailures: config.login.maxFailures, lockoutMs: config.login.lockoutMs },
+    onRevoked: (event) => bus.publish('technician.revoked', event),
   });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
+  // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
+  const unsubscribeRevoked = bus.subscribe('technician.revoked', ({ technicianId, reason }) => {
+    if (reason !== 'disabled') return;
+    tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled').catch((err: unknown) => log.error({ err, technicianId }, 'requeue of a disabled technician\'s tickets failed'));
+  });
   const firstAdmin = await technicians.ensureFirstAdmin(config.adminPassword);
   const sessionStore = new KnexSessionStore(db, clock, config.sessionIdleMs);
   const sessionSecret = config.sessionSecret ?? (await storedSessionSecret(db));
 
-  const authorizeLeg = createLegAuthorizer({ tokens, tickets, origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins } });
+  // Express compiles TRUST_PROXY; the viewer's Origin check asks it about X-Forwarded-Proto.
+  let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
+  const authorizeLeg = createLegAuthorizer({
+    tokens,
+    tickets,
+    origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins, trustsProxy: (address) => trustProxyFn?.(address, 0) ?? false },
+  });
   const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater });
   const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
   const bridges: RepeaterBridge[] = [];
@@ -87,6 +100,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     desktopState: (ticketId) => legState(String(ticketId), 'desktop'),
     internalRepeater: remoteRepeaters && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters } : null,
   });
+  trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
   const httpServer = createServer(app);
   if (repeater) repeater.attach(httpServer);
   else httpServer.on('upgrade', refuseUpgrade(config.repeaterLink.publicUrl));
@@ -129,10 +143,12 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         // still reach the database); wait until every event is handled; close
         // HTTP (SSE streams and repeater command streams too); the database.
         clearInterval(housekeepingTimer);
+        unsubscribeRevoked();
         await repeater?.close('SHUTDOWN');
         remoteRepeaters?.close();
         await Promise.all(bridges.map((b) => b.idle()));
         for (const b of bridges) b.unbridge();
+        endAllSse(app);
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await db.destroy();

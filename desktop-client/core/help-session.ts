@@ -39,10 +39,11 @@ const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
   requesting: ['waiting_for_technician', 'idle', 'ended'],
   waiting_for_technician: ['technician_offered', 'ended'],
   technician_offered: ['waiting_for_technician', 'approved', 'ended'],
-  approved: ['connecting', 'ended'],
-  connecting: ['waiting_for_viewer', 'in_session', 'ended'],
-  waiting_for_viewer: ['in_session', 'connecting', 'ended'],
-  in_session: ['waiting_for_viewer', 'connecting', 'ended'],
+  // Back to waiting_for_technician when the ticket returns to the queue (its technician lost access).
+  approved: ['connecting', 'waiting_for_technician', 'ended'],
+  connecting: ['waiting_for_viewer', 'in_session', 'waiting_for_technician', 'ended'],
+  waiting_for_viewer: ['in_session', 'connecting', 'waiting_for_technician', 'ended'],
+  in_session: ['waiting_for_viewer', 'connecting', 'waiting_for_technician', 'ended'],
   ended: [],
 };
 
@@ -153,6 +154,14 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     switch (view.status) {
       case 'requested':
         if (state === 'technician_offered') this.#move('waiting_for_technician', { technicianName: null });
+        else if (state === 'approved' || state === 'connecting' || state === 'waiting_for_viewer' || state === 'in_session') {
+          // The server put the request back in the queue: screen sharing stops, the request waits again.
+          if (this.#rearmTimer) clearTimeout(this.#rearmTimer);
+          const tunnel = this.#tunnel;
+          this.#tunnel = null;
+          if (tunnel) this.#track(tunnel.close());
+          this.#move('waiting_for_technician', { technicianName: null, viewOnly: false });
+        }
         break;
       case 'accepted':
         if (state === 'waiting_for_technician') this.#move('technician_offered', { technicianName: view.technician?.displayName ?? null });

@@ -19,17 +19,36 @@ export function csrfTokenOf(req: Request): string {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Whether this request carried the session's CSRF token (always true for safe methods). */
+    csrfOk?: boolean;
+  }
+}
+
+/**
+ * Reads the token once per request and notes whether it matches; the refusal
+ * itself is the guards' (assertCsrf), so that a request for a path nothing
+ * serves is answered 404, not 403.
+ */
 export function csrfProtection(): RequestHandler {
   return (req, _res, next) => {
-    if (SAFE_METHODS.has(req.method)) return next();
+    if (SAFE_METHODS.has(req.method)) {
+      req.csrfOk = true;
+      return next();
+    }
     const expected = req.session?.csrfToken;
     const body = req.body as Record<string, unknown> | undefined;
     const given = req.get('x-csrf-token') ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
-    if (!expected || !given || !safeEqual(expected, given)) {
-      return next(new AppError('CSRF_INVALID', 'This form has expired or did not come from this site; reload the page and try again'));
-    }
+    req.csrfOk = Boolean(expected && given && safeEqual(expected, given));
     next();
   };
+}
+
+/** Refuses a state-changing request without the session's CSRF token (every cookie-authenticated action calls it). */
+export function assertCsrf(req: Request): void {
+  if (SAFE_METHODS.has(req.method) || req.csrfOk === true) return;
+  throw new AppError('CSRF_INVALID', 'This form has expired or did not come from this site; reload the page and try again');
 }
 
 function safeEqual(a: string, b: string): boolean {

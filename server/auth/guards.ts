@@ -1,17 +1,22 @@
 // Route guards and the actor of a request.
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
+import { assertCsrf } from './csrf.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import type { Technician } from '../technicians/store.ts';
 
+// Each guard also demands the CSRF token of a state-changing request: every
+// cookie-authenticated action passes through one (see csrf.ts).
 export const requireTechnician: RequestHandler = (req, _res, next) => {
   if (!req.user) return next(new AppError('UNAUTHENTICATED', 'Log in first'));
+  assertCsrf(req);
   next();
 };
 
 export const requireAdmin: RequestHandler = (req, _res, next) => {
   if (!req.user) return next(new AppError('UNAUTHENTICATED', 'Log in first'));
   if (req.user.role !== 'admin') return next(new AppError('FORBIDDEN', 'Only administrators may do this'));
+  assertCsrf(req);
   next();
 };
 

@@ -6,7 +6,7 @@ import { AppError, parseOrThrow } from '../errors.ts';
 import { loginSchema } from '../technicians/schema.ts';
 import type { Technician } from '../technicians/store.ts';
 import type { PassportInstance } from './passport.ts';
-import { csrfTokenOf } from './csrf.ts';
+import { assertCsrf, csrfTokenOf } from './csrf.ts';
 
 export function loginLimiter(ratePerMinute: number) {
   return rateLimit({
@@ -26,11 +26,13 @@ export function authRoutes({ passport, limiter }: { passport: PassportInstance; 
   });
 
   router.post('/login', limiter, async (req, res) => {
+    assertCsrf(req);
     const technician = await passwordLogin(passport, req, res);
     res.json({ technician, csrfToken: csrfTokenOf(req) });
   });
 
   router.post('/logout', (req, res, next) => {
+    assertCsrf(req);
     req.logout((err) => {
       if (err) return next(err);
       req.session.destroy((destroyErr) => (destroyErr ? next(destroyErr) : res.status(204).end()));

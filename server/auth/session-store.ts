@@ -29,11 +29,12 @@ export class KnexSessionStore extends session.Store {
   }
 
   override set(sid: string, sess: session.SessionData, callback?: Callback): void {
-    const row = { sid, data: JSON.stringify(sess), expires_at: this.#expiry(sess) };
+    const user = (sess as { passport?: { user?: unknown } }).passport?.user;
+    const row = { sid, data: JSON.stringify(sess), expires_at: this.#expiry(sess), technician_id: typeof user === 'number' ? user : null };
     this.db('web_sessions')
       .insert(row)
       .onConflict('sid')
-      .merge(['data', 'expires_at'])
+      .merge(['data', 'expires_at', 'technician_id'])
       .then(() => callback?.(), (err: unknown) => callback?.(err));
   }
 
@@ -49,6 +50,13 @@ export class KnexSessionStore extends session.Store {
       .where({ sid })
       .delete()
       .then(() => callback?.(), (err: unknown) => callback?.(err));
+  }
+
+  /** Ends every web session of a technician (but `exceptSid`, the one that asked, when given); returns how many. */
+  destroyForTechnician(technicianId: number, exceptSid: string | null = null): Promise<number> {
+    const query = this.db('web_sessions').where({ technician_id: technicianId });
+    if (exceptSid) query.whereNot({ sid: exceptSid });
+    return query.delete();
   }
 
   /** Removes expired sessions; called by the server's housekeeping timer. */

@@ -40,6 +40,10 @@ export interface BusEvents {
   'ticket.changed': { ticket: TicketView; action: TicketAction | 'created'; previousStatus: TicketStatus | null };
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
   'session.ended': { ticketId: number; technicianId: number | null; reason: string; endedBy: 'desktop' | 'viewer' | null };
+  /** An account lost its sessions: every live stream of it closes (but the web session `exceptSessionId`). */
+  'technician.revoked': { technicianId: number; reason: RevocationReason; exceptSessionId: string | null };
 }
+
+export type RevocationReason = 'disabled' | 'role_changed' | 'password_reset' | 'password_changed';
 
 export type BusEventName = keyof BusEvents;

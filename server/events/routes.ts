@@ -7,11 +7,35 @@ import type { EventBus } from './event-bus.ts';
 import { openSse } from './sse.ts';
 import type { TicketService } from '../tickets/service.ts';
 
-export function eventRoutes({ bus, tickets }: { bus: EventBus; tickets: TicketService }): Router {
+export interface EventRoutesDeps {
+  bus: EventBus;
+  tickets: TicketService;
+  /** Whether the account is still active and the web session still exists (checked every recheckMs). */
+  stillAllowed: (technicianId: number, sessionId: string) => Promise<boolean>;
+  recheckMs?: number;
+}
+
+export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: EventRoutesDeps): Router {
   const router = Router();
   router.get('/', requireTechnician, async (req, res) => {
     const me = technicianOf(req);
+    const sessionId = req.sessionID;
     const channel = openSse(req, res);
+    // An account that is disabled, demoted or reset loses its streams at once
+    // (this server), or at the next check (a change made elsewhere: the CLI, another server).
+    channel.onClose(
+      bus.subscribe('technician.revoked', (e) => {
+        if (e.technicianId === me.id && e.exceptSessionId !== sessionId) channel.end();
+      }),
+    );
+    const recheck = setInterval(() => {
+      stillAllowed(me.id, sessionId).then(
+        (ok) => ok || channel.end(),
+        () => undefined, // the database is away: keep the stream, check again next time
+      );
+    }, recheckMs);
+    recheck.unref();
+    channel.onClose(() => clearInterval(recheck));
     const concernsMe = (technicianId: number | null): boolean => me.role === 'admin' || technicianId === me.id;
     channel.send('snapshot', { queue: await tickets.queue(), mine: await tickets.activeFor(me.id) });
     channel.onClose(

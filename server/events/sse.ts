@@ -1,14 +1,60 @@
 // Server-Sent Events: one helper for every stream the server offers. A comment
-// line every heartbeatMs keeps proxies from closing an idle stream.
-import type { Request, Response } from 'express';
+// line every heartbeatMs keeps proxies from closing an idle stream. Streams are
+// counted per remote address and per key (a ticket), with coded refusals past
+// the caps, and registered on the app so a shutdown ends each one cleanly (the
+// reader sees an end it can reconnect from, not a cut).
+import type { Application, Request, Response } from 'express';
+import { AppError } from '../errors.ts';
 
 export interface SseChannel {
   send(event: string, data: unknown): void;
-  /** Runs when the client goes away. */
+  /** Runs when the client goes away or the server ends the stream. */
   onClose(cleanup: () => void): void;
+  /** Ends the stream from the server's side. */
+  end(): void;
 }
 
-export function openSse(req: Request, res: Response, heartbeatMs = 25_000): SseChannel {
+export interface SseLimits {
+  perAddress: number;
+  perKey: number;
+}
+
+interface SseRegistry {
+  limits: SseLimits;
+  open: Set<Response>;
+  byAddress: Map<string, number>;
+  byKey: Map<string, number>;
+}
+
+/** Sets up an app's stream registry (createApp calls it once). */
+export function installSse(app: Application, limits: SseLimits): void {
+  const registry: SseRegistry = { limits, open: new Set(), byAddress: new Map(), byKey: new Map() };
+  app.locals.sse = registry;
+}
+
+/** Ends every open stream of an app (at shutdown), cleanly: a terminated chunked body. */
+export function endAllSse(app: Application): number {
+  const registry = app.locals.sse as SseRegistry | undefined;
+  if (!registry) return 0;
+  const streams = [...registry.open];
+  for (const res of streams) res.end();
+  return streams.length;
+}
+
+export function openSse(req: Request, res: Response, options: { heartbeatMs?: number; key?: string } = {}): SseChannel {
+  const registry = req.app.locals.sse as SseRegistry | undefined;
+  const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  if (registry) {
+    if ((registry.byAddress.get(address) ?? 0) >= registry.limits.perAddress) {
+      throw new AppError('TOO_MANY_STREAMS', `Too many live streams from this address (at most ${registry.limits.perAddress}); close some and retry`);
+    }
+    if (options.key && (registry.byKey.get(options.key) ?? 0) >= registry.limits.perKey) {
+      throw new AppError('TOO_MANY_STREAMS', `Too many live streams for this request (at most ${registry.limits.perKey}); close some and retry`);
+    }
+    bump(registry.byAddress, address, 1);
+    if (options.key) bump(registry.byKey, options.key, 1);
+    registry.open.add(res);
+  }
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
@@ -18,20 +64,41 @@ export function openSse(req: Request, res: Response, heartbeatMs = 25_000): SseC
   res.flushHeaders();
   res.write('retry: 2000\n\n');
   let nextId = 1;
+  let closed = false;
   const cleanups: (() => void)[] = [];
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), options.heartbeatMs ?? 25_000);
   heartbeat.unref();
-  req.on('close', () => {
+  const onGone = (): void => {
+    if (closed) return;
+    closed = true;
     clearInterval(heartbeat);
+    if (registry) {
+      registry.open.delete(res);
+      bump(registry.byAddress, address, -1);
+      if (options.key) bump(registry.byKey, options.key, -1);
+    }
     for (const cleanup of cleanups.splice(0)) cleanup();
-  });
+  };
+  req.on('close', onGone);
+  res.on('close', onGone);
   return {
     send(event, data) {
       if (res.writableEnded) return;
       res.write(`id: ${nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     onClose(cleanup) {
-      cleanups.push(cleanup);
+      if (closed) cleanup();
+      else cleanups.push(cleanup);
+    },
+    end() {
+      if (!res.writableEnded) res.end();
+      onGone();
     },
   };
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next <= 0) counts.delete(key);
+  else counts.set(key, next);
 }

@@ -23,6 +23,8 @@ const legRequestSchema = z.object({
   token: z.string().max(512).nullable(),
   origin: z.string().max(2048).nullable(),
   host: z.string().max(1024).nullable(),
+  scheme: z.enum(['http', 'https']),
+  forwardedProto: z.string().max(64).nullable(),
   remoteAddress: z.string().max(64),
   side,
 });
@@ -75,7 +77,7 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
 
   router.get('/commands', (req, res) => {
     const node = parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER);
-    const channel = openSse(req, res, 15_000);
+    const channel = openSse(req, res, { heartbeatMs: 15_000 });
     channel.onClose(deps.hub.attach(node, channel));
     channel.send('ready', { node });
   });

@@ -19,10 +19,20 @@ import { remoteSessionStore } from './store.ts';
 export interface OriginPolicy {
   publicUrl: string | null;
   allowedOrigins: readonly string[];
+  /** Whether an address is a proxy whose X-Forwarded-Proto is believed (TRUST_PROXY). */
+  trustsProxy?: (address: string) => boolean;
 }
 
-/** The viewer's Origin must be the server's own (PUBLIC_URL, or the Host it was reached at) or allow-listed. */
-export function originAllowed(origin: string | null, host: string | null, policy: OriginPolicy): boolean {
+/**
+ * The viewer's Origin must be the server's own — PUBLIC_URL, or else the Host
+ * and scheme the leg arrived with (scheme from a trusted proxy's
+ * X-Forwarded-Proto) — or allow-listed. Scheme, host and port all count.
+ */
+export function originAllowed(
+  origin: string | null,
+  request: { host: string | null; scheme?: 'http' | 'https'; forwardedProto?: string | null; remoteAddress?: string },
+  policy: OriginPolicy,
+): boolean {
   if (!origin) return false;
   let parsed: URL;
   try {
@@ -32,12 +42,22 @@ export function originAllowed(origin: string | null, host: string | null, policy
   }
   if (policy.allowedOrigins.includes(parsed.origin)) return true;
   if (policy.publicUrl) return parsed.origin === policy.publicUrl;
-  return host !== null && parsed.host === host.toLowerCase() && (parsed.protocol === 'http:' || parsed.protocol === 'https:');
+  if (request.host === null) return false;
+  const forwarded = request.forwardedProto?.split(',')[0]?.trim().toLowerCase();
+  const viaTrustedProxy = forwarded && request.remoteAddress !== undefined && policy.trustsProxy?.(request.remoteAddress);
+  const scheme = viaTrustedProxy && (forwarded === 'http' || forwarded === 'https') ? forwarded : (request.scheme ?? 'http');
+  let expected: URL;
+  try {
+    expected = new URL(`${scheme}://${request.host}`);
+  } catch {
+    return false;
+  }
+  return parsed.origin === expected.origin;
 }
 
 export function createLegAuthorizer(deps: { tokens: PairingTokenService; tickets: TicketService; origins: OriginPolicy }): AuthorizeLeg {
   return async (request: LegRequest) => {
-    if (request.side === 'viewer' && !originAllowed(request.origin, request.host, deps.origins)) {
+    if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
       return { ok: false, code: 'ORIGIN_NOT_ALLOWED', message: 'This page\'s origin may not open the viewer' };
     }
     const redemption = await deps.tokens.redeem(request.token ?? '', request.side);
@@ -57,6 +77,7 @@ export function createLegAuthorizer(deps: { tokens: PairingTokenService; tickets
 const closeReasonFor: Readonly<Record<string, CloseCodeId>> = {
   cancel: 'ENDED_BY_USER',
   release: 'ENDED_BY_TECHNICIAN',
+  requeue: 'ENDED_BY_SERVER',
 };
 
 export interface RepeaterBridge {

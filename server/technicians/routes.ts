@@ -18,12 +18,19 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
 
   router.post('/me/password', requireTechnician, async (req, res) => {
     const body = parseOrThrow(changePasswordSchema, req.body, 'password change');
-    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword, body.newPassword, technicianContext(req));
+    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword, body.newPassword, technicianContext(req), req.sessionID);
     res.status(204).end();
   });
 
   router.get('/technicians', requireAdmin, async (_req, res) => {
-    res.json({ technicians: await technicians.list() });
+    const trouble = await technicians.loginTrouble();
+    const none = { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null };
+    res.json({ technicians: (await technicians.list()).map((t) => ({ ...t, logins: trouble.get(t.id) ?? none })) });
+  });
+
+  router.post('/technicians/:id/unlock', requireAdmin, async (req, res) => {
+    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+    res.json({ technician: await technicians.unlock(id, technicianContext(req)) });
   });
 
   router.post('/technicians', requireAdmin, async (req, res) => {

@@ -13,17 +13,41 @@ import {
   type CreateTechnicianInput,
 } from './schema.ts';
 import { technicianStore as store, toTechnician, type Technician } from './store.ts';
+import type { RevocationReason } from '../events/contract.ts';
 
 export interface TechnicianServiceDeps {
   db: Knex;
   clock: Clock;
   hasher: PasswordHasher;
   login: { maxFailures: number; lockoutMs: number };
+  /** Told when an account's web sessions were ended (the server closes its live streams). */
+  onRevoked?: (event: { technicianId: number; reason: RevocationReason; exceptSessionId: string | null }) => void;
+}
+
+/** What administrators see of an account's failed logins (per address, see login_throttle). */
+export interface LoginTrouble {
+  /** Failed logins counted now (they reset on a success from the same address). */
+  failedLogins: number;
+  /** Addresses from which this account is locked right now. */
+  lockedAddresses: number;
+  /** When the last failure happened, if any. */
+  lastFailureAt: number | null;
+}
+
+/** The first lock after maxFailures lasts this long; each further failure doubles it, up to lockoutMs. */
+const FIRST_LOCK_MS = 60_000;
+
+/** "14 minutes", "40 seconds": how long until a lock ends, in words. */
+export function waitInWords(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
 export type TechnicianService = ReturnType<typeof createTechnicianService>;
 
-export function createTechnicianService({ db, clock, hasher, login }: TechnicianServiceDeps) {
+export function createTechnicianService({ db, clock, hasher, login, onRevoked }: TechnicianServiceDeps) {
   // A hash of a password nobody knows, made once on first use, so that a login
   // for an unknown user costs the same time as one for a real user.
   let dummyHash: Promise<string> | null = null;
@@ -33,6 +57,15 @@ export function createTechnicianService({ db, clock, hasher, login }: Technician
     const row = await store.byId(db, id);
     if (!row) throw new AppError('TECHNICIAN_NOT_FOUND', `No technician with id ${id}`);
     return toTechnician(row);
+  }
+
+  /** Ends an account's web sessions (all, or all but one) and tells the server to close its live streams. */
+  async function revoke(technicianId: number, reason: RevocationReason, by: ActorContext, exceptSessionId: string | null = null): Promise<void> {
+    const query = db('web_sessions').where({ technician_id: technicianId });
+    if (exceptSessionId) query.whereNot({ sid: exceptSessionId });
+    const ended = await query.delete();
+    await insertAuditEvent(db, clock.now(), by, 'technician.sessions_ended', { technicianId }, { reason, sessions: ended });
+    onRevoked?.({ technicianId, reason, exceptSessionId });
   }
 
   async function create(input: CreateTechnicianInput, by: ActorContext): Promise<Technician> {
@@ -90,6 +123,8 @@ export function createTechnicianService({ db, clock, hasher, login }: Technician
         const action = patch.active === false ? 'technician.disabled' : patch.active === true && !current.active ? 'technician.enabled' : 'technician.updated';
         await insertAuditEvent(trx, now, by, action, { technicianId: id }, { changes: patch });
       });
+      if (patch.active === false && current.active) await revoke(id, 'disabled', by);
+      else if (patch.role !== undefined && patch.role !== current.role) await revoke(id, 'role_changed', by);
       return get(id);
     },
 
@@ -101,12 +136,15 @@ export function createTechnicianService({ db, clock, hasher, login }: Technician
       const hash = await hasher.hash(newPassword);
       await db.transaction(async (trx) => {
         await store.update(trx, id, { password_hash: hash, password_changed_at: now, failed_logins: 0, locked_until: null, updated_at: now });
+        await trx('login_throttle').where({ technician_id: id }).delete();
         await insertAuditEvent(trx, now, by, 'technician.password_reset', { technicianId: id });
       });
+      await revoke(id, 'password_reset', by);
       return { technician: await get(id), password: newPassword };
     },
 
-    async changeOwnPassword(id: number, currentPassword: string, newPassword: string, by: ActorContext): Promise<void> {
+    /** The owner's change: every other web session of the account ends (`sessionId` is the one that asked). */
+    async changeOwnPassword(id: number, currentPassword: string, newPassword: string, by: ActorContext, sessionId: string | null = null): Promise<void> {
       const row = await store.byId(db, id);
       if (!row || !(await hasher.verify(row.password_hash, currentPassword))) {
         throw new AppError('LOGIN_FAILED', 'The current password is not correct');
@@ -118,6 +156,36 @@ export function createTechnicianService({ db, clock, hasher, login }: Technician
         await store.update(trx, id, { password_hash: hash, password_changed_at: now, updated_at: now });
         await insertAuditEvent(trx, now, by, 'technician.password_changed', { technicianId: id });
       });
+      await revoke(id, 'password_changed', by, sessionId);
+    },
+
+    /** Failed logins and address locks of every account (administrators' view). */
+    async loginTrouble(): Promise<Map<number, LoginTrouble>> {
+      const now = clock.now();
+      const rows = (await db('login_throttle').select('technician_id', 'failures', 'locked_until', 'last_failure_at')) as {
+        technician_id: number;
+        failures: number;
+        locked_until: number | null;
+        last_failure_at: number;
+      }[];
+      const byId = new Map<number, LoginTrouble>();
+      for (const r of rows) {
+        const id = Number(r.technician_id);
+        const t = byId.get(id) ?? { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null };
+        t.failedLogins += Number(r.failures);
+        if (r.locked_until !== null && Number(r.locked_until) > now) t.lockedAddresses += 1;
+        t.lastFailureAt = Math.max(t.lastFailureAt ?? 0, Number(r.last_failure_at));
+        byId.set(id, t);
+      }
+      return byId;
+    },
+
+    /** Clears an account's failed logins and address locks. */
+    async unlock(id: number, by: ActorContext): Promise<Technician> {
+      const technician = await get(id);
+      const cleared = await db('login_throttle').where({ technician_id: id }).delete();
+      await insertAuditEvent(db, clock.now(), by, 'technician.unlocked', { technicianId: id }, { addresses: cleared });
+      return technician;
     },
 
     /**
@@ -136,22 +204,32 @@ export function createTechnicianService({ db, clock, hasher, login }: Technician
         throw new AppError('LOGIN_FAILED', 'Wrong username or password');
       }
       const refs = { technicianId: Number(row.id) };
-      if (row.locked_until !== null && Number(row.locked_until) > now) {
+      // Failures count per account *and* address: guesses from one address
+      // lock that address out of this account, never the owner elsewhere.
+      const address = (remoteAddress || 'unknown').slice(0, 64);
+      const pair = { technician_id: row.id, address };
+      const throttle = (await db('login_throttle').where(pair).first()) as { failures: number; locked_until: number | null } | undefined;
+      if (throttle?.locked_until != null && Number(throttle.locked_until) > now) {
+        const waitMs = Number(throttle.locked_until) - now;
         await insertAuditEvent(db, now, context(row.username), 'login.failed', refs, { reason: 'locked' });
-        throw new AppError('ACCOUNT_LOCKED', `Too many failed logins: try again after ${new Date(Number(row.locked_until)).toISOString()}`);
+        throw new AppError('ACCOUNT_LOCKED', `Too many failed logins from your address: try again in ${waitInWords(waitMs)}`, { retryAfterMs: waitMs });
       }
       if (!(await hasher.verify(row.password_hash, password))) {
-        const failures = row.failed_logins + 1;
-        const locked = failures >= login.maxFailures;
-        await store.update(db, row.id, { failed_logins: locked ? 0 : failures, locked_until: locked ? now + login.lockoutMs : null });
-        await insertAuditEvent(db, now, context(row.username), locked ? 'login.locked' : 'login.failed', refs, { reason: 'wrong_password' });
+        const failures = Number(throttle?.failures ?? 0) + 1;
+        const lockMs = failures >= login.maxFailures ? Math.min(login.lockoutMs, FIRST_LOCK_MS * 2 ** (failures - login.maxFailures)) : 0;
+        await db('login_throttle')
+          .insert({ ...pair, failures, locked_until: lockMs ? now + lockMs : null, last_failure_at: now })
+          .onConflict(['technician_id', 'address'])
+          .merge(['failures', 'locked_until', 'last_failure_at']);
+        await insertAuditEvent(db, now, context(row.username), lockMs ? 'login.locked' : 'login.failed', refs, { reason: 'wrong_password', failures, ...(lockMs ? { lockedForMs: lockMs } : {}) });
         throw new AppError('LOGIN_FAILED', 'Wrong username or password');
       }
       if (!row.active) {
         await insertAuditEvent(db, now, context(row.username), 'login.failed', refs, { reason: 'disabled' });
         throw new AppError('ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
       }
-      await store.update(db, row.id, { failed_logins: 0, locked_until: null, last_login_at: now });
+      if (throttle) await db('login_throttle').where(pair).delete();
+      await store.update(db, row.id, { last_login_at: now });
       const technician = toTechnician({ ...row, last_login_at: now });
       await insertAuditEvent(db, now, { actor: { type: 'technician', id: technician.id, name: technician.username, role: technician.role }, remoteAddress }, 'login.succeeded', refs);
       return technician;

@@ -27,7 +27,6 @@ export interface Technician {
   email: string;
   role: Role;
   active: boolean;
-  lockedUntil: number | null;
   lastLoginAt: number | null;
   createdAt: number;
 }
@@ -40,7 +39,6 @@ export function toTechnician(row: TechnicianRow): Technician {
     email: row.email,
     role: row.role,
     active: Boolean(row.active),
-    lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
     createdAt: Number(row.created_at),
   };

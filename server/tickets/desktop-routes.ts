@@ -82,7 +82,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
 
   router.get('/:id/events', (req, res) => {
     const id = ticketOf(req).id;
-    const channel = openSse(req, res);
+    const channel = openSse(req, res, { key: `ticket:${id}` });
     channel.send('ticket', toHelpRequestView(ticketOf(req)));
     channel.onClose(
       bus.subscribe('ticket.changed', (e) => {

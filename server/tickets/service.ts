@@ -191,6 +191,21 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
     startSession: (id: number, context: ActorContext) => transition(id, 'start_session', context),
 
+    /** Sends every ticket a technician holds back to the queue (their account lost access); returns how many. */
+    async requeueHeldBy(technicianId: number, context: ActorContext, reason: string): Promise<number> {
+      let moved = 0;
+      for (const ticket of await ticketStore.listByStatus(db, activeStatuses, technicianId)) {
+        try {
+          await transition(ticket.id, 'requeue', context, { detail: { reason, technicianId } });
+          moved += 1;
+        } catch (err) {
+          // Moved on meanwhile (ended, released): nothing to requeue.
+          if (!(err instanceof AppError && err.code === 'ILLEGAL_TRANSITION')) throw err;
+        }
+      }
+      return moved;
+    },
+
     /** Expires requests nobody accepted within ticketExpiryMs; returns how many. */
     async expireStale(context: ActorContext): Promise<number> {
       const ids = await ticketStore.idsCreatedBefore(db, 'requested', clock.now() - ticketExpiryMs);
@@ -234,6 +249,7 @@ function stampsFor(action: TicketAction, now: number, row: TicketRow, context: A
       return { accepted_at: now, technician_id: context.actor.type === 'technician' ? context.actor.id : null };
     case 'release':
     case 'decline':
+    case 'requeue':
       return { technician_id: null, accepted_at: null, approved_at: null, view_only: false };
     case 'approve':
       return { approved_at: now };

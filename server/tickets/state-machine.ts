@@ -4,18 +4,21 @@
 //   requested → accepted → approved → in_session → ended → resolved
 //   cancelled: the user withdrew; expired: nobody accepted in time;
 //   decline (the user refused that technician) and release (the technician
-//   let go) send an accepted ticket back to requested.
+//   let go) send an accepted ticket back to requested; requeue sends a held
+//   ticket back when its technician's account is disabled.
 
 export const ticketStatuses = ['requested', 'accepted', 'approved', 'in_session', 'ended', 'resolved', 'cancelled', 'expired'] as const;
 export type TicketStatus = (typeof ticketStatuses)[number];
 
-export const ticketActions = ['accept', 'release', 'decline', 'approve', 'start_session', 'end', 'resolve', 'cancel', 'expire'] as const;
+export const ticketActions = ['accept', 'release', 'decline', 'requeue', 'approve', 'start_session', 'end', 'resolve', 'cancel', 'expire'] as const;
 export type TicketAction = (typeof ticketActions)[number];
 
 export const ticketMoves: Readonly<Record<TicketAction, { from: readonly TicketStatus[]; to: TicketStatus }>> = {
   accept: { from: ['requested'], to: 'accepted' },
   release: { from: ['accepted', 'approved'], to: 'requested' },
   decline: { from: ['accepted'], to: 'requested' },
+  // The holder lost access (account disabled): whatever stage, back to the queue.
+  requeue: { from: ['accepted', 'approved', 'in_session'], to: 'requested' },
   approve: { from: ['accepted'], to: 'approved' },
   start_session: { from: ['approved'], to: 'in_session' },
   end: { from: ['approved', 'in_session'], to: 'ended' },
