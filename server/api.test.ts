@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { engines } from '../test/databases.ts';
-import { ADMIN_PASSWORD, openSse, startHarness, type Harness, type RepeaterMode, type Tech } from '../test/server-harness.ts';
+import { ADMIN_PASSWORD, cookieOf, openSse, startHarness, type Harness, type RepeaterMode, type Tech } from '../test/server-harness.ts';
 import { CloseCode } from '../repeater/close-codes.ts';
 import { systemActor } from './audit/actor.ts';
 
@@ -312,16 +312,6 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     expect((await h.api.get('/healthz').expect(200)).body).toEqual({ status: 'ok' });
   });
 });
-
-async function cookieOf(tech: Tech): Promise<string> {
-  const res = await tech.get('/auth/session');
-  const jar = (tech.agent as unknown as { jar: { getCookies(o: object): { name: string; value: string }[] } }).jar;
-  void res;
-  return jar
-    .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
-    .map((c) => `${c.name}=${c.value}`)
-    .join('; ');
-}
 
 describe('desktop API gatekeeping', () => {
   it('requires X-Client-Key when CLIENT_KEY is set, and rate limits creation (and key guesses) per address', async () => {

@@ -148,7 +148,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         remoteRepeaters?.close();
         await Promise.all(bridges.map((b) => b.idle()));
         for (const b of bridges) b.unbridge();
-        endAllSse(app);
+        await endAllSse(app);
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await db.destroy();

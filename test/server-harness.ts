@@ -145,10 +145,18 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
   void readSseEvents(body, (event, data) => {
     queue.push({ event, data });
     waker.wake?.();
-  }).catch((err: unknown) => {
-    // The server closing the stream ends it; next() then reports what it saw.
-    if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err) });
-  });
+  }).then(
+    () => {
+      // The server ended the stream cleanly (a terminated body).
+      queue.push({ event: 'stream-end', data: null });
+      waker.wake?.();
+    },
+    (err: unknown) => {
+      // A cut stream; next() then reports what it saw.
+      if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err) });
+      waker.wake?.();
+    },
+  );
   return {
     async next(predicate, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
@@ -175,4 +183,14 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
     },
     close: () => controller.abort(),
   };
+}
+
+/** The Cookie header of a logged-in technician's agent (for SSE and websocket clients). */
+export async function cookieOf(tech: Tech): Promise<string> {
+  await tech.get('/auth/session');
+  const jar = (tech.agent as unknown as { jar: { getCookies(o: object): { name: string; value: string }[] } }).jar;
+  return jar
+    .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
 }

@@ -32,12 +32,20 @@ export function installSse(app: Application, limits: SseLimits): void {
   app.locals.sse = registry;
 }
 
-/** Ends every open stream of an app (at shutdown), cleanly: a terminated chunked body. */
-export function endAllSse(app: Application): number {
+/** Ends every open stream of an app (at shutdown) cleanly — a terminated chunked body — and resolves once they are flushed (1 s at most). */
+export async function endAllSse(app: Application): Promise<number> {
   const registry = app.locals.sse as SseRegistry | undefined;
   if (!registry) return 0;
   const streams = [...registry.open];
+  const flushed = streams.map((res) => new Promise<void>((resolve) => {
+    if (res.writableFinished || res.destroyed) return resolve();
+    res.once('finish', () => resolve());
+    res.once('close', () => resolve());
+  }));
   for (const res of streams) res.end();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(flushed), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+  clearTimeout(timer);
   return streams.length;
 }
 
