@@ -208,8 +208,10 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
           if (this.#snapshot.state !== 'connecting') return;
           continue;
         }
-        await this.#api.end().catch(() => undefined);
+        // Ended here first (with its words), then the server is told; a late
+        // ticket event cannot replace the reason.
         this.#finish(error.code, error);
+        await this.#api.end().catch(() => undefined);
         return;
       }
     }
