@@ -4,11 +4,13 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
 import * as dashboardIndexes from './002_dashboard_indexes.ts';
 import * as accountSecurity from './003_account_security.ts';
+import * as liveRemoteSessions from './004_live_remote_sessions.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
   '002_dashboard_indexes': dashboardIndexes,
   '003_account_security': accountSecurity,
+  '004_live_remote_sessions': liveRemoteSessions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -28,6 +28,8 @@ export const CloseCode = {
   PEER_PROTOCOL_ERROR: 4011,
   /** The repeater carrying the session went away without a word (crash, network); recorded by the server. */
   REPEATER_LOST: 4012,
+  /** The server restarted (or crashed) during the session; recorded by the server when it starts again. */
+  SERVER_RESTARTED: 4013,
 } as const;
 
 export type CloseCodeId = keyof typeof CloseCode;
@@ -46,6 +48,7 @@ export const closeReasons: Readonly<Record<CloseCodeId, string>> = {
   SHUTDOWN: 'The server is restarting',
   PEER_PROTOCOL_ERROR: 'The other side sent invalid or oversized data',
   REPEATER_LOST: 'The connection to the repeater was lost',
+  SERVER_RESTARTED: 'The server restarted during the session',
 };
 
 const idByNumber = new Map<number, CloseCodeId>(

@@ -16,6 +16,7 @@ export const repeaterOptionsEnv = {
   REPEATER_MAX_LEGS: intFrom(2, 100_000).default(10_000),
   REPEATER_MAX_LEGS_PER_ADDRESS: intFrom(2, 100_000).default(100),
   REPEATER_CLOSE_TIMEOUT_MS: intFrom(100, 60_000).default(3_000),
+  REPEATER_PROGRESS_INTERVAL_MS: intFrom(100, 600_000).default(10_000),
 };
 
 type OptionsEnv = { [K in keyof typeof repeaterOptionsEnv]: number };
@@ -29,6 +30,7 @@ export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
     maxLegs: e.REPEATER_MAX_LEGS,
     maxLegsPerAddress: e.REPEATER_MAX_LEGS_PER_ADDRESS,
     closeTimeoutMs: e.REPEATER_CLOSE_TIMEOUT_MS,
+    progressIntervalMs: e.REPEATER_PROGRESS_INTERVAL_MS,
   };
 }
 

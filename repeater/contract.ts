@@ -49,6 +49,8 @@ export interface RepeaterOptions {
   maxLegsPerAddress: number;
   /** After the repeater's close frame, how long a client has to answer before its socket is dropped. */
   closeTimeoutMs: number;
+  /** How often live sessions' byte counts are reported (the `progress` event). */
+  progressIntervalMs: number;
 }
 
 export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
@@ -59,6 +61,7 @@ export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
   maxLegs: 10_000,
   maxLegsPerAddress: 100,
   closeTimeoutMs: 3_000,
+  progressIntervalMs: 10_000,
 });
 
 export interface LegWaitingEvent {
@@ -102,12 +105,18 @@ export interface LegRefusedEvent {
   code: RefusalCodeId;
 }
 
+/** Byte counts of every live session, every progressIntervalMs. */
+export interface ProgressEvent {
+  sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[];
+}
+
 export interface RepeaterEvents {
   legWaiting: [LegWaitingEvent];
   paired: [PairedEvent];
   ended: [EndedEvent];
   legClosed: [LegClosedEvent];
   legRefused: [LegRefusedEvent];
+  progress: [ProgressEvent];
 }
 
 /** The slice of a pino logger the repeater uses. */
@@ -155,6 +164,7 @@ export type WireEvent =
       durationMs: number;
     }
   | { type: 'legClosed'; ticketId: string; side: LegSide; reason: CloseCodeId; waitedMs: number }
+  | { type: 'progress'; sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[] }
   | { type: 'sync'; sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] };
 
 export interface EndCommand {

@@ -48,6 +48,7 @@ forward('legWaiting', (e) => ({ type: 'legWaiting', ticketId: e.ticketId, side: 
 forward('paired', (e) => ({ type: 'paired', ticketId: e.ticketId, desktopAddress: e.desktopAddress, viewerAddress: e.viewerAddress, at: e.at.getTime() }));
 forward('ended', (e) => ({ ...e, type: 'ended', startedAt: e.startedAt.getTime(), endedAt: e.endedAt.getTime() }));
 forward('legClosed', (e) => ({ type: 'legClosed', ticketId: e.ticketId, side: e.side, reason: e.reason, waitedMs: e.waitedMs }));
+forward('progress', (e) => ({ type: 'progress', sessions: e.sessions }));
 
 link.follow({
   end: ({ ticketId, reason }) => void repeater.endTicket(ticketId, reason),

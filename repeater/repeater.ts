@@ -48,6 +48,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   readonly #relays = new Map<string, Relay>();
   readonly #limits: LegLimits;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #progress: NodeJS.Timeout;
   readonly #hooks: LegHooks;
   /** Every upgraded socket until it is gone (shutdown waits for them). */
   readonly #sockets = new Set<Socket>();
@@ -71,6 +72,18 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     };
     this.#heartbeat = setInterval(() => this.#beat(), this.options.heartbeatIntervalMs);
     this.#heartbeat.unref();
+    this.#progress = setInterval(() => this.#reportProgress(), this.options.progressIntervalMs);
+    this.#progress.unref();
+  }
+
+  #reportProgress(): void {
+    if (this.#relays.size === 0) return;
+    const sessions = [...this.#relays.values()].map((r) => ({
+      ticketId: r.desktop.ticketId,
+      bytesDesktopToViewer: r.desktop.bytesIn,
+      bytesViewerToDesktop: r.viewer.bytesIn,
+    }));
+    this.emit('progress', { sessions });
   }
 
   /** Claims every upgrade on this server: repeater paths are handled, others refused. */
@@ -202,6 +215,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   async close(reason: CloseCodeId = 'SHUTDOWN'): Promise<void> {
     this.#closing = true;
     clearInterval(this.#heartbeat);
+    clearInterval(this.#progress);
     for (const relay of [...this.#relays.values()]) this.#endSession(relay, reason, null);
     for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, reason);
     if (this.#sockets.size > 0) {

@@ -116,6 +116,7 @@ export function createApp(deps: AppDeps): Express {
       publicUrl: config.publicUrl,
       repeaterUrl: config.repeaterLink.publicUrl,
       createRatePerMinute: config.ticketCreateRatePerMinute,
+      desktopState: deps.desktopState,
     }),
   );
 

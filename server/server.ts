@@ -16,7 +16,7 @@ import { createTechnicianService, type TechnicianService } from './technicians/s
 import { createPasswordHasher } from './technicians/password.ts';
 import { createPairingTokenService, type PairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
-import { bridgeRepeaterEvents, createLegAuthorizer, type RepeaterBridge } from './sessions/repeater-bridge.ts';
+import { bridgeRepeaterEvents, createLegAuthorizer, reconcileCrashedSessions, type RepeaterBridge } from './sessions/repeater-bridge.ts';
 import { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import type { LegSide } from '../repeater/contract.ts';
 import { systemActor } from './audit/actor.ts';
@@ -86,6 +86,17 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   }
   const legState = (ticketId: string, side: LegSide): 'waiting' | 'paired' | null =>
     repeater?.legState(ticketId, side) ?? remoteRepeaters?.legState(ticketId, side) ?? null;
+  // Rows a crash left open: at once with the embedded repeater (nothing survived
+  // the process); with repeater processes, once they had time to report what runs.
+  const reconcile = (): Promise<number> => reconcileCrashedSessions({ db, clock, logger, stillLive: (id) => legState(String(id), 'desktop') === 'paired' });
+  let reconcileTimer: NodeJS.Timeout | null = null;
+  if (repeater) await reconcile();
+  else {
+    reconcileTimer = setTimeout(() => {
+      reconcile().catch((err: unknown) => log.error({ err }, 'reconciling session rows failed'));
+    }, Math.max(2_000, 2 * config.repeaterLink.lostAfterMs));
+    reconcileTimer.unref();
+  }
 
   const app = createApp({
     config,
@@ -143,6 +154,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         // still reach the database); wait until every event is handled; close
         // HTTP (SSE streams and repeater command streams too); the database.
         clearInterval(housekeepingTimer);
+        if (reconcileTimer) clearTimeout(reconcileTimer);
         unsubscribeRevoked();
         await repeater?.close('SHUTDOWN');
         remoteRepeaters?.close();

@@ -87,6 +87,7 @@ export const en = {
   'team.enable': 'Enable',
   'team.resetPassword': 'Reset password',
   'team.failedLogins': 'Failed logins',
+  'detail.sessionLive': 'live',
   'team.failedLoginsLong': '{n} failed login(s) on record',
   'team.lastFailure': 'last',
   'team.lockedFrom': 'locked from {n} address(es)',

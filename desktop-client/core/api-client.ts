@@ -20,6 +20,8 @@ export interface TicketStreamHandlers {
   session(event: { reason: string; endedBy: string | null }): void;
   /** This ticket's desktop leg at the repeater: waiting for the viewer, paired, or gone. */
   connection(event: { state: 'waiting' | 'paired' | 'gone'; reason: string | null }): void;
+  /** The stream is open (again, after trouble). */
+  open?(): void;
 }
 
 export class DesktopApi {
@@ -65,6 +67,7 @@ export class DesktopApi {
           });
           if (!res.ok || !res.body) throw await refusal(res);
           delayMs = 500;
+          handlers.open?.();
           await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
             if (event === 'ticket') handlers.ticket(data as HelpRequestView);
             else if (event === 'session') handlers.session(data as { reason: string; endedBy: string | null });
@@ -76,7 +79,7 @@ export class DesktopApi {
         }
         if (controller.signal.aborted) return;
         await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, 10_000);
+        delayMs = Math.min(delayMs * 2, 4_000);
       }
     };
     void loop();

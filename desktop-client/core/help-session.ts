@@ -48,7 +48,7 @@ const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
 };
 
 /** Close codes after which the session re-arms rather than ends. */
-const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR', 'REPEATER_LOST']);
+const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR', 'REPEATER_LOST', 'SERVER_RESTARTED']);
 
 /** How long a re-arm keeps trying while the server or repeater is unreachable. */
 const REARM_WINDOW_MS = 60_000;
@@ -106,6 +106,10 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         {
           ticket: (v) => this.#onTicket(v),
           session: () => undefined,
+          open: () => {
+            // Back in touch with the server: a connection problem shown meanwhile is over.
+            if (this.#snapshot.error?.code === 'SERVER_UNREACHABLE' && this.#snapshot.state !== 'connecting') this.#patch({ error: null });
+          },
           connection: (e) => {
             const state = this.#snapshot.state;
             if (e.state === 'paired' && (state === 'connecting' || state === 'waiting_for_viewer')) this.#move('in_session');

@@ -45,6 +45,10 @@ const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('legClosed'), ticketId, side, reason: closeReason, waitedMs: ms }),
   z.object({
+    type: z.literal('progress'),
+    sessions: z.array(z.object({ ticketId, bytesDesktopToViewer: bytes, bytesViewerToDesktop: bytes })).max(100_000),
+  }),
+  z.object({
     type: z.literal('sync'),
     sessions: z.array(z.object({ ticketId, startedAt: ms })).max(100_000),
     waiting: z.array(z.object({ ticketId, side })).max(200_000),

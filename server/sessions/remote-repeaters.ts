@@ -15,6 +15,8 @@ interface NodeState {
   channel: SseChannel | null;
   /** Paired sessions on this node: ticket → start (ms). */
   sessions: Map<string, number>;
+  /** Last reported byte counts of its live sessions. */
+  bytes: Map<string, { bytesDesktopToViewer: number; bytesViewerToDesktop: number }>;
   /** Waiting legs on this node: ticket → sides, with when they started waiting. */
   waiting: Map<string, Map<LegSide, number>>;
   lostTimer: NodeJS.Timeout | null;
@@ -54,8 +56,13 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
           node.sessions.set(e.ticketId, e.at);
           this.emit('paired', { ticketId: e.ticketId, desktopAddress: e.desktopAddress, viewerAddress: e.viewerAddress, at: new Date(e.at) });
           break;
+        case 'progress':
+          for (const p of e.sessions) if (node.sessions.has(p.ticketId)) node.bytes.set(p.ticketId, { bytesDesktopToViewer: p.bytesDesktopToViewer, bytesViewerToDesktop: p.bytesViewerToDesktop });
+          this.emit('progress', { sessions: e.sessions });
+          break;
         case 'ended':
           node.sessions.delete(e.ticketId);
+          node.bytes.delete(e.ticketId);
           this.emit('ended', { ...e, startedAt: new Date(e.startedAt), endedAt: new Date(e.endedAt) });
           break;
         case 'legClosed':
@@ -134,7 +141,7 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
   #node(name: string): NodeState {
     let node = this.#nodes.get(name);
     if (!node) {
-      node = { name, channel: null, sessions: new Map(), waiting: new Map(), lostTimer: null };
+      node = { name, channel: null, sessions: new Map(), bytes: new Map(), waiting: new Map(), lostTimer: null };
       this.#nodes.set(name, node);
     }
     return node;
@@ -154,12 +161,15 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
     for (const [ticketId, startedAt] of [...node.sessions]) {
       if (!sessionGone(ticketId)) continue;
       node.sessions.delete(ticketId);
+      const bytes = node.bytes.get(ticketId);
+      node.bytes.delete(ticketId);
       this.emit('ended', {
         ticketId,
         reason,
         endedBy: null,
-        bytesDesktopToViewer: 0,
-        bytesViewerToDesktop: 0,
+        // As last reported (every REPEATER_PROGRESS_INTERVAL_MS): the node could not say more.
+        bytesDesktopToViewer: bytes?.bytesDesktopToViewer ?? 0,
+        bytesViewerToDesktop: bytes?.bytesViewerToDesktop ?? 0,
         startedAt: new Date(startedAt),
         endedAt: new Date(now),
         durationMs: now - startedAt,

@@ -127,6 +127,10 @@ export function bridgeRepeaterEvents(deps: {
       } else {
         await insertAuditEvent(db, clock.now(), system, 'session.resumed', { ticketId, technicianId: ticket.technician?.id ?? null });
       }
+      // The row exists from the start, so a crash mid-session still leaves a record.
+      if (!(await remoteSessionStore.live(db, ticketId))) {
+        await remoteSessionStore.start(db, { ticketId, technicianId: ticket.technician?.id ?? null, startedAt: e.at.getTime() });
+      }
       bus.publish('ticket.desktop', { ticketId, technicianId: ticket.technician?.id ?? null, state: 'paired', reason: null });
     }),
   );
@@ -136,10 +140,7 @@ export function bridgeRepeaterEvents(deps: {
       const ticketId = Number(e.ticketId);
       const ticket = await tickets.get(ticketId);
       const technicianId = ticket.technician?.id ?? null;
-      await remoteSessionStore.insert(db, {
-        ticketId,
-        technicianId,
-        startedAt: e.startedAt.getTime(),
+      await remoteSessionStore.end(db, ticketId, technicianId, e.startedAt.getTime(), {
         endedAt: e.endedAt.getTime(),
         durationMs: e.durationMs,
         bytesDesktopToViewer: e.bytesDesktopToViewer,
@@ -156,6 +157,15 @@ export function bridgeRepeaterEvents(deps: {
       });
       bus.publish('session.ended', { ticketId, technicianId, reason: e.reason, endedBy: e.endedBy });
       bus.publish('ticket.desktop', { ticketId, technicianId, state: 'gone', reason: e.reason });
+    }),
+  );
+
+  repeater.on('progress', (e) =>
+    safely('progress', async () => {
+      const at = clock.now();
+      for (const p of e.sessions) {
+        await remoteSessionStore.progress(db, Number(p.ticketId), { desktopToViewer: p.bytesDesktopToViewer, viewerToDesktop: p.bytesViewerToDesktop }, at);
+      }
     }),
   );
 
@@ -185,7 +195,40 @@ export function bridgeRepeaterEvents(deps: {
     },
     unbridge: () => {
       unsubscribe();
-      for (const name of ['legWaiting', 'paired', 'ended', 'legClosed'] as const) repeater.removeAllListeners(name);
+      for (const name of ['legWaiting', 'paired', 'ended', 'legClosed', 'progress'] as const) repeater.removeAllListeners(name);
     },
   };
+}
+
+/**
+ * Closes the session rows a crash left open (nobody will end them now) with
+ * SERVER_RESTARTED, at their last known byte counts; `stillLive` spares the
+ * sessions a repeater process reports as running. Tickets stay as they were:
+ * the desktop client re-arms from approved or in_session by itself.
+ */
+export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; logger: Logger; stillLive: (ticketId: number) => boolean }): Promise<number> {
+  const { db, clock } = deps;
+  let closed = 0;
+  for (const row of await remoteSessionStore.allLive(db)) {
+    if (deps.stillLive(row.ticketId)) continue;
+    const endedAt = Math.max(row.updatedAt, row.startedAt);
+    await remoteSessionStore.end(db, row.ticketId, row.technicianId, row.startedAt, {
+      endedAt,
+      durationMs: endedAt - row.startedAt,
+      bytesDesktopToViewer: row.bytesDesktopToViewer,
+      bytesViewerToDesktop: row.bytesViewerToDesktop,
+      endReason: 'SERVER_RESTARTED',
+      endedBy: null,
+    });
+    await insertAuditEvent(db, clock.now(), systemActor('startup'), 'session.ended', { ticketId: row.ticketId, technicianId: row.technicianId }, {
+      reason: 'SERVER_RESTARTED',
+      endedBy: null,
+      durationMs: endedAt - row.startedAt,
+      bytesDesktopToViewer: row.bytesDesktopToViewer,
+      bytesViewerToDesktop: row.bytesViewerToDesktop,
+    });
+    closed += 1;
+  }
+  if (closed) deps.logger.warn({ closed }, 'closed the session rows a crash left open (SERVER_RESTARTED)');
+  return closed;
 }

@@ -1,4 +1,6 @@
-// Remote sessions: one row per pairing of a desktop leg with a viewer leg.
+// Remote sessions: one row per pairing of a desktop leg with a viewer leg,
+// written when the pair forms (live: no end yet), its byte counts kept current
+// while it runs, closed when it ends — so a crash leaves a row to reconcile.
 import type { Knex } from 'knex';
 
 export interface RemoteSession {
@@ -6,6 +8,17 @@ export interface RemoteSession {
   ticketId: number;
   technicianId: number | null;
   startedAt: number;
+  /** Null while the session is live. */
+  endedAt: number | null;
+  durationMs: number | null;
+  bytesDesktopToViewer: number;
+  bytesViewerToDesktop: number;
+  /** Null while the session is live. */
+  endReason: string | null;
+  endedBy: string | null;
+}
+
+export interface SessionEnd {
   endedAt: number;
   durationMs: number;
   bytesDesktopToViewer: number;
@@ -15,18 +28,69 @@ export interface RemoteSession {
 }
 
 export const remoteSessionStore = {
-  async insert(db: Knex, s: Omit<RemoteSession, 'id'>): Promise<void> {
-    await db('remote_sessions').insert({
+  /** A session began: its live row. */
+  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number }): Promise<number> {
+    const [id] = await db('remote_sessions').insert({
       ticket_id: s.ticketId,
       technician_id: s.technicianId,
       started_at: s.startedAt,
-      ended_at: s.endedAt,
-      duration_ms: s.durationMs,
-      bytes_desktop_to_viewer: s.bytesDesktopToViewer,
-      bytes_viewer_to_desktop: s.bytesViewerToDesktop,
-      end_reason: s.endReason,
-      ended_by: s.endedBy,
+      ended_at: null,
+      duration_ms: null,
+      bytes_desktop_to_viewer: 0,
+      bytes_viewer_to_desktop: 0,
+      end_reason: null,
+      ended_by: null,
+      updated_at: s.startedAt,
     });
+    return Number(id);
+  },
+
+  /** The live row of a ticket's session, if any (the newest). */
+  async live(db: Knex, ticketId: number): Promise<{ id: number; startedAt: number } | null> {
+    const row = (await db('remote_sessions').where({ ticket_id: ticketId }).whereNull('ended_at').orderBy('id', 'desc').first()) as
+      | { id: number; started_at: number }
+      | undefined;
+    return row ? { id: Number(row.id), startedAt: Number(row.started_at) } : null;
+  },
+
+  async progress(db: Knex, ticketId: number, bytes: { desktopToViewer: number; viewerToDesktop: number }, at: number): Promise<void> {
+    await db('remote_sessions')
+      .where({ ticket_id: ticketId })
+      .whereNull('ended_at')
+      .update({ bytes_desktop_to_viewer: bytes.desktopToViewer, bytes_viewer_to_desktop: bytes.viewerToDesktop, updated_at: at });
+  },
+
+  /** Closes the ticket's live row, or writes a whole one when none is live (a session that began before this server started). */
+  async end(db: Knex, ticketId: number, technicianId: number | null, startedAt: number, end: SessionEnd): Promise<void> {
+    const patch = {
+      ended_at: end.endedAt,
+      duration_ms: end.durationMs,
+      bytes_desktop_to_viewer: end.bytesDesktopToViewer,
+      bytes_viewer_to_desktop: end.bytesViewerToDesktop,
+      end_reason: end.endReason,
+      ended_by: end.endedBy,
+      updated_at: end.endedAt,
+    };
+    const live = await remoteSessionStore.live(db, ticketId);
+    if (live) {
+      await db('remote_sessions').where({ id: live.id }).update(patch);
+      return;
+    }
+    await db('remote_sessions').insert({ ticket_id: ticketId, technician_id: technicianId, started_at: startedAt, ...patch });
+  },
+
+  /** Rows still live (after a crash: nobody will end them). */
+  async allLive(db: Knex): Promise<{ id: number; ticketId: number; technicianId: number | null; startedAt: number; updatedAt: number; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[]> {
+    const rows = (await db('remote_sessions').whereNull('ended_at').orderBy('id')) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      ticketId: Number(r.ticket_id),
+      technicianId: r.technician_id === null ? null : Number(r.technician_id),
+      startedAt: Number(r.started_at),
+      updatedAt: Number(r.updated_at ?? r.started_at),
+      bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
+      bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
+    }));
   },
 
   async forTicket(db: Knex, ticketId: number): Promise<RemoteSession[]> {
@@ -36,11 +100,11 @@ export const remoteSessionStore = {
       ticketId: Number(r.ticket_id),
       technicianId: r.technician_id === null ? null : Number(r.technician_id),
       startedAt: Number(r.started_at),
-      endedAt: Number(r.ended_at),
-      durationMs: Number(r.duration_ms),
+      endedAt: r.ended_at === null ? null : Number(r.ended_at),
+      durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
       bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
       bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
-      endReason: String(r.end_reason),
+      endReason: r.end_reason === null ? null : String(r.end_reason),
       endedBy: r.ended_by === null ? null : String(r.ended_by),
     }));
   },

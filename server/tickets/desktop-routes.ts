@@ -24,6 +24,7 @@ export interface DesktopRoutesDeps {
   /** The repeater process's public URL (ws:// or wss://), when the repeater runs on its own. */
   repeaterUrl: string | null;
   createRatePerMinute: number;
+  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
 }
 
 declare module 'express-serve-static-core' {
@@ -84,6 +85,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     const id = ticketOf(req).id;
     const channel = openSse(req, res, { key: `ticket:${id}` });
     channel.send('ticket', toHelpRequestView(ticketOf(req)));
+    // Where its desktop leg is now: a client that reconnects its stream (after a restart) learns it was paired meanwhile.
+    channel.send('connection', { state: deps.desktopState(id) ?? 'gone', reason: null });
     channel.onClose(
       bus.subscribe('ticket.changed', (e) => {
         if (e.ticket.id === id) channel.send('ticket', toHelpRequestView(e.ticket));

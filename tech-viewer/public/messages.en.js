@@ -7,6 +7,7 @@ export const messages = {
     waiting: 'Waiting for the user\'s desktop to connect…',
     connected: 'Connected to {requester}\'s desktop.',
     ended: 'Session ended: {reason}',
+    reconnecting: 'Connection interrupted: {reason} Reconnecting in {seconds} s…',
   },
   viewOnly: 'View only: the user allowed viewing, not control. Your keyboard and mouse are not sent.',
   reasons: {
@@ -21,6 +22,7 @@ export const messages = {
     ENDED_BY_SERVER: 'the server ended the session.',
     SHUTDOWN: 'the server is restarting. Reconnect in a moment.',
     PEER_PROTOCOL_ERROR: 'the user\'s desktop sent invalid data.',
+    SERVER_RESTARTED: 'the server restarted.',
     REPEATER_LOST: 'the relay carrying the session was lost. The user\'s app reconnects by itself: Reconnect in a moment.',
     TOKEN_REFUSED: 'the server refused the connection (the viewer token was not accepted).',
     NETWORK: 'the network connection dropped.',
