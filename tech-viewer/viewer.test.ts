@@ -9,6 +9,7 @@ import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/s
 import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
+import { TEST_REPEATER_SECRET, startRepeaterProcess } from '../test/repeater-process.ts';
 
 let h: Harness;
 let x: XDisplay;
@@ -202,6 +203,46 @@ describe('technician viewer', () => {
     await context.close();
     await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
   }, 90_000);
+
+  it('rides through a restart of the repeater: says so, reconnects by itself, and paints again', async () => {
+    const own = await startHarness('sqlite', {}, { repeater: 'process' });
+    let repeater = own.repeaterProcess!;
+    const desktops: Tunnel[] = [];
+    try {
+      const admin = await own.login('admin', ADMIN_PASSWORD);
+      const tech = await own.createTechnician(admin, 'ana');
+      const t = await own.helpRequest({ requesterName: 'Bob User', hostname: 'bob-pc' });
+      await tech.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+      await own.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false }).expect(200);
+      const desktop = async (): Promise<void> => {
+        const { body } = await own.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201);
+        const tunnel = new Tunnel({ url: body.url, display: x.display, viewOnly: false, x11vncBinary: 'x11vnc' });
+        await tunnel.open();
+        desktops.push(tunnel);
+      };
+      await desktop();
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      await page.goto(`${own.server.url}/tech/${t.id}`);
+      await page.getByLabel('Username').fill('ana');
+      await page.getByLabel('Password').fill('ana-password-123');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await waitForState(page, 'connected');
+      await waitForPixel(page, 200, 90, x.xtermRgb);
+      expect(await repeater.stop()).toBe(0);
+      expect(await waitForState(page, 'reconnecting')).toMatch(/^Connection interrupted: the server is restarting\. Reconnecting in \d+ s…$/);
+      await page.screenshot({ path: join(shots, '8-reconnecting.png') });
+      repeater = await startRepeaterProcess({ REPEATER_SERVER_URL: own.server.url, REPEATER_SECRET: TEST_REPEATER_SECRET, REPEATER_NAME: 'node-a' }, { port: repeater.port });
+      await desktop(); // the desktop client re-arms (tested with the real core elsewhere)
+      await waitForState(page, 'connected', 40_000);
+      await waitForPixel(page, 200, 90, x.xtermRgb);
+      await page.context().close();
+      await own.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+    } finally {
+      await Promise.all(desktops.map((d) => d.close()));
+      await repeater.stop();
+      await own.close();
+    }
+  }, 120_000);
 
   it('refuses the viewer page to a technician who does not hold the ticket', async () => {
     const t = await approvedTicket(false);

@@ -24,12 +24,33 @@ let viewer = null;
 let closeIds = null;
 let status = body.dataset.status;
 
+// A restart of the server or the repeater, or a dropped network, is ridden
+// through: the viewer reconnects by itself with backoff (saying so) for up to
+// RETRY_WINDOW_MS, then leaves it to the Reconnect button.
+const RETRY_REASONS = new Set(['SHUTDOWN', 'REPEATER_LOST', 'SERVER_RESTARTED', 'NETWORK', 'DESKTOP_LOST', 'VIEWER_LOST']);
+const RETRY_WINDOW_MS = 120_000;
+let retry = null;
+let retryTimer = null;
+
+function scheduleRetry(words) {
+  retry ??= { attempt: 0, until: Date.now() + RETRY_WINDOW_MS };
+  if (Date.now() > retry.until) {
+    retry = null;
+    return false;
+  }
+  const delayMs = Math.min(8_000, 1_000 * 2 ** retry.attempt++);
+  showState('reconnecting', format(messages.state.reconnecting, { reason: words, seconds: Math.round(delayMs / 1000) }));
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => void connect(), delayMs);
+  return true;
+}
+
 function showState(state, text) {
   stateEl.dataset.state = state;
   stateEl.textContent = text;
   const live = state === 'connected';
-  buttons.disconnect.hidden = state === 'ended' || state === 'awaitingApproval';
-  buttons.reconnect.hidden = state !== 'ended';
+  buttons.disconnect.hidden = state === 'ended' || state === 'awaitingApproval' || state === 'reconnecting';
+  buttons.reconnect.hidden = state !== 'ended' && state !== 'reconnecting';
   for (const b of [buttons.cad, buttons.clip]) b.disabled = !live || (viewer?.viewOnly ?? false);
 }
 
@@ -52,6 +73,9 @@ async function connect() {
   try {
     minted = await api(`/api/v1/tickets/${ticketId}/viewer-token`, 'POST');
   } catch (err) {
+    // The server is away (restarting) or its database is: try again shortly.
+    const transient = !err.code || err.code === 'DATABASE_UNAVAILABLE' || err.code === 'INTERNAL';
+    if (transient && scheduleRetry(messages.reasons.SHUTDOWN)) return;
     if (err.code === 'ILLEGAL_TRANSITION') {
       const detail = await api(`/api/v1/tickets/${ticketId}`).catch(() => null);
       const s = detail?.ticket?.status ?? 'closed';
@@ -67,12 +91,15 @@ async function connect() {
   viewer.addEventListener('state', (event) => {
     const { state, reason, detail } = event.detail;
     if (state === 'connected') {
+      retry = null;
       showState('connected', format(messages.state.connected, { requester }));
       viewer.focus();
     } else if (state === 'ended') {
       const words = format(messages.reasons[reason] ?? messages.reasons.NETWORK, { detail: detail ?? '' });
-      showState('ended', format(messages.state.ended, { reason: words }));
       stateEl.dataset.reason = reason;
+      // While reconnecting, a repeater that is not back yet refuses like a bad token.
+      if ((RETRY_REASONS.has(reason) || (retry && reason === 'TOKEN_REFUSED')) && scheduleRetry(words)) return;
+      showState('ended', format(messages.state.ended, { reason: words }));
     } else {
       showState(state, messages.state[state]);
     }
@@ -109,7 +136,11 @@ buttons.fullscreen.addEventListener('click', () => {
   else void screen.requestFullscreen?.();
 });
 buttons.disconnect.addEventListener('click', () => viewer?.disconnect());
-buttons.reconnect.addEventListener('click', () => void connect());
+buttons.reconnect.addEventListener('click', () => {
+  clearTimeout(retryTimer);
+  retry = null;
+  void connect();
+});
 buttons.end.addEventListener('click', async () => {
   try {
     await api(`/api/v1/tickets/${ticketId}/end`, 'POST');
