@@ -45,22 +45,26 @@ async function waitFor<T>(what: string, probe: () => T | undefined | null | fals
   }
 }
 
+let serverEnv: Record<string, string | undefined> = {};
+let serverOut = '';
+
+/** Starts the server as `npm start` does, in its own process group (stopped by signalling the group). */
+async function startProductServer(): Promise<void> {
+  serverOut = '';
+  server = spawn('npm', ['start'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
+  await waitFor('the server to say it is running', () => serverOut.includes('Helpdesk is running') || (server.exitCode !== null && Promise.reject(new Error(serverOut))), 90_000);
+}
+
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   const database = await freshDatabase('mysql');
   if (database.client !== 'mysql') throw new Error('the end-to-end test runs on MariaDB');
   const port = await freePort();
   serverUrl = `http://127.0.0.1:${port}`;
-  let serverOut = '';
-  server = spawn('npm', ['start'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ADMIN_PASSWORD, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
-  [x, browser] = await Promise.all([startXDisplay({ shell: { banner: `UNIQUE ${unique}`, cwd: workDir } }), launchChromium()]);
-  await waitFor('the server to say it is running', () => serverOut.includes('Helpdesk is running') || (server.exitCode !== null && Promise.reject(new Error(serverOut))), 90_000);
+  serverEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ADMIN_PASSWORD, LOG_LEVEL: 'warn' };
+  [, x, browser] = await Promise.all([startProductServer(), startXDisplay({ shell: { banner: `UNIQUE ${unique}`, cwd: workDir } }), launchChromium()]);
   // The administrator creates the technician Ana through the admin web's API.
   const admin = await login('admin', ADMIN_PASSWORD);
   const res = await admin.fetch('/api/v1/technicians', { method: 'POST', body: { username: 'ana', displayName: 'Ana', password: 'ana-password-123' } });
@@ -163,6 +167,22 @@ describe('end to end', () => {
     await waitFor('the command to run on the user\'s display', () => existsSync(proof), 15_000);
     await tech.screenshot({ path: join(shots, '4-command-ran.png') });
 
+    // 4b. The server restarts (a deploy) under the session: the terminal client
+    // and the viewer ride through it, and the session resumes without a new consent.
+    const stopped = new Promise((resolve) => server.once('exit', resolve));
+    process.kill(-server.pid!, 'SIGTERM');
+    await tech.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
+    await stopped;
+    await tech.screenshot({ path: join(shots, '4b-server-restarting.png') });
+    const beforeRestart = clientOut.length;
+    await startProductServer();
+    await tech.waitForSelector('#state[data-state="connected"]', { timeout: 60_000 });
+    await waitFor('the user to see the session again', () => clientOut.slice(beforeRestart).includes('Ana is helping you.'), 30_000);
+    expect(client.exitCode).toBeNull();
+    expect(clientOut).not.toMatch(/Allow control[^]*Allow control/); // asked once only
+    await expect.poll(() => pixel(tech, 300, 140), { timeout: 15_000 }).toEqual([...x.xtermRgb]);
+    await tech.screenshot({ path: join(shots, '4c-resumed-after-restart.png') });
+
     // 5. The user stops; the viewer says so; the timeline has every step; the technician resolves.
     client.stdin!.write('stop\n');
     await tech.waitForSelector('#state[data-state="ended"]');
@@ -172,7 +192,7 @@ describe('end to end', () => {
     await tech.goto(`${serverUrl}/tickets/${ticketId}`);
     const actions = await tech.locator('#timeline li').evaluateAll((items) => items.map((li) => li.getAttribute('data-action')));
     expect(actions).toEqual(expect.arrayContaining([
-      'ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.start_session', 'ticket.end', 'session.ended',
+      'ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.start_session', 'session.resumed', 'ticket.end', 'session.ended',
     ]));
     await tech.getByLabel('Resolution').fill(`Ran the fix for ${unique}`);
     await tech.getByRole('button', { name: 'Resolve' }).click();
