@@ -5,6 +5,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { AppError, isAppError } from '../server/errors.ts';
+import { mustEnrolTwoFactor } from '../server/auth/guards.ts';
 import { t } from './messages/en.ts';
 
 declare module 'express-session' {
@@ -27,9 +28,13 @@ export const pageLocals: RequestHandler = (req, res, next) => {
   next();
 };
 
+// Until an account that must use two-factor login has set it up, every page leads to /profile.
+const enrolFirst = (req: Request): boolean => mustEnrolTwoFactor(req) && !req.originalUrl.startsWith('/profile');
+
 export const requirePageLogin: RequestHandler = (req, res, next) => {
   if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   assertCsrf(req);
+  if (enrolFirst(req)) return res.redirect(303, '/profile');
   next();
 };
 
@@ -37,6 +42,7 @@ export const requirePageAdmin: RequestHandler = (req, res, next) => {
   if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   if (req.user.role !== 'admin') return next(new AppError('FORBIDDEN', 'Only administrators may open this page'));
   assertCsrf(req);
+  if (enrolFirst(req)) return res.redirect(303, '/profile');
   next();
 };
 

@@ -2,9 +2,9 @@
 import { Router, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { PassportInstance } from '../server/auth/passport.ts';
-import { passwordLogin } from '../server/auth/routes.ts';
+import { passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
 import { isAppError } from '../server/errors.ts';
-import { assertCsrf } from '../server/auth/csrf.ts';
+import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { pageLocals, safeNext } from './page-helpers.ts';
@@ -28,20 +28,38 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     if (req.user) return res.redirect(303, safeNext(req.query.next));
     // A page that sent us here because the session idled out says so.
     const idle = typeof req.query.next === 'string' && req.get('cookie')?.includes('hd.sid=');
-    res.render('login', { error: null, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : idle ? 'login.idle' : null });
+    res.render('login', { step: 'password', error: null, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : idle ? 'login.idle' : null });
   });
 
   router.post('/login', deps.limiter, async (req, res) => {
     assertCsrf(req);
     const body = req.body as Record<string, unknown>;
     const next = safeNext(body.next);
+    const username = typeof body.username === 'string' ? body.username : '';
     try {
-      await passwordLogin(deps.passport, req, res);
+      const result = await passwordLogin(deps.passport, req, res);
+      res.locals.csrfToken = csrfTokenOf(req);
+      if (result.twoFactorRequired) return res.render('login', { step: 'code', error: null, username, next, notice: null });
       res.redirect(303, next);
     } catch (err) {
       if (!isAppError(err) || !err.expected) throw err;
-      res.locals.csrfToken = req.session.csrfToken;
-      res.status(err.status).render('login', { error: err.message, username: typeof body.username === 'string' ? body.username : '', next, notice: null });
+      res.locals.csrfToken = csrfTokenOf(req);
+      res.status(err.status).render('login', { step: 'password', error: err.message, username, next, notice: null });
+    }
+  });
+
+  router.post('/login/2fa', deps.limiter, async (req, res) => {
+    assertCsrf(req);
+    const body = req.body as Record<string, unknown>;
+    const next = safeNext(body.next);
+    try {
+      await secondFactorLogin(deps.technicians, req, typeof body.code === 'string' ? body.code : '');
+      res.redirect(303, next);
+    } catch (err) {
+      if (!isAppError(err) || !err.expected) throw err;
+      res.locals.csrfToken = csrfTokenOf(req);
+      const step = req.session.pending2fa ? 'code' : 'password';
+      res.status(err.status).render('login', { step, error: err.message, username: '', next, notice: null });
     }
   });
 

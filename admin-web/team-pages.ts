@@ -3,13 +3,21 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { parseOrThrow } from '../server/errors.ts';
+import QRCode from 'qrcode';
+import { AppError, parseOrThrow } from '../server/errors.ts';
 import { technicianContext, technicianOf } from '../server/auth/guards.ts';
 import { listAuditEvents } from '../server/audit/store.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
 
 const idSchema = z.coerce.number().int().positive();
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Recovery codes just made, shown on the next profile page only. */
+    recoveryCodesOnce?: string[];
+  }
+}
 const auditFilterSchema = z.object({
   action: z.string().trim().max(48).optional(),
   actor: z.string().trim().max(120).optional(),
@@ -73,9 +81,46 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
     res.render('audit', { title: res.locals.t('audit.title'), events, filter, older, timeText });
   });
 
-  router.get('/profile', (req, res) => {
-    res.render('profile', { title: res.locals.t('profile.title'), technician: technicianOf(req) });
+  router.get('/profile', async (req, res) => {
+    const technician = technicianOf(req);
+    // A setup in progress (its secret waits in the session) shows its QR code again.
+    let enrol: { secret: string; qr: string } | null = null;
+    const secret = req.session.enrolSecret;
+    if (secret && !technician.twoFactor.enabled) {
+      const uri = `otpauth://totp/Helpdesk:${encodeURIComponent(technician.username)}?secret=${secret}&issuer=Helpdesk`;
+      enrol = { secret, qr: await QRCode.toDataURL(uri) };
+    }
+    const recoveryCodes = req.session.recoveryCodesOnce ?? null;
+    delete req.session.recoveryCodesOnce;
+    res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes });
   });
+
+  router.post('/profile/2fa/setup', formAction(async (req) => {
+    req.session.enrolSecret = (await technicians.startTwoFactor(technicianOf(req).id)).secret;
+    return { redirect: '/profile#twofa' };
+  }, () => '/profile'));
+
+  router.post('/profile/2fa/enable', formAction(async (req) => {
+    const body = req.body as Record<string, string>;
+    const secret = req.session.enrolSecret;
+    if (!secret) throw new AppError('VALIDATION_FAILED', 'Start the setup again');
+    const { recoveryCodes } = await technicians.confirmTwoFactor(technicianOf(req).id, secret, body.code ?? '', technicianContext(req));
+    delete req.session.enrolSecret;
+    req.session.recoveryCodesOnce = recoveryCodes;
+    return { redirect: '/profile#twofa', ok: 'Two-factor login is on.' };
+  }, () => '/profile#twofa'));
+
+  router.post('/profile/2fa/disable', formAction(async (req) => {
+    const body = req.body as Record<string, string>;
+    await technicians.disableTwoFactor(technicianOf(req).id, body.password ?? '', technicianContext(req));
+    return { redirect: '/profile#twofa', ok: 'Two-factor login is off.' };
+  }, () => '/profile#twofa'));
+
+  router.post('/technicians/:id/2fa/reset', formAction(async (req) => {
+    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+    const technician = await technicians.resetTwoFactor(id, technicianContext(req));
+    return { redirect: `/technicians/${id}`, ok: `Two-factor login of ${technician.username} reset: they set it up again at their next login.` };
+  }, (req) => `/technicians/${String(req.params.id)}`));
 
   router.post('/profile/password', formAction(async (req) => {
     const body = req.body as Record<string, string>;

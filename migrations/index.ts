@@ -5,12 +5,14 @@ import * as initial from './001_initial.ts';
 import * as dashboardIndexes from './002_dashboard_indexes.ts';
 import * as accountSecurity from './003_account_security.ts';
 import * as liveRemoteSessions from './004_live_remote_sessions.ts';
+import * as twoFactor from './005_two_factor.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
   '002_dashboard_indexes': dashboardIndexes,
   '003_account_security': accountSecurity,
   '004_live_remote_sessions': liveRemoteSessions,
+  '005_two_factor': twoFactor,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

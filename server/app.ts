@@ -141,7 +141,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(csrfProtection());
 
   const limiter = loginLimiter(config.login.ratePerMinute);
-  app.use('/auth', authRoutes({ passport, limiter }));
+  app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));

@@ -45,6 +45,7 @@ async function main(): Promise<number> {
     clock: systemClock,
     hasher: createPasswordHasher(config.argon2MemoryKiB),
     login: { maxFailures: config.login.maxFailures, lockoutMs: config.login.lockoutMs },
+    twoFactor: config.requireTwoFactor,
   });
   const by = { actor: { type: 'system' as const, name: 'cli' }, remoteAddress: '' };
   const idOf = async (name: string | undefined): Promise<number> => {

@@ -43,6 +43,7 @@ const envSchema = z.object({
     .optional(),
   REPEATER_LOST_AFTER_MS: intFrom(0, 600_000).default(5_000),
   SSE_MAX_PER_ADDRESS: intFrom(1, 100_000).default(100),
+  REQUIRE_2FA: z.enum(['none', 'admins', 'all']).default('none'),
   SSE_MAX_PER_TICKET: intFrom(1, 1_000).default(4),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
 });
@@ -67,6 +68,8 @@ export interface Config {
   ticketExpiryMs: number;
   maxActiveTicketsPerTech: number;
   login: { maxFailures: number; lockoutMs: number; ratePerMinute: number };
+  /** REQUIRE_2FA: whose accounts must use two-factor login (TOTP). */
+  requireTwoFactor: 'none' | 'admins' | 'all';
   ticketCreateRatePerMinute: number;
   argon2MemoryKiB: number;
   repeater: RepeaterOptions;
@@ -127,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     ticketExpiryMs: e.TICKET_EXPIRY_MS,
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
     login: { maxFailures: e.LOGIN_MAX_FAILURES, lockoutMs: e.LOGIN_LOCKOUT_MS, ratePerMinute: e.LOGIN_RATE_PER_MINUTE },
+    requireTwoFactor: e.REQUIRE_2FA,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),

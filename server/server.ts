@@ -58,6 +58,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     hasher: createPasswordHasher(config.argon2MemoryKiB),
     login: { maxFailures: config.login.maxFailures, lockoutMs: config.login.lockoutMs },
     onRevoked: (event) => bus.publish('technician.revoked', event),
+    twoFactor: config.requireTwoFactor,
   });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });

@@ -5,11 +5,24 @@ import { assertCsrf } from './csrf.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import type { Technician } from '../technicians/store.ts';
 
+/** Whether REQUIRE_2FA demands two-factor login of this account and it is not set up yet. */
+export function mustEnrolTwoFactor(req: Request): boolean {
+  return Boolean(req.user && req.user.twoFactor.required && !req.user.twoFactor.enabled);
+}
+
+/** Until enrolled, only one's own account (/api/v1/me…) is open. */
+function assertEnrolled(req: Request): void {
+  if (mustEnrolTwoFactor(req) && !/^\/api\/v1\/me(\/|$|\?)/.test(req.originalUrl)) {
+    throw new AppError('TWO_FACTOR_REQUIRED', 'Set up two-factor login first (your administrators require it): POST /api/v1/me/2fa/setup, or the Profile page');
+  }
+}
+
 // Each guard also demands the CSRF token of a state-changing request: every
 // cookie-authenticated action passes through one (see csrf.ts).
 export const requireTechnician: RequestHandler = (req, _res, next) => {
   if (!req.user) return next(new AppError('UNAUTHENTICATED', 'Log in first'));
   assertCsrf(req);
+  assertEnrolled(req);
   next();
 };
 
@@ -17,6 +30,7 @@ export const requireAdmin: RequestHandler = (req, _res, next) => {
   if (!req.user) return next(new AppError('UNAUTHENTICATED', 'Log in first'));
   if (req.user.role !== 'admin') return next(new AppError('FORBIDDEN', 'Only administrators may do this'));
   assertCsrf(req);
+  assertEnrolled(req);
   next();
 };
 

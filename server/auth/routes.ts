@@ -3,7 +3,9 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { AppError, parseOrThrow } from '../errors.ts';
+import { z } from 'zod';
 import { loginSchema } from '../technicians/schema.ts';
+import type { TechnicianService } from '../technicians/service.ts';
 import type { Technician } from '../technicians/store.ts';
 import type { PassportInstance } from './passport.ts';
 import { assertCsrf, csrfTokenOf } from './csrf.ts';
@@ -18,7 +20,18 @@ export function loginLimiter(ratePerMinute: number) {
   });
 }
 
-export function authRoutes({ passport, limiter }: { passport: PassportInstance; limiter: RequestHandler }): Router {
+const secondFactorSchema = z.object({ code: z.string().trim().min(6).max(20) });
+/** A login whose password was right waits this long for its second factor. */
+const PENDING_MS = 5 * 60_000;
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Password checked, code still to come (two-factor login). */
+    pending2fa?: { technicianId: number; at: number };
+  }
+}
+
+export function authRoutes({ passport, limiter, technicians }: { passport: PassportInstance; limiter: RequestHandler; technicians: TechnicianService }): Router {
   const router = Router();
 
   router.get('/session', (req, res) => {
@@ -27,7 +40,16 @@ export function authRoutes({ passport, limiter }: { passport: PassportInstance; 
 
   router.post('/login', limiter, async (req, res) => {
     assertCsrf(req);
-    const technician = await passwordLogin(passport, req, res);
+    const result = await passwordLogin(passport, req, res);
+    if (result.twoFactorRequired) return res.json({ twoFactorRequired: true, technician: null, csrfToken: csrfTokenOf(req) });
+    res.json({ technician: result.technician, csrfToken: csrfTokenOf(req) });
+  });
+
+  // The second step of a login with two factors: a code from the app, or a recovery code.
+  router.post('/2fa', limiter, async (req, res) => {
+    assertCsrf(req);
+    const { code } = parseOrThrow(secondFactorSchema, req.body, 'code');
+    const technician = await secondFactorLogin(technicians, req, code);
     res.json({ technician, csrfToken: csrfTokenOf(req) });
   });
 
@@ -44,9 +66,11 @@ export function authRoutes({ passport, limiter }: { passport: PassportInstance; 
 
 /**
  * Checks username and password with passport-local and logs in on a fresh
- * session id (no fixation). Throws the service's coded errors.
+ * session id (no fixation) — or, for an account with two-factor login, keeps
+ * only a pending mark on the fresh session until secondFactorLogin. Throws the
+ * service's coded errors.
  */
-export async function passwordLogin(passport: PassportInstance, req: Request, res: Response): Promise<Technician> {
+export async function passwordLogin(passport: PassportInstance, req: Request, res: Response): Promise<{ technician: Technician; twoFactorRequired: boolean }> {
   parseOrThrow(loginSchema, req.body, 'login');
   const technician = await new Promise<Technician>((resolve, reject) => {
     passport.authenticate('local', (err: unknown, user: Technician | false) => {
@@ -55,15 +79,32 @@ export async function passwordLogin(passport: PassportInstance, req: Request, re
       resolve(user);
     })(req, res, reject);
   });
+  if (technician.twoFactor.enabled) {
+    await regenerate(req);
+    req.session.pending2fa = { technicianId: technician.id, at: Date.now() };
+    return { technician, twoFactorRequired: true };
+  }
+  await logIn(req, technician);
+  return { technician, twoFactorRequired: false };
+}
+
+/** Completes a pending two-factor login with a code; throws LOGIN_FAILED (and counts it) when it is wrong. */
+export async function secondFactorLogin(technicians: TechnicianService, req: Request, code: string): Promise<Technician> {
+  const pending = req.session.pending2fa;
+  if (!pending || Date.now() - pending.at > PENDING_MS) {
+    delete req.session.pending2fa;
+    throw new AppError('LOGIN_FAILED', 'Log in again with your password: the code step timed out');
+  }
+  const technician = await technicians.verifySecondFactor(pending.technicianId, code, req.ip ?? '');
   await logIn(req, technician);
   return technician;
 }
 
-function logIn(req: Request, technician: Technician): Promise<void> {
-  return new Promise((resolve, reject) => {
-    req.session.regenerate((err) => {
-      if (err) return reject(err);
-      req.login(technician, (loginErr) => (loginErr ? reject(loginErr) : resolve()));
-    });
-  });
+function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+}
+
+async function logIn(req: Request, technician: Technician): Promise<void> {
+  await regenerate(req);
+  await new Promise<void>((resolve, reject) => req.login(technician, (loginErr) => (loginErr ? reject(loginErr) : resolve())));
 }

@@ -44,6 +44,6 @@ export interface BusEvents {
   'technician.revoked': { technicianId: number; reason: RevocationReason; exceptSessionId: string | null };
 }
 
-export type RevocationReason = 'disabled' | 'role_changed' | 'password_reset' | 'password_changed';
+export type RevocationReason = 'disabled' | 'role_changed' | 'password_reset' | 'password_changed' | 'two_factor_reset';
 
 export type BusEventName = keyof BusEvents;

@@ -1,13 +1,22 @@
 // Technician management (administrators) and one's own account.
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseOrThrow } from '../errors.ts';
+import QRCode from 'qrcode';
+import { AppError, parseOrThrow } from '../errors.ts';
 import { requireAdmin, requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
 import { changePasswordSchema } from './schema.ts';
 import type { TechnicianService } from './service.ts';
 
 const idSchema = z.coerce.number().int().positive();
 const resetSchema = z.object({ password: z.string().optional() });
+const codeSchema = z.object({ code: z.string().trim().regex(/^\d{6}$/, 'must be the 6 digits your app shows') });
+
+declare module 'express-session' {
+  interface SessionData {
+    /** A two-factor secret being set up, until a code confirms it. */
+    enrolSecret?: string;
+  }
+}
 
 export function technicianRoutes({ technicians }: { technicians: TechnicianService }): Router {
   const router = Router();
@@ -20,6 +29,33 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     const body = parseOrThrow(changePasswordSchema, req.body, 'password change');
     await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword, body.newPassword, technicianContext(req), req.sessionID);
     res.status(204).end();
+  });
+
+  // Two-factor login: setup (a secret kept in the session until a code proves it), enable, disable.
+  router.post('/me/2fa/setup', requireTechnician, async (req, res) => {
+    const setup = await technicians.startTwoFactor(technicianOf(req).id);
+    req.session.enrolSecret = setup.secret;
+    res.json({ secret: setup.secret, uri: setup.uri, qr: await QRCode.toDataURL(setup.uri) });
+  });
+
+  router.post('/me/2fa/enable', requireTechnician, async (req, res) => {
+    const { code } = parseOrThrow(codeSchema, req.body, 'code');
+    const secret = req.session.enrolSecret;
+    if (!secret) throw new AppError('VALIDATION_FAILED', 'Start with POST /api/v1/me/2fa/setup');
+    const { recoveryCodes } = await technicians.confirmTwoFactor(technicianOf(req).id, secret, code, technicianContext(req));
+    delete req.session.enrolSecret;
+    res.json({ recoveryCodes });
+  });
+
+  router.post('/me/2fa/disable', requireTechnician, async (req, res) => {
+    const { password } = parseOrThrow(z.object({ password: z.string().min(1).max(200) }), req.body, 'password');
+    await technicians.disableTwoFactor(technicianOf(req).id, password, technicianContext(req));
+    res.status(204).end();
+  });
+
+  router.post('/technicians/:id/2fa/reset', requireAdmin, async (req, res) => {
+    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+    res.json({ technician: await technicians.resetTwoFactor(id, technicianContext(req)) });
   });
 
   router.get('/technicians', requireAdmin, async (_req, res) => {

@@ -12,7 +12,9 @@ import {
   updateTechnicianSchema,
   type CreateTechnicianInput,
 } from './schema.ts';
-import { technicianStore as store, toTechnician, type Technician } from './store.ts';
+import { randomBytes, createHash } from 'node:crypto';
+import { generateSecret as generateTotpSecret, generateURI as totpUri, verify as verifyTotp } from 'otplib';
+import { technicianStore as store, toTechnician, type Technician, type TechnicianRow, type TwoFactorRequirement } from './store.ts';
 import type { RevocationReason } from '../events/contract.ts';
 
 export interface TechnicianServiceDeps {
@@ -20,6 +22,8 @@ export interface TechnicianServiceDeps {
   clock: Clock;
   hasher: PasswordHasher;
   login: { maxFailures: number; lockoutMs: number };
+  /** REQUIRE_2FA: whose accounts must use two-factor login. */
+  twoFactor?: TwoFactorRequirement;
   /** Told when an account's web sessions were ended (the server closes its live streams). */
   onRevoked?: (event: { technicianId: number; reason: RevocationReason; exceptSessionId: string | null }) => void;
 }
@@ -47,7 +51,7 @@ export function waitInWords(ms: number): string {
 
 export type TechnicianService = ReturnType<typeof createTechnicianService>;
 
-export function createTechnicianService({ db, clock, hasher, login, onRevoked }: TechnicianServiceDeps) {
+export function createTechnicianService({ db, clock, hasher, login, onRevoked, twoFactor = 'none' }: TechnicianServiceDeps) {
   // A hash of a password nobody knows, made once on first use, so that a login
   // for an unknown user costs the same time as one for a real user.
   let dummyHash: Promise<string> | null = null;
@@ -56,7 +60,61 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked }:
   async function get(id: number): Promise<Technician> {
     const row = await store.byId(db, id);
     if (!row) throw new AppError('TECHNICIAN_NOT_FOUND', `No technician with id ${id}`);
-    return toTechnician(row);
+    return toTechnician(row, twoFactor);
+  }
+
+  const systemContext = (name: string, remoteAddress: string): ActorContext => ({ actor: { type: 'system', name }, remoteAddress });
+
+  type Throttle = { failures: number; locked_until: number | null } | undefined;
+
+  /** Failures count per account *and* address: guesses from one address lock that address out of this account, never the owner elsewhere. */
+  async function checkThrottle(row: TechnicianRow, remoteAddress: string): Promise<Throttle> {
+    const now = clock.now();
+    const pair = { technician_id: row.id, address: (remoteAddress || 'unknown').slice(0, 64) };
+    const throttle = (await db('login_throttle').where(pair).first()) as Throttle;
+    if (throttle?.locked_until != null && Number(throttle.locked_until) > now) {
+      const waitMs = Number(throttle.locked_until) - now;
+      await insertAuditEvent(db, now, systemContext(row.username, remoteAddress), 'login.failed', { technicianId: Number(row.id) }, { reason: 'locked' });
+      throw new AppError('ACCOUNT_LOCKED', `Too many failed logins from your address: try again in ${waitInWords(waitMs)}`, { retryAfterMs: waitMs });
+    }
+    return throttle;
+  }
+
+  async function recordFailure(row: TechnicianRow, remoteAddress: string, throttle: Throttle, reason: string): Promise<void> {
+    const now = clock.now();
+    const pair = { technician_id: row.id, address: (remoteAddress || 'unknown').slice(0, 64) };
+    const failures = Number(throttle?.failures ?? 0) + 1;
+    const lockMs = failures >= login.maxFailures ? Math.min(login.lockoutMs, FIRST_LOCK_MS * 2 ** (failures - login.maxFailures)) : 0;
+    await db('login_throttle')
+      .insert({ ...pair, failures, locked_until: lockMs ? now + lockMs : null, last_failure_at: now })
+      .onConflict(['technician_id', 'address'])
+      .merge(['failures', 'locked_until', 'last_failure_at']);
+    await insertAuditEvent(db, now, systemContext(row.username, remoteAddress), lockMs ? 'login.locked' : 'login.failed', { technicianId: Number(row.id) }, { reason, failures, ...(lockMs ? { lockedForMs: lockMs } : {}) });
+  }
+
+  async function succeed(row: TechnicianRow, remoteAddress: string, hadFailures: boolean, secondFactor?: 'totp' | 'recovery'): Promise<Technician> {
+    const now = clock.now();
+    if (hadFailures) await db('login_throttle').where({ technician_id: row.id, address: (remoteAddress || 'unknown').slice(0, 64) }).delete();
+    await store.update(db, row.id, { last_login_at: now });
+    const technician = toTechnician({ ...row, last_login_at: now }, twoFactor);
+    await insertAuditEvent(
+      db,
+      now,
+      { actor: { type: 'technician', id: technician.id, name: technician.username, role: technician.role }, remoteAddress },
+      'login.succeeded',
+      { technicianId: technician.id },
+      secondFactor ? { secondFactor } : undefined,
+    );
+    return technician;
+  }
+
+  async function clearTwoFactor(id: number, by: ActorContext, action: string): Promise<void> {
+    const now = clock.now();
+    await db.transaction(async (trx) => {
+      await store.update(trx, id, { totp_secret: null, totp_enabled_at: null, totp_last_step: null, updated_at: now });
+      await trx('recovery_codes').where({ technician_id: id }).delete();
+      await insertAuditEvent(trx, now, by, action, { technicianId: id });
+    });
   }
 
   /** Ends an account's web sessions (all, or all but one) and tells the server to close its live streams. */
@@ -101,7 +159,7 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked }:
     create,
 
     async list(): Promise<Technician[]> {
-      return (await store.list(db)).map(toTechnician);
+      return (await store.list(db)).map((row) => toTechnician(row, twoFactor));
     },
 
     async update(id: number, input: unknown, by: ActorContext): Promise<Technician> {
@@ -196,43 +254,102 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked }:
     async authenticate(username: string, password: string, remoteAddress: string): Promise<Technician> {
       const now = clock.now();
       const row = await store.byUsername(db, username.trim().toLowerCase());
-      const context = (name: string): ActorContext => ({ actor: { type: 'system', name }, remoteAddress });
       if (!row) {
         // Spend the same time as a real check so usernames cannot be probed by timing.
         await hasher.verify(await getDummyHash(), password);
-        await insertAuditEvent(db, now, context(username.slice(0, 64)), 'login.failed', {}, { reason: 'unknown_user' });
+        await insertAuditEvent(db, now, systemContext(username.slice(0, 64), remoteAddress), 'login.failed', {}, { reason: 'unknown_user' });
         throw new AppError('LOGIN_FAILED', 'Wrong username or password');
       }
-      const refs = { technicianId: Number(row.id) };
-      // Failures count per account *and* address: guesses from one address
-      // lock that address out of this account, never the owner elsewhere.
-      const address = (remoteAddress || 'unknown').slice(0, 64);
-      const pair = { technician_id: row.id, address };
-      const throttle = (await db('login_throttle').where(pair).first()) as { failures: number; locked_until: number | null } | undefined;
-      if (throttle?.locked_until != null && Number(throttle.locked_until) > now) {
-        const waitMs = Number(throttle.locked_until) - now;
-        await insertAuditEvent(db, now, context(row.username), 'login.failed', refs, { reason: 'locked' });
-        throw new AppError('ACCOUNT_LOCKED', `Too many failed logins from your address: try again in ${waitInWords(waitMs)}`, { retryAfterMs: waitMs });
-      }
+      const throttle = await checkThrottle(row, remoteAddress);
       if (!(await hasher.verify(row.password_hash, password))) {
-        const failures = Number(throttle?.failures ?? 0) + 1;
-        const lockMs = failures >= login.maxFailures ? Math.min(login.lockoutMs, FIRST_LOCK_MS * 2 ** (failures - login.maxFailures)) : 0;
-        await db('login_throttle')
-          .insert({ ...pair, failures, locked_until: lockMs ? now + lockMs : null, last_failure_at: now })
-          .onConflict(['technician_id', 'address'])
-          .merge(['failures', 'locked_until', 'last_failure_at']);
-        await insertAuditEvent(db, now, context(row.username), lockMs ? 'login.locked' : 'login.failed', refs, { reason: 'wrong_password', failures, ...(lockMs ? { lockedForMs: lockMs } : {}) });
+        await recordFailure(row, remoteAddress, throttle, 'wrong_password');
         throw new AppError('LOGIN_FAILED', 'Wrong username or password');
       }
       if (!row.active) {
-        await insertAuditEvent(db, now, context(row.username), 'login.failed', refs, { reason: 'disabled' });
+        await insertAuditEvent(db, now, systemContext(row.username, remoteAddress), 'login.failed', { technicianId: Number(row.id) }, { reason: 'disabled' });
         throw new AppError('ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
       }
-      if (throttle) await db('login_throttle').where(pair).delete();
-      await store.update(db, row.id, { last_login_at: now });
-      const technician = toTechnician({ ...row, last_login_at: now });
-      await insertAuditEvent(db, now, { actor: { type: 'technician', id: technician.id, name: technician.username, role: technician.role }, remoteAddress }, 'login.succeeded', refs);
-      return technician;
+      const technician = toTechnician(row, twoFactor);
+      // With two factors, the password alone does not log in: the code comes next.
+      if (technician.twoFactor.enabled) return technician;
+      return succeed(row, remoteAddress, throttle !== undefined);
+    },
+
+    /**
+     * The second step of a login (after the password): a current TOTP code,
+     * used once, or an unused recovery code. Wrong codes count like wrong
+     * passwords (per account and address).
+     */
+    async verifySecondFactor(id: number, code: string, remoteAddress: string): Promise<Technician> {
+      const row = await store.byId(db, id);
+      if (!row || !row.active || row.totp_enabled_at == null || !row.totp_secret) {
+        throw new AppError('LOGIN_FAILED', 'Log in again with your password');
+      }
+      const throttle = await checkThrottle(row, remoteAddress);
+      const given = code.replace(/\s+/g, '');
+      let ok = false;
+      let via: 'totp' | 'recovery' = 'totp';
+      if (/^\d{6}$/.test(given)) {
+        const epoch = Math.floor(clock.now() / 1000);
+        const last = row.totp_last_step == null ? undefined : Number(row.totp_last_step);
+        const result = await verifyTotp({ secret: row.totp_secret, token: given, epoch, epochTolerance: 30, afterTimeStep: last });
+        if (result.valid) {
+          ok = true;
+          await store.update(db, row.id, { totp_last_step: Math.floor(epoch / 30) + result.delta });
+        }
+      } else if (/^[a-z0-9]{4}-?[a-z0-9]{4}$/i.test(given)) {
+        via = 'recovery';
+        const hash = sha256Hex(given.toLowerCase().replace('-', ''));
+        const used = await db('recovery_codes').where({ technician_id: row.id, code_hash: hash }).whereNull('used_at').update({ used_at: clock.now() });
+        ok = used === 1;
+      }
+      if (!ok) {
+        await recordFailure(row, remoteAddress, throttle, 'wrong_code');
+        throw new AppError('LOGIN_FAILED', 'That code is not valid; use the current code of your authenticator app, or a recovery code');
+      }
+      return succeed(row, remoteAddress, throttle !== undefined, via);
+    },
+
+    /** Enrolment, step 1: a new secret (kept by the caller until confirmed) and its otpauth:// URI. */
+    async startTwoFactor(id: number): Promise<{ secret: string; uri: string }> {
+      const technician = await get(id);
+      const secret = generateTotpSecret();
+      return { secret, uri: totpUri({ issuer: 'Helpdesk', label: technician.username, secret }) };
+    },
+
+    /** Enrolment, step 2: a code from the app proves the secret; returns the recovery codes, shown this once. */
+    async confirmTwoFactor(id: number, secret: string, code: string, by: ActorContext): Promise<{ recoveryCodes: string[] }> {
+      const epoch = Math.floor(clock.now() / 1000);
+      const result = await verifyTotp({ secret, token: code.replace(/\s+/g, ''), epoch, epochTolerance: 30 });
+      if (!result.valid) throw new AppError('VALIDATION_FAILED', 'That code does not match: check the time on your phone and type the current code');
+      const now = clock.now();
+      const recoveryCodes = Array.from({ length: 10 }, () => {
+        const raw = randomBytes(5).toString('hex').slice(0, 8);
+        return `${raw.slice(0, 4)}-${raw.slice(4)}`;
+      });
+      await db.transaction(async (trx) => {
+        await store.update(trx, id, { totp_secret: secret, totp_enabled_at: now, totp_last_step: Math.floor(epoch / 30) + result.delta, updated_at: now });
+        await trx('recovery_codes').where({ technician_id: id }).delete();
+        await trx('recovery_codes').insert(recoveryCodes.map((c) => ({ technician_id: id, code_hash: sha256Hex(c.replace('-', '')), used_at: null })));
+        await insertAuditEvent(trx, now, by, 'technician.2fa_enabled', { technicianId: id });
+      });
+      return { recoveryCodes };
+    },
+
+    /** The owner turns two-factor login off (with their password); not while REQUIRE_2FA demands it. */
+    async disableTwoFactor(id: number, password: string, by: ActorContext): Promise<void> {
+      const row = await store.byId(db, id);
+      if (!row || !(await hasher.verify(row.password_hash, password))) throw new AppError('LOGIN_FAILED', 'The current password is not correct');
+      if (toTechnician(row, twoFactor).twoFactor.required) throw new AppError('FORBIDDEN', 'Two-factor login is required for your account; an administrator can reset it if you lost your device');
+      await clearTwoFactor(id, by, 'technician.2fa_disabled');
+    },
+
+    /** An administrator resets a lost device: two-factor login is cleared and the account's sessions end. */
+    async resetTwoFactor(id: number, by: ActorContext): Promise<Technician> {
+      await get(id);
+      await clearTwoFactor(id, by, 'technician.2fa_reset');
+      await revoke(id, 'two_factor_reset', by);
+      return get(id);
     },
 
     /**
@@ -248,3 +365,7 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked }:
   };
 }
 
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

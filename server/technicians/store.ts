@@ -17,6 +17,9 @@ export interface TechnicianRow {
   password_changed_at: number;
   created_at: number;
   updated_at: number;
+  totp_secret?: string | null;
+  totp_enabled_at?: number | null;
+  totp_last_step?: number | null;
 }
 
 /** A technician as the rest of the server sees one: never the hash. */
@@ -29,9 +32,17 @@ export interface Technician {
   active: boolean;
   lastLoginAt: number | null;
   createdAt: number;
+  /** Two-factor login: whether it is set up, and whether REQUIRE_2FA demands it of this account. */
+  twoFactor: { enabled: boolean; required: boolean };
 }
 
-export function toTechnician(row: TechnicianRow): Technician {
+export type TwoFactorRequirement = 'none' | 'admins' | 'all';
+
+export function twoFactorRequired(role: Role, requirement: TwoFactorRequirement): boolean {
+  return requirement === 'all' || (requirement === 'admins' && role === 'admin');
+}
+
+export function toTechnician(row: TechnicianRow, requirement: TwoFactorRequirement = 'none'): Technician {
   return {
     id: Number(row.id),
     username: row.username,
@@ -41,6 +52,7 @@ export function toTechnician(row: TechnicianRow): Technician {
     active: Boolean(row.active),
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
     createdAt: Number(row.created_at),
+    twoFactor: { enabled: row.totp_enabled_at != null, required: twoFactorRequired(row.role, requirement) },
   };
 }
 
