@@ -155,6 +155,25 @@ describe.each(engines)('hardening on %s', (engine) => {
   });
 });
 
+describe('stream caps per address', () => {
+  it('refuses the stream past SSE_MAX_PER_ADDRESS from one address, with a coded refusal, and frees the place when one closes', async () => {
+    const h = await startHarness('sqlite', { SSE_MAX_PER_ADDRESS: '3', SSE_MAX_PER_TICKET: '10' });
+    try {
+      const t = await h.helpRequest();
+      const url = `${h.server.url}/api/v1/help-requests/${t.id}/events`;
+      const open = [await openSse(url, bearer(t.secret)), await openSse(url, bearer(t.secret)), await openSse(url, bearer(t.secret))];
+      const refused = await fetch(url, { headers: bearer(t.secret) });
+      expect(refused.status).toBe(429);
+      expect((await refused.json()).error.message).toMatch(/from this address/);
+      open[0]!.close();
+      await expect.poll(async () => fetch(url, { headers: bearer(t.secret), signal: AbortSignal.timeout(1000) }).then((r) => { void r.body?.cancel(); return r.status; }), { timeout: 3000 }).toBe(200);
+      for (const s of open) s.close();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('shutdown', () => {
   it('ends live streams cleanly: the reader sees an end it can reconnect from, not a cut', async () => {
     const h = await startHarness('sqlite');
