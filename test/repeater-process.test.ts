@@ -4,14 +4,14 @@
 // ticket stuck — the real desktop core with a real x11vnc on Xvfb re-arms onto
 // the restarted repeater and a new viewer resumes the session.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { connect as netConnect } from 'node:net';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
 import { CloseCode } from '../repeater/close-codes.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
-import { HelpSession, type FlowSnapshot, type FlowState } from '../desktop-client/core/help-session.ts';
+import { HelpSession } from '../desktop-client/core/help-session.ts';
+import { openViewer, reach } from './help-session-helpers.ts';
 import { createTransport } from '../desktop-client/core/transport.ts';
 
 let h: Harness;
@@ -52,31 +52,10 @@ function newSession(): HelpSession {
   return session;
 }
 
-function reach(session: HelpSession, state: FlowState, timeoutMs = 20_000): Promise<FlowSnapshot> {
-  if (session.snapshot.state === state) return Promise.resolve(session.snapshot);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`never reached ${state}; at ${JSON.stringify(session.snapshot)}`)), timeoutMs);
-    const onState = (s: FlowSnapshot): void => {
-      if (s.state !== state) return;
-      clearTimeout(timer);
-      session.off('state', onState);
-      resolve(s);
-    };
-    session.on('state', onState);
-  });
-}
-
-async function openViewer(ticketId: number): Promise<{ ws: WebSocket; greeting: Promise<string>; closed: Promise<number> }> {
-  const { body } = await ana.post(`/api/v1/tickets/${ticketId}/viewer-token`).expect(201);
-  expect(body.url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${repeater.port}/wsClient\\?token=`));
-  const ws = new WebSocket(body.url, { origin: h.server.url });
-  const greeting = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  return { ws, greeting, closed };
+async function viewerFor(ticketId: number) {
+  const v = await openViewer(ana, h.server.url, ticketId);
+  expect(v.url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${repeater.port}/wsClient\\?token=`));
+  return v;
 }
 
 /** A request accepted by Ana and allowed by the user, its desktop leg waiting at the external repeater. */
@@ -141,7 +120,7 @@ describe('repeater process: the link with the server', () => {
 describe('repeater process: restarts leave no ticket stuck', () => {
   it('graceful restart: both legs hear SHUTDOWN, the row is written, the client re-arms onto the restarted repeater and the session resumes', async () => {
     const { session, id } = await liveSession();
-    const viewer = await openViewer(id);
+    const viewer = await viewerFor(id);
     expect(await viewer.greeting).toMatch(/^RFB 003\.00\d\n$/);
     await reach(session, 'in_session');
     await expect.poll(async () => (await detail(id)).ticket.status).toBe('in_session');
@@ -163,7 +142,7 @@ describe('repeater process: restarts leave no ticket stuck', () => {
     expect(session.snapshot.state).toBe('connecting');
     repeater = await startRepeaterProcess(repeaterEnv(), { port: repeater.port });
     await reach(session, 'waiting_for_viewer', 30_000);
-    const again = await openViewer(id);
+    const again = await viewerFor(id);
     expect(await again.greeting).toMatch(/^RFB 003\.00\d\n$/);
     await reach(session, 'in_session');
     const after = await detail(id);
@@ -175,7 +154,7 @@ describe('repeater process: restarts leave no ticket stuck', () => {
 
   it('kill -9: the server ends the session as REPEATER_LOST, and the client resumes on the restarted repeater', async () => {
     const { session, id } = await liveSession();
-    const viewer = await openViewer(id);
+    const viewer = await viewerFor(id);
     await viewer.greeting;
     await reach(session, 'in_session');
     const reconnecting = reach(session, 'connecting');
@@ -188,7 +167,7 @@ describe('repeater process: restarts leave no ticket stuck', () => {
     repeater = await startRepeaterProcess(repeaterEnv(), { port: repeater.port });
     await reach(session, 'waiting_for_viewer', 30_000);
     await expect.poll(async () => (await detail(id)).desktop, { timeout: 5_000 }).toBe('waiting');
-    const again = await openViewer(id);
+    const again = await viewerFor(id);
     expect(await again.greeting).toMatch(/^RFB 003\.00\d\n$/);
     await reach(session, 'in_session');
     await session.stop();

@@ -8,13 +8,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
-import { WebSocket } from 'ws';
-import { ADMIN_PASSWORD, loginAt, type Tech } from './server-harness.ts';
+import { ADMIN_PASSWORD, loginAt } from './server-harness.ts';
+import { openViewer, reach } from './help-session-helpers.ts';
 import { freePort } from './repeater-process.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
 import { CloseCode } from '../repeater/close-codes.ts';
-import { HelpSession, type FlowSnapshot, type FlowState } from '../desktop-client/core/help-session.ts';
+import { HelpSession } from '../desktop-client/core/help-session.ts';
 import { createTransport } from '../desktop-client/core/transport.ts';
 
 let x: XDisplay;
@@ -31,32 +31,6 @@ afterAll(async () => {
   if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
   await x?.stop();
 });
-
-function reach(s: HelpSession, state: FlowState, timeoutMs = 30_000): Promise<FlowSnapshot> {
-  if (s.snapshot.state === state) return Promise.resolve(s.snapshot);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`never reached ${state}; at ${JSON.stringify(s.snapshot)}`)), timeoutMs);
-    const onState = (snap: FlowSnapshot): void => {
-      if (snap.state !== state) return;
-      clearTimeout(timer);
-      s.off('state', onState);
-      resolve(snap);
-    };
-    s.on('state', onState);
-  });
-}
-
-async function viewer(tech: Tech, url: string, id: number): Promise<{ ws: WebSocket; greeting: Promise<string>; closed: Promise<number> }> {
-  const { body } = await tech.post(`/api/v1/tickets/${id}/viewer-token`).expect(201);
-  const ws = new WebSocket(body.url, { origin: url });
-  const greeting = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  return { ws, greeting, closed };
-}
 
 describe('server restarts under a live session', () => {
   it('kill -9, then SIGTERM: rows reconciled, the client rides through, the session resumes without a new consent', async () => {
@@ -76,7 +50,7 @@ describe('server restarts under a live session', () => {
     await reach(session, 'technician_offered');
     await session.allow(false);
     await reach(session, 'waiting_for_viewer');
-    const first = await viewer(admin, url, id);
+    const first = await openViewer(admin, url, id);
     expect(await first.greeting).toMatch(/^RFB 003\.00\d\n$/);
     await reach(session, 'in_session');
     // The row is there while the session runs, with its bytes kept current.
@@ -104,9 +78,9 @@ describe('server restarts under a live session', () => {
     expect(afterCrash.sessions[0]).toMatchObject({ endReason: 'SERVER_RESTARTED', endedBy: null });
     expect(afterCrash.sessions[0].bytesDesktopToViewer).toBeGreaterThanOrEqual(12);
     expect(afterCrash.timeline.map((e: { action: string }) => e.action)).toContain('session.ended');
-    await reach(session, 'waiting_for_viewer');
+    await reach(session, 'waiting_for_viewer', 30_000);
     await expect.poll(() => session!.snapshot.error, { timeout: 15_000 }).toBeNull();
-    const second = await viewer(admin, url, id);
+    const second = await openViewer(admin, url, id);
     expect(await second.greeting).toMatch(/^RFB 003\.00\d\n$/);
     await reach(session, 'in_session');
 
@@ -118,7 +92,7 @@ describe('server restarts under a live session', () => {
     await offlineAgain;
     server = await startServerProcess(port, `sqlite:${file}`, env);
     await reach(session, 'waiting_for_viewer');
-    const third = await viewer(admin, url, id);
+    const third = await openViewer(admin, url, id);
     expect(await third.greeting).toMatch(/^RFB 003\.00\d\n$/);
     await reach(session, 'in_session');
     const detail = (await admin.get(`/api/v1/tickets/${id}`).expect(200)).body;
