@@ -15,6 +15,7 @@ import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
 import { CloseCode } from '../repeater/close-codes.ts';
 import { HelpSession } from '../desktop-client/core/help-session.ts';
+import { describeSnapshot } from '../desktop-client/core/messages.ts';
 import { createTransport } from '../desktop-client/core/transport.ts';
 
 let x: XDisplay;
@@ -71,6 +72,7 @@ describe('server restarts under a live session', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(session.snapshot.state).toBe('connecting'); // still trying, not ended
     expect(session.snapshot.error?.code).toBe('SERVER_UNREACHABLE');
+    expect(describeSnapshot(session.snapshot)).toMatch(/^The connection to the helpdesk was interrupted\. Reconnecting…/);
 
     server = await startServerProcess(port, `sqlite:${file}`, env);
     const afterCrash = (await admin.get(`/api/v1/tickets/${id}`).expect(200)).body;

@@ -28,5 +28,7 @@ export function describeSnapshot(s: FlowSnapshot): string {
   if (s.state === 'idle') return s.error ? format('error.prefix', { message: s.error.message }) : format('request.heading');
   if (s.state === 'ended') return format('state.ended', { reason: reasonText(s.error?.code ?? s.endReason) });
   if (s.state === 'in_session' && s.viewOnly) return format('state.in_session.viewOnly', params);
+  // Arming again while the server or the repeater is away (a restart): said so, not "starting".
+  if (s.state === 'connecting' && s.error) return format('state.reconnecting', params);
   return format(`state.${s.state}`, params);
 }

@@ -174,6 +174,7 @@ describe('end to end', () => {
     await tech.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
     await stopped;
     await tech.screenshot({ path: join(shots, '4b-server-restarting.png') });
+    await waitFor('the user to be told it reconnects', () => clientOut.includes('The connection to the helpdesk was interrupted. Reconnecting…'), 15_000);
     const beforeRestart = clientOut.length;
     await startProductServer();
     await tech.waitForSelector('#state[data-state="connected"]', { timeout: 60_000 });
