@@ -8,6 +8,7 @@ export const ipcChannels = {
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',
+  startOver: 'helpdesk:start-over',
   getState: 'helpdesk:get-state',
   getProfile: 'helpdesk:get-profile',
   messages: 'helpdesk:messages',
@@ -25,6 +26,8 @@ export interface HelpdeskApi {
   allow(viewOnly: boolean): Promise<void>;
   decline(): Promise<void>;
   stop(): Promise<void>;
+  /** Back to the request screen after an end: the next request is a new attempt. */
+  startOver(): Promise<void>;
   getState(): Promise<WindowState>;
   getProfile(): Promise<RequesterProfile>;
   /** The message catalogue (English first). */

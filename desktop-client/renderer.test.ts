@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
-import { HelpSession } from './core/help-session.ts';
+import { HelpDesk } from './core/help-desk.ts';
 import { createTransport } from './core/transport.ts';
 import { messages, windowState } from './core/messages.ts';
 import type { HelpdeskApi } from './contract.ts';
@@ -42,9 +42,9 @@ afterAll(async () => {
   await x?.stop();
 });
 
-/** Opens the window with its preload API backed by a real HelpSession. */
-async function openWindow(): Promise<{ page: Page; session: HelpSession }> {
-  const session = new HelpSession(
+/** Opens the window with its preload API backed by the real core (HelpDesk, as main.ts holds it). */
+async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
+  const session = new HelpDesk(
     {
       serverUrl: h.server.url,
       clientKey: null,
@@ -59,6 +59,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpSession }> {
     allow: (viewOnly: boolean) => session.allow(viewOnly),
     decline: () => session.decline(),
     stop: () => session.stop(),
+    startOver: () => session.startOver(),
     getState: () => windowState(session.snapshot),
     getProfile: () => ({ requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc' }),
     messages: () => messages,
@@ -75,6 +76,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpSession }> {
       allow: (v: boolean) => call('allow', [v]),
       decline: () => call('decline', []),
       stop: () => call('stop', []),
+      startOver: () => call('startOver', []),
       getState: () => call('getState', []),
       getProfile: () => call('getProfile', []),
       messages: () => call('messages', []),
@@ -123,7 +125,7 @@ describe('desktop client window', () => {
     expect(await page.locator('#banner').textContent()).toBe('Ana is helping you.');
     expect(await page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
     await page.screenshot({ path: join(shots, '4-session.png') });
-    const pid = session.x11vncPid!;
+    const pid = session.current!.x11vncPid!;
 
     await page.getByRole('button', { name: 'Stop' }).click();
     await stateIs(page, 'ended');
@@ -148,4 +150,51 @@ describe('desktop client window', () => {
     expect(await page.locator('#ended-title').textContent()).toBe('The session has ended: you cancelled your request.');
     await page.context().close();
   }, 60_000);
+
+  it('requests help again from the same window after an end, a decline and a cancel: each time a new request', async () => {
+    const { page, session } = await openWindow();
+    const ids: number[] = [];
+    const request = async (text: string): Promise<number> => {
+      await page.getByLabel('What is the problem?').fill(text);
+      await page.getByRole('button', { name: 'Request help' }).click();
+      await stateIs(page, 'waiting_for_technician');
+      const id = session.snapshot.ticketId!;
+      expect(ids).not.toContain(id);
+      ids.push(id);
+      return id;
+    };
+    const again = async (): Promise<void> => {
+      await page.getByRole('button', { name: 'Request help again' }).click();
+      await stateIs(page, 'idle');
+    };
+
+    // 1: a whole session, ended by the user.
+    const first = await request('First problem');
+    await ana.post(`/api/v1/tickets/${first}/accept`).expect(200);
+    await stateIs(page, 'technician_offered');
+    await page.getByRole('button', { name: 'Allow control' }).click();
+    await stateIs(page, 'waiting_for_viewer');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await stateIs(page, 'ended');
+    await again();
+    // 2: declined, then cancelled.
+    const second = await request('Second problem');
+    await ana.post(`/api/v1/tickets/${second}/accept`).expect(200);
+    await stateIs(page, 'technician_offered');
+    await page.getByRole('button', { name: 'Decline' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    await page.getByRole('button', { name: 'Cancel request' }).click();
+    await stateIs(page, 'ended');
+    await again();
+    // 3: a third request works the same, and its cancel reaches the server too.
+    const third = await request('Third problem');
+    await page.getByRole('button', { name: 'Cancel request' }).click();
+    await stateIs(page, 'ended');
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    const statuses = await Promise.all(ids.map(async (id) => (await admin.get(`/api/v1/tickets/${id}`).expect(200)).body.ticket.status));
+    expect(statuses).toEqual(['ended', 'cancelled', 'cancelled']);
+    expect(third).toBeGreaterThan(second);
+    await page.context().close();
+    await session.settled();
+  }, 90_000);
 });

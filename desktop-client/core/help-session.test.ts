@@ -8,7 +8,9 @@ import { WebSocket } from 'ws';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../../test/server-harness.ts';
 import { startXDisplay, type XDisplay } from '../../test/x-display.ts';
 import { CloseCode } from '../../repeater/close-codes.ts';
-import { HelpSession, type FlowSnapshot, type FlowState } from './help-session.ts';
+import { HelpSession, closeCodeNext, type FlowSnapshot, type FlowState } from './help-session.ts';
+import { describeSnapshot, messages } from './messages.ts';
+import type { CloseCodeId } from '../../repeater/close-codes.ts';
 import { createTransport, selectProxy } from './transport.ts';
 import type { ClientConfig } from './config.ts';
 import { Tunnel } from './tunnel.ts';
@@ -208,6 +210,47 @@ describe('help session (desktop client core)', () => {
       expect(proxy.count).toBe(before);
     } finally {
       proxy.server.close();
+    }
+  }, 30_000);
+});
+
+describe('every attempt clean from start to end', () => {
+  it('a Stop while the request is being created ends at once, withdraws it on the server, and throws nothing late', async () => {
+    const session = newSession({ requester: { requesterName: 'Quick Quitter', username: 'quitter', hostname: 'q-pc', os: 'Linux' } });
+    const requesting = session.requestHelp('Never mind');
+    expect(session.snapshot.state).toBe('requesting');
+    await session.stop();
+    await expect(requesting).resolves.toBeUndefined();
+    expect(session.snapshot).toMatchObject({ state: 'ended', endReason: 'CANCELLED' });
+    const queue = (await ana.get('/api/v1/tickets/queue').expect(200)).body.tickets as { username: string }[];
+    expect(queue.filter((t) => t.username === 'quitter')).toEqual([]);
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    const history = (await admin.get('/api/v1/tickets?requester=Quick').expect(200)).body;
+    expect(history.rows.map((r: { status: string }) => r.status)).toEqual(['cancelled']);
+  });
+
+  // Every close code the repeater can send to a waiting desktop leads somewhere defined, with words.
+  it.each(Object.entries(closeCodeNext) as [CloseCodeId, 'rearm' | 'end'][])('close code %s → %s', async (code, next) => {
+    const session = newSession();
+    await session.requestHelp(`Close code ${code}`);
+    const id = session.snapshot.ticketId!;
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await reach(session, 'technician_offered');
+    await session.allow(false);
+    await reach(session, 'waiting_for_viewer');
+    const firstPid = session.x11vncPid!;
+    const leaving = next === 'rearm' ? reach(session, 'connecting') : reach(session, 'ended');
+    expect(h.server.repeater!.endTicket(String(id), code)).toBe(true);
+    const after = await leaving;
+    if (next === 'rearm') {
+      await reach(session, 'waiting_for_viewer');
+      expect(session.x11vncPid).not.toBe(firstPid);
+      await session.stop();
+    } else {
+      expect(after.endReason).toBe(code);
+      expect(describeSnapshot(after)).not.toMatch(/unexpected error/);
+      expect(messages[`reason.${code}`]).toBeTruthy();
+      await ana.post(`/api/v1/tickets/${id}/end`).expect(200);
     }
   }, 30_000);
 });

@@ -6,7 +6,7 @@
 // session re-arms (fresh token, fresh x11vnc) without asking the user again.
 import { EventEmitter } from 'node:events';
 import type { HelpRequestView } from '../../server/events/contract.ts';
-import { closeCodeId } from '../../repeater/close-codes.ts';
+import { closeCodeId, type CloseCodeId } from '../../repeater/close-codes.ts';
 import { DesktopApi } from './api-client.ts';
 import type { ClientConfig } from './config.ts';
 import { DesktopError } from './errors.ts';
@@ -47,8 +47,26 @@ const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
   ended: [],
 };
 
-/** Close codes after which the session re-arms rather than ends. */
-const REARM_REASONS = new Set(['VIEWER_LEFT', 'VIEWER_LOST', 'WAITING_TIMEOUT', 'DESKTOP_LOST', 'SHUTDOWN', 'PEER_PROTOCOL_ERROR', 'REPEATER_LOST', 'SERVER_RESTARTED']);
+/**
+ * What every repeater close code means for this side: re-arm (a fresh token and
+ * x11vnc, no new consent) or end, with the code as the reason the user reads.
+ * Typed over the whole table, so a new code cannot be left undecided.
+ */
+export const closeCodeNext: Readonly<Record<CloseCodeId, 'rearm' | 'end'>> = {
+  DESKTOP_LEFT: 'end',
+  VIEWER_LEFT: 'rearm',
+  DESKTOP_LOST: 'rearm',
+  VIEWER_LOST: 'rearm',
+  WAITING_TIMEOUT: 'rearm',
+  DUPLICATE_LEG: 'end',
+  ENDED_BY_USER: 'end',
+  ENDED_BY_TECHNICIAN: 'end',
+  ENDED_BY_SERVER: 'end',
+  SHUTDOWN: 'rearm',
+  PEER_PROTOCOL_ERROR: 'rearm',
+  REPEATER_LOST: 'rearm',
+  SERVER_RESTARTED: 'rearm',
+};
 
 /** How long a re-arm keeps trying while the server or repeater is unreachable. */
 const REARM_WINDOW_MS = 60_000;
@@ -72,6 +90,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   #unfollow: (() => void) | null = null;
   #ticketStatus: HelpRequestView['status'] | null = null;
   #rearmTimer: NodeJS.Timeout | null = null;
+  /** The create call of this attempt, and its withdrawal if it was stopped meanwhile. */
+  #creating: Promise<void> = Promise.resolve();
   /** Every process and socket this session started is gone once this settles. */
   #cleanup: Promise<void> = Promise.resolve();
 
@@ -99,8 +119,21 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
 
   async requestHelp(description: string): Promise<void> {
     this.#move('requesting', { error: null });
+    const creating = this.#create(description);
+    this.#creating = creating.then(() => undefined, () => undefined);
+    return creating;
+  }
+
+  async #create(description: string): Promise<void> {
     try {
       const view = await this.#api.create({ ...this.config.requester, description });
+      if (this.#snapshot.state !== 'requesting') {
+        // Stopped while the request was being created: withdraw it on the server; a late result is not an error.
+        await this.#api.cancel().catch((err: unknown) => {
+          if (!(err instanceof DesktopError)) throw err;
+        });
+        return;
+      }
       this.#move('waiting_for_technician', { ticketId: view.id });
       this.#unfollow = this.#api.follow(
         {
@@ -118,6 +151,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         (error) => this.#patch({ error: { code: error.code, message: error.message } }),
       );
     } catch (err) {
+      if (this.#snapshot.state !== 'requesting') return; // stopped meanwhile: nothing to report
       this.#move('idle', { error: describe(err) });
       throw err;
     }
@@ -137,6 +171,12 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
 
   /** Stops at any moment: the server is told, x11vnc killed by its pid, the websocket closed. */
   async stop(): Promise<void> {
+    if (this.#snapshot.state === 'requesting') {
+      // Cancel while the request is being created: it ends here at once and is withdrawn on the server when it exists.
+      this.#finish('CANCELLED');
+      await this.#creating;
+      return;
+    }
     if (this.#snapshot.state === 'ended' || this.#snapshot.state === 'idle') return this.#finish('ENDED_BY_USER');
     const status = this.#ticketStatus;
     try {
@@ -251,8 +291,11 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       void this.#api.end().catch(() => undefined);
       return this.#finish(closed.error.code, describe(closed.error));
     }
+    // A code the repeater does not own (1000, 1006: a dropped connection) is a lost desktop leg.
     const reason = closeCodeId(closed.code) ?? 'DESKTOP_LOST';
-    if (REARM_REASONS.has(reason) && (this.#ticketStatus === 'approved' || this.#ticketStatus === 'in_session')) {
+    if (this.#ticketStatus === 'requested') return; // back in the queue: #onTicket has moved on
+    const connectable = this.#ticketStatus === 'approved' || this.#ticketStatus === 'in_session' || this.#ticketStatus === null;
+    if (closeCodeNext[reason] === 'rearm' && connectable) {
       this.#move('connecting');
       this.#rearmTimer = setTimeout(() => {
         this.#rearmTimer = null;
@@ -260,7 +303,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       }, 300);
       return;
     }
-    if (reason.startsWith('ENDED_BY_')) this.#finish(reason);
+    // Every other case ends here, in words (the ticket's own end may follow on the stream).
+    this.#finish(reason);
   }
 
   #finish(reason: string, error: FlowSnapshot['error'] = null): void {

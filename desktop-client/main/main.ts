@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadClientConfig } from '../core/config.ts';
 import { createTransport } from '../core/transport.ts';
-import { HelpSession } from '../core/help-session.ts';
+import { HelpDesk } from '../core/help-desk.ts';
 import { DesktopError } from '../core/errors.ts';
 import { ipcChannels, type RequesterProfile } from '../contract.ts';
 import { messages, windowState } from '../core/messages.ts';
@@ -14,7 +14,8 @@ import { messages, windowState } from '../core/messages.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererUrl = pathToFileURL(join(here, '..', 'renderer', 'index.html')).href;
 const config = loadClientConfig(process.env);
-const session = new HelpSession(config, createTransport(config));
+// One attempt per request (see HelpDesk): "Request help again" starts a fresh one.
+const session = new HelpDesk(config, createTransport(config));
 let win: BrowserWindow | null = null;
 
 /** Only our own window's top frame, showing our own page, may call the core. */
@@ -35,6 +36,7 @@ handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp(St
 handle(ipcChannels.allow, (viewOnly: unknown) => session.allow(viewOnly === true));
 handle(ipcChannels.decline, () => session.decline());
 handle(ipcChannels.stop, () => session.stop());
+handle(ipcChannels.startOver, () => session.startOver());
 handle(ipcChannels.getState, () => windowState(session.snapshot));
 handle(ipcChannels.getProfile, (): RequesterProfile => ({
   requesterName: config.requester.requesterName,

@@ -60,7 +60,7 @@ document.getElementById('allow-control').addEventListener('click', () => act(() 
 document.getElementById('allow-view').addEventListener('click', () => act(() => api.allow(true)));
 document.getElementById('decline').addEventListener('click', () => act(() => api.decline()));
 document.getElementById('stop').addEventListener('click', () => act(() => api.stop()));
-document.getElementById('again').addEventListener('click', () => location.reload());
+document.getElementById('again').addEventListener('click', () => act(() => api.startOver()));
 
 api.onState(render);
 render(await api.getState());

@@ -1,0 +1,82 @@
+// What the window (and any shell) holds: the current help attempt. As noVNC
+// treats a connection, an attempt (HelpSession) is used once; each request
+// makes a new one, and whatever a finished attempt still reports is dropped.
+import { EventEmitter } from 'node:events';
+import type { ClientConfig } from './config.ts';
+import { DesktopError } from './errors.ts';
+import { HelpSession, type FlowSnapshot } from './help-session.ts';
+import type { Transport } from './transport.ts';
+
+export interface HelpDeskEvents {
+  state: [FlowSnapshot];
+}
+
+const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, endReason: null, error: null };
+
+export class HelpDesk extends EventEmitter<HelpDeskEvents> {
+  #current: HelpSession | null = null;
+  #all: HelpSession[] = [];
+
+  constructor(
+    private readonly config: ConstructorParameters<typeof HelpSession>[0],
+    private readonly transport: Transport,
+  ) {
+    super();
+  }
+
+  get snapshot(): FlowSnapshot {
+    return this.#current?.snapshot ?? { ...IDLE };
+  }
+
+  /** The running attempt (tests, diagnostics). */
+  get current(): HelpSession | null {
+    return this.#current;
+  }
+
+  /** A new attempt for each request; refused while one is open. */
+  async requestHelp(description: string): Promise<void> {
+    const state = this.#current?.snapshot.state;
+    if (state !== undefined && state !== 'idle' && state !== 'ended') {
+      throw new DesktopError('SERVER_REFUSED', 'A request is already open: stop it first');
+    }
+    const attempt = new HelpSession(this.config, this.transport);
+    this.#current = attempt;
+    this.#all.push(attempt);
+    attempt.on('state', (s) => {
+      if (this.#current === attempt) this.emit('state', s);
+    });
+    await attempt.requestHelp(description);
+  }
+
+  allow(viewOnly: boolean): Promise<void> {
+    return this.#active().allow(viewOnly);
+  }
+
+  decline(): Promise<void> {
+    return this.#active().decline();
+  }
+
+  async stop(): Promise<void> {
+    await this.#current?.stop();
+  }
+
+  /** Back to the request screen after an end (an open attempt is stopped first). */
+  async startOver(): Promise<void> {
+    const attempt = this.#current;
+    if (attempt && attempt.snapshot.state !== 'ended' && attempt.snapshot.state !== 'idle') await attempt.stop();
+    this.#current = null;
+    this.emit('state', this.snapshot);
+  }
+
+  /** Resolves once every attempt's processes and sockets are gone. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#all.map((a) => a.settled()));
+  }
+
+  #active(): HelpSession {
+    if (!this.#current) throw new DesktopError('SERVER_REFUSED', 'No request is open');
+    return this.#current;
+  }
+}
+
+export type { ClientConfig };
