@@ -97,6 +97,16 @@ describe('helpdesk-client (terminal mode)', () => {
     ws.terminate();
   }, 60_000);
 
+  it('says on a Wayland session, before asking anything, that x11vnc cannot share it and what to configure', async () => {
+    const client = runClient([], { XDG_SESSION_TYPE: 'wayland', WAYLAND_DISPLAY: 'wayland-1' });
+    await client.waitFor(/Describe the problem: /);
+    expect(client.output().indexOf('Wayland desktop, which x11vnc cannot share')).toBeLessThan(client.output().indexOf('Describe the problem'));
+    expect(client.output()).toMatch(/HELPDESK_SOURCE=vnc:\/\/127\.0\.0\.1:5900/);
+    // Ctrl+C (or SIGTERM) at the question leaves at once: nothing was requested or started.
+    client.child.kill('SIGINT');
+    expect(await client.exited).toBe(0);
+  }, 30_000);
+
   it('explains a missing configuration and exits 78', async () => {
     const client = runClient(['--yes'], { HELPDESK_SERVER_URL: 'not a url' });
     expect(await client.exited).toBe(78);

@@ -30,6 +30,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = loadClientConfig(process.env);
+  // Said before anything is asked: this screen source cannot work here (x11vnc on Wayland).
+  if (config.sourceNotice) process.stdout.write(`${config.sourceNotice}\n`);
   const session = new HelpSession(config, createTransport(config));
   const lines = createInterface({ input: process.stdin, terminal: false });
   const pending: ((line: string) => void)[] = [];
@@ -67,7 +69,13 @@ async function main(): Promise<number> {
     }
   }
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void session.stop());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // Still at the question, nothing requested or started: just leave.
+      if (session.snapshot.state === 'idle') process.exit(0);
+      void session.stop();
+    });
+  }
 
   const description = values.description ?? (values.yes ? '' : await ask(format('cli.prompt.description')));
   try {

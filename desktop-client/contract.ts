@@ -19,6 +19,8 @@ export interface RequesterProfile {
   requesterName: string;
   username: string;
   hostname: string;
+  /** Shown before the user requests help when the screen source cannot work here (x11vnc on Wayland). */
+  notice: string | null;
 }
 
 export interface HelpdeskApi {

@@ -61,7 +61,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     stop: () => session.stop(),
     startOver: () => session.startOver(),
     getState: () => windowState(session.snapshot),
-    getProfile: () => ({ requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc' }),
+    getProfile: () => ({ requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc', notice: null }),
     messages: () => messages,
   };
   const page = await (await browser.newContext({ viewport: { width: 520, height: 640 } })).newPage();

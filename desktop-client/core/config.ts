@@ -14,8 +14,32 @@ export interface ClientConfig {
   ca: string | null;
   display: string;
   x11vncPath: string;
+  /** What shares the screen: x11vnc in reverse mode (X11), or a VNC server already running on this machine's loopback. */
+  source: ScreenSource;
+  /** Said to the user before they request help when the source cannot work here (x11vnc on Wayland). */
+  sourceNotice: string | null;
   proxy: { httpProxy: string | null; httpsProxy: string | null; noProxy: string };
   requester: { requesterName: string; username: string; hostname: string; os: string };
+}
+
+export type ScreenSource = { kind: 'x11vnc' } | { kind: 'vnc'; host: string; port: number; password: string | null };
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|\[::1\]|localhost)$/;
+
+/** `x11vnc`, or `vnc://HOST:PORT` with a loopback host (nothing on the network is reached because of us). */
+function parseSource(text: string, problems: string[]): ScreenSource {
+  if (text === 'x11vnc') return { kind: 'x11vnc' };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push(`source: "x11vnc" or vnc://127.0.0.1:PORT (got ${JSON.stringify(text)})`);
+    return { kind: 'x11vnc' };
+  }
+  if (url.protocol !== 'vnc:') problems.push(`source: only x11vnc or vnc://… are known (got ${JSON.stringify(text)})`);
+  else if (!LOOPBACK.test(url.hostname)) problems.push(`source: the VNC server must be on this machine's loopback (127.0.0.1, ::1 or localhost), not ${url.hostname}`);
+  const port = url.port ? Number(url.port) : 5900;
+  return { kind: 'vnc', host: url.hostname.replace(/^\[|\]$/g, ''), port, password: null };
 }
 
 const fileSchema = z
@@ -25,6 +49,8 @@ const fileSchema = z
     caFile: z.string().min(1),
     display: z.string().min(1),
     x11vncPath: z.string().min(1),
+    source: z.string().min(1),
+    vncPasswordFile: z.string().min(1),
   })
   .partial()
   .strict();
@@ -59,6 +85,20 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
       problems.push(`caFile: cannot read ${caFile} (${(err as Error).message})`);
     }
   }
+  let source = parseSource(env.HELPDESK_SOURCE ?? file.source ?? 'x11vnc', problems);
+  const passwordFile = env.HELPDESK_VNC_PASSWORD_FILE ?? file.vncPasswordFile ?? null;
+  if (passwordFile) {
+    if (source.kind !== 'vnc') problems.push('vncPasswordFile: only used with source vnc://…');
+    else {
+      try {
+        const password = readFileSync(passwordFile, 'utf8').split(/\r?\n/)[0] ?? '';
+        if (!password) problems.push(`vncPasswordFile: ${passwordFile} is empty`);
+        source = { ...source, password };
+      } catch (err) {
+        problems.push(`vncPasswordFile: cannot read ${passwordFile} (${(err as Error).message})`);
+      }
+    }
+  }
   if (problems.length) {
     throw new DesktopError('CONFIG_INVALID', `The helpdesk client is not configured correctly:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -70,6 +110,8 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
     ca,
     display: env.DISPLAY ?? file.display ?? ':0',
     x11vncPath: env.HELPDESK_X11VNC ?? file.x11vncPath ?? 'x11vnc',
+    source: Object.freeze(source),
+    sourceNotice: source.kind === 'x11vnc' && onWayland(env) ? WAYLAND_NOTICE : null,
     proxy: Object.freeze({
       httpProxy: env.HTTP_PROXY ?? env.http_proxy ?? null,
       httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? null,
@@ -77,6 +119,15 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
     }),
     requester: Object.freeze({ requesterName: fullName, username: user.username, hostname: hostname(), os: `${osType()} ${release()}` }),
   });
+}
+
+export const WAYLAND_NOTICE =
+  'This computer runs a Wayland desktop, which x11vnc cannot share. Ask your administrator to set the screen source to the ' +
+  'desktop\'s own VNC server (HELPDESK_SOURCE=vnc://127.0.0.1:5900: GNOME Remote Desktop, KDE krfb, or wayvnc).';
+
+/** A Wayland session (x11vnc shares X11 only, even through XWayland it sees no desktop). */
+function onWayland(env: Record<string, string | undefined>): boolean {
+  return env.XDG_SESSION_TYPE === 'wayland' || (env.WAYLAND_DISPLAY !== undefined && env.XDG_SESSION_TYPE !== 'x11');
 }
 
 /** The full name from /etc/passwd's GECOS field, when there is one. */

@@ -8,6 +8,9 @@ export const desktopErrorCodes = [
   'SERVER_REFUSED',
   'TOKEN_REFUSED',
   'TUNNEL_TIMEOUT',
+  'VNC_UNREACHABLE',
+  'VNC_AUTH_FAILED',
+  'VNC_FAILED',
   'CONFIG_INVALID',
 ] as const;
 

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { HelpRequestView } from '../../server/events/contract.ts';
 import { closeCodeId, type CloseCodeId } from '../../repeater/close-codes.ts';
 import { DesktopApi } from './api-client.ts';
-import type { ClientConfig } from './config.ts';
+import type { ClientConfig, ScreenSource } from './config.ts';
 import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
 import { Tunnel, type TunnelClosed } from './tunnel.ts';
@@ -96,7 +96,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   #cleanup: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'>,
+    private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'> & { source?: ScreenSource },
     private readonly transport: Transport,
   ) {
     super();
@@ -269,6 +269,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       display: this.config.display,
       viewOnly: this.#snapshot.viewOnly,
       x11vncBinary: this.config.x11vncPath,
+      source: this.config.source ?? { kind: 'x11vnc' },
       wsOptions: this.transport.wsOptions(url),
     });
     this.#tunnel = tunnel;

@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream';
 import { WebSocket, createWebSocketStream, type ClientOptions } from 'ws';
 import { DesktopError } from './errors.ts';
 import { startX11vnc, type X11vncProcess } from './x11vnc.ts';
+import { bridgeVnc } from './rfb-bridge.ts';
+import type { ScreenSource } from './config.ts';
 
 export interface TunnelOptions {
   /** The desktop token URL from POST /desktop-token. */
@@ -20,6 +22,10 @@ export interface TunnelOptions {
   wsOptions?: ClientOptions;
   /** How long x11vnc may take to connect to the listener. */
   connectTimeoutMs?: number;
+  /** What shares the screen (default: x11vnc in reverse mode). */
+  source?: ScreenSource;
+  /** With source vnc: how long to wait for the viewer before giving up (the repeater's own timeout comes first). */
+  viewerWaitMs?: number;
 }
 
 export interface TunnelClosed {
@@ -58,6 +64,24 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     const ws = await connectWebSocket(this.options.url, this.options.wsOptions ?? {});
     this.#ws = ws;
     ws.once('close', (code, reason) => this.#finish({ code, reason: reason.toString(), error: null }));
+    const source = this.options.source ?? { kind: 'x11vnc' };
+    if (source.kind === 'vnc') {
+      // The local VNC server is reached only once the viewer is there (see rfb-bridge.ts).
+      const wsStream = createWebSocketStream(ws);
+      void bridgeVnc(wsStream, source, this.options.viewerWaitMs ?? 3_600_000).then(
+        (socket) => {
+          if (this.#closed) return socket.destroy();
+          this.#socket = socket;
+          pipeline(socket, wsStream, socket, () => void this.close());
+        },
+        (err: unknown) => {
+          if (this.#closed) return;
+          const error = err instanceof DesktopError ? err : new DesktopError('VNC_FAILED', (err as Error).message);
+          this.#finish({ code: 0, reason: error.message, error });
+        },
+      );
+      return;
+    }
     try {
       const { server, port, connection } = await listenOnce(this.options.connectTimeoutMs ?? 10_000);
       this.#listener = server;

@@ -42,6 +42,7 @@ handle(ipcChannels.getProfile, (): RequesterProfile => ({
   requesterName: config.requester.requesterName,
   username: config.requester.username,
   hostname: config.requester.hostname,
+  notice: config.sourceNotice,
 }));
 handle(ipcChannels.messages, () => messages);
 session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windowState(snapshot)));

@@ -10,6 +10,11 @@ function t(key, params = {}) {
 
 for (const el of document.querySelectorAll('[data-msg]')) el.textContent = t(el.dataset.msg);
 document.getElementById('who').textContent = t('request.you', profile);
+if (profile.notice) {
+  const notice = document.getElementById('source-notice');
+  notice.textContent = profile.notice;
+  notice.hidden = false;
+}
 document.title = t('app.title');
 
 const screens = ['request', 'waiting', 'consent', 'session', 'ended'];
