@@ -10,6 +10,7 @@ import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess } from '../test/repeater-process.ts';
+import { startWaylandDesktop } from '../test/wayland.ts';
 
 let h: Harness;
 let x: XDisplay;
@@ -243,6 +244,26 @@ describe('technician viewer', () => {
       await own.close();
     }
   }, 120_000);
+
+  it('shows a real Wayland desktop (sway, served by wayvnc) through source vnc: its background colour arrives', async () => {
+    const wayland = await startWaylandDesktop();
+    try {
+      const t = await approvedTicket(false);
+      const { body } = await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201);
+      const tunnel = new Tunnel({ url: body.url, display: x.display, viewOnly: false, x11vncBinary: 'x11vnc', source: { kind: 'vnc', host: '127.0.0.1', port: wayland.port, password: null } });
+      await tunnel.open();
+      tunnels.push(tunnel);
+      expect(tunnel.x11vncPid).toBeNull();
+      const page = await technicianPage(`/tech/${t.id}`);
+      expect(await waitForState(page, 'connected')).toBe('Connected to Bob User\'s desktop.');
+      await waitForPixel(page, 400, 300, wayland.rgb);
+      await page.screenshot({ path: join(shots, '9-wayland-desktop.png') });
+      await page.context().close();
+      await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+    } finally {
+      await wayland.stop();
+    }
+  }, 90_000);
 
   it('refuses the viewer page to a technician who does not hold the ticket', async () => {
     const t = await approvedTicket(false);
