@@ -7,14 +7,18 @@ import { loadClientConfig } from './core/config.ts';
 import { createTransport } from './core/transport.ts';
 import { HelpSession, type FlowSnapshot } from './core/help-session.ts';
 import { DesktopError } from './core/errors.ts';
+import { monitorLabel } from './core/monitors.ts';
 import { describeSnapshot, format } from './core/messages.ts';
 
-const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]]
+const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]] [--screen NAME|all]
   --description TEXT  what the problem is (asked for when missing and --yes is not given)
   --yes               allow the first technician who accepts, without asking
   --view-only         with --yes: allow viewing only, not control
+  --screen NAME|all   share one monitor (its XRandR name) or all; asked when there are several
+While a session runs, type "stop" and Enter (or press Ctrl+C) to end it.
 Configuration: HELPDESK_SERVER_URL, HELPDESK_CLIENT_KEY, HELPDESK_CA_FILE,
-HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
+HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HELPDESK_SOURCE, HELPDESK_VNC_PASSWORD_FILE,
+HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -22,6 +26,7 @@ async function main(): Promise<number> {
       description: { type: 'string' },
       yes: { type: 'boolean', default: false },
       'view-only': { type: 'boolean', default: false },
+      screen: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,13 +63,31 @@ async function main(): Promise<number> {
     });
   });
 
+  /** All screens, or the one monitor the user names (--screen NAME, or asked when there are several). */
+  async function chooseScreen(): Promise<string | null> {
+    if (values.screen !== undefined) return values.screen === 'all' ? null : values.screen;
+    if (values.yes) return null;
+    const screens = await session.screens();
+    if (screens.length < 2) return null;
+    const choices = screens.map((m, i) => `[${i + 1}] ${monitorLabel(m)}`).join(', ');
+    for (;;) {
+      const answer = (await ask(format('cli.prompt.screen', { choices }))).toLowerCase();
+      if (answer === 'a' || answer === '') return null;
+      const picked = screens[Number(answer) - 1];
+      if (picked) return picked.name;
+    }
+  }
+
   async function consent(s: FlowSnapshot): Promise<void> {
-    if (values.yes) return session.allow(values['view-only']);
+    if (values.yes) return session.allow(values['view-only'], await chooseScreen());
     for (;;) {
       const answer = (await ask(format('cli.prompt.consent'))).toLowerCase();
       if (session.snapshot.state !== 'technician_offered' || session.snapshot.ticketId !== s.ticketId) return;
-      if (answer === 'c') return session.allow(false);
-      if (answer === 'v') return session.allow(true);
+      if (answer === 'c' || answer === 'v') {
+        const screen = await chooseScreen();
+        if (session.snapshot.state !== 'technician_offered' || session.snapshot.ticketId !== s.ticketId) return;
+        return session.allow(answer === 'v', screen);
+      }
       if (answer === 'd') return session.decline();
     }
   }

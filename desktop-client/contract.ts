@@ -8,6 +8,7 @@ export const ipcChannels = {
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',
+  screens: 'helpdesk:screens',
   startOver: 'helpdesk:start-over',
   getState: 'helpdesk:get-state',
   getProfile: 'helpdesk:get-profile',
@@ -25,7 +26,10 @@ export interface RequesterProfile {
 
 export interface HelpdeskApi {
   requestHelp(description: string): Promise<void>;
-  allow(viewOnly: boolean): Promise<void>;
+  /** Allows the offered technician; `screen` names the one monitor to share (null: all screens). */
+  allow(viewOnly: boolean, screen?: string | null): Promise<void>;
+  /** The monitors the user may choose from on the consent screen (empty: no choice, all screens). */
+  screens(): Promise<{ name: string; label: string }[]>;
   decline(): Promise<void>;
   stop(): Promise<void>;
   /** Back to the request screen after an end: the next request is a new attempt. */

@@ -56,7 +56,8 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
   );
   const core: Record<keyof Omit<HelpdeskApi, 'onState'>, (...args: never[]) => unknown> = {
     requestHelp: (d: string) => session.requestHelp(d),
-    allow: (viewOnly: boolean) => session.allow(viewOnly),
+    allow: (viewOnly: boolean, screen: string | null) => session.allow(viewOnly, screen ?? null),
+    screens: () => session.screens(),
     decline: () => session.decline(),
     stop: () => session.stop(),
     startOver: () => session.startOver(),
@@ -73,7 +74,8 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState = (s) => listeners.forEach((l) => l(s));
     (window as unknown as { helpdesk: unknown }).helpdesk = {
       requestHelp: (d: string) => call('requestHelp', [d]),
-      allow: (v: boolean) => call('allow', [v]),
+      allow: (v: boolean, screen?: string | null) => call('allow', [v, screen ?? null]),
+      screens: () => call('screens', []),
       decline: () => call('decline', []),
       stop: () => call('stop', []),
       startOver: () => call('startOver', []),

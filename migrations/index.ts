@@ -6,6 +6,7 @@ import * as dashboardIndexes from './002_dashboard_indexes.ts';
 import * as accountSecurity from './003_account_security.ts';
 import * as liveRemoteSessions from './004_live_remote_sessions.ts';
 import * as twoFactor from './005_two_factor.ts';
+import * as sharedScreen from './006_shared_screen.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '003_account_security': accountSecurity,
   '004_live_remote_sessions': liveRemoteSessions,
   '005_two_factor': twoFactor,
+  '006_shared_screen': sharedScreen,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -6,7 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
-import { startXDisplay, type XDisplay } from '../test/x-display.ts';
+import { RIGHT_WINDOW_BG, startXDisplay, type XDisplay } from '../test/x-display.ts';
+import { HelpSession } from '../desktop-client/core/help-session.ts';
+import { createTransport } from '../desktop-client/core/transport.ts';
+import { reach } from '../test/help-session-helpers.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess } from '../test/repeater-process.ts';
@@ -262,6 +265,45 @@ describe('technician viewer', () => {
       await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
     } finally {
       await wayland.stop();
+    }
+  }, 90_000);
+
+  it('shares only the monitor the user chose, and the technician reads which', async () => {
+    const two = await startXDisplay({ twoMonitors: true });
+    const session = new HelpSession(
+      { serverUrl: h.server.url, clientKey: null, display: two.display, x11vncPath: 'x11vnc', requester: { requesterName: 'Bob User', username: 'bob', hostname: 'bob-pc', os: 'Linux' } },
+      createTransport({ ca: null, proxy: { httpProxy: null, httpsProxy: null, noProxy: '' } }),
+    );
+    try {
+      await session.requestHelp('Only the right screen, please');
+      const id = session.snapshot.ticketId!;
+      await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+      await reach(session, 'technician_offered');
+      expect((await session.screens()).map((m) => [m.name, m.width, m.height, m.x, m.y])).toEqual([
+        ['LEFT', 800, 600, 0, 0],
+        ['RIGHT', 640, 480, 800, 0],
+      ]);
+      await expect(session.allow(false, 'MIDDLE')).rejects.toThrow(/no screen named MIDDLE/);
+      await session.allow(false, 'RIGHT');
+      await reach(session, 'waiting_for_viewer');
+      const page = await technicianPage(`/tech/${id}`);
+      expect(await page.locator('#shared-screen').textContent()).toBe('The user shares one screen: RIGHT 640×480.');
+      await waitForState(page, 'connected');
+      const size = await page.evaluate(() => {
+        const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
+        return [c.width, c.height];
+      });
+      expect(size).toEqual([640, 480]);
+      const rightWindow = [1, 3, 5].map((i) => parseInt(RIGHT_WINDOW_BG.slice(i, i + 2), 16));
+      await waitForPixel(page, 110, 50, rightWindow); // the right monitor's own window, at its own origin
+      await waitForPixel(page, 45, 45, two.rootRgb); // where the left monitor has its xterm: not shown
+      await page.screenshot({ path: join(shots, '10-one-monitor.png') });
+      await page.context().close();
+      await session.stop();
+    } finally {
+      await session.stop().catch(() => undefined);
+      await session.settled();
+      await two.stop();
     }
   }, 90_000);
 

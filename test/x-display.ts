@@ -25,14 +25,23 @@ const hex = (h: string): [number, number, number] => [1, 3, 5].map((i) => parseI
 export interface XDisplayOptions {
   /** Run an interactive shell in the xterm (after printing `banner`) instead of the typed-lines recorder. */
   shell?: { banner: string; cwd: string };
+  /**
+   * Two monitors side by side (RandR monitors LEFT 800×600+0+0 and RIGHT
+   * 640×480+800+0 on a 1440×600 screen), with a second window, in its own
+   * colour, on RIGHT at +900+40 (100,40 within RIGHT).
+   */
+  twoMonitors?: boolean;
 }
+
+export const RIGHT_WINDOW_BG = '#7733cc';
 
 export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDisplay> {
   let number = 90 + Math.floor(Math.random() * 400);
   while (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) number += 1;
   const display = `:${number}`;
   const children: ChildProcess[] = [];
-  const xvfb = spawn('Xvfb', [display, '-screen', '0', '1024x768x24', '-noreset', '-nolisten', 'tcp'], { stdio: 'ignore' });
+  const size = options.twoMonitors ? '1440x600x24' : '1024x768x24';
+  const xvfb = spawn('Xvfb', [display, '-screen', '0', size, '-noreset', '-nolisten', 'tcp'], { stdio: 'ignore' });
   children.push(xvfb);
   const deadline = Date.now() + 15_000;
   while (!existsSync(`/tmp/.X11-unix/X${number}`)) {
@@ -42,6 +51,11 @@ export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDis
   }
   const env = { ...process.env, DISPLAY: display };
   execFileSync('xsetroot', ['-solid', ROOT], { env });
+  if (options.twoMonitors) {
+    execFileSync('xrandr', ['--setmonitor', 'LEFT', '800/200x600/150+0+0', 'none'], { env });
+    execFileSync('xrandr', ['--setmonitor', 'RIGHT', '640/160x480/120+800+0', 'none'], { env });
+    children.push(spawn('xterm', ['-geometry', '30x6+900+40', '-bg', RIGHT_WINDOW_BG, '-e', 'sh', '-c', 'exec sleep 3600'], { env, stdio: 'ignore' }));
+  }
   const dir = mkdtempSync(join(tmpdir(), 'helpdesk-x-'));
   const typedFile = join(dir, 'typed.txt');
   writeFileSync(typedFile, '');
@@ -58,8 +72,9 @@ export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDis
   const windowDeadline = Date.now() + 15_000;
   for (;;) {
     try {
-      execFileSync('xdotool', ['search', '--onlyvisible', '--class', 'xterm'], { env, stdio: 'pipe' });
-      break;
+      const windows = execFileSync('xdotool', ['search', '--onlyvisible', '--class', 'xterm'], { env, stdio: 'pipe' }).toString().trim().split('\n');
+      if (windows.length >= (options.twoMonitors ? 2 : 1)) break;
+      throw new Error(`${windows.length} xterm window(s) so far`);
     } catch (err) {
       if (Date.now() > windowDeadline) throw new Error(`xterm did not appear: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -48,7 +48,7 @@ export class DesktopApi {
   }
 
   get = () => this.#call<HelpRequestView>('GET', this.#path(''));
-  approve = (viewOnly: boolean) => this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly });
+  approve = (viewOnly: boolean, screen: string | null = null) => this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly, screen });
   decline = () => this.#call<HelpRequestView>('POST', this.#path('/decline'), {});
   cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});

@@ -6,12 +6,13 @@ import type { ClientConfig } from './config.ts';
 import { DesktopError } from './errors.ts';
 import { HelpSession, type FlowSnapshot } from './help-session.ts';
 import type { Transport } from './transport.ts';
+import { monitorLabel } from './monitors.ts';
 
 export interface HelpDeskEvents {
   state: [FlowSnapshot];
 }
 
-const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, endReason: null, error: null };
+const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null };
 
 export class HelpDesk extends EventEmitter<HelpDeskEvents> {
   #current: HelpSession | null = null;
@@ -48,8 +49,15 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
     await attempt.requestHelp(description);
   }
 
-  allow(viewOnly: boolean): Promise<void> {
-    return this.#active().allow(viewOnly);
+  allow(viewOnly: boolean, screen: string | null = null): Promise<void> {
+    return this.#active().allow(viewOnly, screen);
+  }
+
+  /** The monitors offered on the consent screen (empty: all screens, no choice). */
+  async screens(): Promise<{ name: string; label: string }[]> {
+    const attempt = this.#current;
+    if (!attempt) return [];
+    return (await attempt.screens()).map((m) => ({ name: m.name, label: monitorLabel(m) }));
   }
 
   decline(): Promise<void> {

@@ -12,6 +12,7 @@ import type { ClientConfig, ScreenSource } from './config.ts';
 import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
 import { Tunnel, type TunnelClosed } from './tunnel.ts';
+import { clipOf, listMonitors, monitorLabel, type Monitor } from './monitors.ts';
 
 export type FlowState =
   | 'idle'
@@ -29,6 +30,8 @@ export interface FlowSnapshot {
   ticketId: number | null;
   technicianName: string | null;
   viewOnly: boolean;
+  /** The one monitor shared ("RIGHT 640×480"), or null for all screens. */
+  sharedScreen: string | null;
   /** Why it ended: a close-code id (ENDED_BY_TECHNICIAN…), CANCELLED, EXPIRED, or an error code. */
   endReason: string | null;
   error: { code: string; message: string } | null;
@@ -84,7 +87,9 @@ export interface HelpSessionEvents {
 }
 
 export class HelpSession extends EventEmitter<HelpSessionEvents> {
-  #snapshot: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, endReason: null, error: null };
+  #snapshot: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null };
+  /** x11vnc's -clip for the chosen monitor. */
+  #clip: string | null = null;
   #api: DesktopApi;
   #tunnel: Tunnel | null = null;
   #unfollow: (() => void) | null = null;
@@ -157,10 +162,24 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     }
   }
 
-  /** The user allows the offered technician: control, or view only. */
-  async allow(viewOnly: boolean): Promise<void> {
-    await this.#api.approve(viewOnly);
-    this.#move('approved', { viewOnly });
+  /** The monitors the user may choose from (x11vnc on X11 only; empty means: all screens, no choice). */
+  async screens(): Promise<Monitor[]> {
+    if ((this.config.source ?? { kind: 'x11vnc' }).kind !== 'x11vnc') return [];
+    const monitors = await listMonitors(this.config.display);
+    return monitors.length > 1 ? monitors : [];
+  }
+
+  /** The user allows the offered technician: control, or view only; all screens, or the one named. */
+  async allow(viewOnly: boolean, screen: string | null = null): Promise<void> {
+    let monitor: Monitor | null = null;
+    if (screen !== null) {
+      monitor = (await this.screens()).find((m) => m.name === screen) ?? null;
+      if (!monitor) throw new DesktopError('SERVER_REFUSED', `There is no screen named ${screen} to share`);
+    }
+    const sharedScreen = monitor ? monitorLabel(monitor) : null;
+    await this.#api.approve(viewOnly, sharedScreen);
+    this.#clip = monitor ? clipOf(monitor) : null;
+    this.#move('approved', { viewOnly, sharedScreen });
     await this.#arm();
   }
 
@@ -270,6 +289,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       viewOnly: this.#snapshot.viewOnly,
       x11vncBinary: this.config.x11vncPath,
       source: this.config.source ?? { kind: 'x11vnc' },
+      clip: this.#clip,
       wsOptions: this.transport.wsOptions(url),
     });
     this.#tunnel = tunnel;

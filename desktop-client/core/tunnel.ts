@@ -24,6 +24,8 @@ export interface TunnelOptions {
   connectTimeoutMs?: number;
   /** What shares the screen (default: x11vnc in reverse mode). */
   source?: ScreenSource;
+  /** With x11vnc: one monitor's rectangle (WxH+X+Y) instead of the whole display. */
+  clip?: string | null;
   /** With source vnc: how long to wait for the viewer before giving up (the repeater's own timeout comes first). */
   viewerWaitMs?: number;
 }
@@ -85,7 +87,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     try {
       const { server, port, connection } = await listenOnce(this.options.connectTimeoutMs ?? 10_000);
       this.#listener = server;
-      this.#x11vnc = await startX11vnc({ binary: this.options.x11vncBinary, display: this.options.display, port, viewOnly: this.options.viewOnly });
+      this.#x11vnc = await startX11vnc({ binary: this.options.x11vncBinary, display: this.options.display, port, viewOnly: this.options.viewOnly, clip: this.options.clip ?? null });
       const x11vncFailed = this.#x11vnc.exited.then((error) => {
         if (error) throw error;
         throw new DesktopError('X11VNC_FAILED', 'x11vnc stopped before connecting');

@@ -12,6 +12,8 @@ export interface X11vncOptions {
   /** Loopback port of the client's listener. */
   port: number;
   viewOnly: boolean;
+  /** Serve only this rectangle (one monitor: WxH+X+Y), or the whole display when absent. */
+  clip?: string | null;
 }
 
 export interface X11vncProcess {
@@ -36,6 +38,7 @@ export function startX11vnc(options: X11vncOptions): Promise<X11vncProcess> {
     '-noxdamage',
     '-quiet',
     ...(options.viewOnly ? ['-viewonly'] : []),
+    ...(options.clip ? ['-clip', options.clip] : []),
   ];
   return new Promise((resolve, reject) => {
     let child: ChildProcess;

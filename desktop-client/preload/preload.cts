@@ -11,6 +11,7 @@ const channels = {
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',
+  screens: 'helpdesk:screens',
   startOver: 'helpdesk:start-over',
   getState: 'helpdesk:get-state',
   getProfile: 'helpdesk:get-profile',
@@ -20,7 +21,8 @@ const channels = {
 
 const api: HelpdeskApi = {
   requestHelp: (description) => ipcRenderer.invoke(channels.requestHelp, description),
-  allow: (viewOnly) => ipcRenderer.invoke(channels.allow, viewOnly),
+  allow: (viewOnly, screen) => ipcRenderer.invoke(channels.allow, viewOnly, screen ?? null),
+  screens: () => ipcRenderer.invoke(channels.screens),
   decline: () => ipcRenderer.invoke(channels.decline),
   stop: () => ipcRenderer.invoke(channels.stop),
   startOver: () => ipcRenderer.invoke(channels.startOver),

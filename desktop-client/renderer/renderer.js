@@ -40,10 +40,22 @@ function render(s) {
   if (screen === 'consent') {
     document.getElementById('consent-title').textContent = text;
     document.getElementById('allow-control').focus();
+    void showScreens();
   }
   if (screen === 'session') document.getElementById('banner').textContent = text;
   if (screen === 'ended') document.getElementById('ended-title').textContent = text;
 }
+
+/** On a machine with several monitors, the user chooses what to share before allowing. */
+async function showScreens() {
+  const choice = document.getElementById('screen-choice');
+  const select = document.getElementById('screen-select');
+  const screensList = await api.screens();
+  choice.hidden = screensList.length < 2;
+  select.replaceChildren(new Option(t('consent.allScreens'), ''), ...screensList.map((s) => new Option(s.label, s.name)));
+}
+
+const chosenScreen = () => document.getElementById('screen-select').value || null;
 
 async function act(fn) {
   for (const b of document.querySelectorAll('button')) b.disabled = true;
@@ -61,8 +73,8 @@ document.getElementById('request-form').addEventListener('submit', (event) => {
   void act(() => api.requestHelp(document.getElementById('description').value));
 });
 document.getElementById('cancel').addEventListener('click', () => act(() => api.stop()));
-document.getElementById('allow-control').addEventListener('click', () => act(() => api.allow(false)));
-document.getElementById('allow-view').addEventListener('click', () => act(() => api.allow(true)));
+document.getElementById('allow-control').addEventListener('click', () => act(() => api.allow(false, chosenScreen())));
+document.getElementById('allow-view').addEventListener('click', () => act(() => api.allow(true, chosenScreen())));
 document.getElementById('decline').addEventListener('click', () => act(() => api.decline()));
 document.getElementById('stop').addEventListener('click', () => act(() => api.stop()));
 document.getElementById('again').addEventListener('click', () => act(() => api.startOver()));

@@ -12,6 +12,8 @@ export interface TicketView {
   description: string;
   technician: { id: number; displayName: string } | null;
   viewOnly: boolean;
+  /** What the user shares: null for all screens, else one monitor in words ("RIGHT 640×480"). */
+  sharedScreen: string | null;
   endReason: string | null;
   resolution: string | null;
   createdAt: number;

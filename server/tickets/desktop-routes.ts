@@ -105,8 +105,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   });
 
   router.post('/:id/approve', async (req, res) => {
-    const { viewOnly } = parseOrThrow(approveSchema, req.body, 'approval');
-    res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req))));
+    const { viewOnly, screen } = parseOrThrow(approveSchema, req.body, 'approval');
+    res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req), screen ?? null)));
   });
 
   router.post('/:id/decline', async (req, res) => {

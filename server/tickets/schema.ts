@@ -13,7 +13,11 @@ export const createHelpRequestSchema = z.object({
 });
 export type CreateHelpRequestInput = z.infer<typeof createHelpRequestSchema>;
 
-export const approveSchema = z.object({ viewOnly: z.boolean() });
+export const approveSchema = z.object({
+  viewOnly: z.boolean(),
+  /** One monitor the user chose to share, in words; absent or null for all screens. */
+  screen: z.string().trim().min(1).max(80).nullable().optional(),
+});
 
 export const resolveSchema = z.object({
   resolution: z.string().trim().min(1, 'describe what was done').max(8000),

@@ -161,8 +161,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return transition(id, 'decline', context, { detail: { declinedTechnician: before.technician?.displayName ?? null } });
     },
 
-    approve: (id: number, viewOnly: boolean, context: ActorContext) =>
-      transition(id, 'approve', context, { patch: { view_only: viewOnly }, detail: { viewOnly } }),
+    approve: (id: number, viewOnly: boolean, context: ActorContext, screen: string | null = null) =>
+      transition(id, 'approve', context, { patch: { view_only: viewOnly, shared_screen: screen }, detail: { viewOnly, screen } }),
 
     cancel: (id: number, context: ActorContext) => transition(id, 'cancel', context, { patch: { end_reason: 'CANCELLED_BY_USER' } }),
 
@@ -250,7 +250,7 @@ function stampsFor(action: TicketAction, now: number, row: TicketRow, context: A
     case 'release':
     case 'decline':
     case 'requeue':
-      return { technician_id: null, accepted_at: null, approved_at: null, view_only: false };
+      return { technician_id: null, accepted_at: null, approved_at: null, view_only: false, shared_screen: null };
     case 'approve':
       return { approved_at: now };
     case 'start_session':

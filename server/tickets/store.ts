@@ -18,6 +18,7 @@ export interface TicketRow {
   requester_address: string;
   technician_id: number | null;
   view_only: number | boolean;
+  shared_screen?: string | null;
   resolution: string | null;
   end_reason: string | null;
   created_at: number;
@@ -44,6 +45,7 @@ export function toTicketView(row: JoinedRow): TicketView {
     description: row.description,
     technician: row.technician_id === null ? null : { id: Number(row.technician_id), displayName: row.technician_display_name ?? '' },
     viewOnly: Boolean(row.view_only),
+    sharedScreen: row.shared_screen ?? null,
     endReason: row.end_reason,
     resolution: row.resolution,
     createdAt: Number(row.created_at),
