@@ -44,6 +44,10 @@ const envSchema = z.object({
   REPEATER_LOST_AFTER_MS: intFrom(0, 600_000).default(5_000),
   SSE_MAX_PER_ADDRESS: intFrom(1, 100_000).default(100),
   REQUIRE_2FA: z.enum(['none', 'admins', 'all']).default('none'),
+  REDIS_URL: z
+    .url()
+    .refine((u) => /^rediss?:$/.test(new URL(u).protocol), 'must be a redis:// or rediss:// URL')
+    .optional(),
   SSE_MAX_PER_TICKET: intFrom(1, 1_000).default(4),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
 });
@@ -68,6 +72,8 @@ export interface Config {
   ticketExpiryMs: number;
   maxActiveTicketsPerTech: number;
   login: { maxFailures: number; lockoutMs: number; ratePerMinute: number };
+  /** REDIS_URL: live events fan out across servers through Redis pub/sub; null keeps them in-process. */
+  redisUrl: string | null;
   /** REQUIRE_2FA: whose accounts must use two-factor login (TOTP). */
   requireTwoFactor: 'none' | 'admins' | 'all';
   ticketCreateRatePerMinute: number;
@@ -131,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
     login: { maxFailures: e.LOGIN_MAX_FAILURES, lockoutMs: e.LOGIN_LOCKOUT_MS, ratePerMinute: e.LOGIN_RATE_PER_MINUTE },
     requireTwoFactor: e.REQUIRE_2FA,
+    redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
@@ -144,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   return deepFreeze(config);
 }
 
-const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET']);
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL']);
 
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';

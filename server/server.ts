@@ -51,7 +51,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const clock = options.clock ?? systemClock;
   const log = logger.child({ component: 'server' });
   const db = await openDatabase(config.database);
-  const bus = new EventBus();
+  const bus = config.redisUrl ? await EventBus.withRedis(config.redisUrl, logger) : new EventBus();
   const technicians = createTechnicianService({
     db,
     clock,
@@ -63,10 +63,15 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
-  const unsubscribeRevoked = bus.subscribe('technician.revoked', ({ technicianId, reason }) => {
-    if (reason !== 'disabled') return;
-    tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled').catch((err: unknown) => log.error({ err, technicianId }, 'requeue of a disabled technician\'s tickets failed'));
-  });
+  // Once per deployment: the server where the account was disabled does it.
+  const unsubscribeRevoked = bus.subscribe(
+    'technician.revoked',
+    ({ technicianId, reason }) => {
+      if (reason !== 'disabled') return;
+      tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled').catch((err: unknown) => log.error({ err, technicianId }, 'requeue of a disabled technician\'s tickets failed'));
+    },
+    { localOnly: true },
+  );
   const firstAdmin = await technicians.ensureFirstAdmin(config.adminPassword);
   const sessionStore = new KnexSessionStore(db, clock, config.sessionIdleMs);
   const sessionSecret = config.sessionSecret ?? (await storedSessionSecret(db));
@@ -164,6 +169,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         await endAllSse(app);
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await bus.close();
         await db.destroy();
       })()),
   };
