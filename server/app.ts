@@ -117,6 +117,7 @@ export function createApp(deps: AppDeps): Express {
       repeaterUrl: config.repeaterLink.publicUrl,
       createRatePerMinute: config.ticketCreateRatePerMinute,
       desktopState: deps.desktopState,
+      redis: deps.bus.redis,
     }),
   );
 
@@ -140,7 +141,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(passport.session());
   app.use(csrfProtection());
 
-  const limiter = loginLimiter(config.login.ratePerMinute);
+  const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, desktopState: deps.desktopState }));

@@ -38,8 +38,8 @@ export interface RunningServer {
   technicians: TechnicianService;
   tokens: PairingTokenService;
   firstAdmin: { username: string; generatedPassword: string | null } | null;
-  /** Runs expiry and purges now (also runs on a timer). */
-  housekeeping(): Promise<void>;
+  /** Runs expiry and purges now (also runs on a timer); with REDIS_URL only one server per round does it. Says whether it ran. */
+  housekeeping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -129,15 +129,24 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
 
-  const housekeeping = async (): Promise<void> => {
+  const housekeepingEveryMs = Math.min(30_000, Math.max(1_000, Math.floor(config.ticketExpiryMs / 4)));
+  const housekeeping = async (): Promise<boolean> => {
+    // Several servers share one database: a Redis lock lets one of them do each round.
+    const redis = bus.redis;
+    if (redis) {
+      // Redis away: every server does it (the work is idempotent), rather than none.
+      const won = await redis.set('helpdesk:lock:housekeeping', randomBytes(8).toString('hex'), 'PX', Math.max(500, housekeepingEveryMs - 250), 'NX').catch(() => 'OK');
+      if (won !== 'OK') return false;
+    }
     const expired = await tickets.expireStale(systemActor('expiry'));
     const tokensPurged = await tokens.purgeExpired();
     const sessionsPurged = await sessionStore.purgeExpired();
     if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged }, 'housekeeping');
+    return true;
   };
   const housekeepingTimer = setInterval(() => {
     housekeeping().catch((err: unknown) => log.error({ err }, 'housekeeping failed'));
-  }, Math.min(30_000, Math.max(1_000, Math.floor(config.ticketExpiryMs / 4))));
+  }, housekeepingEveryMs);
   housekeepingTimer.unref();
 
   let closing: Promise<void> | null = null;

@@ -10,11 +10,13 @@ import { startRedis, type RedisServer } from './redis.ts';
 let redis: RedisServer;
 let a: Harness;
 let b: Harness;
+let databaseUrl: string;
 
 beforeAll(async () => {
   redis = await startRedis();
   const database = await freshDatabase('mysql');
   if (database.client !== 'mysql') throw new Error('needs MariaDB');
+  databaseUrl = database.url;
   const env = { DATABASE_URL: database.url, REDIS_URL: redis.url };
   a = await startHarness('sqlite', env);
   b = await startHarness('sqlite', env);
@@ -65,4 +67,24 @@ describe('live events across servers (REDIS_URL)', () => {
     expect(arrived).toBe(true);
     live.close();
   }, 30_000);
+});
+
+describe('limits and background work across servers', () => {
+  it('a rate limit holds across servers, and housekeeping runs on one server per round', async () => {
+    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, TICKET_CREATE_RATE_PER_MINUTE: '3' };
+    const c = await startHarness('sqlite', env);
+    const d = await startHarness('sqlite', env);
+    try {
+      const body = { requesterName: 'Rita Rate', username: 'rita', hostname: 'r-pc', os: 'Linux', description: 'x' };
+      const statuses: number[] = [];
+      // One address (through the trusted loopback proxy) that nothing else in this run uses.
+      for (const server of [c, d, c, d]) statuses.push((await server.api.post('/api/v1/help-requests').set('x-forwarded-for', '198.51.100.77').send(body)).status);
+      expect(statuses).toEqual([201, 201, 201, 429]);
+      const ran = await Promise.all([c.server.housekeeping(), d.server.housekeeping()]);
+      expect(ran.filter(Boolean)).toHaveLength(1);
+    } finally {
+      await c.close();
+      await d.close();
+    }
+  });
 });

@@ -1,7 +1,8 @@
 // Login and logout (passport-local, session regenerated on login), and the
 // session probe the pages use to get their CSRF token.
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { createLimiter } from '../http/limiter.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { z } from 'zod';
 import { loginSchema } from '../technicians/schema.ts';
@@ -10,14 +11,8 @@ import type { Technician } from '../technicians/store.ts';
 import type { PassportInstance } from './passport.ts';
 import { assertCsrf, csrfTokenOf } from './csrf.ts';
 
-export function loginLimiter(ratePerMinute: number) {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: ratePerMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', 'Too many login attempts from this address; wait a minute')),
-  });
+export function loginLimiter(ratePerMinute: number, redis: Redis | null = null) {
+  return createLimiter({ name: 'login', perMinute: ratePerMinute, message: 'Too many login attempts from this address; wait a minute', redis });
 }
 
 const secondFactorSchema = z.object({ code: z.string().trim().min(6).max(20) });

@@ -59,6 +59,11 @@ export class EventBus {
     });
   }
 
+  /** The Redis connection for commands (rate limits, locks), or null without REDIS_URL. */
+  get redis(): Redis | null {
+    return this.#pub;
+  }
+
   /** Subscribes; returns the function that unsubscribes. */
   subscribe<K extends BusEventName>(name: K, listener: (event: BusEvents[K]) => void, options: { localOnly?: boolean } = {}): () => void {
     const wrapped = (event: BusEvents[K], local: boolean): void => {

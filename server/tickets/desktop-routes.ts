@@ -3,7 +3,8 @@
 // client secret as a bearer token; the creation may require X-Client-Key.
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { createLimiter as makeLimiter } from '../http/limiter.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import type { EventBus } from '../events/event-bus.ts';
@@ -25,6 +26,8 @@ export interface DesktopRoutesDeps {
   repeaterUrl: string | null;
   createRatePerMinute: number;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  /** With REDIS_URL: rate limits count across servers. */
+  redis?: Redis | null;
 }
 
 declare module 'express-serve-static-core' {
@@ -47,12 +50,11 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     next();
   };
 
-  const createLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: deps.createRatePerMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', 'Too many help requests from this address; wait a minute and try again')),
+  const createLimiter = makeLimiter({
+    name: 'help-requests',
+    perMinute: deps.createRatePerMinute,
+    message: 'Too many help requests from this address; wait a minute and try again',
+    redis: deps.redis ?? null,
   });
 
   const requesterOf = (req: Request): ActorContext => ({
