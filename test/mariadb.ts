@@ -2,9 +2,9 @@
 // port; it can be stopped and started again on the same data (outage tests).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, stopProcess } from './processes.ts';
 
 export interface MariaDb {
   /** mysql://helpdesk:…@127.0.0.1:PORT (no database: add /name). */
@@ -19,17 +19,6 @@ function which(bin: string): string | null {
     if (existsSync(join(dir, bin))) return join(dir, bin);
   }
   return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 export async function startMariaDb(): Promise<MariaDb> {
@@ -85,12 +74,7 @@ export async function startMariaDb(): Promise<MariaDb> {
   const stop = async (): Promise<void> => {
     const child = server;
     server = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(child, 30_000);
   };
 
   await start();

@@ -1,8 +1,7 @@
 // Runs repeater/main.ts as its own process for tests, the way a service
 // manager would (node directly, no npm), and stops it by its pid.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from './processes.ts';
 import { fileURLToPath } from 'node:url';
 
 export const TEST_REPEATER_SECRET = 'repeater-secret-for-tests-0123456789abcdef';
@@ -18,14 +17,7 @@ export interface RepeaterProcess {
   kill(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 const mainPath = fileURLToPath(new URL('../repeater/main.ts', import.meta.url));
 

@@ -3,10 +3,9 @@
 // unprivileged user `nobody` (sway refuses root) with their own runtime folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, chmodSync, mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './repeater-process.ts';
+import { freePort, stopProcess, waitForPort } from './processes.ts';
 
 export interface WaylandDesktop {
   /** wayvnc's loopback port (RFB 3.8, security None). */
@@ -24,15 +23,6 @@ function asNobody(command: string, args: string[], env: Record<string, string>):
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 export async function startWaylandDesktop(): Promise<WaylandDesktop> {
   const root = mkdtempSync(join(tmpdir(), 'helpdesk-wayland-'));
   chmodSync(root, 0o755);
@@ -48,7 +38,7 @@ export async function startWaylandDesktop(): Promise<WaylandDesktop> {
   const children: ChildProcess[] = [sway];
   const stop = async (): Promise<void> => {
     // wayvnc first, then sway (which ends swaybg).
-    for (const child of children.reverse()) await stopChild(child);
+    for (const child of children.reverse()) await stopProcess(child, 3_000);
     rmSync(root, { recursive: true, force: true });
   };
   try {
@@ -61,19 +51,7 @@ export async function startWaylandDesktop(): Promise<WaylandDesktop> {
     const port = await freePort();
     const wayvnc = asNobody('wayvnc', ['127.0.0.1', String(port)], { XDG_RUNTIME_DIR: runtime, HOME: root, WAYLAND_DISPLAY: 'wayland-1' });
     children.push(wayvnc);
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = connect(port, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      });
-      if (up) break;
-      if (wayvnc.exitCode !== null) throw new Error(`wayvnc exited with ${wayvnc.exitCode}`);
-      if (Date.now() > deadline) throw new Error('wayvnc did not listen within 20 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForPort(port, 'wayvnc', wayvnc, Math.max(1_000, deadline - Date.now()));
     return { port, rgb: [0x33, 0x66, 0x99], stop };
   } catch (err) {
     await stop();

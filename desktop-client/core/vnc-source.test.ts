@@ -6,13 +6,12 @@
 // Xvfb; the viewer is a websocket client speaking RFB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../../test/server-harness.ts';
-import { freePort } from '../../test/repeater-process.ts';
+import { freePort, waitForPort } from '../../test/processes.ts';
 import { startXDisplay, type XDisplay } from '../../test/x-display.ts';
 import { reach } from '../../test/help-session-helpers.ts';
 import { HelpSession } from './help-session.ts';
@@ -34,19 +33,7 @@ beforeAll(async () => {
   vncPort = await freePort();
   writeFileSync(join(dir, 'passwd'), `${PASSWORD}\n`);
   vnc = spawn('x11vnc', ['-display', x.display, '-localhost', '-rfbport', String(vncPort), '-passwdfile', join(dir, 'passwd'), '-forever', '-shared', '-noxdamage', '-quiet'], { stdio: 'ignore' });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(vncPort, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline) throw new Error('x11vnc (forward) did not listen');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForPort(vncPort, 'x11vnc (forward)', vnc);
 }, 60_000);
 
 afterAll(async () => {
