@@ -7,6 +7,7 @@ import * as accountSecurity from './003_account_security.ts';
 import * as liveRemoteSessions from './004_live_remote_sessions.ts';
 import * as twoFactor from './005_two_factor.ts';
 import * as sharedScreen from './006_shared_screen.ts';
+import * as repeaterNodes from './007_repeater_nodes.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -15,6 +16,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004_live_remote_sessions': liveRemoteSessions,
   '005_two_factor': twoFactor,
   '006_shared_screen': sharedScreen,
+  '007_repeater_nodes': repeaterNodes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

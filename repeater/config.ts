@@ -46,6 +46,11 @@ const processEnv = z.object({
   REPEATER_HOST: z.string().min(1).default('0.0.0.0'),
   REPEATER_NAME: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, ".", "_", ":" and "-", at most 64').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REPEATER_NODE_URL: z
+    .url()
+    .refine((u) => /^wss?:$/.test(new URL(u).protocol), 'must be a ws:// or wss:// URL')
+    .optional(),
+  REPEATER_NODE_HEARTBEAT_MS: intFrom(200, 60_000).default(5_000),
   ...repeaterOptionsEnv,
 });
 
@@ -58,6 +63,9 @@ export interface RepeaterProcessConfig {
   name: string;
   logLevel: string;
   options: RepeaterOptions;
+  /** Where clients reach this node (set: the server may give it tickets, least-loaded first). */
+  nodeUrl: string | null;
+  nodeHeartbeatMs: number;
 }
 
 export class RepeaterConfigError extends Error {
@@ -90,5 +98,7 @@ export function loadRepeaterConfig(env: Record<string, string | undefined>): Rea
     name: e.REPEATER_NAME ?? `${hostname()}:${e.REPEATER_PORT}`,
     logLevel: e.LOG_LEVEL,
     options: Object.freeze(repeaterOptionsFrom(e)),
+    nodeUrl: e.REPEATER_NODE_URL ? e.REPEATER_NODE_URL.replace(/\/+$/, '') : null,
+    nodeHeartbeatMs: e.REPEATER_NODE_HEARTBEAT_MS,
   });
 }

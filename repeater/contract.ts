@@ -26,6 +26,8 @@ export interface LegRequest {
   remoteAddress: string;
   /** The side implied by the path. */
   side: LegSide;
+  /** The repeater node that received the leg (a repeater process's name), or null for the embedded repeater. */
+  node: string | null;
 }
 
 export type Authorization =
@@ -144,6 +146,7 @@ export const internalPaths = {
   authorize: '/internal/v1/repeater/authorize',
   events: '/internal/v1/repeater/events',
   commands: '/internal/v1/repeater/commands',
+  heartbeat: '/internal/v1/repeater/heartbeat',
 } as const;
 
 /** Header naming the node on the command stream. */

@@ -39,7 +39,7 @@ try {
   logger.warn({ server: config.serverUrl, err: (err as Error).message }, 'server not reachable yet; will keep trying');
 }
 
-const repeater = new Repeater({ authorizeLeg: link.authorize, logger, options: config.options });
+const repeater = new Repeater({ authorizeLeg: link.authorize, logger, options: config.options, node: config.name });
 
 const forward = <K extends keyof RepeaterEvents>(type: K, toWire: (e: RepeaterEvents[K][0]) => WireEvent): void => {
   repeater.on(type, ((e: RepeaterEvents[K][0]) => link.report(toWire(e))) as never);
@@ -67,6 +67,17 @@ const address = await repeater.listen(config.port, config.host, (req, res) => {
   res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only websocket upgrades on /wsServer and /wsClient, and GET /healthz, are served here' } }));
 });
 logger.info({ host: address.address, port: address.port, server: config.serverUrl }, 'repeater listening');
+
+// With a public URL, this node can be given tickets: it says it is alive, and how loaded.
+let beating: NodeJS.Timeout | null = null;
+if (config.nodeUrl) {
+  const nodeUrl = config.nodeUrl;
+  const beat = (): void => {
+    void link.heartbeat({ url: nodeUrl, sessions: repeater.stats.sessions, legs: repeater.stats.legs });
+  };
+  beat();
+  beating = setInterval(beat, config.nodeHeartbeatMs);
+}
 process.send?.({ type: 'ready', port: address.port });
 
 let stopping = false;
@@ -75,6 +86,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (beating) clearInterval(beating);
     void (async () => {
       await repeater.close('SHUTDOWN');
       const delivered = await link.drain(5_000);

@@ -33,6 +33,8 @@ export interface RepeaterDeps {
   authorizeLeg: AuthorizeLeg;
   logger: RepeaterLogger;
   options?: Partial<RepeaterOptions>;
+  /** This node's name when it runs as its own process (told to the authorizer with each leg). */
+  node?: string | null;
 }
 
 const sideByPath = new Map<string, LegSide>([
@@ -43,6 +45,7 @@ const sideByPath = new Map<string, LegSide>([
 export class Repeater extends EventEmitter<RepeaterEvents> {
   readonly options: Readonly<RepeaterOptions>;
   readonly #authorizeLeg: AuthorizeLeg;
+  readonly #node: string | null;
   readonly #log: RepeaterLogger;
   readonly #table = new PairingTable();
   readonly #relays = new Map<string, Relay>();
@@ -60,6 +63,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     super();
     this.options = Object.freeze({ ...defaultRepeaterOptions, ...deps.options });
     this.#authorizeLeg = deps.authorizeLeg;
+    this.#node = deps.node ?? null;
     this.#log = deps.logger.child({ component: 'repeater' });
     this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
     this.#hooks = {
@@ -167,6 +171,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       forwardedProto: headerValue(req.headers['x-forwarded-proto']),
       remoteAddress,
       side,
+      node: this.#node,
     };
     if (!request.token) return this.#refuse(socket, 'TOKEN_MISSING', 'A token query parameter is required', url.pathname, remoteAddress);
 

@@ -77,6 +77,17 @@ export class ServerLink {
     return (await res.json()) as Authorization;
   };
 
+  /** Tells the server this node is alive, where clients reach it, and its load; false when the server did not take it. */
+  async heartbeat(beat: { url: string; sessions: number; legs: number }): Promise<boolean> {
+    try {
+      const res = await this.#fetch(internalPaths.heartbeat, { method: 'POST', body: JSON.stringify({ node: this.#o.node, ...beat }) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false; // the server is away: the next beat tries again
+    }
+  }
+
   /** Queues an event for the server; sent in order, retried until it arrives. */
   report(event: WireEvent): void {
     this.#queue.push(event);

@@ -30,6 +30,7 @@ import { eventRoutes } from './events/routes.ts';
 import { installSse } from './events/sse.ts';
 import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
+import type { RepeaterNodes } from './sessions/repeater-nodes.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
 
 export interface AppDeps {
@@ -44,7 +45,9 @@ export interface AppDeps {
   sessionSecret: string;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   /** The repeater processes' internal API, when REPEATER_SECRET is set. */
-  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters } | null;
+  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes } | null;
+  /** With repeater nodes: the URL of the node carrying a ticket (null: REPEATER_PUBLIC_URL). */
+  repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -115,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
       clientKey: config.clientKey,
       publicUrl: config.publicUrl,
       repeaterUrl: config.repeaterLink.publicUrl,
+      repeaterUrlFor: deps.repeaterUrlFor,
       createRatePerMinute: config.ticketCreateRatePerMinute,
       desktopState: deps.desktopState,
       redis: deps.bus.redis,
@@ -144,7 +148,7 @@ export function createApp(deps: AppDeps): Express {
   const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
-  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, desktopState: deps.desktopState }));
+  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
   app.use(
     '/api/v1/events',

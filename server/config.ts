@@ -42,6 +42,7 @@ const envSchema = z.object({
     .refine((u) => /^(https?|wss?):$/.test(new URL(u).protocol), 'must be an http(s):// or ws(s):// URL')
     .optional(),
   REPEATER_LOST_AFTER_MS: intFrom(0, 600_000).default(5_000),
+  REPEATER_NODE_STALE_MS: intFrom(1_000, 600_000).default(15_000),
   SSE_MAX_PER_ADDRESS: intFrom(1, 100_000).default(100),
   REQUIRE_2FA: z.enum(['none', 'admins', 'all']).default('none'),
   REDIS_URL: z
@@ -92,6 +93,8 @@ export interface Config {
     publicUrl: string | null;
     /** A repeater away this long has its sessions ended (REPEATER_LOST). */
     lostAfterMs: number;
+    /** A node not heard from this long gets no tickets; its tickets move to a healthy node at their next token. */
+    nodeStaleMs: number;
   };
 }
 
@@ -146,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       secret: e.REPEATER_SECRET ?? null,
       publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,
       lostAfterMs: e.REPEATER_LOST_AFTER_MS,
+      nodeStaleMs: e.REPEATER_NODE_STALE_MS,
     },
   };
   return deepFreeze(config);

@@ -18,6 +18,7 @@ import { createPairingTokenService, type PairingTokenService } from './tokens/se
 import { KnexSessionStore } from './auth/session-store.ts';
 import { bridgeRepeaterEvents, createLegAuthorizer, reconcileCrashedSessions, type RepeaterBridge } from './sessions/repeater-bridge.ts';
 import { RemoteRepeaters } from './sessions/remote-repeaters.ts';
+import { createRepeaterNodes } from './sessions/repeater-nodes.ts';
 import type { LegSide } from '../repeater/contract.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
@@ -78,10 +79,12 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
 
   // Express compiles TRUST_PROXY; the viewer's Origin check asks it about X-Forwarded-Proto.
   let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
+  const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
   const authorizeLeg = createLegAuthorizer({
     tokens,
     tickets,
     origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins, trustsProxy: (address) => trustProxyFn?.(address, 0) ?? false },
+    ...(nodes ? { assignedNode: (id: number) => nodes.assigned(id) } : {}),
   });
   const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater });
   const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
@@ -115,7 +118,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     sessionStore,
     sessionSecret,
     desktopState: (ticketId) => legState(String(ticketId), 'desktop'),
-    internalRepeater: remoteRepeaters && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters } : null,
+    internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes } : null,
+    // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
+    repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
   const httpServer = createServer(app);

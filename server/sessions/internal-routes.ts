@@ -10,6 +10,7 @@ import { NODE_HEADER, type AuthorizeLeg, type WireEvent } from '../../repeater/c
 import { AppError, parseOrThrow } from '../errors.ts';
 import { openSse } from '../events/sse.ts';
 import type { RemoteRepeaters } from './remote-repeaters.ts';
+import type { RepeaterNodes } from './repeater-nodes.ts';
 
 const side = z.enum(['desktop', 'viewer']);
 const ticketId = z.string().min(1).max(32);
@@ -27,6 +28,14 @@ const legRequestSchema = z.object({
   forwardedProto: z.string().max(64).nullable(),
   remoteAddress: z.string().max(64),
   side,
+  node: nodeName.nullable(),
+});
+
+const heartbeatSchema = z.object({
+  node: nodeName,
+  url: z.url().refine((u) => /^wss?:$/.test(new URL(u).protocol), 'must be a ws:// or wss:// URL'),
+  sessions: z.number().int().nonnegative(),
+  legs: z.number().int().nonnegative(),
 });
 
 const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
@@ -57,7 +66,7 @@ const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
 
 const eventsBodySchema = z.object({ node: nodeName, events: z.array(wireEventSchema).max(10_000) });
 
-export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; version: string }): Router {
+export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes; version: string }): Router {
   const router = Router();
   router.use(requireSecret(deps.secret));
   router.use(express.json({ limit: '8mb' }));
@@ -76,6 +85,13 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
   router.post('/events', (req, res) => {
     const body = parseOrThrow(eventsBodySchema, req.body, 'repeater events');
     deps.hub.receive(body.node, body.events);
+    res.status(204).end();
+  });
+
+  // A node with a public URL can be given tickets (least-loaded among those heard from lately).
+  router.post('/heartbeat', async (req, res) => {
+    const beat = parseOrThrow(heartbeatSchema, req.body, 'heartbeat');
+    await deps.nodes.heartbeat({ ...beat, url: beat.url.replace(/\/+$/, '') });
     res.status(204).end();
   });
 

@@ -55,7 +55,13 @@ export function originAllowed(
   return parsed.origin === expected.origin;
 }
 
-export function createLegAuthorizer(deps: { tokens: PairingTokenService; tickets: TicketService; origins: OriginPolicy }): AuthorizeLeg {
+export function createLegAuthorizer(deps: {
+  tokens: PairingTokenService;
+  tickets: TicketService;
+  origins: OriginPolicy;
+  /** With repeater nodes: the node a ticket is assigned to (a leg arriving elsewhere is refused). */
+  assignedNode?: (ticketId: number) => Promise<string | null>;
+}): AuthorizeLeg {
   return async (request: LegRequest) => {
     if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
       return { ok: false, code: 'ORIGIN_NOT_ALLOWED', message: 'This page\'s origin may not open the viewer' };
@@ -68,6 +74,13 @@ export function createLegAuthorizer(deps: { tokens: PairingTokenService; tickets
     }
     if (request.side === 'viewer' && ticket.technician?.id !== redemption.technicianId) {
       return { ok: false, code: 'NOT_TICKET_HOLDER', message: `Ticket ${ticket.id} is held by another technician` };
+    }
+    if (request.node && deps.assignedNode) {
+      // Both legs of a ticket must meet on one node: the one its tokens were minted for.
+      const assigned = await deps.assignedNode(ticket.id);
+      if (assigned && assigned !== request.node) {
+        return { ok: false, code: 'WRONG_NODE', message: `Ticket ${ticket.id} is carried by repeater node ${assigned}, not ${request.node}` };
+      }
     }
     return { ok: true, ticketId: String(ticket.id), side: request.side };
   };

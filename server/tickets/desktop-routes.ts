@@ -24,6 +24,8 @@ export interface DesktopRoutesDeps {
   publicUrl: string | null;
   /** The repeater process's public URL (ws:// or wss://), when the repeater runs on its own. */
   repeaterUrl: string | null;
+  /** With repeater nodes: the URL of the node carrying a ticket. */
+  repeaterUrlFor?: ((ticketId: number) => Promise<string | null>) | null;
   createRatePerMinute: number;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   /** With REDIS_URL: rate limits count across servers. */
@@ -129,7 +131,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
       throw new AppError('ILLEGAL_TRANSITION', `A desktop token needs an approved ticket; help request ${ticket.id} is ${ticket.status.replace('_', ' ')}`);
     }
     const minted = await tokens.mint(ticket.id, 'desktop', null);
-    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsServer', minted.token, deps.repeaterUrl), expiresAt: minted.expiresAt });
+    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsServer', minted.token, (await deps.repeaterUrlFor?.(ticketOf(req).id)) ?? deps.repeaterUrl), expiresAt: minted.expiresAt });
   });
 
   return router;

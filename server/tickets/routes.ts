@@ -20,6 +20,8 @@ export interface TicketRoutesDeps {
   publicUrl: string | null;
   /** The repeater process's public URL (ws:// or wss://), when the repeater runs on its own. */
   repeaterUrl: string | null;
+  /** With repeater nodes: the URL of the node carrying a ticket. */
+  repeaterUrlFor?: ((ticketId: number) => Promise<string | null>) | null;
   /** Whether the ticket's desktop leg is connected to the repeater now. */
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
 }
@@ -78,7 +80,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
       throw new AppError('ILLEGAL_TRANSITION', `Ticket ${ticket.id} is ${ticket.status.replace('_', ' ')}: the user has not allowed a session`);
     }
     const minted = await tokens.mint(ticket.id, 'viewer', me.id);
-    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsClient', minted.token, deps.repeaterUrl), expiresAt: minted.expiresAt, viewOnly: ticket.viewOnly });
+    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsClient', minted.token, (await deps.repeaterUrlFor?.(ticket.id)) ?? deps.repeaterUrl), expiresAt: minted.expiresAt, viewOnly: ticket.viewOnly });
   });
 
   return router;
