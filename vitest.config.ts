@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'test/e2e/**', '**/dist/**', '**/release/**'],
+    exclude: ['**/node_modules/**', 'test/e2e/**', 'test/scale/**', '**/dist/**', '**/release/**'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',

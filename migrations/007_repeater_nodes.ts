@@ -14,9 +14,16 @@ export async function up(knex: Knex): Promise<void> {
     t.string('repeater_node', 64).nullable();
     t.index(['repeater_node', 'status'], 'tickets_node_status');
   });
+  // The node a live session runs on: when it stops heartbeating, any server can end its sessions.
+  await knex.schema.alterTable('remote_sessions', (t) => {
+    t.string('node', 64).nullable();
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('remote_sessions', (t) => {
+    t.dropColumn('node');
+  });
   await knex.schema.alterTable('tickets', (t) => {
     t.dropIndex(['repeater_node', 'status'], 'tickets_node_status');
     t.dropColumn('repeater_node');

@@ -78,6 +78,8 @@ export interface PairedEvent {
   desktopAddress: string;
   viewerAddress: string;
   at: Date;
+  /** The repeater node that paired them (set by the server for repeater processes). */
+  node?: string;
 }
 
 export interface EndedEvent {

@@ -30,7 +30,7 @@ const envSchema = z.object({
   ALLOWED_ORIGINS: listOfOrigins.default([]),
   TOKEN_TTL_MS: intFrom(5_000, 3_600_000).default(120_000),
   TICKET_EXPIRY_MS: intFrom(10_000, 7 * 24 * 3_600_000).default(60 * 60_000),
-  MAX_ACTIVE_TICKETS_PER_TECH: intFrom(1, 100).default(1),
+  MAX_ACTIVE_TICKETS_PER_TECH: intFrom(1, 1_000).default(1),
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),

@@ -16,7 +16,7 @@ import { createTechnicianService, type TechnicianService } from './technicians/s
 import { createPasswordHasher } from './technicians/password.ts';
 import { createPairingTokenService, type PairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
-import { bridgeRepeaterEvents, createLegAuthorizer, reconcileCrashedSessions, type RepeaterBridge } from './sessions/repeater-bridge.ts';
+import { bridgeRepeaterEvents, createLegAuthorizer, reapLostNodeSessions, reconcileCrashedSessions, type RepeaterBridge } from './sessions/repeater-bridge.ts';
 import { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import { createRepeaterNodes } from './sessions/repeater-nodes.ts';
 import type { LegSide } from '../repeater/contract.ts';
@@ -149,6 +149,21 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged }, 'housekeeping');
     return true;
   };
+  // Sessions on a node that stopped heartbeating end here, whichever server heard them start (one server per round).
+  const reapEveryMs = Math.max(250, Math.floor(config.repeaterLink.nodeStaleMs / 2));
+  const reapTimer = nodes
+    ? setInterval(() => {
+        void (async () => {
+          const redis = bus.redis;
+          if (redis) {
+            const won = await redis.set('helpdesk:lock:reap', '1', 'PX', Math.max(200, reapEveryMs - 50), 'NX').catch(() => 'OK');
+            if (won !== 'OK') return;
+          }
+          await reapLostNodeSessions({ db, clock, bus, staleAfterMs: config.repeaterLink.nodeStaleMs });
+        })().catch((err: unknown) => log.error({ err }, 'ending a lost node\'s sessions failed'));
+      }, reapEveryMs)
+    : null;
+  reapTimer?.unref();
   const housekeepingTimer = setInterval(() => {
     housekeeping().catch((err: unknown) => log.error({ err }, 'housekeeping failed'));
   }, housekeepingEveryMs);
@@ -174,6 +189,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         // still reach the database); wait until every event is handled; close
         // HTTP (SSE streams and repeater command streams too); the database.
         clearInterval(housekeepingTimer);
+        if (reapTimer) clearInterval(reapTimer);
         if (reconcileTimer) clearTimeout(reconcileTimer);
         unsubscribeRevoked();
         await repeater?.close('SHUTDOWN');

@@ -54,7 +54,7 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
         case 'paired':
           node.waiting.delete(e.ticketId);
           node.sessions.set(e.ticketId, e.at);
-          this.emit('paired', { ticketId: e.ticketId, desktopAddress: e.desktopAddress, viewerAddress: e.viewerAddress, at: new Date(e.at) });
+          this.emit('paired', { ticketId: e.ticketId, desktopAddress: e.desktopAddress, viewerAddress: e.viewerAddress, at: new Date(e.at), node: nodeName });
           break;
         case 'progress':
           for (const p of e.sessions) if (node.sessions.has(p.ticketId)) node.bytes.set(p.ticketId, { bytesDesktopToViewer: p.bytesDesktopToViewer, bytesViewerToDesktop: p.bytesViewerToDesktop });

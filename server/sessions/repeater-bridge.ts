@@ -142,7 +142,7 @@ export function bridgeRepeaterEvents(deps: {
       }
       // The row exists from the start, so a crash mid-session still leaves a record.
       if (!(await remoteSessionStore.live(db, ticketId))) {
-        await remoteSessionStore.start(db, { ticketId, technicianId: ticket.technician?.id ?? null, startedAt: e.at.getTime() });
+        await remoteSessionStore.start(db, { ticketId, technicianId: ticket.technician?.id ?? null, startedAt: e.at.getTime(), node: e.node ?? null });
       }
       bus.publish('ticket.desktop', { ticketId, technicianId: ticket.technician?.id ?? null, state: 'paired', reason: null });
     }),
@@ -153,14 +153,23 @@ export function bridgeRepeaterEvents(deps: {
       const ticketId = Number(e.ticketId);
       const ticket = await tickets.get(ticketId);
       const technicianId = ticket.technician?.id ?? null;
-      await remoteSessionStore.end(db, ticketId, technicianId, e.startedAt.getTime(), {
-        endedAt: e.endedAt.getTime(),
-        durationMs: e.durationMs,
-        bytesDesktopToViewer: e.bytesDesktopToViewer,
-        bytesViewerToDesktop: e.bytesViewerToDesktop,
-        endReason: e.reason,
-        endedBy: e.endedBy,
-      });
+      const written = await remoteSessionStore.end(
+        db,
+        ticketId,
+        technicianId,
+        e.startedAt.getTime(),
+        {
+          endedAt: e.endedAt.getTime(),
+          durationMs: e.durationMs,
+          bytesDesktopToViewer: e.bytesDesktopToViewer,
+          bytesViewerToDesktop: e.bytesViewerToDesktop,
+          endReason: e.reason,
+          endedBy: e.endedBy,
+        },
+        // A lost node's sessions may be ended by another server already (reapLostNodeSessions).
+        e.reason === 'REPEATER_LOST',
+      );
+      if (!written) return;
       await insertAuditEvent(db, clock.now(), system, 'session.ended', { ticketId, technicianId }, {
         reason: e.reason,
         endedBy: e.endedBy,
@@ -223,7 +232,8 @@ export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; l
   const { db, clock } = deps;
   let closed = 0;
   for (const row of await remoteSessionStore.allLive(db)) {
-    if (deps.stillLive(row.ticketId)) continue;
+    // A registered node's sessions may well be running: the node heartbeat decides (reapLostNodeSessions).
+    if (row.onRegisteredNode || deps.stillLive(row.ticketId)) continue;
     const endedAt = Math.max(row.updatedAt, row.startedAt);
     await remoteSessionStore.end(db, row.ticketId, row.technicianId, row.startedAt, {
       endedAt,
@@ -244,4 +254,31 @@ export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; l
   }
   if (closed) deps.logger.warn({ closed }, 'closed the session rows a crash left open (SERVER_RESTARTED)');
   return closed;
+}
+
+/**
+ * With several servers, the one that hears a node's sessions start may not be
+ * the one its link goes to: any server ends the live sessions of a node that
+ * stopped heartbeating (REPEATER_LOST), as the bridge would have.
+ */
+export async function reapLostNodeSessions(deps: { db: Knex; clock: Clock; bus: EventBus; staleAfterMs: number }): Promise<number> {
+  const { db, clock, bus } = deps;
+  let ended = 0;
+  for (const s of await remoteSessionStore.onLostNodes(db, clock.now() - deps.staleAfterMs)) {
+    const endedAt = clock.now();
+    const written = await remoteSessionStore.end(
+      db,
+      s.ticketId,
+      s.technicianId,
+      s.startedAt,
+      { endedAt, durationMs: endedAt - s.startedAt, bytesDesktopToViewer: s.bytesDesktopToViewer, bytesViewerToDesktop: s.bytesViewerToDesktop, endReason: 'REPEATER_LOST', endedBy: null },
+      true,
+    );
+    if (!written) continue;
+    await insertAuditEvent(db, endedAt, systemActor('repeater-nodes'), 'session.ended', { ticketId: s.ticketId, technicianId: s.technicianId }, { reason: 'REPEATER_LOST', endedBy: null, node: s.node });
+    bus.publish('session.ended', { ticketId: s.ticketId, technicianId: s.technicianId, reason: 'REPEATER_LOST', endedBy: null });
+    bus.publish('ticket.desktop', { ticketId: s.ticketId, technicianId: s.technicianId, state: 'gone', reason: 'REPEATER_LOST' });
+    ended += 1;
+  }
+  return ended;
 }

@@ -29,8 +29,9 @@ export interface SessionEnd {
 
 export const remoteSessionStore = {
   /** A session began: its live row. */
-  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number }): Promise<number> {
+  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; node?: string | null }): Promise<number> {
     const [id] = await db('remote_sessions').insert({
+      node: s.node ?? null,
       ticket_id: s.ticketId,
       technician_id: s.technicianId,
       started_at: s.startedAt,
@@ -60,8 +61,12 @@ export const remoteSessionStore = {
       .update({ bytes_desktop_to_viewer: bytes.desktopToViewer, bytes_viewer_to_desktop: bytes.viewerToDesktop, updated_at: at });
   },
 
-  /** Closes the ticket's live row, or writes a whole one when none is live (a session that began before this server started). */
-  async end(db: Knex, ticketId: number, technicianId: number | null, startedAt: number, end: SessionEnd): Promise<void> {
+  /**
+   * Closes the ticket's live row, or writes a whole one when none is live (a
+   * session that began before this server started) unless `onlyLive`. Says
+   * whether a row was written.
+   */
+  async end(db: Knex, ticketId: number, technicianId: number | null, startedAt: number, end: SessionEnd, onlyLive = false): Promise<boolean> {
     const patch = {
       ended_at: end.endedAt,
       duration_ms: end.durationMs,
@@ -74,15 +79,41 @@ export const remoteSessionStore = {
     const live = await remoteSessionStore.live(db, ticketId);
     if (live) {
       await db('remote_sessions').where({ id: live.id }).update(patch);
-      return;
+      return true;
     }
+    if (onlyLive) return false;
     await db('remote_sessions').insert({ ticket_id: ticketId, technician_id: technicianId, started_at: startedAt, ...patch });
+    return true;
+  },
+
+  /** Live sessions on registered nodes not heard from since `seenBefore`. */
+  async onLostNodes(db: Knex, seenBefore: number): Promise<{ ticketId: number; technicianId: number | null; startedAt: number; node: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number; updatedAt: number }[]> {
+    // Only registered nodes (with REPEATER_NODE_URL): a lone repeater process is watched by its link instead.
+    const rows = (await db('remote_sessions as s')
+      .join('repeater_nodes as n', 'n.name', 's.node')
+      .whereNull('s.ended_at')
+      .where('n.last_seen_at', '<', seenBefore)
+      .select('s.ticket_id', 's.technician_id', 's.started_at', 's.node', 's.bytes_desktop_to_viewer', 's.bytes_viewer_to_desktop', 's.updated_at')) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      ticketId: Number(r.ticket_id),
+      technicianId: r.technician_id === null ? null : Number(r.technician_id),
+      startedAt: Number(r.started_at),
+      node: String(r.node),
+      bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
+      bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
+      updatedAt: Number(r.updated_at ?? r.started_at),
+    }));
   },
 
   /** Rows still live (after a crash: nobody will end them). */
-  async allLive(db: Knex): Promise<{ id: number; ticketId: number; technicianId: number | null; startedAt: number; updatedAt: number; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[]> {
-    const rows = (await db('remote_sessions').whereNull('ended_at').orderBy('id')) as Record<string, unknown>[];
+  async allLive(db: Knex): Promise<{ id: number; ticketId: number; technicianId: number | null; startedAt: number; updatedAt: number; bytesDesktopToViewer: number; bytesViewerToDesktop: number; onRegisteredNode: boolean }[]> {
+    const rows = (await db('remote_sessions as s')
+      .leftJoin('repeater_nodes as n', 'n.name', 's.node')
+      .whereNull('s.ended_at')
+      .orderBy('s.id')
+      .select('s.*', 'n.name as registered_node')) as Record<string, unknown>[];
     return rows.map((r) => ({
+      onRegisteredNode: r.registered_node != null,
       id: Number(r.id),
       ticketId: Number(r.ticket_id),
       technicianId: r.technician_id === null ? null : Number(r.technician_id),
