@@ -2,7 +2,7 @@
 // on a fixed port and SQLite file, so a test can kill it and start it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD } from './server-harness.ts';
+import { ADMIN_PASSWORD } from './http-clients.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
