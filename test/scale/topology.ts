@@ -98,6 +98,15 @@ export async function startTopology(databaseUrl: string, extraServerEnv: Record<
   writeFileSync(join(dir, 'nginx.conf'), nginxConfig({ dir, port: port!, internalPort: internalPort!, servers: [s1!, s2!], nodes: nodePorts }));
   const redis = await startRedis();
   const children: ChildProcess[] = [];
+  const nodes: Record<string, RepeaterProcess> = {};
+  const servers: Topology['servers'] = [s1!, s2!].map((p) => ({ port: p, process: null, url: `http://127.0.0.1:${p}` }));
+  const stop = async (): Promise<void> => {
+    for (const node of Object.values(nodes)) await node.stop();
+    for (const s of servers) if (s.process && s.process.child.exitCode === null) await stopProcess(s.process.child, 8_000);
+    for (const child of children) await stopProcess(child);
+    await redis.stop();
+  };
+  try {
   const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   children.push(nginx);
   await waitForPort(port!, 'nginx', nginx);
@@ -113,13 +122,11 @@ export async function startTopology(databaseUrl: string, extraServerEnv: Record<
     LOGIN_RATE_PER_MINUTE: '1000',
     ...extraServerEnv,
   };
-  const servers: Topology['servers'] = [s1!, s2!].map((p) => ({ port: p, process: null, url: `http://127.0.0.1:${p}` }));
   const startServer = async (index: number): Promise<void> => {
     servers[index]!.process = await startServerProcess(servers[index]!.port, databaseUrl, serverEnv);
   };
   await startServer(0); // one at a time: the first runs the migrations
   await startServer(1);
-  const nodes: Record<string, RepeaterProcess> = {};
   for (const [name, nodePort] of Object.entries(nodePorts)) {
     nodes[name] = await startRepeaterProcess(
       {
@@ -135,17 +142,9 @@ export async function startTopology(databaseUrl: string, extraServerEnv: Record<
     );
   }
   await new Promise((r) => setTimeout(r, 400)); // first heartbeats
-  return {
-    front,
-    servers,
-    nodes,
-    redis,
-    startServer,
-    async stop() {
-      for (const node of Object.values(nodes)) await node.stop();
-      for (const s of servers) if (s.process && s.process.child.exitCode === null) await stopProcess(s.process.child, 8_000);
-      for (const child of children) await stopProcess(child);
-      await redis.stop();
-    },
-  };
+  return { front, servers, nodes, redis, startServer, stop };
+  } catch (err) {
+    await stop(); // nothing left running when the topology could not start
+    throw err;
+  }
 }
