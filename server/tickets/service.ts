@@ -54,7 +54,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
   }
 
   async function transition(id: number, action: TicketAction, context: ActorContext, options: TransitionOptions = {}): Promise<TicketView> {
-    const previousStatus = await db.transaction(async (trx) => {
+    // InnoDB may pick this transaction as a deadlock victim under concurrent moves: it is safe to run again.
+    const previousStatus = await retryOnDeadlock(() => db.transaction(async (trx) => {
       const actor = context.actor;
       // Accepts by one technician are serialised on the technician's row, so
       // the active-ticket limit holds under concurrency; rows are always
@@ -90,7 +91,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
       await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId }, { from: row.status, to, ...detail });
       return row.status;
-    });
+    }));
     const ticket = await get(id);
     bus.publish('ticket.changed', { ticket, action, previousStatus });
     return ticket;
@@ -261,5 +262,18 @@ function stampsFor(action: TicketAction, now: number, row: TicketRow, context: A
       return { ended_at: now };
     case 'resolve':
       return { resolved_at: now };
+  }
+}
+
+/** Runs a transaction again (up to 3 times) when MariaDB/MySQL chose it as a deadlock victim. */
+async function retryOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 3 || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
   }
 }

@@ -89,20 +89,20 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
     for (const c of created) delays.push((await live.next((e, d) => e === 'ticket' && d.ticket.id === c.id, 5_000)).at - c.at);
     expect(Math.max(...delays)).toBeLessThan(1_000);
     live.close();
-    // Sessions for all of them, through nginx, on their assigned nodes.
+    // Ana takes them one after the other (as a person would), the users allow.
+    for (const c of created) {
+      await ana.post(`/api/v1/tickets/${c.id}/accept`).expect(200);
+      await request(t.front).post(`/api/v1/help-requests/${c.id}/approve`).set(bearer(c.secret)).send({ viewOnly: false }).expect(200);
+    }
+    // Sessions for all of them, through nginx, on their assigned nodes, 20 at a time.
     for (let i = 0; i < created.length; i += 20) {
-      const batch = created.slice(i, i + 20);
-      await Promise.all(
-        batch.map(async (c) => {
-          await ana.post(`/api/v1/tickets/${c.id}/accept`).expect(200);
-          await request(t.front).post(`/api/v1/help-requests/${c.id}/approve`).set(bearer(c.secret)).send({ viewOnly: false }).expect(200);
-          sessions.push(await openSession(c.id, c.secret));
-        }),
-      );
+      sessions.push(...(await Promise.all(created.slice(i, i + 20).map((c) => openSession(c.id, c.secret)))));
     }
     await Promise.all(sessions.map(exchange));
     const perNode = sessions.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.node]: (acc[s.node] ?? 0) + 1 }), {});
-    expect(perNode).toEqual({ 'node-b': 100, 'node-c': 100 });
+    // Least-loaded, decided per ticket while 20 are opened at once: balanced, not to the unit.
+    expect(Object.keys(perNode).sort()).toEqual(['node-b', 'node-c']);
+    expect(Math.abs(perNode['node-b']! - perNode['node-c']!)).toBeLessThanOrEqual(20);
   }, 180_000);
 
   it('a repeater node dies: only its sessions end, their tickets move to the other node, the other sessions go on', async () => {
@@ -144,5 +144,22 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
       s.desktop.ws.terminate();
       s.viewer.ws.terminate();
     }
+  }, 60_000);
+
+  it('Redis restarts: live events flow across servers again without restarting them', async () => {
+    await t.startServer(0); // back after the previous test
+    const admin = await loginAt(t.front, 'admin', ADMIN_PASSWORD);
+    const live = await openSse(`${t.servers[0]!.url}/api/v1/events`, { cookie: await cookieOf(admin) });
+    await live.next((e) => e === 'snapshot');
+    await t.redis.stop();
+    await t.redis.start();
+    const deadline = Date.now() + 15_000;
+    let arrived = false;
+    while (!arrived && Date.now() < deadline) {
+      const id = (await request(t.servers[1]!.url).post('/api/v1/help-requests').send(body(3000)).expect(201)).body.id;
+      arrived = await live.next((e, d) => e === 'ticket' && d.ticket.id === id, 1_000).then(() => true, () => false);
+    }
+    expect(arrived).toBe(true);
+    live.close();
   }, 60_000);
 });
