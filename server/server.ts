@@ -136,13 +136,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
 
   const housekeepingEveryMs = Math.min(30_000, Math.max(1_000, Math.floor(config.ticketExpiryMs / 4)));
   const housekeeping = async (): Promise<boolean> => {
-    // Several servers share one database: a Redis lock lets one of them do each round.
-    const redis = bus.redis;
-    if (redis) {
-      // Redis away: every server does it (the work is idempotent), rather than none.
-      const won = await redis.set('helpdesk:lock:housekeeping', randomBytes(8).toString('hex'), 'PX', Math.max(500, housekeepingEveryMs - 250), 'NX').catch(() => 'OK');
-      if (won !== 'OK') return false;
-    }
+    // Several servers share one database: one of them does each round.
+    if (!(await bus.tryLock('housekeeping', Math.max(500, housekeepingEveryMs - 250)))) return false;
     const expired = await tickets.expireStale(systemActor('expiry'));
     const tokensPurged = await tokens.purgeExpired();
     const sessionsPurged = await sessionStore.purgeExpired();
@@ -154,11 +149,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const reapTimer = nodes
     ? setInterval(() => {
         void (async () => {
-          const redis = bus.redis;
-          if (redis) {
-            const won = await redis.set('helpdesk:lock:reap', '1', 'PX', Math.max(200, reapEveryMs - 50), 'NX').catch(() => 'OK');
-            if (won !== 'OK') return;
-          }
+          if (!(await bus.tryLock('reap', Math.max(200, reapEveryMs - 50)))) return;
           await reapLostNodeSessions({ db, clock, bus, staleAfterMs: config.repeaterLink.nodeStaleMs });
         })().catch((err: unknown) => log.error({ err }, 'ending a lost node\'s sessions failed'));
       }, reapEveryMs)

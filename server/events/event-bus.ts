@@ -64,6 +64,17 @@ export class EventBus {
     return this.#pub;
   }
 
+  /**
+   * Whether this server may do a piece of shared work now: with Redis, the one
+   * server that takes the lock `name` for ttlMs (SET NX PX); alone, always.
+   * Redis away: true — every server does it (the work is idempotent) rather than none.
+   */
+  async tryLock(name: string, ttlMs: number): Promise<boolean> {
+    if (!this.#pub) return true;
+    const won = await this.#pub.set(`helpdesk:lock:${name}`, this.#origin, 'PX', ttlMs, 'NX').catch(() => 'OK' as const);
+    return won === 'OK';
+  }
+
   /** Subscribes; returns the function that unsubscribes. */
   subscribe<K extends BusEventName>(name: K, listener: (event: BusEvents[K]) => void, options: { localOnly?: boolean } = {}): () => void {
     const wrapped = (event: BusEvents[K], local: boolean): void => {

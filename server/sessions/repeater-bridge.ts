@@ -9,7 +9,7 @@ import type { CloseCodeId } from '../../repeater/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { systemActor } from '../audit/actor.ts';
+import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { connectableStatuses } from '../tickets/state-machine.ts';
 import type { TicketService } from '../tickets/service.ts';
@@ -229,28 +229,11 @@ export function bridgeRepeaterEvents(deps: {
  * the desktop client re-arms from approved or in_session by itself.
  */
 export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; logger: Logger; stillLive: (ticketId: number) => boolean }): Promise<number> {
-  const { db, clock } = deps;
   let closed = 0;
-  for (const row of await remoteSessionStore.allLive(db)) {
+  for (const row of await remoteSessionStore.allLive(deps.db)) {
     // A registered node's sessions may well be running: the node heartbeat decides (reapLostNodeSessions).
     if (row.onRegisteredNode || deps.stillLive(row.ticketId)) continue;
-    const endedAt = Math.max(row.updatedAt, row.startedAt);
-    await remoteSessionStore.end(db, row.ticketId, row.technicianId, row.startedAt, {
-      endedAt,
-      durationMs: endedAt - row.startedAt,
-      bytesDesktopToViewer: row.bytesDesktopToViewer,
-      bytesViewerToDesktop: row.bytesViewerToDesktop,
-      endReason: 'SERVER_RESTARTED',
-      endedBy: null,
-    });
-    await insertAuditEvent(db, clock.now(), systemActor('startup'), 'session.ended', { ticketId: row.ticketId, technicianId: row.technicianId }, {
-      reason: 'SERVER_RESTARTED',
-      endedBy: null,
-      durationMs: endedAt - row.startedAt,
-      bytesDesktopToViewer: row.bytesDesktopToViewer,
-      bytesViewerToDesktop: row.bytesViewerToDesktop,
-    });
-    closed += 1;
+    if (await closeLiveSession(deps, systemActor('startup'), row, 'SERVER_RESTARTED', Math.max(row.updatedAt, row.startedAt))) closed += 1;
   }
   if (closed) deps.logger.warn({ closed }, 'closed the session rows a crash left open (SERVER_RESTARTED)');
   return closed;
@@ -262,23 +245,30 @@ export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; l
  * stopped heartbeating (REPEATER_LOST), as the bridge would have.
  */
 export async function reapLostNodeSessions(deps: { db: Knex; clock: Clock; bus: EventBus; staleAfterMs: number }): Promise<number> {
-  const { db, clock, bus } = deps;
+  const { clock, bus } = deps;
   let ended = 0;
-  for (const s of await remoteSessionStore.onLostNodes(db, clock.now() - deps.staleAfterMs)) {
-    const endedAt = clock.now();
-    const written = await remoteSessionStore.end(
-      db,
-      s.ticketId,
-      s.technicianId,
-      s.startedAt,
-      { endedAt, durationMs: endedAt - s.startedAt, bytesDesktopToViewer: s.bytesDesktopToViewer, bytesViewerToDesktop: s.bytesViewerToDesktop, endReason: 'REPEATER_LOST', endedBy: null },
-      true,
-    );
-    if (!written) continue;
-    await insertAuditEvent(db, endedAt, systemActor('repeater-nodes'), 'session.ended', { ticketId: s.ticketId, technicianId: s.technicianId }, { reason: 'REPEATER_LOST', endedBy: null, node: s.node });
+  for (const s of await remoteSessionStore.onLostNodes(deps.db, clock.now() - deps.staleAfterMs)) {
+    if (!(await closeLiveSession(deps, systemActor('repeater-nodes'), s, 'REPEATER_LOST', clock.now(), { node: s.node }))) continue;
     bus.publish('session.ended', { ticketId: s.ticketId, technicianId: s.technicianId, reason: 'REPEATER_LOST', endedBy: null });
     bus.publish('ticket.desktop', { ticketId: s.ticketId, technicianId: s.technicianId, state: 'gone', reason: 'REPEATER_LOST' });
     ended += 1;
   }
   return ended;
+}
+
+/** Closes a live session row nobody will end (its repeater or this server's previous life is gone), with its audit event. */
+async function closeLiveSession(
+  deps: { db: Knex; clock: Clock },
+  actor: ActorContext,
+  s: { ticketId: number; technicianId: number | null; startedAt: number; bytesDesktopToViewer: number; bytesViewerToDesktop: number },
+  reason: CloseCodeId,
+  endedAt: number,
+  detail: Record<string, unknown> = {},
+): Promise<boolean> {
+  const durationMs = endedAt - s.startedAt;
+  const bytes = { bytesDesktopToViewer: s.bytesDesktopToViewer, bytesViewerToDesktop: s.bytesViewerToDesktop };
+  const written = await remoteSessionStore.end(deps.db, s.ticketId, s.technicianId, s.startedAt, { endedAt, durationMs, ...bytes, endReason: reason, endedBy: null }, true);
+  if (!written) return false;
+  await insertAuditEvent(deps.db, deps.clock.now(), actor, 'session.ended', { ticketId: s.ticketId, technicianId: s.technicianId }, { reason, endedBy: null, durationMs, ...bytes, ...detail });
+  return true;
 }
