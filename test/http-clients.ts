@@ -2,6 +2,7 @@
 // bench/ scripts can use them): a technician's login as a supertest agent
 // with its CSRF token, the Cookie header, and an SSE reader.
 import request from 'supertest';
+import { WebSocket } from 'ws';
 import type TestAgent from 'supertest/lib/agent.js';
 import { readSseEvents } from '../lib/sse-reader.ts';
 
@@ -98,4 +99,28 @@ export async function cookieOf(tech: Tech): Promise<string> {
     .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
     .map((c) => `${c.name}=${c.value}`)
     .join('; ');
+}
+
+/** One leg as a test holds it: the websocket, every message received so far, and its close code to come. */
+export interface TestLeg {
+  ws: WebSocket;
+  inbox: Buffer[];
+  closed: Promise<number>;
+}
+
+/** Opens a repeater leg; a refused upgrade rejects with its HTTP status and JSON body. */
+export function openLeg(url: string, origin?: string): Promise<TestLeg> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, origin ? { origin } : {});
+    const inbox: Buffer[] = [];
+    ws.on('message', (d: Buffer) => inbox.push(d));
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.once('open', () => resolve({ ws, inbox, closed }));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode} for ${url}`), { status: res.statusCode, body: JSON.parse(text || '{}') })));
+    });
+    ws.once('error', reject);
+  });
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
+import { openLeg } from './http-clients.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
 import { freePort } from './processes.ts';
 
@@ -33,22 +34,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-function open(url: string, origin?: string): Promise<{ ws: WebSocket; inbox: Buffer[]; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    const inbox: Buffer[] = [];
-    ws.on('message', (d: Buffer) => inbox.push(d));
-    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    ws.once('open', () => resolve({ ws, inbox, closed }));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body: JSON.parse(text || '{}') })));
-    });
-    ws.once('error', reject);
-  });
-}
-
 async function approved(): Promise<{ id: number; secret: string }> {
   const t = await h.helpRequest();
   await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
@@ -64,8 +49,8 @@ async function pairAndCheck(t: { id: number; secret: string }) {
   const dUrl = await desktopUrl(t);
   const vUrl = await viewerUrl(t.id);
   expect(portOf(vUrl)).toBe(portOf(dUrl)); // both tokens point at the ticket's node
-  const desktop = await open(dUrl);
-  const viewer = await open(vUrl, h.server.url);
+  const desktop = await openLeg(dUrl);
+  const viewer = await openLeg(vUrl, h.server.url);
   const payload = randomBytes(2048);
   desktop.ws.send(payload);
   await expect.poll(() => Buffer.concat(viewer.inbox).length, { timeout: 5000 }).toBe(payload.length);
@@ -85,7 +70,7 @@ describe('repeater nodes', () => {
     // A leg at the wrong node is refused, in words.
     const onB = tickets[live.findIndex((l) => l.port === portB)]!;
     const stray = (await desktopUrl(onB)).replace(`:${portB}/`, `:${portC}/`);
-    await expect(open(stray)).rejects.toMatchObject({ status: 409, body: { error: { code: 'WRONG_NODE' } } });
+    await expect(openLeg(stray)).rejects.toMatchObject({ status: 409, body: { error: { code: 'WRONG_NODE' } } });
 
     // node-b dies: only its sessions end; node-c's carry on.
     await nodes['node-b']!.kill();

@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { WebSocket } from 'ws';
 import { freshDatabase } from '../databases.ts';
-import { ADMIN_PASSWORD, cookieOf, loginAt, openSse, type Tech } from '../server-harness.ts';
+import { ADMIN_PASSWORD, cookieOf, loginAt, openLeg, openSse, type Tech, type TestLeg } from '../http-clients.ts';
 import { startTopology, type Topology } from './topology.ts';
 
 let t: Topology;
@@ -27,30 +26,14 @@ afterAll(async () => {
 const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
 const body = (i: number) => ({ requesterName: `User ${i}`, username: `u${i}`, hostname: `pc-${i}`, os: 'Linux', description: `Problem ${i}` });
 
-interface Leg {
-  ws: WebSocket;
-  inbox: Buffer[];
-  closed: Promise<number>;
-}
-function leg(url: string, origin?: string): Promise<Leg> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    const inbox: Buffer[] = [];
-    ws.on('message', (d: Buffer) => inbox.push(d));
-    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    ws.once('open', () => resolve({ ws, inbox, closed }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} for ${url}`)));
-    ws.once('error', reject);
-  });
-}
-const received = (l: Leg): Buffer => Buffer.concat(l.inbox);
+const received = (l: TestLeg): Buffer => Buffer.concat(l.inbox);
 
 interface Session {
   id: number;
   secret: string;
   node: string;
-  desktop: Leg;
-  viewer: Leg;
+  desktop: TestLeg;
+  viewer: TestLeg;
 }
 
 async function openSession(id: number, secret: string): Promise<Session> {
@@ -59,8 +42,8 @@ async function openSession(id: number, secret: string): Promise<Session> {
   const v = (await ana.post(`/api/v1/tickets/${id}/viewer-token`).expect(201)).body.url as string;
   const node = /\/r\/([^/]+)\/wsServer/.exec(d)![1]!;
   expect(v).toContain(`/r/${node}/wsClient`);
-  const desktop = await leg(d);
-  const viewer = await leg(v, t.front);
+  const desktop = await openLeg(d);
+  const viewer = await openLeg(v, t.front);
   return { id, secret, node, desktop, viewer };
 }
 
