@@ -9,6 +9,8 @@ import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { pageLocals, safeNext } from './page-helpers.ts';
 import { ticketPages } from './ticket-pages.ts';
+import { recordingPages } from './recording-pages.ts';
+import type { RecordingService } from '../server/recordings/service.ts';
 import { teamPages } from './team-pages.ts';
 
 export interface AdminWebDeps {
@@ -18,6 +20,7 @@ export interface AdminWebDeps {
   technicians: TechnicianService;
   db: Knex;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  recordings: RecordingService;
 }
 
 export function adminWebPages(deps: AdminWebDeps): Router {
@@ -71,7 +74,8 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     });
   });
 
-  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState }));
+  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings }));
+  router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, db: deps.db }));
   return router;
 }

@@ -11,6 +11,7 @@ import { ticketIdSchema, historyQuerySchema } from '../server/tickets/schema.ts'
 import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
+import type { RecordingService } from '../server/recordings/service.ts';
 import { AppError } from '../server/errors.ts';
 import { ageText, bytesText, formAction, requirePageLogin, timeText } from './page-helpers.ts';
 
@@ -19,9 +20,10 @@ export interface TicketPagesDeps {
   technicians: TechnicianService;
   db: Knex;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  recordings: RecordingService;
 }
 
-export function ticketPages({ tickets, technicians, db, desktopState }: TicketPagesDeps): Router {
+export function ticketPages({ tickets, technicians, db, desktopState, recordings }: TicketPagesDeps): Router {
   const router = Router();
   router.use(['/queue', '/mine', '/tickets', '/history'], requirePageLogin);
   const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
@@ -42,11 +44,13 @@ export function ticketPages({ tickets, technicians, db, desktopState }: TicketPa
   router.get('/tickets/:id', async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     if (!tickets.canView(ticket, req.user!)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    const [timeline, sessions] = await Promise.all([
+    const [timeline, sessions, recorded] = await Promise.all([
       listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
       remoteSessionStore.forTicket(db, ticket.id),
+      recordings.forTicket(ticket.id),
     ]);
     res.render('ticket', {
+      recordings: recorded,
       title: res.locals.t('detail.title', { id: ticket.id }),
       ticket,
       timeline,

@@ -79,6 +79,7 @@ async function main(): Promise<number> {
   }
 
   async function consent(s: FlowSnapshot): Promise<void> {
+    if (s.recorded) process.stdout.write(`${format('consent.recorded')}\n`);
     if (values.yes) return session.allow(values['view-only'], await chooseScreen());
     for (;;) {
       const answer = (await ask(format('cli.prompt.consent'))).toLowerCase();

@@ -8,6 +8,7 @@ import * as liveRemoteSessions from './004_live_remote_sessions.ts';
 import * as twoFactor from './005_two_factor.ts';
 import * as sharedScreen from './006_shared_screen.ts';
 import * as repeaterNodes from './007_repeater_nodes.ts';
+import * as recordings from './008_recordings.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '005_two_factor': twoFactor,
   '006_shared_screen': sharedScreen,
   '007_repeater_nodes': repeaterNodes,
+  '008_recordings': recordings,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

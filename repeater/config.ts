@@ -17,9 +17,11 @@ export const repeaterOptionsEnv = {
   REPEATER_MAX_LEGS_PER_ADDRESS: intFrom(2, 100_000).default(100),
   REPEATER_CLOSE_TIMEOUT_MS: intFrom(100, 60_000).default(3_000),
   REPEATER_PROGRESS_INTERVAL_MS: intFrom(100, 600_000).default(10_000),
+  RECORDINGS_DIR: z.string().min(1).default('./data/recordings'),
+  RECORDING_MAX_BUFFER_BYTES: intFrom(256 * 1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
 };
 
-type OptionsEnv = { [K in keyof typeof repeaterOptionsEnv]: number };
+type OptionsEnv = { [K in keyof typeof repeaterOptionsEnv]: z.output<(typeof repeaterOptionsEnv)[K]> };
 
 export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
   return {
@@ -31,6 +33,8 @@ export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
     maxLegsPerAddress: e.REPEATER_MAX_LEGS_PER_ADDRESS,
     closeTimeoutMs: e.REPEATER_CLOSE_TIMEOUT_MS,
     progressIntervalMs: e.REPEATER_PROGRESS_INTERVAL_MS,
+    recordingsDir: e.RECORDINGS_DIR,
+    recordingMaxBufferBytes: e.RECORDING_MAX_BUFFER_BYTES,
   };
 }
 

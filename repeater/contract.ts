@@ -1,6 +1,7 @@
 // The repeater's boundary: what the host injects (authorizeLeg, options, a
 // logger) and what it hears back (typed events). Nothing here comes from server/.
 import type { CloseCodeId, RefusalCodeId } from './close-codes.ts';
+import type { RecordingResult } from './recording.ts';
 
 export type LegSide = 'desktop' | 'viewer';
 
@@ -30,8 +31,13 @@ export interface LegRequest {
   node: string | null;
 }
 
+/** The server's order to record a session (given with a leg's authorization), and what to put in the file's header. */
+export interface RecordOrder {
+  meta: Record<string, string | number | boolean | null>;
+}
+
 export type Authorization =
-  | { ok: true; ticketId: string; side: LegSide }
+  | { ok: true; ticketId: string; side: LegSide; record?: RecordOrder | null }
   | { ok: false; code: RefusalCodeId; message: string };
 
 export type AuthorizeLeg = (request: LegRequest) => Promise<Authorization> | Authorization;
@@ -53,6 +59,10 @@ export interface RepeaterOptions {
   closeTimeoutMs: number;
   /** How often live sessions' byte counts are reported (the `progress` event). */
   progressIntervalMs: number;
+  /** Where session recordings are written (the server reads them from the same directory). */
+  recordingsDir: string;
+  /** A recording whose unwritten bytes pass this is dropped (the session goes on). */
+  recordingMaxBufferBytes: number;
 }
 
 export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
@@ -64,6 +74,8 @@ export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
   maxLegsPerAddress: 100,
   closeTimeoutMs: 3_000,
   progressIntervalMs: 10_000,
+  recordingsDir: './data/recordings',
+  recordingMaxBufferBytes: 16 * 1024 * 1024,
 });
 
 export interface LegWaitingEvent {
@@ -78,6 +90,10 @@ export interface PairedEvent {
   desktopAddress: string;
   viewerAddress: string;
   at: Date;
+  /** The repeater's name for this remote session (a UUID, also in the recording's header). */
+  sessionId: string;
+  /** The recording begun for it, when the server ordered one. */
+  recording: { id: string; file: string } | null;
   /** The repeater node that paired them (set by the server for repeater processes). */
   node?: string;
 }
@@ -121,6 +137,8 @@ export interface RepeaterEvents {
   legClosed: [LegClosedEvent];
   legRefused: [LegRefusedEvent];
   progress: [ProgressEvent];
+  /** A recording is on disk (complete, dropped part-way or failed): after its session's `ended`. */
+  recordingClosed: [RecordingResult];
 }
 
 /** The slice of a pino logger the repeater uses. */
@@ -156,7 +174,15 @@ export const NODE_HEADER = 'x-repeater-node';
 
 export type WireEvent =
   | { type: 'legWaiting'; ticketId: string; side: LegSide; remoteAddress: string; at: number }
-  | { type: 'paired'; ticketId: string; desktopAddress: string; viewerAddress: string; at: number }
+  | {
+      type: 'paired';
+      ticketId: string;
+      desktopAddress: string;
+      viewerAddress: string;
+      at: number;
+      sessionId: string;
+      recording: { id: string; file: string } | null;
+    }
   | {
       type: 'ended';
       ticketId: string;
@@ -169,6 +195,7 @@ export type WireEvent =
       durationMs: number;
     }
   | { type: 'legClosed'; ticketId: string; side: LegSide; reason: CloseCodeId; waitedMs: number }
+  | ({ type: 'recordingClosed' } & RecordingResult)
   | { type: 'progress'; sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[] }
   | { type: 'sync'; sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] };
 

@@ -14,7 +14,8 @@
 // can always be written. No copy, no per-message closure, no timer per frame.
 import type { Socket } from 'node:net';
 import { CloseCode, closeReasons, type CloseCodeId } from './close-codes.ts';
-import type { LegSide } from './contract.ts';
+import type { LegSide, RecordOrder } from './contract.ts';
+import type { Recorder } from './recording.ts';
 import { Opcode, clientHeaderSize, closeFrame, controlFrame, frameHeader, unmaskPiece } from './frames.ts';
 
 export type LegState = 'waiting' | 'paired' | 'closed';
@@ -77,6 +78,10 @@ export class Leg {
   /** Payload bytes received from this leg's client and relayed to its peer. */
   bytesIn = 0;
   readonly openedAt = Date.now();
+  /** The server's order to record this leg's session, from its authorization. */
+  recordOrder: RecordOrder | null = null;
+  /** The session's recorder (both legs share it), while paired and recorded. */
+  recorder: Recorder | null = null;
 
   #peer: Leg | null = null;
   /** Data frames read while waiting, relayed first once paired. */
@@ -179,9 +184,13 @@ export class Leg {
     if (this.#pending.length > 0) {
       const sink = peer.socket;
       sink.cork();
+      const direction = this.side === 'desktop' ? 0 : 1;
       for (const p of this.#pending) {
         sink.write(frameHeader(p.fin, p.opcode, p.piece.length));
-        if (p.piece.length > 0) sink.write(p.piece);
+        if (p.piece.length > 0) {
+          sink.write(p.piece);
+          this.recorder?.record(direction, p.piece);
+        }
       }
       sink.uncork();
       this.#pending = [];
@@ -385,7 +394,10 @@ export class Leg {
     const sink = peer.socket;
     if (!sink.writable || peer.#closeSent) return;
     sink.write(frameHeader(fin, opcode, piece.length));
-    if (piece.length > 0) sink.write(piece);
+    if (piece.length > 0) {
+      sink.write(piece);
+      this.recorder?.record(this.side === 'desktop' ? 0 : 1, piece);
+    }
   }
 
   #onControl(): void {

@@ -45,7 +45,16 @@ const forward = <K extends keyof RepeaterEvents>(type: K, toWire: (e: RepeaterEv
   repeater.on(type, ((e: RepeaterEvents[K][0]) => link.report(toWire(e))) as never);
 };
 forward('legWaiting', (e) => ({ type: 'legWaiting', ticketId: e.ticketId, side: e.side, remoteAddress: e.remoteAddress, at: e.at.getTime() }));
-forward('paired', (e) => ({ type: 'paired', ticketId: e.ticketId, desktopAddress: e.desktopAddress, viewerAddress: e.viewerAddress, at: e.at.getTime() }));
+forward('paired', (e) => ({
+  type: 'paired',
+  ticketId: e.ticketId,
+  desktopAddress: e.desktopAddress,
+  viewerAddress: e.viewerAddress,
+  at: e.at.getTime(),
+  sessionId: e.sessionId,
+  recording: e.recording,
+}));
+forward('recordingClosed', (e) => ({ ...e, type: 'recordingClosed' }));
 forward('ended', (e) => ({ ...e, type: 'ended', startedAt: e.startedAt.getTime(), endedAt: e.endedAt.getTime() }));
 forward('legClosed', (e) => ({ type: 'legClosed', ticketId: e.ticketId, side: e.side, reason: e.reason, waitedMs: e.waitedMs }));
 forward('progress', (e) => ({ type: 'progress', sessions: e.sessions }));

@@ -3,28 +3,28 @@
 import { WebSocket } from 'ws';
 import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
-import { Repeater } from './repeater.ts';
+import { Repeater, type RepeaterDeps } from './repeater.ts';
 import { TokenBook } from './token-book.ts';
-import type { LegSide, RepeaterOptions } from './contract.ts';
+import type { LegSide, RecordOrder, RepeaterOptions } from './contract.ts';
 import { sidePaths } from './contract.ts';
 
 export interface TestRepeater {
   repeater: Repeater;
   book: TokenBook;
   port: number;
-  url(side: LegSide, ticketId: string): string;
+  url(side: LegSide, ticketId: string, record?: RecordOrder | null): string;
   close(): Promise<void>;
 }
 
-export async function startTestRepeater(options: Partial<RepeaterOptions> = {}): Promise<TestRepeater> {
+export async function startTestRepeater(options: Partial<RepeaterOptions> = {}, deps: Pick<RepeaterDeps, 'openRecordingSink'> = {}): Promise<TestRepeater> {
   const book = new TokenBook();
-  const repeater = new Repeater({ authorizeLeg: book.authorize, logger: pino({ level: 'silent' }), options });
+  const repeater = new Repeater({ authorizeLeg: book.authorize, logger: pino({ level: 'silent' }), options, ...deps });
   const { port } = await repeater.listen(0);
   return {
     repeater,
     book,
     port,
-    url: (side, ticketId) => `ws://127.0.0.1:${port}${sidePaths[side]}?token=${book.issue(ticketId, side)}`,
+    url: (side, ticketId, record = null) => `ws://127.0.0.1:${port}${sidePaths[side]}?token=${book.issue(ticketId, side, record)}`,
     close: () => repeater.close(),
   };
 }

@@ -2,6 +2,7 @@
 // /wsClient (viewer), pairs the two legs of a ticket and relays between them.
 // It attaches to any http.Server; authorization is injected, so this folder
 // imports nothing from server/.
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,6 +14,7 @@ import {
   type AuthorizeLeg,
   type LegRequest,
   type LegSide,
+  type RecordOrder,
   type RepeaterEvents,
   type RepeaterLogger,
   type RepeaterOptions,
@@ -21,12 +23,14 @@ import { checkHandshake, switchingProtocols } from './frames.ts';
 import { Leg, departureReason, type LegHooks } from './leg.ts';
 import { PairingTable } from './pairing-table.ts';
 import { LegLimits } from './leg-limits.ts';
+import { RECORDING_FORMAT_VERSION, Recorder, type RecorderOptions } from './recording.ts';
 
 /** A paired session: its two legs and when it started. */
 interface Relay {
   desktop: Leg;
   viewer: Leg;
   startedAt: Date;
+  recorder: Recorder | null;
 }
 
 export interface RepeaterDeps {
@@ -35,6 +39,8 @@ export interface RepeaterDeps {
   options?: Partial<RepeaterOptions>;
   /** This node's name when it runs as its own process (told to the authorizer with each leg). */
   node?: string | null;
+  /** Where recordings go (tests may slow the disk down); a file under options.recordingsDir by default. */
+  openRecordingSink?: RecorderOptions['openSink'];
 }
 
 const sideByPath = new Map<string, LegSide>([
@@ -58,12 +64,16 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   #socketsGone: (() => void) | null = null;
   #ownServer: Server | null = null;
   #closing = false;
+  /** Recordings still being written (close() waits for them). */
+  readonly #finishing = new Set<Promise<unknown>>();
+  readonly #openRecordingSink: RecorderOptions['openSink'];
 
   constructor(deps: RepeaterDeps) {
     super();
     this.options = Object.freeze({ ...defaultRepeaterOptions, ...deps.options });
     this.#authorizeLeg = deps.authorizeLeg;
     this.#node = deps.node ?? null;
+    this.#openRecordingSink = deps.openRecordingSink;
     this.#log = deps.logger.child({ component: 'repeater' });
     this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
     this.#hooks = {
@@ -194,7 +204,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     }
     socket.off('error', rawSocketOnError);
     socket.write(switchingProtocols(handshake));
-    this.#admit(socket as Socket, head, authorization.ticketId, side, remoteAddress);
+    this.#admit(socket as Socket, head, authorization.ticketId, side, remoteAddress, authorization.record ?? null);
   }
 
   /** Ends a ticket's legs (waiting or paired) with a server-chosen reason. */
@@ -223,6 +233,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     clearInterval(this.#progress);
     for (const relay of [...this.#relays.values()]) this.#endSession(relay, reason, null);
     for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, reason);
+    while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         this.#socketsGone = resolve;
@@ -235,8 +246,9 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     }
   }
 
-  #admit(socket: Socket, head: Buffer, ticketId: string, side: LegSide, remoteAddress: string): void {
+  #admit(socket: Socket, head: Buffer, ticketId: string, side: LegSide, remoteAddress: string, record: RecordOrder | null): void {
     const leg = new Leg(socket, ticketId, side, remoteAddress, this.options, this.#hooks, head);
+    leg.recordOrder = record;
     this.#sockets.add(socket);
     const outcome = this.#table.add(leg);
     if (outcome.kind === 'duplicate') {
@@ -254,17 +266,59 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const { desktop, viewer } = outcome;
     desktop.transition('paired');
     viewer.transition('paired');
-    const relay: Relay = { desktop, viewer, startedAt: new Date() };
+    const startedAt = new Date();
+    const sessionId = randomUUID();
+    const order = desktop.recordOrder ?? viewer.recordOrder;
+    const recorder = order ? this.#startRecording(ticketId, sessionId, startedAt, order) : null;
+    const relay: Relay = { desktop, viewer, startedAt, recorder };
     this.#relays.set(ticketId, relay);
+    desktop.recorder = recorder;
+    viewer.recorder = recorder;
     desktop.relayTo(viewer);
     viewer.relayTo(desktop);
-    this.#log.info({ ticketId }, 'legs paired');
+    this.#log.info({ ticketId, sessionId, recording: recorder?.recordingId }, 'legs paired');
     this.emit('paired', {
       ticketId,
       desktopAddress: desktop.remoteAddress,
       viewerAddress: viewer.remoteAddress,
-      at: relay.startedAt,
+      at: startedAt,
+      sessionId,
+      recording: recorder ? { id: recorder.recordingId, file: recorder.file } : null,
     });
+  }
+
+  #startRecording(ticketId: string, sessionId: string, startedAt: Date, order: RecordOrder): Recorder {
+    const recordingId = randomUUID();
+    return new Recorder(
+      recordingId,
+      {
+        format: 'helpdesk-session-recording',
+        version: RECORDING_FORMAT_VERSION,
+        recordingId,
+        ticketId,
+        remoteSession: sessionId,
+        startedAt: startedAt.getTime(),
+        meta: order.meta,
+      },
+      {
+        dir: this.options.recordingsDir,
+        maxBufferBytes: this.options.recordingMaxBufferBytes,
+        finishTimeoutMs: this.options.closeTimeoutMs,
+        openSink: this.#openRecordingSink,
+      },
+    );
+  }
+
+  #finishRecording(recorder: Recorder, endedAt: Date, reason: CloseCodeId): void {
+    const done = recorder.finish({ endedAt: endedAt.getTime(), reason }).then(
+      (result) => {
+        if (result.state !== 'complete') this.#log.warn({ ...result }, 'recording not complete');
+        this.emit('recordingClosed', result);
+      },
+      (err: unknown) => this.#log.error({ err, recordingId: recorder.recordingId }, 'finishing a recording failed'),
+    );
+    this.#finishing.add(done);
+    void done.finally(() => this.#finishing.delete(done));
   }
 
   #legDeparted(leg: Leg, code: number): void {
@@ -306,6 +360,9 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     };
     this.#log.info(event, 'session ended');
     this.emit('ended', event);
+    desktop.recorder = null;
+    viewer.recorder = null;
+    if (relay.recorder) this.#finishRecording(relay.recorder, endedAt, reason);
   }
 
   /** One timer for all paired legs: a leg that missed the last pong is terminated. */

@@ -2,14 +2,15 @@
 // product's authorizer lives in the server and redeems hashed tokens in the
 // database). Tokens are random, bound to a ticket and a side, and work once.
 import { randomBytes } from 'node:crypto';
-import type { Authorization, LegRequest, LegSide } from './contract.ts';
+import type { Authorization, LegRequest, LegSide, RecordOrder } from './contract.ts';
 
 export class TokenBook {
-  readonly #tokens = new Map<string, { ticketId: string; side: LegSide }>();
+  readonly #tokens = new Map<string, { ticketId: string; side: LegSide; record: RecordOrder | null }>();
 
-  issue(ticketId: string, side: LegSide): string {
+  /** A token for one leg; `record` orders the session recorded (as the server does for a recorded ticket). */
+  issue(ticketId: string, side: LegSide, record: RecordOrder | null = null): string {
     const token = randomBytes(32).toString('base64url');
-    this.#tokens.set(token, { ticketId, side });
+    this.#tokens.set(token, { ticketId, side, record });
     return token;
   }
 

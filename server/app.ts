@@ -28,6 +28,8 @@ import { technicianRoutes } from './technicians/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { eventRoutes } from './events/routes.ts';
 import { installSse } from './events/sse.ts';
+import { recordingRoutes } from './recordings/routes.ts';
+import type { RecordingService } from './recordings/service.ts';
 import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import type { RepeaterNodes } from './sessions/repeater-nodes.ts';
@@ -48,6 +50,7 @@ export interface AppDeps {
   internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes } | null;
   /** With repeater nodes: the URL of the node carrying a ticket (null: REPEATER_PUBLIC_URL). */
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
+  recordings: RecordingService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -148,7 +151,8 @@ export function createApp(deps: AppDeps): Express {
   const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
-  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
+  app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
+  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, recordings: deps.recordings, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
   app.use(
     '/api/v1/events',
@@ -165,7 +169,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState }));
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings }));
   app.use(techViewerPages({ tickets: deps.tickets }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

@@ -51,6 +51,9 @@ const envSchema = z.object({
     .optional(),
   SSE_MAX_PER_TICKET: intFrom(1, 1_000).default(4),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
+  RECORD_SESSIONS: z.enum(['on', 'off']).default('on'),
+  RECORDING_RETENTION_DAYS: intFrom(1, 36_500).default(90),
+  RECORDING_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -80,6 +83,12 @@ export interface Config {
   ticketCreateRatePerMinute: number;
   argon2MemoryKiB: number;
   repeater: RepeaterOptions;
+  /**
+   * Session recording: whether new sessions are recorded (the user is told
+   * before allowing), where files live (repeater.recordingsDir), and how long
+   * they are kept: days, and a total size past which the oldest go first (0: no cap).
+   */
+  recording: { enabled: boolean; retentionDays: number; maxTotalBytes: number };
   /** Live event streams (SSE) open at once per remote address, and per help request. */
   sse: { perAddress: number; perKey: number };
   /**
@@ -144,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
+    recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES },
     sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET },
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,

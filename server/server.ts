@@ -4,6 +4,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger.ts';
 import { Repeater } from '../repeater/repeater.ts';
@@ -22,6 +25,7 @@ import { createRepeaterNodes } from './sessions/repeater-nodes.ts';
 import type { LegSide } from '../repeater/contract.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
+import { createRecordingService, type RecordingService } from './recordings/service.ts';
 import { endAllSse } from './events/sse.ts';
 
 export interface RunningServer {
@@ -38,6 +42,7 @@ export interface RunningServer {
   tickets: TicketService;
   technicians: TechnicianService;
   tokens: PairingTokenService;
+  recordings: RecordingService;
   firstAdmin: { username: string; generatedPassword: string | null } | null;
   /** Runs expiry and purges now (also runs on a timer); with REDIS_URL only one server per round does it. Says whether it ran. */
   housekeeping(): Promise<boolean>;
@@ -61,7 +66,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     onRevoked: (event) => bus.publish('technician.revoked', event),
     twoFactor: config.requireTwoFactor,
   });
-  const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs });
+  const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
   // Once per deployment: the server where the account was disabled does it.
@@ -80,9 +85,18 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   // Express compiles TRUST_PROXY; the viewer's Origin check asks it about X-Forwarded-Proto.
   let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
+  const recordings = createRecordingService({
+    db,
+    clock,
+    logger,
+    dir: config.repeater.recordingsDir,
+    retentionDays: config.recording.retentionDays,
+    maxTotalBytes: config.recording.maxTotalBytes,
+  });
   const authorizeLeg = createLegAuthorizer({
     tokens,
     tickets,
+    recordingMeta: (ticket) => ({ novnc: NOVNC_VERSION, x11vnc: null, viewOnly: ticket.viewOnly, sharedScreen: ticket.sharedScreen }),
     origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins, trustsProxy: (address) => trustProxyFn?.(address, 0) ?? false },
     ...(nodes ? { assignedNode: (id: number) => nodes.assigned(id) } : {}),
   });
@@ -91,13 +105,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const bridges: RepeaterBridge[] = [];
   for (const source of [repeater, remoteRepeaters]) {
     if (!source) continue;
-    bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger }));
+    bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger, recordings }));
   }
   const legState = (ticketId: string, side: LegSide): 'waiting' | 'paired' | null =>
     repeater?.legState(ticketId, side) ?? remoteRepeaters?.legState(ticketId, side) ?? null;
   // Rows a crash left open: at once with the embedded repeater (nothing survived
   // the process); with repeater processes, once they had time to report what runs.
-  const reconcile = (): Promise<number> => reconcileCrashedSessions({ db, clock, logger, stillLive: (id) => legState(String(id), 'desktop') === 'paired' });
+  const reconcile = (): Promise<number> => reconcileCrashedSessions({ db, clock, logger, recordings, stillLive: (id) => legState(String(id), 'desktop') === 'paired' });
   let reconcileTimer: NodeJS.Timeout | null = null;
   if (repeater) await reconcile();
   else {
@@ -120,6 +134,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     desktopState: (ticketId) => legState(String(ticketId), 'desktop'),
     internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes } : null,
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
+    recordings,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
@@ -141,7 +156,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     const expired = await tickets.expireStale(systemActor('expiry'));
     const tokensPurged = await tokens.purgeExpired();
     const sessionsPurged = await sessionStore.purgeExpired();
-    if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged }, 'housekeeping');
+    const recordingsPurged = await recordings.purge();
+    if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged }, 'housekeeping');
     return true;
   };
   // Sessions on a node that stopped heartbeating end here, whichever server heard them start (one server per round).
@@ -150,7 +166,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     ? setInterval(() => {
         void (async () => {
           if (!(await bus.tryLock('reap', Math.max(200, reapEveryMs - 50)))) return;
-          await reapLostNodeSessions({ db, clock, bus, staleAfterMs: config.repeaterLink.nodeStaleMs });
+          await reapLostNodeSessions({ db, clock, bus, recordings, staleAfterMs: config.repeaterLink.nodeStaleMs });
         })().catch((err: unknown) => log.error({ err }, 'ending a lost node\'s sessions failed'));
       }, reapEveryMs)
     : null;
@@ -172,6 +188,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     tickets,
     technicians,
     tokens,
+    recordings,
     firstAdmin,
     housekeeping,
     close: () =>
@@ -195,6 +212,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
       })()),
   };
 }
+
+// noVNC's package.json is not exported: read it beside its entry point.
+const NOVNC_VERSION = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 async function storedSessionSecret(db: Knex): Promise<string> {
   const row = await db('settings').where({ name: 'session_secret' }).first();

@@ -1,6 +1,9 @@
 // Starts the real server (real app, real repeater, real database engine) on a
 // loopback port for a test, with helpers for the desktop API, technician
 // logins (supertest agents carrying cookie and CSRF token) and SSE.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { pino } from 'pino';
 import { loadConfig } from '../server/config.ts';
@@ -26,6 +29,8 @@ export interface Harness {
   helpRequest(fields?: Partial<Record<string, string>>): Promise<{ id: number; secret: string }>;
   /** The repeater process, in 'process' mode. */
   repeaterProcess: RepeaterProcess | null;
+  /** Where this harness's recordings are written (server and repeater process alike). */
+  recordingsDir: string;
   close(): Promise<void>;
 }
 
@@ -51,7 +56,11 @@ export async function startHarness(
     };
   }
   const databaseUrl = database.client === 'sqlite' ? `sqlite:${database.filename}` : database.url;
+  // Recording is off unless a test turns it on (its own tests do); files go to a fresh directory.
+  const recordingsDir = env.RECORDINGS_DIR ?? mkdtempSync(join(tmpdir(), 'hd-recordings-'));
   const config = loadConfig({
+    RECORD_SESSIONS: 'off',
+    RECORDINGS_DIR: recordingsDir,
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
@@ -69,7 +78,10 @@ export async function startHarness(
   let repeaterProcess: RepeaterProcess | null = null;
   if (separate) {
     try {
-      repeaterProcess = await startRepeaterProcess({ REPEATER_SERVER_URL: server.url, REPEATER_SECRET: TEST_REPEATER_SECRET, REPEATER_NAME: 'node-a' }, { port: repeaterPort });
+      repeaterProcess = await startRepeaterProcess(
+        { REPEATER_SERVER_URL: server.url, REPEATER_SECRET: TEST_REPEATER_SECRET, REPEATER_NAME: 'node-a', RECORDINGS_DIR: recordingsDir },
+        { port: repeaterPort },
+      );
     } catch (err) {
       await server.close();
       throw err;
@@ -97,6 +109,7 @@ export async function startHarness(
       return { id: res.body.id, secret: res.body.clientSecret };
     },
     repeaterProcess,
+    recordingsDir,
     async close() {
       await repeaterProcess?.stop();
       await server.close();

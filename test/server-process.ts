@@ -1,6 +1,9 @@
 // The server as its own process (node directly, as the systemd unit runs it)
 // on a fixed port and SQLite file, so a test can kill it and start it again.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_PASSWORD } from './http-clients.ts';
 
@@ -15,7 +18,7 @@ const mainPath = fileURLToPath(new URL('../server/main.ts', import.meta.url));
 
 export async function startServerProcess(port: number, databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORD_SESSIONS: 'off', RECORDINGS_DIR: mkdtempSync(join(tmpdir(), 'hd-recordings-')), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -3,7 +3,8 @@
 // 4010 SHUTDOWN, writes the session row and exits 0 within a few seconds.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,7 @@ describe('server process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'helpdesk-shutdown-'));
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../server/main.ts', import.meta.url))], {
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORDINGS_DIR: join(dir, 'recordings') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -45,7 +46,10 @@ describe('server process', () => {
       const { id, clientSecret } = created.body as { id: number; clientSecret: string };
       const bearer = { Authorization: `Bearer ${clientSecret}` };
       await admin.post(`/api/v1/tickets/${id}/accept`).expect(200);
-      await api.post(`/api/v1/help-requests/${id}/approve`).set(bearer).send({ viewOnly: false }).expect(200);
+      // Sessions are recorded by default: a client that did not tell the user is refused.
+      const untold = await api.post(`/api/v1/help-requests/${id}/approve`).set(bearer).send({ viewOnly: false }).expect(400);
+      expect(untold.body.error.code).toBe('RECORDING_NOTICE_REQUIRED');
+      await api.post(`/api/v1/help-requests/${id}/approve`).set(bearer).send({ viewOnly: false, recordingNoticeShown: true }).expect(200);
       const desktop = await open((await api.post(`/api/v1/help-requests/${id}/desktop-token`).set(bearer).expect(201)).body.url);
       desktop.ws.send(Buffer.from('RFB 003.008\n'));
       const viewer = await open((await admin.post(`/api/v1/tickets/${id}/viewer-token`).expect(201)).body.url, url);
@@ -64,7 +68,13 @@ describe('server process', () => {
         expect(rows).toHaveLength(1);
         expect(rows[0]).toMatchObject({ end_reason: 'SHUTDOWN', bytes_desktop_to_viewer: 12 });
         const actions = (await db('audit_events').where({ ticket_id: id }).orderBy('id')).map((r: { action: string }) => r.action);
-        expect(actions.at(-1)).toBe('session.ended');
+        expect(actions.slice(-2)).toEqual(['session.ended', 'recording.saved']);
+        // The recording was finished before the exit: complete, its SHA-256 that of the file on disk.
+        const [recording] = await db('recordings').where({ ticket_id: id });
+        expect(recording).toMatchObject({ state: 'complete', remote_session_id: rows[0].id });
+        const file = readFileSync(join(dir, 'recordings', recording.file));
+        expect(createHash('sha256').update(file).digest('hex')).toBe(recording.sha256);
+        expect(Number(recording.bytes)).toBe(file.length);
       } finally {
         await db.destroy();
       }

@@ -48,7 +48,8 @@ export class DesktopApi {
   }
 
   get = () => this.#call<HelpRequestView>('GET', this.#path(''));
-  approve = (viewOnly: boolean, screen: string | null = null) => this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly, screen });
+  approve = (viewOnly: boolean, screen: string | null = null, recordingNoticeShown = false) =>
+    this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly, screen, recordingNoticeShown });
   decline = () => this.#call<HelpRequestView>('POST', this.#path('/decline'), {});
   cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});

@@ -12,7 +12,7 @@ export interface HelpDeskEvents {
   state: [FlowSnapshot];
 }
 
-const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null };
+const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null, recorded: false };
 
 export class HelpDesk extends EventEmitter<HelpDeskEvents> {
   #current: HelpSession | null = null;

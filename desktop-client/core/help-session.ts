@@ -35,6 +35,8 @@ export interface FlowSnapshot {
   /** Why it ended: a close-code id (ENDED_BY_TECHNICIAN…), CANCELLED, EXPIRED, or an error code. */
   endReason: string | null;
   error: { code: string; message: string } | null;
+  /** The helpdesk records this request's sessions: both faces say so before the user allows. */
+  recorded: boolean;
 }
 
 const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
@@ -87,7 +89,7 @@ export interface HelpSessionEvents {
 }
 
 export class HelpSession extends EventEmitter<HelpSessionEvents> {
-  #snapshot: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null };
+  #snapshot: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null, recorded: false };
   /** x11vnc's -clip for the chosen monitor. */
   #clip: string | null = null;
   #api: DesktopApi;
@@ -177,7 +179,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       if (!monitor) throw new DesktopError('SERVER_REFUSED', `There is no screen named ${screen} to share`);
     }
     const sharedScreen = monitor ? monitorLabel(monitor) : null;
-    await this.#api.approve(viewOnly, sharedScreen);
+    // The window and the terminal show "This session will be recorded" on the consent step whenever `recorded` is set.
+    await this.#api.approve(viewOnly, sharedScreen, this.#snapshot.recorded);
     this.#clip = monitor ? clipOf(monitor) : null;
     this.#move('approved', { viewOnly, sharedScreen });
     await this.#arm();
@@ -227,7 +230,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         }
         break;
       case 'accepted':
-        if (state === 'waiting_for_technician') this.#move('technician_offered', { technicianName: view.technician?.displayName ?? null });
+        if (state === 'waiting_for_technician') this.#move('technician_offered', { technicianName: view.technician?.displayName ?? null, recorded: view.recorded });
         break;
       case 'ended':
       case 'resolved':

@@ -39,6 +39,7 @@ function render(s) {
   document.getElementById('status').textContent = screen === 'session' || screen === 'consent' ? '' : text;
   if (screen === 'consent') {
     document.getElementById('consent-title').textContent = text;
+    document.getElementById('recording-notice').hidden = !s.recorded;
     document.getElementById('allow-control').focus();
     void showScreens();
   }

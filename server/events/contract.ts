@@ -14,6 +14,8 @@ export interface TicketView {
   viewOnly: boolean;
   /** What the user shares: null for all screens, else one monitor in words ("RIGHT 640×480"). */
   sharedScreen: string | null;
+  /** Its sessions are recorded (the policy when the request was made; the user is told before allowing). */
+  recorded: boolean;
   endReason: string | null;
   resolution: string | null;
   createdAt: number;
@@ -31,6 +33,8 @@ export interface HelpRequestView {
   status: TicketStatus;
   technician: { displayName: string } | null;
   viewOnly: boolean;
+  /** Sessions are recorded: the client must say so before the user allows (and send recordingNoticeShown). */
+  recorded: boolean;
   endReason: string | null;
   createdAt: number;
   updatedAt: number;

@@ -38,9 +38,34 @@ const heartbeatSchema = z.object({
   legs: z.number().int().nonnegative(),
 });
 
+const uuid = z.uuid();
+/** A recording's path under the recordings directory, as the repeater names it (never absolute, never `..`). */
+const recordingFile = z.string().regex(/^\d{4}-\d{2}\/\d{1,20}-[0-9a-f-]{36}\.hcrec$/, 'must be yyyy-mm/<ticket>-<uuid>.hcrec');
+
 const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
   z.object({ type: z.literal('legWaiting'), ticketId, side, remoteAddress: z.string().max(64), at: ms }),
-  z.object({ type: z.literal('paired'), ticketId, desktopAddress: z.string().max(64), viewerAddress: z.string().max(64), at: ms }),
+  z.object({
+    type: z.literal('paired'),
+    ticketId,
+    desktopAddress: z.string().max(64),
+    viewerAddress: z.string().max(64),
+    at: ms,
+    sessionId: uuid,
+    recording: z.object({ id: uuid, file: recordingFile }).nullable(),
+  }),
+  z.object({
+    type: z.literal('recordingClosed'),
+    recordingId: uuid,
+    ticketId,
+    file: recordingFile,
+    state: z.enum(['complete', 'dropped', 'failed']),
+    problem: z.string().max(1000).nullable(),
+    bytes,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    startedAt: ms,
+    endedAt: ms,
+    durationMs: ms,
+  }),
   z.object({
     type: z.literal('ended'),
     ticketId,

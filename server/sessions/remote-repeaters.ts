@@ -54,8 +54,21 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
         case 'paired':
           node.waiting.delete(e.ticketId);
           node.sessions.set(e.ticketId, e.at);
-          this.emit('paired', { ticketId: e.ticketId, desktopAddress: e.desktopAddress, viewerAddress: e.viewerAddress, at: new Date(e.at), node: nodeName });
+          this.emit('paired', {
+            ticketId: e.ticketId,
+            desktopAddress: e.desktopAddress,
+            viewerAddress: e.viewerAddress,
+            at: new Date(e.at),
+            sessionId: e.sessionId,
+            recording: e.recording,
+            node: nodeName,
+          });
           break;
+        case 'recordingClosed': {
+          const { type: _type, ...result } = e;
+          this.emit('recordingClosed', result);
+          break;
+        }
         case 'progress':
           for (const p of e.sessions) if (node.sessions.has(p.ticketId)) node.bytes.set(p.ticketId, { bytesDesktopToViewer: p.bytesDesktopToViewer, bytesViewerToDesktop: p.bytesViewerToDesktop });
           this.emit('progress', { sessions: e.sessions });

@@ -4,7 +4,7 @@
 // audit log and the bus. The repeater itself knows none of this.
 import type { Knex } from 'knex';
 import type { EventEmitter } from 'node:events';
-import type { AuthorizeLeg, LegRequest, RepeaterEvents } from '../../repeater/contract.ts';
+import type { AuthorizeLeg, LegRequest, RecordOrder, RepeaterEvents } from '../../repeater/contract.ts';
 import type { CloseCodeId } from '../../repeater/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
@@ -13,6 +13,8 @@ import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { connectableStatuses } from '../tickets/state-machine.ts';
 import type { TicketService } from '../tickets/service.ts';
+import type { TicketView } from '../events/contract.ts';
+import type { RecordingService } from '../recordings/service.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { remoteSessionStore } from './store.ts';
 
@@ -61,6 +63,8 @@ export function createLegAuthorizer(deps: {
   origins: OriginPolicy;
   /** With repeater nodes: the node a ticket is assigned to (a leg arriving elsewhere is refused). */
   assignedNode?: (ticketId: number) => Promise<string | null>;
+  /** What a recorded ticket's file header says about the two ends. */
+  recordingMeta?: (ticket: TicketView) => RecordOrder['meta'];
 }): AuthorizeLeg {
   return async (request: LegRequest) => {
     if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
@@ -82,7 +86,9 @@ export function createLegAuthorizer(deps: {
         return { ok: false, code: 'WRONG_NODE', message: `Ticket ${ticket.id} is carried by repeater node ${assigned}, not ${request.node}` };
       }
     }
-    return { ok: true, ticketId: String(ticket.id), side: request.side };
+    // The user was told at approval that this ticket's sessions are recorded.
+    const record = ticket.recorded ? { meta: deps.recordingMeta?.(ticket) ?? {} } : null;
+    return { ok: true, ticketId: String(ticket.id), side: request.side, record };
   };
 }
 
@@ -113,6 +119,7 @@ export function bridgeRepeaterEvents(deps: {
   db: Knex;
   clock: Clock;
   logger: Logger;
+  recordings?: RecordingService | null;
 }): RepeaterBridge {
   const { repeater, tickets, bus, db, clock } = deps;
   const log = deps.logger.child({ component: 'repeater-bridge' });
@@ -141,8 +148,11 @@ export function bridgeRepeaterEvents(deps: {
         await insertAuditEvent(db, clock.now(), system, 'session.resumed', { ticketId, technicianId: ticket.technician?.id ?? null });
       }
       // The row exists from the start, so a crash mid-session still leaves a record.
-      if (!(await remoteSessionStore.live(db, ticketId))) {
-        await remoteSessionStore.start(db, { ticketId, technicianId: ticket.technician?.id ?? null, startedAt: e.at.getTime(), node: e.node ?? null });
+      const technicianId = ticket.technician?.id ?? null;
+      let remoteSessionId = (await remoteSessionStore.live(db, ticketId))?.id ?? null;
+      remoteSessionId ??= await remoteSessionStore.start(db, { ticketId, technicianId, startedAt: e.at.getTime(), node: e.node ?? null, sessionUid: e.sessionId });
+      if (e.recording && deps.recordings) {
+        await deps.recordings.started({ ...e.recording, ticketId, remoteSessionId, technicianId, node: e.node ?? null, startedAt: e.at.getTime() });
       }
       bus.publish('ticket.desktop', { ticketId, technicianId: ticket.technician?.id ?? null, state: 'paired', reason: null });
     }),
@@ -182,6 +192,12 @@ export function bridgeRepeaterEvents(deps: {
     }),
   );
 
+  repeater.on('recordingClosed', (e) =>
+    safely('recordingClosed', async () => {
+      await deps.recordings?.closed(e);
+    }),
+  );
+
   repeater.on('progress', (e) =>
     safely('progress', async () => {
       const at = clock.now();
@@ -217,7 +233,7 @@ export function bridgeRepeaterEvents(deps: {
     },
     unbridge: () => {
       unsubscribe();
-      for (const name of ['legWaiting', 'paired', 'ended', 'legClosed', 'progress'] as const) repeater.removeAllListeners(name);
+      for (const name of ['legWaiting', 'paired', 'ended', 'legClosed', 'progress', 'recordingClosed'] as const) repeater.removeAllListeners(name);
     },
   };
 }
@@ -228,7 +244,7 @@ export function bridgeRepeaterEvents(deps: {
  * sessions a repeater process reports as running. Tickets stay as they were:
  * the desktop client re-arms from approved or in_session by itself.
  */
-export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; logger: Logger; stillLive: (ticketId: number) => boolean }): Promise<number> {
+export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; logger: Logger; stillLive: (ticketId: number) => boolean; recordings?: RecordingService | null }): Promise<number> {
   let closed = 0;
   for (const row of await remoteSessionStore.allLive(deps.db)) {
     // A registered node's sessions may well be running: the node heartbeat decides (reapLostNodeSessions).
@@ -244,7 +260,7 @@ export async function reconcileCrashedSessions(deps: { db: Knex; clock: Clock; l
  * the one its link goes to: any server ends the live sessions of a node that
  * stopped heartbeating (REPEATER_LOST), as the bridge would have.
  */
-export async function reapLostNodeSessions(deps: { db: Knex; clock: Clock; bus: EventBus; staleAfterMs: number }): Promise<number> {
+export async function reapLostNodeSessions(deps: { db: Knex; clock: Clock; bus: EventBus; staleAfterMs: number; recordings?: RecordingService | null }): Promise<number> {
   const { clock, bus } = deps;
   let ended = 0;
   for (const s of await remoteSessionStore.onLostNodes(deps.db, clock.now() - deps.staleAfterMs)) {
@@ -258,7 +274,7 @@ export async function reapLostNodeSessions(deps: { db: Knex; clock: Clock; bus: 
 
 /** Closes a live session row nobody will end (its repeater or this server's previous life is gone), with its audit event. */
 async function closeLiveSession(
-  deps: { db: Knex; clock: Clock },
+  deps: { db: Knex; clock: Clock; recordings?: RecordingService | null },
   actor: ActorContext,
   s: { ticketId: number; technicianId: number | null; startedAt: number; bytesDesktopToViewer: number; bytesViewerToDesktop: number },
   reason: CloseCodeId,
@@ -270,5 +286,7 @@ async function closeLiveSession(
   const written = await remoteSessionStore.end(deps.db, s.ticketId, s.technicianId, s.startedAt, { endedAt, durationMs, ...bytes, endReason: reason, endedBy: null }, true);
   if (!written) return false;
   await insertAuditEvent(deps.db, deps.clock.now(), actor, 'session.ended', { ticketId: s.ticketId, technicianId: s.technicianId }, { reason, endedBy: null, durationMs, ...bytes, ...detail });
+  // Its recorder went with it: what reached the disk is kept, as incomplete.
+  await deps.recordings?.closeOrphans(s.ticketId, actor, reason === 'REPEATER_LOST' ? 'the repeater node carrying the session was lost' : 'the server stopped without closing the recording');
   return true;
 }

@@ -29,9 +29,10 @@ export interface SessionEnd {
 
 export const remoteSessionStore = {
   /** A session began: its live row. */
-  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; node?: string | null }): Promise<number> {
+  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; node?: string | null; sessionUid?: string | null }): Promise<number> {
     const [id] = await db('remote_sessions').insert({
       node: s.node ?? null,
+      session_uid: s.sessionUid ?? null,
       ticket_id: s.ticketId,
       technician_id: s.technicianId,
       started_at: s.startedAt,

@@ -109,8 +109,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   });
 
   router.post('/:id/approve', async (req, res) => {
-    const { viewOnly, screen } = parseOrThrow(approveSchema, req.body, 'approval');
-    res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req), screen ?? null)));
+    const { viewOnly, screen, recordingNoticeShown } = parseOrThrow(approveSchema, req.body, 'approval');
+    res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req), screen ?? null, recordingNoticeShown ?? false)));
   });
 
   router.post('/:id/decline', async (req, res) => {

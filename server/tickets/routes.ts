@@ -12,9 +12,11 @@ import type { PairingTokenService } from '../tokens/service.ts';
 import { connectableStatuses } from './state-machine.ts';
 import { historyQuerySchema, ticketIdSchema } from './schema.ts';
 import type { TicketService } from './service.ts';
+import type { RecordingService } from '../recordings/service.ts';
 
 export interface TicketRoutesDeps {
   db: Knex;
+  recordings: RecordingService;
   tickets: TicketService;
   tokens: PairingTokenService;
   publicUrl: string | null;
@@ -49,11 +51,12 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   router.get('/:id', async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     if (!tickets.canView(ticket, technicianOf(req))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    const [timeline, sessions] = await Promise.all([
+    const [timeline, sessions, recordings] = await Promise.all([
       listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
       remoteSessionStore.forTicket(db, ticket.id),
+      deps.recordings.forTicket(ticket.id),
     ]);
-    res.json({ ticket, desktop: deps.desktopState(ticket.id), timeline, sessions });
+    res.json({ ticket, desktop: deps.desktopState(ticket.id), timeline, sessions, recordings });
   });
 
   router.post('/:id/accept', async (req, res) => {

@@ -17,6 +17,8 @@ export const approveSchema = z.object({
   viewOnly: z.boolean(),
   /** One monitor the user chose to share, in words; absent or null for all screens. */
   screen: z.string().trim().min(1).max(80).nullable().optional(),
+  /** The client showed "This session will be recorded" before the user allowed. */
+  recordingNoticeShown: z.boolean().optional(),
 });
 
 export const resolveSchema = z.object({

@@ -20,6 +20,8 @@ export interface TicketServiceDeps {
   bus: EventBus;
   maxActiveTicketsPerTech: number;
   ticketExpiryMs: number;
+  /** RECORD_SESSIONS: new requests' sessions are recorded. */
+  recordSessions?: boolean;
 }
 
 interface TransitionOptions {
@@ -40,13 +42,14 @@ export function toHelpRequestView(ticket: TicketView): HelpRequestView {
     status: ticket.status,
     technician: ticket.technician ? { displayName: ticket.technician.displayName } : null,
     viewOnly: ticket.viewOnly,
+    recorded: ticket.recorded,
     endReason: ticket.endReason,
     createdAt: ticket.createdAt,
     updatedAt: ticket.updatedAt,
   };
 }
 
-export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs }: TicketServiceDeps) {
+export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs, recordSessions = false }: TicketServiceDeps) {
   async function get(id: number): Promise<TicketView> {
     const view = await ticketStore.view(db, id);
     if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
@@ -125,6 +128,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
           requester_address: remoteAddress.slice(0, 64),
           technician_id: null,
           view_only: false,
+          recorded: recordSessions,
           resolution: null,
           end_reason: null,
           created_at: now,
@@ -135,7 +139,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
           ended_at: null,
           resolved_at: null,
         });
-        await insertAuditEvent(trx, now, context, 'ticket.created', { ticketId: newId }, { hostname: data.hostname, os: data.os });
+        await insertAuditEvent(trx, now, context, 'ticket.created', { ticketId: newId }, { hostname: data.hostname, os: data.os, recorded: recordSessions });
         return newId;
       });
       const ticket = await get(id);
@@ -162,8 +166,17 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return transition(id, 'decline', context, { detail: { declinedTechnician: before.technician?.displayName ?? null } });
     },
 
-    approve: (id: number, viewOnly: boolean, context: ActorContext, screen: string | null = null) =>
-      transition(id, 'approve', context, { patch: { view_only: viewOnly, shared_screen: screen }, detail: { viewOnly, screen } }),
+    /** The user allows the offered technician. A recorded request needs the client to have shown the recording notice. */
+    approve: (id: number, viewOnly: boolean, context: ActorContext, screen: string | null = null, recordingNoticeShown = false) =>
+      transition(id, 'approve', context, {
+        check: (row) => {
+          if (row.recorded && !recordingNoticeShown) {
+            throw new AppError('RECORDING_NOTICE_REQUIRED', `Sessions of help request ${id} are recorded: the user must be told before allowing (send recordingNoticeShown: true once the notice was shown)`);
+          }
+        },
+        patch: { view_only: viewOnly, shared_screen: screen },
+        detail: (row) => ({ viewOnly, screen, ...(row.recorded ? { recordingNoticeShown } : {}) }),
+      }),
 
     cancel: (id: number, context: ActorContext) => transition(id, 'cancel', context, { patch: { end_reason: 'CANCELLED_BY_USER' } }),
 

@@ -19,6 +19,7 @@ export interface TicketRow {
   technician_id: number | null;
   view_only: number | boolean;
   shared_screen?: string | null;
+  recorded?: number | boolean;
   resolution: string | null;
   end_reason: string | null;
   created_at: number;
@@ -46,6 +47,7 @@ export function toTicketView(row: JoinedRow): TicketView {
     technician: row.technician_id === null ? null : { id: Number(row.technician_id), displayName: row.technician_display_name ?? '' },
     viewOnly: Boolean(row.view_only),
     sharedScreen: row.shared_screen ?? null,
+    recorded: Boolean(row.recorded),
     endReason: row.end_reason,
     resolution: row.resolution,
     createdAt: Number(row.created_at),

@@ -1,0 +1,181 @@
+// Session recordings on the server's side: rows for what the repeater writes
+// (its events arrive through the repeater bridge), who may play and download
+// them (administrators, and the technician who held the session), every play
+// and download audited, and retention (days, then a total size cap; a purge
+// deletes the file and keeps the row).
+import { createHash } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { readFile, stat, unlink } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Knex } from 'knex';
+import type { RecordingResult } from '../../repeater/recording.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import { systemActor, type ActorContext } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+import { recordingStore, type RecordingView } from './store.ts';
+
+export type { RecordingView };
+
+/** What the ticket API lists of a recording. */
+export interface RecordingSummary {
+  id: string;
+  /** The technician who held the session (they and administrators may play it). */
+  technicianId: number | null;
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  bytes: number | null;
+  state: RecordingView['state'];
+}
+
+export type RecordingService = ReturnType<typeof createRecordingService>;
+
+interface Viewer {
+  id: number;
+  role: 'admin' | 'technician';
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+export function createRecordingService(deps: { db: Knex; clock: Clock; logger: Logger; dir: string; retentionDays: number; maxTotalBytes: number }) {
+  const { db, clock } = deps;
+  const log = deps.logger.child({ component: 'recordings' });
+  const root = resolve(deps.dir);
+
+  /** The file's absolute path, refusing anything that would leave the recordings directory. */
+  function pathOf(file: string): string {
+    const full = resolve(root, file);
+    const rel = relative(root, full);
+    if (!rel || rel.startsWith('..') || isAbsolute(rel)) throw new AppError('RECORDING_FILE_MISSING', 'The recording\'s file path is not under the recordings directory');
+    return full;
+  }
+
+  async function access(id: string, viewer: Viewer) {
+    const row = await recordingStore.get(db, id);
+    if (!row) throw new AppError('RECORDING_NOT_FOUND', `No recording with id ${id}`);
+    if (viewer.role !== 'admin' && row.technicianId !== viewer.id) {
+      throw new AppError('FORBIDDEN', `Only administrators and the technician who held the session may see recording ${id}`);
+    }
+    return row;
+  }
+
+  async function deleteFile(file: string): Promise<void> {
+    try {
+      await unlink(pathOf(file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  async function purgeOne(row: RecordingView & { file: string }, reason: 'retention' | 'size_cap', detail: Record<string, unknown>): Promise<boolean> {
+    await deleteFile(row.file);
+    const now = clock.now();
+    if (!(await recordingStore.markPurged(db, row.id, now, reason))) return false;
+    await insertAuditEvent(db, now, systemActor('retention'), 'recording.purged', { ticketId: row.ticketId, technicianId: row.technicianId }, { recordingId: row.id, reason, bytes: row.bytes, ...detail });
+    return true;
+  }
+
+  return {
+    /** The repeater began a recording for a session just paired (its row is written here). */
+    async started(e: { id: string; file: string; ticketId: number; remoteSessionId: number | null; technicianId: number | null; node: string | null; startedAt: number }): Promise<void> {
+      await recordingStore.insert(db, e);
+      await insertAuditEvent(db, clock.now(), systemActor('repeater'), 'recording.started', { ticketId: e.ticketId, technicianId: e.technicianId }, { recordingId: e.id });
+    },
+
+    /** The repeater closed a recording's file. */
+    async closed(r: RecordingResult): Promise<void> {
+      const written = await recordingStore.close(db, r.recordingId, { state: r.state, endedAt: r.endedAt, durationMs: r.durationMs, bytes: r.bytes, sha256: r.sha256, problem: r.problem });
+      if (!written) return;
+      const row = await recordingStore.get(db, r.recordingId);
+      const action = r.state === 'complete' ? 'recording.saved' : `recording.${r.state}`;
+      await insertAuditEvent(db, clock.now(), systemActor('repeater'), action, { ticketId: Number(r.ticketId), technicianId: row?.technicianId ?? null }, {
+        recordingId: r.recordingId,
+        bytes: r.bytes,
+        durationMs: r.durationMs,
+        sha256: r.sha256,
+        ...(r.problem ? { problem: r.problem } : {}),
+      });
+    },
+
+    /**
+     * A ticket's session was closed because nobody will end it (a crash, a lost
+     * node): its recordings still "recording" are kept as incomplete, with the
+     * size and SHA-256 of what reached the disk.
+     */
+    async closeOrphans(ticketId: number, actor: ActorContext, problem: string): Promise<number> {
+      let closed = 0;
+      for (const row of await recordingStore.stillRecording(db, ticketId)) {
+        let bytes = 0;
+        let sha256: string | null = null;
+        try {
+          const file = await readFile(pathOf(row.file));
+          bytes = file.length;
+          sha256 = createHash('sha256').update(file).digest('hex');
+        } catch (err) {
+          log.warn({ err, recordingId: row.id }, 'the file of an interrupted recording cannot be read');
+        }
+        const endedAt = clock.now();
+        if (!(await recordingStore.close(db, row.id, { state: 'incomplete', endedAt, durationMs: Math.max(0, endedAt - row.startedAt), bytes, sha256, problem }))) continue;
+        await insertAuditEvent(db, endedAt, actor, 'recording.incomplete', { ticketId, technicianId: row.technicianId }, { recordingId: row.id, bytes, sha256, problem });
+        closed += 1;
+      }
+      return closed;
+    },
+
+    async forTicket(ticketId: number): Promise<RecordingSummary[]> {
+      return (await recordingStore.forTicket(db, ticketId)).map((r) => ({ id: r.id, technicianId: r.technicianId, startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, bytes: r.bytes, state: r.state }));
+    },
+
+    /** A recording's metadata, for those who may see it. */
+    async get(id: string, viewer: Viewer): Promise<RecordingView> {
+      const { file: _file, ...view } = await access(id, viewer);
+      return view;
+    },
+
+    /** Opens the file for playback or download (audited); refuses purged, missing and unfinished recordings in words. */
+    async open(id: string, viewer: Viewer, purpose: 'playback' | 'download', context: ActorContext): Promise<{ stream: ReadStream; size: number; name: string; view: RecordingView }> {
+      const row = await access(id, viewer);
+      if (row.state === 'purged') {
+        throw new AppError('RECORDING_PURGED', `Recording ${id} was deleted on ${new Date(row.purgedAt ?? 0).toISOString().slice(0, 10)} (${row.purgeReason === 'size_cap' ? 'the recordings reached their size limit' : 'retention period over'}); its record is kept`);
+      }
+      if (row.state === 'recording') throw new AppError('RECORDING_IN_PROGRESS', `Recording ${id} is still being written; it can be played once its session ends`);
+      const path = pathOf(row.file);
+      let size: number;
+      try {
+        size = (await stat(path)).size;
+      } catch {
+        throw new AppError('RECORDING_FILE_MISSING', `The file of recording ${id} is not in the recordings directory (was it moved or deleted by hand?)`);
+      }
+      const stream = createReadStream(path);
+      await insertAuditEvent(db, clock.now(), context, purpose === 'playback' ? 'recording.played' : 'recording.downloaded', { ticketId: row.ticketId, technicianId: row.technicianId }, { recordingId: id });
+      const { file: _file, ...view } = row;
+      return { stream, size, name: `ticket-${row.ticketId}-${row.id}.hcrec`, view };
+    },
+
+    /** Retention: files older than the retention period, then the oldest past the size cap. Rows stay, marked purged. */
+    async purge(): Promise<{ expired: number; overCap: number }> {
+      const now = clock.now();
+      const cutoff = now - deps.retentionDays * DAY_MS;
+      let expired = 0;
+      let overCap = 0;
+      const kept: (RecordingView & { file: string })[] = [];
+      for (const row of await recordingStore.onDisk(db)) {
+        if (row.startedAt < cutoff) {
+          if (await purgeOne(row, 'retention', { retentionDays: deps.retentionDays })) expired += 1;
+        } else kept.push(row);
+      }
+      if (deps.maxTotalBytes > 0) {
+        let total = kept.reduce((sum, r) => sum + (r.bytes ?? 0), 0);
+        for (const row of kept) {
+          if (total <= deps.maxTotalBytes) break;
+          if (await purgeOne(row, 'size_cap', { maxTotalBytes: deps.maxTotalBytes })) overCap += 1;
+          total -= row.bytes ?? 0;
+        }
+      }
+      if (expired || overCap) log.info({ expired, overCap }, 'recordings purged');
+      return { expired, overCap };
+    },
+  };
+}
