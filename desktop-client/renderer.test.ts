@@ -26,7 +26,7 @@ const shots = join(artifactsDir, 'desktop-client');
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  [h, x, browser] = await Promise.all([startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20' }), startXDisplay(), launchChromium()]);
+  [h, x, browser] = await Promise.all([startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20', RECORD_SESSIONS: 'on' }), startXDisplay(), launchChromium()]);
   ana = await h.createTechnician(await h.login('admin', ADMIN_PASSWORD), 'ana');
   const app = express();
   app.use(express.static(join(import.meta.dirname, 'renderer')));
@@ -115,6 +115,9 @@ describe('desktop client window', () => {
     const dialog = page.getByRole('alertdialog');
     expect(await dialog.locator('h1').textContent()).toBe('Ana (technician) wants to help you.');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('allow-control');
+    // Sessions are recorded here: the user is told before allowing.
+    await expect.poll(() => page.locator('#recording-notice').isVisible()).toBe(true);
+    expect(await page.locator('#recording-notice').textContent()).toMatch(/^This session will be recorded\./);
     await page.screenshot({ path: join(shots, '3-consent.png') });
     await dialog.getByRole('button', { name: 'Allow control' }).click();
     await stateIs(page, 'waiting_for_viewer');

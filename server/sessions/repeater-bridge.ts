@@ -187,6 +187,8 @@ export function bridgeRepeaterEvents(deps: {
         bytesDesktopToViewer: e.bytesDesktopToViewer,
         bytesViewerToDesktop: e.bytesViewerToDesktop,
       });
+      // A node that stopped answering took its recorders with it: what reached the disk is kept, as incomplete.
+      if (e.reason === 'REPEATER_LOST') await deps.recordings?.closeOrphans(ticketId, system, 'the repeater node carrying the session was lost');
       bus.publish('session.ended', { ticketId, technicianId, reason: e.reason, endedBy: e.endedBy });
       bus.publish('ticket.desktop', { ticketId, technicianId, state: 'gone', reason: e.reason });
     }),
