@@ -19,12 +19,13 @@
 // traffic is loopback. Last line: one JSON object.
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { countBytes, countFramePayload, maskedFrame, pump, rawWebSocket } from './raw-ws.ts';
+import { treeCpuSeconds } from './proc-cpu.ts';
 
 const HOST = '127.0.0.1';
 const MiB = 1024 * 1024;
@@ -41,7 +42,6 @@ const IDLE_SESSIONS = 9000;
 const IDLE_HOLD_MS = 10_000;
 const PHASE_LIMIT_MS = 120_000;
 const GREETING = Buffer.from('RFB 003.008\n');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 type SystemName = 'direct' | 'nodePipe' | 'websockify' | 'repeater';
 
@@ -75,42 +75,6 @@ const percentile = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
-
-/** CPU seconds of a process and all its live descendants (every thread, from schedstat) plus their reaped children. */
-function treeCpuSeconds(rootPid: number): number {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(entry), Number(fields[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; p = parentOf.get(p), hops++) {
-      if (p === rootPid) return true;
-    }
-    return false;
-  };
-  let seconds = 0;
-  for (const pid of parentOf.keys()) {
-    if (!inTree(pid)) continue;
-    try {
-      for (const task of readdirSync(`/proc/${pid}/task`)) {
-        seconds += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
-      }
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      seconds += (Number(fields[13]) + Number(fields[14])) / CLK_TCK; // cutime + cstime
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return seconds;
-}
 
 const driverCpuSeconds = (): number => {
   const u = process.cpuUsage();

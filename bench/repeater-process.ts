@@ -8,18 +8,25 @@ import { Repeater } from '../repeater/repeater.ts';
 import type { Authorization, LegRequest } from '../repeater/contract.ts';
 import { nativeMasking } from '../repeater/frames.ts';
 
+// `bench.<ticketId>.<side>.rec` also orders the session recorded (under BENCH_RECORDINGS_DIR).
 function benchAuthorize(request: LegRequest): Authorization {
   const parts = request.token?.split('.') ?? [];
-  if (parts.length !== 3 || parts[0] !== 'bench' || (parts[2] !== 'desktop' && parts[2] !== 'viewer')) {
+  const recorded = parts.length === 4 && parts[3] === 'rec';
+  if ((parts.length !== 3 && !recorded) || parts[0] !== 'bench' || (parts[2] !== 'desktop' && parts[2] !== 'viewer')) {
     return { ok: false, code: 'TOKEN_INVALID', message: 'not a bench token' };
   }
-  return { ok: true, ticketId: parts[1]!, side: parts[2] };
+  return { ok: true, ticketId: parts[1]!, side: parts[2], record: recorded ? { meta: { bench: true } } : null };
 }
 
 const repeater = new Repeater({
   authorizeLeg: benchAuthorize,
   logger: pino({ level: 'warn' }),
-  options: { maxLegs: 19_500, maxLegsPerAddress: 19_500, ...(process.env.BENCH_HWM ? { highWaterMarkBytes: Number(process.env.BENCH_HWM) } : {}) },
+  options: {
+    maxLegs: 19_500,
+    maxLegsPerAddress: 19_500,
+    ...(process.env.BENCH_RECORDINGS_DIR ? { recordingsDir: process.env.BENCH_RECORDINGS_DIR } : {}),
+    ...(process.env.BENCH_HWM ? { highWaterMarkBytes: Number(process.env.BENCH_HWM) } : {}),
+  },
 });
 
 const { port } = await repeater.listen(0, '127.0.0.1');
