@@ -12,6 +12,7 @@ import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/s
 import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
+import { openViewer } from '../test/help-session-helpers.ts';
 
 let h: Harness;
 let x: XDisplay;
@@ -127,6 +128,18 @@ async function openPlayer(harness: Harness, recordingId: string, username = 'ana
   return page;
 }
 
+/** A recorded session with a plain websocket viewer (the greeting is enough), ended by the technician. */
+async function shortRecordedSession() {
+  const t = await approved(h);
+  await openDesktop(h, t);
+  const viewer = await openViewer(ana, h.server.url, t.id);
+  await viewer.greeting;
+  await ana.post(`/api/v1/tickets/${t.id}/end`).expect(200);
+  await viewer.closed;
+  const [rec] = await recordingsOf(h, ana, t.id, 'complete');
+  return { t, rec: rec! };
+}
+
 describe('session recording and playback', () => {
   it('records a live session; the player shows its last frame, a colour at the time it was painted, and 8× takes about an eighth of the time', async () => {
     paint(hex(x.rootRgb));
@@ -215,13 +228,7 @@ describe('session recording and playback', () => {
   }, 120_000);
 
   it('a technician who did not hold the ticket gets 403 on the player, the metadata and the file; an administrator may', async () => {
-    const t = await approved(h);
-    await openDesktop(h, t);
-    const { body } = await ana.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201);
-    const ws = new (await import('ws')).WebSocket(body.url, { origin: h.server.url });
-    await new Promise((r) => ws.once('message', r));
-    await ana.post(`/api/v1/tickets/${t.id}/end`).expect(200);
-    const [rec] = await recordingsOf(h, ana, t.id, 'complete');
+    const { t, rec } = await shortRecordedSession();
     expect((await eve.get(`/api/v1/recordings/${rec!.id}`).expect(403)).body.error.code).toBe('FORBIDDEN');
     expect((await eve.get(`/api/v1/recordings/${rec!.id}/file`).expect(403)).body.error.code).toBe('FORBIDDEN');
     expect((await eve.get(`/recordings/${rec!.id}`)).status).toBe(403);
@@ -229,7 +236,6 @@ describe('session recording and playback', () => {
     await admin.get(`/api/v1/recordings/${rec!.id}`).expect(200);
     const audit = (await admin.get('/api/v1/audit').query({ ticketId: t.id }).expect(200)).body.events as { action: string }[];
     expect(audit.filter((e) => e.action === 'recording.downloaded' || e.action === 'recording.played')).toHaveLength(0);
-    ws.terminate();
   }, 60_000);
 
   it('a view-only session plays', async () => {
@@ -276,13 +282,7 @@ describe('session recording and playback', () => {
     }
   }, 60_000);
   it('retention: a purge deletes the file, keeps the row, and the player says the recording was purged', async () => {
-    const t = await approved(h);
-    await openDesktop(h, t);
-    const { body } = await ana.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201);
-    const ws = new (await import('ws')).WebSocket(body.url, { origin: h.server.url });
-    await new Promise((r) => ws.once('message', r));
-    await ana.post(`/api/v1/tickets/${t.id}/end`).expect(200);
-    await recordingsOf(h, ana, t.id, 'complete');
+    const { t } = await shortRecordedSession();
     const files = () => readdirSync(h.recordingsDir, { recursive: true }).map(String).filter((f) => f.endsWith('.hcrec'));
     const before = files();
     expect(before.length).toBeGreaterThan(0);
@@ -308,7 +308,6 @@ describe('session recording and playback', () => {
     await page.context().close();
     const audit = (await admin.get('/api/v1/audit').query({ ticketId: t.id }).expect(200)).body.events as { action: string }[];
     expect(audit.map((e) => e.action)).toContain('recording.purged');
-    ws.terminate();
   }, 60_000);
 });
 

@@ -139,7 +139,7 @@ describe('end to end', () => {
     // 2. The technician accepts; the user sees her name and allows control.
     await row.getByRole('button', { name: /Accept/ }).click();
     await tech.waitForURL('**/mine');
-    await waitFor('the consent question', () => /Ana \(technician\) wants to help you\.\nAllow control/.test(clientOut));
+    await waitFor('the consent question', () => /Ana \(technician\) wants to help you\.\nThis session will be recorded\..*\nAllow control/.test(clientOut));
     client.stdin!.write('c\n');
     await waitFor('the tunnel', () => clientOut.includes('Ana is connecting to your screen'));
 
@@ -195,6 +195,14 @@ describe('end to end', () => {
     expect(actions).toEqual(expect.arrayContaining([
       'ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.start_session', 'session.resumed', 'ticket.end', 'session.ended',
     ]));
+    // Recorded (the default): one recording before the restart, one after, both complete and playable.
+    await expect
+      .poll(async () => {
+        await tech.reload();
+        return tech.locator('#recordings tbody tr').evaluateAll((rows) => rows.map((r) => r.children[3]?.textContent));
+      }, { timeout: 15_000 })
+      .toEqual(['complete', 'complete']);
+    expect(await tech.locator('#recordings').getByRole('link', { name: 'Play' }).count()).toBe(2);
     await tech.getByLabel('Resolution').fill(`Ran the fix for ${unique}`);
     await tech.getByRole('button', { name: 'Resolve' }).click();
     await expect.poll(() => tech.locator('#resolution').textContent()).toBe(`Ran the fix for ${unique}`);
