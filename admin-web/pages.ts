@@ -11,6 +11,7 @@ import { pageLocals, safeNext } from './page-helpers.ts';
 import { ticketPages } from './ticket-pages.ts';
 import { recordingPages } from './recording-pages.ts';
 import type { RecordingService } from '../server/recordings/service.ts';
+import type { ChatService } from '../server/chat/service.ts';
 import { teamPages } from './team-pages.ts';
 
 export interface AdminWebDeps {
@@ -21,6 +22,7 @@ export interface AdminWebDeps {
   db: Knex;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   recordings: RecordingService;
+  chat: ChatService;
 }
 
 export function adminWebPages(deps: AdminWebDeps): Router {
@@ -74,7 +76,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     });
   });
 
-  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings }));
+  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, db: deps.db }));
   return router;

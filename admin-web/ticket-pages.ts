@@ -12,6 +12,8 @@ import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import type { RecordingService } from '../server/recordings/service.ts';
+import type { ChatService } from '../server/chat/service.ts';
+import type { TicketView } from '../server/events/contract.ts';
 import { AppError } from '../server/errors.ts';
 import { ageText, bytesText, formAction, requirePageLogin, timeText } from './page-helpers.ts';
 
@@ -21,9 +23,16 @@ export interface TicketPagesDeps {
   db: Knex;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   recordings: RecordingService;
+  chat: ChatService;
 }
 
-export function ticketPages({ tickets, technicians, db, desktopState, recordings }: TicketPagesDeps): Router {
+/** Who may write to a ticket's user: anyone while it waits in the queue, then its holder and administrators; nobody once closed. */
+export function mayWriteTo(ticket: TicketView, me: { id: number; role: 'admin' | 'technician' }): boolean {
+  if (ticket.status === 'resolved' || ticket.status === 'cancelled' || ticket.status === 'expired') return false;
+  return ticket.status === 'requested' || me.role === 'admin' || ticket.technician?.id === me.id;
+}
+
+export function ticketPages({ tickets, technicians, db, desktopState, recordings, chat }: TicketPagesDeps): Router {
   const router = Router();
   router.use(['/queue', '/mine', '/tickets', '/history'], requirePageLogin);
   const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
@@ -31,25 +40,35 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
 
   router.get('/', (req, res) => res.redirect(303, req.user ? '/queue' : '/login'));
 
-  router.get('/queue', async (_req, res) => {
-    const [queue, figures] = await Promise.all([tickets.queue(), tickets.dashboard()]);
+  const withUnread = async <T extends { id: number }>(list: T[], technicianId: number) => {
+    const unread = await chat.unread(technicianId, list.map((t) => t.id));
+    return list.map((t) => ({ ...t, unread: unread.get(t.id) ?? 0 }));
+  };
+
+  router.get('/queue', async (req, res) => {
+    const [queue, figures] = await Promise.all([tickets.queue().then((q) => withUnread(q, req.user!.id)), tickets.dashboard()]);
     res.render('queue', { title: res.locals.t('queue.title'), queue, figures, ...helpers });
   });
 
   router.get('/mine', async (req, res) => {
-    const mine = (await tickets.activeFor(req.user!.id)).map((t) => ({ ...t, desktop: desktopState(t.id) }));
+    const mine = (await withUnread(await tickets.activeFor(req.user!.id), req.user!.id)).map((t) => ({ ...t, desktop: desktopState(t.id) }));
     res.render('mine', { title: res.locals.t('mine.title'), mine, ...helpers });
   });
 
   router.get('/tickets/:id', async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     if (!tickets.canView(ticket, req.user!)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    const [timeline, sessions, recorded] = await Promise.all([
+    const [timeline, sessions, recorded, messages] = await Promise.all([
       listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
       remoteSessionStore.forTicket(db, ticket.id),
       recordings.forTicket(ticket.id),
+      chat.list(ticket.id),
     ]);
+    // Opening the ticket reads its conversation.
+    if (messages.length) await chat.markRead(ticket.id, req.user!.id, messages[messages.length - 1]!.id);
     res.render('ticket', {
+      messages,
+      mayWrite: mayWriteTo(ticket, req.user!),
       recordings: recorded,
       title: res.locals.t('detail.title', { id: ticket.id }),
       ticket,
@@ -76,6 +95,12 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
     const id = idOf(req.params.id);
     await tickets.end(id, technicianContext(req));
     return { redirect: `/tickets/${id}`, ok: 'The session was ended.' };
+  }, (req) => `/tickets/${String(req.params.id)}`));
+
+  router.post('/tickets/:id/messages', formAction(async (req) => {
+    const ticket = await tickets.get(idOf(req.params.id));
+    await chat.fromTechnician(ticket, req.user!, req.body, technicianContext(req));
+    return { redirect: `/tickets/${ticket.id}`, ok: 'Message sent.' };
   }, (req) => `/tickets/${String(req.params.id)}`));
 
   router.post('/tickets/:id/resolve', formAction(async (req) => {

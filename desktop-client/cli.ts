@@ -16,6 +16,8 @@ const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]]
   --view-only         with --yes: allow viewing only, not control
   --screen NAME|all   share one monitor (its XRandR name) or all; asked when there are several
 While a session runs, type "stop" and Enter (or press Ctrl+C) to end it.
+At any moment after the request, "say TEXT" and Enter writes TEXT to the technicians;
+their messages are printed as they arrive ("Ana: …").
 Configuration: HELPDESK_SERVER_URL, HELPDESK_CLIENT_KEY, HELPDESK_CA_FILE,
 HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HELPDESK_SOURCE, HELPDESK_VNC_PASSWORD_FILE,
 HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
@@ -41,6 +43,12 @@ async function main(): Promise<number> {
   const lines = createInterface({ input: process.stdin, terminal: false });
   const pending: ((line: string) => void)[] = [];
   lines.on('line', (line) => {
+    // "say …" is a message at any moment, even at a question (which stays asked).
+    const said = /^say\s+(.+)$/i.exec(line.trim());
+    if (said) {
+      session.say(said[1]!).catch((err: unknown) => process.stdout.write(`${format('error.prefix', { message: (err as Error).message })}\n`));
+      return;
+    }
     const waiter = pending.shift();
     if (waiter) waiter(line.trim());
     else if (line.trim().toLowerCase() === 'stop') void session.stop();
@@ -51,6 +59,11 @@ async function main(): Promise<number> {
     return new Promise((resolve) => pending.push(resolve));
   };
 
+  session.on('message', (m) => {
+    process.stdout.write(`${m.from === 'user' ? format('chat.you') : m.authorName}: ${m.text}\n`);
+  });
+
+  let sayHinted = false;
   const done = new Promise<FlowSnapshot>((resolve) => {
     let last = '';
     session.on('state', (s) => {
@@ -58,6 +71,10 @@ async function main(): Promise<number> {
       if (text !== last) process.stdout.write(`${text}\n`);
       last = text;
       if (s.state === 'in_session') process.stdout.write(`${format('cli.stopHint')}\n`);
+      if (s.state === 'waiting_for_technician' && !sayHinted) {
+        sayHinted = true;
+        process.stdout.write(`${format('cli.sayHint')}\n`);
+      }
       if (s.state === 'technician_offered') void consent(s);
       if (s.state === 'ended') resolve(s);
     });

@@ -2,6 +2,7 @@
 // names and the API the preload exposes as window.helpdesk. Both sides import
 // these types; the window never sees raw IPC.
 import type { WindowState } from './core/messages.ts';
+import type { ChatMessage } from './core/api-client.ts';
 
 export const ipcChannels = {
   requestHelp: 'helpdesk:request-help',
@@ -14,6 +15,9 @@ export const ipcChannels = {
   getProfile: 'helpdesk:get-profile',
   messages: 'helpdesk:messages',
   state: 'helpdesk:state',
+  say: 'helpdesk:say',
+  conversation: 'helpdesk:conversation',
+  chat: 'helpdesk:chat',
 } as const;
 
 export interface RequesterProfile {
@@ -40,6 +44,12 @@ export interface HelpdeskApi {
   messages(): Promise<Record<string, string>>;
   /** Subscribes to state changes; returns the function that unsubscribes. */
   onState(listener: (state: WindowState) => void): () => void;
+  /** Writes to the technicians (plain text, at most 2,000 characters). */
+  say(text: string): Promise<void>;
+  /** The conversation of the current request so far. */
+  conversation(): Promise<ChatMessage[]>;
+  /** Subscribes to chat messages (sent and received); returns the function that unsubscribes. */
+  onChat(listener: (message: ChatMessage) => void): () => void;
 }
 
-export type { WindowState };
+export type { WindowState, ChatMessage };

@@ -9,6 +9,7 @@ import * as twoFactor from './005_two_factor.ts';
 import * as sharedScreen from './006_shared_screen.ts';
 import * as repeaterNodes from './007_repeater_nodes.ts';
 import * as recordings from './008_recordings.ts';
+import * as chat from './009_chat.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '006_shared_screen': sharedScreen,
   '007_repeater_nodes': repeaterNodes,
   '008_recordings': recordings,
+  '009_chat': chat,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -30,6 +30,7 @@ import { eventRoutes } from './events/routes.ts';
 import { installSse } from './events/sse.ts';
 import { recordingRoutes } from './recordings/routes.ts';
 import type { RecordingService } from './recordings/service.ts';
+import type { ChatService } from './chat/service.ts';
 import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import type { RepeaterNodes } from './sessions/repeater-nodes.ts';
@@ -51,6 +52,7 @@ export interface AppDeps {
   /** With repeater nodes: the URL of the node carrying a ticket (null: REPEATER_PUBLIC_URL). */
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
   recordings: RecordingService;
+  chat: ChatService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -125,6 +127,8 @@ export function createApp(deps: AppDeps): Express {
       createRatePerMinute: config.ticketCreateRatePerMinute,
       desktopState: deps.desktopState,
       redis: deps.bus.redis,
+      chat: deps.chat,
+      messageRatePerMinute: config.messageRatePerMinute,
     }),
   );
 
@@ -152,7 +156,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
-  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, recordings: deps.recordings, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
+  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, redis: deps.bus.redis, recordings: deps.recordings, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
   app.use(
     '/api/v1/events',
@@ -169,8 +173,8 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings }));
-  app.use(techViewerPages({ tickets: deps.tickets }));
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat }));
+  app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));

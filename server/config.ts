@@ -52,6 +52,7 @@ const envSchema = z.object({
   SSE_MAX_PER_TICKET: intFrom(1, 1_000).default(4),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
   RECORD_SESSIONS: z.enum(['on', 'off']).default('on'),
+  MESSAGE_RATE_PER_MINUTE: intFrom(1, 10_000).default(30),
   RECORDING_RETENTION_DAYS: intFrom(1, 36_500).default(90),
   RECORDING_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
 });
@@ -81,6 +82,8 @@ export interface Config {
   /** REQUIRE_2FA: whose accounts must use two-factor login (TOTP). */
   requireTwoFactor: 'none' | 'admins' | 'all';
   ticketCreateRatePerMinute: number;
+  /** Chat messages per minute: per help request (the user), per technician. */
+  messageRatePerMinute: number;
   argon2MemoryKiB: number;
   repeater: RepeaterOptions;
   /**
@@ -151,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     requireTwoFactor: e.REQUIRE_2FA,
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
+    messageRatePerMinute: e.MESSAGE_RATE_PER_MINUTE,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
     recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES },

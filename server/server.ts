@@ -26,6 +26,7 @@ import type { LegSide } from '../repeater/contract.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService, type RecordingService } from './recordings/service.ts';
+import { createChatService } from './chat/service.ts';
 import { endAllSse } from './events/sse.ts';
 
 export interface RunningServer {
@@ -85,6 +86,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   // Express compiles TRUST_PROXY; the viewer's Origin check asks it about X-Forwarded-Proto.
   let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
+  const chat = createChatService({ db, clock, bus });
   const recordings = createRecordingService({
     db,
     clock,
@@ -135,6 +137,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes } : null,
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
     recordings,
+    chat,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;

@@ -5,16 +5,19 @@ import { Router } from 'express';
 import { AppError, parseOrThrow } from '../server/errors.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
-import { pageLocals, requirePageLogin } from '../admin-web/page-helpers.ts';
+import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
+import { mayWriteTo } from '../admin-web/ticket-pages.ts';
+import type { ChatService } from '../server/chat/service.ts';
 import { t } from '../admin-web/messages/en.ts';
 
-export function techViewerPages({ tickets }: { tickets: TicketService }): Router {
+export function techViewerPages({ tickets, chat }: { tickets: TicketService; chat: ChatService }): Router {
   const router = Router();
   router.get('/tech/:ticketId', pageLocals, requirePageLogin, async (req, res) => {
     const id = parseOrThrow(ticketIdSchema, req.params.ticketId, 'ticket id');
     const ticket = await tickets.get(id);
     if (ticket.technician?.id !== req.user!.id) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
-    res.render('tech', { ticket, title: t('viewer.title', { requester: ticket.requesterName, host: ticket.hostname }) });
+    const messages = await chat.list(ticket.id);
+    res.render('tech', { ticket, messages, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { requester: ticket.requesterName, host: ticket.hostname }) });
   });
   return router;
 }

@@ -109,6 +109,14 @@ events.addEventListener('snapshot', (event) => {
 events.addEventListener('ticket', onTicket);
 events.addEventListener('desktop', () => page === '/mine' && scheduleRefresh());
 events.addEventListener('session', () => page === '/mine' && scheduleRefresh());
+// A message changes the unread counts on the queue and "My tickets".
+events.addEventListener('message', (event) => {
+  const { message } = JSON.parse(event.data);
+  if (page === '/queue' || page === '/mine') {
+    scheduleRefresh();
+    if (message.from === 'user') beep();
+  }
+});
 events.addEventListener('error', () => {
   document.body.dataset.live = 'reconnecting';
 });

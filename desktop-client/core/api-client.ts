@@ -1,11 +1,11 @@
 // The desktop API contract, client side: one ticket, its bearer secret, and
 // its live SSE stream (re-opened with backoff when it drops).
-import type { HelpRequestView } from '../../server/events/contract.ts';
+import type { ChatMessage, HelpRequestView } from '../../server/events/contract.ts';
 import { readSseEvents } from '../../lib/sse-reader.ts';
 import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
 
-export type { HelpRequestView };
+export type { ChatMessage, HelpRequestView };
 
 export interface RequesterFields {
   requesterName: string;
@@ -18,6 +18,8 @@ export interface RequesterFields {
 export interface TicketStreamHandlers {
   ticket(view: HelpRequestView): void;
   session(event: { reason: string; endedBy: string | null }): void;
+  /** A chat message, from the user (this client, or another copy) or a technician. */
+  message?(message: ChatMessage): void;
   /** This ticket's desktop leg at the repeater: waiting for the viewer, paired, or gone. */
   connection(event: { state: 'waiting' | 'paired' | 'gone'; reason: string | null }): void;
   /** The stream is open (again, after trouble). */
@@ -53,6 +55,8 @@ export class DesktopApi {
   decline = () => this.#call<HelpRequestView>('POST', this.#path('/decline'), {});
   cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});
+  messages = async () => (await this.#call<{ messages: ChatMessage[] }>('GET', this.#path('/messages'))).messages;
+  say = async (text: string) => (await this.#call<{ message: ChatMessage }>('POST', this.#path('/messages'), { text })).message;
   desktopToken = () => this.#call<{ url: string; expiresAt: number }>('POST', this.#path('/desktop-token'), {});
 
   /** Follows the ticket's SSE stream until the returned function is called. */
@@ -72,6 +76,7 @@ export class DesktopApi {
           await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
             if (event === 'ticket') handlers.ticket(data as HelpRequestView);
             else if (event === 'session') handlers.session(data as { reason: string; endedBy: string | null });
+            else if (event === 'message') handlers.message?.(data as ChatMessage);
             else if (event === 'connection') handlers.connection(data as { state: 'waiting' | 'paired' | 'gone'; reason: string | null });
           });
         } catch (err) {

@@ -6,10 +6,12 @@ import type { ClientConfig } from './config.ts';
 import { DesktopError } from './errors.ts';
 import { HelpSession, type FlowSnapshot } from './help-session.ts';
 import type { Transport } from './transport.ts';
+import type { ChatMessage } from './api-client.ts';
 import { monitorLabel } from './monitors.ts';
 
 export interface HelpDeskEvents {
   state: [FlowSnapshot];
+  message: [ChatMessage];
 }
 
 const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null, recorded: false };
@@ -43,6 +45,9 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
     const attempt = new HelpSession(this.config, this.transport);
     this.#current = attempt;
     this.#all.push(attempt);
+    attempt.on('message', (m) => {
+      if (this.#current === attempt) this.emit('message', m);
+    });
     attempt.on('state', (s) => {
       if (this.#current === attempt) this.emit('state', s);
     });
@@ -62,6 +67,15 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
 
   decline(): Promise<void> {
     return this.#active().decline();
+  }
+
+  /** The current request's conversation (empty before a request). */
+  get messages(): ChatMessage[] {
+    return this.#current?.messages ?? [];
+  }
+
+  say(text: string): Promise<ChatMessage> {
+    return this.#active().say(text);
   }
 
   async stop(): Promise<void> {

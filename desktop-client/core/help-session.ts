@@ -5,7 +5,7 @@
 // When the technician's viewer drops while the ticket is still open, the
 // session re-arms (fresh token, fresh x11vnc) without asking the user again.
 import { EventEmitter } from 'node:events';
-import type { HelpRequestView } from '../../server/events/contract.ts';
+import type { ChatMessage, HelpRequestView } from '../../server/events/contract.ts';
 import { closeCodeId, type CloseCodeId } from '../../repeater/close-codes.ts';
 import { DesktopApi } from './api-client.ts';
 import type { ClientConfig, ScreenSource } from './config.ts';
@@ -86,6 +86,8 @@ function transient(err: unknown): boolean {
 
 export interface HelpSessionEvents {
   state: [FlowSnapshot];
+  /** A chat message arrived or was sent (each once, in order of id). */
+  message: [ChatMessage];
 }
 
 export class HelpSession extends EventEmitter<HelpSessionEvents> {
@@ -96,6 +98,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   #tunnel: Tunnel | null = null;
   #unfollow: (() => void) | null = null;
   #ticketStatus: HelpRequestView['status'] | null = null;
+  readonly #messages = new Map<number, ChatMessage>();
   #rearmTimer: NodeJS.Timeout | null = null;
   /** The create call of this attempt, and its withdrawal if it was stopped meanwhile. */
   #creating: Promise<void> = Promise.resolve();
@@ -117,6 +120,25 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   /** Resolves once every tunnel this session opened is closed and its x11vnc has exited. */
   settled(): Promise<void> {
     return this.#cleanup;
+  }
+
+  /** The conversation so far (plain text; show it as text). */
+  get messages(): ChatMessage[] {
+    return [...this.#messages.values()];
+  }
+
+  /** The user writes to the technicians (from the request until it is closed). */
+  async say(text: string): Promise<ChatMessage> {
+    if (this.#snapshot.ticketId === null) throw new DesktopError('SERVER_REFUSED', 'There is no request to write about yet');
+    const message = await this.#api.say(text);
+    this.#addMessage(message);
+    return message;
+  }
+
+  #addMessage(m: ChatMessage): void {
+    if (this.#messages.has(m.id)) return;
+    this.#messages.set(m.id, m);
+    this.emit('message', m);
   }
 
   /** The running x11vnc's pid, if any (diagnostics and tests). */
@@ -146,9 +168,15 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         {
           ticket: (v) => this.#onTicket(v),
           session: () => undefined,
+          message: (m) => this.#addMessage(m),
           open: () => {
             // Back in touch with the server: a connection problem shown meanwhile is over.
             if (this.#snapshot.error?.code === 'SERVER_UNREACHABLE' && this.#snapshot.state !== 'connecting') this.#patch({ error: null });
+            // Whatever was written while the stream was away (or before it opened).
+            this.#api.messages().then(
+              (list) => list.forEach((m) => this.#addMessage(m)),
+              () => undefined, // the stream's own trouble handler reports an unreachable server
+            );
           },
           connection: (e) => {
             const state = this.#snapshot.state;

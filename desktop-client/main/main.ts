@@ -46,7 +46,12 @@ handle(ipcChannels.getProfile, (): RequesterProfile => ({
   notice: config.sourceNotice,
 }));
 handle(ipcChannels.messages, () => messages);
+handle(ipcChannels.say, async (text: unknown) => {
+  await session.say(String(text ?? '').slice(0, 4000));
+});
+handle(ipcChannels.conversation, () => session.messages);
 session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windowState(snapshot)));
+session.on('message', (message) => win?.webContents.send(ipcChannels.chat, message));
 
 app.whenReady().then(() => {
   win = new BrowserWindow({

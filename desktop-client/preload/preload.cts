@@ -1,7 +1,7 @@
 // The preload exposes named methods as window.helpdesk, never raw IPC.
 // A sandboxed preload can require only Electron's own modules, so the channel
 // names are repeated here; contract.test.ts checks they match contract.ts.
-import type { HelpdeskApi, WindowState } from '../contract.ts';
+import type { ChatMessage, HelpdeskApi, WindowState } from '../contract.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { contextBridge, ipcRenderer } = require('electron') as typeof import('electron');
@@ -17,6 +17,9 @@ const channels = {
   getProfile: 'helpdesk:get-profile',
   messages: 'helpdesk:messages',
   state: 'helpdesk:state',
+  say: 'helpdesk:say',
+  conversation: 'helpdesk:conversation',
+  chat: 'helpdesk:chat',
 } as const;
 
 const api: HelpdeskApi = {
@@ -33,6 +36,13 @@ const api: HelpdeskApi = {
     const wrapped = (_event: unknown, state: WindowState) => listener(state);
     ipcRenderer.on(channels.state, wrapped);
     return () => ipcRenderer.removeListener(channels.state, wrapped);
+  },
+  say: (text) => ipcRenderer.invoke(channels.say, text),
+  conversation: () => ipcRenderer.invoke(channels.conversation),
+  onChat(listener) {
+    const wrapped = (_event: unknown, message: ChatMessage) => listener(message);
+    ipcRenderer.on(channels.chat, wrapped);
+    return () => ipcRenderer.removeListener(channels.chat, wrapped);
   },
 };
 

@@ -80,5 +80,47 @@ document.getElementById('decline').addEventListener('click', () => act(() => api
 document.getElementById('stop').addEventListener('click', () => act(() => api.stop()));
 document.getElementById('again').addEventListener('click', () => act(() => api.startOver()));
 
-api.onState(render);
-render(await api.getState());
+// The conversation: shown from the moment a request exists; messages are put on the page as text only.
+const chatLog = document.getElementById('chat-log');
+const shown = new Set();
+function addMessage(m) {
+  if (shown.has(m.id)) return;
+  shown.add(m.id);
+  const li = document.createElement('li');
+  li.dataset.from = m.from;
+  const who = document.createElement('strong');
+  who.textContent = m.from === 'user' ? t('chat.you') : m.authorName;
+  const text = document.createElement('p');
+  text.textContent = m.text;
+  li.append(who, text);
+  chatLog.append(li);
+  chatLog.scrollTop = chatLog.scrollHeight;
+  document.getElementById('chat-empty').hidden = true;
+}
+function showChat(s) {
+  const open = s.ticketId !== null && s.state !== 'idle';
+  document.getElementById('chat').hidden = !open;
+  if (!open) {
+    chatLog.replaceChildren();
+    shown.clear();
+    document.getElementById('chat-empty').hidden = false;
+  }
+}
+api.onChat(addMessage);
+document.getElementById('chat-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const box = document.getElementById('chat-text');
+  void act(async () => {
+    await api.say(box.value);
+    box.value = '';
+  });
+});
+
+api.onState((s) => {
+  render(s);
+  showChat(s);
+});
+const initial = await api.getState();
+render(initial);
+showChat(initial);
+for (const m of await api.conversation()) addMessage(m);

@@ -40,11 +40,22 @@ export interface HelpRequestView {
   updatedAt: number;
 }
 
+/** One chat message on a ticket, as both sides see it (text is plain text: render it as text). */
+export interface ChatMessage {
+  id: number;
+  from: 'user' | 'technician';
+  authorName: string;
+  text: string;
+  at: number;
+}
+
 export type DesktopLegState = 'waiting' | 'paired' | 'gone';
 
 export interface BusEvents {
   'ticket.changed': { ticket: TicketView; action: TicketAction | 'created'; previousStatus: TicketStatus | null };
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
+  /** A chat message on a ticket; `technicianId` is the ticket's holder then (null while queued). */
+  'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage };
   'session.ended': { ticketId: number; technicianId: number | null; reason: string; endedBy: 'desktop' | 'viewer' | null };
   /** An account lost its sessions: every live stream of it closes (but the web session `exceptSessionId`). */
   'technician.revoked': { technicianId: number; reason: RevocationReason; exceptSessionId: string | null };

@@ -2,6 +2,7 @@
 // with REDIS_URL the counts live in Redis, so a limit holds across every
 // server behind the front door. When Redis is away the limiter lets requests
 // through (and says so in the log) rather than refusing everyone.
+import type { Request } from 'express';
 import { rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
@@ -13,10 +14,13 @@ export interface LimiterOptions {
   perMinute: number;
   message: string;
   redis: Redis | null;
+  /** What is counted (default: the client's address). */
+  key?: (req: Request) => string;
 }
 
-export function createLimiter({ name, perMinute, message, redis }: LimiterOptions): RateLimitRequestHandler {
+export function createLimiter({ name, perMinute, message, redis, key }: LimiterOptions): RateLimitRequestHandler {
   return rateLimit({
+    ...(key ? { keyGenerator: key } : {}),
     windowMs: 60_000,
     limit: perMinute,
     standardHeaders: 'draft-8',

@@ -15,6 +15,7 @@ import type { PairingTokenService } from '../tokens/service.ts';
 import { connectableStatuses } from './state-machine.ts';
 import { approveSchema, ticketIdSchema } from './schema.ts';
 import { toHelpRequestView, type TicketService } from './service.ts';
+import type { ChatService } from '../chat/service.ts';
 
 export interface DesktopRoutesDeps {
   tickets: TicketService;
@@ -30,6 +31,8 @@ export interface DesktopRoutesDeps {
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   /** With REDIS_URL: rate limits count across servers. */
   redis?: Redis | null;
+  chat: ChatService;
+  messageRatePerMinute: number;
 }
 
 declare module 'express-serve-static-core' {
@@ -85,6 +88,22 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     res.json(toHelpRequestView(ticketOf(req)));
   });
 
+  const messageLimiter = makeLimiter({
+    name: 'messages-user',
+    perMinute: deps.messageRatePerMinute,
+    message: 'Too many messages on this help request; wait a minute and write again',
+    redis: deps.redis ?? null,
+    key: (req) => `ticket:${String(req.params.id)}`,
+  });
+
+  router.get('/:id/messages', async (req, res) => {
+    res.json({ messages: await deps.chat.list(ticketOf(req).id) });
+  });
+
+  router.post('/:id/messages', messageLimiter, async (req, res) => {
+    res.status(201).json({ message: await deps.chat.fromUser(ticketOf(req), req.body, requesterOf(req)) });
+  });
+
   router.get('/:id/events', (req, res) => {
     const id = ticketOf(req).id;
     const channel = openSse(req, res, { key: `ticket:${id}` });
@@ -104,6 +123,11 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     channel.onClose(
       bus.subscribe('session.ended', (e) => {
         if (e.ticketId === id) channel.send('session', { reason: e.reason, endedBy: e.endedBy });
+      }),
+    );
+    channel.onClose(
+      bus.subscribe('ticket.message', (e) => {
+        if (e.ticketId === id) channel.send('message', e.message);
       }),
     );
   });

@@ -13,9 +13,16 @@ import { connectableStatuses } from './state-machine.ts';
 import { historyQuerySchema, ticketIdSchema } from './schema.ts';
 import type { TicketService } from './service.ts';
 import type { RecordingService } from '../recordings/service.ts';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { ChatService } from '../chat/service.ts';
+import { createLimiter } from '../http/limiter.ts';
 
 export interface TicketRoutesDeps {
   db: Knex;
+  chat: ChatService;
+  messageRatePerMinute: number;
+  redis: Redis | null;
   recordings: RecordingService;
   tickets: TicketService;
   tokens: PairingTokenService;
@@ -57,6 +64,35 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
       deps.recordings.forTicket(ticket.id),
     ]);
     res.json({ ticket, desktop: deps.desktopState(ticket.id), timeline, sessions, recordings });
+  });
+
+  const viewable = async (req: import('express').Request) => {
+    const ticket = await tickets.get(idOf(req.params.id));
+    if (!tickets.canView(ticket, technicianOf(req))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    return ticket;
+  };
+  const messageLimiter = createLimiter({
+    name: 'messages-technician',
+    perMinute: deps.messageRatePerMinute,
+    message: 'Too many messages; wait a minute and write again',
+    redis: deps.redis,
+    key: (req) => `technician:${req.user?.id ?? 0}`,
+  });
+
+  router.get('/:id/messages', async (req, res) => {
+    res.json({ messages: await deps.chat.list((await viewable(req)).id) });
+  });
+
+  router.post('/:id/messages', messageLimiter, async (req, res) => {
+    const ticket = await tickets.get(idOf(req.params.id));
+    res.status(201).json({ message: await deps.chat.fromTechnician(ticket, technicianOf(req), req.body, technicianContext(req)) });
+  });
+
+  router.post('/:id/messages/read', async (req, res) => {
+    const ticket = await viewable(req);
+    const { lastReadId } = parseOrThrow(z.object({ lastReadId: z.number().int().nonnegative() }), req.body, 'read mark');
+    await deps.chat.markRead(ticket.id, technicianOf(req).id, lastReadId);
+    res.status(204).end();
   });
 
   router.post('/:id/accept', async (req, res) => {

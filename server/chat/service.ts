@@ -1,0 +1,101 @@
+// Chat on a ticket, from the request to its resolution: the user (desktop
+// client, bearer secret) and the technicians (web session) write plain text,
+// stored with the ticket, published live on both streams, part of the
+// timeline. Any technician may write to a request waiting in the queue
+// ("seen, coming"); once accepted, only its holder and administrators. No new
+// messages once the ticket is closed (resolved, cancelled, expired).
+import type { Knex } from 'knex';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { ChatMessage, TicketView } from '../events/contract.ts';
+import type { ActorContext } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+import type { TicketStatus } from '../tickets/state-machine.ts';
+
+export const MESSAGE_MAX_CHARS = 2000;
+const closedStatuses: readonly TicketStatus[] = ['resolved', 'cancelled', 'expired'];
+
+interface Row {
+  id: number;
+  ticket_id: number;
+  author: 'user' | 'technician';
+  technician_id: number | null;
+  author_name: string;
+  text: string;
+  created_at: number;
+}
+
+const toMessage = (r: Row): ChatMessage => ({ id: Number(r.id), from: r.author, authorName: r.author_name, text: r.text, at: Number(r.created_at) });
+
+export type ChatService = ReturnType<typeof createChatService>;
+
+/** The text of a message, or a refusal in words. */
+export function messageText(input: unknown): string {
+  const text = typeof (input as { text?: unknown } | null)?.text === 'string' ? (input as { text: string }).text : null;
+  if (text === null) throw new AppError('VALIDATION_FAILED', 'A message needs its text: {"text": "…"}');
+  const trimmed = text.replace(/\r\n?/g, '\n').trim();
+  if (!trimmed) throw new AppError('MESSAGE_EMPTY', 'The message is empty');
+  if ([...trimmed].length > MESSAGE_MAX_CHARS) throw new AppError('MESSAGE_TOO_LONG', `A message may have at most ${MESSAGE_MAX_CHARS} characters (this one has ${[...trimmed].length})`);
+  return trimmed;
+}
+
+export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; bus: EventBus }) {
+  async function post(ticket: TicketView, from: ChatMessage['from'], author: { technicianId: number | null; name: string }, text: string, context: ActorContext): Promise<ChatMessage> {
+    if (closedStatuses.includes(ticket.status)) {
+      throw new AppError('TICKET_CLOSED', `Ticket ${ticket.id} is ${ticket.status}: its conversation is kept but takes no new messages`);
+    }
+    const now = clock.now();
+    const id = await db.transaction(async (trx) => {
+      const [newId] = await trx('ticket_messages').insert({ ticket_id: ticket.id, author: from, technician_id: author.technicianId, author_name: author.name.slice(0, 120), text, created_at: now });
+      await insertAuditEvent(trx, now, context, 'message.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { messageId: Number(newId), from, characters: [...text].length });
+      return Number(newId);
+    });
+    const message: ChatMessage = { id, from, authorName: author.name, text, at: now };
+    bus.publish('ticket.message', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, queued: ticket.status === 'requested', message });
+    return message;
+  }
+
+  return {
+    async list(ticketId: number): Promise<ChatMessage[]> {
+      return ((await db('ticket_messages').where({ ticket_id: ticketId }).orderBy('id', 'asc')) as Row[]).map(toMessage);
+    },
+
+    /** The user writes (the desktop client). */
+    fromUser(ticket: TicketView, input: unknown, context: ActorContext): Promise<ChatMessage> {
+      return post(ticket, 'user', { technicianId: null, name: ticket.requesterName }, messageText(input), context);
+    },
+
+    /** A technician writes: to a queued request any technician may, to a held one its holder and administrators. */
+    fromTechnician(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, input: unknown, context: ActorContext): Promise<ChatMessage> {
+      const text = messageText(input);
+      const allowed = ticket.status === 'requested' || technician.role === 'admin' || ticket.technician?.id === technician.id;
+      if (!allowed) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by ${ticket.technician?.displayName ?? 'another technician'}: only they and administrators may write to its user`);
+      return post(ticket, 'technician', { technicianId: technician.id, name: technician.displayName }, text, context);
+    },
+
+    /** Marks a ticket's conversation read up to a message, for one technician. */
+    async markRead(ticketId: number, technicianId: number, lastReadId: number): Promise<void> {
+      await db('message_reads')
+        .insert({ technician_id: technicianId, ticket_id: ticketId, last_read_id: lastReadId })
+        .onConflict(['technician_id', 'ticket_id'])
+        .merge({ last_read_id: db.raw('CASE WHEN ? > last_read_id THEN ? ELSE last_read_id END', [lastReadId, lastReadId]) });
+    },
+
+    /** Unread messages from users, per ticket, for one technician. */
+    async unread(technicianId: number, ticketIds: readonly number[]): Promise<Map<number, number>> {
+      if (ticketIds.length === 0) return new Map();
+      const rows = (await db('ticket_messages as m')
+        .leftJoin('message_reads as r', function () {
+          this.on('r.ticket_id', '=', 'm.ticket_id').andOn('r.technician_id', '=', db.raw('?', [technicianId]));
+        })
+        .whereIn('m.ticket_id', ticketIds)
+        .andWhere('m.author', 'user')
+        .andWhere((q) => q.whereNull('r.last_read_id').orWhereRaw('m.id > r.last_read_id'))
+        .groupBy('m.ticket_id')
+        .select('m.ticket_id')
+        .count({ n: '*' })) as { ticket_id: number; n: number | string }[];
+      return new Map(rows.map((r) => [Number(r.ticket_id), Number(r.n)]));
+    },
+  };
+}
