@@ -64,6 +64,11 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     getState: () => windowState(session.snapshot),
     getProfile: () => ({ requesterName: 'Wendy Window', username: 'wendy', hostname: 'wendy-pc', notice: null }),
     messages: () => messages,
+    say: async (text: string) => {
+      await session.say(text);
+    },
+    conversation: () => session.messages,
+    onChat: () => undefined,
   };
   const page = await (await browser.newContext({ viewport: { width: 520, height: 640 } })).newPage();
   await page.exposeBinding('__helpdeskCall', (_source, method: keyof typeof core, args: never[]) => core[method](...args));
@@ -71,7 +76,9 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     type Call = (method: string, args: unknown[]) => Promise<unknown>;
     const call = (window as unknown as { __helpdeskCall: Call }).__helpdeskCall;
     const listeners: ((s: unknown) => void)[] = [];
+    const chatListeners: ((m: unknown) => void)[] = [];
     (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState = (s) => listeners.forEach((l) => l(s));
+    (window as unknown as { __helpdeskChat: (m: unknown) => void }).__helpdeskChat = (m) => chatListeners.forEach((l) => l(m));
     (window as unknown as { helpdesk: unknown }).helpdesk = {
       requestHelp: (d: string) => call('requestHelp', [d]),
       allow: (v: boolean, screen?: string | null) => call('allow', [v, screen ?? null]),
@@ -86,7 +93,16 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
         listeners.push(listener);
         return () => listeners.splice(listeners.indexOf(listener), 1);
       },
+      say: (text: string) => call('say', [text]),
+      conversation: () => call('conversation', []),
+      onChat(listener: (m: unknown) => void) {
+        chatListeners.push(listener);
+        return () => chatListeners.splice(chatListeners.indexOf(listener), 1);
+      },
     };
+  });
+  session.on('message', (m) => {
+    void page.evaluate((msg) => (window as unknown as { __helpdeskChat: (m: unknown) => void }).__helpdeskChat(msg), m).catch(() => undefined);
   });
   session.on('state', (snapshot) => {
     void page.evaluate((s) => (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState(s), windowState(snapshot)).catch(() => undefined);
@@ -138,6 +154,32 @@ describe('desktop client window', () => {
     await page.screenshot({ path: join(shots, '5-ended.png') });
     expect(() => process.kill(pid, 0)).toThrow();
     viewer.terminate();
+    await page.context().close();
+  }, 60_000);
+
+  it('shows the conversation from the queue on: a technician\'s message arrives live, the user answers from the window, markup stays text', async () => {
+    const { page, session } = await openWindow();
+    await page.getByLabel('What is the problem?').fill('Printer jams');
+    await page.getByRole('button', { name: 'Request help' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    const id = session.snapshot.ticketId!;
+    expect(await page.locator('#chat').isVisible()).toBe(true);
+    const sent = Date.now();
+    await ana.post(`/api/v1/tickets/${id}/messages`, { text: 'Seen, <b>coming</b> in 5 minutes' }).expect(201);
+    await page.locator('#chat-log li').first().waitFor({ timeout: 1_000 });
+    expect(Date.now() - sent).toBeLessThan(1_000);
+    expect(await page.locator('#chat-log li').first().textContent()).toBe('AnaSeen, <b>coming</b> in 5 minutes');
+    expect(await page.locator('#chat-log b').count()).toBe(0);
+    await page.getByLabel('Write to the technician').fill('Which tray? <script>window.hacked = 1</script>');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(async () => (await ana.get(`/api/v1/tickets/${id}/messages`).expect(200)).body.messages.map((m: { text: string }) => m.text)).toEqual([
+      'Seen, <b>coming</b> in 5 minutes',
+      'Which tray? <script>window.hacked = 1</script>',
+    ]);
+    await expect.poll(() => page.locator('#chat-log li').count()).toBe(2);
+    expect(await page.evaluate(() => (window as unknown as { hacked?: number }).hacked)).toBeUndefined();
+    await page.screenshot({ path: join(shots, '6-chat.png') });
+    await session.stop();
     await page.context().close();
   }, 60_000);
 
