@@ -12,6 +12,7 @@ import { ticketPages } from './ticket-pages.ts';
 import { recordingPages } from './recording-pages.ts';
 import type { RecordingService } from '../server/recordings/service.ts';
 import type { ChatService } from '../server/chat/service.ts';
+import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
 
 export interface AdminWebDeps {
@@ -23,6 +24,7 @@ export interface AdminWebDeps {
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   recordings: RecordingService;
   chat: ChatService;
+  files: FileService;
 }
 
 export function adminWebPages(deps: AdminWebDeps): Router {
@@ -76,7 +78,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     });
   });
 
-  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat }));
+  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, db: deps.db }));
   return router;

@@ -13,6 +13,7 @@ import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import type { RecordingService } from '../server/recordings/service.ts';
 import type { ChatService } from '../server/chat/service.ts';
+import type { FileService } from '../server/files/service.ts';
 import type { TicketView } from '../server/events/contract.ts';
 import { AppError } from '../server/errors.ts';
 import { ageText, bytesText, formAction, requirePageLogin, timeText } from './page-helpers.ts';
@@ -24,6 +25,7 @@ export interface TicketPagesDeps {
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   recordings: RecordingService;
   chat: ChatService;
+  files: FileService;
 }
 
 /** Who may write to a ticket's user: anyone while it waits in the queue, then its holder and administrators; nobody once closed. */
@@ -32,7 +34,7 @@ export function mayWriteTo(ticket: TicketView, me: { id: number; role: 'admin' |
   return ticket.status === 'requested' || me.role === 'admin' || ticket.technician?.id === me.id;
 }
 
-export function ticketPages({ tickets, technicians, db, desktopState, recordings, chat }: TicketPagesDeps): Router {
+export function ticketPages({ tickets, technicians, db, desktopState, recordings, chat, files }: TicketPagesDeps): Router {
   const router = Router();
   router.use(['/queue', '/mine', '/tickets', '/history'], requirePageLogin);
   const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
@@ -58,17 +60,23 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
   router.get('/tickets/:id', async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     if (!tickets.canView(ticket, req.user!)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    const [timeline, sessions, recorded, messages] = await Promise.all([
+    const [timeline, sessions, recorded, messages, ticketFiles] = await Promise.all([
       listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
       remoteSessionStore.forTicket(db, ticket.id),
       recordings.forTicket(ticket.id),
       chat.list(ticket.id),
+      files.list(ticket.id),
     ]);
+    const holderOrAdmin = req.user!.role === 'admin' || ticket.technician?.id === req.user!.id;
     // Opening the ticket reads its conversation.
     if (messages.length) await chat.markRead(ticket.id, req.user!.id, messages[messages.length - 1]!.id);
     res.render('ticket', {
       messages,
       mayWrite: mayWriteTo(ticket, req.user!),
+      files: ticketFiles,
+      maxFileBytes: files.maxBytes,
+      mayDownload: holderOrAdmin,
+      mayOffer: holderOrAdmin && mayWriteTo(ticket, req.user!) && ticket.status !== 'requested',
       recordings: recorded,
       title: res.locals.t('detail.title', { id: ticket.id }),
       ticket,

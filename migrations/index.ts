@@ -10,6 +10,7 @@ import * as sharedScreen from './006_shared_screen.ts';
 import * as repeaterNodes from './007_repeater_nodes.ts';
 import * as recordings from './008_recordings.ts';
 import * as chat from './009_chat.ts';
+import * as files from './010_files.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '007_repeater_nodes': repeaterNodes,
   '008_recordings': recordings,
   '009_chat': chat,
+  '010_files': files,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -31,6 +31,7 @@ import { installSse } from './events/sse.ts';
 import { recordingRoutes } from './recordings/routes.ts';
 import type { RecordingService } from './recordings/service.ts';
 import type { ChatService } from './chat/service.ts';
+import type { FileService } from './files/service.ts';
 import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
 import type { RepeaterNodes } from './sessions/repeater-nodes.ts';
@@ -53,6 +54,7 @@ export interface AppDeps {
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
   recordings: RecordingService;
   chat: ChatService;
+  files: FileService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -105,6 +107,8 @@ export function createApp(deps: AppDeps): Express {
   // A body in any other type (text/plain, multipart, none named) is refused in words; no body is an empty one.
   app.use((req, _res, next) => {
     if (req.body !== undefined || req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    // A ticket file is uploaded as its raw bytes, streamed to disk by its route.
+    if (req.method === 'POST' && /\/files$/.test(req.path) && req.is('application/octet-stream')) return next();
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (hasBody) {
       return next(new AppError('UNSUPPORTED_BODY', `Send this request as application/json or application/x-www-form-urlencoded (got ${req.get('content-type') ?? 'no Content-Type'})`));
@@ -129,6 +133,8 @@ export function createApp(deps: AppDeps): Express {
       redis: deps.bus.redis,
       chat: deps.chat,
       messageRatePerMinute: config.messageRatePerMinute,
+      files: deps.files,
+      uploadRatePerMinute: config.files.uploadRatePerMinute,
     }),
   );
 
@@ -156,7 +162,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
-  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, redis: deps.bus.redis, recordings: deps.recordings, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
+  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, recordings: deps.recordings, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
   app.use(
     '/api/v1/events',
@@ -173,7 +179,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat }));
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files }));
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

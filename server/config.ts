@@ -53,6 +53,10 @@ const envSchema = z.object({
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
   RECORD_SESSIONS: z.enum(['on', 'off']).default('on'),
   MESSAGE_RATE_PER_MINUTE: intFrom(1, 10_000).default(30),
+  FILE_MAX_BYTES: intFrom(1, 4 * 1024 ** 3).default(50 * 1024 * 1024),
+  FILES_DIR: z.string().min(1).default('./data/files'),
+  FILE_RETENTION_DAYS: intFrom(1, 36_500).default(30),
+  UPLOAD_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
   RECORDING_RETENTION_DAYS: intFrom(1, 36_500).default(90),
   RECORDING_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
 });
@@ -84,6 +88,8 @@ export interface Config {
   ticketCreateRatePerMinute: number;
   /** Chat messages per minute: per help request (the user), per technician. */
   messageRatePerMinute: number;
+  /** Files exchanged on tickets: size limit, where they are kept, for how long, uploads per minute. */
+  files: { maxBytes: number; dir: string; retentionDays: number; uploadRatePerMinute: number };
   argon2MemoryKiB: number;
   repeater: RepeaterOptions;
   /**
@@ -155,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     messageRatePerMinute: e.MESSAGE_RATE_PER_MINUTE,
+    files: { maxBytes: e.FILE_MAX_BYTES, dir: e.FILES_DIR, retentionDays: e.FILE_RETENTION_DAYS, uploadRatePerMinute: e.UPLOAD_RATE_PER_MINUTE },
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
     recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES },

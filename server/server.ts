@@ -27,6 +27,7 @@ import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService, type RecordingService } from './recordings/service.ts';
 import { createChatService } from './chat/service.ts';
+import { createFileService } from './files/service.ts';
 import { endAllSse } from './events/sse.ts';
 
 export interface RunningServer {
@@ -87,6 +88,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
   const chat = createChatService({ db, clock, bus });
+  const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, retentionDays: config.files.retentionDays });
   const recordings = createRecordingService({
     db,
     clock,
@@ -138,6 +140,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
     recordings,
     chat,
+    files,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
@@ -160,7 +163,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     const tokensPurged = await tokens.purgeExpired();
     const sessionsPurged = await sessionStore.purgeExpired();
     const recordingsPurged = await recordings.purge();
-    if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged }, 'housekeeping');
+    const filesPurged = await files.purge();
+    if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged }, 'housekeeping');
     return true;
   };
   // Sessions on a node that stopped heartbeating end here, whichever server heard them start (one server per round).

@@ -61,6 +61,7 @@ export async function startHarness(
   const config = loadConfig({
     RECORD_SESSIONS: 'off',
     RECORDINGS_DIR: recordingsDir,
+    FILES_DIR: mkdtempSync(join(tmpdir(), 'hd-files-')),
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,

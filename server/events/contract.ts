@@ -49,6 +49,19 @@ export interface ChatMessage {
   at: number;
 }
 
+/** A file exchanged on a ticket, as both sides see it (its name is text: show it as text). */
+export interface TicketFile {
+  id: string;
+  direction: 'to_user' | 'to_technician';
+  senderName: string;
+  name: string;
+  size: number;
+  sha256: string;
+  /** offered → accepted | refused (to the user); available (to the technicians); purged after the retention period. */
+  state: 'offered' | 'accepted' | 'refused' | 'available' | 'purged';
+  at: number;
+}
+
 export type DesktopLegState = 'waiting' | 'paired' | 'gone';
 
 export interface BusEvents {
@@ -56,6 +69,8 @@ export interface BusEvents {
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
   /** A chat message on a ticket; `technicianId` is the ticket's holder then (null while queued). */
   'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage };
+  /** A file was sent, accepted, refused or purged on a ticket. */
+  'ticket.file': { ticketId: number; technicianId: number | null; file: TicketFile };
   'session.ended': { ticketId: number; technicianId: number | null; reason: string; endedBy: 'desktop' | 'viewer' | null };
   /** An account lost its sessions: every live stream of it closes (but the web session `exceptSessionId`). */
   'technician.revoked': { technicianId: number; reason: RevocationReason; exceptSessionId: string | null };

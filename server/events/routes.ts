@@ -47,6 +47,7 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
     channel.onClose(bus.subscribe('ticket.desktop', (e) => concernsMe(e.technicianId) && channel.send('desktop', e)));
     channel.onClose(bus.subscribe('session.ended', (e) => concernsMe(e.technicianId) && channel.send('session', e)));
     channel.onClose(bus.subscribe('ticket.message', (e) => (e.queued || concernsMe(e.technicianId)) && channel.send('message', e)));
+    channel.onClose(bus.subscribe('ticket.file', (e) => concernsMe(e.technicianId) && channel.send('file', e)));
   });
   return router;
 }

@@ -16,6 +16,8 @@ import { connectableStatuses } from './state-machine.ts';
 import { approveSchema, ticketIdSchema } from './schema.ts';
 import { toHelpRequestView, type TicketService } from './service.ts';
 import type { ChatService } from '../chat/service.ts';
+import type { FileService } from '../files/service.ts';
+import { closeAfterAnswer, declaredLength, sendAttachment } from '../files/http.ts';
 
 export interface DesktopRoutesDeps {
   tickets: TicketService;
@@ -33,6 +35,8 @@ export interface DesktopRoutesDeps {
   redis?: Redis | null;
   chat: ChatService;
   messageRatePerMinute: number;
+  files: FileService;
+  uploadRatePerMinute: number;
 }
 
 declare module 'express-serve-static-core' {
@@ -104,6 +108,38 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     res.status(201).json({ message: await deps.chat.fromUser(ticketOf(req), req.body, requesterOf(req)) });
   });
 
+  const uploadLimiter = makeLimiter({
+    name: 'uploads-user',
+    perMinute: deps.uploadRatePerMinute,
+    message: 'Too many files sent on this help request; wait a minute and send again',
+    redis: deps.redis ?? null,
+    key: (req) => `ticket:${String(req.params.id)}`,
+  });
+
+  router.get('/:id/files', async (req, res) => {
+    res.json({ files: await deps.files.list(ticketOf(req).id) });
+  });
+
+  // The file is the raw body (application/octet-stream), its name in ?name=.
+  router.post('/:id/files', uploadLimiter, async (req, res) => {
+    const length = declaredLength(req);
+    if (length !== null && length > deps.files.maxBytes) closeAfterAnswer(res);
+    res.status(201).json({ file: await deps.files.fromUser(ticketOf(req), req.query.name, req, length, requesterOf(req)) });
+  });
+
+  router.get('/:id/files/:fileId', async (req, res) => {
+    const { stream, file } = await deps.files.openForUser(ticketOf(req), String(req.params.fileId), requesterOf(req));
+    sendAttachment(res, stream, file);
+  });
+
+  router.post('/:id/files/:fileId/accept', async (req, res) => {
+    res.json({ file: await deps.files.decide(ticketOf(req), String(req.params.fileId), true, requesterOf(req)) });
+  });
+
+  router.post('/:id/files/:fileId/refuse', async (req, res) => {
+    res.json({ file: await deps.files.decide(ticketOf(req), String(req.params.fileId), false, requesterOf(req)) });
+  });
+
   router.get('/:id/events', (req, res) => {
     const id = ticketOf(req).id;
     const channel = openSse(req, res, { key: `ticket:${id}` });
@@ -128,6 +164,11 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     channel.onClose(
       bus.subscribe('ticket.message', (e) => {
         if (e.ticketId === id) channel.send('message', e.message);
+      }),
+    );
+    channel.onClose(
+      bus.subscribe('ticket.file', (e) => {
+        if (e.ticketId === id) channel.send('file', e.file);
       }),
     );
   });

@@ -16,12 +16,16 @@ import type { RecordingService } from '../recordings/service.ts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ChatService } from '../chat/service.ts';
+import type { FileService } from '../files/service.ts';
+import { closeAfterAnswer, declaredLength, sendAttachment } from '../files/http.ts';
 import { createLimiter } from '../http/limiter.ts';
 
 export interface TicketRoutesDeps {
   db: Knex;
   chat: ChatService;
   messageRatePerMinute: number;
+  files: FileService;
+  uploadRatePerMinute: number;
   redis: Redis | null;
   recordings: RecordingService;
   tickets: TicketService;
@@ -86,6 +90,32 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   router.post('/:id/messages', messageLimiter, async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     res.status(201).json({ message: await deps.chat.fromTechnician(ticket, technicianOf(req), req.body, technicianContext(req)) });
+  });
+
+  const uploadLimiter = createLimiter({
+    name: 'uploads-technician',
+    perMinute: deps.uploadRatePerMinute,
+    message: 'Too many files sent; wait a minute and send again',
+    redis: deps.redis,
+    key: (req) => `technician:${req.user?.id ?? 0}`,
+  });
+
+  router.get('/:id/files', async (req, res) => {
+    res.json({ files: await deps.files.list((await viewable(req)).id) });
+  });
+
+  // The file is the raw body (application/octet-stream), its name in ?name=.
+  router.post('/:id/files', uploadLimiter, async (req, res) => {
+    const length = declaredLength(req);
+    if (length !== null && length > deps.files.maxBytes) closeAfterAnswer(res);
+    const ticket = await tickets.get(idOf(req.params.id));
+    res.status(201).json({ file: await deps.files.offer(ticket, technicianOf(req), req.query.name, req, length, technicianContext(req)) });
+  });
+
+  router.get('/:id/files/:fileId', async (req, res) => {
+    const ticket = await tickets.get(idOf(req.params.id));
+    const { stream, file } = await deps.files.openForTechnician(ticket, technicianOf(req), String(req.params.fileId), technicianContext(req));
+    sendAttachment(res, stream, file);
   });
 
   router.post('/:id/messages/read', async (req, res) => {

@@ -1,0 +1,67 @@
+// Files on the ticket page: the technician offers a file to the user (sent as
+// its raw bytes, its name in ?name=); the list follows live. Names are text.
+const root = document.querySelector('[data-files]');
+if (root) {
+  const ticketId = Number(root.dataset.files);
+  const maxBytes = Number(root.dataset.maxBytes);
+  const status = root.querySelector('.files-status');
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+  const words = { offered: 'offered, waiting for the user', accepted: 'accepted by the user', refused: 'refused by the user (deleted)', available: 'from the user', purged: 'deleted (retention)' };
+
+  const render = (files) => {
+    const body = root.querySelector('tbody');
+    body.replaceChildren(
+      ...files.map((f) => {
+        const tr = document.createElement('tr');
+        tr.dataset.fileId = f.id;
+        tr.dataset.state = f.state;
+        const name = document.createElement('td');
+        if (f.state !== 'refused' && f.state !== 'purged') {
+          const a = document.createElement('a');
+          a.href = `/api/v1/tickets/${ticketId}/files/${f.id}`;
+          a.setAttribute('download', '');
+          a.textContent = f.name;
+          name.append(a);
+        } else name.textContent = f.name;
+        const cells = [f.senderName, `${(f.size / 1024).toFixed(1)} KiB`, f.sha256, words[f.state] ?? f.state].map((text) => {
+          const td = document.createElement('td');
+          td.textContent = text;
+          return td;
+        });
+        tr.append(name, ...cells);
+        return tr;
+      }),
+    );
+    root.querySelector('.files-empty')?.remove();
+  };
+
+  const reload = async () => {
+    const res = await fetch(`/api/v1/tickets/${ticketId}/files`, { credentials: 'same-origin' });
+    if (res.ok) render((await res.json()).files);
+  };
+
+  const events = new EventSource('/api/v1/events');
+  events.addEventListener('file', (event) => {
+    if (JSON.parse(event.data).ticketId === ticketId) void reload();
+  });
+
+  root.querySelector('form.file-offer')?.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const file = root.querySelector('input[type=file]').files[0];
+    if (!file) return;
+    if (file.size > maxBytes) {
+      status.textContent = `${file.name} is too large: files may be at most ${(maxBytes / 1024 / 1024).toFixed(1)} MiB`;
+      return;
+    }
+    status.textContent = `Sending ${file.name}…`;
+    const res = await fetch(`/api/v1/tickets/${ticketId}/files?name=${encodeURIComponent(file.name)}`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': csrf },
+      body: file,
+    });
+    const body = await res.json().catch(() => null);
+    status.textContent = res.ok ? `${file.name} offered to the user (SHA-256 ${body.file.sha256}).` : (body?.error?.message ?? `Not sent (${res.status})`);
+    if (res.ok) await reload();
+  });
+}

@@ -1,0 +1,232 @@
+// Files exchanged on a ticket. A technician (the holder, or an administrator)
+// offers a file to the user, who accepts (then downloads it) or refuses (it is
+// deleted); the user sends a file to the technicians, who download it from the
+// ticket. Uploads stream to disk with their SHA-256 computed on the way, never
+// held in memory; one past FILE_MAX_BYTES is refused — before a byte is read
+// when its Content-Length says so — and what was written is removed. Served
+// only as attachments. Every send, accept, refuse and download is audited;
+// files older than the retention period are deleted (the row stays).
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Knex } from 'knex';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { TicketFile, TicketView } from '../events/contract.ts';
+import { systemActor, type ActorContext } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+
+const closedStatuses = ['resolved', 'cancelled', 'expired'];
+const DAY_MS = 24 * 3_600_000;
+
+interface Row {
+  id: string;
+  ticket_id: number;
+  direction: TicketFile['direction'];
+  technician_id: number | null;
+  sender_name: string;
+  name: string;
+  size: number;
+  sha256: string;
+  state: TicketFile['state'];
+  storage: string;
+  created_at: number;
+}
+
+const toView = (r: Row): TicketFile => ({
+  id: r.id,
+  direction: r.direction,
+  senderName: r.sender_name,
+  name: r.name,
+  size: Number(r.size),
+  sha256: r.sha256,
+  state: r.state,
+  at: Number(r.created_at),
+});
+
+/** A file name as given, checked: no path, no control characters, 1–255 characters. */
+export function fileName(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new AppError('FILE_NAME_INVALID', 'Name the file: ?name=<its file name>');
+  // eslint-disable-next-line no-control-regex
+  const name = raw.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (/[/\\]/.test(name) || name === '.' || name === '..') throw new AppError('FILE_NAME_INVALID', 'A file name may not contain / or \\ (send the file, not a path)');
+  if ([...name].length > 255) throw new AppError('FILE_NAME_INVALID', 'A file name may have at most 255 characters');
+  return name;
+}
+
+export type FileService = ReturnType<typeof createFileService>;
+
+export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus; dir: string; maxBytes: number; retentionDays: number }) {
+  const { db, clock, bus } = deps;
+  const root = resolve(deps.dir);
+  const pathOf = (storage: string) => join(root, storage);
+
+  function assertOpen(ticket: TicketView): void {
+    if (closedStatuses.includes(ticket.status)) throw new AppError('TICKET_CLOSED', `Ticket ${ticket.id} is ${ticket.status}: it takes no new files`);
+  }
+
+  function tooLarge(size: number | null): AppError {
+    const mib = (deps.maxBytes / 1024 / 1024).toFixed(1);
+    return new AppError('FILE_TOO_LARGE', `Files may be at most ${deps.maxBytes} bytes (${mib} MiB)${size === null ? '' : `; this one is ${size} bytes`}`);
+  }
+
+  /** Streams a body to disk: refused at once when its declared length is too big, cut off when it grows past the limit. */
+  async function receive(body: Readable, declaredLength: number | null): Promise<{ storage: string; size: number; sha256: string }> {
+    if (declaredLength !== null && declaredLength > deps.maxBytes) throw tooLarge(declaredLength);
+    const month = new Date(clock.now()).toISOString().slice(0, 7);
+    await mkdir(join(root, month), { recursive: true, mode: 0o750 });
+    const storage = `${month}/${randomUUID()}`;
+    const partial = `${pathOf(storage)}.part`;
+    const out = createWriteStream(partial, { flags: 'wx', mode: 0o640 });
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await new Promise<void>((resolveDone, reject) => {
+        body.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > deps.maxBytes) {
+            body.pause();
+            reject(tooLarge(null));
+            return;
+          }
+          hash.update(chunk);
+          if (!out.write(chunk)) {
+            body.pause();
+            out.once('drain', () => body.resume());
+          }
+        });
+        body.once('end', () => out.end(() => resolveDone()));
+        body.once('aborted', () => reject(new AppError('VALIDATION_FAILED', 'The upload was interrupted')));
+        body.once('error', reject);
+        out.once('error', reject);
+      });
+      if (declaredLength !== null && size !== declaredLength) throw new AppError('VALIDATION_FAILED', `The upload was cut short: ${size} of ${declaredLength} bytes arrived`);
+      await rename(partial, pathOf(storage));
+      return { storage, size, sha256: hash.digest('hex') };
+    } catch (err) {
+      out.destroy();
+      await unlink(partial).catch(() => undefined); // may not exist yet: nothing to remove then
+      throw err;
+    }
+  }
+
+  async function row(ticketId: number, fileId: string): Promise<Row> {
+    const r = (await db('ticket_files').where({ id: fileId, ticket_id: ticketId }).first()) as Row | undefined;
+    if (!r) throw new AppError('FILE_NOT_FOUND', `No file ${fileId} on ticket ${ticketId}`);
+    return r;
+  }
+
+  async function changed(ticket: TicketView, file: TicketFile): Promise<void> {
+    bus.publish('ticket.file', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, file });
+  }
+
+  async function store(ticket: TicketView, direction: TicketFile['direction'], sender: { technicianId: number | null; name: string }, name: string, received: { storage: string; size: number; sha256: string }, context: ActorContext): Promise<TicketFile> {
+    const now = clock.now();
+    const r: Row = {
+      id: randomUUID(),
+      ticket_id: ticket.id,
+      direction,
+      technician_id: sender.technicianId ?? ticket.technician?.id ?? null,
+      sender_name: sender.name.slice(0, 120),
+      name,
+      size: received.size,
+      sha256: received.sha256,
+      state: direction === 'to_user' ? 'offered' : 'available',
+      storage: received.storage,
+      created_at: now,
+    };
+    await db.transaction(async (trx) => {
+      await trx('ticket_files').insert(r);
+      await insertAuditEvent(trx, now, context, 'file.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, direction, name, size: r.size, sha256: r.sha256 });
+    });
+    const view = toView(r);
+    await changed(ticket, view);
+    return view;
+  }
+
+  async function open(r: Row, ticket: TicketView, context: ActorContext): Promise<{ stream: ReadStream; file: TicketFile }> {
+    if (r.state === 'purged') throw new AppError('FILE_PURGED', `The file ${r.name} was deleted after ${deps.retentionDays} days`);
+    const path = pathOf(r.storage);
+    try {
+      await stat(path);
+    } catch {
+      throw new AppError('FILE_NOT_FOUND', `The file ${r.name} is no longer on the server`);
+    }
+    await insertAuditEvent(db, clock.now(), context, 'file.downloaded', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
+    return { stream: createReadStream(path), file: toView(r) };
+  }
+
+  return {
+    maxBytes: deps.maxBytes,
+
+    async list(ticketId: number): Promise<TicketFile[]> {
+      return ((await db('ticket_files').where({ ticket_id: ticketId }).orderBy('created_at', 'asc')) as Row[]).map(toView);
+    },
+
+    /** A technician offers a file to the user: the ticket's holder, or an administrator. */
+    async offer(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, name: unknown, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
+      const checked = fileName(name);
+      if (technician.role !== 'admin' && ticket.technician?.id !== technician.id) {
+        throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id}, or an administrator, may send its user files`);
+      }
+      assertOpen(ticket);
+      return store(ticket, 'to_user', { technicianId: technician.id, name: technician.displayName }, checked, await receive(body, declaredLength), context);
+    },
+
+    /** The user sends a file to the technicians. */
+    async fromUser(ticket: TicketView, name: unknown, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
+      const checked = fileName(name);
+      assertOpen(ticket);
+      return store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, await receive(body, declaredLength), context);
+    },
+
+    /** The user answers an offer: accepted (then downloads it) or refused (it is deleted). */
+    async decide(ticket: TicketView, fileId: string, accept: boolean, context: ActorContext): Promise<TicketFile> {
+      const r = await row(ticket.id, fileId);
+      if (r.direction !== 'to_user' || r.state !== 'offered') {
+        throw new AppError('FILE_NOT_OFFERED', `The file ${r.name} is ${r.state === 'offered' ? 'not for you' : r.state}: there is nothing to ${accept ? 'accept' : 'refuse'}`);
+      }
+      const now = clock.now();
+      const state = accept ? 'accepted' : 'refused';
+      await db('ticket_files').where({ id: r.id, state: 'offered' }).update({ state, decided_at: now });
+      await insertAuditEvent(db, now, context, accept ? 'file.accepted' : 'file.refused', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
+      if (!accept) await unlink(pathOf(r.storage)).catch(() => undefined); // already gone: nothing to delete
+      const view = toView({ ...r, state });
+      await changed(ticket, view);
+      return view;
+    },
+
+    /** The user downloads a file offered to them, once accepted. */
+    async openForUser(ticket: TicketView, fileId: string, context: ActorContext) {
+      const r = await row(ticket.id, fileId);
+      if (r.direction !== 'to_user') throw new AppError('FILE_NOT_FOUND', `No file ${fileId} for you on this request`);
+      if (r.state !== 'accepted') throw new AppError('FILE_NOT_ACCEPTED', `Accept the file ${r.name} before downloading it`);
+      return open(r, ticket, context);
+    },
+
+    /** A technician downloads a file of the ticket: its holder, or an administrator. */
+    async openForTechnician(ticket: TicketView, technician: { id: number; role: 'admin' | 'technician' }, fileId: string, context: ActorContext) {
+      if (technician.role !== 'admin' && ticket.technician?.id !== technician.id) {
+        throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id}, or an administrator, may download its files`);
+      }
+      const r = await row(ticket.id, fileId);
+      if (r.state === 'refused') throw new AppError('FILE_PURGED', `The user refused ${r.name}; it was deleted`);
+      return open(r, ticket, context);
+    },
+
+    /** Retention: files older than the retention period are deleted; rows stay, marked purged. */
+    async purge(): Promise<number> {
+      const now = clock.now();
+      const old = (await db('ticket_files').whereIn('state', ['offered', 'accepted', 'available']).andWhere('created_at', '<', now - deps.retentionDays * DAY_MS)) as Row[];
+      for (const r of old) {
+        await unlink(pathOf(r.storage)).catch(() => undefined); // already gone: the row is what is left to mark
+        await db('ticket_files').where({ id: r.id }).update({ state: 'purged', purged_at: now });
+        await insertAuditEvent(db, now, systemActor('retention'), 'file.purged', { ticketId: Number(r.ticket_id), technicianId: r.technician_id }, { fileId: r.id, name: r.name, retentionDays: deps.retentionDays });
+      }
+      return old.length;
+    },
+  };
+}
