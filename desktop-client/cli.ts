@@ -17,7 +17,9 @@ const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]]
   --screen NAME|all   share one monitor (its XRandR name) or all; asked when there are several
 While a session runs, type "stop" and Enter (or press Ctrl+C) to end it.
 At any moment after the request, "say TEXT" and Enter writes TEXT to the technicians;
-their messages are printed as they arrive ("Ana: …").
+their messages are printed as they arrive ("Ana: …"). A file a technician offers is
+numbered: "accept N" saves it in the download directory (HELPDESK_DOWNLOAD_DIR, never
+overwriting), "refuse N" declines it; "send PATH" sends a file to the technicians.
 Configuration: HELPDESK_SERVER_URL, HELPDESK_CLIENT_KEY, HELPDESK_CA_FILE,
 HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HELPDESK_SOURCE, HELPDESK_VNC_PASSWORD_FILE,
 HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
@@ -43,12 +45,8 @@ async function main(): Promise<number> {
   const lines = createInterface({ input: process.stdin, terminal: false });
   const pending: ((line: string) => void)[] = [];
   lines.on('line', (line) => {
-    // "say …" is a message at any moment, even at a question (which stays asked).
-    const said = /^say\s+(.+)$/i.exec(line.trim());
-    if (said) {
-      session.say(said[1]!).catch((err: unknown) => process.stdout.write(`${format('error.prefix', { message: (err as Error).message })}\n`));
-      return;
-    }
+    // "say …", "accept N", "refuse N" and "send PATH" work at any moment, even at a question (which stays asked).
+    if (command(line.trim())) return;
     const waiter = pending.shift();
     if (waiter) waiter(line.trim());
     else if (line.trim().toLowerCase() === 'stop') void session.stop();
@@ -62,6 +60,43 @@ async function main(): Promise<number> {
   session.on('message', (m) => {
     process.stdout.write(`${m.from === 'user' ? format('chat.you') : m.authorName}: ${m.text}\n`);
   });
+
+  // Files offered to the user, numbered in the order they come.
+  const offers: string[] = [];
+  session.on('file', (f) => {
+    if (f.direction !== 'to_user' || f.state !== 'offered' || offers.includes(f.id)) return;
+    offers.push(f.id);
+    process.stdout.write(`${format('cli.fileOffered', { who: f.senderName, name: f.name, size: sizeText(f.size), sha256: f.sha256, n: offers.length })}\n`);
+  });
+  const problem = (err: unknown) => process.stdout.write(`${format('error.prefix', { message: (err as Error).message })}\n`);
+
+  function command(text: string): boolean {
+    const said = /^say\s+(.+)$/i.exec(text);
+    if (said) {
+      session.say(said[1]!).catch(problem);
+      return true;
+    }
+    const decided = /^(accept|refuse)\s+(\d+)$/i.exec(text);
+    if (decided) {
+      const id = offers[Number(decided[2]) - 1];
+      if (!id) {
+        problem(new Error(format('cli.noSuchFile', { n: decided[2]! })));
+        return true;
+      }
+      if (decided[1]!.toLowerCase() === 'accept') {
+        session.acceptFile(id, config.downloadDir).then((path) => process.stdout.write(`${format('cli.fileSaved', { path })}\n`), problem);
+      } else {
+        session.refuseFile(id).then(() => process.stdout.write(`${format('cli.fileRefused')}\n`), problem);
+      }
+      return true;
+    }
+    const send = /^send\s+(.+)$/i.exec(text);
+    if (send) {
+      session.sendFile(send[1]!).then((f) => process.stdout.write(`${format('cli.fileSent', { name: f.name, size: sizeText(f.size), sha256: f.sha256 })}\n`), problem);
+      return true;
+    }
+    return false;
+  }
 
   let sayHinted = false;
   const done = new Promise<FlowSnapshot>((resolve) => {
@@ -131,6 +166,12 @@ async function main(): Promise<number> {
   // x11vnc is killed by its pid before the process exits, however the session ended.
   await session.settled();
   return ended.error ? 1 : 0;
+}
+
+function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 main().then(

@@ -2,7 +2,7 @@
 // names and the API the preload exposes as window.helpdesk. Both sides import
 // these types; the window never sees raw IPC.
 import type { WindowState } from './core/messages.ts';
-import type { ChatMessage } from './core/api-client.ts';
+import type { ChatMessage, TicketFile } from './core/api-client.ts';
 
 export const ipcChannels = {
   requestHelp: 'helpdesk:request-help',
@@ -18,6 +18,11 @@ export const ipcChannels = {
   say: 'helpdesk:say',
   conversation: 'helpdesk:conversation',
   chat: 'helpdesk:chat',
+  files: 'helpdesk:files',
+  acceptFile: 'helpdesk:accept-file',
+  refuseFile: 'helpdesk:refuse-file',
+  sendFile: 'helpdesk:send-file',
+  file: 'helpdesk:file',
 } as const;
 
 export interface RequesterProfile {
@@ -50,6 +55,14 @@ export interface HelpdeskApi {
   conversation(): Promise<ChatMessage[]>;
   /** Subscribes to chat messages (sent and received); returns the function that unsubscribes. */
   onChat(listener: (message: ChatMessage) => void): () => void;
+  /** The files of the current request. */
+  files(): Promise<TicketFile[]>;
+  /** Accepts a file offered to the user: the shell asks where to save it; resolves with the path, or null when the user cancelled. */
+  acceptFile(id: string): Promise<string | null>;
+  refuseFile(id: string): Promise<void>;
+  /** The shell asks which file to send; resolves with what was sent, or null when the user cancelled. */
+  sendFile(): Promise<TicketFile | null>;
+  onFile(listener: (file: TicketFile) => void): () => void;
 }
 
-export type { WindowState, ChatMessage };
+export type { WindowState, ChatMessage, TicketFile };

@@ -2,13 +2,15 @@
 // wired exactly as the preload wires it, but to the real core in this process
 // (Electron's binary cannot run here): real server, repeater, x11vnc on Xvfb.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
 import { WebSocket } from 'ws';
 import type { Browser, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
+import { ADMIN_PASSWORD, cookieOf, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { HelpDesk } from './core/help-desk.ts';
@@ -43,6 +45,10 @@ afterAll(async () => {
 });
 
 /** Opens the window with its preload API backed by the real core (HelpDesk, as main.ts holds it). */
+const saveDir = mkdtempSync(join(tmpdir(), 'window-downloads-'));
+const sendPath = join(mkdtempSync(join(tmpdir(), 'window-send-')), 'system <b>log.txt');
+writeFileSync(sendPath, randomBytes(50_000));
+
 async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
   const session = new HelpDesk(
     {
@@ -69,6 +75,12 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     },
     conversation: () => session.messages,
     onChat: () => undefined,
+    // The shell's dialogs, answered as a user would: save in this folder, send this file.
+    files: () => session.files,
+    acceptFile: (id: string) => session.acceptFile(id, saveDir),
+    refuseFile: (id: string) => session.refuseFile(id),
+    sendFile: () => session.sendFile(sendPath),
+    onFile: () => undefined,
   };
   const page = await (await browser.newContext({ viewport: { width: 520, height: 640 } })).newPage();
   await page.exposeBinding('__helpdeskCall', (_source, method: keyof typeof core, args: never[]) => core[method](...args));
@@ -77,6 +89,8 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     const call = (window as unknown as { __helpdeskCall: Call }).__helpdeskCall;
     const listeners: ((s: unknown) => void)[] = [];
     const chatListeners: ((m: unknown) => void)[] = [];
+    const fileListeners: ((f: unknown) => void)[] = [];
+    (window as unknown as { __helpdeskFile: (f: unknown) => void }).__helpdeskFile = (f) => fileListeners.forEach((l) => l(f));
     (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState = (s) => listeners.forEach((l) => l(s));
     (window as unknown as { __helpdeskChat: (m: unknown) => void }).__helpdeskChat = (m) => chatListeners.forEach((l) => l(m));
     (window as unknown as { helpdesk: unknown }).helpdesk = {
@@ -99,7 +113,18 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
         chatListeners.push(listener);
         return () => chatListeners.splice(chatListeners.indexOf(listener), 1);
       },
+      files: () => call('files', []),
+      acceptFile: (id: string) => call('acceptFile', [id]),
+      refuseFile: (id: string) => call('refuseFile', [id]),
+      sendFile: () => call('sendFile', []),
+      onFile(listener: (f: unknown) => void) {
+        fileListeners.push(listener);
+        return () => fileListeners.splice(fileListeners.indexOf(listener), 1);
+      },
     };
+  });
+  session.on('file', (f) => {
+    void page.evaluate((file) => (window as unknown as { __helpdeskFile: (f: unknown) => void }).__helpdeskFile(file), f).catch(() => undefined);
   });
   session.on('message', (m) => {
     void page.evaluate((msg) => (window as unknown as { __helpdeskChat: (m: unknown) => void }).__helpdeskChat(msg), m).catch(() => undefined);
@@ -171,7 +196,7 @@ describe('desktop client window', () => {
     expect(await page.locator('#chat-log li').first().textContent()).toBe('AnaSeen, <b>coming</b> in 5 minutes');
     expect(await page.locator('#chat-log b').count()).toBe(0);
     await page.getByLabel('Write to the technician').fill('Which tray? <script>window.hacked = 1</script>');
-    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
     await expect.poll(async () => (await ana.get(`/api/v1/tickets/${id}/messages`).expect(200)).body.messages.map((m: { text: string }) => m.text)).toEqual([
       'Seen, <b>coming</b> in 5 minutes',
       'Which tray? <script>window.hacked = 1</script>',
@@ -179,6 +204,39 @@ describe('desktop client window', () => {
     await expect.poll(() => page.locator('#chat-log li').count()).toBe(2);
     expect(await page.evaluate(() => (window as unknown as { hacked?: number }).hacked)).toBeUndefined();
     await page.screenshot({ path: join(shots, '6-chat.png') });
+    await session.stop();
+    await page.context().close();
+  }, 60_000);
+
+  it('files both ways: an offer shown as text, accepted into the chosen folder with its SHA-256 checked; a file sent back', async () => {
+    const { page, session } = await openWindow();
+    await page.getByLabel('What is the problem?').fill('Need a driver');
+    await page.getByRole('button', { name: 'Request help' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    const id = session.snapshot.ticketId!;
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    const bytes = randomBytes(200_000);
+    const offered = await fetch(`${h.server.url}/api/v1/tickets/${id}/files?name=${encodeURIComponent('<i>driver.deb')}`, {
+      method: 'POST',
+      headers: { cookie: await cookieOf(ana), 'x-csrf-token': ana.csrf, 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(bytes),
+    });
+    expect(offered.status).toBe(201);
+    const item = page.locator('#file-list li');
+    await item.waitFor({ timeout: 2_000 });
+    expect(await item.locator('p').first().textContent()).toMatch(/^Ana offers you <i>driver\.deb \(195\.3 KiB\)\. SHA-256 [0-9a-f]{64}$/);
+    expect(await page.locator('#file-list i').count()).toBe(0);
+    await page.screenshot({ path: join(shots, '7-file-offered.png') });
+    await item.getByRole('button', { name: 'Accept and save' }).click();
+    await expect.poll(() => item.locator('.saved').textContent(), { timeout: 5_000 }).toBe(`Saved to ${join(saveDir, '<i>driver.deb')}`);
+    expect(createHash('sha256').update(readFileSync(join(saveDir, '<i>driver.deb'))).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // The user sends a file back; the technician downloads the same bytes.
+    await page.getByRole('button', { name: 'Send a file' }).click();
+    const sent = await expect
+      .poll(async () => (await ana.get(`/api/v1/tickets/${id}/files`).expect(200)).body.files.find((f: { direction: string }) => f.direction === 'to_technician'), { timeout: 5_000 })
+      .toBeTruthy()
+      .then(async () => (await ana.get(`/api/v1/tickets/${id}/files`)).body.files.find((f: { direction: string }) => f.direction === 'to_technician'));
+    expect(sent).toMatchObject({ name: 'system <b>log.txt', sha256: createHash('sha256').update(readFileSync(sendPath)).digest('hex') });
     await session.stop();
     await page.context().close();
   }, 60_000);

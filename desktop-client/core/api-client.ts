@@ -1,11 +1,15 @@
 // The desktop API contract, client side: one ticket, its bearer secret, and
 // its live SSE stream (re-opened with backoff when it drops).
-import type { ChatMessage, HelpRequestView } from '../../server/events/contract.ts';
+import type { ChatMessage, HelpRequestView, TicketFile } from '../../server/events/contract.ts';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
 import { readSseEvents } from '../../lib/sse-reader.ts';
 import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
 
-export type { ChatMessage, HelpRequestView };
+export type { ChatMessage, HelpRequestView, TicketFile };
 
 export interface RequesterFields {
   requesterName: string;
@@ -20,6 +24,8 @@ export interface TicketStreamHandlers {
   session(event: { reason: string; endedBy: string | null }): void;
   /** A chat message, from the user (this client, or another copy) or a technician. */
   message?(message: ChatMessage): void;
+  /** A file offered, sent, accepted, refused or purged on the ticket. */
+  file?(file: TicketFile): void;
   /** This ticket's desktop leg at the repeater: waiting for the viewer, paired, or gone. */
   connection(event: { state: 'waiting' | 'paired' | 'gone'; reason: string | null }): void;
   /** The stream is open (again, after trouble). */
@@ -57,6 +63,40 @@ export class DesktopApi {
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});
   messages = async () => (await this.#call<{ messages: ChatMessage[] }>('GET', this.#path('/messages'))).messages;
   say = async (text: string) => (await this.#call<{ message: ChatMessage }>('POST', this.#path('/messages'), { text })).message;
+  files = async () => (await this.#call<{ files: TicketFile[] }>('GET', this.#path('/files'))).files;
+  acceptFile = async (id: string) => (await this.#call<{ file: TicketFile }>('POST', this.#path(`/files/${encodeURIComponent(id)}/accept`), {})).file;
+  refuseFile = async (id: string) => (await this.#call<{ file: TicketFile }>('POST', this.#path(`/files/${encodeURIComponent(id)}/refuse`), {})).file;
+
+  /** Sends a file to the technicians, streamed from disk. */
+  async sendFile(path: string): Promise<TicketFile> {
+    const { size } = await stat(path);
+    const res = await this.#raw(`/files?name=${encodeURIComponent(basename(path))}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+      duplex: 'half',
+    });
+    return ((await res.json()) as { file: TicketFile }).file;
+  }
+
+  /** A file offered to the user, once accepted: its bytes as a stream. */
+  async downloadFile(id: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.#raw(`/files/${encodeURIComponent(id)}`, { method: 'GET' });
+    if (!res.body) throw new DesktopError('SERVER_REFUSED', 'The server sent no file');
+    return res.body as ReadableStream<Uint8Array>;
+  }
+
+  async #raw(suffix: string, init: NonNullable<Parameters<Transport['fetch']>[1]>): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.transport.fetch(`${this.serverUrl}${this.#path(suffix)}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${this.#secret}` } });
+    } catch (err) {
+      throw new DesktopError('SERVER_UNREACHABLE', `Cannot reach the helpdesk server at ${this.serverUrl} (${(err as Error).message})`);
+    }
+    if (!res.ok) throw await refusal(res);
+    return res;
+  }
+
   desktopToken = () => this.#call<{ url: string; expiresAt: number }>('POST', this.#path('/desktop-token'), {});
 
   /** Follows the ticket's SSE stream until the returned function is called. */
@@ -77,6 +117,7 @@ export class DesktopApi {
             if (event === 'ticket') handlers.ticket(data as HelpRequestView);
             else if (event === 'session') handlers.session(data as { reason: string; endedBy: string | null });
             else if (event === 'message') handlers.message?.(data as ChatMessage);
+            else if (event === 'file') handlers.file?.(data as TicketFile);
             else if (event === 'connection') handlers.connection(data as { state: 'waiting' | 'paired' | 'gone'; reason: string | null });
           });
         } catch (err) {

@@ -3,7 +3,8 @@
 // overlaid by the environment, validated as a whole. The user's name,
 // username, hostname and OS are filled in from the machine.
 import { readFileSync, existsSync } from 'node:fs';
-import { hostname, userInfo, type as osType, release } from 'node:os';
+import { homedir, hostname, userInfo, type as osType, release } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { DesktopError } from './errors.ts';
 
@@ -20,6 +21,8 @@ export interface ClientConfig {
   sourceNotice: string | null;
   proxy: { httpProxy: string | null; httpsProxy: string | null; noProxy: string };
   requester: { requesterName: string; username: string; hostname: string; os: string };
+  /** Where the terminal client saves files the user accepts (never overwriting): ~/Downloads, else the home directory. */
+  downloadDir: string;
 }
 
 export type ScreenSource = { kind: 'x11vnc' } | { kind: 'vnc'; host: string; port: number; password: string | null };
@@ -51,6 +54,7 @@ const fileSchema = z
     x11vncPath: z.string().min(1),
     source: z.string().min(1),
     vncPasswordFile: z.string().min(1),
+    downloadDir: z.string().min(1),
   })
   .partial()
   .strict();
@@ -117,6 +121,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
       httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? null,
       noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
     }),
+    downloadDir: env.HELPDESK_DOWNLOAD_DIR ?? file.downloadDir ?? (existsSync(join(homedir(), 'Downloads')) ? join(homedir(), 'Downloads') : homedir()),
     requester: Object.freeze({ requesterName: fullName, username: user.username, hostname: hostname(), os: `${osType()} ${release()}` }),
   });
 }

@@ -6,12 +6,13 @@ import type { ClientConfig } from './config.ts';
 import { DesktopError } from './errors.ts';
 import { HelpSession, type FlowSnapshot } from './help-session.ts';
 import type { Transport } from './transport.ts';
-import type { ChatMessage } from './api-client.ts';
+import type { ChatMessage, TicketFile } from './api-client.ts';
 import { monitorLabel } from './monitors.ts';
 
 export interface HelpDeskEvents {
   state: [FlowSnapshot];
   message: [ChatMessage];
+  file: [TicketFile];
 }
 
 const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null, recorded: false };
@@ -48,6 +49,9 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
     attempt.on('message', (m) => {
       if (this.#current === attempt) this.emit('message', m);
     });
+    attempt.on('file', (f) => {
+      if (this.#current === attempt) this.emit('file', f);
+    });
     attempt.on('state', (s) => {
       if (this.#current === attempt) this.emit('state', s);
     });
@@ -76,6 +80,22 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
 
   say(text: string): Promise<ChatMessage> {
     return this.#active().say(text);
+  }
+
+  get files(): TicketFile[] {
+    return this.#current?.files ?? [];
+  }
+
+  acceptFile(id: string, dir: string): Promise<string> {
+    return this.#active().acceptFile(id, dir);
+  }
+
+  refuseFile(id: string): Promise<void> {
+    return this.#active().refuseFile(id);
+  }
+
+  sendFile(path: string): Promise<TicketFile> {
+    return this.#active().sendFile(path);
   }
 
   async stop(): Promise<void> {

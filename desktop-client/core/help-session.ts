@@ -5,7 +5,13 @@
 // When the technician's viewer drops while the ticket is still open, the
 // session re-arms (fresh token, fresh x11vnc) without asking the user again.
 import { EventEmitter } from 'node:events';
-import type { ChatMessage, HelpRequestView } from '../../server/events/contract.ts';
+import type { ChatMessage, HelpRequestView, TicketFile } from '../../server/events/contract.ts';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { closeCodeId, type CloseCodeId } from '../../repeater/close-codes.ts';
 import { DesktopApi } from './api-client.ts';
 import type { ClientConfig, ScreenSource } from './config.ts';
@@ -88,6 +94,8 @@ export interface HelpSessionEvents {
   state: [FlowSnapshot];
   /** A chat message arrived or was sent (each once, in order of id). */
   message: [ChatMessage];
+  /** A file was offered, sent, accepted, refused or purged (its latest state). */
+  file: [TicketFile];
 }
 
 export class HelpSession extends EventEmitter<HelpSessionEvents> {
@@ -99,6 +107,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   #unfollow: (() => void) | null = null;
   #ticketStatus: HelpRequestView['status'] | null = null;
   readonly #messages = new Map<number, ChatMessage>();
+  readonly #files = new Map<string, TicketFile>();
   #rearmTimer: NodeJS.Timeout | null = null;
   /** The create call of this attempt, and its withdrawal if it was stopped meanwhile. */
   #creating: Promise<void> = Promise.resolve();
@@ -135,6 +144,57 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     return message;
   }
 
+  /** The files of this request (offered to the user, or sent by them). */
+  get files(): TicketFile[] {
+    return [...this.#files.values()];
+  }
+
+  /**
+   * Accepts a file offered to the user and saves it in `dir` under its own
+   * name, never overwriting (name (1).ext, …); its SHA-256 is checked against
+   * the server's. Resolves with where it was saved.
+   */
+  async acceptFile(id: string, dir: string): Promise<string> {
+    const offered = this.#files.get(id);
+    if (!offered || offered.direction !== 'to_user') throw new DesktopError('SERVER_REFUSED', `No file ${id} was offered to you`);
+    const file = await this.#api.acceptFile(id);
+    this.#setFile(file);
+    await mkdir(dir, { recursive: true });
+    const path = await freePath(dir, file.name);
+    const partial = `${path}.part`;
+    const hash = createHash('sha256');
+    const body = Readable.fromWeb((await this.#api.downloadFile(id)) as import('node:stream/web').ReadableStream<Uint8Array>);
+    body.on('data', (chunk: Buffer) => hash.update(chunk));
+    try {
+      await pipeline(body, createWriteStream(partial, { flags: 'wx' }));
+      const digest = hash.digest('hex');
+      if (digest !== file.sha256) throw new DesktopError('SERVER_REFUSED', `The file ${file.name} arrived damaged (SHA-256 ${digest}, expected ${file.sha256}); it was not saved`);
+      await rename(partial, path);
+    } catch (err) {
+      await unlink(partial).catch(() => undefined); // nothing written yet: nothing to remove
+      throw err;
+    }
+    return path;
+  }
+
+  async refuseFile(id: string): Promise<void> {
+    this.#setFile(await this.#api.refuseFile(id));
+  }
+
+  /** Sends a file from this computer to the technicians. */
+  async sendFile(path: string): Promise<TicketFile> {
+    const file = await this.#api.sendFile(path);
+    this.#setFile(file);
+    return file;
+  }
+
+  #setFile(f: TicketFile): void {
+    const known = this.#files.get(f.id);
+    if (known && known.state === f.state) return;
+    this.#files.set(f.id, f);
+    this.emit('file', f);
+  }
+
   #addMessage(m: ChatMessage): void {
     if (this.#messages.has(m.id)) return;
     this.#messages.set(m.id, m);
@@ -169,6 +229,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
           ticket: (v) => this.#onTicket(v),
           session: () => undefined,
           message: (m) => this.#addMessage(m),
+          file: (f) => this.#setFile(f),
           open: () => {
             // Back in touch with the server: a connection problem shown meanwhile is over.
             if (this.#snapshot.error?.code === 'SERVER_UNREACHABLE' && this.#snapshot.state !== 'connecting') this.#patch({ error: null });
@@ -176,6 +237,10 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
             this.#api.messages().then(
               (list) => list.forEach((m) => this.#addMessage(m)),
               () => undefined, // the stream's own trouble handler reports an unreachable server
+            );
+            this.#api.files().then(
+              (list) => list.forEach((f) => this.#setFile(f)),
+              () => undefined, // as above
             );
           },
           connection: (e) => {
@@ -390,4 +455,22 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
 function describe(err: unknown): { code: string; message: string } {
   if (err instanceof DesktopError) return { code: err.code, message: err.message };
   return { code: 'UNEXPECTED', message: (err as Error).message ?? String(err) };
+}
+
+/** A path in `dir` for `name` that nothing occupies yet: name.ext, name (1).ext, … */
+async function freePath(dir: string, name: string): Promise<string> {
+  const ext = extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let n = 0; n < 1000; n++) {
+    const candidate = join(dir, n === 0 ? name : `${stem} (${n})${ext}`);
+    try {
+      const handle = await open(candidate, 'wx');
+      await handle.close();
+      await unlink(candidate);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new DesktopError('SERVER_REFUSED', `There are already 1000 files named like ${name} in ${dir}`);
 }

@@ -7,7 +7,8 @@ import type { ClientOptions } from 'ws';
 import type { ClientConfig } from './config.ts';
 
 export interface Transport {
-  fetch(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }): Promise<Response>;
+  /** A body is text, or a stream (a file upload, sent with duplex: 'half'). */
+  fetch(url: string, init?: { method?: string; headers?: Record<string, string>; body?: string | ReadableStream<Uint8Array>; duplex?: 'half'; signal?: AbortSignal }): Promise<Response>;
   wsOptions(url: string): ClientOptions;
   /** The proxy a URL goes through, or null (for diagnostics and tests). */
   proxyFor(url: string): string | null;
@@ -27,7 +28,7 @@ export function createTransport(config: Pick<ClientConfig, 'ca' | 'proxy'>): Tra
         dispatcher = proxied.get(proxy) ?? new ProxyAgent({ uri: proxy, requestTls: tls, proxyTls: tls });
         proxied.set(proxy, dispatcher);
       }
-      return undiciFetch(url, { ...init, dispatcher }) as unknown as Promise<Response>;
+      return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
     },
     wsOptions(url) {
       const proxy = proxyFor(url.replace(/^ws/, 'http'));

@@ -1,7 +1,7 @@
 // Electron main process: one window, the core's HelpSession, and IPC handlers
 // that check who is calling. Everything the app does lives in ../core (plain
 // Node, tested without Electron); this file only wires it to the window.
-import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { loadClientConfig } from '../core/config.ts';
@@ -50,8 +50,22 @@ handle(ipcChannels.say, async (text: unknown) => {
   await session.say(String(text ?? '').slice(0, 4000));
 });
 handle(ipcChannels.conversation, () => session.messages);
+handle(ipcChannels.files, () => session.files);
+// Where an accepted file goes, and which file to send: the user chooses in the system's dialogs.
+handle(ipcChannels.acceptFile, async (id: unknown) => {
+  const chosen = await dialog.showOpenDialog({ title: 'Save the file in…', defaultPath: config.downloadDir, properties: ['openDirectory', 'createDirectory'] });
+  if (chosen.canceled || !chosen.filePaths[0]) return null;
+  return session.acceptFile(String(id), chosen.filePaths[0]);
+});
+handle(ipcChannels.refuseFile, (id: unknown) => session.refuseFile(String(id)));
+handle(ipcChannels.sendFile, async () => {
+  const chosen = await dialog.showOpenDialog({ title: 'Send a file to the helpdesk', properties: ['openFile'] });
+  if (chosen.canceled || !chosen.filePaths[0]) return null;
+  return session.sendFile(chosen.filePaths[0]);
+});
 session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windowState(snapshot)));
 session.on('message', (message) => win?.webContents.send(ipcChannels.chat, message));
+session.on('file', (file) => win?.webContents.send(ipcChannels.file, file));
 
 app.whenReady().then(() => {
   win = new BrowserWindow({

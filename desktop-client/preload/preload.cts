@@ -1,7 +1,7 @@
 // The preload exposes named methods as window.helpdesk, never raw IPC.
 // A sandboxed preload can require only Electron's own modules, so the channel
 // names are repeated here; contract.test.ts checks they match contract.ts.
-import type { ChatMessage, HelpdeskApi, WindowState } from '../contract.ts';
+import type { ChatMessage, HelpdeskApi, TicketFile, WindowState } from '../contract.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { contextBridge, ipcRenderer } = require('electron') as typeof import('electron');
@@ -20,6 +20,11 @@ const channels = {
   say: 'helpdesk:say',
   conversation: 'helpdesk:conversation',
   chat: 'helpdesk:chat',
+  files: 'helpdesk:files',
+  acceptFile: 'helpdesk:accept-file',
+  refuseFile: 'helpdesk:refuse-file',
+  sendFile: 'helpdesk:send-file',
+  file: 'helpdesk:file',
 } as const;
 
 const api: HelpdeskApi = {
@@ -43,6 +48,15 @@ const api: HelpdeskApi = {
     const wrapped = (_event: unknown, message: ChatMessage) => listener(message);
     ipcRenderer.on(channels.chat, wrapped);
     return () => ipcRenderer.removeListener(channels.chat, wrapped);
+  },
+  files: () => ipcRenderer.invoke(channels.files),
+  acceptFile: (id) => ipcRenderer.invoke(channels.acceptFile, id),
+  refuseFile: (id) => ipcRenderer.invoke(channels.refuseFile, id),
+  sendFile: () => ipcRenderer.invoke(channels.sendFile),
+  onFile(listener) {
+    const wrapped = (_event: unknown, file: TicketFile) => listener(file);
+    ipcRenderer.on(channels.file, wrapped);
+    return () => ipcRenderer.removeListener(channels.file, wrapped);
   },
 };
 

@@ -107,6 +107,47 @@ function showChat(s) {
   }
 }
 api.onChat(addMessage);
+
+// Files: an offer shows its name, size and SHA-256 (as text) with Accept and Refuse.
+const fileList = document.getElementById('file-list');
+const sizeText = (n) => (n < 1024 ? `${n} bytes` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+function showFile(f) {
+  if (f.direction !== 'to_user') return;
+  let li = fileList.querySelector(`li[data-file-id="${CSS.escape(f.id)}"]`);
+  if (!li) {
+    li = document.createElement('li');
+    li.dataset.fileId = f.id;
+    fileList.append(li);
+  }
+  li.dataset.state = f.state;
+  const text = document.createElement('p');
+  text.textContent = t('files.offered', { who: f.senderName, name: f.name, size: sizeText(f.size), sha256: f.sha256 });
+  li.replaceChildren(text);
+  if (f.state === 'offered') {
+    const accept = document.createElement('button');
+    accept.type = 'button';
+    accept.className = 'primary';
+    accept.textContent = t('files.accept');
+    accept.addEventListener('click', () =>
+      act(async () => {
+        const path = await api.acceptFile(f.id);
+        if (path) {
+          const saved = document.createElement('p');
+          saved.className = 'saved';
+          saved.textContent = t('files.saved', { path });
+          li.append(saved);
+        }
+      }),
+    );
+    const refuse = document.createElement('button');
+    refuse.type = 'button';
+    refuse.textContent = t('files.refuse');
+    refuse.addEventListener('click', () => act(() => api.refuseFile(f.id)));
+    li.append(accept, refuse);
+  }
+}
+api.onFile(showFile);
+document.getElementById('send-file').addEventListener('click', () => act(() => api.sendFile()));
 document.getElementById('chat-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const box = document.getElementById('chat-text');
@@ -124,3 +165,4 @@ const initial = await api.getState();
 render(initial);
 showChat(initial);
 for (const m of await api.conversation()) addMessage(m);
+for (const f of await api.files()) showFile(f);
