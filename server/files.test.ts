@@ -154,4 +154,23 @@ describe.each(engines)('files on %s', (engine) => {
     const bad = await h.api.post(`/api/v1/help-requests/${t.id}/files`).query({ name: '../etc/passwd' }).set({ ...bearer(t.secret), 'content-type': 'application/octet-stream' }).send(Buffer.from('x')).expect(400);
     expect(bad.body.error.code).toBe('FILE_NAME_INVALID');
   });
+
+  it('retention: files past FILE_RETENTION_DAYS are deleted by housekeeping; rows stay, marked purged, and a download says so', async () => {
+    const t = await heldTicket();
+    const sent = await h.api.post(`/api/v1/help-requests/${t.id}/files`).query({ name: 'old.log' }).set({ ...bearer(t.secret), 'content-type': 'application/octet-stream' }).send(Buffer.from('old')).expect(201);
+    const before = stored().length;
+    h.clock.advance(31 * 24 * 3_600_000);
+    try {
+      expect(await h.server.housekeeping()).toBe(true);
+    } finally {
+      h.clock.advance(-31 * 24 * 3_600_000);
+    }
+    expect(stored().length).toBeLessThan(before);
+    ana = await h.login('ana', 'ana-password-123'); // the same round purged idle web sessions
+    const list = (await ana.get(`/api/v1/tickets/${t.id}/files`).expect(200)).body.files;
+    expect(list).toEqual([expect.objectContaining({ id: sent.body.file.id, state: 'purged', sha256: sent.body.file.sha256 })]);
+    expect((await ana.get(`/api/v1/tickets/${t.id}/files/${sent.body.file.id}`).expect(410)).body.error.code).toBe('FILE_PURGED');
+    admin = await h.login('admin', ADMIN_PASSWORD);
+    eve = await h.login('eve', 'eve-password-123');
+  });
 });
