@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startHarness, type Harness } from '../test/server-harness.ts';
-import { artifactsDir, launchChromium } from '../test/browser.ts';
+import { artifactsDir, launchChromium, technicianPage } from '../test/browser.ts';
 
 let h: Harness;
 let browser: Browser;
@@ -38,15 +38,7 @@ async function waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<RegEx
   }
 }
 
-async function technician(path: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await page.goto(`${h.server.url}${path}`);
-  await page.getByLabel('Username').fill('ana');
-  await page.getByLabel('Password').fill('ana-password-123');
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`**${path}`);
-  return page;
-}
+const technician = (path: string): Promise<Page> => technicianPage(browser, h.server.url, path);
 
 describe('chat between the technician (Chromium) and the user (terminal client)', () => {
   it('messages go both ways live while the request waits, show as text, stay after a reload, and count as unread until read', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { startXDisplay, type XDisplay } from '../test/x-display.ts';
-import { artifactsDir, launchChromium } from '../test/browser.ts';
+import { artifactsDir, launchChromium, technicianPage } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { openViewer } from '../test/help-session-helpers.ts';
 
@@ -70,16 +70,7 @@ async function openDesktop(harness: Harness, t: { id: number; secret: string }):
   return tunnel;
 }
 
-async function loggedInPage(harness: Harness, path: string, username = 'ana'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const page = await context.newPage();
-  await page.goto(`${harness.server.url}${path}`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(`${username}-password-123`);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`**${path}`);
-  return page;
-}
+const loggedInPage = (harness: Harness, path: string, username = 'ana'): Promise<Page> => technicianPage(browser, harness.server.url, path, username, { width: 1280, height: 1000 });
 
 function pixel(page: Page, px: number, py: number): Promise<number[]> {
   return page.evaluate(([cx, cy]) => {

@@ -10,7 +10,7 @@ import { RIGHT_WINDOW_BG, startXDisplay, type XDisplay } from '../test/x-display
 import { HelpSession } from '../desktop-client/core/help-session.ts';
 import { createTransport } from '../desktop-client/core/transport.ts';
 import { reach } from '../test/help-session-helpers.ts';
-import { artifactsDir, launchChromium } from '../test/browser.ts';
+import { artifactsDir, launchChromium, technicianPage as openTechnicianPage } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess } from '../test/repeater-process.ts';
 import { startWaylandDesktop } from '../test/wayland.ts';
@@ -57,17 +57,7 @@ async function openDesktop(t: { id: number; secret: string }, x11vncViewOnly = f
   return tunnel;
 }
 
-async function technicianPage(path: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${h.server.url}${path}`);
-  // Not logged in: the viewer sends us to the login page and back.
-  await page.getByLabel('Username').fill('ana');
-  await page.getByLabel('Password').fill('ana-password-123');
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`**${path}`);
-  return page;
-}
+const technicianPage = (path: string): Promise<Page> => openTechnicianPage(browser, h.server.url, path);
 
 const stateOf = (page: Page) => page.locator('#state');
 

@@ -21,3 +21,24 @@ export async function launchChromium(): Promise<Browser> {
 
 /** Where tests save screenshots (kept as CI artifacts). */
 export const artifactsDir = join(process.cwd(), 'artifacts');
+
+/**
+ * Opens `path` on a server in a fresh browser context as a technician: the
+ * page sends a visitor without a session to the login form and back, which is
+ * filled in (passwords as the harness's createTechnician makes them).
+ */
+export async function technicianPage(
+  browser: Browser,
+  serverUrl: string,
+  path: string,
+  username = 'ana',
+  viewport = { width: 1280, height: 900 },
+): Promise<import('playwright-core').Page> {
+  const page = await (await browser.newContext({ viewport })).newPage();
+  await page.goto(`${serverUrl}${path}`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(`${username}-password-123`);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`**${path}`);
+  return page;
+}
