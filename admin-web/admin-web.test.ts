@@ -69,6 +69,8 @@ describe('admin web', () => {
     const mine = page.locator(`#mine-table tr[data-ticket-id="${t.id}"]`);
     expect(await mine.locator('.status').textContent()).toContain('Waiting for the user\'s approval');
     expect(await page.getByRole('status').first().textContent()).toContain(`You accepted ticket #${t.id}`);
+    // Not before the user has allowed (issue 16: the button's CSS used to override its hidden attribute).
+    expect(await mine.locator('.open-viewer').isVisible()).toBe(false);
 
     // The user allows; the desktop leg connects: "Open viewer" appears without a reload.
     await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false }).expect(200);
@@ -82,12 +84,19 @@ describe('admin web', () => {
     desktop.close();
 
     await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+    // An ended ticket stays in My tickets, under "To resolve", until it is resolved (issue 16).
+    await page.goto(`${h.server.url}/mine`);
+    const toResolve = page.locator(`#to-resolve tr[data-ticket-id="${t.id}"]`);
+    expect(await toResolve.count()).toBe(1);
+    expect(await toResolve.getByRole('link', { name: 'Resolve' }).getAttribute('href')).toBe(`/tickets/${t.id}#resolution-text`);
     await page.goto(`${h.server.url}/tickets/${t.id}`);
     const actions = await page.locator('#timeline li').evaluateAll((items) => items.map((li) => li.getAttribute('data-action')));
     expect(actions).toEqual(expect.arrayContaining(['ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.end']));
     await page.getByLabel('Resolution').fill('Reset the VPN profile');
     await page.getByRole('button', { name: 'Resolve' }).click();
     await expect.poll(() => page.locator('#resolution').textContent()).toBe('Reset the VPN profile');
+    await page.goto(`${h.server.url}/mine`);
+    expect(await page.locator(`#to-resolve tr[data-ticket-id="${t.id}"]`).count()).toBe(0);
     await page.screenshot({ path: join(shots, 'ticket-detail.png'), fullPage: true });
     await page.context().close();
   });

@@ -54,7 +54,8 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
 
   router.get('/mine', async (req, res) => {
     const mine = (await withUnread(await tickets.activeFor(req.user!.id), req.user!.id)).map((t) => ({ ...t, desktop: desktopState(t.id) }));
-    res.render('mine', { title: res.locals.t('mine.title'), mine, ...helpers });
+    const toResolve = await withUnread(await tickets.toResolveFor(req.user!.id), req.user!.id);
+    res.render('mine', { title: res.locals.t('mine.title'), mine, toResolve, ...helpers });
   });
 
   router.get('/tickets/:id', async (req, res) => {

@@ -238,6 +238,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
     queue: () => ticketStore.listByStatus(db, ['requested']),
     activeFor: (technicianId: number) => ticketStore.listByStatus(db, activeStatuses, technicianId),
+    /** A technician's tickets whose session is over and that wait for a resolution. */
+    toResolveFor: (technicianId: number) => ticketStore.listByStatus(db, ['ended'], technicianId),
 
     /** The history search; a technician sees only the tickets they held. The caller validates the query. */
     history(query: HistoryQuery, viewer: { id: number; role: 'admin' | 'technician' }) {

@@ -134,20 +134,24 @@ export interface DashboardFigures {
   oldestWaitingSince: number | null;
   inSession: number;
   resolvedToday: number;
+  /** Sessions over, tickets not resolved yet (every technician's). */
+  toResolve: number;
 }
 
 /** The dashboard strip: each figure one indexed query. */
 export async function dashboardFigures(db: Knex, startOfToday: number): Promise<DashboardFigures> {
-  const [waiting, oldest, inSession, resolvedToday] = await Promise.all([
+  const [waiting, oldest, inSession, resolvedToday, toResolve] = await Promise.all([
     countRows(db('tickets').where({ status: 'requested' })),
     db('tickets').where({ status: 'requested' }).min({ at: 'created_at' }).first(),
     countRows(db('tickets').where({ status: 'in_session' })),
     countRows(db('tickets').where({ status: 'resolved' }).where('resolved_at', '>=', startOfToday)),
+    countRows(db('tickets').where({ status: 'ended' })),
   ]);
   return {
     waiting,
     oldestWaitingSince: oldest?.at === null || oldest?.at === undefined ? null : Number(oldest.at),
     inSession,
     resolvedToday,
+    toResolve,
   };
 }
