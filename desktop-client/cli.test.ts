@@ -79,6 +79,8 @@ describe('helpdesk-client (terminal mode)', () => {
     client.child.stdin!.write('stop\n');
     expect(await client.exited).toBe(0);
     expect(client.output()).toMatch(/The session has ended: you stopped it\./);
+    // Each step is said once (issue 16: "Starting screen sharing…" used to be printed twice).
+    expect(client.output().match(/Starting screen sharing/g)).toHaveLength(1);
     ws.terminate();
   }, 60_000);
 
