@@ -36,7 +36,8 @@ function render(s) {
   for (const name of screens) document.getElementById(`screen-${name}`).hidden = name !== screen;
   // The core words the state (s.text); the window only places it.
   const text = s.state === 'idle' && !s.error ? '' : s.text;
-  document.getElementById('status').textContent = screen === 'session' || screen === 'consent' ? '' : text;
+  // Screens with a heading of their own say it there, once.
+  document.getElementById('status').textContent = screen === 'session' || screen === 'consent' || screen === 'ended' ? '' : text;
   if (screen === 'consent') {
     document.getElementById('consent-title').textContent = text;
     document.getElementById('recording-notice').hidden = !s.recorded;
