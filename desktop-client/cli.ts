@@ -11,7 +11,7 @@ import { monitorLabel } from './core/monitors.ts';
 import { describeSnapshot, format } from './core/messages.ts';
 
 const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]] [--screen NAME|all]
-  --description TEXT  what the problem is (asked for when missing and --yes is not given)
+  --description TEXT  what the problem is (asked for when missing; required with --yes)
   --yes               allow the first technician who accepts, without asking
   --view-only         with --yes: allow viewing only, not control
   --screen NAME|all   share one monitor (its XRandR name) or all; asked when there are several
@@ -153,7 +153,16 @@ async function main(): Promise<number> {
     });
   }
 
-  const description = values.description ?? (values.yes ? '' : await ask(format('cli.prompt.description')));
+  if (values.yes && !values.description?.trim()) {
+    process.stderr.write(`${format('cli.needsDescription')}\n`);
+    return 64;
+  }
+  // Asked until the user says something: the technician must not get a blank problem.
+  let description = values.description?.trim() ?? '';
+  while (!description) {
+    description = (await ask(format('cli.prompt.description'))).trim();
+    if (!description && process.stdin.readableEnded) return 64;
+  }
   try {
     await session.requestHelp(description);
   } catch (err) {

@@ -245,6 +245,12 @@ describe('desktop client window', () => {
 
   it('returns to waiting when the user declines, and shows errors in words', async () => {
     const { page, session } = await openWindow();
+    // An empty description is not sent: the technician must not get a blank problem (issue 16).
+    await page.getByRole('button', { name: 'Request help' }).click();
+    await page.waitForTimeout(300);
+    expect(session.snapshot.state).toBe('idle');
+    expect(await page.locator('#description').evaluate((el) => (el as HTMLTextAreaElement).validity.valueMissing)).toBe(true);
+    await page.getByLabel('What is the problem?').fill('Mouse is slow');
     await page.getByRole('button', { name: 'Request help' }).click();
     await stateIs(page, 'waiting_for_technician');
     const id = session.snapshot.ticketId!;

@@ -314,10 +314,22 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
 });
 
 describe('desktop API gatekeeping', () => {
+  it('refuses a request with no description in words: the technician must not get a blank problem (issue 16)', async () => {
+    const h = await startHarness('sqlite');
+    try {
+      for (const description of ['', '   ', undefined]) {
+        const res = await h.api.post('/api/v1/help-requests').send({ requesterName: 'Kim', username: 'kim', hostname: 'kim-pc', os: 'Linux', description }).expect(400);
+        expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/description: describe the problem/) });
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   it('requires X-Client-Key when CLIENT_KEY is set, and rate limits creation (and key guesses) per address', async () => {
     const h = await startHarness('sqlite', { CLIENT_KEY: 'a-client-key-of-some-length', TICKET_CREATE_RATE_PER_MINUTE: '3' });
     try {
-      const body = { requesterName: 'Kim', username: 'kim', hostname: 'kim-pc', os: 'Linux', description: '' };
+      const body = { requesterName: 'Kim', username: 'kim', hostname: 'kim-pc', os: 'Linux', description: 'Screen flickers' };
       const missing = await h.api.post('/api/v1/help-requests').send(body).expect(401);
       expect(missing.body.error.code).toBe('CLIENT_KEY_INVALID');
       await h.api.post('/api/v1/help-requests').set('x-client-key', 'a-client-key-of-some-lengtX').send(body).expect(401);

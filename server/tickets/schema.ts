@@ -9,7 +9,12 @@ export const createHelpRequestSchema = z.object({
   username: line(120),
   hostname: line(255),
   os: line(120),
-  description: text().trim().max(4000, 'must be at most 4000 characters').default(''),
+  // The technician's first words about the problem: never blank.
+  description: z
+    .string({ error: 'describe the problem (it is required)' })
+    .trim()
+    .min(1, 'describe the problem (it is required)')
+    .max(4000, 'must be at most 4000 characters'),
 });
 export type CreateHelpRequestInput = z.infer<typeof createHelpRequestSchema>;
 
