@@ -12,9 +12,8 @@ import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import type { RecordingService } from '../server/recordings/service.ts';
-import type { ChatService } from '../server/chat/service.ts';
+import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
-import type { TicketView } from '../server/events/contract.ts';
 import { AppError } from '../server/errors.ts';
 import { ageText, bytesText, formAction, requirePageLogin, timeText } from './page-helpers.ts';
 
@@ -28,11 +27,6 @@ export interface TicketPagesDeps {
   files: FileService;
 }
 
-/** Who may write to a ticket's user: anyone while it waits in the queue, then its holder and administrators; nobody once closed. */
-export function mayWriteTo(ticket: TicketView, me: { id: number; role: 'admin' | 'technician' }): boolean {
-  if (ticket.status === 'resolved' || ticket.status === 'cancelled' || ticket.status === 'expired') return false;
-  return ticket.status === 'requested' || me.role === 'admin' || ticket.technician?.id === me.id;
-}
 
 export function ticketPages({ tickets, technicians, db, desktopState, recordings, chat, files }: TicketPagesDeps): Router {
   const router = Router();

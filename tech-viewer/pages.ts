@@ -6,8 +6,7 @@ import { AppError, parseOrThrow } from '../server/errors.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
-import { mayWriteTo } from '../admin-web/ticket-pages.ts';
-import type { ChatService } from '../server/chat/service.ts';
+import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import { t } from '../admin-web/messages/en.ts';
 
 export function techViewerPages({ tickets, chat }: { tickets: TicketService; chat: ChatService }): Router {

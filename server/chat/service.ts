@@ -11,10 +11,9 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { ChatMessage, TicketView } from '../events/contract.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
-import type { TicketStatus } from '../tickets/state-machine.ts';
+import { closedStatuses } from '../tickets/state-machine.ts';
 
 export const MESSAGE_MAX_CHARS = 2000;
-const closedStatuses: readonly TicketStatus[] = ['resolved', 'cancelled', 'expired'];
 
 interface Row {
   id: number;
@@ -30,13 +29,25 @@ const toMessage = (r: Row): ChatMessage => ({ id: Number(r.id), from: r.author, 
 
 export type ChatService = ReturnType<typeof createChatService>;
 
+type Writer = { id: number; role: 'admin' | 'technician' };
+
+/** Anyone while the ticket waits in the queue, then its holder and administrators. */
+const isWriter = (ticket: TicketView, technician: Writer): boolean =>
+  ticket.status === 'requested' || technician.role === 'admin' || ticket.technician?.id === technician.id;
+
+/** Who may write to a ticket's user now: a writer of it, and nobody once it is closed. */
+export function mayWriteTo(ticket: TicketView, technician: Writer): boolean {
+  return !closedStatuses.includes(ticket.status) && isWriter(ticket, technician);
+}
+
 /** The text of a message, or a refusal in words. */
 export function messageText(input: unknown): string {
   const text = typeof (input as { text?: unknown } | null)?.text === 'string' ? (input as { text: string }).text : null;
   if (text === null) throw new AppError('VALIDATION_FAILED', 'A message needs its text: {"text": "…"}');
   const trimmed = text.replace(/\r\n?/g, '\n').trim();
   if (!trimmed) throw new AppError('MESSAGE_EMPTY', 'The message is empty');
-  if ([...trimmed].length > MESSAGE_MAX_CHARS) throw new AppError('MESSAGE_TOO_LONG', `A message may have at most ${MESSAGE_MAX_CHARS} characters (this one has ${[...trimmed].length})`);
+  const characters = [...trimmed].length;
+  if (characters > MESSAGE_MAX_CHARS) throw new AppError('MESSAGE_TOO_LONG', `A message may have at most ${MESSAGE_MAX_CHARS} characters (this one has ${characters})`);
   return trimmed;
 }
 
@@ -69,8 +80,7 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
     /** A technician writes: to a queued request any technician may, to a held one its holder and administrators. */
     fromTechnician(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, input: unknown, context: ActorContext): Promise<ChatMessage> {
       const text = messageText(input);
-      const allowed = ticket.status === 'requested' || technician.role === 'admin' || ticket.technician?.id === technician.id;
-      if (!allowed) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by ${ticket.technician?.displayName ?? 'another technician'}: only they and administrators may write to its user`);
+      if (!isWriter(ticket, technician)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by ${ticket.technician?.displayName ?? 'another technician'}: only they and administrators may write to its user`);
       return post(ticket, 'technician', { technicianId: technician.id, name: technician.displayName }, text, context);
     },
 

@@ -18,8 +18,8 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { TicketFile, TicketView } from '../events/contract.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
+import { closedStatuses } from '../tickets/state-machine.ts';
 
-const closedStatuses = ['resolved', 'cancelled', 'expired'];
 const DAY_MS = 24 * 3_600_000;
 
 interface Row {

@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ChatService } from '../chat/service.ts';
 import type { FileService } from '../files/service.ts';
-import { closeAfterAnswer, declaredLength, sendAttachment } from '../files/http.ts';
+import { closeAfterAnswer, declaredLength, sendTicketFile } from '../files/http.ts';
 import { createLimiter } from '../http/limiter.ts';
 
 export interface TicketRoutesDeps {
@@ -59,9 +59,14 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
     res.json(result);
   });
 
-  router.get('/:id', async (req, res) => {
+  const viewable = async (req: import('express').Request) => {
     const ticket = await tickets.get(idOf(req.params.id));
     if (!tickets.canView(ticket, technicianOf(req))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    return ticket;
+  };
+
+  router.get('/:id', async (req, res) => {
+    const ticket = await viewable(req);
     const [timeline, sessions, recordings] = await Promise.all([
       listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
       remoteSessionStore.forTicket(db, ticket.id),
@@ -70,11 +75,6 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
     res.json({ ticket, desktop: deps.desktopState(ticket.id), timeline, sessions, recordings });
   });
 
-  const viewable = async (req: import('express').Request) => {
-    const ticket = await tickets.get(idOf(req.params.id));
-    if (!tickets.canView(ticket, technicianOf(req))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    return ticket;
-  };
   const messageLimiter = createLimiter({
     name: 'messages-technician',
     perMinute: deps.messageRatePerMinute,
@@ -115,7 +115,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   router.get('/:id/files/:fileId', async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     const { stream, file } = await deps.files.openForTechnician(ticket, technicianOf(req), String(req.params.fileId), technicianContext(req));
-    sendAttachment(res, stream, file);
+    sendTicketFile(res, stream, file);
   });
 
   router.post('/:id/messages/read', async (req, res) => {

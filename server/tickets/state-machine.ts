@@ -33,6 +33,9 @@ export const activeStatuses: readonly TicketStatus[] = ['accepted', 'approved', 
 /** Statuses in which the desktop and viewer may connect. */
 export const connectableStatuses: readonly TicketStatus[] = ['approved', 'in_session'];
 
+/** Closed for good: the conversation and files are kept, nothing new is added. */
+export const closedStatuses: readonly TicketStatus[] = ['resolved', 'cancelled', 'expired'];
+
 export function nextStatus(from: TicketStatus, action: TicketAction): TicketStatus | null {
   const move = ticketMoves[action];
   return move.from.includes(from) ? move.to : null;
