@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../errors.ts';
 import { requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
 import type { RecordingService } from './service.ts';
+import { sendAttachment } from '../http/attachment.ts';
 
 export const recordingIdSchema = z.uuid('must be a recording id (a UUID)');
 const fileQuerySchema = z.object({ purpose: z.enum(['playback', 'download']).default('download') });
@@ -23,17 +24,7 @@ export function recordingRoutes({ recordings }: { recordings: RecordingService }
     const id = parseOrThrow(recordingIdSchema, req.params.id, 'recording id');
     const { purpose } = parseOrThrow(fileQuerySchema, req.query, 'file query');
     const { stream, size, name, view } = await recordings.open(id, technicianOf(req), purpose, technicianContext(req));
-    res.set({
-      'content-type': 'application/octet-stream',
-      'content-length': String(size),
-      'content-disposition': `attachment; filename="${name}"`,
-      'x-content-type-options': 'nosniff',
-      'cache-control': 'private, no-store',
-      ...(view.sha256 ? { 'x-recording-sha256': view.sha256 } : {}),
-    });
-    stream.on('error', (err) => res.destroy(err));
-    res.on('close', () => stream.destroy());
-    stream.pipe(res);
+    sendAttachment(res, stream, { name, size }, view.sha256 ? { 'x-recording-sha256': view.sha256 } : {});
   });
 
   return router;
