@@ -1,6 +1,9 @@
 // The conversation with the user on the ticket page and beside the viewer:
 // messages arrive live (the technicians' event stream), are sent with fetch,
 // and are always put on the page as text (textContent), never as HTML.
+import { events, onLive } from './events.js';
+import { beep } from './sound.js';
+
 const root = document.querySelector('[data-chat]');
 if (root) {
   const ticketId = Number(root.dataset.chat);
@@ -42,29 +45,17 @@ if (root) {
     root.querySelector('.chat-empty')?.remove();
     if (m.from === 'user') {
       if (status) status.textContent = `New message from ${m.authorName}`;
-      if (localStorage.getItem('hd.sound') === 'on') beep();
+      beep(660, 0.1);
     }
   };
 
-  function beep() {
-    const AudioContextClass = window.AudioContext || window.webkitAudioContext;
-    if (!AudioContextClass) return;
-    const audio = new AudioContextClass();
-    const osc = audio.createOscillator();
-    osc.frequency.value = 660;
-    osc.connect(audio.destination);
-    osc.start();
-    osc.stop(audio.currentTime + 0.1);
-  }
-
-  const events = new EventSource('/api/v1/events');
   events.addEventListener('message', (event) => {
     const e = JSON.parse(event.data);
     if (e.ticketId !== ticketId) return;
     add(e.message);
     if (document.visibilityState === 'visible') markRead();
   });
-  events.addEventListener('snapshot', () => {
+  onLive(() => {
     root.dataset.live = 'on';
   });
 

@@ -1,5 +1,7 @@
 // Files on the ticket page: the technician offers a file to the user (sent as
 // its raw bytes, its name in ?name=); the list follows live. Names are text.
+import { events } from './events.js';
+
 const root = document.querySelector('[data-files]');
 if (root) {
   const ticketId = Number(root.dataset.files);
@@ -40,7 +42,6 @@ if (root) {
     if (res.ok) render((await res.json()).files);
   };
 
-  const events = new EventSource('/api/v1/events');
   events.addEventListener('file', (event) => {
     if (JSON.parse(event.data).ticketId === ticketId) void reload();
   });

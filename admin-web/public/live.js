@@ -2,6 +2,9 @@
 // queue counter in the title and the navigation, the queue table and the
 // dashboard strip, and "My tickets". Fragments are re-rendered by the server
 // (one template, escaped once) and swapped in; the pages work without this.
+import { events } from './events.js';
+import { beep } from './sound.js';
+
 const page = document.body.dataset.page;
 const me = Number(document.body.dataset.me);
 const baseTitle = document.title;
@@ -19,20 +22,6 @@ function setCount() {
 function announce(text) {
   const status = document.getElementById('live-status');
   if (status) status.textContent = text;
-}
-
-function beep() {
-  if (localStorage.getItem('hd.sound') !== 'on') return;
-  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
-  if (!AudioContextClass) return;
-  const audio = new AudioContextClass();
-  const osc = audio.createOscillator();
-  const gain = audio.createGain();
-  osc.frequency.value = 880;
-  gain.gain.value = 0.1;
-  osc.connect(gain).connect(audio.destination);
-  osc.start();
-  osc.stop(audio.currentTime + 0.15);
 }
 
 /** Fetches this page again and swaps in the named parts. */
@@ -98,7 +87,6 @@ if (sound) {
   sound.addEventListener('change', () => localStorage.setItem('hd.sound', sound.checked ? 'on' : 'off'));
 }
 
-const events = new EventSource('/api/v1/events');
 events.addEventListener('snapshot', (event) => {
   const { queue } = JSON.parse(event.data);
   queued.clear();

@@ -17,7 +17,7 @@ import { approveSchema, ticketIdSchema } from './schema.ts';
 import { toHelpRequestView, type TicketService } from './service.ts';
 import type { ChatService } from '../chat/service.ts';
 import type { FileService } from '../files/service.ts';
-import { closeAfterAnswer, declaredLength, sendAttachment } from '../files/http.ts';
+import { closeAfterAnswer, declaredLength, sendTicketFile } from '../files/http.ts';
 
 export interface DesktopRoutesDeps {
   tickets: TicketService;
@@ -129,7 +129,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
 
   router.get('/:id/files/:fileId', async (req, res) => {
     const { stream, file } = await deps.files.openForUser(ticketOf(req), String(req.params.fileId), requesterOf(req));
-    sendAttachment(res, stream, file);
+    sendTicketFile(res, stream, file);
   });
 
   router.post('/:id/files/:fileId/accept', async (req, res) => {
