@@ -5,7 +5,7 @@
 // deletes the file and keeps the row).
 import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import type { RecordingResult } from '../../repeater/recording.ts';
@@ -110,10 +110,15 @@ export function createRecordingService(deps: { db: Knex; clock: Clock; logger: L
         let bytes = 0;
         let sha256: string | null = null;
         try {
-          const file = await readFile(pathOf(row.file));
-          bytes = file.length;
-          sha256 = createHash('sha256').update(file).digest('hex');
+          // Streamed: a recording of hours is not read into memory to be hashed.
+          const hash = createHash('sha256');
+          for await (const chunk of createReadStream(pathOf(row.file))) {
+            hash.update(chunk as Buffer);
+            bytes += (chunk as Buffer).length;
+          }
+          sha256 = hash.digest('hex');
         } catch (err) {
+          bytes = 0;
           log.warn({ err, recordingId: row.id }, 'the file of an interrupted recording cannot be read');
         }
         const endedAt = clock.now();
