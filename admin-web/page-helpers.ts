@@ -4,22 +4,38 @@
 // actions that turn expected errors into a flash on the page they came from.
 import type { Request, RequestHandler, Response } from 'express';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
-import { AppError, isAppError } from '../server/errors.ts';
+import { AppError, isAppError, localizedMessage } from '../server/errors.ts';
 import { mustEnrolTwoFactor } from '../server/auth/guards.ts';
-import { t } from './messages/en.ts';
+import { clientCatalogue, htmlLang, languageNames, languageOf, languages, scriptJson, translator, type Language, type Translate } from './messages/index.ts';
 
 declare module 'express-session' {
   interface SessionData {
-    flash?: { kind: 'ok' | 'error'; text: string };
+    /** `copy`: a value shown with a Copy button (a generated password). */
+    flash?: { kind: 'ok' | 'error'; text: string; copy?: string };
   }
 }
 
-export function flash(req: Request, kind: 'ok' | 'error', text: string): void {
-  req.session.flash = { kind, text };
+export function flash(req: Request, kind: 'ok' | 'error', text: string, copy?: string): void {
+  req.session.flash = copy === undefined ? { kind, text } : { kind, text, copy };
+}
+
+/** The words, language and helpers every page renders with (also the error page's). */
+export function languageLocals(req: Request, res: Response): Translate {
+  const lang = languageOf(req);
+  const t = translator(lang);
+  res.locals.lang = lang;
+  res.locals.htmlLang = htmlLang[lang];
+  res.locals.languages = languages;
+  res.locals.languageNames = languageNames;
+  res.locals.t = t;
+  res.locals.clientWords = scriptJson(clientCatalogue(lang));
+  res.locals.ageText = (sinceMs: number, nowMs: number) => ageText(sinceMs, nowMs, t);
+  res.locals.durationText = (ms: number) => durationText(ms, t);
+  return t;
 }
 
 export const pageLocals: RequestHandler = (req, res, next) => {
-  res.locals.t = t;
+  languageLocals(req, res);
   res.locals.me = req.user ?? null;
   res.locals.csrfToken = csrfTokenOf(req);
   res.locals.path = req.path;
@@ -56,30 +72,38 @@ export function safeNext(next: unknown): string {
  * expected error becomes a flash message on `back`, and nothing is lost.
  */
 export function formAction(
-  action: (req: Request, res: Response) => Promise<{ redirect: string; ok?: string }>,
+  action: (req: Request, res: Response, t: Translate) => Promise<{ redirect: string; ok?: string; copy?: string }>,
   back: (req: Request) => string,
 ): RequestHandler {
   return async (req, res) => {
     try {
-      const result = await action(req, res);
-      if (result.ok) flash(req, 'ok', result.ok);
+      const result = await action(req, res, res.locals.t as Translate);
+      if (result.ok) flash(req, 'ok', result.ok, result.copy);
       res.redirect(303, result.redirect);
     } catch (err) {
       if (!isAppError(err) || !err.expected) throw err;
-      flash(req, 'error', err.message);
+      flash(req, 'error', localizedMessage(err, res.locals.lang as Language));
       res.redirect(303, back(req));
     }
   };
 }
 
 /** "3 min", "2 h 5 min", "4 d": an age people read at a glance. */
-export function ageText(sinceMs: number, nowMs: number): string {
+export function ageText(sinceMs: number, nowMs: number, t: Translate): string {
   const minutes = Math.max(0, Math.floor((nowMs - sinceMs) / 60_000));
-  if (minutes < 1) return 'just now';
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 1) return t('age.justNow');
+  return durationText(minutes * 60_000, t);
+}
+
+/** "45 s", "3 min", "2 h 5 min", "4 d". */
+export function durationText(ms: number, t: Translate): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return t('age.seconds', { n: seconds });
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return t('age.minutes', { n: minutes });
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h ${minutes % 60} min`;
-  return `${Math.floor(hours / 24)} d`;
+  if (hours < 48) return t('age.hours', { h: hours, m: minutes % 60 });
+  return t('age.days', { n: Math.floor(hours / 24) });
 }
 
 export function bytesText(bytes: number): string {
@@ -88,6 +112,7 @@ export function bytesText(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/** "2026-11-22 08:14:33 UTC": to the second, the same in every language. */
 export function timeText(ms: number | null): string {
-  return ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  return ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 }

@@ -3,11 +3,25 @@ import { Router, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import type { PassportInstance } from '../server/auth/passport.ts';
 import { passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
-import { isAppError } from '../server/errors.ts';
+import { isAppError, localizedMessage } from '../server/errors.ts';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import { pageLocals, safeNext } from './page-helpers.ts';
+import { languageLocals, pageLocals, safeNext } from './page-helpers.ts';
+import { languageOf } from './messages/index.ts';
+import type { ErrorPages } from '../server/errors.ts';
+
+/** The error page, in the reader's language. */
+export const errorPages: ErrorPages = {
+  languageOf,
+  render(req, res, status, message) {
+    languageLocals(req, res);
+    res.locals.me = req.user ?? null;
+    res.locals.csrfToken = req.session?.csrfToken ?? '';
+    res.locals.path = req.path;
+    res.status(status).render('error', { message });
+  },
+};
 import { ticketPages } from './ticket-pages.ts';
 import { recordingPages } from './recording-pages.ts';
 import type { RecordingService } from '../server/recordings/service.ts';
@@ -51,7 +65,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     } catch (err) {
       if (!isAppError(err) || !err.expected) throw err;
       res.locals.csrfToken = csrfTokenOf(req);
-      res.status(err.status).render('login', { step: 'password', error: err.message, username, next, notice: null });
+      res.status(err.status).render('login', { step: 'password', error: localizedMessage(err, res.locals.lang as string), username, next, notice: null });
     }
   });
 
@@ -66,7 +80,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
       if (!isAppError(err) || !err.expected) throw err;
       res.locals.csrfToken = csrfTokenOf(req);
       const step = req.session.pending2fa ? 'code' : 'password';
-      res.status(err.status).render('login', { step, error: err.message, username: '', next, notice: null });
+      res.status(err.status).render('login', { step, error: localizedMessage(err, res.locals.lang as string), username: '', next, notice: null });
     }
   });
 

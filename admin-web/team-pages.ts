@@ -9,6 +9,18 @@ import { technicianContext, technicianOf } from '../server/auth/guards.ts';
 import { listAuditEvents } from '../server/audit/store.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
+import { describeAudit } from './audit-words.ts';
+import { languages, translator, type Translate } from './messages/index.ts';
+
+/** The page's translator, set by pageLocals. */
+const pageT = (req: import('express').Request): Translate => req.res!.locals.t as Translate;
+
+/** Actions offered in the audit filter. */
+const auditActions = [
+  'ticket.created', 'ticket.accept', 'ticket.decline', 'ticket.release', 'ticket.approve', 'ticket.end', 'ticket.resolve', 'ticket.cancel', 'ticket.expire',
+  'session.ended', 'message.sent', 'file.sent', 'recording.played', 'recording.downloaded', 'login.succeeded', 'login.failed', 'login.locked',
+  'technician.created', 'technician.updated', 'technician.disabled', 'technician.password_reset', 'technician.unlocked',
+];
 
 const idSchema = z.coerce.number().int().positive();
 
@@ -32,31 +44,33 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
 
   router.get('/technicians', async (_req, res) => {
     const trouble = await technicians.loginTrouble();
-    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), trouble, timeText });
+    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), trouble, timeText, now: Date.now() });
   });
 
-  router.post('/technicians', formAction(async (req) => {
+  router.post('/technicians', formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;
     const created = await technicians.create(
       { username: body.username ?? '', displayName: body.displayName ?? '', email: body.email ?? '', role: body.role as 'technician', password: body.password ?? '' },
       technicianContext(req),
     );
-    return { redirect: '/technicians', ok: `Technician ${created.username} created.` };
+    return { redirect: '/technicians', ok: t('team.created', { username: created.username }) };
   }, () => '/technicians'));
 
   router.get('/technicians/:id', async (req, res) => {
     const technician = await technicians.get(parseOrThrow(idSchema, req.params.id, 'technician id'));
     const logins = (await technicians.loginTrouble()).get(technician.id) ?? null;
-    res.render('technician', { title: technician.displayName, technician, logins, timeText });
+    res.render('technician', { title: technician.displayName, technician, logins, timeText, now: Date.now() });
   });
 
-  router.post('/technicians/:id/unlock', formAction(async (req) => {
+  router.post('/technicians/:id/unlock', formAction(async (req, _res, t) => {
     const id = parseOrThrow(idSchema, req.params.id, 'technician id');
     const technician = await technicians.unlock(id, technicianContext(req));
-    return { redirect: `/technicians/${id}`, ok: `Failed logins of ${technician.username} cleared; every address may try again.` };
+    // From the list, back to the list; from the technician's page, back there.
+    const fromList = (req.get('referer') ?? '').endsWith('/technicians');
+    return { redirect: fromList ? '/technicians' : `/technicians/${id}`, ok: t('team.unlocked', { username: technician.username }) };
   }, (req) => `/technicians/${String(req.params.id)}`));
 
-  router.post('/technicians/:id', formAction(async (req) => {
+  router.post('/technicians/:id', formAction(async (req, _res, t) => {
     const id = parseOrThrow(idSchema, req.params.id, 'technician id');
     const body = req.body as Record<string, string>;
     const patch =
@@ -64,21 +78,22 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
         ? { active: body.op === 'enable' }
         : { displayName: body.displayName, email: body.email ?? '', role: body.role };
     const updated = await technicians.update(id, patch, technicianContext(req));
-    return { redirect: `/technicians/${id}`, ok: `Technician ${updated.username} updated${patch.active === false ? ' (disabled)' : ''}.` };
+    return { redirect: `/technicians/${id}`, ok: t(patch.active === false ? 'team.disabled' : 'team.updated', { username: updated.username }) };
   }, (req) => `/technicians/${String(req.params.id)}`));
 
-  router.post('/technicians/:id/password', formAction(async (req) => {
+  router.post('/technicians/:id/password', formAction(async (req, _res, t) => {
     const id = parseOrThrow(idSchema, req.params.id, 'technician id');
     const result = await technicians.resetPassword(id, undefined, technicianContext(req));
-    return { redirect: `/technicians/${id}`, ok: `New password for ${result.technician.username} (shown once): ${result.password}` };
+    return { redirect: `/technicians/${id}`, ok: t('team.newPassword', { username: result.technician.username }), copy: result.password };
   }, (req) => `/technicians/${String(req.params.id)}`));
 
   router.get('/audit', async (req, res) => {
     const filter = parseOrThrow(auditFilterSchema, Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')), 'audit filter');
     const limit = 100;
-    const events = await listAuditEvents(db, { ...filter, ...(filter.actor ? { actorName: filter.actor } : {}), limit });
+    const [events, people] = await Promise.all([listAuditEvents(db, { ...filter, ...(filter.actor ? { actorName: filter.actor } : {}), limit }), technicians.people()]);
     const older = events.length === limit ? `/audit?${new URLSearchParams({ ...(req.query as Record<string, string>), beforeId: String(events.at(-1)!.id) })}` : null;
-    res.render('audit', { title: res.locals.t('audit.title'), events, filter, older, timeText });
+    const t = res.locals.t as Translate;
+    res.render('audit', { title: t('audit.title'), events: events.map((e) => ({ ...e, ...describeAudit(e, t, people) })), filter, older, timeText, actions: auditActions });
   });
 
   router.get('/profile', async (req, res) => {
@@ -95,6 +110,15 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
     res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes });
   });
 
+  router.post('/profile/language', formAction(async (req) => {
+    const body = req.body as Record<string, unknown>;
+    const language = parseOrThrow(z.enum(['', ...languages]), body.language ?? '', 'language');
+    await technicians.setLanguage(technicianOf(req).id, language === '' ? null : language);
+    // The confirmation is said in the language just chosen.
+    const t = translator(language === '' ? 'en' : language);
+    return { redirect: '/profile', ok: t('profile.languageSaved') };
+  }, () => '/profile'));
+
   router.post('/profile/2fa/setup', formAction(async (req) => {
     req.session.enrolSecret = (await technicians.startTwoFactor(technicianOf(req).id)).secret;
     return { redirect: '/profile#twofa' };
@@ -103,29 +127,29 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
   router.post('/profile/2fa/enable', formAction(async (req) => {
     const body = req.body as Record<string, string>;
     const secret = req.session.enrolSecret;
-    if (!secret) throw new AppError('VALIDATION_FAILED', 'Start the setup again');
+    if (!secret) throw new AppError('VALIDATION_FAILED', pageT(req)('twofa.startAgain'));
     const { recoveryCodes } = await technicians.confirmTwoFactor(technicianOf(req).id, secret, body.code ?? '', technicianContext(req));
     delete req.session.enrolSecret;
     req.session.recoveryCodesOnce = recoveryCodes;
-    return { redirect: '/profile#twofa', ok: 'Two-factor login is on.' };
+    return { redirect: '/profile#twofa', ok: pageT(req)('twofa.turnedOn') };
   }, () => '/profile#twofa'));
 
   router.post('/profile/2fa/disable', formAction(async (req) => {
     const body = req.body as Record<string, string>;
     await technicians.disableTwoFactor(technicianOf(req).id, body.password ?? '', technicianContext(req));
-    return { redirect: '/profile#twofa', ok: 'Two-factor login is off.' };
+    return { redirect: '/profile#twofa', ok: pageT(req)('twofa.turnedOff') };
   }, () => '/profile#twofa'));
 
   router.post('/technicians/:id/2fa/reset', formAction(async (req) => {
     const id = parseOrThrow(idSchema, req.params.id, 'technician id');
     const technician = await technicians.resetTwoFactor(id, technicianContext(req));
-    return { redirect: `/technicians/${id}`, ok: `Two-factor login of ${technician.username} reset: they set it up again at their next login.` };
+    return { redirect: `/technicians/${id}`, ok: pageT(req)('team.twofaReset', { username: technician.username }) };
   }, (req) => `/technicians/${String(req.params.id)}`));
 
   router.post('/profile/password', formAction(async (req) => {
     const body = req.body as Record<string, string>;
     await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword ?? '', body.newPassword ?? '', technicianContext(req), req.sessionID);
-    return { redirect: '/profile', ok: 'Your password was changed.' };
+    return { redirect: '/profile', ok: pageT(req)('profile.changed') };
   }, () => '/profile'));
 
   return router;

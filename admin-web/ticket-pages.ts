@@ -7,7 +7,7 @@ import { parseOrThrow } from '../server/errors.ts';
 import { technicianContext } from '../server/auth/guards.ts';
 import { listAuditEvents } from '../server/audit/store.ts';
 import { remoteSessionStore } from '../server/sessions/store.ts';
-import { ticketIdSchema, historyQuerySchema } from '../server/tickets/schema.ts';
+import { ticketIdSchema, historyQuerySchema, statsQuerySchema } from '../server/tickets/schema.ts';
 import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
@@ -15,7 +15,9 @@ import type { RecordingService } from '../server/recordings/service.ts';
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { AppError } from '../server/errors.ts';
-import { ageText, bytesText, formAction, requirePageLogin, timeText } from './page-helpers.ts';
+import { describeAudit, endedByText, reasonKey } from './audit-words.ts';
+import type { Translate } from './messages/index.ts';
+import { bytesText, formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
 
 export interface TicketPagesDeps {
   tickets: TicketService;
@@ -30,9 +32,9 @@ export interface TicketPagesDeps {
 
 export function ticketPages({ tickets, technicians, db, desktopState, recordings, chat, files }: TicketPagesDeps): Router {
   const router = Router();
-  router.use(['/queue', '/mine', '/tickets', '/history'], requirePageLogin);
+  router.use(['/queue', '/mine', '/tickets', '/history', '/history.csv'], requirePageLogin);
   const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
-  const helpers = { ageText, bytesText, timeText, now: () => Date.now() };
+  const helpers = { bytesText, timeText, now: () => Date.now() };
 
   router.get('/', (req, res) => res.redirect(303, req.user ? '/queue' : '/login'));
 
@@ -43,7 +45,13 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
 
   router.get('/queue', async (req, res) => {
     const [queue, figures] = await Promise.all([tickets.queue().then((q) => withUnread(q, req.user!.id)), tickets.dashboard()]);
-    res.render('queue', { title: res.locals.t('queue.title'), queue, figures, ...helpers });
+    // Tickets whose user declined me lately (or for good) say so, and offer no Accept.
+    const declined = await tickets.declinedFor(req.user!.id, queue.map((q) => q.id));
+    const rows = queue.map((q) => {
+      const until = declined.get(q.id);
+      return { ...q, declinedMinutes: until === undefined ? null : until === Infinity ? Infinity : Math.ceil((until - Date.now()) / 60_000) };
+    });
+    res.render('queue', { title: res.locals.t('queue.title'), queue: rows, figures, ...helpers });
   });
 
   router.get('/mine', async (req, res) => {
@@ -55,13 +63,15 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
   router.get('/tickets/:id', async (req, res) => {
     const ticket = await tickets.get(idOf(req.params.id));
     if (!tickets.canView(ticket, req.user!)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    const [timeline, sessions, recorded, messages, ticketFiles] = await Promise.all([
+    const [timeline, sessions, recorded, messages, ticketFiles, people] = await Promise.all([
       listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
       remoteSessionStore.forTicket(db, ticket.id),
       recordings.forTicket(ticket.id),
       chat.list(ticket.id),
       files.list(ticket.id),
+      technicians.people(),
     ]);
+    const t = res.locals.t as Translate;
     const holderOrAdmin = req.user!.role === 'admin' || ticket.technician?.id === req.user!.id;
     // Opening the ticket reads its conversation.
     if (messages.length) await chat.markRead(ticket.id, req.user!.id, messages[messages.length - 1]!.id);
@@ -75,8 +85,8 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
       recordings: recorded,
       title: res.locals.t('detail.title', { id: ticket.id }),
       ticket,
-      timeline,
-      sessions,
+      timeline: timeline.map((e) => ({ ...e, ...describeAudit(e, t, people) })),
+      sessions: sessions.map((s) => ({ ...s, endedByText: endedByText(s, ticket, t), reasonText: s.endReason ? t(reasonKey(s.endReason)) : '' })),
       desktop: desktopState(ticket.id),
       holder: ticket.technician?.id === req.user!.id,
       ...helpers,
@@ -84,44 +94,87 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
   });
 
   const back = (path: string) => () => path;
-  router.post('/tickets/:id/accept', formAction(async (req) => {
+  router.post('/tickets/:id/accept', formAction(async (req, _res, t) => {
     const ticket = await tickets.accept(idOf(req.params.id), technicianContext(req));
-    return { redirect: '/mine', ok: `You accepted ticket #${ticket.id}. Waiting for ${ticket.requesterName} to allow you.` };
+    return { redirect: '/mine', ok: t('flash.accepted', { id: ticket.id, requester: ticket.requesterName }) };
   }, back('/queue')));
 
-  router.post('/tickets/:id/release', formAction(async (req) => {
+  router.post('/tickets/:id/release', formAction(async (req, _res, t) => {
     const ticket = await tickets.release(idOf(req.params.id), technicianContext(req));
-    return { redirect: '/mine', ok: `Ticket #${ticket.id} is back in the queue.` };
+    return { redirect: '/mine', ok: t('flash.released', { id: ticket.id }) };
   }, back('/mine')));
 
-  router.post('/tickets/:id/end', formAction(async (req) => {
+  router.post('/tickets/:id/end', formAction(async (req, _res, t) => {
     const id = idOf(req.params.id);
     await tickets.end(id, technicianContext(req));
-    return { redirect: `/tickets/${id}`, ok: 'The session was ended.' };
+    return { redirect: `/tickets/${id}`, ok: t('flash.ended') };
   }, (req) => `/tickets/${String(req.params.id)}`));
 
-  router.post('/tickets/:id/messages', formAction(async (req) => {
+  router.post('/tickets/:id/messages', formAction(async (req, _res, t) => {
     const ticket = await tickets.get(idOf(req.params.id));
     await chat.fromTechnician(ticket, req.user!, req.body, technicianContext(req));
-    return { redirect: `/tickets/${ticket.id}`, ok: 'Message sent.' };
+    return { redirect: `/tickets/${ticket.id}`, ok: t('chat.sent') };
   }, (req) => `/tickets/${String(req.params.id)}`));
 
-  router.post('/tickets/:id/resolve', formAction(async (req) => {
+  router.post('/tickets/:id/resolve', formAction(async (req, _res, t) => {
     const id = idOf(req.params.id);
     await tickets.resolve(id, req.body, technicianContext(req));
-    return { redirect: `/tickets/${id}`, ok: `Ticket #${id} is resolved.` };
+    return { redirect: `/tickets/${id}`, ok: t('flash.resolved', { id }) };
   }, (req) => `/tickets/${String(req.params.id)}`));
 
   router.get('/history', async (req, res) => {
-    const query = parseOrThrow(historyQuerySchema, dropEmpty(req.query as Record<string, unknown>), 'search');
+    const given = dropEmpty(req.query as Record<string, unknown>) as Record<string, string>;
+    const query = parseOrThrow(historyQuerySchema, given, 'search');
     const result = await tickets.history(query, req.user!);
     const list = req.user!.role === 'admin' ? await technicians.list() : [];
     const pages = Math.max(1, Math.ceil(result.total / query.pageSize));
-    const pageLink = (page: number) => `/history?${new URLSearchParams({ ...(dropEmpty(req.query as Record<string, unknown>) as Record<string, string>), page: String(page) })}`;
-    res.render('history', { title: res.locals.t('history.title'), result, query, pages, pageLink, statuses: ticketStatuses, technicians: list, ...helpers });
+    const pageLink = (page: number) => `/history?${new URLSearchParams({ ...given, page: String(page) })}`;
+    const { page: _page, ...filters } = given;
+    const csvLink = `/history.csv?${new URLSearchParams(filters)}`;
+    res.render('history', { title: res.locals.t('history.title'), result, query, given, pages, pageLink, csvLink, statuses: ticketStatuses, technicians: list, ...helpers });
+  });
+
+  // The same search as CSV: every matching row (up to CSV_MAX_ROWS), streamed page by page.
+  router.get('/history.csv', async (req, res) => {
+    const given = dropEmpty(req.query as Record<string, unknown>);
+    const query = parseOrThrow(historyQuerySchema, { ...given, pageSize: 200, page: 1 }, 'search');
+    res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="helpdesk-history.csv"', 'X-Content-Type-Options': 'nosniff' });
+    res.write(`\uFEFF${csvLine(['ticket', 'created', 'status', 'requester', 'username', 'computer', 'system', 'technician', 'accepted', 'ended', 'resolved', 'end_reason', 'problem', 'resolution'])}`);
+    let written = 0;
+    for (let page = 1; written < CSV_MAX_ROWS; page++) {
+      const { rows } = await tickets.history({ ...query, page }, req.user!);
+      for (const r of rows) {
+        res.write(csvLine([r.id, timeText(r.createdAt), r.status, r.requesterName, r.username, r.hostname, r.os, r.technician?.displayName ?? '', timeText(r.acceptedAt), timeText(r.endedAt), timeText(r.resolvedAt), r.endReason ?? '', r.description, r.resolution ?? '']));
+      }
+      written += rows.length;
+      if (rows.length < query.pageSize) break;
+    }
+    res.end();
+  });
+
+  router.get('/stats', requirePageAdmin, async (req, res) => {
+    const { days } = parseOrThrow(statsQuerySchema, dropEmpty(req.query as Record<string, unknown>), 'period');
+    const [stats, people] = await Promise.all([tickets.stats(days), technicians.people()]);
+    const t = res.locals.t as Translate;
+    const byTechnician = stats.byTechnician.map((r) => ({ ...r, name: people.get(r.technicianId)?.displayName ?? `#${r.technicianId}` }));
+    const byReason = stats.byReason.map((r) => ({ ...r, words: t(reasonKey(r.reason)) }));
+    res.render('stats', { title: t('stats.title'), days, stats: { ...stats, byTechnician, byReason } });
   });
 
   return router;
+}
+
+const CSV_MAX_ROWS = 100_000;
+
+/** One CSV row (RFC 4180); a cell that a spreadsheet would run as a formula is prefixed with '. */
+export function csvLine(cells: (string | number)[]): string {
+  return `${cells
+    .map((c) => {
+      let s = String(c);
+      if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    })
+    .join(',')}\r\n`;
 }
 
 /** Empty form fields mean "any": they are dropped before validation. */

@@ -134,14 +134,14 @@ async function main(): Promise<number> {
     if (s.recorded) process.stdout.write(`${format('consent.recorded')}\n`);
     if (values.yes) return session.allow(values['view-only'], await chooseScreen());
     for (;;) {
-      const answer = (await ask(format('cli.prompt.consent'))).toLowerCase();
+      const answer = (await ask(format('cli.prompt.consent', { technician: s.technicianName ?? 'this technician' }))).toLowerCase();
       if (session.snapshot.state !== 'technician_offered' || session.snapshot.ticketId !== s.ticketId) return;
       if (answer === 'c' || answer === 'v') {
         const screen = await chooseScreen();
         if (session.snapshot.state !== 'technician_offered' || session.snapshot.ticketId !== s.ticketId) return;
         return session.allow(answer === 'v', screen);
       }
-      if (answer === 'd') return session.decline();
+      if (answer === 'd' || answer === 'n') return session.decline(answer === 'n');
     }
   }
 

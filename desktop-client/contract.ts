@@ -39,7 +39,8 @@ export interface HelpdeskApi {
   allow(viewOnly: boolean, screen?: string | null): Promise<void>;
   /** The monitors the user may choose from on the consent screen (empty: no choice, all screens). */
   screens(): Promise<{ name: string; label: string }[]>;
-  decline(): Promise<void>;
+  /** Says no to the offered technician; `dontAskAgain`: they may not offer again on this request. */
+  decline(dontAskAgain?: boolean): Promise<void>;
   stop(): Promise<void>;
   /** Back to the request screen after an end: the next request is a new attempt. */
   startOver(): Promise<void>;

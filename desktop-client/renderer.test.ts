@@ -64,7 +64,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
     requestHelp: (d: string) => session.requestHelp(d),
     allow: (viewOnly: boolean, screen: string | null) => session.allow(viewOnly, screen ?? null),
     screens: () => session.screens(),
-    decline: () => session.decline(),
+    decline: (dontAskAgain: boolean) => session.decline(dontAskAgain),
     stop: () => session.stop(),
     startOver: () => session.startOver(),
     getState: () => windowState(session.snapshot),
@@ -97,7 +97,7 @@ async function openWindow(): Promise<{ page: Page; session: HelpDesk }> {
       requestHelp: (d: string) => call('requestHelp', [d]),
       allow: (v: boolean, screen?: string | null) => call('allow', [v, screen ?? null]),
       screens: () => call('screens', []),
-      decline: () => call('decline', []),
+      decline: (dontAsk?: boolean) => call('decline', [dontAsk === true]),
       stop: () => call('stop', []),
       startOver: () => call('startOver', []),
       getState: () => call('getState', []),
@@ -258,6 +258,20 @@ describe('desktop client window', () => {
     await stateIs(page, 'technician_offered');
     await page.getByRole('button', { name: 'Decline' }).click();
     await stateIs(page, 'waiting_for_technician');
+    // Ana may not offer again at once (issue 16): she is told in words when she may.
+    const again = await ana.post(`/api/v1/tickets/${id}/accept`).expect(409);
+    expect(again.body.error).toMatchObject({ code: 'DECLINED_BY_USER' });
+    expect(again.body.error.message).toMatch(/declined your offer on request \d+; you may offer again in 10 minutes/);
+    // After the cooldown she may; the user then says "don't ask me again for Ana".
+    h.clock.advance(10 * 60_000 + 1);
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await stateIs(page, 'technician_offered');
+    await page.getByLabel(/Don't ask me again for Ana/).check();
+    await page.getByRole('button', { name: 'Decline' }).click();
+    await stateIs(page, 'waiting_for_technician');
+    h.clock.advance(11 * 60_000); // past the cooldown: still refused
+    const never = await ana.post(`/api/v1/tickets/${id}/accept`).expect(409);
+    expect(never.body.error.message).toMatch(/asked not to be offered your help again/);
     await page.getByRole('button', { name: 'Cancel request' }).click();
     await stateIs(page, 'ended');
     expect(await page.locator('#ended-title').textContent()).toBe('The session has ended: you cancelled your request.');

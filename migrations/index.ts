@@ -11,6 +11,7 @@ import * as repeaterNodes from './007_repeater_nodes.ts';
 import * as recordings from './008_recordings.ts';
 import * as chat from './009_chat.ts';
 import * as files from './010_files.ts';
+import * as declinesAndLanguage from './011_declines_and_language.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '008_recordings': recordings,
   '009_chat': chat,
   '010_files': files,
+  '011_declines_and_language': declinesAndLanguage,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

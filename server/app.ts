@@ -19,7 +19,7 @@ import type { KnexSessionStore } from './auth/session-store.ts';
 import { createPassport } from './auth/passport.ts';
 import { csrfProtection } from './auth/csrf.ts';
 import { authRoutes, loginLimiter } from './auth/routes.ts';
-import { adminWebPages } from '../admin-web/pages.ts';
+import { adminWebPages, errorPages } from '../admin-web/pages.ts';
 import { techViewerPages } from '../tech-viewer/pages.ts';
 import { closeCodesJson } from '../tech-viewer/close-codes-json.ts';
 import { desktopRoutes } from './tickets/desktop-routes.ts';
@@ -101,6 +101,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/tech-assets', express.static(join(root, 'tech-viewer', 'public'), staticOptions));
   app.get('/tech-assets/close-codes.json', (_req, res) => res.json(closeCodesJson()));
   app.use('/vendor/novnc', express.static(novncRoot, staticOptions));
+  // The statistics page's chart library (uPlot), as published.
+  app.use('/vendor/uplot', express.static(uplotRoot, staticOptions));
 
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
@@ -183,7 +185,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));
-  app.use(errorMiddleware(deps.logger));
+  app.use(errorMiddleware(deps.logger, errorPages));
   return app;
 }
 
@@ -191,6 +193,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PRODUCT_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 // noVNC's ES modules (core/ and vendor/) are served as they are published.
 const novncRoot = join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..');
+const uplotRoot = dirname(fileURLToPath(import.meta.resolve('uplot')));
 
 function parseTrustProxy(value: string): boolean | number | string {
   if (value === 'true') return true;

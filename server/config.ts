@@ -31,6 +31,7 @@ const envSchema = z.object({
   TOKEN_TTL_MS: intFrom(5_000, 3_600_000).default(120_000),
   TICKET_EXPIRY_MS: intFrom(10_000, 7 * 24 * 3_600_000).default(60 * 60_000),
   MAX_ACTIVE_TICKETS_PER_TECH: intFrom(1, 1_000).default(1),
+  DECLINE_COOLDOWN_SECONDS: intFrom(0, 7 * 24 * 3_600).default(600),
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
@@ -80,6 +81,8 @@ export interface Config {
   tokenTtlMs: number;
   ticketExpiryMs: number;
   maxActiveTicketsPerTech: number;
+  /** After a user declines a technician, that technician may offer again on the ticket only after this long. */
+  declineCooldownMs: number;
   login: { maxFailures: number; lockoutMs: number; ratePerMinute: number };
   /** REDIS_URL: live events fan out across servers through Redis pub/sub; null keeps them in-process. */
   redisUrl: string | null;
@@ -156,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     tokenTtlMs: e.TOKEN_TTL_MS,
     ticketExpiryMs: e.TICKET_EXPIRY_MS,
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
+    declineCooldownMs: e.DECLINE_COOLDOWN_SECONDS * 1000,
     login: { maxFailures: e.LOGIN_MAX_FAILURES, lockoutMs: e.LOGIN_LOCKOUT_MS, ratePerMinute: e.LOGIN_RATE_PER_MINUTE },
     requireTwoFactor: e.REQUIRE_2FA,
     redisUrl: e.REDIS_URL ?? null,

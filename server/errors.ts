@@ -1,9 +1,9 @@
 // Errors that cross a layer carry a stable code, an HTTP status and whether
 // they are expected (a refused request) or not (a bug or an outage). One
 // middleware maps them to `{ error: { code, message } }`.
-import type { ErrorRequestHandler, Request } from 'express';
-import { t } from '../admin-web/messages/en.ts';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { z } from 'zod';
+import { errorWords, type ErrorLanguage } from './messages/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 
 export const errorStatus = {
@@ -40,6 +40,7 @@ export const errorStatus = {
   RECORDING_NOTICE_REQUIRED: 400,
   ILLEGAL_TRANSITION: 409,
   TICKET_TAKEN: 409,
+  DECLINED_BY_USER: 409,
   TOO_MANY_ACTIVE_TICKETS: 409,
   USERNAME_TAKEN: 409,
   LAST_ADMIN: 409,
@@ -78,7 +79,31 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
   throw new AppError('VALIDATION_FAILED', `Invalid ${what}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, { fields });
 }
 
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+/**
+ * The error's message for a reader of `lang`: English keeps the precise
+ * message written where it was thrown; other languages get their sentence for
+ * the code, filled from the details (validation errors name their fields).
+ */
+export function localizedMessage(err: AppError, lang: string | undefined): string {
+  if (!lang || lang === 'en' || !(lang in errorWords)) return err.message;
+  const words = errorWords[lang as ErrorLanguage];
+  const details = (err.details ?? {}) as Record<string, unknown>;
+  const variant = typeof details.variant === 'string' ? words[`${err.code}.${details.variant}`] : undefined;
+  const template = variant ?? words[err.code];
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(details)) if (typeof v === 'string' || typeof v === 'number') params[k] = String(v);
+  if (Array.isArray(details.fields)) params.fields = (details.fields as { field: string }[]).map((f) => f.field).join(', ');
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => params[name] ?? m);
+}
+
+export interface ErrorPages {
+  /** The language a request reads (from its account or its Accept-Language). */
+  languageOf(req: Request): string;
+  /** Renders the error page for a browser (the pages' own words and layout). */
+  render(req: Request, res: Response, status: number, message: string): void;
+}
+
+export function errorMiddleware(logger: Logger, pages: ErrorPages): ErrorRequestHandler {
   const log = logger.child({ component: 'http' });
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
@@ -89,20 +114,15 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     if (appError.status === 503) res.set('Retry-After', '5');
     const retryAfterMs = (appError.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
     if (appError.code === 'ACCOUNT_LOCKED' && retryAfterMs) res.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+    const message = localizedMessage(appError, pages.languageOf(req));
     if (wantsPage(req)) {
       if (appError.code === 'UNAUTHENTICATED') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-      return res.status(appError.status).render('error', {
-        message: appError.message,
-        t,
-        me: req.user ?? null,
-        csrfToken: req.session?.csrfToken ?? '',
-        path: req.path,
-      });
+      return pages.render(req, res, appError.status, message);
     }
     res.status(appError.status).json({
       error: {
         code: appError.code,
-        message: appError.message,
+        message,
         ...(appError.details === undefined ? {} : { details: appError.details }),
       },
     });

@@ -7,16 +7,17 @@ import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
-import { t } from '../admin-web/messages/en.ts';
+import type { Translate } from '../admin-web/messages/index.ts';
 
 export function techViewerPages({ tickets, chat }: { tickets: TicketService; chat: ChatService }): Router {
   const router = Router();
   router.get('/tech/:ticketId', pageLocals, requirePageLogin, async (req, res) => {
     const id = parseOrThrow(ticketIdSchema, req.params.ticketId, 'ticket id');
     const ticket = await tickets.get(id);
+    const t = res.locals.t as Translate;
     if (ticket.technician?.id !== req.user!.id) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
     const messages = await chat.list(ticket.id);
-    res.render('tech', { ticket, messages, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { requester: ticket.requesterName, host: ticket.hostname }) });
+    res.render('tech', { ticket, messages, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
   return router;
 }

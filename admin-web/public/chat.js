@@ -1,6 +1,7 @@
 // The conversation with the user on the ticket page and beside the viewer:
 // messages arrive live (the technicians' event stream), are sent with fetch,
 // and are always put on the page as text (textContent), never as HTML.
+import { t } from './i18n.js';
 import { events, onLive } from './events.js';
 import { beep } from './sound.js';
 
@@ -34,7 +35,7 @@ if (root) {
     li.dataset.id = String(m.id);
     li.dataset.from = m.from;
     const who = document.createElement('strong');
-    who.textContent = m.from === 'user' ? `${m.authorName} (user)` : m.authorName;
+    who.textContent = m.from === 'user' ? t('js.chat.user', { name: m.authorName }) : m.authorName;
     const time = document.createElement('time');
     time.textContent = timeOf(m.at);
     const text = document.createElement('p');
@@ -44,7 +45,7 @@ if (root) {
     log.scrollTop = log.scrollHeight;
     root.querySelector('.chat-empty')?.remove();
     if (m.from === 'user') {
-      if (status) status.textContent = `New message from ${m.authorName}`;
+      if (status) status.textContent = t('js.chat.newMessage', { name: m.authorName });
       beep(660, 0.1);
     }
   };
@@ -73,7 +74,7 @@ if (root) {
       });
       const body = await res.json().catch(() => null);
       if (!res.ok) {
-        if (status) status.textContent = body?.error?.message ?? `The message was not sent (${res.status})`;
+        if (status) status.textContent = body?.error?.message ?? t('js.chat.notSent', { status: res.status });
         return;
       }
       add(body.message);

@@ -1,5 +1,6 @@
 // Files on the ticket page: the technician offers a file to the user (sent as
 // its raw bytes, its name in ?name=); the list follows live. Names are text.
+import { t } from './i18n.js';
 import { events } from './events.js';
 
 const root = document.querySelector('[data-files]');
@@ -54,7 +55,7 @@ if (root) {
       status.textContent = `${file.name} is too large: files may be at most ${(maxBytes / 1024 / 1024).toFixed(1)} MiB`;
       return;
     }
-    status.textContent = `Sending ${file.name}…`;
+    status.textContent = t('js.files.sending', { name: file.name });
     const res = await fetch(`/api/v1/tickets/${ticketId}/files?name=${encodeURIComponent(file.name)}`, {
       method: 'POST',
       credentials: 'same-origin',
@@ -62,7 +63,7 @@ if (root) {
       body: file,
     });
     const body = await res.json().catch(() => null);
-    status.textContent = res.ok ? `${file.name} offered to the user (SHA-256 ${body.file.sha256}).` : (body?.error?.message ?? `Not sent (${res.status})`);
+    status.textContent = res.ok ? t('js.files.offered', { name: file.name, sha256: body.file.sha256 }) : (body?.error?.message ?? t('js.files.notSent', { status: res.status }));
     if (res.ok) await reload();
   });
 }

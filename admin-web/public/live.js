@@ -4,6 +4,7 @@
 // (one template, escaped once) and swapped in; the pages work without this.
 import { events } from './events.js';
 import { beep } from './sound.js';
+import { t, ageText } from './i18n.js';
 
 const page = document.body.dataset.page;
 const me = Number(document.body.dataset.me);
@@ -38,10 +39,38 @@ async function refresh(selectors) {
     const current = document.querySelector(selector);
     if (!fresh || !current) continue;
     const before = new Set([...current.querySelectorAll('[data-ticket-id]')].map((r) => r.dataset.ticketId));
+    const focus = focusPlace(current);
     current.replaceWith(fresh);
+    if (focus) restoreFocus(fresh, focus);
     for (const row of fresh.querySelectorAll('tr[data-ticket-id]')) {
       if (!before.has(row.dataset.ticketId)) row.classList.add('fresh');
     }
+  }
+}
+
+const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
+
+/** Where focus is inside a part about to be replaced: its id, or its row and place among the row's controls. */
+function focusPlace(container) {
+  const active = document.activeElement;
+  if (!active || active === document.body || !container.contains(active)) return null;
+  if (active.id) return { id: active.id };
+  const row = active.closest('[data-ticket-id]');
+  const scope = row ?? container;
+  return { ticketId: row?.dataset.ticketId ?? null, index: [...scope.querySelectorAll(FOCUSABLE)].indexOf(active) };
+}
+
+/** Puts focus back on the same control in the fresh part (or on the part itself when the row is gone). */
+function restoreFocus(fresh, place) {
+  let target = place.id ? document.getElementById(place.id) : null;
+  if (!target && !place.id) {
+    const scope = place.ticketId ? fresh.querySelector(`[data-ticket-id="${CSS.escape(place.ticketId)}"]`) : fresh;
+    target = scope ? scope.querySelectorAll(FOCUSABLE)[place.index] ?? null : null;
+  }
+  if (target) target.focus({ preventScroll: true });
+  else {
+    if (!fresh.hasAttribute('tabindex')) fresh.setAttribute('tabindex', '-1');
+    fresh.focus({ preventScroll: true });
   }
 }
 
@@ -53,18 +82,44 @@ function scheduleRefresh() {
   }, 100);
 }
 
+/** A browser notification for a new request, when the technician turned them on and the browser allows. */
+function notify(ticket) {
+  if (localStorage.getItem('hd.notify') !== 'on' || !('Notification' in window) || Notification.permission !== 'granted') return;
+  const note = new Notification(t('js.live.notifyTitle', { id: ticket.id }), { body: `${ticket.requesterName} · ${ticket.hostname}\n${ticket.description}`, tag: `ticket-${ticket.id}` });
+  note.addEventListener('click', () => {
+    window.focus();
+    location.href = '/queue';
+  });
+}
+
+/** Says something that needs the technician's attention, where they look (not only to screen readers). */
+function alertBox(text) {
+  let box = document.getElementById('live-alert');
+  if (!box) {
+    box = document.createElement('p');
+    box.id = 'live-alert';
+    box.className = 'flash error';
+    box.setAttribute('role', 'alert');
+    document.getElementById('main')?.prepend(box);
+  }
+  box.textContent = text;
+}
+
 function onTicket(event) {
-  const { ticket, action, previousStatus } = JSON.parse(event.data);
+  const { ticket, action, previousStatus, previousTechnicianId } = JSON.parse(event.data);
   const wasQueued = queued.has(ticket.id);
   if (ticket.status === 'requested') queued.add(ticket.id);
   else queued.delete(ticket.id);
   setCount();
-  if (ticket.status === 'requested' && !wasQueued) {
+  if (action === 'decline' && previousTechnicianId === me) {
+    alertBox(t('js.live.declined', { requester: ticket.requesterName, id: ticket.id }));
+  } else if (ticket.status === 'requested' && !wasQueued) {
     beep();
-    announce(`New request #${ticket.id} from ${ticket.requesterName}`);
+    announce(t('js.live.newRequest', { id: ticket.id, requester: ticket.requesterName }));
+    if (action === 'created') notify(ticket);
   } else if (wasQueued && ticket.status !== 'requested') {
-    const who = ticket.technician && ticket.technician.id !== me ? ` by ${ticket.technician.displayName}` : '';
-    announce(`Request #${ticket.id} ${action === 'accept' ? `accepted${who}` : ticket.status}`);
+    const other = ticket.technician && ticket.technician.id !== me;
+    announce(action === 'accept' ? (other ? t('js.live.acceptedBy', { id: ticket.id, technician: ticket.technician.displayName }) : t('js.live.accepted', { id: ticket.id })) : t('js.live.left', { id: ticket.id, status: ticket.status }));
   }
   if (page === '/queue' && (ticket.status === 'requested' || previousStatus === 'requested' || previousStatus === null)) scheduleRefresh();
   if (page === '/queue' && (ticket.status === 'in_session' || previousStatus === 'in_session' || ticket.status === 'resolved')) scheduleRefresh();
@@ -74,11 +129,27 @@ function onTicket(event) {
 function updateAges() {
   const now = Date.now();
   for (const row of document.querySelectorAll('tr[data-created-at]')) {
-    const minutes = Math.floor((now - Number(row.dataset.createdAt)) / 60000);
     const cell = row.querySelector('.age');
     if (!cell) continue;
-    cell.textContent = minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min` : minutes < 2880 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${Math.floor(minutes / 1440)} d`;
+    cell.textContent = ageText(Number(row.dataset.createdAt), now);
   }
+}
+
+const notifyToggle = document.getElementById('notify-toggle');
+if (notifyToggle) {
+  const blocked = document.getElementById('notify-blocked');
+  const supported = 'Notification' in window;
+  notifyToggle.disabled = !supported;
+  notifyToggle.checked = supported && localStorage.getItem('hd.notify') === 'on' && Notification.permission === 'granted';
+  blocked.hidden = !supported || Notification.permission !== 'denied';
+  notifyToggle.addEventListener('change', async () => {
+    if (notifyToggle.checked && Notification.permission !== 'granted') {
+      const answer = await Notification.requestPermission();
+      blocked.hidden = answer !== 'denied';
+      if (answer !== 'granted') notifyToggle.checked = false;
+    }
+    localStorage.setItem('hd.notify', notifyToggle.checked ? 'on' : 'off');
+  });
 }
 
 const sound = document.getElementById('sound-toggle');

@@ -4,6 +4,7 @@
 // PointerEvents draw the technician's pointer, KeyEvents mark the seek bar.
 // Seeking back starts RFB again and fast-feeds up to the point; seeking
 // forward fast-feeds. Format: repeater/recording.ts.
+import { t } from './i18n.js';
 import RFB from '/vendor/novnc/core/rfb.js';
 
 const MAGIC = 'HCREC01\n';
@@ -29,12 +30,12 @@ async function inflateRaw(bytes) {
 export async function parseRecording(buf) {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const text = new TextDecoder();
-  if (buf.length < 12 || text.decode(buf.subarray(0, 8)) !== MAGIC) throw new Error('This file is not a helpdesk session recording');
+  if (buf.length < 12 || text.decode(buf.subarray(0, 8)) !== MAGIC) throw new Error(t('js.player.notRecording'));
   let at = 8;
   const headerLength = view.getUint32(at);
   const header = JSON.parse(text.decode(buf.subarray(at + 4, at + 4 + headerLength)));
   at += 4 + headerLength;
-  if (header.version !== 1) throw new Error(`Recording format version ${header.version} is not supported by this player`);
+  if (header.version !== 1) throw new Error(t('js.player.badVersion', { version: header.version }));
   const records = [];
   let trailer = null;
   while (at < buf.length) {
@@ -253,7 +254,7 @@ class Player {
     if (this.position >= this.duration) {
       this.ended = true;
       this.pause();
-      say('The end of the recording.');
+      say(t('js.player.end'));
       root.dataset.state = 'ended';
     }
     this.#render();
@@ -265,7 +266,7 @@ class Player {
     if (document.activeElement !== seek || this.playing) seek.value = String(Math.round(this.position));
     root.dataset.position = String(Math.round(this.position));
     const play = $('play');
-    play.textContent = this.playing ? 'Pause' : 'Play';
+    play.textContent = this.playing ? t('js.player.pause') : t('js.player.play');
     play.setAttribute('aria-pressed', String(this.playing));
     if (this.playing) root.dataset.state = 'playing';
     else if (!this.ended) root.dataset.state = 'paused';
@@ -298,7 +299,7 @@ async function main() {
   const res = await fetch(`/api/v1/recordings/${encodeURIComponent(id)}/file?purpose=playback`, { credentials: 'same-origin' });
   if (!res.ok) {
     const body = await res.json().catch(() => null);
-    throw new Error(body?.error?.message ?? `The server answered ${res.status}`);
+    throw new Error(body?.error?.message ?? t('js.player.serverSaid', { status: res.status }));
   }
   const recording = await parseRecording(new Uint8Array(await res.arrayBuffer()));
   const events = clientEvents(recording.records);
@@ -334,11 +335,11 @@ async function main() {
   $('play').disabled = false;
   seek.disabled = false;
   root.dataset.ready = 'true';
-  say(recording.trailer ? 'Ready.' : 'Ready. This recording was cut short: it plays up to where it stops.');
+  say(recording.trailer ? t('js.player.ready') : t('js.player.readyCut'));
   player.seek(0);
 }
 
 main().catch((err) => {
   root.dataset.ready = 'error';
-  say(`This recording cannot be played: ${err.message}`);
+  say(t('js.player.notPlayable', { message: err.message }));
 });

@@ -58,7 +58,7 @@ export class DesktopApi {
   get = () => this.#call<HelpRequestView>('GET', this.#path(''));
   approve = (viewOnly: boolean, screen: string | null = null, recordingNoticeShown = false) =>
     this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly, screen, recordingNoticeShown });
-  decline = () => this.#call<HelpRequestView>('POST', this.#path('/decline'), {});
+  decline = (dontAskAgain = false) => this.#call<HelpRequestView>('POST', this.#path('/decline'), { dontAskAgain });
   cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});
   messages = async () => (await this.#call<{ messages: ChatMessage[] }>('GET', this.#path('/messages'))).messages;

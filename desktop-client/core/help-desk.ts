@@ -69,8 +69,8 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
     return (await attempt.screens()).map((m) => ({ name: m.name, label: monitorLabel(m) }));
   }
 
-  decline(): Promise<void> {
-    return this.#active().decline();
+  decline(dontAskAgain = false): Promise<void> {
+    return this.#active().decline(dontAskAgain);
   }
 
   /** The current request's conversation (empty before a request). */

@@ -279,8 +279,9 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     await this.#arm();
   }
 
-  async decline(): Promise<void> {
-    await this.#api.decline();
+  /** Says no to the technician who offered; `dontAskAgain`: that technician may not offer again on this request. */
+  async decline(dontAskAgain = false): Promise<void> {
+    await this.#api.decline(dontAskAgain);
     this.#move('waiting_for_technician', { technicianName: null });
   }
 

@@ -35,7 +35,7 @@ function handle<A extends unknown[], R>(channel: string, fn: (...args: A) => Pro
 handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp(String(description ?? '').slice(0, 4000)));
 handle(ipcChannels.allow, (viewOnly: unknown, screen: unknown) => session.allow(viewOnly === true, typeof screen === 'string' ? screen.slice(0, 80) : null));
 handle(ipcChannels.screens, () => session.screens());
-handle(ipcChannels.decline, () => session.decline());
+handle(ipcChannels.decline, (dontAskAgain: unknown) => session.decline(dontAskAgain === true));
 handle(ipcChannels.stop, () => session.stop());
 handle(ipcChannels.startOver, () => session.startOver());
 handle(ipcChannels.getState, () => windowState(session.snapshot));

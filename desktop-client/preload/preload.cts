@@ -31,7 +31,7 @@ const api: HelpdeskApi = {
   requestHelp: (description) => ipcRenderer.invoke(channels.requestHelp, description),
   allow: (viewOnly, screen) => ipcRenderer.invoke(channels.allow, viewOnly, screen ?? null),
   screens: () => ipcRenderer.invoke(channels.screens),
-  decline: () => ipcRenderer.invoke(channels.decline),
+  decline: (dontAskAgain) => ipcRenderer.invoke(channels.decline, dontAskAgain === true),
   stop: () => ipcRenderer.invoke(channels.stop),
   startOver: () => ipcRenderer.invoke(channels.startOver),
   getState: () => ipcRenderer.invoke(channels.getState),

@@ -41,6 +41,8 @@ function render(s) {
   if (screen === 'consent') {
     document.getElementById('consent-title').textContent = text;
     document.getElementById('recording-notice').hidden = !s.recorded;
+    document.getElementById('dont-ask-label').textContent = t('consent.dontAskAgain', { technician: s.technicianName ?? '' });
+    document.getElementById('dont-ask-again').checked = false;
     document.getElementById('allow-control').focus();
     void showScreens();
   }
@@ -77,7 +79,7 @@ document.getElementById('request-form').addEventListener('submit', (event) => {
 document.getElementById('cancel').addEventListener('click', () => act(() => api.stop()));
 document.getElementById('allow-control').addEventListener('click', () => act(() => api.allow(false, chosenScreen())));
 document.getElementById('allow-view').addEventListener('click', () => act(() => api.allow(true, chosenScreen())));
-document.getElementById('decline').addEventListener('click', () => act(() => api.decline()));
+document.getElementById('decline').addEventListener('click', () => act(() => api.decline(document.getElementById('dont-ask-again').checked)));
 document.getElementById('stop').addEventListener('click', () => act(() => api.stop()));
 document.getElementById('again').addEventListener('click', () => act(() => api.startOver()));
 

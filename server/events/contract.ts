@@ -65,7 +65,8 @@ export interface TicketFile {
 export type DesktopLegState = 'waiting' | 'paired' | 'gone';
 
 export interface BusEvents {
-  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created'; previousStatus: TicketStatus | null };
+  /** `previousTechnicianId`: who held the ticket before the move (a declined or released technician learns it was theirs). */
+  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created'; previousStatus: TicketStatus | null; previousTechnicianId: number | null };
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
   /** A chat message on a ticket; `technicianId` is the ticket's holder then (null while queued). */
   'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage };

@@ -11,6 +11,7 @@ import {
   passwordSchema,
   updateTechnicianSchema,
   type CreateTechnicianInput,
+  type Role,
 } from './schema.ts';
 import { randomBytes, createHash } from 'node:crypto';
 import { generateSecret as generateTotpSecret, generateURI as totpUri, verify as verifyTotp } from 'otplib';
@@ -36,6 +37,8 @@ export interface LoginTrouble {
   lockedAddresses: number;
   /** When the last failure happened, if any. */
   lastFailureAt: number | null;
+  /** Until when the longest lock lasts, if any address is locked now. */
+  lockedUntil: number | null;
 }
 
 /** The first lock after maxFailures lasts this long; each further failure doubles it, up to lockoutMs. */
@@ -75,7 +78,7 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
     if (throttle?.locked_until != null && Number(throttle.locked_until) > now) {
       const waitMs = Number(throttle.locked_until) - now;
       await insertAuditEvent(db, now, systemContext(row.username, remoteAddress), 'login.failed', { technicianId: Number(row.id) }, { reason: 'locked' });
-      throw new AppError('ACCOUNT_LOCKED', `Too many failed logins from your address: try again in ${waitInWords(waitMs)}`, { retryAfterMs: waitMs });
+      throw new AppError('ACCOUNT_LOCKED', `Too many failed logins from your address: try again in ${waitInWords(waitMs)}`, { retryAfterMs: waitMs, minutes: Math.max(1, Math.ceil(waitMs / 60_000)) });
     }
     return throttle;
   }
@@ -162,6 +165,17 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
       return (await store.list(db)).map((row) => toTechnician(row, twoFactor));
     },
 
+    /** Names and roles by id, to put words on audit rows. */
+    async people(): Promise<Map<number, { displayName: string; role: Role }>> {
+      const rows = await db<TechnicianRow>('technicians').select('id', 'display_name', 'role');
+      return new Map(rows.map((r) => [Number(r.id), { displayName: r.display_name, role: r.role }]));
+    },
+
+    /** The language a technician's pages use (null: the browser's). */
+    async setLanguage(id: number, language: 'en' | 'es' | 'zh' | null): Promise<void> {
+      await store.update(db, id, { language });
+    },
+
     async update(id: number, input: unknown, by: ActorContext): Promise<Technician> {
       const patch = parseOrThrow(updateTechnicianSchema, input, 'technician change');
       const current = await get(id);
@@ -229,9 +243,12 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
       const byId = new Map<number, LoginTrouble>();
       for (const r of rows) {
         const id = Number(r.technician_id);
-        const t = byId.get(id) ?? { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null };
+        const t = byId.get(id) ?? { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null, lockedUntil: null };
         t.failedLogins += Number(r.failures);
-        if (r.locked_until !== null && Number(r.locked_until) > now) t.lockedAddresses += 1;
+        if (r.locked_until !== null && Number(r.locked_until) > now) {
+          t.lockedAddresses += 1;
+          t.lockedUntil = Math.max(t.lockedUntil ?? 0, Number(r.locked_until));
+        }
         t.lastFailureAt = Math.max(t.lastFailureAt ?? 0, Number(r.last_failure_at));
         byId.set(id, t);
       }

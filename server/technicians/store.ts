@@ -20,6 +20,7 @@ export interface TechnicianRow {
   totp_secret?: string | null;
   totp_enabled_at?: number | null;
   totp_last_step?: number | null;
+  language?: string | null;
 }
 
 /** A technician as the rest of the server sees one: never the hash. */
@@ -34,6 +35,8 @@ export interface Technician {
   createdAt: number;
   /** Two-factor login: whether it is set up, and whether REQUIRE_2FA demands it of this account. */
   twoFactor: { enabled: boolean; required: boolean };
+  /** The language their pages use ('en', 'es', 'zh'); null follows the browser. */
+  language: string | null;
 }
 
 export type TwoFactorRequirement = 'none' | 'admins' | 'all';
@@ -53,6 +56,7 @@ export function toTechnician(row: TechnicianRow, requirement: TwoFactorRequireme
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
     createdAt: Number(row.created_at),
     twoFactor: { enabled: row.totp_enabled_at != null, required: twoFactorRequired(row.role, requirement) },
+    language: row.language ?? null,
   };
 }
 

@@ -13,7 +13,7 @@ import { openSse } from '../events/sse.ts';
 import { websocketUrl } from '../http/base-url.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { connectableStatuses } from './state-machine.ts';
-import { approveSchema, ticketIdSchema } from './schema.ts';
+import { approveSchema, declineSchema, ticketIdSchema } from './schema.ts';
 import { toHelpRequestView, type TicketService } from './service.ts';
 import type { ChatService } from '../chat/service.ts';
 import type { FileService } from '../files/service.ts';
@@ -179,7 +179,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   });
 
   router.post('/:id/decline', async (req, res) => {
-    res.json(toHelpRequestView(await tickets.decline(ticketOf(req).id, requesterOf(req))));
+    const { dontAskAgain } = parseOrThrow(declineSchema, req.body ?? {}, 'decline');
+    res.json(toHelpRequestView(await tickets.decline(ticketOf(req).id, requesterOf(req), dontAskAgain ?? false)));
   });
 
   router.post('/:id/cancel', async (req, res) => {

@@ -26,22 +26,41 @@ export const approveSchema = z.object({
   recordingNoticeShown: z.boolean().optional(),
 });
 
+export const declineSchema = z.object({
+  /** The user does not want this technician offered again on this request. */
+  dontAskAgain: z.boolean().optional(),
+});
+
 export const resolveSchema = z.object({
   resolution: z.string().trim().min(1, 'describe what was done').max(8000),
 });
 
 export const ticketIdSchema = z.coerce.number().int().positive().max(2 ** 31 - 1);
 
+const DAY_MS = 86_400_000;
+/** A date field (YYYY-MM-DD, UTC) or a time in ms; `endOfDay` makes a date inclusive (its next midnight). */
+const dateOrMs = (endOfDay: boolean) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) + (endOfDay ? DAY_MS : 0) : v),
+    z.coerce.number({ error: 'must be a date (YYYY-MM-DD)' }).int('must be a date (YYYY-MM-DD)').nonnegative('must be a date (YYYY-MM-DD)'),
+  );
+
 export const historyQuerySchema = z.object({
+  /** Words that must all appear in the problem or the resolution. */
+  text: z.string().trim().max(200).optional(),
   requester: z.string().trim().max(120).optional(),
   hostname: z.string().trim().max(255).optional(),
   technicianId: z.coerce.number().int().positive().optional(),
   status: z.enum(ticketStatuses).optional(),
-  from: z.coerce.number().int().nonnegative().optional(),
-  to: z.coerce.number().int().nonnegative().optional(),
+  from: dateOrMs(false).optional(),
+  to: dateOrMs(true).optional(),
   sort: z.enum(['created_at', 'updated_at', 'requester_name', 'hostname', 'status']).default('created_at'),
   order: z.enum(['asc', 'desc']).default('desc'),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+
+export const statsQuerySchema = z.object({
+  days: z.coerce.number().int().min(1).max(366).default(30),
+});

@@ -13,6 +13,7 @@ import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
 import { createHelpRequestSchema, resolveSchema, type HistoryQuery } from './schema.ts';
 import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
+import { ticketStats } from './stats.ts';
 
 export interface TicketServiceDeps {
   db: Knex;
@@ -22,11 +23,15 @@ export interface TicketServiceDeps {
   ticketExpiryMs: number;
   /** RECORD_SESSIONS: new requests' sessions are recorded. */
   recordSessions?: boolean;
+  /** DECLINE_COOLDOWN_MS: after a user declines a technician, that technician may offer again on the ticket only after this long. */
+  declineCooldownMs?: number;
 }
 
 interface TransitionOptions {
-  /** Extra checks on the locked row before the move (who may do it). */
-  check?: (row: TicketRow) => void;
+  /** Extra checks on the locked row before the move (who may do it), inside the transaction. */
+  check?: (row: TicketRow, trx: Knex.Transaction) => void | Promise<void>;
+  /** More writes in the same transaction, after the move. */
+  also?: (row: TicketRow, trx: Knex.Transaction, now: number) => Promise<void>;
   /** Extra columns, fixed or derived from the locked row. */
   patch?: Partial<TicketRow> | ((row: TicketRow) => Partial<TicketRow>);
   detail?: Record<string, unknown> | ((row: TicketRow) => Record<string, unknown>);
@@ -49,7 +54,7 @@ export function toHelpRequestView(ticket: TicketView): HelpRequestView {
   };
 }
 
-export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs, recordSessions = false }: TicketServiceDeps) {
+export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs, recordSessions = false, declineCooldownMs = 10 * 60_000 }: TicketServiceDeps) {
   async function get(id: number): Promise<TicketView> {
     const view = await ticketStore.view(db, id);
     if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
@@ -58,7 +63,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
   async function transition(id: number, action: TicketAction, context: ActorContext, options: TransitionOptions = {}): Promise<TicketView> {
     // InnoDB may pick this transaction as a deadlock victim under concurrent moves: it is safe to run again.
-    const previousStatus = await retryOnDeadlock(() => db.transaction(async (trx) => {
+    const previous = await retryOnDeadlock(() => db.transaction(async (trx) => {
       const actor = context.actor;
       // Accepts by one technician are serialised on the technician's row, so
       // the active-ticket limit holds under concurrency; rows are always
@@ -68,7 +73,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       }
       const row = await ticketStore.rowForUpdate(trx, id);
       if (!row) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
-      options.check?.(row);
+      await options.check?.(row, trx);
       const to = nextStatus(row.status, action);
       if (!to) {
         if (action === 'accept' && row.technician_id !== null) {
@@ -92,11 +97,12 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       const moved = await ticketStore.moveStatus(trx, id, row.status, patch);
       if (moved !== 1) throw new AppError('ILLEGAL_TRANSITION', `Ticket ${id} changed while you acted; reload and try again`);
       const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
-      await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId }, { from: row.status, to, ...detail });
-      return row.status;
+      await options.also?.(row, trx, now);
+      await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId: technicianId ?? row.technician_id }, { from: row.status, to, ...detail });
+      return { status: row.status, technicianId: row.technician_id === null ? null : Number(row.technician_id) };
     }));
     const ticket = await get(id);
-    bus.publish('ticket.changed', { ticket, action, previousStatus });
+    bus.publish('ticket.changed', { ticket, action, previousStatus: previous.status, previousTechnicianId: previous.technicianId });
     return ticket;
   }
 
@@ -143,7 +149,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
         return newId;
       });
       const ticket = await get(id);
-      bus.publish('ticket.changed', { ticket, action: 'created', previousStatus: null });
+      bus.publish('ticket.changed', { ticket, action: 'created', previousStatus: null, previousTechnicianId: null });
       return { ticket, clientSecret };
     },
 
@@ -158,12 +164,54 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return get(id);
     },
 
-    accept: (id: number, context: ActorContext) => transition(id, 'accept', context),
+    /** A technician takes a queued ticket, unless its user declined them lately (or for good) on it. */
+    accept: (id: number, context: ActorContext) =>
+      transition(id, 'accept', context, {
+        check: async (row, trx) => {
+          if (context.actor.type !== 'technician') return;
+          const declined = await trx('ticket_declines').where({ ticket_id: id, technician_id: context.actor.id }).first<DeclineRow | undefined>();
+          if (!declined) return;
+          if (declined.blocked) {
+            throw new AppError('DECLINED_BY_USER', `${row.requester_name} asked not to be offered your help again on request ${id}`, { requester: row.requester_name, variant: 'blocked' });
+          }
+          const waitMs = Number(declined.declined_at) + declineCooldownMs - clock.now();
+          if (waitMs > 0) {
+            const minutes = Math.ceil(waitMs / 60_000);
+            throw new AppError('DECLINED_BY_USER', `${row.requester_name} declined your offer on request ${id}; you may offer again in ${minutes} minute${minutes === 1 ? '' : 's'}`, { requester: row.requester_name, retryAfterMs: waitMs, minutes });
+          }
+        },
+      }),
     release: (id: number, context: ActorContext) => transition(id, 'release', context, { check: holderOnly(context) }),
 
-    async decline(id: number, context: ActorContext): Promise<TicketView> {
+    /**
+     * The user says no to the technician who offered. That technician may
+     * offer again on this ticket after the cooldown, or never when the user
+     * asked not to be asked again.
+     */
+    async decline(id: number, context: ActorContext, dontAskAgain = false): Promise<TicketView> {
       const before = await get(id);
-      return transition(id, 'decline', context, { detail: { declinedTechnician: before.technician?.displayName ?? null } });
+      return transition(id, 'decline', context, {
+        detail: { declinedTechnician: before.technician?.displayName ?? null, dontAskAgain },
+        also: async (row, trx, now) => {
+          if (row.technician_id === null) return;
+          const key = { ticket_id: id, technician_id: row.technician_id };
+          const updated = await trx('ticket_declines').where(key).update({ declined_at: now, blocked: dontAskAgain, times: trx.raw('times + 1') });
+          if (updated === 0) await trx('ticket_declines').insert({ ...key, declined_at: now, blocked: dontAskAgain, times: 1 });
+        },
+      });
+    },
+
+    /** For a technician, the tickets (among `ids`) whose user declined them and when they may offer again (Infinity: never). */
+    async declinedFor(technicianId: number, ids: number[]): Promise<Map<number, number>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db<DeclineRow>('ticket_declines').where({ technician_id: technicianId }).whereIn('ticket_id', ids);
+      const now = clock.now();
+      const result = new Map<number, number>();
+      for (const r of rows) {
+        const until = r.blocked ? Infinity : Number(r.declined_at) + declineCooldownMs;
+        if (until > now) result.set(Number(r.ticket_id), until);
+      }
+      return result;
     },
 
     /** The user allows the offered technician. A recorded request needs the client to have shown the recording notice. */
@@ -251,12 +299,23 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return viewer.role === 'admin' || ticket.status === 'requested' || ticket.technician?.id === viewer.id;
     },
 
+    /** The statistics page's figures over the last `days` (UTC days, today included). */
+    stats: (days: number) => ticketStats(db, clock.now(), days),
+
     dashboard() {
       const today = new Date(clock.now());
       today.setHours(0, 0, 0, 0);
       return dashboardFigures(db, today.getTime());
     },
   };
+}
+
+interface DeclineRow {
+  ticket_id: number;
+  technician_id: number;
+  declined_at: number;
+  times: number;
+  blocked: number | boolean;
 }
 
 function stampsFor(action: TicketAction, now: number, row: TicketRow, context: ActorContext): Partial<TicketRow> {

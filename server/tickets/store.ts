@@ -108,6 +108,11 @@ export const ticketStore = {
       if (query.requester) q.whereRaw("tickets.requester_name LIKE ? ESCAPE '!'", [`${escapeLike(query.requester)}%`]);
       if (query.hostname) q.whereRaw("tickets.hostname LIKE ? ESCAPE '!'", [`${escapeLike(query.hostname)}%`]);
       if (query.status) q.where('tickets.status', query.status);
+      // Every word, anywhere in the problem or the resolution (case-insensitive on both engines).
+      for (const word of (query.text ?? '').split(/\s+/).filter(Boolean).slice(0, 8)) {
+        const like = `%${escapeLike(word.toLowerCase())}%`;
+        q.where((w) => w.whereRaw("LOWER(tickets.description) LIKE ? ESCAPE '!'", [like]).orWhereRaw("LOWER(tickets.resolution) LIKE ? ESCAPE '!'", [like]));
+      }
       const technicianId = onlyTechnicianId ?? query.technicianId;
       if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
       if (query.from !== undefined) q.where('tickets.created_at', '>=', query.from);

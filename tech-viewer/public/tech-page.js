@@ -1,7 +1,12 @@
 // The /tech page: waits for the user's approval if needed, mints a viewer
 // token, connects through the Viewer module and says in words what happens.
+// The toolbar follows the state: while a session can run it offers the
+// session's controls; once the ticket has moved on (ended, resolved, declined,
+// released) it offers what comes next — Resolve ticket, Back to queue.
 import { Viewer } from './viewer.js';
-import { messages, format } from './messages.en.js';
+import { t, reasonText } from '/assets/i18n.js';
+import { ask } from '/assets/ui.js';
+import { events } from '/assets/events.js';
 
 const body = document.body;
 const ticketId = Number(body.dataset.ticketId);
@@ -10,19 +15,24 @@ const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const screen = document.getElementById('screen');
 const stateEl = document.getElementById('state');
 const viewOnlyNote = document.getElementById('view-only-note');
+const $ = (id) => document.getElementById(id);
 const buttons = {
-  cad: document.getElementById('btn-cad'),
-  scale: document.getElementById('btn-scale'),
-  fullscreen: document.getElementById('btn-fullscreen'),
-  disconnect: document.getElementById('btn-disconnect'),
-  reconnect: document.getElementById('btn-reconnect'),
-  end: document.getElementById('btn-end'),
-  clip: document.getElementById('btn-clip'),
+  cad: $('btn-cad'),
+  scale: $('btn-scale'),
+  fullscreen: $('btn-fullscreen'),
+  disconnect: $('btn-disconnect'),
+  reconnect: $('btn-reconnect'),
+  end: $('btn-end'),
+  resolve: $('btn-resolve'),
+  queue: $('btn-queue'),
+  clip: $('btn-clip'),
 };
 
+const CONNECTABLE = new Set(['approved', 'in_session']);
 let viewer = null;
 let closeIds = null;
 let status = body.dataset.status;
+let over = false;
 
 // A restart of the server or the repeater, or a dropped network, is ridden
 // through: the viewer reconnects by itself with backoff (saying so) for up to
@@ -39,19 +49,41 @@ function scheduleRetry(words) {
     return false;
   }
   const delayMs = Math.min(8_000, 1_000 * 2 ** retry.attempt++);
-  showState('reconnecting', format(messages.state.reconnecting, { reason: words, seconds: Math.round(delayMs / 1000) }));
+  showState('reconnecting', t('js.viewer.reconnecting', { reason: words, seconds: Math.round(delayMs / 1000) }));
   clearTimeout(retryTimer);
   retryTimer = setTimeout(() => void connect(), delayMs);
   return true;
 }
 
+/** Puts the state in words and shows the controls that fit it. */
 function showState(state, text) {
   stateEl.dataset.state = state;
+  body.dataset.viewerState = state;
   stateEl.textContent = text;
   const live = state === 'connected';
-  buttons.disconnect.hidden = state === 'ended' || state === 'awaitingApproval' || state === 'reconnecting';
-  buttons.reconnect.hidden = state !== 'ended' && state !== 'reconnecting';
+  const running = !over && state !== 'awaitingApproval';
+  for (const el of document.querySelectorAll('[data-live]')) el.hidden = !running;
+  buttons.disconnect.hidden = !running || !(state === 'connected' || state === 'waiting' || state === 'connecting');
+  buttons.reconnect.hidden = !running || (state !== 'ended' && state !== 'reconnecting');
+  buttons.resolve.hidden = !(over && status === 'ended');
+  buttons.queue.hidden = !over;
   for (const b of [buttons.cad, buttons.clip]) b.disabled = !live || (viewer?.viewOnly ?? false);
+}
+
+/** The ticket has moved on: no session can run here any more; say what happened and what comes next. */
+function showOver(ticket, action) {
+  over = true;
+  status = ticket.status;
+  clearTimeout(retryTimer);
+  retry = null;
+  if (viewer) viewer.disconnect();
+  let text;
+  if (status === 'ended') text = t('js.viewer.over', { reason: reasonText(ticket.endReason ?? 'UNKNOWN') });
+  else if (status === 'resolved') text = t('js.viewer.resolved', { id: ticketId });
+  else if (status === 'requested') text = action === 'decline' ? t('js.viewer.declined', { requester }) : t('js.viewer.requeued');
+  else text = t('js.viewer.closed', { reason: reasonText(ticket.endReason ?? (status === 'expired' ? 'EXPIRED' : 'CANCELLED_BY_USER')) });
+  showState('over', text);
+  (buttons.resolve.hidden ? buttons.queue : buttons.resolve).focus();
 }
 
 async function api(path, method = 'GET') {
@@ -66,8 +98,18 @@ async function loadCloseIds() {
   return Object.fromEntries(Object.entries(table).map(([id, code]) => [code, id]));
 }
 
+/** Whether the ticket still allows a session; if not, the page says what comes next. */
+async function stillConnectable() {
+  const detail = await api(`/api/v1/tickets/${ticketId}`).catch(() => null);
+  if (!detail) return true; // the server is away: the retry decides
+  if (CONNECTABLE.has(detail.ticket.status)) return true;
+  showOver(detail.ticket, null);
+  return false;
+}
+
 async function connect() {
-  showState('connecting', messages.state.connecting);
+  if (over) return;
+  showState('connecting', t('js.viewer.connecting'));
   closeIds ??= await loadCloseIds();
   let minted;
   try {
@@ -75,60 +117,60 @@ async function connect() {
   } catch (err) {
     // The server is away (restarting) or its database is: try again shortly.
     const transient = !err.code || err.code === 'DATABASE_UNAVAILABLE' || err.code === 'INTERNAL';
-    if (transient && scheduleRetry(messages.reasons.SHUTDOWN)) return;
-    if (err.code === 'ILLEGAL_TRANSITION') {
-      const detail = await api(`/api/v1/tickets/${ticketId}`).catch(() => null);
-      const s = detail?.ticket?.status ?? 'closed';
-      return showState('ended', format(messages.state.ended, { reason: format(messages.reasons.NOT_CONNECTABLE, { status: s.replace('_', ' ') }) }));
-    }
-    return showState('ended', format(messages.errors.mint, { message: err.message }));
+    if (transient && scheduleRetry(reasonText('SHUTDOWN'))) return;
+    if (err.code === 'ILLEGAL_TRANSITION' && !(await stillConnectable())) return;
+    return showState('ended', t('js.viewer.mintFailed', { message: err.message }));
   }
   viewOnlyNote.hidden = !minted.viewOnly;
-  viewOnlyNote.textContent = minted.viewOnly ? messages.viewOnly : '';
+  viewOnlyNote.textContent = minted.viewOnly ? t('js.viewer.viewOnly') : '';
   body.dataset.viewOnly = String(minted.viewOnly);
   screen.replaceChildren();
   viewer = new Viewer(screen, minted.url, { viewOnly: minted.viewOnly, closeIds });
-  viewer.addEventListener('state', (event) => {
+  viewer.setQuality(Number($('quality').value));
+  viewer.setCompression(Number($('compression').value));
+  viewer.addEventListener('clipboard', (event) => {
+    $('clip-remote').value = event.detail.text;
+  });
+  viewer.addEventListener('state', async (event) => {
     const { state, reason, detail } = event.detail;
+    if (over) return;
     if (state === 'connected') {
       retry = null;
-      showState('connected', format(messages.state.connected, { requester }));
+      showState('connected', t('js.viewer.connected', { requester }));
       viewer.focus();
     } else if (state === 'ended') {
-      const words = format(messages.reasons[reason] ?? messages.reasons.NETWORK, { detail: detail ?? '' });
+      const words = reasonText(reason, { detail: detail ?? '' });
       stateEl.dataset.reason = reason;
+      // The session is over for good (ended, resolved, declined…): say what comes next.
+      if (reason !== 'DISCONNECTED' && !(await stillConnectable())) return;
       // While reconnecting, a repeater that is not back yet refuses like a bad token.
       if ((RETRY_REASONS.has(reason) || (retry && reason === 'TOKEN_REFUSED')) && scheduleRetry(words)) return;
-      showState('ended', format(messages.state.ended, { reason: words }));
+      showState('ended', t('js.viewer.ended', { reason: words }));
     } else {
-      showState(state, messages.state[state]);
+      showState(state, t(`js.viewer.${state}`));
     }
   });
 }
 
-function awaitApproval() {
-  showState('awaitingApproval', messages.state.awaitingApproval);
-  const events = new EventSource('/api/v1/events');
-  events.addEventListener('ticket', (e) => {
-    const { ticket } = JSON.parse(e.data);
-    if (ticket.id !== ticketId) return;
-    status = ticket.status;
-    if (status === 'approved' || status === 'in_session') {
-      events.close();
-      void connect();
-    } else if (status !== 'accepted') {
-      events.close();
-      showState('ended', format(messages.state.ended, { reason: format(messages.reasons.NOT_CONNECTABLE, { status: status.replace('_', ' ') }) }));
-    }
-  });
-}
+// The ticket's moves reach the page live: approval starts the session; an end, a decline, a release end it here.
+events.addEventListener('ticket', (e) => {
+  const { ticket, action } = JSON.parse(e.data);
+  if (ticket.id !== ticketId || over) return;
+  const before = status;
+  status = ticket.status;
+  if (CONNECTABLE.has(status)) {
+    if (before === 'accepted') void connect();
+  } else if (status !== 'accepted') {
+    showOver(ticket, action);
+  }
+});
 
 buttons.cad.addEventListener('click', () => viewer?.sendCtrlAltDel());
-buttons.clip.addEventListener('click', () => viewer?.pasteText(document.getElementById('clip-text').value));
+buttons.clip.addEventListener('click', () => viewer?.pasteText($('clip-text').value));
 buttons.scale.addEventListener('click', () => {
   const fit = buttons.scale.getAttribute('aria-pressed') !== 'true';
   buttons.scale.setAttribute('aria-pressed', String(fit));
-  buttons.scale.textContent = fit ? 'Scale to fit' : '1:1';
+  buttons.scale.textContent = fit ? t('js.viewer.scaleFit') : t('js.viewer.scaleNative');
   viewer?.setScale(fit ? 'fit' : 'native');
 });
 buttons.fullscreen.addEventListener('click', () => {
@@ -142,12 +184,36 @@ buttons.reconnect.addEventListener('click', () => {
   void connect();
 });
 buttons.end.addEventListener('click', async () => {
+  if (!(await ask(buttons.end.dataset.confirmText, buttons.end.dataset.confirmOk))) return;
   try {
-    await api(`/api/v1/tickets/${ticketId}/end`, 'POST');
+    const { ticket } = await api(`/api/v1/tickets/${ticketId}/end`, 'POST');
+    showOver(ticket, 'end');
   } catch (err) {
-    stateEl.textContent = format(messages.errors.end, { message: err.message });
+    stateEl.textContent = t('js.viewer.endFailed', { message: err.message });
   }
 });
+$('quality').addEventListener('change', (e) => viewer?.setQuality(Number(e.target.value)));
+$('compression').addEventListener('change', (e) => viewer?.setCompression(Number(e.target.value)));
 
-if (status === 'approved' || status === 'in_session') void connect();
-else awaitApproval();
+// Keyboard: inside the remote screen every key goes to the user's computer (Tab too).
+// Ctrl+Alt+Shift+F brings focus back to the toolbar; Tab onto the screen gives it back.
+window.addEventListener(
+  'keydown',
+  (event) => {
+    if (!(event.ctrlKey && event.altKey && event.shiftKey && event.code === 'KeyF')) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const first = [...document.querySelectorAll('#toolbar button, #toolbar a')].find((b) => !b.hidden && !b.disabled);
+    first?.focus();
+    stateEl.dataset.focus = 'toolbar';
+  },
+  true,
+);
+screen.tabIndex = 0;
+screen.addEventListener('focus', () => {
+  if (viewer && body.dataset.viewerState === 'connected') viewer.focus();
+});
+
+if (CONNECTABLE.has(status)) void connect();
+else if (status === 'accepted') showState('awaitingApproval', t('js.viewer.awaitingApproval'));
+else showOver({ status, endReason: body.dataset.endReason || null }, null);

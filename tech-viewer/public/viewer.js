@@ -4,6 +4,7 @@
 //
 // Events (CustomEvent detail):
 //   state: { state: 'connecting' | 'waiting' | 'connected' | 'ended', reason?: string, code?: number }
+//   clipboard: { text: string } (the user copied text on their computer)
 import RFB from '/vendor/novnc/core/rfb.js';
 
 export class Viewer extends EventTarget {
@@ -34,6 +35,8 @@ export class Viewer extends EventTarget {
     this.#rfb.scaleViewport = true;
     this.#rfb.focusOnClick = true;
     this.#rfb.addEventListener('connect', () => this.#emit({ state: 'connected' }));
+    // Text the user copied on their computer (the VNC server's cut text).
+    this.#rfb.addEventListener('clipboard', (e) => this.dispatchEvent(new CustomEvent('clipboard', { detail: { text: e.detail.text } })));
     this.#rfb.addEventListener('securityfailure', (e) => this.#end('PROTOCOL', 0, e.detail?.reason ?? 'security failure'));
     this.#emit({ state: 'connecting' });
   }
@@ -59,6 +62,16 @@ export class Viewer extends EventTarget {
 
   focus() {
     this.#rfb.focus();
+  }
+
+  /** JPEG quality (0–9) the server is asked for; noVNC's qualityLevel. */
+  setQuality(level) {
+    this.#rfb.qualityLevel = level;
+  }
+
+  /** Compression effort (0–9) the server is asked for; noVNC's compressionLevel. */
+  setCompression(level) {
+    this.#rfb.compressionLevel = level;
   }
 
   /** Leaves the session from this side only; the user's session stays open. */

@@ -1,0 +1,96 @@
+// Audit events in words: who (with the right kind: administrator, technician,
+// user, system) and a sentence from the catalogue naming the affected
+// technician, filled from the event's details. Pages show these, never JSON.
+import type { AuditEvent } from '../server/audit/store.ts';
+import type { MessageKey } from './messages/en.ts';
+import type { Translate } from './messages/index.ts';
+import { bytesText, durationText } from './page-helpers.ts';
+
+export interface AuditLine {
+  who: string;
+  what: string;
+}
+
+/** What the page knows about the technicians: names and roles by id. */
+export type People = Map<number, { displayName: string; role: 'admin' | 'technician' }>;
+
+export function describeAudit(e: AuditEvent, t: Translate, people: People): AuditLine {
+  const d = e.detail ?? {};
+  const str = (k: string) => (typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : '');
+  const affected = e.technicianId === null ? null : people.get(e.technicianId);
+  const technician = affected?.displayName ?? (str('declinedTechnician') || t('audit.someone'));
+  const reason = (code: string) => (code ? t(reasonKey(code)) : t('reason.UNKNOWN'));
+  const params: Record<string, string | number> = {
+    technician,
+    hostname: str('hostname'),
+    os: str('os'),
+    name: str('name'),
+    size: typeof d.size === 'number' ? bytesText(d.size) : typeof d.bytes === 'number' ? bytesText(d.bytes) : '',
+    duration: typeof d.durationMs === 'number' ? durationText(d.durationMs, t) : '',
+    reason: reason(str('reason')),
+    characters: str('characters'),
+    retentionDays: str('retentionDays'),
+    problem: str('problem') || t('reason.UNKNOWN'),
+    failures: str('failures'),
+    minutes: typeof d.lockedForMs === 'number' ? Math.ceil(d.lockedForMs / 60_000) : '',
+    role: str('role') === 'admin' ? t('role.admin') : t('role.technician'),
+    why: '',
+    action: e.action,
+  };
+  let key = `audit.do.${e.action}`;
+  if (e.action === 'ticket.decline' && d.dontAskAgain === true) key = 'audit.do.ticket.declineForGood';
+  if (e.action === 'ticket.approve' && d.viewOnly === true) key = 'audit.do.ticket.approveViewOnly';
+  if (e.action === 'login.failed') params.why = t(loginWhy(str('reason')));
+  if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
+  const what = isKey(key, t) ? t(key as MessageKey, params) : t('audit.do.unknown', params);
+  return { who: actorText(e, t, people), what };
+}
+
+function actorText(e: AuditEvent, t: Translate, people: People): string {
+  if (e.actorType === 'technician') {
+    const role = e.actorId === null ? undefined : people.get(e.actorId)?.role;
+    return t('audit.actorKind', { name: e.actorName, kind: t(role === 'admin' ? 'role.admin' : 'role.technician') });
+  }
+  if (e.actorType === 'requester') return t('audit.actorKind', { name: e.actorName, kind: t('actor.requester') });
+  // The system acts under a name (retention, repeater, reconcile); a failed login is logged under the username tried.
+  return e.action.startsWith('login.') ? e.actorName : t('audit.actorKind', { name: e.actorName, kind: t('actor.system') });
+}
+
+const loginReasons: Record<string, MessageKey> = {
+  wrong_password: 'audit.loginWhy.password',
+  wrong_code: 'audit.loginWhy.code',
+  unknown_user: 'audit.loginWhy.unknown_user',
+  disabled: 'audit.loginWhy.disabled',
+  locked: 'audit.loginWhy.locked',
+};
+function loginWhy(reason: string): MessageKey {
+  return loginReasons[reason] ?? 'audit.loginWhy.other';
+}
+
+/** The catalogue key of a session end reason (or of a ticket's end reason). */
+export function reasonKey(code: string): MessageKey {
+  return `reason.${code}` as MessageKey;
+}
+
+function isKey(key: string, t: Translate): boolean {
+  return t(key as MessageKey) !== key;
+}
+
+/** Who ended a remote session, in words, from how it ended. */
+export function endedByText(s: { endReason: string | null; endedBy: string | null }, ticket: { requesterName: string; technician: { displayName: string } | null }, t: Translate): string {
+  if (s.endReason === null) return '';
+  switch (s.endReason) {
+    case 'ENDED_BY_USER':
+      return t('session.by.user', { name: ticket.requesterName });
+    case 'ENDED_BY_TECHNICIAN':
+      return t('session.by.technician', { name: ticket.technician?.displayName ?? t('audit.someone') });
+    case 'DESKTOP_LEFT':
+    case 'DESKTOP_LOST':
+      return t('session.by.desktop');
+    case 'VIEWER_LEFT':
+    case 'VIEWER_LOST':
+      return t('session.by.viewer');
+    default:
+      return s.endedBy === 'desktop' ? t('session.by.desktop') : s.endedBy === 'viewer' ? t('session.by.viewer') : t('session.by.server');
+  }
+}

@@ -1,0 +1,3 @@
+import { en } from './en.ts';
+import type { Catalogue } from './index.ts';
+export const zh: Catalogue = { ...en }; // PLACEHOLDER

@@ -1,0 +1,45 @@
+// The statistics page's charts, drawn with uPlot (served by the product) from
+// the figures the page carries; the same figures are in the tables below
+// them, for screen readers and for copying.
+import { t } from './i18n.js';
+
+const stats = JSON.parse(document.getElementById('stats-data').textContent);
+const xs = stats.days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+const ink = dark ? '#d9e2ec' : '#1f2933';
+const grid = dark ? '#3e4c59' : '#e4e7eb';
+const axes = [
+  { stroke: ink, grid: { stroke: grid } },
+  { stroke: ink, grid: { stroke: grid } },
+];
+
+function draw(el, series, data) {
+  const width = () => Math.max(260, el.clientWidth);
+  const plot = new window.uPlot({ width: width(), height: 220, series: [{}, ...series], axes, scales: { x: { time: true } } }, [xs, ...data], el);
+  new ResizeObserver(() => plot.setSize({ width: width(), height: 220 })).observe(el);
+}
+
+const charts = {
+  requests: () => draw(document.querySelector('[data-chart="requests"]'), [{ label: t('js.stats.requests'), stroke: '#0b6bcb', fill: 'rgba(11,107,203,.15)', width: 2 }], [stats.requests]),
+  wait: () =>
+    draw(
+      document.querySelector('[data-chart="wait"]'),
+      [
+        { label: t('js.stats.median'), stroke: '#0b6bcb', width: 2, spanGaps: true },
+        { label: t('js.stats.p90'), stroke: '#b3261e', width: 2, dash: [6, 4], spanGaps: true },
+      ],
+      [stats.wait.map((s) => s.median), stats.wait.map((s) => s.p90)],
+    ),
+  resolve: () =>
+    draw(
+      document.querySelector('[data-chart="resolve"]'),
+      [
+        { label: t('js.stats.median'), stroke: '#0b6bcb', width: 2, spanGaps: true },
+        { label: t('js.stats.p90'), stroke: '#b3261e', width: 2, dash: [6, 4], spanGaps: true },
+      ],
+      [stats.resolve.map((s) => s.median), stats.resolve.map((s) => s.p90)],
+    ),
+};
+for (const draw of Object.values(charts)) draw();
+for (const bar of document.querySelectorAll('.bar[data-w]')) bar.style.width = `${bar.dataset.w}%`;
+document.body.dataset.charts = 'drawn';
