@@ -122,7 +122,7 @@ describe('admin web', () => {
     await page.getByLabel('Sort by').selectOption('hostname');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL('**/history?**');
-    expect(await page.locator('#history-total').textContent()).toBe('2 tickets');
+    expect(await page.locator('#history-total').textContent()).toMatch(/^Tickets found: 2 ·/);
     const hosts = await page.locator('#history-table tbody tr td:nth-child(4)').allTextContents();
     expect(hosts.sort()).toEqual(['hist-alpha-1', 'hist-alpha-2']);
     await page.screenshot({ path: join(shots, 'history.png') });
@@ -139,7 +139,15 @@ describe('admin web', () => {
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Technician zoe created.');
     await page.screenshot({ path: join(shots, 'technicians.png') });
     await page.getByRole('link', { name: 'zoe' }).click();
+    // Disabling asks first (issue 16): Cancel changes nothing, Disable in the dialog does it.
     await page.getByRole('button', { name: 'Disable' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('Disable zoe? They are logged out everywhere');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForTimeout(300);
+    expect(await page.locator('#tech-state').textContent()).toMatch(/^Active/);
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await dialog.getByRole('button', { name: 'Disable' }).click();
     await expect.poll(() => page.locator('#tech-state').textContent()).toMatch(/^Disabled/);
 
     // The disabled technician's correct password no longer opens a session.
@@ -152,10 +160,22 @@ describe('admin web', () => {
     expect(zoe.url()).toContain('/login');
 
     await page.getByRole('button', { name: 'Reset password' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/New password for zoe \(shown once\): \S{20}/);
+    await dialog.getByRole('button', { name: 'Reset password' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/New password for zoe, shown once: \S{20}/);
+    // The generated password has a Copy button that puts it on the clipboard.
+    const password = (await page.locator('#flash-copy').textContent())!;
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.server.url });
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(password);
 
+    // The audit log in words: the administrator is an administrator, the affected technician is named.
     await page.goto(`${h.server.url}/audit?action=technician.disabled`);
     expect(await page.locator('#audit-table tbody tr').count()).toBeGreaterThan(0);
+    const row = page.locator('#audit-table tbody tr').first();
+    expect(await row.locator('td').nth(1).textContent()).toBe('admin (administrator)');
+    expect(await row.locator('td.what').textContent()).toBe('disabled the account of Zoe Tech.');
+    expect(await row.locator('td').first().textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    expect(await page.locator('#audit-table').textContent()).not.toContain('{');
     await page.screenshot({ path: join(shots, 'audit.png') });
     await zoe.context().close();
     await page.context().close();

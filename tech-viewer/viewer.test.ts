@@ -99,7 +99,7 @@ describe('technician viewer', () => {
   it('shows the user\'s display and sends typed keys to it', async () => {
     const t = await approvedTicket(false);
     const page = await technicianPage(`/tech/${t.id}`);
-    expect(await page.title()).toBe('Help for Bob User on bob-pc — Helpdesk');
+    expect(await page.title()).toBe(`#${t.id} Bob User on bob-pc — Helpdesk`);
     expect(await waitForState(page, 'waiting')).toMatch(/Waiting for the user's desktop/);
     await page.screenshot({ path: join(shots, '1-waiting-for-desktop.png') });
     await openDesktop(t);
@@ -112,11 +112,95 @@ describe('technician viewer', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => x.typed(), { timeout: 10_000 }).toContain('hello from the viewer\n');
     await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
-    expect(await waitForState(page, 'ended')).toBe('Session ended: the user stopped the session.');
-    expect(await page.locator('#btn-reconnect').isVisible()).toBe(true);
+    // The session is over (issue 16): the toolbar offers what comes next, not the session's controls.
+    expect(await waitForState(page, 'over')).toBe('The session is over: the user stopped the session. Say what was done to resolve the ticket.');
+    for (const id of ['#btn-cad', '#btn-disconnect', '#btn-reconnect', '#btn-end', '#settings', '#clipboard']) expect(await page.locator(id).isVisible(), id).toBe(false);
+    expect(await page.getByRole('link', { name: 'Resolve ticket' }).isVisible()).toBe(true);
+    expect(await page.getByRole('link', { name: 'Back to queue' }).isVisible()).toBe(true);
     await page.screenshot({ path: join(shots, '3-ended-by-user.png') });
+    // Opened again later, the page says the same, not "waiting for the user" forever.
+    await page.reload();
+    expect(await waitForState(page, 'over')).toMatch(/^The session is over: the user stopped the session\./);
+    await page.getByRole('link', { name: 'Resolve ticket' }).click();
+    await page.waitForURL(`**/tickets/${t.id}#resolution-text`);
+    await page.getByLabel('Resolution').fill('Restarted the spooler.');
+    await page.getByRole('button', { name: 'Resolve' }).click();
+    await page.goto(`${h.server.url}/tech/${t.id}`);
+    expect(await waitForState(page, 'over')).toBe(`Ticket #${t.id} is resolved. Nothing more to do here.`);
+    expect(await page.getByRole('link', { name: 'Resolve ticket' }).isVisible()).toBe(false);
     await page.context().close();
   }, 90_000);
+
+  it('from the queue to End session with the keyboard only, leaving the remote screen with Ctrl+Alt+Shift+F', async () => {
+    const t = await h.helpRequest({ requesterName: 'Kim Keys', hostname: 'kim-pc' });
+    const page = await technicianPage('/queue');
+    const tabTo = async (name: RegExp, limit = 40) => {
+      for (let i = 0; i < limit; i++) {
+        await page.keyboard.press('Tab');
+        const label = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          return `${el?.getAttribute('aria-label') ?? ''} ${el?.textContent ?? ''}`.trim();
+        });
+        if (name.test(label)) return;
+      }
+      throw new Error(`Tab never reached ${name}`);
+    };
+    await page.locator(`tr[data-ticket-id="${t.id}"]`).waitFor();
+    await tabTo(new RegExp(`^Accept #${t.id} \\(Kim Keys\\)`));
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/mine');
+    await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false }).expect(200);
+    await openDesktop(t);
+    await page.locator(`tr[data-ticket-id="${t.id}"] .open-viewer:not([hidden])`).waitFor();
+    await tabTo(/^Open viewer$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/tech/${t.id}`);
+    expect(await waitForState(page, 'connected')).toBe('Connected to Kim Keys\'s desktop.');
+    // Focus is in the remote screen: Tab goes to the user's computer, not to the page.
+    expect(await page.evaluate(() => document.activeElement?.closest('#screen') !== null)).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.closest('#screen') !== null)).toBe(true);
+    await page.keyboard.press('Control+Alt+Shift+KeyF');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('btn-cad');
+    await tabTo(/^End session$/, 10);
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('End the session with Kim Keys now?');
+    // Cancel has focus (the safe default): Tab to End session, Enter.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await waitForState(page, 'over')).toMatch(/^The session is over: the technician ended the session\./);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('btn-resolve');
+    const { body } = await ana.get(`/api/v1/tickets/${t.id}`).expect(200);
+    expect(body.ticket).toMatchObject({ status: 'ended', endReason: 'ENDED_BY_TECHNICIAN' });
+    // The ticket page names who ended it: the technician, not "server".
+    await page.goto(`${h.server.url}/tickets/${t.id}`);
+    await expect.poll(() => page.locator('#sessions td.ended-by').first().textContent()).toBe('the technician (Ana)');
+    await page.context().close();
+  }, 90_000);
+
+  it('tells the technician in words when the user declines, and offers no second prompt at once', async () => {
+    const t = await h.helpRequest({ requesterName: 'Eva Decline', hostname: 'eva-pc' });
+    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+    const viewerPage = await technicianPage(`/tech/${t.id}`);
+    expect(await waitForState(viewerPage, 'awaitingApproval')).toBe('Waiting for the user to allow this session…');
+    const queuePage = await technicianPage('/mine');
+    await queuePage.waitForSelector('body[data-live="on"]');
+    await h.api.post(`/api/v1/help-requests/${t.id}/decline`).set(bearer(t.secret)).send({}).expect(200);
+    expect(await waitForState(viewerPage, 'over')).toBe('Eva Decline declined your offer. The ticket is back in the queue.');
+    expect(await viewerPage.getByRole('link', { name: 'Back to queue' }).isVisible()).toBe(true);
+    await expect.poll(() => queuePage.locator('#live-alert').textContent()).toBe(`Eva Decline declined your offer for ticket #${t.id}. You may offer again later.`);
+    // In the queue the ticket says so instead of offering Accept.
+    await queuePage.goto(`${h.server.url}/queue`);
+    const row = queuePage.locator(`tr[data-ticket-id="${t.id}"]`);
+    expect(await row.locator('.declined').textContent()).toBe('Eva Decline declined your offer: you may offer again in 10 min.');
+    expect(await row.getByRole('button', { name: /Accept/ }).count()).toBe(0);
+    await viewerPage.context().close();
+    await queuePage.context().close();
+    await h.api.post(`/api/v1/help-requests/${t.id}/cancel`).set(bearer(t.secret)).expect(200);
+  }, 60_000);
 
   it('sends no input when the user allowed view only, and says so', async () => {
     const t = await approvedTicket(true);
