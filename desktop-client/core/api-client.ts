@@ -1,5 +1,6 @@
 // The desktop API contract, client side: one ticket, its bearer secret, and
 // its live SSE stream (re-opened with backoff when it drops).
+import { language } from './messages.ts';
 import type { ChatMessage, HelpRequestView, TicketFile } from '../../server/events/contract.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -89,7 +90,7 @@ export class DesktopApi {
   async #raw(suffix: string, init: NonNullable<Parameters<Transport['fetch']>[1]>): Promise<Response> {
     let res: Response;
     try {
-      res = await this.transport.fetch(`${this.serverUrl}${this.#path(suffix)}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${this.#secret}` } });
+      res = await this.transport.fetch(`${this.serverUrl}${this.#path(suffix)}`, { ...init, headers: { ...init.headers, 'accept-language': language, authorization: `Bearer ${this.#secret}` } });
     } catch (err) {
       throw new DesktopError('SERVER_UNREACHABLE', `Cannot reach the helpdesk server at ${this.serverUrl} (${(err as Error).message})`);
     }
@@ -145,6 +146,8 @@ export class DesktopApi {
         method,
         headers: {
           accept: 'application/json',
+          // The server words its errors in the user's language.
+          'accept-language': language,
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(this.#secret && path !== '/api/v1/help-requests' ? { authorization: `Bearer ${this.#secret}` } : {}),
           ...extraHeaders,

@@ -1,10 +1,41 @@
-// The desktop client's words (one catalogue for the window and the terminal),
-// English first, and the sentence for a flow snapshot.
+// The desktop client's words (one catalogue per language for the window and
+// the terminal: English, Spanish, Simplified Chinese), and the sentence for a
+// flow snapshot. The language is HELPDESK_LANG, else the system's
+// (LC_ALL, LC_MESSAGES, LANG), else English; the Electron shell passes its
+// locale with setLanguage(). The server is asked for errors in it too.
 import en from './messages.en.json' with { type: 'json' };
+import es from './messages.es.json' with { type: 'json' };
+import zh from './messages.zh.json' with { type: 'json' };
 import type { FlowSnapshot } from './help-session.ts';
 
 export type Messages = Record<string, string>;
-export const messages: Messages = en;
+export const catalogues: Record<'en' | 'es' | 'zh', Messages> = { en, es, zh };
+export type Language = keyof typeof catalogues;
+
+/** The language of a locale name ("es_ES.UTF-8", "zh-CN", "en-US"); null when we have none for it. */
+export function languageOfLocale(locale: string | undefined | null): Language | null {
+  const code = (locale ?? '').trim().toLowerCase().slice(0, 2);
+  return code in catalogues ? (code as Language) : null;
+}
+
+/** The language from the environment: HELPDESK_LANG, then the system locale variables. */
+export function languageFromEnv(env: Record<string, string | undefined> = process.env): Language {
+  for (const name of ['HELPDESK_LANG', 'LC_ALL', 'LC_MESSAGES', 'LANG']) {
+    const found = languageOfLocale(env[name]);
+    if (found) return found;
+    if (name === 'HELPDESK_LANG' && env[name]) break; // an explicit but unknown choice falls back to English
+  }
+  return 'en';
+}
+
+export let language: Language = languageFromEnv();
+export let messages: Messages = catalogues[language];
+
+/** Switches every later word to `lang` (the Electron shell's locale, tests). */
+export function setLanguage(lang: Language): void {
+  language = lang;
+  messages = catalogues[lang];
+}
 
 export function format(key: string, params: Record<string, string | number | null> = {}): string {
   const template = messages[key] ?? key;

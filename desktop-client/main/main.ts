@@ -9,7 +9,7 @@ import { createTransport } from '../core/transport.ts';
 import { HelpDesk } from '../core/help-desk.ts';
 import { DesktopError } from '../core/errors.ts';
 import { ipcChannels, type RequesterProfile } from '../contract.ts';
-import { messages, windowState } from '../core/messages.ts';
+import { languageOfLocale, messages, setLanguage, windowState } from '../core/messages.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererUrl = pathToFileURL(join(here, '..', 'renderer', 'index.html')).href;
@@ -45,7 +45,7 @@ handle(ipcChannels.getProfile, (): RequesterProfile => ({
   hostname: config.requester.hostname,
   notice: config.sourceNotice,
 }));
-handle(ipcChannels.messages, () => messages);
+handle(ipcChannels.messages, () => messages); // read when called: setLanguage() may have switched it
 handle(ipcChannels.say, async (text: unknown) => {
   await session.say(String(text ?? '').slice(0, 4000));
 });
@@ -68,6 +68,9 @@ session.on('message', (message) => win?.webContents.send(ipcChannels.chat, messa
 session.on('file', (file) => win?.webContents.send(ipcChannels.file, file));
 
 app.whenReady().then(() => {
+  // Without HELPDESK_LANG, the window speaks the system's language as Electron reports it.
+  const fromSystem = languageOfLocale(app.getLocale());
+  if (!process.env.HELPDESK_LANG && fromSystem) setLanguage(fromSystem);
   win = new BrowserWindow({
     width: 520,
     height: 640,

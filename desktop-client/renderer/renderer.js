@@ -8,6 +8,7 @@ function t(key, params = {}) {
   return (messages[key] ?? key).replace(/\{(\w+)\}/g, (m, name) => (params[name] == null ? m : String(params[name])));
 }
 
+document.documentElement.lang = t('meta.lang');
 for (const el of document.querySelectorAll('[data-msg]')) el.textContent = t(el.dataset.msg);
 document.getElementById('who').textContent = t('request.you', profile);
 if (profile.notice) {
