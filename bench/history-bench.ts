@@ -1,8 +1,9 @@
 // History benchmark (not a test): seeds 100,000 tickets into a fresh database
-// and times the admin web's history searches, the queue and the dashboard.
-// SQLite by default; BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1:port/db runs
-// it on MariaDB (the database must exist and be empty). Prints readable
-// figures, then one JSON line.
+// and times the admin web's history searches (fields, words in the problem),
+// the queue, the dashboard and the statistics page, on SQLite and on MariaDB
+// (a private mariadbd started here, or BENCH_MYSQL_URL=mysql://…/db, empty).
+// The statistics are checked against a plain recount of the same rows.
+// Prints readable figures, then one JSON line per engine.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +11,17 @@ import { openDatabase } from '../server/db/database.ts';
 import { ticketStore, dashboardFigures } from '../server/tickets/store.ts';
 import { historyQuerySchema } from '../server/tickets/schema.ts';
 import { ticketStatuses } from '../server/tickets/state-machine.ts';
+import { percentile, ticketStats } from '../server/tickets/stats.ts';
+import { startMariaDb } from '../test/mariadb.ts';
+import knexFactory, { type Knex } from 'knex';
 
 const TICKETS = 100_000;
 const TECHNICIANS = 20;
 const RUNS = 15;
 
-const database = process.env.BENCH_MYSQL_URL
-  ? { client: 'mysql' as const, url: process.env.BENCH_MYSQL_URL }
-  : { client: 'sqlite' as const, filename: join(mkdtempSync(join(tmpdir(), 'helpdesk-bench-')), 'bench.sqlite') };
+type Database = { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
+
+async function run(database: Database): Promise<void> {
 const db = await openDatabase(database);
 
 const started = performance.now();
@@ -31,6 +35,7 @@ for (let i = 0; i < TECHNICIANS; i++) {
   techIds.push(Number(id));
 }
 const names = ['Ana', 'Bob', 'Carla', 'Dan', 'Eve', 'Femi', 'Gus', 'Hana', 'Ivo', 'Jun'];
+const problems = ['Printer does not print', 'VPN drops every hour', 'Outlook asks for the password again', 'The printer prints blank pages', 'Screen flickers after the update', 'Cannot reach the shared drive'];
 let seed = 42;
 const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
 const batch: Record<string, unknown>[] = [];
@@ -39,10 +44,11 @@ for (let i = 0; i < TICKETS; i++) {
   const status = ticketStatuses[rand(ticketStatuses.length)]!;
   batch.push({
     status, requester_name: `${names[rand(names.length)]} ${rand(5000)}`, username: `u${rand(5000)}`, hostname: `host-${rand(20000)}`,
-    os: 'Linux', description: 'Printer does not print', client_secret_hash: 'x'.repeat(64), requester_address: '10.0.0.1',
+    os: 'Linux', description: `${problems[rand(problems.length)]} (case ${i})`, client_secret_hash: 'x'.repeat(64), requester_address: '10.0.0.1',
     technician_id: status === 'requested' ? null : techIds[rand(TECHNICIANS)], view_only: false, resolution: null, end_reason: null,
-    created_at: created, updated_at: created + 60_000, accepted_at: null, approved_at: null, started_at: null, ended_at: null,
-    resolved_at: status === 'resolved' ? created + 600_000 : null,
+    created_at: created, updated_at: created + 60_000, accepted_at: status === 'requested' || status === 'expired' ? null : created + rand(30 * 60_000),
+    approved_at: null, started_at: null, ended_at: null,
+    resolved_at: status === 'resolved' ? created + 60_000 * (5 + rand(240)) : null,
   });
   if (batch.length === 500) await db.batchInsert('tickets', batch.splice(0), 500);
 }
@@ -72,6 +78,53 @@ const figures = {
   historyTechnicianViewMs: await time('history as a technician (own tickets)', () => ticketStore.history(db, q({}), techIds[5])),
   queueMs: await time('queue (requested, oldest first)', () => ticketStore.listByStatus(db, ['requested'])),
   dashboardMs: await time('dashboard strip', () => dashboardFigures(db, now - 86_400_000)),
+  historyWordMs: await time('history, word in the problem "printer"', () => ticketStore.history(db, q({ text: 'printer' }))),
+  historyTwoWordsMs: await time('history, words "printer blank"', () => ticketStore.history(db, q({ text: 'printer blank' }))),
+  historyWordAndDatesMs: await time('history, word + a 7-day date range', () => ticketStore.history(db, q({ text: 'vpn', from: now - 14 * 86_400_000, to: now - 7 * 86_400_000 }))),
+  stats30DaysMs: await time('statistics page, last 30 days', () => ticketStats(db, now, 30)),
+  stats365DaysMs: await time('statistics page, last 365 days (every ticket)', () => ticketStats(db, now, 365)),
 };
+const checked = await checkStats(db, now);
 await db.destroy();
-console.log(JSON.stringify({ engine: database.client, tickets: TICKETS, ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number(v.toFixed(2))])) }));
+console.log(JSON.stringify({ engine: database.client, tickets: TICKETS, statsChecked: checked, ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number(v.toFixed(2))])) }));
+}
+
+/** The statistics against a plain recount of every row: totals, and the overall median and 90th percentile of the wait. */
+async function checkStats(db: Knex, now: number): Promise<boolean> {
+  const stats = await ticketStats(db, now, 365);
+  const rows = (await db('tickets').where('created_at', '>=', stats.from).where('created_at', '<', stats.to).select('created_at', 'accepted_at', 'technician_id')) as { created_at: number; accepted_at: number | null; technician_id: number | null }[];
+  const total = stats.requests.reduce((a, b) => a + b, 0);
+  const perTech = stats.byTechnician.reduce((a, b) => a + b.requests, 0);
+  const withTech = rows.filter((r) => r.technician_id !== null).length;
+  // One day's wait figures, recomputed from its rows.
+  const dayIndex = stats.days.length - 3;
+  const dayStart = stats.from + dayIndex * 86_400_000;
+  const waits = rows
+    .filter((r) => Number(r.created_at) >= dayStart && Number(r.created_at) < dayStart + 86_400_000 && r.accepted_at !== null)
+    .map((r) => Number(r.accepted_at) - Number(r.created_at))
+    .sort((a, b) => a - b);
+  const asMinutes = (v: number | null) => (v === null ? null : Math.round((v / 60_000) * 10) / 10);
+  const ok = total === rows.length && total === TICKETS && perTech === withTech && stats.wait[dayIndex]!.median === asMinutes(percentile(waits, 50)) && stats.wait[dayIndex]!.p90 === asMinutes(percentile(waits, 90));
+  console.log(`statistics checked against a recount: ${ok ? 'ok' : 'MISMATCH'} (${total} requests, ${perTech} held, day ${stats.days[dayIndex]} wait median ${stats.wait[dayIndex]!.median} min)`);
+  return ok;
+}
+
+await run({ client: 'sqlite', filename: join(mkdtempSync(join(tmpdir(), 'helpdesk-bench-')), 'bench.sqlite') });
+if (process.env.BENCH_MYSQL_URL) {
+  await run({ client: 'mysql', url: process.env.BENCH_MYSQL_URL });
+} else {
+  const mariadb = await startMariaDb().catch((err: Error) => {
+    console.log(`MariaDB not run: ${err.message}`);
+    return null;
+  });
+  if (mariadb) {
+    try {
+      const admin = knexFactory({ client: 'mysql2', connection: mariadb.url });
+      await admin.raw('CREATE DATABASE helpdesk_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
+      await admin.destroy();
+      await run({ client: 'mysql', url: `${mariadb.url}/helpdesk_bench` });
+    } finally {
+      await mariadb.destroy();
+    }
+  }
+}

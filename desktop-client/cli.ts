@@ -8,7 +8,7 @@ import { createTransport } from './core/transport.ts';
 import { HelpSession, type FlowSnapshot } from './core/help-session.ts';
 import { DesktopError } from './core/errors.ts';
 import { monitorLabel } from './core/monitors.ts';
-import { describeSnapshot, format } from './core/messages.ts';
+import { describeSnapshot, format, setLanguage } from './core/messages.ts';
 
 const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]] [--screen NAME|all]
   --description TEXT  what the problem is (asked for when missing; required with --yes)
@@ -39,6 +39,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = loadClientConfig(process.env);
+  setLanguage(config.language);
   // Said before anything is asked: this screen source cannot work here (x11vnc on Wayland).
   if (config.sourceNotice) process.stdout.write(`${config.sourceNotice}\n`);
   const session = new HelpSession(config, createTransport(config));

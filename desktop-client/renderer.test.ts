@@ -15,7 +15,7 @@ import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { HelpDesk } from './core/help-desk.ts';
 import { createTransport } from './core/transport.ts';
-import { messages, windowState } from './core/messages.ts';
+import { messages, setLanguage, windowState } from './core/messages.ts';
 import type { HelpdeskApi } from './contract.ts';
 
 let h: Harness;
@@ -241,6 +241,32 @@ describe('desktop client window', () => {
     expect(sent).toMatchObject({ name: 'system <b>log.txt', sha256: createHash('sha256').update(readFileSync(sendPath)).digest('hex') });
     await session.stop();
     await page.context().close();
+  }, 60_000);
+
+  it('speaks Spanish and Chinese: the window, its states and its questions', async () => {
+    try {
+      setLanguage('es');
+      const { page, session } = await openWindow();
+      await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('es');
+      expect(await page.locator('h1').first().textContent()).toBe('Pedir ayuda');
+      await page.getByLabel('¿Cuál es el problema?').fill('La impresora no imprime');
+      await page.getByRole('button', { name: 'Pedir ayuda' }).click();
+      await stateIs(page, 'waiting_for_technician');
+      expect(await page.locator('#status').textContent()).toBe(`Esperando a un técnico… Su solicitud es la #${session.snapshot.ticketId}.`);
+      await ana.post(`/api/v1/tickets/${session.snapshot.ticketId}/accept`).expect(200);
+      await stateIs(page, 'technician_offered');
+      expect(await page.locator('#consent-title').textContent()).toBe('Ana (técnico) quiere ayudarle.');
+      expect(await page.getByLabel('No volver a preguntarme por Ana en esta solicitud').isVisible()).toBe(true);
+      await session.stop();
+      await page.context().close();
+      setLanguage('zh');
+      const zh = await openWindow();
+      await expect.poll(() => zh.page.locator('html').getAttribute('lang')).toBe('zh-CN');
+      expect(await zh.page.getByRole('button', { name: '请求帮助' }).isVisible()).toBe(true);
+      await zh.page.context().close();
+    } finally {
+      setLanguage('en');
+    }
   }, 60_000);
 
   it('returns to waiting when the user declines, and shows errors in words', async () => {

@@ -7,6 +7,7 @@ import { homedir, hostname, userInfo, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DesktopError } from './errors.ts';
+import { languageFromEnv, type Language } from './messages.ts';
 
 export interface ClientConfig {
   serverUrl: string;
@@ -23,6 +24,8 @@ export interface ClientConfig {
   requester: { requesterName: string; username: string; hostname: string; os: string };
   /** Where the terminal client saves files the user accepts (never overwriting): ~/Downloads, else the home directory. */
   downloadDir: string;
+  /** HELPDESK_LANG, else the system's (LC_ALL, LC_MESSAGES, LANG): en, es or zh. */
+  language: Language;
 }
 
 export type ScreenSource = { kind: 'x11vnc' } | { kind: 'vnc'; host: string; port: number; password: string | null };
@@ -121,6 +124,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
       httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? null,
       noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
     }),
+    language: languageFromEnv(env),
     downloadDir: env.HELPDESK_DOWNLOAD_DIR ?? file.downloadDir ?? (existsSync(join(homedir(), 'Downloads')) ? join(homedir(), 'Downloads') : homedir()),
     requester: Object.freeze({ requesterName: fullName, username: user.username, hostname: hostname(), os: `${osType()} ${release()}` }),
   });

@@ -19,7 +19,7 @@ export function languageOfLocale(locale: string | undefined | null): Language | 
 }
 
 /** The language from the environment: HELPDESK_LANG, then the system locale variables. */
-export function languageFromEnv(env: Record<string, string | undefined> = process.env): Language {
+export function languageFromEnv(env: Record<string, string | undefined>): Language {
   for (const name of ['HELPDESK_LANG', 'LC_ALL', 'LC_MESSAGES', 'LANG']) {
     const found = languageOfLocale(env[name]);
     if (found) return found;
@@ -28,10 +28,10 @@ export function languageFromEnv(env: Record<string, string | undefined> = proces
   return 'en';
 }
 
-export let language: Language = languageFromEnv();
-export let messages: Messages = catalogues[language];
+export let language: Language = 'en';
+export let messages: Messages = catalogues.en;
 
-/** Switches every later word to `lang` (the Electron shell's locale, tests). */
+/** Switches every later word to `lang` (the configured language at start, the Electron shell's locale, tests). */
 export function setLanguage(lang: Language): void {
   language = lang;
   messages = catalogues[lang];

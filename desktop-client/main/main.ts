@@ -14,6 +14,7 @@ import { languageOfLocale, messages, setLanguage, windowState } from '../core/me
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererUrl = pathToFileURL(join(here, '..', 'renderer', 'index.html')).href;
 const config = loadClientConfig(process.env);
+setLanguage(config.language);
 // One attempt per request (see HelpDesk): "Request help again" starts a fresh one.
 const session = new HelpDesk(config, createTransport(config));
 let win: BrowserWindow | null = null;
@@ -70,7 +71,7 @@ session.on('file', (file) => win?.webContents.send(ipcChannels.file, file));
 app.whenReady().then(() => {
   // Without HELPDESK_LANG, the window speaks the system's language as Electron reports it.
   const fromSystem = languageOfLocale(app.getLocale());
-  if (!process.env.HELPDESK_LANG && fromSystem) setLanguage(fromSystem);
+  if (!process.env.HELPDESK_LANG && !process.env.LC_ALL && !process.env.LANG && fromSystem) setLanguage(fromSystem);
   win = new BrowserWindow({
     width: 520,
     height: 640,
