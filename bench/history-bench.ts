@@ -37,7 +37,8 @@ for (let i = 0; i < TECHNICIANS; i++) {
 const names = ['Ana', 'Bob', 'Carla', 'Dan', 'Eve', 'Femi', 'Gus', 'Hana', 'Ivo', 'Jun'];
 const problems = ['Printer does not print', 'VPN drops every hour', 'Outlook asks for the password again', 'The printer prints blank pages', 'Screen flickers after the update', 'Cannot reach the shared drive'];
 let seed = 42;
-const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+// MINSTD: the products stay exact in a double (the earlier LCG overflowed 2^53 and degenerated).
+const rand = (n: number) => ((seed = (seed * 48271) % 2147483647), seed % n);
 const batch: Record<string, unknown>[] = [];
 for (let i = 0; i < TICKETS; i++) {
   const created = now - (TICKETS - i) * 30_000;
