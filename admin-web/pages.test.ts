@@ -209,6 +209,47 @@ describe('pages', () => {
     await context.close();
   }, 60_000);
 
+  it('a browser notification for a new request once the technician turns them on, and live refreshes keep focus', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: h.server.url });
+    // Notifications are recorded as the page makes them (headless Chromium shows none).
+    await context.addInitScript(() => {
+      const shown: { title: string; body: string }[] = [];
+      (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
+      const Real = window.Notification;
+      class Recorded extends Real {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          shown.push({ title, body: options?.body ?? '' });
+        }
+      }
+      Object.defineProperty(window, 'Notification', { value: Recorded });
+    });
+    const page = await logIn(context, 'ana', 'ana-password-123');
+    await page.waitForSelector('body[data-live="on"]');
+    const shown = () => page.evaluate(() => (window as unknown as { shownNotifications: { title: string; body: string }[] }).shownNotifications);
+    const first = await h.helpRequest({ requesterName: 'Nora Notify', hostname: 'nora-pc', description: 'Off by default' });
+    await page.locator(`tr[data-ticket-id="${first.id}"]`).waitFor();
+    expect(await shown()).toEqual([]);
+    await page.getByLabel('Show a notification on new requests').check();
+    const second = await h.helpRequest({ requesterName: 'Nora Notify', hostname: 'nora-pc', description: 'Now it tells me' });
+    await expect.poll(shown).toEqual([{ title: `New help request #${second.id}`, body: 'Nora Notify · nora-pc\nNow it tells me' }]);
+    // My tickets refreshes live without losing the technician's place.
+    await ana.post(`/api/v1/tickets/${first.id}/accept`).expect(200);
+    await page.goto(`${h.server.url}/mine`);
+    await page.waitForSelector('body[data-live="on"]');
+    const release = page.locator(`tr[data-ticket-id="${first.id}"] button`, { hasText: 'Release' });
+    await release.focus();
+    await h.api.post(`/api/v1/help-requests/${first.id}/approve`).set(bearer(first.secret)).send({ viewOnly: false }).expect(200);
+    await expect.poll(() => page.locator(`tr[data-ticket-id="${first.id}"]`).getAttribute('data-status')).toBe('approved');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Release');
+    expect(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-ticket-id'))).toBe(String(first.id));
+    await ana.post(`/api/v1/tickets/${first.id}/release`).expect(200);
+    await h.api.post(`/api/v1/help-requests/${first.id}/cancel`).set(bearer(first.secret)).expect(200);
+    await h.api.post(`/api/v1/help-requests/${second.id}/cancel`).set(bearer(second.secret)).expect(200);
+    await context.close();
+  }, 60_000);
+
   it('administrators see that an account is locked, and unlock it from the list', async () => {
     const bob = await h.createTechnician(admin, 'bob');
     void bob;
