@@ -19,27 +19,20 @@ function draw(el, series, data) {
   new ResizeObserver(() => plot.setSize({ width: width(), height: 220 })).observe(el);
 }
 
-const charts = {
-  requests: () => draw(document.querySelector('[data-chart="requests"]'), [{ label: t('js.stats.requests'), stroke: '#0b6bcb', fill: 'rgba(11,107,203,.15)', width: 2 }], [stats.requests]),
-  wait: () =>
-    draw(
-      document.querySelector('[data-chart="wait"]'),
-      [
-        { label: t('js.stats.median'), stroke: '#0b6bcb', width: 2, spanGaps: true },
-        { label: t('js.stats.p90'), stroke: '#b3261e', width: 2, dash: [6, 4], spanGaps: true },
-      ],
-      [stats.wait.map((s) => s.median), stats.wait.map((s) => s.p90)],
-    ),
-  resolve: () =>
-    draw(
-      document.querySelector('[data-chart="resolve"]'),
-      [
-        { label: t('js.stats.median'), stroke: '#0b6bcb', width: 2, spanGaps: true },
-        { label: t('js.stats.p90'), stroke: '#b3261e', width: 2, dash: [6, 4], spanGaps: true },
-      ],
-      [stats.resolve.map((s) => s.median), stats.resolve.map((s) => s.p90)],
-    ),
-};
-for (const draw of Object.values(charts)) draw();
+/** A median line and a dashed 90th-percentile line over the days. */
+function spreadChart(name, spreads) {
+  draw(
+    document.querySelector(`[data-chart="${name}"]`),
+    [
+      { label: t('js.stats.median'), stroke: '#0b6bcb', width: 2, spanGaps: true },
+      { label: t('js.stats.p90'), stroke: '#b3261e', width: 2, dash: [6, 4], spanGaps: true },
+    ],
+    [spreads.map((s) => s.median), spreads.map((s) => s.p90)],
+  );
+}
+
+draw(document.querySelector('[data-chart="requests"]'), [{ label: t('js.stats.requests'), stroke: '#0b6bcb', fill: 'rgba(11,107,203,.15)', width: 2 }], [stats.requests]);
+spreadChart('wait', stats.wait);
+spreadChart('resolve', stats.resolve);
 for (const bar of document.querySelectorAll('.bar[data-w]')) bar.style.width = `${bar.dataset.w}%`;
 document.body.dataset.charts = 'drawn';
