@@ -71,7 +71,7 @@ describe('helpdesk-client (terminal mode)', () => {
     const ticket = await ana.get(`/api/v1/tickets/${id}`).expect(200);
     expect(ticket.body.ticket).toMatchObject({ requesterName: 'Tess Terminal', description: 'Mail does not sync' });
     await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
-    await client.waitFor(/Ana \(technician\) wants to help you\.\nAllow control \[c\], allow view only \[v\], or decline \[d\]\? $/);
+    await client.waitFor(/Ana \(technician\) wants to help you\.\nAllow control \[c\], allow view only \[v\], decline \[d\], or decline and don't ask again for Ana \[n\]\? $/);
     client.child.stdin!.write('c\n');
     await client.waitFor(/Ana is connecting to your screen/);
     const ws = await viewer(Number(id));
@@ -82,6 +82,22 @@ describe('helpdesk-client (terminal mode)', () => {
     // Each step is said once (issue 16: "Starting screen sharing…" used to be printed twice).
     expect(client.output().match(/Starting screen sharing/g)).toHaveLength(1);
     ws.terminate();
+  }, 60_000);
+
+  it('speaks Spanish with HELPDESK_LANG=es, and "n" declines a technician for good', async () => {
+    const client = runClient([], { HELPDESK_LANG: 'es' });
+    await client.waitFor(/Describa el problema: $/);
+    client.child.stdin!.write('El correo no sincroniza\n');
+    const [, id] = await client.waitFor(/Su solicitud es la #(\d+)\./);
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await client.waitFor(/Ana \(técnico\) quiere ayudarle\.\n¿Permitir el control \[c\], permitir solo ver \[v\], rechazar \[d\], o rechazar y no volver a preguntar por Ana \[n\]\? $/);
+    client.child.stdin!.write('n\n');
+    await expect.poll(async () => (await ana.get(`/api/v1/tickets/${id}`)).body.ticket.status).toBe('requested');
+    const again = await ana.post(`/api/v1/tickets/${id}/accept`).expect(409);
+    expect(again.body.error.code).toBe('DECLINED_BY_USER');
+    client.child.kill('SIGTERM');
+    expect(await client.exited).toBe(0);
+    expect(client.output()).toMatch(/La sesión ha terminado: usted canceló su solicitud\./);
   }, 60_000);
 
   it('allows view only without asking with --yes --view-only, and ends on SIGTERM', async () => {

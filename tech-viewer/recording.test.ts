@@ -158,7 +158,7 @@ describe('session recording and playback', () => {
     const lastFrame = await Promise.all(samples.map(([sx, sy]) => pixel(live, sx, sy)));
     await live.screenshot({ path: join(shots, '1-live-session-recorded.png') });
     await ana.post(`/api/v1/tickets/${t.id}/end`).expect(200);
-    await live.waitForSelector('#state[data-state="ended"]');
+    await live.waitForSelector('#state[data-state="over"]');
     await live.context().close();
 
     const [rec] = await recordingsOf(h, ana, t.id, 'complete');
@@ -263,7 +263,7 @@ describe('session recording and playback', () => {
       await expect.poll(() => out.match(/Your request is #(\d+)\./)?.[1], { timeout: 20_000 }).toBeTruthy();
       const id = Number(out.match(/Your request is #(\d+)\./)![1]);
       await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
-      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ana \(technician\) wants to help you\.\nThis session will be recorded\. .*\nAllow control \[c\], allow view only \[v\], or decline \[d\]\? $/);
+      await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ana \(technician\) wants to help you\.\nThis session will be recorded\. .*\nAllow control \[c\], allow view only \[v\], decline \[d\], or decline and don't ask again for Ana \[n\]\? $/);
       child.stdin!.write('v\n');
       await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ana is connecting to your screen/);
       const approval = (await ana.get(`/api/v1/tickets/${id}`).expect(200)).body.timeline.find((e: { action: string }) => e.action === 'ticket.approve');

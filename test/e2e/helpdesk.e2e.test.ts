@@ -186,8 +186,8 @@ describe('end to end', () => {
 
     // 5. The user stops; the viewer says so; the timeline has every step; the technician resolves.
     client.stdin!.write('stop\n');
-    await tech.waitForSelector('#state[data-state="ended"]');
-    expect(await tech.locator('#state').textContent()).toBe('Session ended: the user stopped the session.');
+    await tech.waitForSelector('#state[data-state="over"]');
+    expect(await tech.locator('#state').textContent()).toBe('The session is over: the user stopped the session. Say what was done to resolve the ticket.');
     await tech.screenshot({ path: join(shots, '5-user-stopped.png') });
     expect(await clientExit).toBe(0);
     await tech.goto(`${serverUrl}/tickets/${ticketId}`);
