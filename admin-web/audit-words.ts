@@ -2,7 +2,7 @@
 // user, system) and a sentence from the catalogue naming the affected
 // technician, filled from the event's details. Pages show these, never JSON.
 import type { AuditEvent } from '../server/audit/store.ts';
-import type { MessageKey } from './messages/en.ts';
+import { en, type MessageKey } from './messages/en.ts';
 import type { Translate } from './messages/index.ts';
 import { bytesText, durationText } from './page-helpers.ts';
 
@@ -42,7 +42,7 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
   if (e.action === 'ticket.approve' && d.viewOnly === true) key = 'audit.do.ticket.approveViewOnly';
   if (e.action === 'login.failed') params.why = t(loginWhy(str('reason')));
   if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
-  const what = isKey(key, t) ? t(key as MessageKey, params) : t('audit.do.unknown', params);
+  const what = key in en ? t(key as MessageKey, params) : t('audit.do.unknown', params);
   return { who: actorText(e, t, people), what };
 }
 
@@ -70,10 +70,6 @@ function loginWhy(reason: string): MessageKey {
 /** The catalogue key of a session end reason (or of a ticket's end reason). */
 export function reasonKey(code: string): MessageKey {
   return `reason.${code}` as MessageKey;
-}
-
-function isKey(key: string, t: Translate): boolean {
-  return t(key as MessageKey) !== key;
 }
 
 /** Who ended a remote session, in words, from how it ended. */

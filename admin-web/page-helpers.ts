@@ -6,7 +6,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { AppError, isAppError, localizedMessage } from '../server/errors.ts';
 import { mustEnrolTwoFactor } from '../server/auth/guards.ts';
-import { clientCatalogue, htmlLang, languageNames, languageOf, languages, scriptJson, translator, type Language, type Translate } from './messages/index.ts';
+import { clientWords, htmlLang, languageNames, languageOf, languages, translator, type Language, type Translate } from './messages/index.ts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -28,7 +28,7 @@ export function languageLocals(req: Request, res: Response): Translate {
   res.locals.languages = languages;
   res.locals.languageNames = languageNames;
   res.locals.t = t;
-  res.locals.clientWords = scriptJson(clientCatalogue(lang));
+  res.locals.clientWords = clientWords[lang];
   res.locals.ageText = (sinceMs: number, nowMs: number) => ageText(sinceMs, nowMs, t);
   res.locals.durationText = (ms: number) => durationText(ms, t);
   return t;

@@ -12,9 +12,6 @@ import { formAction, requirePageAdmin, requirePageLogin, timeText } from './page
 import { describeAudit } from './audit-words.ts';
 import { languages, translator, type Translate } from './messages/index.ts';
 
-/** The page's translator, set by pageLocals. */
-const pageT = (req: import('express').Request): Translate => req.res!.locals.t as Translate;
-
 /** Actions offered in the audit filter. */
 const auditActions = [
   'ticket.created', 'ticket.accept', 'ticket.decline', 'ticket.release', 'ticket.approve', 'ticket.end', 'ticket.resolve', 'ticket.cancel', 'ticket.expire',
@@ -124,32 +121,32 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
     return { redirect: '/profile#twofa' };
   }, () => '/profile'));
 
-  router.post('/profile/2fa/enable', formAction(async (req) => {
+  router.post('/profile/2fa/enable', formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;
     const secret = req.session.enrolSecret;
-    if (!secret) throw new AppError('VALIDATION_FAILED', pageT(req)('twofa.startAgain'));
+    if (!secret) throw new AppError('VALIDATION_FAILED', t('twofa.startAgain'));
     const { recoveryCodes } = await technicians.confirmTwoFactor(technicianOf(req).id, secret, body.code ?? '', technicianContext(req));
     delete req.session.enrolSecret;
     req.session.recoveryCodesOnce = recoveryCodes;
-    return { redirect: '/profile#twofa', ok: pageT(req)('twofa.turnedOn') };
+    return { redirect: '/profile#twofa', ok: t('twofa.turnedOn') };
   }, () => '/profile#twofa'));
 
-  router.post('/profile/2fa/disable', formAction(async (req) => {
+  router.post('/profile/2fa/disable', formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;
     await technicians.disableTwoFactor(technicianOf(req).id, body.password ?? '', technicianContext(req));
-    return { redirect: '/profile#twofa', ok: pageT(req)('twofa.turnedOff') };
+    return { redirect: '/profile#twofa', ok: t('twofa.turnedOff') };
   }, () => '/profile#twofa'));
 
-  router.post('/technicians/:id/2fa/reset', formAction(async (req) => {
+  router.post('/technicians/:id/2fa/reset', formAction(async (req, _res, t) => {
     const id = parseOrThrow(idSchema, req.params.id, 'technician id');
     const technician = await technicians.resetTwoFactor(id, technicianContext(req));
-    return { redirect: `/technicians/${id}`, ok: pageT(req)('team.twofaReset', { username: technician.username }) };
+    return { redirect: `/technicians/${id}`, ok: t('team.twofaReset', { username: technician.username }) };
   }, (req) => `/technicians/${String(req.params.id)}`));
 
-  router.post('/profile/password', formAction(async (req) => {
+  router.post('/profile/password', formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;
     await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword ?? '', body.newPassword ?? '', technicianContext(req), req.sessionID);
-    return { redirect: '/profile', ok: pageT(req)('profile.changed') };
+    return { redirect: '/profile', ok: t('profile.changed') };
   }, () => '/profile'));
 
   return router;

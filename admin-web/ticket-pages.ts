@@ -48,8 +48,8 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
     // Tickets whose user declined me lately (or for good) say so, and offer no Accept.
     const declined = await tickets.declinedFor(req.user!.id, queue.map((q) => q.id));
     const rows = queue.map((q) => {
-      const until = declined.get(q.id);
-      return { ...q, declinedMinutes: until === undefined ? null : until === Infinity ? Infinity : Math.ceil((until - Date.now()) / 60_000) };
+      const waitMs = declined.get(q.id);
+      return { ...q, declinedMinutes: waitMs === undefined ? null : Math.ceil(waitMs / 60_000) };
     });
     res.render('queue', { title: res.locals.t('queue.title'), queue: rows, figures, ...helpers });
   });

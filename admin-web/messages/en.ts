@@ -409,8 +409,3 @@ export const en = {
 } as const;
 
 export type MessageKey = keyof typeof en;
-
-/** English words outside a request (logs, the CLI): pages use the request's language (messages/index.ts). */
-export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  return en[key].replace(/\{(\w+)\}/g, (_m, name: string) => String(params[name] ?? `{${name}}`));
-}

@@ -1,9 +1,9 @@
 // The web's languages: English, Spanish and Simplified Chinese. Each catalogue
 // is a typed object with every key of the English one (the compiler checks it;
-// i18n.test.ts checks placeholders too). A page's language is the
+// pages.test.ts checks placeholders too). A page's language is the
 // technician's choice (profile), else the browser's Accept-Language, else
-// English. Plurals are avoided by wording ("Failed logins: 3"); numbers and
-// dates are formatted with Intl for the language.
+// English. Plurals are avoided by wording ("Failed logins: 3"); times are one
+// format in every language (page-helpers' timeText).
 import type { Request } from 'express';
 import { en, type MessageKey } from './en.ts';
 import { es } from './es.ts';
@@ -43,13 +43,15 @@ export function languageOf(req: Request): Language {
   return 'en';
 }
 
-/** The words the browser scripts need (keys under "js."), put into each page as JSON. */
-export function clientCatalogue(lang: Language): Record<string, string> {
-  const catalogue = catalogues[lang];
-  return Object.fromEntries(Object.entries(catalogue).filter(([key]) => key.startsWith('js.') || key.startsWith('reason.')));
-}
-
 /** JSON safe inside a <script type="application/json"> element. */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
+
+/**
+ * The words the browser scripts need (keys under "js." and "reason."), as the
+ * JSON each page carries: made once per language, not per request.
+ */
+export const clientWords: Record<Language, string> = Object.fromEntries(
+  languages.map((lang) => [lang, scriptJson(Object.fromEntries(Object.entries(catalogues[lang]).filter(([key]) => key.startsWith('js.') || key.startsWith('reason.'))))]),
+) as Record<Language, string>;

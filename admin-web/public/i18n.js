@@ -13,7 +13,7 @@ export function t(key, params = {}) {
 
 /** The words of a session end reason (close-code identifier). */
 export function reasonText(code, params = {}) {
-  return t(`reason.${code}`, params) === `reason.${code}` ? t('reason.NETWORK') : t(`reason.${code}`, params);
+  return t(`reason.${code}` in words ? `reason.${code}` : 'reason.NETWORK', params);
 }
 
 /** "3 min", "2 h 5 min", "4 d". */

@@ -106,6 +106,10 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     return ticket;
   }
 
+  /** How long until a declined technician may offer again on the ticket: Infinity when the user said never, ≤ 0 when they may now. */
+  const offerAgainIn = (declined: DeclineRow): number =>
+    declined.blocked ? Infinity : Number(declined.declined_at) + declineCooldownMs - clock.now();
+
   const holderOnly = (context: ActorContext) => (row: TicketRow) => {
     const actor = context.actor;
     if (actor.type !== 'technician') return;
@@ -171,10 +175,10 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
           if (context.actor.type !== 'technician') return;
           const declined = await trx('ticket_declines').where({ ticket_id: id, technician_id: context.actor.id }).first<DeclineRow | undefined>();
           if (!declined) return;
-          if (declined.blocked) {
+          const waitMs = offerAgainIn(declined);
+          if (waitMs === Infinity) {
             throw new AppError('DECLINED_BY_USER', `${row.requester_name} asked not to be offered your help again on request ${id}`, { requester: row.requester_name, variant: 'blocked' });
           }
-          const waitMs = Number(declined.declined_at) + declineCooldownMs - clock.now();
           if (waitMs > 0) {
             const minutes = Math.ceil(waitMs / 60_000);
             throw new AppError('DECLINED_BY_USER', `${row.requester_name} declined your offer on request ${id}; you may offer again in ${minutes} minute${minutes === 1 ? '' : 's'}`, { requester: row.requester_name, retryAfterMs: waitMs, minutes });
@@ -201,15 +205,14 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       });
     },
 
-    /** For a technician, the tickets (among `ids`) whose user declined them and when they may offer again (Infinity: never). */
+    /** For a technician, the tickets (among `ids`) whose user declined them, and how long until they may offer again (ms; Infinity: never). */
     async declinedFor(technicianId: number, ids: number[]): Promise<Map<number, number>> {
       if (ids.length === 0) return new Map();
       const rows = await db<DeclineRow>('ticket_declines').where({ technician_id: technicianId }).whereIn('ticket_id', ids);
-      const now = clock.now();
       const result = new Map<number, number>();
       for (const r of rows) {
-        const until = r.blocked ? Infinity : Number(r.declined_at) + declineCooldownMs;
-        if (until > now) result.set(Number(r.ticket_id), until);
+        const waitMs = offerAgainIn(r);
+        if (waitMs > 0) result.set(Number(r.ticket_id), waitMs);
       }
       return result;
     },
