@@ -15,7 +15,7 @@ import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { catalogues, languages } from './messages/index.ts';
 import { errorWords } from '../server/messages/errors.ts';
 import { errorStatus } from '../server/errors.ts';
-import { CloseCode } from '../repeater/close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { catalogues as desktopCatalogues, languageFromEnv } from '../desktop-client/core/messages.ts';
 import { percentile } from '../server/tickets/stats.ts';
 

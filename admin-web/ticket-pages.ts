@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { parseOrThrow } from '../server/errors.ts';
 import { technicianContext } from '../server/auth/guards.ts';
 import { listAuditEvents } from '../server/audit/store.ts';
-import { remoteSessionStore } from '../server/sessions/store.ts';
+import { remoteSessionStore } from '../server/remote-sessions/store.ts';
 import { ticketIdSchema, historyQuerySchema, statsQuerySchema } from '../server/tickets/schema.ts';
 import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';

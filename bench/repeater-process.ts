@@ -5,7 +5,7 @@
 // per-token memory, so it adds nothing to the per-session RSS figure.
 import { pino } from 'pino';
 import { Repeater } from '../repeater/repeater.ts';
-import type { Authorization, LegRequest } from '../repeater/contract.ts';
+import type { Authorization, LegRequest } from '../protocol/repeater.ts';
 import { nativeMasking } from '../repeater/frames.ts';
 
 // `bench.<ticketId>.<side>.rec` also orders the session recorded (under BENCH_RECORDINGS_DIR).

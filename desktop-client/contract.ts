@@ -1,29 +1,8 @@
-// The boundary between the Electron main process and the window: IPC channel
-// names and the API the preload exposes as window.helpdesk. Both sides import
-// these types; the window never sees raw IPC.
+// The API the preload exposes to the window as window.helpdesk (the IPC
+// channel names it rides on are in protocol/ipc.ts). Both sides import these
+// types; the window never sees raw IPC.
 import type { WindowState } from './core/messages.ts';
 import type { ChatMessage, TicketFile } from './core/api-client.ts';
-
-export const ipcChannels = {
-  requestHelp: 'helpdesk:request-help',
-  allow: 'helpdesk:allow',
-  decline: 'helpdesk:decline',
-  stop: 'helpdesk:stop',
-  screens: 'helpdesk:screens',
-  startOver: 'helpdesk:start-over',
-  getState: 'helpdesk:get-state',
-  getProfile: 'helpdesk:get-profile',
-  messages: 'helpdesk:messages',
-  state: 'helpdesk:state',
-  say: 'helpdesk:say',
-  conversation: 'helpdesk:conversation',
-  chat: 'helpdesk:chat',
-  files: 'helpdesk:files',
-  acceptFile: 'helpdesk:accept-file',
-  refuseFile: 'helpdesk:refuse-file',
-  sendFile: 'helpdesk:send-file',
-  file: 'helpdesk:file',
-} as const;
 
 export interface RequesterProfile {
   requesterName: string;

@@ -13,8 +13,8 @@
 // the peer's stream is at a frame boundary after every read — a ping or a close
 // can always be written. No copy, no per-message closure, no timer per frame.
 import type { Socket } from 'node:net';
-import { CloseCode, closeReasons, type CloseCodeId } from './close-codes.ts';
-import type { LegSide, RecordOrder } from './contract.ts';
+import { CloseCode, type CloseCodeId } from '../protocol/close-codes.ts';
+import type { LegSide, RecordOrder } from '../protocol/repeater.ts';
 import type { Recorder } from './recording.ts';
 import { Opcode, clientHeaderSize, closeFrame, controlFrame, frameHeader, unmaskPiece } from './frames.ts';
 
@@ -206,7 +206,7 @@ export class Leg {
   /** Closes with one of the repeater's codes (a leg that was held is read again, so the handshake completes). */
   closeWith(id: CloseCodeId): void {
     if (this.state !== 'closed') this.transition('closed');
-    this.#sendClose(CloseCode[id], closeReasons[id]);
+    this.#sendClose(CloseCode[id], id);
   }
 
   ping(): void {

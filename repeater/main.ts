@@ -10,7 +10,8 @@ import { Repeater } from './repeater.ts';
 import { RepeaterConfigError, loadRepeaterConfig } from './config.ts';
 import { LinkRefusedError, ServerLink } from './server-link.ts';
 import { nativeMasking } from './frames.ts';
-import type { RepeaterEvents, WireEvent } from './contract.ts';
+import type { RepeaterEvents } from './contract.ts';
+import type { WireEvent } from '../protocol/repeater.ts';
 
 let config;
 try {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { connect, receiveBytes, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
-import { Codec, BLOCK_HEADER_BYTES, RECORDING_MAGIC, parseRecording, type RecordingResult } from './recording.ts';
+import { Codec, BLOCK_HEADER_BYTES, RECORDING_MAGIC, parseRecording } from './recording.ts';
+import { type RecordingResult } from '../protocol/repeater.ts';
 
 let tr: TestRepeater | null = null;
 afterEach(async () => {

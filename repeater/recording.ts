@@ -22,6 +22,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { RecordingResult, RecordingState, RecordingTrailer } from '../protocol/repeater.ts';
 import { constants as zlibConstants, deflateRaw, inflateRawSync } from 'node:zlib';
 
 export const RECORDING_MAGIC = Buffer.from('HCREC01\n', 'latin1');
@@ -48,33 +49,6 @@ export interface RecordingHeader {
   startedAt: number;
   /** Whatever the server knows of the two ends (noVNC's and x11vnc's versions, view-only). */
   meta: Record<string, string | number | boolean | null>;
-}
-
-export type RecordingState = 'complete' | 'dropped' | 'failed';
-
-export interface RecordingTrailer {
-  endedAt: number;
-  durationMs: number;
-  reason: string;
-  records: number;
-  bytesDesktopToViewer: number;
-  bytesViewerToDesktop: number;
-  state: RecordingState;
-}
-
-/** What a finished recording left on disk (the `recordingClosed` event). */
-export interface RecordingResult {
-  recordingId: string;
-  ticketId: string;
-  file: string;
-  state: RecordingState;
-  /** Why it was dropped or failed, in words; null when complete. */
-  problem: string | null;
-  bytes: number;
-  sha256: string | null;
-  startedAt: number;
-  endedAt: number;
-  durationMs: number;
 }
 
 /** Where the encoded bytes go; a file by default (tests may slow it down). */

@@ -5,8 +5,9 @@ import { connect as netConnect } from 'node:net';
 import { pino } from 'pino';
 import { Repeater, type RepeaterDeps } from './repeater.ts';
 import { TokenBook } from './token-book.ts';
-import type { LegSide, RecordOrder, RepeaterOptions } from './contract.ts';
-import { sidePaths } from './contract.ts';
+import type { LegSide, RecordOrder } from '../protocol/repeater.ts';
+import type { RepeaterOptions } from './contract.ts';
+import { sidePaths } from '../protocol/repeater.ts';
 
 export interface TestRepeater {
   repeater: Repeater;

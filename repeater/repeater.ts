@@ -7,18 +7,9 @@ import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
-import { RefusalCode, type CloseCodeId, type RefusalCodeId } from './close-codes.ts';
-import {
-  defaultRepeaterOptions,
-  sidePaths,
-  type AuthorizeLeg,
-  type LegRequest,
-  type LegSide,
-  type RecordOrder,
-  type RepeaterEvents,
-  type RepeaterLogger,
-  type RepeaterOptions,
-} from './contract.ts';
+import { RefusalCode, type CloseCodeId, type RefusalCodeId } from '../protocol/close-codes.ts';
+import { defaultRepeaterOptions, type AuthorizeLeg, type RepeaterEvents, type RepeaterLogger, type RepeaterOptions } from './contract.ts';
+import { sidePaths, type LegRequest, type LegSide, type RecordOrder } from '../protocol/repeater.ts';
 import { checkHandshake, switchingProtocols } from './frames.ts';
 import { Leg, departureReason, type LegHooks } from './leg.ts';
 import { PairingTable } from './pairing-table.ts';
@@ -164,7 +155,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     if (this.#closing) return this.#refuse(socket, 'SHUTTING_DOWN', 'The repeater is shutting down', url.pathname, remoteAddress);
     // A malformed handshake is refused before a token is spent on it.
     const handshake = checkHandshake(req);
-    if (!handshake.ok) return this.#refuse(socket, 'BAD_REQUEST', handshake.message, url.pathname, remoteAddress, handshake.status);
+    if (!handshake.ok) return this.#refuse(socket, 'BAD_HANDSHAKE', handshake.message, url.pathname, remoteAddress, handshake.status);
     const limited = this.#limits.acquire(remoteAddress);
     if (limited) {
       const message = limited === 'TOO_MANY_LEGS' ? 'The repeater is at capacity' : 'Too many connections from this address';
@@ -388,7 +379,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       socket.end(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
           'Connection: close\r\nContent-Type: application/json\r\n' +
-          (status === 400 && code === 'BAD_REQUEST' ? 'Sec-WebSocket-Version: 13\r\n' : '') +
+          (status === 400 && code === 'BAD_HANDSHAKE' ? 'Sec-WebSocket-Version: 13\r\n' : '') +
           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
     }

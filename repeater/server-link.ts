@@ -4,16 +4,9 @@
 // and the server's commands through one SSE stream, reopened with backoff.
 // See the protocol in contract.ts.
 import { readSseEvents } from '../lib/sse-reader.ts';
-import type { CloseCodeId } from './close-codes.ts';
-import {
-  NODE_HEADER,
-  internalPaths,
-  type Authorization,
-  type EndCommand,
-  type LegRequest,
-  type RepeaterLogger,
-  type WireEvent,
-} from './contract.ts';
+import type { CloseCodeId } from '../protocol/close-codes.ts';
+import { NODE_HEADER, internalPaths, type Authorization, type EndCommand, type LegRequest, type WireEvent } from '../protocol/repeater.ts';
+import { type RepeaterLogger } from './contract.ts';
 
 export class LinkRefusedError extends Error {
   constructor(message: string) {

@@ -2,7 +2,7 @@
 // product's authorizer lives in the server and redeems hashed tokens in the
 // database). Tokens are random, bound to a ticket and a side, and work once.
 import { randomBytes } from 'node:crypto';
-import type { Authorization, LegRequest, LegSide, RecordOrder } from './contract.ts';
+import type { Authorization, LegRequest, LegSide, RecordOrder } from '../protocol/repeater.ts';
 
 export class TokenBook {
   readonly #tokens = new Map<string, { ticketId: string; side: LegSide; record: RecordOrder | null }>();

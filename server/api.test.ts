@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { engines } from '../test/databases.ts';
 import { ADMIN_PASSWORD, cookieOf, openSse, startHarness, type Harness, type RepeaterMode, type Tech } from '../test/server-harness.ts';
-import { CloseCode } from '../repeater/close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { systemActor } from './audit/actor.ts';
 
 function wsOpen(url: string, origin?: string): Promise<WebSocket> {

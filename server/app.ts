@@ -32,9 +32,9 @@ import { recordingRoutes } from './recordings/routes.ts';
 import type { RecordingService } from './recordings/service.ts';
 import type { ChatService } from './chat/service.ts';
 import type { FileService } from './files/service.ts';
-import { internalRepeaterRoutes } from './sessions/internal-routes.ts';
-import type { RemoteRepeaters } from './sessions/remote-repeaters.ts';
-import type { RepeaterNodes } from './sessions/repeater-nodes.ts';
+import { internalRepeaterRoutes } from './remote-sessions/internal-routes.ts';
+import type { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
+import type { RepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
 
 export interface AppDeps {

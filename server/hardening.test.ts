@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { engines } from '../test/databases.ts';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openSse, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
-import { CloseCode } from '../repeater/close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 
 const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
 

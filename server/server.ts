@@ -19,10 +19,10 @@ import { createTechnicianService, type TechnicianService } from './technicians/s
 import { createPasswordHasher } from './technicians/password.ts';
 import { createPairingTokenService, type PairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
-import { bridgeRepeaterEvents, createLegAuthorizer, reapLostNodeSessions, reconcileCrashedSessions, type RepeaterBridge } from './sessions/repeater-bridge.ts';
-import { RemoteRepeaters } from './sessions/remote-repeaters.ts';
-import { createRepeaterNodes } from './sessions/repeater-nodes.ts';
-import type { LegSide } from '../repeater/contract.ts';
+import { bridgeRepeaterEvents, createLegAuthorizer, reapLostNodeSessions, reconcileCrashedSessions, type RepeaterBridge } from './remote-sessions/repeater-bridge.ts';
+import { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
+import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
+import type { LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService, type RecordingService } from './recordings/service.ts';

@@ -8,7 +8,7 @@ import { connect as netConnect } from 'node:net';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
-import { CloseCode } from '../repeater/close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import { HelpSession } from '../desktop-client/core/help-session.ts';
 import { openViewer, reach } from './help-session-helpers.ts';

@@ -13,7 +13,7 @@ import { openViewer, reach } from './help-session-helpers.ts';
 import { freePort } from './repeater-process.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
-import { CloseCode } from '../repeater/close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { HelpSession } from '../desktop-client/core/help-session.ts';
 import { describeSnapshot } from '../desktop-client/core/messages.ts';
 import { createTransport } from '../desktop-client/core/transport.ts';

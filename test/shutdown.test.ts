@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import knexFactory from 'knex';
 import { WebSocket } from 'ws';
-import { CloseCode } from '../repeater/close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { ADMIN_PASSWORD, loginAt } from './server-harness.ts';
 import { freePort } from './repeater-process.ts';
 

@@ -1,7 +1,7 @@
 // The desktop API contract, client side: one ticket, its bearer secret, and
 // its live SSE stream (re-opened with backoff when it drops).
 import { language } from './messages.ts';
-import type { ChatMessage, HelpRequestView, TicketFile } from '../../server/events/contract.ts';
+import { desktopApiPath, desktopStreamEvents, type ChatMessage, type DesktopStreamEvent, type DesktopStreamEvents, type HelpRequestView, type TicketFile } from '../../protocol/desktop-api.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -20,18 +20,12 @@ export interface RequesterFields {
   description: string;
 }
 
-export interface TicketStreamHandlers {
-  ticket(view: HelpRequestView): void;
-  session(event: { reason: string; endedBy: string | null }): void;
-  /** A chat message, from the user (this client, or another copy) or a technician. */
-  message?(message: ChatMessage): void;
-  /** A file offered, sent, accepted, refused or purged on the ticket. */
-  file?(file: TicketFile): void;
-  /** This ticket's desktop leg at the repeater: waiting for the viewer, paired, or gone. */
-  connection(event: { state: 'waiting' | 'paired' | 'gone'; reason: string | null }): void;
-  /** The stream is open (again, after trouble). */
-  open?(): void;
-}
+/** What to do with each event of the ticket's stream (protocol/desktop-api.ts). */
+export type TicketStreamHandlers = Pick<{ [K in DesktopStreamEvent]: (data: DesktopStreamEvents[K]) => void }, 'ticket' | 'session' | 'connection'> &
+  Partial<{ [K in DesktopStreamEvent]: (data: DesktopStreamEvents[K]) => void }> & {
+    /** The stream is open (again, after trouble). */
+    open?(): void;
+  };
 
 export class DesktopApi {
   #id: number | null = null;
@@ -48,7 +42,7 @@ export class DesktopApi {
   }
 
   async create(fields: RequesterFields): Promise<HelpRequestView> {
-    const body = await this.#call<{ id: number; clientSecret: string; helpRequest: HelpRequestView }>('POST', '/api/v1/help-requests', fields, {
+    const body = await this.#call<{ id: number; clientSecret: string; helpRequest: HelpRequestView }>('POST', desktopApiPath, fields, {
       ...(this.clientKey ? { 'x-client-key': this.clientKey } : {}),
     });
     this.#id = body.id;
@@ -56,7 +50,6 @@ export class DesktopApi {
     return body.helpRequest;
   }
 
-  get = () => this.#call<HelpRequestView>('GET', this.#path(''));
   approve = (viewOnly: boolean, screen: string | null = null, recordingNoticeShown = false) =>
     this.#call<HelpRequestView>('POST', this.#path('/approve'), { viewOnly, screen, recordingNoticeShown });
   decline = (dontAskAgain = false) => this.#call<HelpRequestView>('POST', this.#path('/decline'), { dontAskAgain });
@@ -115,11 +108,9 @@ export class DesktopApi {
           delayMs = 500;
           handlers.open?.();
           await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
-            if (event === 'ticket') handlers.ticket(data as HelpRequestView);
-            else if (event === 'session') handlers.session(data as { reason: string; endedBy: string | null });
-            else if (event === 'message') handlers.message?.(data as ChatMessage);
-            else if (event === 'file') handlers.file?.(data as TicketFile);
-            else if (event === 'connection') handlers.connection(data as { state: 'waiting' | 'paired' | 'gone'; reason: string | null });
+            if (!(desktopStreamEvents as readonly string[]).includes(event)) return; // a newer server's event: not ours to read
+            const handler = handlers[event as DesktopStreamEvent] as ((data: unknown) => void) | undefined;
+            handler?.(data);
           });
         } catch (err) {
           if (controller.signal.aborted) return;
@@ -136,7 +127,7 @@ export class DesktopApi {
 
   #path(suffix: string): string {
     if (this.#id === null) throw new DesktopError('SERVER_REFUSED', 'No help request yet');
-    return `/api/v1/help-requests/${this.#id}${suffix}`;
+    return `${desktopApiPath}/${this.#id}${suffix}`;
   }
 
   async #call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
@@ -149,7 +140,7 @@ export class DesktopApi {
           // The server words its errors in the user's language.
           'accept-language': language,
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(this.#secret && path !== '/api/v1/help-requests' ? { authorization: `Bearer ${this.#secret}` } : {}),
+          ...(this.#secret && path !== desktopApiPath ? { authorization: `Bearer ${this.#secret}` } : {}),
           ...extraHeaders,
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

@@ -5,14 +5,15 @@
 // When the technician's viewer drops while the ticket is still open, the
 // session re-arms (fresh token, fresh x11vnc) without asking the user again.
 import { EventEmitter } from 'node:events';
-import type { ChatMessage, HelpRequestView, TicketFile } from '../../server/events/contract.ts';
+import type { ChatMessage, TicketFile } from '../../protocol/events.ts';
+import type { HelpRequestView } from '../../protocol/desktop-api.ts';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { closeCodeId, type CloseCodeId } from '../../repeater/close-codes.ts';
+import { closeCodeId, type CloseCodeId } from '../../protocol/close-codes.ts';
 import { DesktopApi } from './api-client.ts';
 import type { ClientConfig, ScreenSource } from './config.ts';
 import { DesktopError } from './errors.ts';

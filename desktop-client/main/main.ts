@@ -8,7 +8,8 @@ import { loadClientConfig } from '../core/config.ts';
 import { createTransport } from '../core/transport.ts';
 import { HelpDesk } from '../core/help-desk.ts';
 import { DesktopError } from '../core/errors.ts';
-import { ipcChannels, type RequesterProfile } from '../contract.ts';
+import { ipcChannels } from '../../protocol/ipc.ts';
+import { type RequesterProfile } from '../contract.ts';
 import { languageOfLocale, messages, setLanguage, windowState } from '../core/messages.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

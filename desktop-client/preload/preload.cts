@@ -1,6 +1,6 @@
 // The preload exposes named methods as window.helpdesk, never raw IPC.
 // A sandboxed preload can require only Electron's own modules, so the channel
-// names are repeated here; contract.test.ts checks they match contract.ts.
+// names are repeated here; contract.test.ts checks they match protocol/ipc.ts.
 import type { ChatMessage, HelpdeskApi, TicketFile, WindowState } from '../contract.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

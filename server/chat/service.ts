@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import type { ChatMessage, TicketView } from '../events/contract.ts';
+import type { ChatMessage, TicketView } from '../../protocol/events.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { closedStatuses } from '../tickets/state-machine.ts';

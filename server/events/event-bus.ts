@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { BusEventName, BusEvents } from './contract.ts';
+import type { BusEventName, BusEvents } from '../../protocol/events.ts';
 import type { Logger } from '../../lib/logger.ts';
 
 const CHANNEL = 'helpdesk:bus';

@@ -6,6 +6,7 @@ import { requireTechnician, technicianOf } from '../auth/guards.ts';
 import type { EventBus } from './event-bus.ts';
 import { openSse } from './sse.ts';
 import type { TicketService } from '../tickets/service.ts';
+import type { StaffStreamEvent, StaffStreamEvents } from '../../protocol/events.ts';
 
 export interface EventRoutesDeps {
   bus: EventBus;
@@ -20,7 +21,7 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
   router.get('/', requireTechnician, async (req, res) => {
     const me = technicianOf(req);
     const sessionId = req.sessionID;
-    const channel = openSse(req, res);
+    const channel = openSse<StaffStreamEvents>(req, res);
     // An account that is disabled, demoted or reset loses its streams at once
     // (this server), or at the next check (a change made elsewhere: the CLI, another server).
     channel.onClose(
@@ -37,17 +38,29 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
     recheck.unref();
     channel.onClose(() => clearInterval(recheck));
     const concernsMe = (technicianId: number | null): boolean => me.role === 'admin' || technicianId === me.id;
-    channel.send('snapshot', { queue: await tickets.queue(), mine: await tickets.activeFor(me.id) });
+    // Subscribe first, then read the snapshot: what happens during the read is
+    // held and sent after it (a change may arrive twice, never not at all).
+    // A client that leaves during the read takes its subscriptions with it.
+    let held: (() => void)[] | null = [];
+    const send = <K extends StaffStreamEvent>(event: K, data: StaffStreamEvents[K]): void => {
+      if (held) held.push(() => channel.send(event, data));
+      else channel.send(event, data);
+    };
     channel.onClose(
       bus.subscribe('ticket.changed', (e) => {
         const wasOrIsQueued = e.ticket.status === 'requested' || e.previousStatus === 'requested' || e.previousStatus === null;
-        if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null)) channel.send('ticket', e);
+        if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null)) send('ticket', e);
       }),
     );
-    channel.onClose(bus.subscribe('ticket.desktop', (e) => concernsMe(e.technicianId) && channel.send('desktop', e)));
-    channel.onClose(bus.subscribe('session.ended', (e) => concernsMe(e.technicianId) && channel.send('session', e)));
-    channel.onClose(bus.subscribe('ticket.message', (e) => (e.queued || concernsMe(e.technicianId)) && channel.send('message', e)));
-    channel.onClose(bus.subscribe('ticket.file', (e) => concernsMe(e.technicianId) && channel.send('file', e)));
+    channel.onClose(bus.subscribe('ticket.desktop', (e) => concernsMe(e.technicianId) && send('desktop', e)));
+    channel.onClose(bus.subscribe('session.ended', (e) => concernsMe(e.technicianId) && send('session', e)));
+    channel.onClose(bus.subscribe('ticket.message', (e) => (e.queued || concernsMe(e.technicianId)) && send('message', e)));
+    channel.onClose(bus.subscribe('ticket.file', (e) => concernsMe(e.technicianId) && send('file', e)));
+    const [queue, mine] = await Promise.all([tickets.queue(), tickets.activeFor(me.id)]);
+    channel.send('snapshot', { queue, mine });
+    const pending = held;
+    held = null;
+    for (const deliver of pending) deliver();
   });
   return router;
 }

@@ -6,8 +6,9 @@
 import type { Application, Request, Response } from 'express';
 import { AppError } from '../errors.ts';
 
-export interface SseChannel {
-  send(event: string, data: unknown): void;
+/** A stream whose event names and payloads are one of protocol/'s stream contracts. */
+export interface SseChannel<Events extends object = Record<string, unknown>> {
+  send<K extends keyof Events & string>(event: K, data: Events[K]): void;
   /** Runs when the client goes away or the server ends the stream. */
   onClose(cleanup: () => void): void;
   /** Ends the stream from the server's side. */
@@ -49,7 +50,7 @@ export async function endAllSse(app: Application): Promise<number> {
   return streams.length;
 }
 
-export function openSse(req: Request, res: Response, options: { heartbeatMs?: number; key?: string } = {}): SseChannel {
+export function openSse<Events extends object>(req: Request, res: Response, options: { heartbeatMs?: number; key?: string } = {}): SseChannel<Events> {
   const registry = req.app.locals.sse as SseRegistry | undefined;
   const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
   if (registry) {

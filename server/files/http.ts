@@ -2,7 +2,7 @@
 // http/attachment.ts); uploads as raw bodies (application/octet-stream).
 import type { Request, Response } from 'express';
 import type { ReadStream } from 'node:fs';
-import type { TicketFile } from '../events/contract.ts';
+import type { TicketFile } from '../../protocol/events.ts';
 import { sendAttachment } from '../http/attachment.ts';
 
 /** The body's declared length, or null (chunked). */

@@ -15,7 +15,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import type { TicketFile, TicketView } from '../events/contract.ts';
+import type { TicketFile, TicketView } from '../../protocol/events.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { closedStatuses } from '../tickets/state-machine.ts';

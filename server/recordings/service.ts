@@ -8,7 +8,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
-import type { RecordingResult } from '../../repeater/recording.ts';
+import type { RecordingResult } from '../../protocol/repeater.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';

@@ -16,7 +16,7 @@ import {
 import { randomBytes, createHash } from 'node:crypto';
 import { generateSecret as generateTotpSecret, generateURI as totpUri, verify as verifyTotp } from 'otplib';
 import { technicianStore as store, toTechnician, type Technician, type TechnicianRow, type TwoFactorRequirement } from './store.ts';
-import type { RevocationReason } from '../events/contract.ts';
+import type { RevocationReason } from '../../protocol/events.ts';
 
 export interface TechnicianServiceDeps {
   db: Knex;

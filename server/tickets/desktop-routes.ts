@@ -8,7 +8,8 @@ import { createLimiter as makeLimiter } from '../http/limiter.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import type { TicketView } from '../events/contract.ts';
+import type { TicketView } from '../../protocol/events.ts';
+import type { DesktopStreamEvents } from '../../protocol/desktop-api.ts';
 import { openSse } from '../events/sse.ts';
 import { websocketUrl } from '../http/base-url.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
@@ -142,7 +143,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
 
   router.get('/:id/events', (req, res) => {
     const id = ticketOf(req).id;
-    const channel = openSse(req, res, { key: `ticket:${id}` });
+    const channel = openSse<DesktopStreamEvents>(req, res, { key: `ticket:${id}` });
     channel.send('ticket', toHelpRequestView(ticketOf(req)));
     // Where its desktop leg is now: a client that reconnects its stream (after a restart) learns it was paired meanwhile.
     channel.send('connection', { state: deps.desktopState(id) ?? 'gone', reason: null });

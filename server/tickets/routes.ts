@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
 import { listAuditEvents } from '../audit/store.ts';
-import { remoteSessionStore } from '../sessions/store.ts';
+import { remoteSessionStore } from '../remote-sessions/store.ts';
 import { websocketUrl } from '../http/base-url.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { connectableStatuses } from './state-machine.ts';

@@ -7,11 +7,9 @@
 //   let go) send an accepted ticket back to requested; requeue sends a held
 //   ticket back when its technician's account is disabled.
 
-export const ticketStatuses = ['requested', 'accepted', 'approved', 'in_session', 'ended', 'resolved', 'cancelled', 'expired'] as const;
-export type TicketStatus = (typeof ticketStatuses)[number];
+import type { TicketAction, TicketStatus } from '../../protocol/tickets.ts';
 
-export const ticketActions = ['accept', 'release', 'decline', 'requeue', 'approve', 'start_session', 'end', 'resolve', 'cancel', 'expire'] as const;
-export type TicketAction = (typeof ticketActions)[number];
+export { connectableStatuses, ticketActions, ticketStatuses, type TicketAction, type TicketStatus } from '../../protocol/tickets.ts';
 
 export const ticketMoves: Readonly<Record<TicketAction, { from: readonly TicketStatus[]; to: TicketStatus }>> = {
   accept: { from: ['requested'], to: 'accepted' },
@@ -29,9 +27,6 @@ export const ticketMoves: Readonly<Record<TicketAction, { from: readonly TicketS
 
 /** Statuses in which a technician holds the ticket (they count against MAX_ACTIVE_TICKETS_PER_TECH). */
 export const activeStatuses: readonly TicketStatus[] = ['accepted', 'approved', 'in_session'];
-
-/** Statuses in which the desktop and viewer may connect. */
-export const connectableStatuses: readonly TicketStatus[] = ['approved', 'in_session'];
 
 /** Closed for good: the conversation and files are kept, nothing new is added. */
 export const closedStatuses: readonly TicketStatus[] = ['resolved', 'cancelled', 'expired'];

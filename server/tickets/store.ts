@@ -2,7 +2,7 @@
 // the history search (every filter and sort backed by an index).
 import type { Knex } from 'knex';
 import { countRows } from '../db/database.ts';
-import type { TicketView } from '../events/contract.ts';
+import type { TicketView } from '../../protocol/events.ts';
 import type { TicketStatus } from './state-machine.ts';
 import type { HistoryQuery } from './schema.ts';
 

@@ -5,14 +5,15 @@
 // node that stays away longer than lostAfterMs has its sessions ended
 // (REPEATER_LOST) instead of leaving tickets "in session" with nobody there.
 import { EventEmitter } from 'node:events';
-import type { CloseCodeId } from '../../repeater/close-codes.ts';
-import type { EndCommand, LegSide, RepeaterEvents, WireEvent } from '../../repeater/contract.ts';
+import type { CloseCodeId } from '../../protocol/close-codes.ts';
+import type { CommandStreamEvents, EndCommand, LegSide, WireEvent } from '../../protocol/repeater.ts';
+import type { RepeaterEvents } from '../../repeater/contract.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { SseChannel } from '../events/sse.ts';
 
 interface NodeState {
   name: string;
-  channel: SseChannel | null;
+  channel: SseChannel<CommandStreamEvents> | null;
   /** Paired sessions on this node: ticket → start (ms). */
   sessions: Map<string, number>;
   /** Last reported byte counts of its live sessions. */
@@ -97,7 +98,7 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
   }
 
   /** A node's command stream opened; returns what to run when it closes. */
-  attach(nodeName: string, channel: SseChannel): () => void {
+  attach(nodeName: string, channel: SseChannel<CommandStreamEvents>): () => void {
     const node = this.#node(nodeName);
     if (node.lostTimer) clearTimeout(node.lostTimer);
     node.lostTimer = null;

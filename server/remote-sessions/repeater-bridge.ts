@@ -4,8 +4,9 @@
 // audit log and the bus. The repeater itself knows none of this.
 import type { Knex } from 'knex';
 import type { EventEmitter } from 'node:events';
-import type { AuthorizeLeg, LegRequest, RecordOrder, RepeaterEvents } from '../../repeater/contract.ts';
-import type { CloseCodeId } from '../../repeater/close-codes.ts';
+import type { AuthorizeLeg, RepeaterEvents } from '../../repeater/contract.ts';
+import type { LegRequest, RecordOrder } from '../../protocol/repeater.ts';
+import type { CloseCodeId } from '../../protocol/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../events/event-bus.ts';
@@ -13,7 +14,7 @@ import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { connectableStatuses } from '../tickets/state-machine.ts';
 import type { TicketService } from '../tickets/service.ts';
-import type { TicketView } from '../events/contract.ts';
+import type { TicketView } from '../../protocol/events.ts';
 import type { RecordingService } from '../recordings/service.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { remoteSessionStore } from './store.ts';

@@ -1,6 +1,6 @@
-// Live events: what the bus carries and what SSE subscribers receive. Both the
-// server and its clients (admin web, desktop client) import these types.
-import type { TicketAction, TicketStatus } from '../tickets/state-machine.ts';
+// Live events: what the bus carries between servers, and the technicians'
+// stream (GET /api/v1/events) built from it: event names and payloads.
+import type { TicketAction, TicketStatus } from './tickets.ts';
 
 export interface TicketView {
   id: number;
@@ -25,19 +25,6 @@ export interface TicketView {
   startedAt: number | null;
   endedAt: number | null;
   resolvedAt: number | null;
-}
-
-/** The desktop client's view of its own ticket: no other requester data, no technician id. */
-export interface HelpRequestView {
-  id: number;
-  status: TicketStatus;
-  technician: { displayName: string } | null;
-  viewOnly: boolean;
-  /** Sessions are recorded: the client must say so before the user allows (and send recordingNoticeShown). */
-  recorded: boolean;
-  endReason: string | null;
-  createdAt: number;
-  updatedAt: number;
 }
 
 /** One chat message on a ticket, as both sides see it (text is plain text: render it as text). */
@@ -80,3 +67,16 @@ export interface BusEvents {
 export type RevocationReason = 'disabled' | 'role_changed' | 'password_reset' | 'password_changed' | 'two_factor_reset';
 
 export type BusEventName = keyof BusEvents;
+
+/** The technicians' stream (GET /api/v1/events): each SSE event name and its data. */
+export interface StaffStreamEvents {
+  /** First, once: the queue and the tickets the technician holds. */
+  snapshot: { queue: TicketView[]; mine: TicketView[] };
+  ticket: BusEvents['ticket.changed'];
+  desktop: BusEvents['ticket.desktop'];
+  session: BusEvents['session.ended'];
+  message: BusEvents['ticket.message'];
+  file: BusEvents['ticket.file'];
+}
+
+export type StaffStreamEvent = keyof StaffStreamEvents;

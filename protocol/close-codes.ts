@@ -1,7 +1,8 @@
-// The repeater's websocket close codes: one table, stable numbers and
-// identifiers. The words shown to people live in each app's message catalogue,
-// keyed by `id`; `reason` here is the short English text put in the close frame
-// (at most 123 bytes) for logs and for clients without a catalogue.
+// The repeater's websocket close codes and its upgrade refusals: one table,
+// stable numbers and identifiers, imported by the repeater, the server, the
+// desktop core and (as JSON) the viewer. The close frame's reason is the
+// identifier itself; the words shown to people live only in each app's
+// catalogue (`reason.<ID>`), and a test checks every code has words in each.
 
 export const CloseCode = {
   /** The desktop leg closed cleanly: the user's app left the session. */
@@ -35,22 +36,6 @@ export const CloseCode = {
 export type CloseCodeId = keyof typeof CloseCode;
 export type CloseCodeNumber = (typeof CloseCode)[CloseCodeId];
 
-export const closeReasons: Readonly<Record<CloseCodeId, string>> = {
-  DESKTOP_LEFT: 'The user\'s desktop left the session',
-  VIEWER_LEFT: 'The technician\'s viewer left the session',
-  DESKTOP_LOST: 'The connection to the user\'s desktop was lost',
-  VIEWER_LOST: 'The connection to the technician\'s viewer was lost',
-  WAITING_TIMEOUT: 'Waited too long for the other side to connect',
-  DUPLICATE_LEG: 'This side of the session is already connected',
-  ENDED_BY_USER: 'The user ended the session',
-  ENDED_BY_TECHNICIAN: 'The technician ended the session',
-  ENDED_BY_SERVER: 'The session was ended by the server',
-  SHUTDOWN: 'The server is restarting',
-  PEER_PROTOCOL_ERROR: 'The other side sent invalid or oversized data',
-  REPEATER_LOST: 'The connection to the repeater was lost',
-  SERVER_RESTARTED: 'The server restarted during the session',
-};
-
 const idByNumber = new Map<number, CloseCodeId>(
   (Object.entries(CloseCode) as [CloseCodeId, number][]).map(([id, n]) => [n, id]),
 );
@@ -62,7 +47,8 @@ export function closeCodeId(code: number): CloseCodeId | undefined {
 
 /** HTTP refusals at the upgrade, before any websocket exists. */
 export const RefusalCode = {
-  BAD_REQUEST: 400,
+  /** The upgrade request is not a valid websocket handshake (refused before a token is spent). */
+  BAD_HANDSHAKE: 400,
   TOKEN_MISSING: 401,
   TOKEN_INVALID: 401,
   TOKEN_EXPIRED: 401,

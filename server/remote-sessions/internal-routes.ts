@@ -5,8 +5,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { CloseCode, RefusalCode } from '../../repeater/close-codes.ts';
-import { NODE_HEADER, type AuthorizeLeg, type WireEvent } from '../../repeater/contract.ts';
+import { CloseCode, RefusalCode } from '../../protocol/close-codes.ts';
+import { NODE_HEADER, type CommandStreamEvents, type WireEvent } from '../../protocol/repeater.ts';
+import { type AuthorizeLeg } from '../../repeater/contract.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { openSse } from '../events/sse.ts';
 import type { RemoteRepeaters } from './remote-repeaters.ts';
@@ -122,7 +123,7 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
 
   router.get('/commands', (req, res) => {
     const node = parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER);
-    const channel = openSse(req, res, { heartbeatMs: 15_000 });
+    const channel = openSse<CommandStreamEvents>(req, res, { heartbeatMs: 15_000 });
     channel.onClose(deps.hub.attach(node, channel));
     channel.send('ready', { node });
   });

@@ -1,0 +1,130 @@
+// The repeater's wire contracts: the paths each side of a ticket connects to,
+// what an authorizer is asked and answers, and the internal HTTP link between a
+// repeater process and the server (events, commands, recordings' outcomes).
+import type { CloseCodeId, RefusalCodeId } from './close-codes.ts';
+
+export type LegSide = 'desktop' | 'viewer';
+
+/** The path each side must use. */
+export const sidePaths: Readonly<Record<LegSide, string>> = {
+  desktop: '/wsServer',
+  viewer: '/wsClient',
+};
+
+/** What the authorizer is told about an upgrade request. */
+export interface LegRequest {
+  path: string;
+  /** The `token` query parameter, or null when absent. */
+  token: string | null;
+  /** The Origin header, or null when absent (desktop clients send none). */
+  origin: string | null;
+  /** The Host header (the authorizer may compare Origin with it). */
+  host: string | null;
+  /** The scheme the leg reached the repeater with (its own TLS or not). */
+  scheme: 'http' | 'https';
+  /** X-Forwarded-Proto as received; the authorizer decides whether the sender is a proxy it trusts. */
+  forwardedProto: string | null;
+  remoteAddress: string;
+  /** The side implied by the path. */
+  side: LegSide;
+  /** The repeater node that received the leg (a repeater process's name), or null for the embedded repeater. */
+  node: string | null;
+}
+
+/** The server's order to record a session (given with a leg's authorization), and what to put in the file's header. */
+export interface RecordOrder {
+  meta: Record<string, string | number | boolean | null>;
+}
+
+export type Authorization =
+  | { ok: true; ticketId: string; side: LegSide; record?: RecordOrder | null }
+  | { ok: false; code: RefusalCodeId; message: string };
+
+export type RecordingState = 'complete' | 'dropped' | 'failed';
+
+export interface RecordingTrailer {
+  endedAt: number;
+  durationMs: number;
+  reason: string;
+  records: number;
+  bytesDesktopToViewer: number;
+  bytesViewerToDesktop: number;
+  state: RecordingState;
+}
+
+/** What a finished recording left on disk (the `recordingClosed` event). */
+export interface RecordingResult {
+  recordingId: string;
+  ticketId: string;
+  file: string;
+  state: RecordingState;
+  /** Why it was dropped or failed, in words; null when complete. */
+  problem: string | null;
+  bytes: number;
+  sha256: string | null;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+}
+
+// ---------------------------------------------------------------------------
+// The internal link of a repeater running as its own process (repeater/main.ts)
+// with the server, which stays the authority. All of it is HTTP from the
+// repeater to the server, with `Authorization: Bearer <REPEATER_SECRET>`:
+//   GET  /internal/v1/repeater/hello      checks the secret at start
+//   POST /internal/v1/repeater/authorize  a LegRequest in, an Authorization out
+//   POST /internal/v1/repeater/events     { node, events: WireEvent[] }, in order
+//   GET  /internal/v1/repeater/commands   SSE: `end` { ticketId, reason }
+// The node sends `sync` (what it holds) each time its command stream opens;
+// the server ends what a node that stays away too long held.
+
+export const internalPaths = {
+  hello: '/internal/v1/repeater/hello',
+  authorize: '/internal/v1/repeater/authorize',
+  events: '/internal/v1/repeater/events',
+  commands: '/internal/v1/repeater/commands',
+  heartbeat: '/internal/v1/repeater/heartbeat',
+} as const;
+
+/** Header naming the node on the command stream. */
+export const NODE_HEADER = 'x-repeater-node';
+
+export type WireEvent =
+  | { type: 'legWaiting'; ticketId: string; side: LegSide; remoteAddress: string; at: number }
+  | {
+      type: 'paired';
+      ticketId: string;
+      desktopAddress: string;
+      viewerAddress: string;
+      at: number;
+      sessionId: string;
+      recording: { id: string; file: string } | null;
+    }
+  | {
+      type: 'ended';
+      ticketId: string;
+      reason: CloseCodeId;
+      endedBy: LegSide | null;
+      bytesDesktopToViewer: number;
+      bytesViewerToDesktop: number;
+      startedAt: number;
+      endedAt: number;
+      durationMs: number;
+    }
+  | { type: 'legClosed'; ticketId: string; side: LegSide; reason: CloseCodeId; waitedMs: number }
+  | ({ type: 'recordingClosed' } & RecordingResult)
+  | { type: 'progress'; sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[] }
+  | { type: 'sync'; sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] };
+
+export interface EndCommand {
+  ticketId: string;
+  reason: CloseCodeId;
+}
+
+/** The command stream (GET /internal/v1/repeater/commands): each SSE event name and its data. */
+export interface CommandStreamEvents {
+  /** First: the server has the node's stream (the node then sends `sync`). */
+  ready: { node: string };
+  /** End a ticket's live legs with this close code. */
+  end: EndCommand;
+}
