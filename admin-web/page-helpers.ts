@@ -2,6 +2,7 @@
 // send a visitor without a session to the login page (or refuse a
 // technician an admin page), flash messages across redirects, and form
 // actions that turn expected errors into a flash on the page they came from.
+import type { Input, Schemas, Validator } from '../server/http/validate.ts';
 import type { Request, RequestHandler, Response } from 'express';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { AppError, isAppError, localizedMessage } from '../server/errors.ts';
@@ -71,13 +72,16 @@ export function safeNext(next: unknown): string {
  * A form POST: runs the action, then redirects (303) to where it says; an
  * expected error becomes a flash message on `back`, and nothing is lost.
  */
-export function formAction(
-  action: (req: Request, res: Response, t: Translate) => Promise<{ redirect: string; ok?: string; copy?: string }>,
+export function formAction<S extends Schemas = Record<never, never>>(
+  action: (req: Request, res: Response, t: Translate, input: Input<S>) => Promise<{ redirect: string; ok?: string; copy?: string }>,
   back: (req: Request) => string,
+  validator?: Validator<S>,
 ): RequestHandler {
   return async (req, res) => {
     try {
-      const result = await action(req, res, res.locals.t as Translate);
+      // The form's fields are validated here, so a mistake comes back as a flash on the form.
+      const input = validator ? validator.parse(req) : ({ params: undefined, query: undefined, body: undefined } as Input<S>);
+      const result = await action(req, res, res.locals.t as Translate, input);
       if (result.ok) flash(req, 'ok', result.ok, result.copy);
       res.redirect(303, result.redirect);
     } catch (err) {

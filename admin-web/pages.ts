@@ -1,8 +1,8 @@
 // The admin web's page routers: login/logout and the technicians' pages.
 import { Router, type RequestHandler } from 'express';
-import type { Knex } from 'knex';
+import type { AuditService } from '../server/audit/service.ts';
 import type { PassportInstance } from '../server/auth/passport.ts';
-import { passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
+import { logout, passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
 import { isAppError, localizedMessage } from '../server/errors.ts';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import type { TicketService } from '../server/tickets/service.ts';
@@ -34,7 +34,7 @@ export interface AdminWebDeps {
   limiter: RequestHandler;
   tickets: TicketService;
   technicians: TechnicianService;
-  db: Knex;
+  audit: AuditService;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   recordings: RecordingService;
   chat: ChatService;
@@ -84,16 +84,13 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     }
   });
 
-  router.post('/logout', (req, res, next) => {
-    assertCsrf(req);
-    req.logout((err) => {
-      if (err) return next(err);
-      req.session.destroy((destroyErr) => (destroyErr ? next(destroyErr) : res.redirect(303, '/login?loggedOut=1')));
-    });
+  router.post('/logout', async (req, res) => {
+    await logout(req);
+    res.redirect(303, '/login?loggedOut=1');
   });
 
-  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files }));
+  router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
-  router.use(teamPages({ technicians: deps.technicians, db: deps.db }));
+  router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));
   return router;
 }

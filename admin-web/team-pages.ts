@@ -1,12 +1,14 @@
 // Administrators' pages: technicians (create, edit, enable/disable, reset
 // password, role) and the audit log.
 import { Router } from 'express';
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import QRCode from 'qrcode';
-import { AppError, parseOrThrow } from '../server/errors.ts';
+import { AppError } from '../server/errors.ts';
+import { validate } from '../server/http/validate.ts';
+import { createTechnicianSchema, technicianParams, updateTechnicianSchema, type Role } from '../server/technicians/schema.ts';
+import { auditFilterSchema } from '../server/audit/schema.ts';
+import type { AuditService } from '../server/audit/service.ts';
 import { technicianContext, technicianOf } from '../server/auth/guards.ts';
-import { listAuditEvents } from '../server/audit/store.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
 import { describeAudit } from './audit-words.ts';
@@ -19,7 +21,20 @@ const auditActions = [
   'technician.created', 'technician.updated', 'technician.disabled', 'technician.password_reset', 'technician.unlocked',
 ];
 
-const idSchema = z.coerce.number().int().positive();
+const byId = validate({ params: technicianParams });
+const createForm = validate({ body: createTechnicianSchema.describe('technician') });
+/** The technician form: an Enable/Disable button (op), or the edited fields. */
+const editForm = validate({
+  params: technicianParams,
+  body: z
+    .object({ op: z.enum(['enable', 'disable', 'edit']).optional(), displayName: z.string().optional(), email: z.string().optional(), role: z.string().optional() })
+    // The role is a string from the form; the pipe checks it is one of the roles.
+    .transform((b): z.input<typeof updateTechnicianSchema> => (b.op === 'enable' || b.op === 'disable' ? { active: b.op === 'enable' } : { displayName: b.displayName, email: b.email ?? '', role: b.role as Role | undefined }))
+    .pipe(updateTechnicianSchema)
+    .describe('technician change'),
+});
+const languageForm = validate({ body: z.object({ language: z.enum(['', ...languages]).default('') }).describe('language') });
+const auditQuery = validate({ query: auditFilterSchema });
 
 declare module 'express-session' {
   interface SessionData {
@@ -27,14 +42,8 @@ declare module 'express-session' {
     recoveryCodesOnce?: string[];
   }
 }
-const auditFilterSchema = z.object({
-  action: z.string().trim().max(48).optional(),
-  actor: z.string().trim().max(120).optional(),
-  ticketId: z.coerce.number().int().positive().optional(),
-  beforeId: z.coerce.number().int().positive().optional(),
-});
 
-export function teamPages({ technicians, db }: { technicians: TechnicianService; db: Knex }): Router {
+export function teamPages({ technicians, audit }: { technicians: TechnicianService; audit: AuditService }): Router {
   const router = Router();
   router.use(['/technicians', '/audit'], requirePageAdmin);
   router.use('/profile', requirePageLogin);
@@ -44,51 +53,38 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
     res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), trouble, timeText, now: Date.now() });
   });
 
-  router.post('/technicians', formAction(async (req, _res, t) => {
-    const body = req.body as Record<string, string>;
-    const created = await technicians.create(
-      { username: body.username ?? '', displayName: body.displayName ?? '', email: body.email ?? '', role: body.role as 'technician', password: body.password ?? '' },
-      technicianContext(req),
-    );
+  router.post('/technicians', formAction(async (req, _res, t, { body }) => {
+    const created = await technicians.create(body, technicianContext(req));
     return { redirect: '/technicians', ok: t('team.created', { username: created.username }) };
-  }, () => '/technicians'));
+  }, () => '/technicians', createForm));
 
-  router.get('/technicians/:id', async (req, res) => {
-    const technician = await technicians.get(parseOrThrow(idSchema, req.params.id, 'technician id'));
+  router.get('/technicians/:id', byId, async (req, res) => {
+    const technician = await technicians.get(byId.input(req).params.id);
     const logins = (await technicians.loginTrouble()).get(technician.id) ?? null;
     res.render('technician', { title: technician.displayName, technician, logins, timeText, now: Date.now() });
   });
 
-  router.post('/technicians/:id/unlock', formAction(async (req, _res, t) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+  router.post('/technicians/:id/unlock', formAction(async (req, _res, t, { params: { id } }) => {
     const technician = await technicians.unlock(id, technicianContext(req));
     // From the list, back to the list; from the technician's page, back there.
     const fromList = (req.get('referer') ?? '').endsWith('/technicians');
     return { redirect: fromList ? '/technicians' : `/technicians/${id}`, ok: t('team.unlocked', { username: technician.username }) };
-  }, (req) => `/technicians/${String(req.params.id)}`));
+  }, (req) => `/technicians/${String(req.params.id)}`, byId));
 
-  router.post('/technicians/:id', formAction(async (req, _res, t) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
-    const body = req.body as Record<string, string>;
-    const patch =
-      body.op === 'enable' || body.op === 'disable'
-        ? { active: body.op === 'enable' }
-        : { displayName: body.displayName, email: body.email ?? '', role: body.role };
+  router.post('/technicians/:id', formAction(async (req, _res, t, { params: { id }, body: patch }) => {
     const updated = await technicians.update(id, patch, technicianContext(req));
     return { redirect: `/technicians/${id}`, ok: t(patch.active === false ? 'team.disabled' : 'team.updated', { username: updated.username }) };
-  }, (req) => `/technicians/${String(req.params.id)}`));
+  }, (req) => `/technicians/${String(req.params.id)}`, editForm));
 
-  router.post('/technicians/:id/password', formAction(async (req, _res, t) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+  router.post('/technicians/:id/password', formAction(async (req, _res, t, { params: { id } }) => {
     const result = await technicians.resetPassword(id, undefined, technicianContext(req));
     return { redirect: `/technicians/${id}`, ok: t('team.newPassword', { username: result.technician.username }), copy: result.password };
-  }, (req) => `/technicians/${String(req.params.id)}`));
+  }, (req) => `/technicians/${String(req.params.id)}`, byId));
 
-  router.get('/audit', async (req, res) => {
-    const filter = parseOrThrow(auditFilterSchema, Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')), 'audit filter');
-    const limit = 100;
-    const [events, people] = await Promise.all([listAuditEvents(db, { ...filter, ...(filter.actor ? { actorName: filter.actor } : {}), limit }), technicians.people()]);
-    const older = events.length === limit ? `/audit?${new URLSearchParams({ ...(req.query as Record<string, string>), beforeId: String(events.at(-1)!.id) })}` : null;
+  router.get('/audit', auditQuery, async (req, res) => {
+    const filter = auditQuery.input(req).query;
+    const [{ events, nextBeforeId }, people] = await Promise.all([audit.list(filter), technicians.people()]);
+    const older = nextBeforeId ? `/audit?${new URLSearchParams({ ...(req.query as Record<string, string>), beforeId: String(nextBeforeId) })}` : null;
     const t = res.locals.t as Translate;
     res.render('audit', { title: t('audit.title'), events: events.map((e) => ({ ...e, ...describeAudit(e, t, people) })), filter, older, timeText, actions: auditActions });
   });
@@ -107,14 +103,12 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
     res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes });
   });
 
-  router.post('/profile/language', formAction(async (req) => {
-    const body = req.body as Record<string, unknown>;
-    const language = parseOrThrow(z.enum(['', ...languages]), body.language ?? '', 'language');
+  router.post('/profile/language', formAction(async (req, _res, _t, { body: { language } }) => {
     await technicians.setLanguage(technicianOf(req).id, language === '' ? null : language);
     // The confirmation is said in the language just chosen.
     const t = translator(language === '' ? 'en' : language);
     return { redirect: '/profile', ok: t('profile.languageSaved') };
-  }, () => '/profile'));
+  }, () => '/profile', languageForm));
 
   router.post('/profile/2fa/setup', formAction(async (req) => {
     req.session.enrolSecret = (await technicians.startTwoFactor(technicianOf(req).id)).secret;
@@ -137,11 +131,10 @@ export function teamPages({ technicians, db }: { technicians: TechnicianService;
     return { redirect: '/profile#twofa', ok: t('twofa.turnedOff') };
   }, () => '/profile#twofa'));
 
-  router.post('/technicians/:id/2fa/reset', formAction(async (req, _res, t) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+  router.post('/technicians/:id/2fa/reset', formAction(async (req, _res, t, { params: { id } }) => {
     const technician = await technicians.resetTwoFactor(id, technicianContext(req));
     return { redirect: `/technicians/${id}`, ok: t('team.twofaReset', { username: technician.username }) };
-  }, (req) => `/technicians/${String(req.params.id)}`));
+  }, (req) => `/technicians/${String(req.params.id)}`, byId));
 
   router.post('/profile/password', formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;

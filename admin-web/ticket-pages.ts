@@ -1,20 +1,16 @@
 // The technicians' working pages: queue (with the dashboard strip), my
 // tickets, ticket detail, history. Forms post and redirect, so everything
 // works without JavaScript; live.js adds the live updates.
-import { Router } from 'express';
-import type { Knex } from 'knex';
-import { parseOrThrow } from '../server/errors.ts';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
 import { technicianContext } from '../server/auth/guards.ts';
-import { listAuditEvents } from '../server/audit/store.ts';
-import { remoteSessionStore } from '../server/remote-sessions/store.ts';
-import { ticketIdSchema, historyQuerySchema, statsQuerySchema } from '../server/tickets/schema.ts';
+import { validate } from '../server/http/validate.ts';
+import { historyQuerySchema, resolveSchema, statsQuerySchema, ticketParams } from '../server/tickets/schema.ts';
 import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import type { RecordingService } from '../server/recordings/service.ts';
-import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
+import { mayWriteTo, messageBodySchema, type ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
-import { AppError } from '../server/errors.ts';
 import { describeAudit, endedByText, reasonKey } from './audit-words.ts';
 import type { Translate } from './messages/index.ts';
 import { bytesText, formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
@@ -22,18 +18,24 @@ import { bytesText, formAction, requirePageAdmin, requirePageLogin, timeText } f
 export interface TicketPagesDeps {
   tickets: TicketService;
   technicians: TechnicianService;
-  db: Knex;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
-  recordings: RecordingService;
   chat: ChatService;
   files: FileService;
 }
 
 
-export function ticketPages({ tickets, technicians, db, desktopState, recordings, chat, files }: TicketPagesDeps): Router {
+/** Empty form fields mean "any": they are dropped before validation. */
+const search = z.preprocess(dropEmpty, historyQuerySchema).describe('search');
+const byId = validate({ params: ticketParams });
+const historyPage = validate({ query: search });
+const csvExport = validate({ query: z.preprocess((q) => ({ ...dropEmpty(q), pageSize: 200, page: 1 }), historyQuerySchema).describe('search') });
+const statsPage = validate({ query: z.preprocess(dropEmpty, statsQuerySchema).describe('period') });
+const messageForm = validate({ params: ticketParams, body: messageBodySchema });
+const resolveForm = validate({ params: ticketParams, body: resolveSchema.describe('resolution') });
+
+export function ticketPages({ tickets, technicians, desktopState, chat, files }: TicketPagesDeps): Router {
   const router = Router();
   router.use(['/queue', '/mine', '/tickets', '/history', '/history.csv'], requirePageLogin);
-  const idOf = (raw: unknown) => parseOrThrow(ticketIdSchema, raw, 'ticket id');
   const helpers = { bytesText, timeText, now: () => Date.now() };
 
   router.get('/', (req, res) => res.redirect(303, req.user ? '/queue' : '/login'));
@@ -60,13 +62,9 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
     res.render('mine', { title: res.locals.t('mine.title'), mine, toResolve, ...helpers });
   });
 
-  router.get('/tickets/:id', async (req, res) => {
-    const ticket = await tickets.get(idOf(req.params.id));
-    if (!tickets.canView(ticket, req.user!)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
-    const [timeline, sessions, recorded, messages, ticketFiles, people] = await Promise.all([
-      listAuditEvents(db, { ticketId: ticket.id, limit: 1000 }),
-      remoteSessionStore.forTicket(db, ticket.id),
-      recordings.forTicket(ticket.id),
+  router.get('/tickets/:id', byId, async (req, res) => {
+    const { ticket, timeline, sessions, recordings: recorded } = await tickets.detail(byId.input(req).params.id, req.user!);
+    const [messages, ticketFiles, people] = await Promise.all([
       chat.list(ticket.id),
       files.list(ticket.id),
       technicians.people(),
@@ -94,37 +92,36 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
   });
 
   const back = (path: string) => () => path;
-  router.post('/tickets/:id/accept', formAction(async (req, _res, t) => {
-    const ticket = await tickets.accept(idOf(req.params.id), technicianContext(req));
+  const toTicket = (req: Request) => `/tickets/${String(req.params.id)}`;
+  router.post('/tickets/:id/accept', formAction(async (req, _res, t, { params }) => {
+    const ticket = await tickets.accept(params.id, technicianContext(req));
     return { redirect: '/mine', ok: t('flash.accepted', { id: ticket.id, requester: ticket.requesterName }) };
-  }, back('/queue')));
+  }, back('/queue'), byId));
 
-  router.post('/tickets/:id/release', formAction(async (req, _res, t) => {
-    const ticket = await tickets.release(idOf(req.params.id), technicianContext(req));
+  router.post('/tickets/:id/release', formAction(async (req, _res, t, { params }) => {
+    const ticket = await tickets.release(params.id, technicianContext(req));
     return { redirect: '/mine', ok: t('flash.released', { id: ticket.id }) };
-  }, back('/mine')));
+  }, back('/mine'), byId));
 
-  router.post('/tickets/:id/end', formAction(async (req, _res, t) => {
-    const id = idOf(req.params.id);
+  router.post('/tickets/:id/end', formAction(async (req, _res, t, { params: { id } }) => {
     await tickets.end(id, technicianContext(req));
     return { redirect: `/tickets/${id}`, ok: t('flash.ended') };
-  }, (req) => `/tickets/${String(req.params.id)}`));
+  }, toTicket, byId));
 
-  router.post('/tickets/:id/messages', formAction(async (req, _res, t) => {
-    const ticket = await tickets.get(idOf(req.params.id));
-    await chat.fromTechnician(ticket, req.user!, req.body, technicianContext(req));
+  router.post('/tickets/:id/messages', formAction(async (req, _res, t, { params, body: text }) => {
+    const ticket = await tickets.get(params.id);
+    await chat.fromTechnician(ticket, req.user!, text, technicianContext(req));
     return { redirect: `/tickets/${ticket.id}`, ok: t('chat.sent') };
-  }, (req) => `/tickets/${String(req.params.id)}`));
+  }, toTicket, messageForm));
 
-  router.post('/tickets/:id/resolve', formAction(async (req, _res, t) => {
-    const id = idOf(req.params.id);
-    await tickets.resolve(id, req.body, technicianContext(req));
+  router.post('/tickets/:id/resolve', formAction(async (req, _res, t, { params: { id }, body }) => {
+    await tickets.resolve(id, body.resolution, technicianContext(req));
     return { redirect: `/tickets/${id}`, ok: t('flash.resolved', { id }) };
-  }, (req) => `/tickets/${String(req.params.id)}`));
+  }, toTicket, resolveForm));
 
-  router.get('/history', async (req, res) => {
-    const given = dropEmpty(req.query as Record<string, unknown>) as Record<string, string>;
-    const query = parseOrThrow(historyQuerySchema, given, 'search');
+  router.get('/history', historyPage, async (req, res) => {
+    const given = dropEmpty(req.query) as Record<string, string>;
+    const { query } = historyPage.input(req);
     const result = await tickets.history(query, req.user!);
     const list = req.user!.role === 'admin' ? await technicians.list() : [];
     const pages = Math.max(1, Math.ceil(result.total / query.pageSize));
@@ -135,9 +132,8 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
   });
 
   // The same search as CSV: every matching row (up to CSV_MAX_ROWS), streamed page by page.
-  router.get('/history.csv', async (req, res) => {
-    const given = dropEmpty(req.query as Record<string, unknown>);
-    const query = parseOrThrow(historyQuerySchema, { ...given, pageSize: 200, page: 1 }, 'search');
+  router.get('/history.csv', csvExport, async (req, res) => {
+    const { query } = csvExport.input(req);
     res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="helpdesk-history.csv"', 'X-Content-Type-Options': 'nosniff' });
     res.write(`\uFEFF${csvLine(['ticket', 'created', 'status', 'requester', 'username', 'computer', 'system', 'technician', 'accepted', 'ended', 'resolved', 'end_reason', 'problem', 'resolution'])}`);
     let written = 0;
@@ -152,8 +148,8 @@ export function ticketPages({ tickets, technicians, db, desktopState, recordings
     res.end();
   });
 
-  router.get('/stats', requirePageAdmin, async (req, res) => {
-    const { days } = parseOrThrow(statsQuerySchema, dropEmpty(req.query as Record<string, unknown>), 'period');
+  router.get('/stats', requirePageAdmin, statsPage, async (req, res) => {
+    const { days } = statsPage.input(req).query;
     const [stats, people] = await Promise.all([tickets.stats(days), technicians.people()]);
     const t = res.locals.t as Translate;
     const byTechnician = stats.byTechnician.map((r) => ({ ...r, name: people.get(r.technicianId)?.displayName ?? `#${r.technicianId}` }));
@@ -178,6 +174,6 @@ export function csvLine(cells: (string | number)[]): string {
 }
 
 /** Empty form fields mean "any": they are dropped before validation. */
-function dropEmpty(query: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => typeof v === 'string' && v.trim() !== ''));
+function dropEmpty(query: unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query as Record<string, unknown>).filter(([, v]) => typeof v === 'string' && v.trim() !== ''));
 }

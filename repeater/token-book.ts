@@ -1,7 +1,7 @@
 // An in-memory, single-use token authorizer for tests and benchmarks (the
 // product's authorizer lives in the server and redeems hashed tokens in the
 // database). Tokens are random, bound to a ticket and a side, and work once.
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../lib/crypto.ts';
 import type { Authorization, LegRequest, LegSide, RecordOrder } from '../protocol/repeater.ts';
 
 export class TokenBook {
@@ -9,7 +9,7 @@ export class TokenBook {
 
   /** A token for one leg; `record` orders the session recorded (as the server does for a recorded ticket). */
   issue(ticketId: string, side: LegSide, record: RecordOrder | null = null): string {
-    const token = randomBytes(32).toString('base64url');
+    const token = randomToken();
     this.#tokens.set(token, { ticketId, side, record });
     return token;
   }

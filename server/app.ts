@@ -36,6 +36,8 @@ import { internalRepeaterRoutes } from './remote-sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
 import type { RepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
+import type { AuditService } from './audit/service.ts';
+import type { LegUrlPolicy } from './http/base-url.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -53,12 +55,14 @@ export interface AppDeps {
   /** With repeater nodes: the URL of the node carrying a ticket (null: REPEATER_PUBLIC_URL). */
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
   recordings: RecordingService;
+  audit: AuditService;
   chat: ChatService;
   files: FileService;
 }
 
 export function createApp(deps: AppDeps): Express {
   const { config } = deps;
+  const legUrls: LegUrlPolicy = { publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor };
   const app = express();
   app.disable('x-powered-by');
   installSse(app, config.sse);
@@ -127,9 +131,7 @@ export function createApp(deps: AppDeps): Express {
       tokens: deps.tokens,
       bus: deps.bus,
       clientKey: config.clientKey,
-      publicUrl: config.publicUrl,
-      repeaterUrl: config.repeaterLink.publicUrl,
-      repeaterUrlFor: deps.repeaterUrlFor,
+      legUrls,
       createRatePerMinute: config.ticketCreateRatePerMinute,
       desktopState: deps.desktopState,
       redis: deps.bus.redis,
@@ -164,8 +166,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
-  app.use('/api/v1/tickets', ticketRoutes({ db: deps.db, chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, recordings: deps.recordings, tickets: deps.tickets, tokens: deps.tokens, publicUrl: config.publicUrl, repeaterUrl: config.repeaterLink.publicUrl, repeaterUrlFor: deps.repeaterUrlFor, desktopState: deps.desktopState }));
-  app.use('/api/v1/audit', auditRoutes({ db: deps.db }));
+  app.use('/api/v1/tickets', ticketRoutes({ chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
+  app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
   app.use(
     '/api/v1/events',
     eventRoutes({
@@ -181,7 +183,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, db: deps.db, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files }));
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files }));
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

@@ -12,7 +12,8 @@ import { systemClock } from './clock.ts';
 import { createTechnicianService } from './technicians/service.ts';
 import { createPasswordHasher, generatePassword } from './technicians/password.ts';
 import { technicianStore } from './technicians/store.ts';
-import { AppError } from './errors.ts';
+import { AppError, parseOrThrow } from './errors.ts';
+import { createTechnicianSchema, passwordSchema } from './technicians/schema.ts';
 
 const usage = `usage: npm run technicians -- <command> [options]
   list
@@ -63,10 +64,12 @@ async function main(): Promise<number> {
         return 0;
       case 'create': {
         const password = values.password ?? generatePassword();
-        const t = await technicians.create(
-          { username: username ?? '', displayName: values.name ?? username ?? '', email: values.email ?? '', role: (values.role ?? 'technician') as 'admin', password },
-          by,
+        const input = parseOrThrow(
+          createTechnicianSchema,
+          { username: username ?? '', displayName: values.name ?? username ?? '', email: values.email ?? '', role: values.role ?? 'technician', password },
+          'technician',
         );
+        const t = await technicians.create(input, by);
         process.stdout.write(`Created ${t.role} "${t.username}".${values.password ? '' : ` Password (shown once): ${password}`}\n`);
         return 0;
       }
@@ -77,7 +80,7 @@ async function main(): Promise<number> {
         return 0;
       }
       case 'reset-password': {
-        const result = await technicians.resetPassword(await idOf(username), values.password, by);
+        const result = await technicians.resetPassword(await idOf(username), values.password === undefined ? undefined : parseOrThrow(passwordSchema, values.password, 'password'), by);
         process.stdout.write(`Password of ${result.technician.username} reset.${values.password ? '' : ` New password (shown once): ${result.password}`}\n`);
         return 0;
       }

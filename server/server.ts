@@ -3,7 +3,7 @@
 // tests both start the product through this.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../lib/crypto.ts';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,10 @@ import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService, type RecordingService } from './recordings/service.ts';
 import { createChatService } from './chat/service.ts';
+import { createAuditService } from './audit/service.ts';
 import { createFileService } from './files/service.ts';
 import { endAllSse } from './events/sse.ts';
+import { BackgroundWork } from './events/background.ts';
 
 export interface RunningServer {
   url: string;
@@ -68,15 +70,28 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     onRevoked: (event) => bus.publish('technician.revoked', event),
     twoFactor: config.requireTwoFactor,
   });
-  const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs });
+  const recordings = createRecordingService({
+    db,
+    clock,
+    logger,
+    dir: config.repeater.recordingsDir,
+    retentionDays: config.recording.retentionDays,
+    maxTotalBytes: config.recording.maxTotalBytes,
+  });
+  const audit = createAuditService({ db });
+  const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
   // Once per deployment: the server where the account was disabled does it.
+  // Work begun by events (rows of repeater events, requeues) is waited for at shutdown.
+  const work = new BackgroundWork(logger);
   const unsubscribeRevoked = bus.subscribe(
     'technician.revoked',
     ({ technicianId, reason }) => {
       if (reason !== 'disabled') return;
-      tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled').catch((err: unknown) => log.error({ err, technicianId }, 'requeue of a disabled technician\'s tickets failed'));
+      work.run(`technician:${technicianId}`, 'requeue of a disabled technician\'s tickets', async () => {
+        await tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled');
+      });
     },
     { localOnly: true },
   );
@@ -89,14 +104,6 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
   const chat = createChatService({ db, clock, bus });
   const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, retentionDays: config.files.retentionDays });
-  const recordings = createRecordingService({
-    db,
-    clock,
-    logger,
-    dir: config.repeater.recordingsDir,
-    retentionDays: config.recording.retentionDays,
-    maxTotalBytes: config.recording.maxTotalBytes,
-  });
   const authorizeLeg = createLegAuthorizer({
     tokens,
     tickets,
@@ -109,7 +116,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const bridges: RepeaterBridge[] = [];
   for (const source of [repeater, remoteRepeaters]) {
     if (!source) continue;
-    bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger, recordings }));
+    bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger, recordings, work }));
   }
   const legState = (ticketId: string, side: LegSide): 'waiting' | 'paired' | null =>
     repeater?.legState(ticketId, side) ?? remoteRepeaters?.legState(ticketId, side) ?? null;
@@ -139,6 +146,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes } : null,
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
     recordings,
+    audit,
     chat,
     files,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
@@ -209,7 +217,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         unsubscribeRevoked();
         await repeater?.close('SHUTDOWN');
         remoteRepeaters?.close();
-        await Promise.all(bridges.map((b) => b.idle()));
+        await work.idle();
         for (const b of bridges) b.unbridge();
         await endAllSse(app);
         httpServer.closeAllConnections();
@@ -226,7 +234,7 @@ const NOVNC_VERSION = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import
 async function storedSessionSecret(db: Knex): Promise<string> {
   const row = await db('settings').where({ name: 'session_secret' }).first();
   if (row) return String(row.value);
-  const secret = randomBytes(48).toString('base64url');
+  const secret = randomToken(48);
   await db('settings').insert({ name: 'session_secret', value: secret }).onConflict('name').ignore();
   return String((await db('settings').where({ name: 'session_secret' }).first()).value);
 }

@@ -2,7 +2,9 @@
 // the ticket only. The page mints its own single-use viewer token when it
 // connects (and again on Reconnect); the URL itself grants nothing.
 import { Router } from 'express';
-import { AppError, parseOrThrow } from '../server/errors.ts';
+import { z } from 'zod';
+import { AppError } from '../server/errors.ts';
+import { validate } from '../server/http/validate.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
@@ -11,8 +13,9 @@ import type { Translate } from '../admin-web/messages/index.ts';
 
 export function techViewerPages({ tickets, chat }: { tickets: TicketService; chat: ChatService }): Router {
   const router = Router();
-  router.get('/tech/:ticketId', pageLocals, requirePageLogin, async (req, res) => {
-    const id = parseOrThrow(ticketIdSchema, req.params.ticketId, 'ticket id');
+  const byId = validate({ params: z.object({ ticketId: ticketIdSchema }).describe('ticket id') });
+  router.get('/tech/:ticketId', pageLocals, requirePageLogin, byId, async (req, res) => {
+    const id = byId.input(req).params.ticketId;
     const ticket = await tickets.get(id);
     const t = res.locals.t as Translate;
     if (ticket.technician?.id !== req.user!.id) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));

@@ -28,7 +28,7 @@ export interface AuditEvent {
   detail: Record<string, unknown> | null;
 }
 
-export interface AuditFilter {
+export interface AuditQuery {
   ticketId?: number;
   action?: string;
   actorName?: string;
@@ -60,7 +60,7 @@ export async function insertAuditEvent(
   });
 }
 
-export async function listAuditEvents(db: Knex, filter: AuditFilter): Promise<AuditEvent[]> {
+export async function listAuditEvents(db: Knex, filter: AuditQuery): Promise<AuditEvent[]> {
   const q = db<AuditEventRow>('audit_events').select('*');
   if (filter.ticketId !== undefined) q.where('ticket_id', filter.ticketId);
   if (filter.action) q.where('action', filter.action);

@@ -1,7 +1,7 @@
 // CSRF protection by synchronizer token: each web session holds a random
 // token; every state-changing request authenticated by the session cookie must
 // echo it in the X-CSRF-Token header or a _csrf form field.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomToken, sameSecret } from '../../lib/crypto.ts';
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
 
@@ -13,7 +13,7 @@ declare module 'express-session' {
 }
 
 export function csrfTokenOf(req: Request): string {
-  req.session.csrfToken ??= randomBytes(32).toString('base64url');
+  req.session.csrfToken ??= randomToken();
   return req.session.csrfToken;
 }
 
@@ -40,7 +40,7 @@ export function csrfProtection(): RequestHandler {
     const expected = req.session?.csrfToken;
     const body = req.body as Record<string, unknown> | undefined;
     const given = req.get('x-csrf-token') ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
-    req.csrfOk = Boolean(expected && given && safeEqual(expected, given));
+    req.csrfOk = Boolean(expected) && sameSecret(given, expected ?? '');
     next();
   };
 }
@@ -51,8 +51,3 @@ export function assertCsrf(req: Request): void {
   throw new AppError('CSRF_INVALID', 'This form has expired or did not come from this site; reload the page and try again');
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
-}

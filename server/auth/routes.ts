@@ -3,6 +3,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { createLimiter } from '../http/limiter.ts';
+import { validate } from '../http/validate.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { z } from 'zod';
 import { loginSchema } from '../technicians/schema.ts';
@@ -11,11 +12,22 @@ import type { Technician } from '../technicians/store.ts';
 import type { PassportInstance } from './passport.ts';
 import { assertCsrf, csrfTokenOf } from './csrf.ts';
 
+/** Logs out (the form's CSRF token checked): the account leaves the request and its web session is destroyed. */
+export async function logout(req: Request): Promise<void> {
+  assertCsrf(req);
+  await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(toError(err)) : resolve())));
+  await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(toError(err)) : resolve())));
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export function loginLimiter(ratePerMinute: number, redis: Redis | null = null) {
   return createLimiter({ name: 'login', perMinute: ratePerMinute, message: 'Too many login attempts from this address; wait a minute', redis });
 }
 
-const secondFactorSchema = z.object({ code: z.string().trim().min(6).max(20) });
+const secondFactor = validate({ body: z.object({ code: z.string().trim().min(6).max(20) }).describe('code') });
 /** A login whose password was right waits this long for its second factor. */
 const PENDING_MS = 5 * 60_000;
 
@@ -43,17 +55,14 @@ export function authRoutes({ passport, limiter, technicians }: { passport: Passp
   // The second step of a login with two factors: a code from the app, or a recovery code.
   router.post('/2fa', limiter, async (req, res) => {
     assertCsrf(req);
-    const { code } = parseOrThrow(secondFactorSchema, req.body, 'code');
+    const { code } = secondFactor.parse(req).body;
     const technician = await secondFactorLogin(technicians, req, code);
     res.json({ technician, csrfToken: csrfTokenOf(req) });
   });
 
-  router.post('/logout', (req, res, next) => {
-    assertCsrf(req);
-    req.logout((err) => {
-      if (err) return next(err);
-      req.session.destroy((destroyErr) => (destroyErr ? next(destroyErr) : res.status(204).end()));
-    });
+  router.post('/logout', async (req, res) => {
+    await logout(req);
+    res.status(204).end();
   });
 
   return router;

@@ -9,6 +9,7 @@ import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { ChatMessage, TicketView } from '../../protocol/events.ts';
+import { z } from 'zod';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { closedStatuses } from '../tickets/state-machine.ts';
@@ -40,8 +41,11 @@ export function mayWriteTo(ticket: TicketView, technician: Writer): boolean {
   return !closedStatuses.includes(ticket.status) && isWriter(ticket, technician);
 }
 
+/** A message's body ({"text": "…"}) as its checked text: validated at the edge (MESSAGE_EMPTY, MESSAGE_TOO_LONG in words). */
+export const messageBodySchema = z.unknown().transform((input) => messageText(input)).describe('message');
+
 /** The text of a message, or a refusal in words. */
-export function messageText(input: unknown): string {
+function messageText(input: unknown): string {
   const text = typeof (input as { text?: unknown } | null)?.text === 'string' ? (input as { text: string }).text : null;
   if (text === null) throw new AppError('VALIDATION_FAILED', 'A message needs its text: {"text": "…"}');
   const trimmed = text.replace(/\r\n?/g, '\n').trim();
@@ -73,13 +77,12 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
     },
 
     /** The user writes (the desktop client). */
-    fromUser(ticket: TicketView, input: unknown, context: ActorContext): Promise<ChatMessage> {
-      return post(ticket, 'user', { technicianId: null, name: ticket.requesterName }, messageText(input), context);
+    fromUser(ticket: TicketView, text: string, context: ActorContext): Promise<ChatMessage> {
+      return post(ticket, 'user', { technicianId: null, name: ticket.requesterName }, text, context);
     },
 
     /** A technician writes: to a queued request any technician may, to a held one its holder and administrators. */
-    fromTechnician(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, input: unknown, context: ActorContext): Promise<ChatMessage> {
-      const text = messageText(input);
+    fromTechnician(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, text: string, context: ActorContext): Promise<ChatMessage> {
       if (!isWriter(ticket, technician)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by ${ticket.technician?.displayName ?? 'another technician'}: only they and administrators may write to its user`);
       return post(ticket, 'technician', { technicianId: technician.id, name: technician.displayName }, text, context);
     },

@@ -41,3 +41,9 @@ export async function countRows(query: Knex.QueryBuilder): Promise<number> {
   const row = (await query.count({ n: '*' }).first()) as { n?: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
+
+/** Whether a write failed on a unique index (MariaDB's ER_DUP_ENTRY, SQLite's UNIQUE constraint). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown };
+  return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

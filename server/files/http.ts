@@ -1,6 +1,6 @@
 // Serving and receiving ticket files over HTTP: attachments only (see
 // http/attachment.ts); uploads as raw bodies (application/octet-stream).
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { ReadStream } from 'node:fs';
 import type { TicketFile } from '../../protocol/events.ts';
 import { sendAttachment } from '../http/attachment.ts';
@@ -14,6 +14,15 @@ export function declaredLength(req: Request): number | null {
 /** Before a refusal of an upload whose body is not read: the connection closes after the answer. */
 export function closeAfterAnswer(res: Response): void {
   res.set('connection', 'close');
+}
+
+/** Before an upload is validated: a body declared larger than allowed will not be read, so its connection closes after the answer. */
+export function closeWhenTooLarge(maxBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const length = declaredLength(req);
+    if (length !== null && length > maxBytes) closeAfterAnswer(res);
+    next();
+  };
 }
 
 /** A ticket file as an attachment, its SHA-256 in X-File-SHA256. */

@@ -6,6 +6,7 @@
 // when its Content-Length says so — and what was written is removed. Served
 // only as attachments. Every send, accept, refuse and download is audited;
 // files older than the retention period are deleted (the row stays).
+import { z } from 'zod';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
@@ -48,7 +49,10 @@ const toView = (r: Row): TicketFile => ({
 });
 
 /** A file name as given, checked: no path, no control characters, 1–255 characters. */
-export function fileName(raw: unknown): string {
+/** An upload's query (?name=<its file name>), the name checked (FILE_NAME_INVALID in words). */
+export const uploadQuerySchema = z.object({ name: z.unknown().transform((raw) => fileName(raw)) }).describe('file name');
+
+function fileName(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new AppError('FILE_NAME_INVALID', 'Name the file: ?name=<its file name>');
   // eslint-disable-next-line no-control-regex
   const name = raw.replace(/[\u0000-\u001f\u007f]/g, '').trim();
@@ -167,8 +171,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     },
 
     /** A technician offers a file to the user: the ticket's holder, or an administrator. */
-    async offer(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, name: unknown, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
-      const checked = fileName(name);
+    async offer(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, checked: string, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
       if (technician.role !== 'admin' && ticket.technician?.id !== technician.id) {
         throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id}, or an administrator, may send its user files`);
       }
@@ -177,8 +180,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     },
 
     /** The user sends a file to the technicians. */
-    async fromUser(ticket: TicketView, name: unknown, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
-      const checked = fileName(name);
+    async fromUser(ticket: TicketView, checked: string, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
       assertOpen(ticket);
       return store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, await receive(body, declaredLength), context);
     },

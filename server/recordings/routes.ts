@@ -4,25 +4,26 @@
 // from the player, a download otherwise).
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseOrThrow } from '../errors.ts';
+import { validate } from '../http/validate.ts';
 import { requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
 import type { RecordingService } from './service.ts';
 import { sendAttachment } from '../http/attachment.ts';
 
-export const recordingIdSchema = z.uuid('must be a recording id (a UUID)');
-const fileQuerySchema = z.object({ purpose: z.enum(['playback', 'download']).default('download') });
+/** A recording's id in a path (/recordings/:id). */
+export const recordingParams = z.object({ id: z.uuid('must be a recording id (a UUID)') }).describe('recording id');
+const byId = validate({ params: recordingParams });
+const file = validate({ params: recordingParams, query: z.object({ purpose: z.enum(['playback', 'download']).default('download') }).describe('file query') });
 
 export function recordingRoutes({ recordings }: { recordings: RecordingService }): Router {
   const router = Router();
   router.use(requireTechnician);
 
-  router.get('/:id', async (req, res) => {
-    res.json({ recording: await recordings.get(parseOrThrow(recordingIdSchema, req.params.id, 'recording id'), technicianOf(req)) });
+  router.get('/:id', byId, async (req, res) => {
+    res.json({ recording: await recordings.get(byId.input(req).params.id, technicianOf(req)) });
   });
 
-  router.get('/:id/file', async (req, res) => {
-    const id = parseOrThrow(recordingIdSchema, req.params.id, 'recording id');
-    const { purpose } = parseOrThrow(fileQuerySchema, req.query, 'file query');
+  router.get('/:id/file', file, async (req, res) => {
+    const { params: { id }, query: { purpose } } = file.input(req);
     const { stream, size, name, view } = await recordings.open(id, technicianOf(req), purpose, technicianContext(req));
     sendAttachment(res, stream, { name, size }, view.sha256 ? { 'x-recording-sha256': view.sha256 } : {});
   });

@@ -2,13 +2,14 @@
 // repeater/contract.ts). Mounted only when REPEATER_SECRET is set; every call
 // carries it as a bearer token, compared in constant time. Not for browsers:
 // no cookies, no CSRF, its own body limit.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../../lib/crypto.ts';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { CloseCode, RefusalCode } from '../../protocol/close-codes.ts';
 import { NODE_HEADER, type CommandStreamEvents, type WireEvent } from '../../protocol/repeater.ts';
 import { type AuthorizeLeg } from '../../repeater/contract.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
+import { validate } from '../http/validate.ts';
 import { openSse } from '../events/sse.ts';
 import type { RemoteRepeaters } from './remote-repeaters.ts';
 import type { RepeaterNodes } from './repeater-nodes.ts';
@@ -101,22 +102,25 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
     res.json({ ok: true, version: deps.version });
   });
 
-  router.post('/authorize', async (req, res) => {
-    const request = parseOrThrow(legRequestSchema, req.body, 'leg request');
+  const authorize = validate({ body: legRequestSchema.describe('leg request') });
+  router.post('/authorize', authorize, async (req, res) => {
+    const request = authorize.input(req).body;
     const authorization = await deps.authorizeLeg(request);
     if (!authorization.ok && !(authorization.code in RefusalCode)) throw new Error(`authorizer returned unknown code ${authorization.code}`);
     res.json(authorization);
   });
 
-  router.post('/events', (req, res) => {
-    const body = parseOrThrow(eventsBodySchema, req.body, 'repeater events');
+  const events = validate({ body: eventsBodySchema.describe('repeater events') });
+  router.post('/events', events, (req, res) => {
+    const { body } = events.input(req);
     deps.hub.receive(body.node, body.events);
     res.status(204).end();
   });
 
   // A node with a public URL can be given tickets (least-loaded among those heard from lately).
-  router.post('/heartbeat', async (req, res) => {
-    const beat = parseOrThrow(heartbeatSchema, req.body, 'heartbeat');
+  const heartbeat = validate({ body: heartbeatSchema.describe('heartbeat') });
+  router.post('/heartbeat', heartbeat, async (req, res) => {
+    const beat = heartbeat.input(req).body;
     await deps.nodes.heartbeat({ ...beat, url: beat.url.replace(/\/+$/, '') });
     res.status(204).end();
   });
@@ -133,12 +137,10 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
 }
 
 function requireSecret(secret: string): RequestHandler {
-  const expected = createHash('sha256').update(secret).digest();
   return (req, _res, next) => {
     const header = req.get('authorization') ?? '';
     const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const digest = createHash('sha256').update(given).digest();
-    if (!given || !timingSafeEqual(digest, expected)) {
+    if (!sameSecret(given, secret)) {
       return next(new AppError('REPEATER_SECRET_INVALID', 'Missing or wrong repeater secret (Authorization: Bearer <REPEATER_SECRET>)'));
     }
     next();

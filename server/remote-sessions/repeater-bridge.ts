@@ -10,6 +10,7 @@ import type { CloseCodeId } from '../../protocol/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { BackgroundWork } from '../events/background.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { connectableStatuses } from '../tickets/state-machine.ts';
@@ -108,8 +109,8 @@ export interface RepeaterBridge {
 
 /**
  * Handles the repeater's events (the embedded one's, or repeater processes'
- * through RemoteRepeaters) one at a time, in the order they happened, so the
- * audit rows of a ticket keep their order; and ends live legs when a ticket
+ * through RemoteRepeaters) one at a time per ticket, in the order they
+ * happened, so the audit rows of a ticket keep their order; and ends live legs when a ticket
  * leaves the connectable states.
  */
 export function bridgeRepeaterEvents(deps: {
@@ -121,17 +122,17 @@ export function bridgeRepeaterEvents(deps: {
   clock: Clock;
   logger: Logger;
   recordings?: RecordingService | null;
+  /** Where the handling runs (the server's, so its shutdown waits for it); a private one by default. */
+  work?: BackgroundWork;
 }): RepeaterBridge {
   const { repeater, tickets, bus, db, clock } = deps;
-  const log = deps.logger.child({ component: 'repeater-bridge' });
   const system = systemActor('repeater');
-  let chain: Promise<void> = Promise.resolve();
-  const safely = (what: string, work: () => Promise<void>): void => {
-    chain = chain.then(work).catch((err: unknown) => log.error({ err }, `repeater event handling failed: ${what}`));
-  };
+  // Each ticket's events are handled one at a time, in the order they happened.
+  const work = deps.work ?? new BackgroundWork(deps.logger);
+  const safely = (what: string, ticketId: string, handle: () => Promise<void>): void => work.run(`ticket:${ticketId}`, `repeater event ${what}`, handle);
 
   repeater.on('legWaiting', (e) =>
-    safely('legWaiting', async () => {
+    safely('legWaiting', e.ticketId, async () => {
       const ticketId = Number(e.ticketId);
       const ticket = await tickets.get(ticketId);
       await insertAuditEvent(db, clock.now(), { ...system, remoteAddress: e.remoteAddress }, `session.${e.side}_waiting`, { ticketId, technicianId: ticket.technician?.id ?? null });
@@ -140,7 +141,7 @@ export function bridgeRepeaterEvents(deps: {
   );
 
   repeater.on('paired', (e) =>
-    safely('paired', async () => {
+    safely('paired', e.ticketId, async () => {
       const ticketId = Number(e.ticketId);
       const ticket = await tickets.get(ticketId);
       if (ticket.status === 'approved') {
@@ -160,7 +161,7 @@ export function bridgeRepeaterEvents(deps: {
   );
 
   repeater.on('ended', (e) =>
-    safely('ended', async () => {
+    safely('ended', e.ticketId, async () => {
       const ticketId = Number(e.ticketId);
       const ticket = await tickets.get(ticketId);
       const technicianId = ticket.technician?.id ?? null;
@@ -196,22 +197,20 @@ export function bridgeRepeaterEvents(deps: {
   );
 
   repeater.on('recordingClosed', (e) =>
-    safely('recordingClosed', async () => {
+    safely('recordingClosed', e.ticketId, async () => {
       await deps.recordings?.closed(e);
     }),
   );
 
-  repeater.on('progress', (e) =>
-    safely('progress', async () => {
-      const at = clock.now();
-      for (const p of e.sessions) {
-        await remoteSessionStore.progress(db, Number(p.ticketId), { desktopToViewer: p.bytesDesktopToViewer, viewerToDesktop: p.bytesViewerToDesktop }, at);
-      }
-    }),
-  );
+  repeater.on('progress', (e) => {
+    const at = clock.now();
+    for (const p of e.sessions) {
+      safely('progress', p.ticketId, () => remoteSessionStore.progress(db, Number(p.ticketId), { desktopToViewer: p.bytesDesktopToViewer, viewerToDesktop: p.bytesViewerToDesktop }, at));
+    }
+  });
 
   repeater.on('legClosed', (e) =>
-    safely('legClosed', async () => {
+    safely('legClosed', e.ticketId, async () => {
       const ticketId = Number(e.ticketId);
       const ticket = await tickets.get(ticketId);
       const technicianId = ticket.technician?.id ?? null;
@@ -227,13 +226,7 @@ export function bridgeRepeaterEvents(deps: {
     deps.endTicket(String(ticket.id), reason);
   });
   return {
-    idle: async () => {
-      // Handling an event may queue none after it; wait until the chain stops growing.
-      for (let seen = chain; ; seen = chain) {
-        await seen;
-        if (seen === chain) return;
-      }
-    },
+    idle: () => work.idle(),
     unbridge: () => {
       unsubscribe();
       for (const name of ['legWaiting', 'paired', 'ended', 'legClosed', 'progress', 'recordingClosed'] as const) repeater.removeAllListeners(name);

@@ -2,14 +2,19 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import QRCode from 'qrcode';
-import { AppError, parseOrThrow } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { requireAdmin, requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
-import { changePasswordSchema } from './schema.ts';
+import { validate } from '../http/validate.ts';
+import { changePasswordSchema, createTechnicianSchema, passwordSchema, technicianParams, updateTechnicianSchema } from './schema.ts';
 import type { TechnicianService } from './service.ts';
 
-const idSchema = z.coerce.number().int().positive();
-const resetSchema = z.object({ password: z.string().optional() });
-const codeSchema = z.object({ code: z.string().trim().regex(/^\d{6}$/, 'must be the 6 digits your app shows') });
+const byId = validate({ params: technicianParams });
+const changePassword = validate({ body: changePasswordSchema.describe('password change') });
+const enable2fa = validate({ body: z.object({ code: z.string().trim().regex(/^\d{6}$/, 'must be the 6 digits your app shows') }).describe('code') });
+const disable2fa = validate({ body: z.object({ password: z.string().min(1).max(200) }).describe('password') });
+const create = validate({ body: createTechnicianSchema.describe('technician') });
+const update = validate({ params: technicianParams, body: updateTechnicianSchema.describe('technician change') });
+const reset = validate({ params: technicianParams, body: z.object({ password: passwordSchema.optional() }).describe('password reset') });
 
 declare module 'express-session' {
   interface SessionData {
@@ -25,8 +30,8 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     res.json({ technician: technicianOf(req) });
   });
 
-  router.post('/me/password', requireTechnician, async (req, res) => {
-    const body = parseOrThrow(changePasswordSchema, req.body, 'password change');
+  router.post('/me/password', requireTechnician, changePassword, async (req, res) => {
+    const { body } = changePassword.input(req);
     await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword, body.newPassword, technicianContext(req), req.sessionID);
     res.status(204).end();
   });
@@ -38,8 +43,8 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     res.json({ secret: setup.secret, uri: setup.uri, qr: await QRCode.toDataURL(setup.uri) });
   });
 
-  router.post('/me/2fa/enable', requireTechnician, async (req, res) => {
-    const { code } = parseOrThrow(codeSchema, req.body, 'code');
+  router.post('/me/2fa/enable', requireTechnician, enable2fa, async (req, res) => {
+    const { code } = enable2fa.input(req).body;
     const secret = req.session.enrolSecret;
     if (!secret) throw new AppError('VALIDATION_FAILED', 'Start with POST /api/v1/me/2fa/setup');
     const { recoveryCodes } = await technicians.confirmTwoFactor(technicianOf(req).id, secret, code, technicianContext(req));
@@ -47,14 +52,14 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     res.json({ recoveryCodes });
   });
 
-  router.post('/me/2fa/disable', requireTechnician, async (req, res) => {
-    const { password } = parseOrThrow(z.object({ password: z.string().min(1).max(200) }), req.body, 'password');
+  router.post('/me/2fa/disable', requireTechnician, disable2fa, async (req, res) => {
+    const { password } = disable2fa.input(req).body;
     await technicians.disableTwoFactor(technicianOf(req).id, password, technicianContext(req));
     res.status(204).end();
   });
 
-  router.post('/technicians/:id/2fa/reset', requireAdmin, async (req, res) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+  router.post('/technicians/:id/2fa/reset', requireAdmin, byId, async (req, res) => {
+    const { id } = byId.input(req).params;
     res.json({ technician: await technicians.resetTwoFactor(id, technicianContext(req)) });
   });
 
@@ -64,23 +69,22 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     res.json({ technicians: (await technicians.list()).map((t) => ({ ...t, logins: trouble.get(t.id) ?? none })) });
   });
 
-  router.post('/technicians/:id/unlock', requireAdmin, async (req, res) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
+  router.post('/technicians/:id/unlock', requireAdmin, byId, async (req, res) => {
+    const { id } = byId.input(req).params;
     res.json({ technician: await technicians.unlock(id, technicianContext(req)) });
   });
 
-  router.post('/technicians', requireAdmin, async (req, res) => {
-    res.status(201).json({ technician: await technicians.create(req.body, technicianContext(req)) });
+  router.post('/technicians', requireAdmin, create, async (req, res) => {
+    res.status(201).json({ technician: await technicians.create(create.input(req).body, technicianContext(req)) });
   });
 
-  router.patch('/technicians/:id', requireAdmin, async (req, res) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
-    res.json({ technician: await technicians.update(id, req.body, technicianContext(req)) });
+  router.patch('/technicians/:id', requireAdmin, update, async (req, res) => {
+    const { params, body } = update.input(req);
+    res.json({ technician: await technicians.update(params.id, body, technicianContext(req)) });
   });
 
-  router.post('/technicians/:id/password', requireAdmin, async (req, res) => {
-    const id = parseOrThrow(idSchema, req.params.id, 'technician id');
-    const { password } = parseOrThrow(resetSchema, req.body ?? {}, 'password reset');
+  router.post('/technicians/:id/password', requireAdmin, reset, async (req, res) => {
+    const { params: { id }, body: { password } } = reset.input(req);
     const result = await technicians.resetPassword(id, password, technicianContext(req));
     // A generated password is shown once, to the administrator who asked.
     res.json({ technician: result.technician, ...(password === undefined ? { password: result.password } : {}) });

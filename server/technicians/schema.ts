@@ -23,7 +23,8 @@ export const createTechnicianSchema = z.object({
   role: z.enum(roles).default('technician'),
   password: passwordSchema,
 });
-export type CreateTechnicianInput = z.input<typeof createTechnicianSchema>;
+/** A new account, validated (the service takes this, never raw input). */
+export type NewTechnician = z.output<typeof createTechnicianSchema>;
 
 export const updateTechnicianSchema = z
   .object({
@@ -34,7 +35,7 @@ export const updateTechnicianSchema = z
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
-export type UpdateTechnicianInput = z.infer<typeof updateTechnicianSchema>;
+export type TechnicianChange = z.output<typeof updateTechnicianSchema>;
 
 export const loginSchema = z.object({
   username: z.string().trim().min(1, 'is required').max(64).transform((s) => s.toLowerCase()),
@@ -45,3 +46,6 @@ export const changePasswordSchema = z.object({
   currentPassword: z.string().min(1, 'is required').max(200),
   newPassword: passwordSchema,
 });
+
+/** A technician's id in a path (/technicians/:id). */
+export const technicianParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 31 - 1) }).describe('technician id');

@@ -1,19 +1,14 @@
 // Technicians: accounts, roles, login with lockout, password changes. Every
 // change is an audit event.
 import type { Knex } from 'knex';
-import { AppError, parseOrThrow } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { generatePassword, type PasswordHasher } from './password.ts';
-import {
-  createTechnicianSchema,
-  passwordSchema,
-  updateTechnicianSchema,
-  type CreateTechnicianInput,
-  type Role,
-} from './schema.ts';
-import { randomBytes, createHash } from 'node:crypto';
+import type { NewTechnician, Role, TechnicianChange } from './schema.ts';
+import { isUniqueViolation } from '../db/database.ts';
+import { randomHex, sha256 } from '../../lib/crypto.ts';
 import { generateSecret as generateTotpSecret, generateURI as totpUri, verify as verifyTotp } from 'otplib';
 import { technicianStore as store, toTechnician, type Technician, type TechnicianRow, type TwoFactorRequirement } from './store.ts';
 import type { RevocationReason } from '../../protocol/events.ts';
@@ -129,31 +124,37 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
     onRevoked?.({ technicianId, reason, exceptSessionId });
   }
 
-  async function create(input: CreateTechnicianInput, by: ActorContext): Promise<Technician> {
-    const data = parseOrThrow(createTechnicianSchema, input, 'technician');
-    if (await store.byUsername(db, data.username)) {
-      throw new AppError('USERNAME_TAKEN', `The username "${data.username}" is already taken`);
-    }
+  /** Creates an account; the username is checked and taken in one transaction (a race ends in USERNAME_TAKEN, never a 500). */
+  async function create(data: NewTechnician, by: ActorContext): Promise<Technician> {
+    const taken = () => new AppError('USERNAME_TAKEN', `The username "${data.username}" is already taken`);
     const now = clock.now();
     const passwordHash = await hasher.hash(data.password);
-    const id = await db.transaction(async (trx) => {
-      const newId = await store.insert(trx, {
-        username: data.username,
-        display_name: data.displayName,
-        email: data.email,
-        role: data.role,
-        active: true,
-        password_hash: passwordHash,
-        failed_logins: 0,
-        locked_until: null,
-        last_login_at: null,
-        password_changed_at: now,
-        created_at: now,
-        updated_at: now,
+    let id: number;
+    try {
+      id = await db.transaction(async (trx) => {
+        if (await store.byUsername(trx, data.username)) throw taken();
+        const newId = await store.insert(trx, {
+          username: data.username,
+          display_name: data.displayName,
+          email: data.email,
+          role: data.role,
+          active: true,
+          password_hash: passwordHash,
+          failed_logins: 0,
+          locked_until: null,
+          last_login_at: null,
+          password_changed_at: now,
+          created_at: now,
+          updated_at: now,
+        });
+        await insertAuditEvent(trx, now, by, 'technician.created', { technicianId: newId }, { username: data.username, role: data.role });
+        return newId;
       });
-      await insertAuditEvent(trx, now, by, 'technician.created', { technicianId: newId }, { username: data.username, role: data.role });
-      return newId;
-    });
+    } catch (err) {
+      // Two creations of one name at once: the unique index refuses the second.
+      if (isUniqueViolation(err)) throw taken();
+      throw err;
+    }
     return get(id);
   }
 
@@ -176,15 +177,19 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
       await store.update(db, id, { language });
     },
 
-    async update(id: number, input: unknown, by: ActorContext): Promise<Technician> {
-      const patch = parseOrThrow(updateTechnicianSchema, input, 'technician change');
-      const current = await get(id);
-      const losesAdmin = current.role === 'admin' && current.active && (patch.role === 'technician' || patch.active === false);
-      if (losesAdmin && (await store.countActiveAdmins(db)) <= 1) {
-        throw new AppError('LAST_ADMIN', 'The last active administrator cannot be disabled or demoted');
-      }
+    async update(id: number, patch: TechnicianChange, by: ActorContext): Promise<Technician> {
       const now = clock.now();
-      await db.transaction(async (trx) => {
+      // The last-administrator guard and the write in one transaction, the
+      // active administrators' rows locked: two admins demoting each other at
+      // once cannot leave none (the second waits, then sees one left).
+      const current = await db.transaction(async (trx) => {
+        const before = await store.byId(trx, id);
+        if (!before) throw new AppError('NOT_FOUND', `Technician ${id} does not exist`);
+        const losesAdmin = before.role === 'admin' && Boolean(before.active) && (patch.role === 'technician' || patch.active === false);
+        if (losesAdmin) {
+          const admins = await trx('technicians').where({ role: 'admin', active: true }).forUpdate().select('id');
+          if (admins.length <= 1) throw new AppError('LAST_ADMIN', 'The last active administrator cannot be disabled or demoted');
+        }
         await store.update(trx, id, {
           ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
           ...(patch.email !== undefined ? { email: patch.email } : {}),
@@ -192,8 +197,9 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
           ...(patch.active !== undefined ? { active: patch.active, failed_logins: 0, locked_until: null } : {}),
           updated_at: now,
         });
-        const action = patch.active === false ? 'technician.disabled' : patch.active === true && !current.active ? 'technician.enabled' : 'technician.updated';
+        const action = patch.active === false ? 'technician.disabled' : patch.active === true && !before.active ? 'technician.enabled' : 'technician.updated';
         await insertAuditEvent(trx, now, by, action, { technicianId: id }, { changes: patch });
+        return toTechnician(before, twoFactor);
       });
       if (patch.active === false && current.active) await revoke(id, 'disabled', by);
       else if (patch.role !== undefined && patch.role !== current.role) await revoke(id, 'role_changed', by);
@@ -203,7 +209,7 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
     /** Sets a new password (an administrator's reset, or generated when none is given); unlocks the account. */
     async resetPassword(id: number, password: string | undefined, by: ActorContext): Promise<{ technician: Technician; password: string }> {
       await get(id);
-      const newPassword = password === undefined ? generatePassword() : parseOrThrow(passwordSchema, password, 'password');
+      const newPassword = password ?? generatePassword();
       const now = clock.now();
       const hash = await hasher.hash(newPassword);
       await db.transaction(async (trx) => {
@@ -221,9 +227,8 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
       if (!row || !(await hasher.verify(row.password_hash, currentPassword))) {
         throw new AppError('LOGIN_FAILED', 'The current password is not correct');
       }
-      const valid = parseOrThrow(passwordSchema, newPassword, 'new password');
       const now = clock.now();
-      const hash = await hasher.hash(valid);
+      const hash = await hasher.hash(newPassword);
       await db.transaction(async (trx) => {
         await store.update(trx, id, { password_hash: hash, password_changed_at: now, updated_at: now });
         await insertAuditEvent(trx, now, by, 'technician.password_changed', { technicianId: id });
@@ -316,7 +321,7 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
         }
       } else if (/^[a-z0-9]{4}-?[a-z0-9]{4}$/i.test(given)) {
         via = 'recovery';
-        const hash = sha256Hex(given.toLowerCase().replace('-', ''));
+        const hash = sha256(given.toLowerCase().replace('-', ''));
         const used = await db('recovery_codes').where({ technician_id: row.id, code_hash: hash }).whereNull('used_at').update({ used_at: clock.now() });
         ok = used === 1;
       }
@@ -341,13 +346,13 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
       if (!result.valid) throw new AppError('VALIDATION_FAILED', 'That code does not match: check the time on your phone and type the current code');
       const now = clock.now();
       const recoveryCodes = Array.from({ length: 10 }, () => {
-        const raw = randomBytes(5).toString('hex').slice(0, 8);
+        const raw = randomHex(4);
         return `${raw.slice(0, 4)}-${raw.slice(4)}`;
       });
       await db.transaction(async (trx) => {
         await store.update(trx, id, { totp_secret: secret, totp_enabled_at: now, totp_last_step: Math.floor(epoch / 30) + result.delta, updated_at: now });
         await trx('recovery_codes').where({ technician_id: id }).delete();
-        await trx('recovery_codes').insert(recoveryCodes.map((c) => ({ technician_id: id, code_hash: sha256Hex(c.replace('-', '')), used_at: null })));
+        await trx('recovery_codes').insert(recoveryCodes.map((c) => ({ technician_id: id, code_hash: sha256(c.replace('-', '')), used_at: null })));
         await insertAuditEvent(trx, now, by, 'technician.2fa_enabled', { technicianId: id });
       });
       return { recoveryCodes };
@@ -376,13 +381,10 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
     async ensureFirstAdmin(configuredPassword: string | null): Promise<{ username: string; generatedPassword: string | null } | null> {
       if ((await store.count(db)) > 0) return null;
       const password = configuredPassword ?? generatePassword();
-      await create({ username: 'admin', displayName: 'Administrator', role: 'admin', password }, { actor: { type: 'system', name: 'first-start' }, remoteAddress: '' });
+      await create({ username: 'admin', displayName: 'Administrator', email: '', role: 'admin', password }, { actor: { type: 'system', name: 'first-start' }, remoteAddress: '' });
       return { username: 'admin', generatedPassword: configuredPassword ? null : password };
     },
   };
 }
 
 
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}

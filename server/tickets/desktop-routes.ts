@@ -1,35 +1,41 @@
 // The desktop API (/api/v1/help-requests): a contract the desktop client and
 // other integrations use. Every call but the creation carries the ticket's
 // client secret as a bearer token; the creation may require X-Client-Key.
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../../lib/crypto.ts';
 import { Router, type Request, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { createLimiter as makeLimiter } from '../http/limiter.ts';
-import { AppError, parseOrThrow } from '../errors.ts';
+import { AppError } from '../errors.ts';
+import { validate } from '../http/validate.ts';
+import { messageBodySchema } from '../chat/service.ts';
+import { uploadQuerySchema } from '../files/service.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { DesktopStreamEvents } from '../../protocol/desktop-api.ts';
 import { openSse } from '../events/sse.ts';
-import { websocketUrl } from '../http/base-url.ts';
+import { legUrl, type LegUrlPolicy } from '../http/base-url.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
-import { connectableStatuses } from './state-machine.ts';
-import { approveSchema, declineSchema, ticketIdSchema } from './schema.ts';
+import { approveSchema, createHelpRequestSchema, declineSchema, helpRequestParams } from './schema.ts';
+
+const create = validate({ body: createHelpRequestSchema.describe('help request') });
+const byId = validate({ params: helpRequestParams });
+const message = validate({ body: messageBodySchema });
+const upload = validate({ query: uploadQuerySchema });
+const approve = validate({ body: approveSchema.describe('approval') });
+const decline = validate({ body: declineSchema.describe('decline') });
 import { toHelpRequestView, type TicketService } from './service.ts';
 import type { ChatService } from '../chat/service.ts';
 import type { FileService } from '../files/service.ts';
-import { closeAfterAnswer, declaredLength, sendTicketFile } from '../files/http.ts';
+import { closeWhenTooLarge, declaredLength, sendTicketFile } from '../files/http.ts';
 
 export interface DesktopRoutesDeps {
   tickets: TicketService;
   tokens: PairingTokenService;
   bus: EventBus;
   clientKey: string | null;
-  publicUrl: string | null;
-  /** The repeater process's public URL (ws:// or wss://), when the repeater runs on its own. */
-  repeaterUrl: string | null;
-  /** With repeater nodes: the URL of the node carrying a ticket. */
-  repeaterUrlFor?: ((ticketId: number) => Promise<string | null>) | null;
+  /** Where desktop legs connect. */
+  legUrls: LegUrlPolicy;
   createRatePerMinute: number;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   /** With REDIS_URL: rate limits count across servers. */
@@ -52,9 +58,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
 
   const requireClientKey: RequestHandler = (req, _res, next) => {
     if (!deps.clientKey) return next();
-    const given = Buffer.from(req.get('x-client-key') ?? '');
-    const expected = Buffer.from(deps.clientKey);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!sameSecret(req.get('x-client-key'), deps.clientKey)) {
       return next(new AppError('CLIENT_KEY_INVALID', 'This client is not allowed to request help: missing or wrong X-Client-Key'));
     }
     next();
@@ -77,13 +81,13 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   };
 
   // The limiter comes first so that guesses at the client key count too.
-  router.post('/', createLimiter, requireClientKey, async (req, res) => {
-    const { ticket, clientSecret } = await tickets.create(req.body, req.ip ?? '');
+  router.post('/', createLimiter, requireClientKey, create, async (req, res) => {
+    const { ticket, clientSecret } = await tickets.create(create.input(req).body, req.ip ?? '');
     res.status(201).json({ id: ticket.id, clientSecret, status: ticket.status, helpRequest: toHelpRequestView(ticket) });
   });
 
-  router.use('/:id', async (req, _res, next) => {
-    const id = parseOrThrow(ticketIdSchema, req.params.id, 'help request id');
+  router.use('/:id', byId, async (req, _res, next) => {
+    const { id } = byId.input(req).params;
     const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(req.get('authorization') ?? '');
     req.helpRequest = await tickets.authenticateClient(id, match?.[1] ?? null);
     next();
@@ -105,8 +109,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     res.json({ messages: await deps.chat.list(ticketOf(req).id) });
   });
 
-  router.post('/:id/messages', messageLimiter, async (req, res) => {
-    res.status(201).json({ message: await deps.chat.fromUser(ticketOf(req), req.body, requesterOf(req)) });
+  router.post('/:id/messages', messageLimiter, message, async (req, res) => {
+    res.status(201).json({ message: await deps.chat.fromUser(ticketOf(req), message.input(req).body, requesterOf(req)) });
   });
 
   const uploadLimiter = makeLimiter({
@@ -122,10 +126,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   });
 
   // The file is the raw body (application/octet-stream), its name in ?name=.
-  router.post('/:id/files', uploadLimiter, async (req, res) => {
-    const length = declaredLength(req);
-    if (length !== null && length > deps.files.maxBytes) closeAfterAnswer(res);
-    res.status(201).json({ file: await deps.files.fromUser(ticketOf(req), req.query.name, req, length, requesterOf(req)) });
+  router.post('/:id/files', uploadLimiter, closeWhenTooLarge(deps.files.maxBytes), upload, async (req, res) => {
+    res.status(201).json({ file: await deps.files.fromUser(ticketOf(req), upload.input(req).query.name, req, declaredLength(req), requesterOf(req)) });
   });
 
   router.get('/:id/files/:fileId', async (req, res) => {
@@ -174,13 +176,13 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     );
   });
 
-  router.post('/:id/approve', async (req, res) => {
-    const { viewOnly, screen, recordingNoticeShown } = parseOrThrow(approveSchema, req.body, 'approval');
+  router.post('/:id/approve', approve, async (req, res) => {
+    const { viewOnly, screen, recordingNoticeShown } = approve.input(req).body;
     res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req), screen ?? null, recordingNoticeShown ?? false)));
   });
 
-  router.post('/:id/decline', async (req, res) => {
-    const { dontAskAgain } = parseOrThrow(declineSchema, req.body ?? {}, 'decline');
+  router.post('/:id/decline', decline, async (req, res) => {
+    const { dontAskAgain } = decline.input(req).body;
     res.json(toHelpRequestView(await tickets.decline(ticketOf(req).id, requesterOf(req), dontAskAgain ?? false)));
   });
 
@@ -194,11 +196,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
 
   router.post('/:id/desktop-token', async (req, res) => {
     const ticket = ticketOf(req);
-    if (!connectableStatuses.includes(ticket.status)) {
-      throw new AppError('ILLEGAL_TRANSITION', `A desktop token needs an approved ticket; help request ${ticket.id} is ${ticket.status.replace('_', ' ')}`);
-    }
-    const minted = await tokens.mint(ticket.id, 'desktop', null);
-    res.status(201).json({ url: websocketUrl(req, deps.publicUrl, '/wsServer', minted.token, (await deps.repeaterUrlFor?.(ticketOf(req).id)) ?? deps.repeaterUrl), expiresAt: minted.expiresAt });
+    const minted = await tokens.mintFor(ticket, 'desktop', null);
+    res.status(201).json({ url: await legUrl(req, deps.legUrls, ticket.id, 'desktop', minted.token), expiresAt: minted.expiresAt });
   });
 
   return router;

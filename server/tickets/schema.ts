@@ -16,7 +16,7 @@ export const createHelpRequestSchema = z.object({
     .min(1, 'describe the problem (it is required)')
     .max(4000, 'must be at most 4000 characters'),
 });
-export type CreateHelpRequestInput = z.infer<typeof createHelpRequestSchema>;
+export type HelpRequestInput = z.output<typeof createHelpRequestSchema>;
 
 export const approveSchema = z.object({
   viewOnly: z.boolean(),
@@ -36,6 +36,10 @@ export const resolveSchema = z.object({
 });
 
 export const ticketIdSchema = z.coerce.number().int().positive().max(2 ** 31 - 1);
+/** A ticket's id in a path (/tickets/:id). */
+export const ticketParams = z.object({ id: ticketIdSchema }).describe('ticket id');
+/** A help request's id in a path (/help-requests/:id). */
+export const helpRequestParams = z.object({ id: ticketIdSchema }).describe('help request id');
 
 const DAY_MS = 86_400_000;
 /** A date field (YYYY-MM-DD, UTC) or a time in ms; `endOfDay` makes a date inclusive (its next midnight). */

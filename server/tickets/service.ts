@@ -2,9 +2,9 @@
 // the state machine through one transition() that locks the row, rejects
 // illegal moves with 409, writes the audit event in the same transaction and
 // publishes the change on the bus after commit.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { matchesHash, randomToken, sha256 } from '../../lib/crypto.ts';
 import type { Knex } from 'knex';
-import { AppError, parseOrThrow } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { HelpRequestView } from '../../protocol/desktop-api.ts';
@@ -12,7 +12,11 @@ import type { TicketView } from '../../protocol/events.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
-import { createHelpRequestSchema, resolveSchema, type HistoryQuery } from './schema.ts';
+import type { HelpRequestInput, HistoryQuery } from './schema.ts';
+import type { AuditEvent } from '../audit/store.ts';
+import type { AuditService } from '../audit/service.ts';
+import { remoteSessionStore, type RemoteSession } from '../remote-sessions/store.ts';
+import type { RecordingService, RecordingSummary } from '../recordings/service.ts';
 import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
 import { ticketStats } from './stats.ts';
 
@@ -26,6 +30,23 @@ export interface TicketServiceDeps {
   recordSessions?: boolean;
   /** DECLINE_COOLDOWN_MS: after a user declines a technician, that technician may offer again on the ticket only after this long. */
   declineCooldownMs?: number;
+  /** For a ticket's detail: its timeline and its recordings. */
+  audit: AuditService;
+  recordings: RecordingService;
+}
+
+/** Everything the ticket page and GET /api/v1/tickets/:id show. */
+export interface TicketDetail {
+  ticket: TicketView;
+  timeline: AuditEvent[];
+  sessions: RemoteSession[];
+  recordings: RecordingSummary[];
+}
+
+/** Who is looking at a ticket. */
+export interface Viewer {
+  id: number;
+  role: 'admin' | 'technician';
 }
 
 interface TransitionOptions {
@@ -40,7 +61,6 @@ interface TransitionOptions {
 
 export type TicketService = ReturnType<typeof createTicketService>;
 
-export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 export function toHelpRequestView(ticket: TicketView): HelpRequestView {
   return {
@@ -55,7 +75,7 @@ export function toHelpRequestView(ticket: TicketView): HelpRequestView {
   };
 }
 
-export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs, recordSessions = false, declineCooldownMs = 10 * 60_000 }: TicketServiceDeps) {
+export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, ticketExpiryMs, recordSessions = false, declineCooldownMs = 10 * 60_000, audit, recordings }: TicketServiceDeps) {
   async function get(id: number): Promise<TicketView> {
     const view = await ticketStore.view(db, id);
     if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
@@ -118,13 +138,23 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     if (row.technician_id !== actor.id) throw new AppError('FORBIDDEN', `Ticket ${row.id} is held by another technician`);
   };
 
+  /** Admins see every ticket; a technician sees the queue and the tickets they hold or held. */
+  function canView(ticket: TicketView, viewer: Viewer): boolean {
+    return viewer.role === 'admin' || ticket.status === 'requested' || ticket.technician?.id === viewer.id;
+  }
+
+  async function viewable(id: number, viewer: Viewer): Promise<TicketView> {
+    const ticket = await get(id);
+    if (!canView(ticket, viewer)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    return ticket;
+  }
+
   return {
     get,
     transition,
 
-    async create(input: unknown, remoteAddress: string): Promise<{ ticket: TicketView; clientSecret: string }> {
-      const data = parseOrThrow(createHelpRequestSchema, input, 'help request');
-      const clientSecret = randomBytes(32).toString('base64url');
+    async create(data: HelpRequestInput, remoteAddress: string): Promise<{ ticket: TicketView; clientSecret: string }> {
+      const clientSecret = randomToken();
       const now = clock.now();
       const context: ActorContext = { actor: { type: 'requester', name: data.requesterName }, remoteAddress };
       const id = await db.transaction(async (trx) => {
@@ -161,9 +191,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     /** Checks a desktop client's bearer secret for one ticket; unknown ticket and wrong secret look the same. */
     async authenticateClient(id: number, secret: string | null): Promise<TicketView> {
       const row = await ticketStore.row(db, id);
-      const given = Buffer.from(sha256(secret ?? ''), 'hex');
-      const expected = Buffer.from(row?.client_secret_hash ?? sha256(randomBytes(16).toString('hex')), 'hex');
-      if (!secret || !row || !timingSafeEqual(given, expected)) {
+      if (!row || !matchesHash(secret, row.client_secret_hash)) {
         throw new AppError('CLIENT_SECRET_INVALID', `This client secret does not grant access to help request ${id}`);
       }
       return get(id);
@@ -250,8 +278,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       });
     },
 
-    resolve(id: number, input: unknown, context: ActorContext): Promise<TicketView> {
-      const { resolution } = parseOrThrow(resolveSchema, input, 'resolution');
+    resolve(id: number, resolution: string, context: ActorContext): Promise<TicketView> {
       return transition(id, 'resolve', context, { check: holderOnly(context), patch: { resolution } });
     },
 
@@ -298,9 +325,16 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return ticketStore.history(db, query, viewer.role === 'admin' ? undefined : viewer.id);
     },
 
-    /** Admins see every ticket; a technician sees the queue and the tickets they hold or held. */
-    canView(ticket: TicketView, viewer: { id: number; role: 'admin' | 'technician' }): boolean {
-      return viewer.role === 'admin' || ticket.status === 'requested' || ticket.technician?.id === viewer.id;
+    canView,
+
+    /** The ticket, if this viewer may see it (else FORBIDDEN). */
+    viewable,
+
+    /** A ticket with its timeline, remote sessions and recordings, for a viewer who may see it. */
+    async detail(id: number, viewer: Viewer): Promise<TicketDetail> {
+      const ticket = await viewable(id, viewer);
+      const [timeline, sessions, recorded] = await Promise.all([audit.timeline(ticket.id), remoteSessionStore.forTicket(db, ticket.id), recordings.forTicket(ticket.id)]);
+      return { ticket, timeline, sessions, recordings: recorded };
     },
 
     /** The statistics page's figures over the last `days` (UTC days, today included). */

@@ -2,12 +2,15 @@
 // with an expiry, bound to a ticket and a side, and redeemed atomically: the
 // UPDATE that sets used_at is the one that checks the token is unused and
 // unexpired, so two redemptions of one token can never both succeed.
-import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
-import { sha256 } from '../tickets/service.ts';
+import { randomToken, sha256 } from '../../lib/crypto.ts';
+import type { LegSide } from '../../protocol/repeater.ts';
+import type { TicketView } from '../../protocol/events.ts';
+import { connectableStatuses } from '../../protocol/tickets.ts';
+import { AppError } from '../errors.ts';
 
-export type PairingSide = 'desktop' | 'viewer';
+export type PairingSide = LegSide;
 
 export interface MintedToken {
   token: string;
@@ -33,8 +36,29 @@ export type PairingTokenService = ReturnType<typeof createPairingTokenService>;
 
 export function createPairingTokenService({ db, clock, ttlMs }: { db: Knex; clock: Clock; ttlMs: number }) {
   return {
+    /**
+     * A token for one leg of a ticket, if that leg may connect now: the ticket
+     * is approved or in session (the user allowed it), and a viewer's token goes
+     * only to the technician who holds it (`technicianId`).
+     */
+    mintFor(ticket: TicketView, side: PairingSide, technicianId: number | null): Promise<MintedToken> {
+      if (side === 'viewer' && (technicianId === null || ticket.technician?.id !== technicianId)) {
+        throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id} may view it`);
+      }
+      if (!connectableStatuses.includes(ticket.status)) {
+        const status = ticket.status.replace('_', ' ');
+        throw new AppError(
+          'ILLEGAL_TRANSITION',
+          side === 'viewer'
+            ? `Ticket ${ticket.id} is ${status}: the user has not allowed a session`
+            : `A desktop token needs an approved ticket; help request ${ticket.id} is ${status}`,
+        );
+      }
+      return this.mint(ticket.id, side, side === 'viewer' ? technicianId : null);
+    },
+
     async mint(ticketId: number, side: PairingSide, technicianId: number | null): Promise<MintedToken> {
-      const token = randomBytes(32).toString('base64url');
+      const token = randomToken();
       const now = clock.now();
       const expiresAt = now + ttlMs;
       await db('pairing_tokens').insert({
