@@ -135,7 +135,7 @@ describe('chat between the technician (Chromium) and the user (terminal client)'
     await link.waitFor({ timeout: 5_000 });
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).toBe('app.log');
-    expect(sha(readFileSync((await download.path())!))).toBe(sha(log));
+    expect(sha(readFileSync((await download.path())))).toBe(sha(log));
     await page.screenshot({ path: join(shots, '3-files.png'), fullPage: true });
     await page.context().close();
     client.stdin!.write('stop\n');

@@ -16,6 +16,14 @@ declare module 'express-session' {
   }
 }
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The page's translator and language (set by languageLocals for every page). */
+    t: Translate;
+    lang: Language;
+  }
+}
+
 export function flash(req: Request, kind: 'ok' | 'error', text: string, copy?: string): void {
   req.session.flash = copy === undefined ? { kind, text } : { kind, text, copy };
 }

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     xvfb.kill('SIGKILL');
     rmSync(recordingsDir, { recursive: true, force: true });
   }
-  const sum = (mode: 'off' | 'on', key: keyof Omit<RunResult, 'mode'>) => results.filter((r) => r.mode === mode).reduce((n, r) => n + (r[key] as number), 0);
+  const sum = (mode: 'off' | 'on', key: keyof Omit<RunResult, 'mode'>) => results.filter((r) => r.mode === mode).reduce((n, r) => n + (r[key]), 0);
   const perGiB = (mode: 'off' | 'on') => (sum(mode, 'relayCpuS') / sum(mode, 'relayedBytes')) * GiB;
   const off = perGiB('off');
   const on = perGiB('on');

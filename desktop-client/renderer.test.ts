@@ -177,7 +177,7 @@ describe('desktop client window', () => {
     await stateIs(page, 'ended');
     expect(await page.locator('#ended-title').textContent()).toBe('The session has ended: you stopped it.');
     // Said once: the status line does not repeat the heading (issue 16).
-    expect(await page.locator('body').evaluate((b) => b.innerText.split('The session has ended').length - 1)).toBe(1);
+    expect(await page.locator('body').evaluate((b) => (b as HTMLElement).innerText.split('The session has ended').length - 1)).toBe(1);
     await page.screenshot({ path: join(shots, '5-ended.png') });
     expect(() => process.kill(pid, 0)).toThrow();
     viewer.terminate();

@@ -110,7 +110,7 @@ describe('session recording in the repeater', () => {
   it('a disk that stalls drops the recording (trailer says so), never the session', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rec-'));
     let writes = 0;
-    const stalled = async () => ({
+    const stalled = () => Promise.resolve({
       write: () => {
         writes += 1;
         return writes === 1 ? Promise.resolve() : new Promise<void>(() => undefined); // the header lands, then nothing
@@ -141,7 +141,7 @@ describe('session recording in the repeater', () => {
     let release: (() => void) | null = null;
     const gate = new Promise<void>((r) => (release = r));
     const chunks: Buffer[] = [];
-    const slow = async () => ({
+    const slow = () => Promise.resolve({
       write: async (chunk: Buffer) => {
         if (chunks.length > 0) await gate; // the header lands, then the disk stalls until released
         chunks.push(Buffer.from(chunk));

@@ -232,11 +232,14 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
 const NOVNC_VERSION = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 async function storedSessionSecret(db: Knex): Promise<string> {
-  const row = await db('settings').where({ name: 'session_secret' }).first();
-  if (row) return String(row.value);
-  const secret = randomToken(48);
-  await db('settings').insert({ name: 'session_secret', value: secret }).onConflict('name').ignore();
-  return String((await db('settings').where({ name: 'session_secret' }).first()).value);
+  const read = async () => ((await db('settings').where({ name: 'session_secret' }).first()) as { value: string } | undefined)?.value;
+  const stored = await read();
+  if (stored) return stored;
+  // Several servers starting at once: the first one's secret wins, every one reads it back.
+  await db('settings').insert({ name: 'session_secret', value: randomToken(48) }).onConflict('name').ignore();
+  const secret = await read();
+  if (!secret) throw new Error('the session secret could not be stored in the settings table');
+  return secret;
 }
 
 /** With the repeater in its own process, an upgrade here is a misdirected client: say where to go. */

@@ -90,7 +90,7 @@ async function waitForPixel(page: Page, px: number, py: number, rgb: number[], t
     if (close(last, rgb)) return;
     await page.waitForTimeout(50);
   }
-  throw new Error(`pixel (${px},${py}) is ${last}, expected ${rgb}`);
+  throw new Error(`pixel (${px},${py}) is ${last.join(",")}, expected ${rgb.join(",")}`);
 }
 
 /** Seeks through the player's own seek bar (as a drag would). */
@@ -220,11 +220,11 @@ describe('session recording and playback', () => {
 
   it('a technician who did not hold the ticket gets 403 on the player, the metadata and the file; an administrator may', async () => {
     const { t, rec } = await shortRecordedSession();
-    expect((await eve.get(`/api/v1/recordings/${rec!.id}`).expect(403)).body.error.code).toBe('FORBIDDEN');
-    expect((await eve.get(`/api/v1/recordings/${rec!.id}/file`).expect(403)).body.error.code).toBe('FORBIDDEN');
-    expect((await eve.get(`/recordings/${rec!.id}`)).status).toBe(403);
+    expect((await eve.get(`/api/v1/recordings/${rec.id}`).expect(403)).body.error.code).toBe('FORBIDDEN');
+    expect((await eve.get(`/api/v1/recordings/${rec.id}/file`).expect(403)).body.error.code).toBe('FORBIDDEN');
+    expect((await eve.get(`/recordings/${rec.id}`)).status).toBe(403);
     expect((await eve.get('/api/v1/recordings/not-a-uuid').expect(400)).body.error.code).toBe('VALIDATION_FAILED');
-    await admin.get(`/api/v1/recordings/${rec!.id}`).expect(200);
+    await admin.get(`/api/v1/recordings/${rec.id}`).expect(200);
     const audit = (await admin.get('/api/v1/audit').query({ ticketId: t.id }).expect(200)).body.events as { action: string }[];
     expect(audit.filter((e) => e.action === 'recording.downloaded' || e.action === 'recording.played')).toHaveLength(0);
   }, 60_000);
@@ -255,16 +255,16 @@ describe('session recording and playback', () => {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Describe the problem: $/);
-      child.stdin!.write('Recorded, please\n');
+      child.stdin.write('Recorded, please\n');
       await expect.poll(() => out.match(/Your request is #(\d+)\./)?.[1], { timeout: 20_000 }).toBeTruthy();
       const id = Number(out.match(/Your request is #(\d+)\./)![1]);
       await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
       await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ana \(technician\) wants to help you\.\nThis session will be recorded\. .*\nAllow control \[c\], allow view only \[v\], decline \[d\], or decline and don't ask again for Ana \[n\]\? $/);
-      child.stdin!.write('v\n');
+      child.stdin.write('v\n');
       await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ana is connecting to your screen/);
       const approval = (await ana.get(`/api/v1/tickets/${id}`).expect(200)).body.timeline.find((e: { action: string }) => e.action === 'ticket.approve');
       expect(approval.detail).toMatchObject({ viewOnly: true, recordingNoticeShown: true });

@@ -82,7 +82,7 @@ async function waitForPixel(page: Page, px: number, py: number, rgb: number[]): 
     if (last.every((v, i) => Math.abs(v - rgb[i]!) <= 2)) return;
     await page.waitForTimeout(100);
   }
-  throw new Error(`pixel (${px},${py}) is ${last}, expected ${rgb}`);
+  throw new Error(`pixel (${px},${py}) is ${last.join(',')}, expected ${rgb.join(',')}`);
 }
 
 async function clickRemote(page: Page, fx: number, fy: number): Promise<void> {
@@ -227,7 +227,7 @@ describe('technician viewer', () => {
     const tunnel = await openDesktop(t);
     const page = await technicianPage(`/tech/${t.id}`);
     await waitForState(page, 'connected');
-    tunnel.close();
+    void tunnel.close();
     expect(await waitForState(page, 'ended')).toMatch(/the user's app closed the connection/);
     expect(await stateOf(page).getAttribute('data-reason')).toBe('DESKTOP_LEFT');
     await page.screenshot({ path: join(shots, '5-ended-desktop-left.png') });

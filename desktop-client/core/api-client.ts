@@ -77,7 +77,7 @@ export class DesktopApi {
   async downloadFile(id: string): Promise<ReadableStream<Uint8Array>> {
     const res = await this.#raw(`/files/${encodeURIComponent(id)}`, { method: 'GET' });
     if (!res.body) throw new DesktopError('SERVER_REFUSED', 'The server sent no file');
-    return res.body as ReadableStream<Uint8Array>;
+    return res.body;
   }
 
   async #raw(suffix: string, init: NonNullable<Parameters<Transport['fetch']>[1]>): Promise<Response> {

@@ -280,7 +280,7 @@ function startConnectProxy(): Promise<{ server: Server; port: number; count: num
       if (!match) return client.destroy();
       state.count += 1;
       state.targets.add(`${match[1]}:${match[2]}`);
-      const upstream = netConnect(Number(match[2]), match[1]!, () => {
+      const upstream = netConnect(Number(match[2]), match[1], () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         upstream.pipe(client).pipe(upstream);
       });
@@ -290,7 +290,7 @@ function startConnectProxy(): Promise<{ server: Server; port: number; count: num
   });
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
-      const result = { server, port: (server.address() as { port: number }).port, targets: state.targets as Set<string>, get count() { return state.count; } };
+      const result = { server, port: (server.address() as { port: number }).port, targets: state.targets, get count() { return state.count; } };
       resolve(result);
     });
   });

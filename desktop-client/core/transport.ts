@@ -49,7 +49,7 @@ export function selectProxy(url: string, proxy: ClientConfig['proxy']): string |
     if (entry === '*') return null;
     const [entryHost, entryPort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : entry.split(':');
     if (entryPort && entryPort !== port) continue;
-    const bare = entryHost!.replace(/^\*?\./, '');
+    const bare = entryHost.replace(/^\*?\./, '');
     if (host === bare || host.endsWith(`.${bare}`)) return null;
   }
   return chosen;

@@ -34,7 +34,7 @@ function handle<A extends unknown[], R>(channel: string, fn: (...args: A) => Pro
   });
 }
 
-handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp(String(description ?? '').slice(0, 4000)));
+handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp((typeof description === 'string' ? description : '').slice(0, 4000)));
 handle(ipcChannels.allow, (viewOnly: unknown, screen: unknown) => session.allow(viewOnly === true, typeof screen === 'string' ? screen.slice(0, 80) : null));
 handle(ipcChannels.screens, () => session.screens());
 handle(ipcChannels.decline, (dontAskAgain: unknown) => session.decline(dontAskAgain === true));
@@ -49,7 +49,7 @@ handle(ipcChannels.getProfile, (): RequesterProfile => ({
 }));
 handle(ipcChannels.messages, () => messages); // read when called: setLanguage() may have switched it
 handle(ipcChannels.say, async (text: unknown) => {
-  await session.say(String(text ?? '').slice(0, 4000));
+  await session.say((typeof text === 'string' ? text : '').slice(0, 4000));
 });
 handle(ipcChannels.conversation, () => session.messages);
 handle(ipcChannels.files, () => session.files);
@@ -69,7 +69,7 @@ session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windo
 session.on('message', (message) => win?.webContents.send(ipcChannels.chat, message));
 session.on('file', (file) => win?.webContents.send(ipcChannels.file, file));
 
-app.whenReady().then(() => {
+void app.whenReady().then(() => {
   // Without HELPDESK_LANG, the window speaks the system's language as Electron reports it.
   const fromSystem = languageOfLocale(app.getLocale());
   if (!process.env.HELPDESK_LANG && !process.env.LC_ALL && !process.env.LANG && fromSystem) setLanguage(fromSystem);

@@ -77,11 +77,12 @@ export function authRoutes({ passport, limiter, technicians }: { passport: Passp
 export async function passwordLogin(passport: PassportInstance, req: Request, res: Response): Promise<{ technician: Technician; twoFactorRequired: boolean }> {
   parseOrThrow(loginSchema, req.body, 'login');
   const technician = await new Promise<Technician>((resolve, reject) => {
-    passport.authenticate('local', (err: unknown, user: Technician | false) => {
-      if (err) return reject(err);
+    const authenticate = passport.authenticate('local', (err: unknown, user: Technician | false) => {
+      if (err) return reject(toError(err));
       if (!user) return reject(new AppError('LOGIN_FAILED', 'Wrong username or password'));
       resolve(user);
-    })(req, res, reject);
+    }) as RequestHandler;
+    void authenticate(req, res, (err?: unknown) => reject(toError(err)));
   });
   if (technician.twoFactor.enabled) {
     await regenerate(req);
@@ -105,10 +106,10 @@ export async function secondFactorLogin(technicians: TechnicianService, req: Req
 }
 
 function regenerate(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(toError(err)) : resolve())));
 }
 
 async function logIn(req: Request, technician: Technician): Promise<void> {
   await regenerate(req);
-  await new Promise<void>((resolve, reject) => req.login(technician, (loginErr) => (loginErr ? reject(loginErr) : resolve())));
+  await new Promise<void>((resolve, reject) => req.login(technician, (loginErr) => (loginErr ? reject(toError(loginErr)) : resolve())));
 }

@@ -104,7 +104,9 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
         })
         .whereIn('m.ticket_id', ticketIds)
         .andWhere('m.author', 'user')
-        .andWhere((q) => q.whereNull('r.last_read_id').orWhereRaw('m.id > r.last_read_id'))
+        .andWhere((q) => {
+          void q.whereNull('r.last_read_id').orWhereRaw('m.id > r.last_read_id');
+        })
         .groupBy('m.ticket_id')
         .select('m.ticket_id')
         .count({ n: '*' })) as { ticket_id: number; n: number | string }[];

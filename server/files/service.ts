@@ -123,7 +123,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     return r;
   }
 
-  async function changed(ticket: TicketView, file: TicketFile): Promise<void> {
+  function changed(ticket: TicketView, file: TicketFile): void {
     bus.publish('ticket.file', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, file });
   }
 
@@ -147,7 +147,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       await insertAuditEvent(trx, now, context, 'file.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, direction, name, size: r.size, sha256: r.sha256 });
     });
     const view = toView(r);
-    await changed(ticket, view);
+    changed(ticket, view);
     return view;
   }
 
@@ -197,7 +197,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       await insertAuditEvent(db, now, context, accept ? 'file.accepted' : 'file.refused', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
       if (!accept) await unlink(pathOf(r.storage)).catch(() => undefined); // already gone: nothing to delete
       const view = toView({ ...r, state });
-      await changed(ticket, view);
+      changed(ticket, view);
       return view;
     },
 

@@ -54,7 +54,7 @@ export function validate<S extends Schemas>(schemas: S): Validator<S> {
   const middleware: RequestHandler = (req, _res, next) => {
     const input = parse(req);
     let byValidator = parsed.get(req);
-    if (!byValidator) parsed.set(req, (byValidator = new Map()));
+    if (!byValidator) parsed.set(req, (byValidator = new Map<Schemas, unknown>()));
     byValidator.set(schemas, input);
     next();
   };

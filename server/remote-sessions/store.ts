@@ -136,8 +136,8 @@ export const remoteSessionStore = {
       durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
       bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
       bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
-      endReason: r.end_reason === null ? null : String(r.end_reason),
-      endedBy: r.ended_by === null ? null : String(r.ended_by),
+      endReason: r.end_reason === null ? null : (r.end_reason as string),
+      endedBy: r.ended_by === null ? null : (r.ended_by as string),
     }));
   },
 };

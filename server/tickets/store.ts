@@ -78,7 +78,7 @@ export const ticketStore = {
   row: (db: Knex, id: number) => db<TicketRow>('tickets').where({ id }).first(),
 
   async view(db: Knex, id: number): Promise<TicketView | undefined> {
-    const row = await joined(db).where('tickets.id', id).first();
+    const row = (await joined(db).where('tickets.id', id).first()) as JoinedRow | undefined;
     return row ? toTicketView(row) : undefined;
   },
 
@@ -111,7 +111,9 @@ export const ticketStore = {
       // Every word, anywhere in the problem or the resolution (case-insensitive on both engines).
       for (const word of (query.text ?? '').split(/\s+/).filter(Boolean).slice(0, 8)) {
         const like = `%${escapeLike(word.toLowerCase())}%`;
-        q.where((w) => w.whereRaw("LOWER(tickets.description) LIKE ? ESCAPE '!'", [like]).orWhereRaw("LOWER(tickets.resolution) LIKE ? ESCAPE '!'", [like]));
+        q.where((w) => {
+          void w.whereRaw("LOWER(tickets.description) LIKE ? ESCAPE '!'", [like]).orWhereRaw("LOWER(tickets.resolution) LIKE ? ESCAPE '!'", [like]);
+        });
       }
       const technicianId = onlyTechnicianId ?? query.technicianId;
       if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
@@ -120,11 +122,11 @@ export const ticketStore = {
       return q;
     };
     const total = await countRows(filtered(db('tickets')));
-    const rows = await filtered(joined(db))
+    const rows = (await filtered(joined(db))
       .orderBy(`tickets.${query.sort}`, query.order)
       .orderBy('tickets.id', query.order)
       .limit(query.pageSize)
-      .offset((query.page - 1) * query.pageSize);
+      .offset((query.page - 1) * query.pageSize)) as JoinedRow[];
     return { rows: rows.map(toTicketView), total };
   },
 };

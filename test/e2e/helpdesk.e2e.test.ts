@@ -108,7 +108,7 @@ async function remoteClick(page: Page, fx: number, fy: number): Promise<void> {
     const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
     return [c.width, c.height];
   });
-  await page.mouse.click(box.x + (fx * box.width) / w!, box.y + (fy * box.height) / h!);
+  await page.mouse.click(box.x + (fx * box.width) / w, box.y + (fy * box.height) / h);
 }
 
 describe('end to end', () => {

@@ -110,7 +110,7 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
 
   it('a server dies: nginx sends new requests to the other, and a live queue that reconnects misses nothing', async () => {
     const admin = await loginAt(t.front, 'admin', ADMIN_PASSWORD);
-    await t.servers[0]!.process!.child.kill('SIGKILL');
+    t.servers[0]!.process!.child.kill('SIGKILL');
     await t.servers[0]!.process!.exited;
     const during: number[] = [];
     for (let i = 0; i < 6; i++) during.push((await request(t.front).post('/api/v1/help-requests').send(body(1000 + i)).expect(201)).body.id);
