@@ -19,6 +19,14 @@ export default tseslint.config(
   {
     rules: {
       'no-empty': ['error', { allowEmptyCatch: false }],
+      // A catch handler names what it expects (lib/expected.ts, or a named parameter): no bare `.catch(() => …)`.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0]",
+          message: 'Name the error this catch expects (ignoreCodes(…), handledElsewhere, or a handler with a named parameter) instead of swallowing every failure.',
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through loadConfig(env) in the composition root.' }],
     },
@@ -41,6 +49,8 @@ export default tseslint.config(
     // rules would only add casts there. The promise rules still apply.
     files: ['test/**', '**/*.test.ts', '**/*.test-helpers.ts', 'bench/**'],
     rules: {
+      // Test cleanup may drop anything: what it tests has been asserted already.
+      'no-restricted-syntax': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -19,6 +19,7 @@
 // output) are stored as they are; others are deflated in zlib's thread pool.
 // Memory is bounded: when the disk falls behind by more than maxBufferBytes
 // the recording is dropped (closed where it got to), never the session.
+import { handledElsewhere, ignoreCodes } from '../lib/expected.ts';
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -75,7 +76,7 @@ async function openFileSink(path: string): Promise<RecordingSink> {
       while (at < chunk.length) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
     },
     close: async () => {
-      await handle.sync().catch(() => undefined); // best effort: a tmpfs may not sync
+      await handle.sync().catch(ignoreCodes('EINVAL', 'ENOTSUP', 'EROFS')); // a tmpfs may not sync
       await handle.close();
     },
   };
@@ -223,7 +224,7 @@ export class Recorder {
   #enqueue(chunk: Promise<Buffer>, rawBytes: number): void {
     this.#queue.push({ chunk, rawBytes });
     this.#queuedBytes += rawBytes;
-    chunk.catch(() => undefined); // its failure is met by the pump, in order
+    chunk.catch(handledElsewhere); // its failure is met by the pump, in order
     if (this.#queuedBytes > this.options.maxBufferBytes && this.#state === 'open') {
       // The disk is not keeping up: stop recording here, keep what is queued.
       this.#state = 'dropped';

@@ -10,7 +10,7 @@ import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger.ts';
 import type { Config } from './config.ts';
-import { AppError, errorMiddleware } from './errors.ts';
+import { AppError, errorMiddleware, isAppError } from './errors.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { TicketService } from './tickets/service.ts';
 import type { TechnicianService } from './technicians/service.ts';
@@ -176,7 +176,10 @@ export function createApp(deps: AppDeps): Express {
       // A stream lives only while its web session does and the account is active.
       stillAllowed: async (technicianId, sessionId) => {
         const [technician, session] = await Promise.all([
-          deps.technicians.get(technicianId).catch(() => null),
+          deps.technicians.get(technicianId).catch((err: unknown) => {
+            if (isAppError(err) && err.code === 'TECHNICIAN_NOT_FOUND') return null; // deleted: not allowed
+            throw err;
+          }),
           new Promise((resolve) => deps.sessionStore.get(sessionId, (_err, sess) => resolve(sess ?? null))),
         ]);
         return Boolean(technician?.active && session);

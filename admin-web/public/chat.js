@@ -72,7 +72,7 @@ if (root) {
         headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
         body: JSON.stringify({ text }),
       });
-      const body = await res.json().catch(() => null);
+      const body = await res.json().catch((_notJson) => null);
       if (!res.ok) {
         if (status) status.textContent = body?.error?.message ?? t('js.chat.notSent', { status: res.status });
         return;

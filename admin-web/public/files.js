@@ -62,7 +62,7 @@ if (root) {
       headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': csrf },
       body: file,
     });
-    const body = await res.json().catch(() => null);
+    const body = await res.json().catch((_notJson) => null);
     status.textContent = res.ok ? t('js.files.offered', { name: file.name, sha256: body.file.sha256 }) : (body?.error?.message ?? t('js.files.notSent', { status: res.status }));
     if (res.ok) await reload();
   });

@@ -298,7 +298,7 @@ async function main() {
   const id = root.dataset.recordingId;
   const res = await fetch(`/api/v1/recordings/${encodeURIComponent(id)}/file?purpose=playback`, { credentials: 'same-origin' });
   if (!res.ok) {
-    const body = await res.json().catch(() => null);
+    const body = await res.json().catch((_notJson) => null);
     throw new Error(body?.error?.message ?? t('js.player.serverSaid', { status: res.status }));
   }
   const recording = await parseRecording(new Uint8Array(await res.arrayBuffer()));

@@ -155,6 +155,6 @@ export class DesktopApi {
 }
 
 async function refusal(res: Response): Promise<DesktopError> {
-  const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  const data = (await res.json().catch((_notJson: unknown) => ({}))) as { error?: { code?: string; message?: string } };
   return new DesktopError('SERVER_REFUSED', data.error?.message ?? `The server answered HTTP ${res.status}`, { status: res.status, code: data.error?.code });
 }

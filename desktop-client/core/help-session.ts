@@ -4,6 +4,7 @@
 // Declining (or the technician releasing) goes back to waiting_for_technician.
 // When the technician's viewer drops while the ticket is still open, the
 // session re-arms (fresh token, fresh x11vnc) without asking the user again.
+import { ignoreCodes } from '../../lib/expected.ts';
 import { EventEmitter } from 'node:events';
 import type { ChatMessage, TicketFile } from '../../protocol/events.ts';
 import type { HelpRequestView } from '../../protocol/desktop-api.ts';
@@ -172,7 +173,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
       if (digest !== file.sha256) throw new DesktopError('SERVER_REFUSED', `The file ${file.name} arrived damaged (SHA-256 ${digest}, expected ${file.sha256}); it was not saved`);
       await rename(partial, path);
     } catch (err) {
-      await unlink(partial).catch(() => undefined); // nothing written yet: nothing to remove
+      await unlink(partial).catch(ignoreCodes('ENOENT')); // nothing written yet: nothing to remove
       throw err;
     }
     return path;
@@ -372,7 +373,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         // Ended here first (with its words), then the server is told; a late
         // ticket event cannot replace the reason.
         this.#finish(error.code, error);
-        await this.#api.end().catch(() => undefined);
+        // Over here whatever the server says: it may be unreachable now, or have ended the ticket already.
+        await this.#api.end().catch(ignoreCodes('SERVER_UNREACHABLE', 'SERVER_REFUSED'));
         return;
       }
     }
@@ -407,7 +409,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     if (this.#tunnel !== tunnel || this.#snapshot.state === 'ended') return;
     this.#tunnel = null;
     if (closed.error) {
-      void this.#api.end().catch(() => undefined);
+      void this.#api.end().catch(ignoreCodes('SERVER_UNREACHABLE', 'SERVER_REFUSED'));
       return this.#finish(closed.error.code, describe(closed.error));
     }
     // A code the repeater does not own (1000, 1006: a dropped connection) is a lost desktop leg.

@@ -129,7 +129,8 @@ export async function bridgeVnc(viewer: Duplex, source: { host: string; port: nu
     if (speak === 8 || type === SECURITY_VNC_AUTH) {
       const result = (await readExactly(server, 4, 'the security result', 10_000)).readUInt32BE(0);
       if (result !== 0) {
-        const why = speak === 8 ? await reasonOf(server).catch(() => '') : '';
+        // The reason string is a courtesy: a server that closes before sending it still refused.
+        const why = speak === 8 ? await reasonOf(server).catch((_unreadable: unknown) => '') : '';
         throw new DesktopError('VNC_AUTH_FAILED', `The VNC server refused the password${why ? `: ${why}` : ''}`);
       }
     }

@@ -3,6 +3,7 @@
 // repeater's /wsServer with backpressure (createWebSocketStream + pipeline).
 // Nothing here listens on anything but 127.0.0.1, and only until x11vnc has
 // connected.
+import { handledElsewhere } from '../../lib/expected.ts';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
@@ -174,7 +175,7 @@ function listenOnce(timeoutMs: number): Promise<{ server: Server; port: number; 
     server.listen(0, '127.0.0.1', () => {
       const timer = setTimeout(() => fail(new DesktopError('TUNNEL_TIMEOUT', `x11vnc did not connect within ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
-      void connection.finally(() => clearTimeout(timer)).catch(() => undefined);
+      void connection.finally(() => clearTimeout(timer)).catch(handledElsewhere); // the caller awaits `connection` itself
       resolve({ server, port: (server.address() as { port: number }).port, connection });
     });
   });

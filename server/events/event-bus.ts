@@ -71,7 +71,10 @@ export class EventBus {
    */
   async tryLock(name: string, ttlMs: number): Promise<boolean> {
     if (!this.#pub) return true;
-    const won = await this.#pub.set(`helpdesk:lock:${name}`, this.#origin, 'PX', ttlMs, 'NX').catch(() => 'OK' as const);
+    const won = await this.#pub.set(`helpdesk:lock:${name}`, this.#origin, 'PX', ttlMs, 'NX').catch((err: unknown) => {
+      this.#log?.warn({ name, err: (err as Error).message }, 'redis away: this server does the shared work too');
+      return 'OK' as const;
+    });
     return won === 'OK';
   }
 
@@ -89,7 +92,7 @@ export class EventBus {
     const clients = [this.#pub, this.#sub].filter((c): c is Redis => c !== null);
     this.#pub = null;
     this.#sub = null;
-    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all(clients.map((c) => c.quit().catch((_quitFailed: unknown) => c.disconnect())));
   }
 
   #receive(text: string): void {

@@ -6,6 +6,7 @@
 // when its Content-Length says so — and what was written is removed. Served
 // only as attachments. Every send, accept, refuse and download is audited;
 // files older than the retention period are deleted (the row stays).
+import { ignoreCodes } from '../../lib/expected.ts';
 import { z } from 'zod';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
@@ -112,7 +113,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       return { storage, size, sha256: hash.digest('hex') };
     } catch (err) {
       out.destroy();
-      await unlink(partial).catch(() => undefined); // may not exist yet: nothing to remove then
+      await unlink(partial).catch(ignoreCodes('ENOENT')); // may not exist yet: nothing to remove then
       throw err;
     }
   }
@@ -195,7 +196,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       const state = accept ? 'accepted' : 'refused';
       await db('ticket_files').where({ id: r.id, state: 'offered' }).update({ state, decided_at: now });
       await insertAuditEvent(db, now, context, accept ? 'file.accepted' : 'file.refused', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
-      if (!accept) await unlink(pathOf(r.storage)).catch(() => undefined); // already gone: nothing to delete
+      if (!accept) await unlink(pathOf(r.storage)).catch(ignoreCodes('ENOENT')); // already gone: nothing to delete
       const view = toView({ ...r, state });
       changed(ticket, view);
       return view;
@@ -224,7 +225,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       const now = clock.now();
       const old = (await db('ticket_files').whereIn('state', ['offered', 'accepted', 'available']).andWhere('created_at', '<', now - deps.retentionDays * DAY_MS)) as Row[];
       for (const r of old) {
-        await unlink(pathOf(r.storage)).catch(() => undefined); // already gone: the row is what is left to mark
+        await unlink(pathOf(r.storage)).catch(ignoreCodes('ENOENT')); // already gone: the row is what is left to mark
         await db('ticket_files').where({ id: r.id }).update({ state: 'purged', purged_at: now });
         await insertAuditEvent(db, now, systemActor('retention'), 'file.purged', { ticketId: Number(r.ticket_id), technicianId: r.technician_id }, { fileId: r.id, name: r.name, retentionDays: deps.retentionDays });
       }

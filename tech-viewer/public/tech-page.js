@@ -88,7 +88,7 @@ function showOver(ticket, action) {
 
 async function api(path, method = 'GET') {
   const res = await fetch(path, { method, headers: { 'x-csrf-token': csrf, accept: 'application/json' }, credentials: 'same-origin' });
-  const data = await res.json().catch(() => ({}));
+  const data = await res.json().catch((_notJson) => ({}));
   if (!res.ok) throw Object.assign(new Error(data.error?.message ?? `HTTP ${res.status}`), { code: data.error?.code });
   return data;
 }
@@ -100,7 +100,7 @@ async function loadCloseIds() {
 
 /** Whether the ticket still allows a session; if not, the page says what comes next. */
 async function stillConnectable() {
-  const detail = await api(`/api/v1/tickets/${ticketId}`).catch(() => null);
+  const detail = await api(`/api/v1/tickets/${ticketId}`).catch((_serverAway) => null);
   if (!detail) return true; // the server is away: the retry decides
   if (CONNECTABLE.has(detail.ticket.status)) return true;
   showOver(detail.ticket, null);
