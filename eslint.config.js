@@ -63,5 +63,6 @@ export default tseslint.config(
   {
     files: ['**/public/**/*.js', 'desktop-client/renderer/**/*.js'],
     languageOptions: { globals: globals.browser, sourceType: 'module' },
+    rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
   },
 );
