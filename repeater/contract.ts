@@ -1,6 +1,6 @@
 // The repeater's boundary: what the host injects (authorizeLeg, options, a
 // logger) and what it hears back (typed events). Nothing here comes from server/.
-import type { CloseCodeId, RefusalCodeId } from '../protocol/close-codes.ts';
+import type { CloseCodeId } from '../protocol/close-codes.ts';
 import type { Authorization, LegRequest, LegSide } from '../protocol/repeater.ts';
 import type { RecordingResult } from '../protocol/repeater.ts';
 
@@ -83,12 +83,6 @@ export interface LegClosedEvent {
   waitedMs: number;
 }
 
-export interface LegRefusedEvent {
-  path: string;
-  remoteAddress: string;
-  code: RefusalCodeId;
-}
-
 /** Byte counts of every live session, every progressIntervalMs. */
 export interface ProgressEvent {
   sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[];
@@ -99,7 +93,6 @@ export interface RepeaterEvents {
   paired: [PairedEvent];
   ended: [EndedEvent];
   legClosed: [LegClosedEvent];
-  legRefused: [LegRefusedEvent];
   progress: [ProgressEvent];
   /** A recording is on disk (complete, dropped part-way or failed): after its session's `ended`. */
   recordingClosed: [RecordingResult];

@@ -373,7 +373,6 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
 
   #refuse(socket: Duplex, code: RefusalCodeId, message: string, path: string, remoteAddress: string, status: number = RefusalCode[code]): void {
     this.#log.info({ code, path, remoteAddress }, 'upgrade refused');
-    this.emit('legRefused', { path, remoteAddress, code });
     if (!socket.destroyed && socket.writable) {
       const body = JSON.stringify({ error: { code, message } });
       socket.end(

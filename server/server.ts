@@ -1,7 +1,7 @@
 // Assembles a whole server from a config: database, services, app, repeater
 // on the same port, housekeeping; and takes it down in order. main.ts and the
 // tests both start the product through this.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomToken } from '../lib/crypto.ts';
 import { readFileSync } from 'node:fs';
@@ -15,9 +15,9 @@ import { systemClock, type Clock } from './clock.ts';
 import { openDatabase } from './db/database.ts';
 import { EventBus } from './events/event-bus.ts';
 import { createTicketService, type TicketService } from './tickets/service.ts';
-import { createTechnicianService, type TechnicianService } from './technicians/service.ts';
+import { createTechnicianService } from './technicians/service.ts';
 import { createPasswordHasher } from './technicians/password.ts';
-import { createPairingTokenService, type PairingTokenService } from './tokens/service.ts';
+import { createPairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
 import { bridgeRepeaterEvents, createLegAuthorizer, reapLostNodeSessions, reconcileCrashedSessions, type RepeaterBridge } from './remote-sessions/repeater-bridge.ts';
 import { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
@@ -25,7 +25,7 @@ import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
-import { createRecordingService, type RecordingService } from './recordings/service.ts';
+import { createRecordingService } from './recordings/service.ts';
 import { createChatService } from './chat/service.ts';
 import { createAuditService } from './audit/service.ts';
 import { createFileService } from './files/service.ts';
@@ -34,19 +34,12 @@ import { BackgroundWork } from './events/background.ts';
 
 export interface RunningServer {
   url: string;
-  httpServer: Server;
   db: Knex;
-  bus: EventBus;
   /** The embedded repeater, or null when the repeater runs as its own process (REPEATER_PUBLIC_URL). */
   repeater: Repeater | null;
-  /** Repeater processes linked to this server (REPEATER_SECRET set), else null. */
-  remoteRepeaters: RemoteRepeaters | null;
   /** Whether a ticket's side has a leg connected, wherever its repeater runs. */
   legState(ticketId: string, side: LegSide): 'waiting' | 'paired' | null;
   tickets: TicketService;
-  technicians: TechnicianService;
-  tokens: PairingTokenService;
-  recordings: RecordingService;
   firstAdmin: { username: string; generatedPassword: string | null } | null;
   /** Runs expiry and purges now (also runs on a timer); with REDIS_URL only one server per round does it. Says whether it ran. */
   housekeeping(): Promise<boolean>;
@@ -194,16 +187,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   let closing: Promise<void> | null = null;
   return {
     url,
-    httpServer,
     db,
-    bus,
     repeater,
-    remoteRepeaters,
     legState,
     tickets,
-    technicians,
-    tokens,
-    recordings,
     firstAdmin,
     housekeeping,
     close: () =>

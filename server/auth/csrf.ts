@@ -8,7 +8,6 @@ import { AppError } from '../errors.ts';
 declare module 'express-session' {
   interface SessionData {
     csrfToken?: string;
-    lastSeenAt?: number;
   }
 }
 

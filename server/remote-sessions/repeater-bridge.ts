@@ -10,7 +10,7 @@ import type { CloseCodeId } from '../../protocol/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { BackgroundWork } from '../events/background.ts';
+import type { BackgroundWork } from '../events/background.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { connectableStatuses } from '../tickets/state-machine.ts';
@@ -102,8 +102,7 @@ const closeReasonFor: Readonly<Record<string, CloseCodeId>> = {
 };
 
 export interface RepeaterBridge {
-  /** Resolves once every event received so far has been handled (rows written, events published). */
-  idle(): Promise<void>;
+  /** Stops listening (what is in hand still finishes on `work`). */
   unbridge(): void;
 }
 
@@ -122,13 +121,13 @@ export function bridgeRepeaterEvents(deps: {
   clock: Clock;
   logger: Logger;
   recordings?: RecordingService | null;
-  /** Where the handling runs (the server's, so its shutdown waits for it); a private one by default. */
-  work?: BackgroundWork;
+  /** Where the handling runs: the server's, whose shutdown waits for it (work.idle()). */
+  work: BackgroundWork;
 }): RepeaterBridge {
   const { repeater, tickets, bus, db, clock } = deps;
   const system = systemActor('repeater');
   // Each ticket's events are handled one at a time, in the order they happened.
-  const work = deps.work ?? new BackgroundWork(deps.logger);
+  const { work } = deps;
   const safely = (what: string, ticketId: string, handle: () => Promise<void>): void => work.run(`ticket:${ticketId}`, `repeater event ${what}`, handle);
 
   repeater.on('legWaiting', (e) =>
@@ -226,7 +225,6 @@ export function bridgeRepeaterEvents(deps: {
     deps.endTicket(String(ticket.id), reason);
   });
   return {
-    idle: () => work.idle(),
     unbridge: () => {
       unsubscribe();
       for (const name of ['legWaiting', 'paired', 'ended', 'legClosed', 'progress', 'recordingClosed'] as const) repeater.removeAllListeners(name);
