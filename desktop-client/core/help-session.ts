@@ -19,7 +19,7 @@ import { DesktopApi } from './api-client.ts';
 import type { ClientConfig, ScreenSource } from './config.ts';
 import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
-import { Tunnel, type TunnelClosed } from './tunnel.ts';
+import { Tunnel, type TunnelClosed, type TunnelOptions } from './tunnel.ts';
 import { clipOf, listMonitors, monitorLabel, type Monitor } from './monitors.ts';
 
 export type FlowState =
@@ -92,6 +92,14 @@ function transient(err: unknown): boolean {
   return (err.code === 'TOKEN_REFUSED' || err.code === 'SERVER_REFUSED') && (status === 502 || status === 503 || status === 504);
 }
 
+/** What the session needs of a tunnel (the real one is Tunnel; tests give a fake). */
+export interface LegTunnel {
+  readonly x11vncPid: number | null;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  once(event: 'closed', listener: (closed: TunnelClosed) => void): unknown;
+}
+
 export interface HelpSessionEvents {
   state: [FlowSnapshot];
   /** A chat message arrived or was sent (each once, in order of id). */
@@ -105,7 +113,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   /** x11vnc's -clip for the chosen monitor. */
   #clip: string | null = null;
   #api: DesktopApi;
-  #tunnel: Tunnel | null = null;
+  #tunnel: LegTunnel | null = null;
   #unfollow: (() => void) | null = null;
   #ticketStatus: HelpRequestView['status'] | null = null;
   readonly #messages = new Map<number, ChatMessage>();
@@ -119,6 +127,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   constructor(
     private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'> & { source?: ScreenSource },
     private readonly transport: Transport,
+    /** Opens the tunnel of one desktop leg (the real one by default). */
+    private readonly openTunnel: (options: TunnelOptions) => LegTunnel = (options) => new Tunnel(options),
   ) {
     super();
     this.#api = new DesktopApi(transport, config.serverUrl, config.clientKey);
@@ -383,7 +393,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   async #openTunnel(): Promise<void> {
     const { url } = await this.#api.desktopToken();
     if (this.#snapshot.state !== 'connecting') return;
-    const tunnel = new Tunnel({
+    const tunnel = this.openTunnel({
       url,
       display: this.config.display,
       viewOnly: this.#snapshot.viewOnly,
@@ -403,7 +413,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     if (this.#snapshot.state === 'connecting') this.#move('waiting_for_viewer');
   }
 
-  #tunnelOnClosed(tunnel: Tunnel, closed: TunnelClosed): void {
+  #tunnelOnClosed(tunnel: LegTunnel, closed: TunnelClosed): void {
     // Whatever happens next, this tunnel's x11vnc must be gone before the session settles.
     this.#track(tunnel.close());
     if (this.#tunnel !== tunnel || this.#snapshot.state === 'ended') return;
