@@ -88,6 +88,11 @@ export class EventBus {
     return () => this.#emitter.off(name, wrapped);
   }
 
+  /** How many subscribers an event has on this server (diagnostics; a stream that left must leave none behind). */
+  subscriberCount(name: BusEventName): number {
+    return this.#emitter.listenerCount(name);
+  }
+
   async close(): Promise<void> {
     const clients = [this.#pub, this.#sub].filter((c): c is Redis => c !== null);
     this.#pub = null;
