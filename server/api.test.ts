@@ -42,16 +42,12 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
   const engine = engineName as (typeof engines)[number];
   let h: Harness;
   let admin: Tech;
-  let ana: Tech;
-  let ben: Tech;
   const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
   const origin = () => h.server.url;
 
   beforeAll(async () => {
     h = await startHarness(engine, {}, { repeater: repeaterMode });
     admin = await h.login('admin', ADMIN_PASSWORD);
-    ana = await h.createTechnician(admin, 'ana');
-    ben = await h.createTechnician(admin, 'ben');
   });
   afterAll(async () => h?.close());
 
@@ -82,6 +78,7 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     });
 
     it('rejects illegal transitions with 409 and leaves the ticket as it was', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
       const a = await h.helpRequest();
       const res = await h.api.post(`/api/v1/help-requests/${a.id}/approve`).set(bearer(a.secret)).send({ viewOnly: false }).expect(409);
       expect(res.body.error.code).toBe('ILLEGAL_TRANSITION');
@@ -108,20 +105,23 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     });
 
     it('requires the CSRF token on state-changing requests made with the session cookie', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
       const res = await ana.agent.post('/api/v1/tickets/1/accept').send({});
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('CSRF_INVALID');
-      const login = await h.api.post('/auth/login').send({ username: 'ana', password: 'ana-password-123' });
+      const login = await h.api.post('/auth/login').send({ username: ana.username, password: ana.password });
       expect(login.status).toBe(403);
     });
 
     it('stores passwords hashed with argon2id', async () => {
-      const row = await h.server.db('technicians').where({ username: 'ana' }).first();
+      const ana = await h.freshTechnician(admin, 'ana');
+      const row = await h.server.db('technicians').where({ username: ana.username }).first();
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
-      expect(row.password_hash).not.toContain('ana-password-123');
+      expect(row.password_hash).not.toContain(ana.password);
     });
 
     it('lets only administrators manage technicians; a disabled technician is logged out and cannot log in', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
       expect((await ana.get('/api/v1/technicians')).status).toBe(403);
       expect((await ana.post('/api/v1/technicians', { username: 'eve', displayName: 'Eve', password: 'eve-password-123' })).status).toBe(403);
       await h.api.get('/api/v1/technicians').expect(401);
@@ -147,6 +147,8 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
 
   describe('tickets', () => {
     it('lets exactly one of two technicians win a concurrent accept', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
+      const ben = await h.freshTechnician(admin, 'ben');
       const t = await h.helpRequest();
       const [a, b] = await Promise.all([ana.post(`/api/v1/tickets/${t.id}/accept`), ben.post(`/api/v1/tickets/${t.id}/accept`)]);
       expect([a.status, b.status].sort()).toEqual([200, 409]);
@@ -157,6 +159,8 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     });
 
     it('holds a technician to MAX_ACTIVE_TICKETS_PER_TECH, and refuses another technician\'s ticket', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
+      const ben = await h.freshTechnician(admin, 'ben');
       const t1 = await h.helpRequest();
       const t2 = await h.helpRequest();
       await ana.post(`/api/v1/tickets/${t1.id}/accept`).expect(200);
@@ -170,6 +174,8 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     });
 
     it('sends a declined ticket back to the queue and shows the technician to the user', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
+      const ben = await h.freshTechnician(admin, 'ben');
       const t = await h.helpRequest();
       const events = await openSse(`${h.server.url}/api/v1/help-requests/${t.id}/events`, bearer(t.secret));
       await events.next((e, d) => e === 'ticket' && d.status === 'requested');
@@ -225,6 +231,7 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     const viewerToken = async (tech: Tech, id: number) => (await tech.post(`/api/v1/tickets/${id}/viewer-token`).expect(201)).body as { url: string };
 
     it('runs a whole session: waiting, paired → in_session, bytes relayed, user ends, session recorded, resolved', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
       const t = await approvedTicket(ana);
       const live = await openSse(`${h.server.url}/api/v1/events`, { cookie: await cookieOf(ana) });
       await live.next((e) => e === 'snapshot');
@@ -263,10 +270,12 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
         'ticket.created', 'ticket.accept', 'ticket.approve', 'session.desktop_waiting', 'ticket.start_session', 'ticket.end', 'session.ended', 'ticket.resolve',
       ]));
       const accept = detail.body.timeline.find((e: { action: string }) => e.action === 'ticket.accept');
-      expect(accept).toMatchObject({ actorType: 'technician', actorName: 'ana', remoteAddress: expect.stringMatching(/127\.0\.0\.1/) });
+      expect(accept).toMatchObject({ actorType: 'technician', actorName: ana.username, remoteAddress: expect.stringMatching(/127\.0\.0\.1/) });
     });
 
     it('refuses a token used twice, for the other side, expired, from a disallowed Origin, and never pairs across tickets', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
+      const ben = await h.freshTechnician(admin, 'ben');
       const t = await approvedTicket(ben);
       const d = await desktopToken(t);
       const desktop = await wsOpen(d.url);
@@ -300,6 +309,7 @@ describe.each(setups)('server API on %s, repeater %s', (engineName, repeaterMode
     });
 
     it('refuses a viewer token once the ticket has left its technician', async () => {
+      const ana = await h.freshTechnician(admin, 'ana');
       const t = await approvedTicket(ana);
       const v = await viewerToken(ana, t.id);
       await ana.post(`/api/v1/tickets/${t.id}/release`).expect(200);

@@ -16,15 +16,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 describe.each(engines)('files on %s', (engine) => {
   let h: Harness;
   let admin: Tech;
-  let ana: Tech;
-  let eve: Tech;
   const filesDir = mkdtempSync(join(tmpdir(), 'hd-files-test-'));
   const stored = () => readdirSync(filesDir, { recursive: true }).map(String).filter((f) => /[0-9a-f-]{36}/.test(f));
   beforeAll(async () => {
     h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '20', FILE_MAX_BYTES: String(MAX), FILES_DIR: filesDir });
     admin = await h.login('admin', ADMIN_PASSWORD);
-    ana = await h.createTechnician(admin, 'ana');
-    eve = await h.createTechnician(admin, 'eve');
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -39,7 +35,7 @@ describe.each(engines)('files on %s', (engine) => {
       res.on('end', () => done(null, Buffer.concat(chunks)));
     });
 
-  async function heldTicket() {
+  async function heldTicket(ana: Tech) {
     const t = await h.helpRequest();
     await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
     return t;
@@ -53,7 +49,8 @@ describe.each(engines)('files on %s', (engine) => {
     });
 
   it('a technician offers a file; the user sees it live, accepts, downloads it as an attachment with the same SHA-256; all audited', async () => {
-    const t = await heldTicket();
+    const ana = await h.freshTechnician(admin, 'ana');
+    const t = await heldTicket(ana);
     const user = await openSse(`${h.server.url}/api/v1/help-requests/${t.id}/events`, bearer(t.secret));
     const bytes = randomBytes(300_000);
     const res = await offer(ana, t.id, 'driver installer.sh', bytes);
@@ -78,7 +75,9 @@ describe.each(engines)('files on %s', (engine) => {
   });
 
   it('a refused file is deleted; the user sends one back with markup in its name; the holder downloads it, others get 403', async () => {
-    const t = await heldTicket();
+    const ana = await h.freshTechnician(admin, 'ana');
+    const eve = await h.freshTechnician(admin, 'eve');
+    const t = await heldTicket(ana);
     const before = stored().length;
     const res = await offer(ana, t.id, 'unwanted.bin', randomBytes(1000));
     const { file } = (await res.json()) as { file: { id: string } };
@@ -110,7 +109,8 @@ describe.each(engines)('files on %s', (engine) => {
   });
 
   it('refuses a file too big before reading it (declared length) and as it grows (chunked), and leaves nothing behind', async () => {
-    const t = await heldTicket();
+    const ana = await h.freshTechnician(admin, 'ana');
+    const t = await heldTicket(ana);
     const before = stored();
     // Declared too big: the answer comes though the body is not sent.
     const answer = await new Promise<string>((resolve, reject) => {
@@ -156,7 +156,8 @@ describe.each(engines)('files on %s', (engine) => {
   });
 
   it('retention: files past FILE_RETENTION_DAYS are deleted by housekeeping; rows stay, marked purged, and a download says so', async () => {
-    const t = await heldTicket();
+    const first = await h.freshTechnician(admin, 'ana');
+    const t = await heldTicket(first);
     const sent = await h.api.post(`/api/v1/help-requests/${t.id}/files`).query({ name: 'old.log' }).set({ ...bearer(t.secret), 'content-type': 'application/octet-stream' }).send(Buffer.from('old')).expect(201);
     const before = stored().length;
     h.clock.advance(31 * 24 * 3_600_000);
@@ -166,11 +167,10 @@ describe.each(engines)('files on %s', (engine) => {
       h.clock.advance(-31 * 24 * 3_600_000);
     }
     expect(stored().length).toBeLessThan(before);
-    ana = await h.login('ana', 'ana-password-123'); // the same round purged idle web sessions
+    const ana = await h.login(first.username, first.password); // the same round purged idle web sessions
     const list = (await ana.get(`/api/v1/tickets/${t.id}/files`).expect(200)).body.files;
     expect(list).toEqual([expect.objectContaining({ id: sent.body.file.id, state: 'purged', sha256: sent.body.file.sha256 })]);
     expect((await ana.get(`/api/v1/tickets/${t.id}/files/${sent.body.file.id}`).expect(410)).body.error.code).toBe('FILE_PURGED');
     admin = await h.login('admin', ADMIN_PASSWORD);
-    eve = await h.login('eve', 'eve-password-123');
   });
 });

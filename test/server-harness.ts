@@ -25,7 +25,9 @@ export interface Harness {
   clock: Clock & { advance(ms: number): void };
   api: ReturnType<typeof request>;
   login(username: string, password: string): Promise<Tech>;
-  createTechnician(admin: Tech, username: string, role?: 'admin' | 'technician'): Promise<Tech>;
+  createTechnician(admin: Tech, username: string, role?: 'admin' | 'technician', displayName?: string): Promise<Tech>;
+  /** A technician of its own for one test: username `<name>-<n>`, display name `<Name>`, password `<username>-password-123`. */
+  freshTechnician(admin: Tech, name: string, role?: 'admin' | 'technician'): Promise<Tech & { username: string; password: string }>;
   helpRequest(fields?: Partial<Record<string, string>>): Promise<{ id: number; secret: string }>;
   /** The repeater process, in 'process' mode. */
   repeaterProcess: RepeaterProcess | null;
@@ -90,17 +92,24 @@ export async function startHarness(
   }
 
   const login = (username: string, password: string): Promise<Tech> => loginAt(server.url, username, password);
+  let technicianSeq = 0;
+  const createTechnician = async (admin: Tech, username: string, role: 'admin' | 'technician' = 'technician', displayName = username[0]!.toUpperCase() + username.slice(1)): Promise<Tech> => {
+    const password = `${username}-password-123`;
+    const res = await admin.post('/api/v1/technicians', { username, displayName, role, password });
+    if (res.status !== 201) throw new Error(`create ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+    return login(username, password);
+  };
 
   return {
     server,
     clock,
     api,
     login,
-    async createTechnician(admin, username, role = 'technician') {
-      const password = `${username}-password-123`;
-      const res = await admin.post('/api/v1/technicians', { username, displayName: username[0]!.toUpperCase() + username.slice(1), role, password });
-      if (res.status !== 201) throw new Error(`create ${username}: ${res.status} ${JSON.stringify(res.body)}`);
-      return login(username, password);
+    createTechnician,
+    async freshTechnician(admin, name, role = 'technician') {
+      const username = `${name}-${++technicianSeq}`;
+      const tech = await createTechnician(admin, username, role, name[0]!.toUpperCase() + name.slice(1));
+      return Object.assign(tech, { username, password: `${username}-password-123` });
     },
     async helpRequest(fields = {}) {
       const res = await api
