@@ -191,4 +191,19 @@ describe('admin web', () => {
     }
     await page.context().close();
   });
+
+  it('the profile form checks a new password as the API does: too short is refused on the form, and the old one still works', async () => {
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    await h.createTechnician(admin, 'pia');
+    const pia = await h.login('pia', 'pia-password-123');
+    const short = await pia.agent.post('/profile/password').type('form').send({ _csrf: pia.csrf, currentPassword: 'pia-password-123', newPassword: 'short' });
+    expect(short.status).toBe(303);
+    expect(short.headers.location).toBe('/profile');
+    const page = await pia.agent.get('/profile').expect(200);
+    expect(page.text).toMatch(/newPassword: must be at least 10 characters/);
+    await h.login('pia', 'pia-password-123');
+    const good = await pia.agent.post('/profile/password').type('form').send({ _csrf: pia.csrf, currentPassword: 'pia-password-123', newPassword: 'pia-better-password-1' });
+    expect(good.status).toBe(303);
+    await h.login('pia', 'pia-better-password-1');
+  });
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import QRCode from 'qrcode';
 import { AppError } from '../server/errors.ts';
 import { validate } from '../server/http/validate.ts';
-import { createTechnicianSchema, technicianParams, updateTechnicianSchema, type Role } from '../server/technicians/schema.ts';
+import { changePasswordSchema, createTechnicianSchema, technicianParams, updateTechnicianSchema, type Role } from '../server/technicians/schema.ts';
 import { auditFilterSchema } from '../server/audit/schema.ts';
 import type { AuditService } from '../server/audit/service.ts';
 import { technicianContext, technicianOf } from '../server/auth/guards.ts';
@@ -33,6 +33,7 @@ const editForm = validate({
     .pipe(updateTechnicianSchema)
     .describe('technician change'),
 });
+const passwordForm = validate({ body: changePasswordSchema.describe('password change') });
 const languageForm = validate({ body: z.object({ language: z.enum(['', ...languages]).default('') }).describe('language') });
 const auditQuery = validate({ query: auditFilterSchema });
 
@@ -136,11 +137,10 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     return { redirect: `/technicians/${id}`, ok: t('team.twofaReset', { username: technician.username }) };
   }, (req) => `/technicians/${String(req.params.id)}`, byId));
 
-  router.post('/profile/password', formAction(async (req, _res, t) => {
-    const body = req.body as Record<string, string>;
-    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword ?? '', body.newPassword ?? '', technicianContext(req), req.sessionID);
+  router.post('/profile/password', formAction(async (req, _res, t, { body }) => {
+    await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword, body.newPassword, technicianContext(req), req.sessionID);
     return { redirect: '/profile', ok: t('profile.changed') };
-  }, () => '/profile'));
+  }, () => '/profile', passwordForm));
 
   return router;
 }
