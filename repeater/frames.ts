@@ -85,11 +85,15 @@ export function frameHeader(fin: boolean, opcode: number, length: number): Buffe
   return header;
 }
 
-/** A whole close frame: code (omitted for 1005) and a UTF-8 reason cut to fit 123 bytes. */
+/** A whole close frame: code (omitted for 1005) and a UTF-8 reason cut to fit 123 bytes, on a character boundary. */
 export function closeFrame(code: number, reason = ''): Buffer {
   if (code === 1005) return frameHeader(true, Opcode.CLOSE, 0);
   let text = Buffer.from(reason);
-  if (text.length > 123) text = text.subarray(0, 123);
+  if (text.length > 123) {
+    let cut = 123;
+    while (cut > 0 && (text[cut]! & 0xc0) === 0x80) cut--; // never inside a character
+    text = text.subarray(0, cut);
+  }
   const payload = Buffer.allocUnsafe(2 + text.length);
   payload.writeUInt16BE(code, 0);
   text.copy(payload, 2);

@@ -5,18 +5,24 @@
 //
 // The byte path, and why it is lean: both legs are websocket clients, so every
 // frame arrives masked and leaves unmasked. A paired leg does not reassemble
-// messages: each read from the socket is parsed in place, the payload bytes of
-// each frame it holds are unmasked in place (bufferutil) and written to the
-// peer as a frame of their own, header and slice corked into one writev. A
-// frame whose payload spans several reads leaves as several fragments of the
-// same message, so the receiver gets the same messages, byte for byte, and
-// the peer's stream is at a frame boundary after every read — a ping or a close
-// can always be written. No copy, no per-message closure, no timer per frame.
+// messages: its FrameReader parses each read in place and hands on the
+// unmasked payload of each frame it holds, which is written to the peer as a
+// frame of its own, header and slice corked into one writev. The peer's stream
+// is at a frame boundary after every read — a ping or a close can always be
+// written. No copy, no per-message closure, no timer per frame.
+//
+// What one client can make a leg hold: its peer's outgoing buffer up to the
+// high-water mark (then this leg is not read), at most WAITING_BUFFER_BYTES
+// while waiting, and its own outgoing buffer — pongs — up to the high-water
+// mark: past it a ping is not answered at once but stops this leg being read
+// until its client has read what it was sent (then the latest ping is
+// answered, as RFC 6455 §5.5.3 allows).
 import type { Socket } from 'node:net';
 import { CloseCode, type CloseCodeId } from '../protocol/close-codes.ts';
 import type { LegSide, RecordOrder } from '../protocol/repeater.ts';
 import type { Recorder } from './recording.ts';
-import { Opcode, clientHeaderSize, closeFrame, controlFrame, frameHeader, unmaskPiece } from './frames.ts';
+import { Opcode, closeFrame, controlFrame, frameHeader } from './frames.ts';
+import { FrameReader, type FrameHandler } from './frame-reader.ts';
 
 export type LegState = 'waiting' | 'paired' | 'closed';
 
@@ -40,7 +46,6 @@ export interface LegLimitsOptions {
 }
 
 const PING = controlFrame(Opcode.PING, Buffer.alloc(0));
-const NO_MASK = Buffer.alloc(4);
 const kLeg = Symbol('leg');
 type LegSocket = Socket & { [kLeg]: Leg };
 
@@ -60,7 +65,6 @@ function socketOnData(this: LegSocket, chunk: Buffer): void {
   Leg.onSocketData(this[kLeg], chunk);
 }
 function ignore(): void {}
-const EMPTY = Buffer.alloc(0);
 /** What a waiting leg may send before its socket is paused (x11vnc's greeting is 12 bytes). */
 const WAITING_BUFFER_BYTES = 64 * 1024;
 /** A read at least this large is bulk (screen updates): its flush waits for the end of the event-loop turn. */
@@ -94,22 +98,11 @@ export class Leg {
   #departed = false;
   #closeTimer: NodeJS.Timeout | null = null;
   #head: Buffer | null;
-
-  // Frame reader state.
-  /** A header split across reads is gathered here (allocated on first need: idle legs stay small). */
-  #header: Buffer | null = null;
-  #headerLength = 0;
-  #remaining = 0;
-  #inPayload = false;
-  #opcode = 0;
-  #fin = false;
-  #firstPiece = false;
-  #mask: Buffer = NO_MASK;
-  #maskOffset = 0;
-  #inMessage = false;
-  #messageBytes = 0;
-  #control: Buffer | null = null;
-  #controlLength = 0;
+  #reader: FrameReader | null = null;
+  /** Not read because its own client has not read what it was sent (a ping flood that never reads its pongs). */
+  #heldForOwnBuffer = false;
+  /** The latest ping's payload, answered once the client has read its backlog. */
+  #owedPong: Buffer | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -148,6 +141,7 @@ export class Leg {
 
   static onSocketDrain(leg: Leg): void {
     leg.#peerMayResume();
+    leg.#ownBufferDrained();
   }
 
   static onSocketData(leg: Leg, chunk: Buffer): void {
@@ -199,7 +193,7 @@ export class Leg {
     if (!this.#reading) this.#startReading();
     else if (this.#heldWhileWaiting) {
       this.#heldWhileWaiting = false;
-      if (!this.heldForBackpressure && !this.#closeSent) this.socket.resume();
+      if (this.#mayRead()) this.socket.resume();
     }
   }
 
@@ -222,11 +216,17 @@ export class Leg {
   #startReading(): void {
     if (this.#reading) return;
     this.#reading = true;
+    this.#reader ??= new FrameReader(new LegFrames(this), this.limits.maxPayloadBytes);
     const head = this.#head;
     this.#head = null;
     if (head) this.#onData(head);
     this.socket.on('data', socketOnData);
-    if (!this.heldForBackpressure || this.#closeSent) this.socket.resume();
+    if (this.#mayRead()) this.socket.resume();
+  }
+
+  /** Nothing holds this leg's reading (a leg that sent its close reads on until the FIN). */
+  #mayRead(): boolean {
+    return this.#closeSent || (!this.heldForBackpressure && !this.#heldWhileWaiting && !this.#heldForOwnBuffer);
   }
 
   #onData(chunk: Buffer): void {
@@ -240,13 +240,13 @@ export class Leg {
         this.#corked = true;
         setImmediate(Leg.#uncork, this);
       } else {
-        this.#parse(chunk);
+        this.#reader!.push(chunk);
         peerSocket.uncork();
         this.#checkBackpressure(peerSocket);
         return;
       }
     }
-    this.#parse(chunk);
+    this.#reader!.push(chunk);
     if (peerSocket) this.#checkBackpressure(peerSocket);
     else if (this.#pendingBytes > WAITING_BUFFER_BYTES && !this.#closeSent) {
       this.#heldWhileWaiting = true;
@@ -268,120 +268,56 @@ export class Leg {
     if (this.socket.writableLength > this.limits.highWaterMarkBytes >>> 1) return;
     source.heldForBackpressure = false;
     source.alive = true;
-    if (source.state === 'paired' || source.#closeSent) source.socket.resume();
+    if ((source.state === 'paired' && source.#mayRead()) || source.#closeSent) source.socket.resume();
   }
 
-  #parse(chunk: Buffer): void {
-    const end = chunk.length;
-    let pos = 0;
-    while (pos < end && !this.#closeSent) {
-      if (this.#inPayload) {
-        pos = this.#readPayload(chunk, pos, end);
-        continue;
-      }
-      // Header: parsed in place when whole in this read, else gathered.
-      if (this.#headerLength === 0 && end - pos >= 2) {
-        const size = clientHeaderSize(chunk[pos + 1]!);
-        if (end - pos >= size) {
-          this.#onHeader(chunk, pos);
-          pos += size;
-          continue;
-        }
-      }
-      const header = (this.#header ??= Buffer.allocUnsafe(14));
-      while (pos < end) {
-        header[this.#headerLength++] = chunk[pos++]!;
-        if (this.#headerLength >= 2 && this.#headerLength === clientHeaderSize(header[1]!)) {
-          this.#headerLength = 0;
-          this.#onHeader(header, 0);
-          break;
-        }
-      }
-    }
+  /** This leg's client read its backlog: the owed pong goes out and reading resumes. */
+  #ownBufferDrained(): void {
+    if (!this.#heldForOwnBuffer || this.socket.writableLength > this.limits.highWaterMarkBytes >>> 1) return;
+    this.#heldForOwnBuffer = false;
+    const pong = this.#owedPong;
+    this.#owedPong = null;
+    if (pong && !this.#closeSent && this.socket.writable) this.socket.write(controlFrame(Opcode.PONG, pong));
+    if (this.#mayRead()) this.socket.resume();
   }
 
-  #onHeader(buf: Buffer, at: number): void {
-    const first = buf[at]!;
-    const second = buf[at + 1]!;
-    const fin = (first & 0x80) !== 0;
-    const opcode = first & 0x0f;
-    if (first & 0x70) return this.#fail(1002, 'WS_ERR_UNEXPECTED_RSV', 'Reserved bits must be clear');
-    if (!(second & 0x80)) return this.#fail(1002, 'WS_ERR_EXPECTED_MASK', 'Client frames must be masked');
-    let length = second & 0x7f;
-    let maskAt = at + 2;
-    if (length === 126) {
-      length = buf.readUInt16BE(at + 2);
-      maskAt += 2;
-    } else if (length === 127) {
-      const high = buf.readUInt32BE(at + 2);
-      if (high > 0x1fffff) return this.#fail(1009, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Frame too large');
-      length = high * 0x1_0000_0000 + buf.readUInt32BE(at + 6);
-      maskAt += 8;
-    }
-    if (this.#mask === NO_MASK) this.#mask = Buffer.allocUnsafe(4);
-    buf.copy(this.#mask, 0, maskAt, maskAt + 4);
-    this.#maskOffset = 0;
-    this.#fin = fin;
-    this.#opcode = opcode;
-    this.#remaining = length;
+  /** One piece of a data frame, relayed as a frame of its own (LegFrames). */
+  static framePiece(leg: Leg, fin: boolean, opcode: number, piece: Buffer): void {
+    leg.#emit(fin, opcode, piece);
+  }
 
-    if (opcode >= 0x8) {
-      if (opcode > Opcode.PONG) return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', `Invalid opcode ${opcode}`);
-      if (!fin) return this.#fail(1002, 'WS_ERR_EXPECTED_FIN', 'Control frames must not be fragmented');
-      if (length > 125) return this.#fail(1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Control frame payload too long');
-      this.#control = length > 0 ? Buffer.allocUnsafe(length) : EMPTY;
-      this.#controlLength = 0;
-      if (length === 0) return this.#onControl();
-      this.#inPayload = true;
+  static ping(leg: Leg, payload: Buffer): void {
+    const socket = leg.socket;
+    if (!socket.writable || leg.#closeSent) return;
+    if (socket.writableLength > leg.limits.highWaterMarkBytes) {
+      // The client sends pings and does not read the pongs: stop reading it.
+      leg.#owedPong = Buffer.from(payload);
+      if (!leg.#heldForOwnBuffer) {
+        leg.#heldForOwnBuffer = true;
+        socket.pause();
+      }
       return;
     }
-    if (opcode === Opcode.CONTINUATION) {
-      if (!this.#inMessage) return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', 'Continuation frame without a message');
-    } else if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
-      if (this.#inMessage) return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', 'New message before the last one finished');
-      this.#inMessage = true;
-      this.#messageBytes = 0;
-    } else {
-      return this.#fail(1002, 'WS_ERR_INVALID_OPCODE', `Invalid opcode ${opcode}`);
-    }
-    this.#messageBytes += length;
-    if (this.#messageBytes > this.limits.maxPayloadBytes) {
-      return this.#fail(1009, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Message too big');
-    }
-    if (fin) this.#inMessage = false;
-    this.#firstPiece = true;
-    if (length === 0) {
-      this.#emit(fin, opcode, EMPTY);
-      return;
-    }
-    this.#inPayload = true;
+    socket.write(controlFrame(Opcode.PONG, payload));
   }
 
-  #readPayload(chunk: Buffer, pos: number, end: number): number {
-    const n = Math.min(this.#remaining, end - pos);
-    if (this.#opcode >= 0x8) {
-      chunk.copy(this.#control!, this.#controlLength, pos, pos + n);
-      this.#controlLength += n;
-      this.#remaining -= n;
-      if (this.#remaining === 0) {
-        this.#inPayload = false;
-        unmaskPiece(this.#control!, this.#mask, 0);
-        this.#onControl();
-      }
-      return pos + n;
-    }
-    const piece = chunk.subarray(pos, pos + n);
-    unmaskPiece(piece, this.#mask, this.#maskOffset);
-    this.#maskOffset += n;
-    this.#remaining -= n;
-    const last = this.#remaining === 0;
-    if (last) this.#inPayload = false;
-    this.#emit(last && this.#fin, this.#firstPiece ? this.#opcode : Opcode.CONTINUATION, piece);
-    this.#firstPiece = false;
-    return pos + n;
+  static pong(leg: Leg): void {
+    leg.alive = true;
   }
 
-  /** One piece of a data frame, relayed as a frame of its own. */
+  /** The client closed: answered with the same code (none for 1005), as RFC 6455 §5.5.1 suggests. */
+  static closeFrame(leg: Leg, code: number): void {
+    leg.#sendClose(code, '');
+    leg.#depart(code);
+  }
+
+  /** A protocol error: the client is told why (1002, 1007, 1009), its peer learns it from the repeater. */
+  static protocolError(leg: Leg, code: number, errorCode: string, reason: string): void {
+    leg.errorCode = errorCode;
+    leg.#sendClose(code, reason);
+    leg.#depart(code);
+  }
+
   #emit(fin: boolean, opcode: number, piece: Buffer): void {
     this.bytesIn += piece.length;
     const peer = this.#peer;
@@ -400,35 +336,6 @@ export class Leg {
     }
   }
 
-  #onControl(): void {
-    const payload = this.#control!;
-    this.#control = null;
-    switch (this.#opcode) {
-      case Opcode.PING:
-        if (this.socket.writable) this.socket.write(controlFrame(Opcode.PONG, payload));
-        return;
-      case Opcode.PONG:
-        this.alive = true;
-        return;
-      case Opcode.CLOSE: {
-        if (payload.length === 1) return this.#fail(1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Invalid close frame');
-        const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-        // Answered with the same code, as RFC 6455 §5.5.1 suggests.
-        this.#sendClose(code, '');
-        this.#depart(code);
-        return;
-      }
-    }
-  }
-
-  /** A protocol error: the client is told why (1002, 1009), its peer learns it from the repeater. */
-  #fail(code: number, errorCode: string, reason: string): void {
-    this.errorCode = errorCode;
-    this.#inPayload = false;
-    this.#sendClose(code, reason);
-    this.#depart(code);
-  }
-
   #depart(code: number): void {
     if (this.#departed) return;
     this.#departed = true;
@@ -439,6 +346,8 @@ export class Leg {
   #sendClose(code: number, reason: string): void {
     if (this.#closeSent) return;
     this.#closeSent = true;
+    this.#reader?.stop();
+    this.#owedPong = null;
     const socket = this.socket;
     if (socket.destroyed) return;
     if (socket.writable) socket.end(closeFrame(code, reason));
@@ -452,6 +361,26 @@ export class Leg {
       socket.on('data', ignore);
     }
     socket.resume();
+  }
+}
+
+/** The reader's handler for one leg: one small object per leg, no closures. */
+class LegFrames implements FrameHandler {
+  constructor(private readonly leg: Leg) {}
+  framePiece(fin: boolean, opcode: number, piece: Buffer): void {
+    Leg.framePiece(this.leg, fin, opcode, piece);
+  }
+  ping(payload: Buffer): void {
+    Leg.ping(this.leg, payload);
+  }
+  pong(): void {
+    Leg.pong(this.leg);
+  }
+  closeFrame(code: number): void {
+    Leg.closeFrame(this.leg, code);
+  }
+  protocolError(code: number, errorCode: string, message: string): void {
+    Leg.protocolError(this.leg, code, errorCode, message);
   }
 }
 

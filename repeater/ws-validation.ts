@@ -1,0 +1,15 @@
+// `ws`'s own rules for close codes (the repeater checks close frames exactly as
+// `ws` does, so a browser never receives a code it must fail on).
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+interface WsValidation {
+  isValidStatusCode(code: number): boolean;
+}
+
+const require = createRequire(import.meta.url);
+// ws's package exports hide lib/: the file is required by its path.
+const validation = require(join(dirname(require.resolve('ws')), 'lib', 'validation.js')) as WsValidation;
+
+/** Whether a close frame may carry `code` (RFC 6455 §7.4: never 1004–1006, 1015, or below 1000). */
+export const isValidStatusCode: (code: number) => boolean = validation.isValidStatusCode;
