@@ -19,6 +19,9 @@ export const repeaterOptionsEnv = {
   REPEATER_PROGRESS_INTERVAL_MS: intFrom(100, 600_000).default(10_000),
   RECORDINGS_DIR: z.string().min(1).default('./data/recordings'),
   RECORDING_MAX_BUFFER_BYTES: intFrom(256 * 1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  REPEATER_HANDSHAKE_TIMEOUT_MS: intFrom(500, 120_000).default(5_000),
+  REPEATER_MAX_PENDING: intFrom(10, 100_000).default(2_000),
+  REPEATER_MAX_PENDING_PER_ADDRESS: intFrom(2, 100_000).default(50),
 };
 
 type OptionsEnv = { [K in keyof typeof repeaterOptionsEnv]: z.output<(typeof repeaterOptionsEnv)[K]> };
@@ -35,6 +38,9 @@ export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
     progressIntervalMs: e.REPEATER_PROGRESS_INTERVAL_MS,
     recordingsDir: e.RECORDINGS_DIR,
     recordingMaxBufferBytes: e.RECORDING_MAX_BUFFER_BYTES,
+    handshakeTimeoutMs: e.REPEATER_HANDSHAKE_TIMEOUT_MS,
+    maxPendingUpgrades: e.REPEATER_MAX_PENDING,
+    maxPendingUpgradesPerAddress: e.REPEATER_MAX_PENDING_PER_ADDRESS,
   };
 }
 

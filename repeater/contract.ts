@@ -27,6 +27,12 @@ export interface RepeaterOptions {
   recordingsDir: string;
   /** A recording whose unwritten bytes pass this is dropped (the session goes on). */
   recordingMaxBufferBytes: number;
+  /** A connection must have its request answered (an upgrade: authorized) within this long, else it is dropped (408). */
+  handshakeTimeoutMs: number;
+  /** Connections not yet answered, in all (past it a new one is answered 503 and dropped). */
+  maxPendingUpgrades: number;
+  /** Connections not yet answered from one address (past it, 429 and dropped; trusted proxies count only to the total). */
+  maxPendingUpgradesPerAddress: number;
 }
 
 export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
@@ -40,6 +46,9 @@ export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
   progressIntervalMs: 10_000,
   recordingsDir: './data/recordings',
   recordingMaxBufferBytes: 16 * 1024 * 1024,
+  handshakeTimeoutMs: 5_000,
+  maxPendingUpgrades: 2_000,
+  maxPendingUpgradesPerAddress: 50,
 });
 
 export interface LegWaitingEvent {

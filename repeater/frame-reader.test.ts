@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Receiver } from 'ws';
 import { FrameReader, type FrameHandler } from './frame-reader.ts';
 import { Utf8Stream } from './utf8-stream.ts';
 
@@ -16,7 +15,13 @@ type Event =
   | { type: 'error'; code: number; errorCode: string };
 
 const require = createRequire(import.meta.url);
-const { kStatusCode } = require(join(dirname(require.resolve('ws')), 'lib', 'constants.js')) as { kStatusCode: symbol };
+const wsLib = join(dirname(require.resolve('ws')), 'lib');
+const { kStatusCode } = require(join(wsLib, 'constants.js')) as { kStatusCode: symbol };
+interface WsReceiver {
+  on(event: string, listener: (...args: never[]) => void): void;
+  write(chunk: Buffer): boolean;
+}
+const Receiver = require(join(wsLib, 'receiver.js')) as new (options: object) => WsReceiver;
 
 /** What `ws` makes of the chunks (a server's receiver: masked frames, no extensions). */
 async function throughWs(chunks: Buffer[], maxPayload: number): Promise<Event[]> {

@@ -4,17 +4,19 @@
 // imports nothing from server/.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
-import { RefusalCode, type CloseCodeId, type RefusalCodeId } from '../protocol/close-codes.ts';
+import type { CloseCodeId } from '../protocol/close-codes.ts';
 import { defaultRepeaterOptions, type AuthorizeLeg, type RepeaterEvents, type RepeaterLogger, type RepeaterOptions } from './contract.ts';
-import { sidePaths, type LegRequest, type LegSide, type RecordOrder } from '../protocol/repeater.ts';
-import { checkHandshake, switchingProtocols } from './frames.ts';
+import type { LegSide } from '../protocol/repeater.ts';
 import { Leg, departureReason, type LegHooks } from './leg.ts';
 import { PairingTable } from './pairing-table.ts';
 import { LegLimits } from './leg-limits.ts';
-import { RECORDING_FORMAT_VERSION, Recorder, type RecorderOptions } from './recording.ts';
+import type { Recorder, RecorderOptions } from './recording.ts';
+import { ConnectionGate } from './connection-gate.ts';
+import { UpgradeDoor, type Admitted } from './upgrade-door.ts';
+import { SessionRecordings } from './session-recordings.ts';
 
 /** A paired session: its two legs and when it started. */
 interface Relay {
@@ -32,17 +34,12 @@ export interface RepeaterDeps {
   node?: string | null;
   /** Where recordings go (tests may slow the disk down); a file under options.recordingsDir by default. */
   openRecordingSink?: RecorderOptions['openSink'];
+  /** The gate of the server it attaches to (the host's, when it gates its other requests too); one from the options by default. */
+  gate?: ConnectionGate;
 }
-
-const sideByPath = new Map<string, LegSide>([
-  [sidePaths.desktop, 'desktop'],
-  [sidePaths.viewer, 'viewer'],
-]);
 
 export class Repeater extends EventEmitter<RepeaterEvents> {
   readonly options: Readonly<RepeaterOptions>;
-  readonly #authorizeLeg: AuthorizeLeg;
-  readonly #node: string | null;
   readonly #log: RepeaterLogger;
   readonly #table = new PairingTable();
   readonly #relays = new Map<string, Relay>();
@@ -55,18 +52,20 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   #socketsGone: (() => void) | null = null;
   #ownServer: Server | null = null;
   #closing = false;
-  /** Recordings still being written (close() waits for them). */
-  readonly #finishing = new Set<Promise<unknown>>();
-  readonly #openRecordingSink: RecorderOptions['openSink'];
+  readonly #recordings: SessionRecordings;
+  readonly #gate: ConnectionGate;
+  readonly #door: UpgradeDoor;
 
   constructor(deps: RepeaterDeps) {
     super();
     this.options = Object.freeze({ ...defaultRepeaterOptions, ...deps.options });
-    this.#authorizeLeg = deps.authorizeLeg;
-    this.#node = deps.node ?? null;
-    this.#openRecordingSink = deps.openRecordingSink;
     this.#log = deps.logger.child({ component: 'repeater' });
     this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
+    this.#recordings = new SessionRecordings(this.options, this.#log, (result) => this.emit('recordingClosed', result), deps.openRecordingSink);
+    const { handshakeTimeoutMs, maxPendingUpgrades, maxPendingUpgradesPerAddress } = this.options;
+    this.#gate = deps.gate ?? new ConnectionGate({ handshakeTimeoutMs, maxPending: maxPendingUpgrades, maxPendingPerAddress: maxPendingUpgradesPerAddress });
+    const door = { authorizeLeg: deps.authorizeLeg, limits: this.#limits, gate: this.#gate, log: this.#log, node: deps.node ?? null };
+    this.#door = new UpgradeDoor({ ...door, closing: () => this.#closing, admit: (leg) => this.#admit(leg) });
     this.#hooks = {
       departed: (leg, code) => this.#legDeparted(leg, code),
       socketClosed: (leg) => {
@@ -91,8 +90,9 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.emit('progress', { sessions });
   }
 
-  /** Claims every upgrade on this server: repeater paths are handled, others refused. */
+  /** Claims every upgrade on this server (repeater paths are handled, others refused) and gates its connections. */
   attach(server: Server): this {
+    this.#gate.attach(server);
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.handleUpgrade(req, socket, head);
     });
@@ -127,11 +127,11 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     return leg && leg.state !== 'closed' ? leg.state : null;
   }
 
-  /** Bytes queued by the repeater towards each side of a paired session (diagnostics, tests). */
+  /** Bytes queued by the repeater towards each side of a ticket's legs, waiting or paired (diagnostics, tests). */
   bufferedBytes(ticketId: string): { toDesktop: number; toViewer: number } | null {
-    const relay = this.#relays.get(ticketId);
-    if (!relay) return null;
-    return { toDesktop: relay.desktop.socket.writableLength, toViewer: relay.viewer.socket.writableLength };
+    const slot = this.#table.get(ticketId);
+    if (!slot) return null;
+    return { toDesktop: slot.desktop?.socket.writableLength ?? 0, toViewer: slot.viewer?.socket.writableLength ?? 0 };
   }
 
   /** What this repeater holds now: paired sessions and waiting legs (a node's `sync`). */
@@ -146,56 +146,13 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     return this.#closing;
   }
 
-  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', rawSocketOnError);
-    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
-    const url = new URL(req.url ?? '/', 'http://repeater.invalid');
-    const side = sideByPath.get(url.pathname);
-    if (!side) return this.#refuse(socket, 'NOT_FOUND', 'No websocket is served at this path', url.pathname, remoteAddress);
-    if (this.#closing) return this.#refuse(socket, 'SHUTTING_DOWN', 'The repeater is shutting down', url.pathname, remoteAddress);
-    // A malformed handshake is refused before a token is spent on it.
-    const handshake = checkHandshake(req);
-    if (!handshake.ok) return this.#refuse(socket, 'BAD_HANDSHAKE', handshake.message, url.pathname, remoteAddress, handshake.status);
-    const limited = this.#limits.acquire(remoteAddress);
-    if (limited) {
-      const message = limited === 'TOO_MANY_LEGS' ? 'The repeater is at capacity' : 'Too many connections from this address';
-      return this.#refuse(socket, limited, message, url.pathname, remoteAddress);
-    }
-    socket.once('close', () => this.#limits.release(remoteAddress));
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    return this.#door.handle(req, socket, head);
+  }
 
-    const request: LegRequest = {
-      path: url.pathname,
-      token: url.searchParams.get('token'),
-      origin: headerValue(req.headers.origin),
-      host: headerValue(req.headers.host),
-      scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      forwardedProto: headerValue(req.headers['x-forwarded-proto']),
-      remoteAddress,
-      side,
-      node: this.#node,
-    };
-    if (!request.token) return this.#refuse(socket, 'TOKEN_MISSING', 'A token query parameter is required', url.pathname, remoteAddress);
-
-    let authorization;
-    try {
-      authorization = await this.#authorizeLeg(request);
-    } catch (err) {
-      this.#log.error({ err, path: url.pathname }, 'authorizeLeg failed');
-      return this.#refuse(socket, 'AUTHORIZER_FAILED', 'Authorization is unavailable, try again', url.pathname, remoteAddress);
-    }
-    if (!authorization.ok) {
-      return this.#refuse(socket, authorization.code, authorization.message, url.pathname, remoteAddress);
-    }
-    if (authorization.side !== side) {
-      return this.#refuse(socket, 'WRONG_SIDE', `This token is for the ${authorization.side} side`, url.pathname, remoteAddress);
-    }
-    if (socket.destroyed || !socket.writable || this.#closing) {
-      socket.destroy();
-      return;
-    }
-    socket.off('error', rawSocketOnError);
-    socket.write(switchingProtocols(handshake));
-    this.#admit(socket as Socket, head, authorization.ticketId, side, remoteAddress, authorization.record ?? null);
+  /** Connections of the attached servers not yet answered (tests). */
+  get pendingConnections(): number {
+    return this.#gate.pending;
   }
 
   /** Ends a ticket's legs (waiting or paired) with a server-chosen reason. */
@@ -224,7 +181,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     clearInterval(this.#progress);
     for (const relay of [...this.#relays.values()]) this.#endSession(relay, reason, null);
     for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, reason);
-    while (this.#finishing.size > 0) await Promise.all([...this.#finishing]);
+    await this.#recordings.idle();
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         this.#socketsGone = resolve;
@@ -237,7 +194,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     }
   }
 
-  #admit(socket: Socket, head: Buffer, ticketId: string, side: LegSide, remoteAddress: string, record: RecordOrder | null): void {
+  #admit({ socket, head, ticketId, side, remoteAddress, record }: Admitted): void {
     const leg = new Leg(socket, ticketId, side, remoteAddress, this.options, this.#hooks, head);
     leg.recordOrder = record;
     this.#sockets.add(socket);
@@ -260,7 +217,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const startedAt = new Date();
     const sessionId = randomUUID();
     const order = desktop.recordOrder ?? viewer.recordOrder;
-    const recorder = order ? this.#startRecording(ticketId, sessionId, startedAt, order) : null;
+    const recorder: Recorder | null = order ? this.#recordings.start(ticketId, sessionId, startedAt, order) : null;
     const relay: Relay = { desktop, viewer, startedAt, recorder };
     this.#relays.set(ticketId, relay);
     desktop.recorder = recorder;
@@ -276,40 +233,6 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       sessionId,
       recording: recorder ? { id: recorder.recordingId, file: recorder.file } : null,
     });
-  }
-
-  #startRecording(ticketId: string, sessionId: string, startedAt: Date, order: RecordOrder): Recorder {
-    const recordingId = randomUUID();
-    return new Recorder(
-      recordingId,
-      {
-        format: 'helpdesk-session-recording',
-        version: RECORDING_FORMAT_VERSION,
-        recordingId,
-        ticketId,
-        remoteSession: sessionId,
-        startedAt: startedAt.getTime(),
-        meta: order.meta,
-      },
-      {
-        dir: this.options.recordingsDir,
-        maxBufferBytes: this.options.recordingMaxBufferBytes,
-        finishTimeoutMs: this.options.closeTimeoutMs,
-        openSink: this.#openRecordingSink,
-      },
-    );
-  }
-
-  #finishRecording(recorder: Recorder, endedAt: Date, reason: CloseCodeId): void {
-    const done = recorder.finish({ endedAt: endedAt.getTime(), reason }).then(
-      (result) => {
-        if (result.state !== 'complete') this.#log.warn({ ...result }, 'recording not complete');
-        this.emit('recordingClosed', result);
-      },
-      (err: unknown) => this.#log.error({ err, recordingId: recorder.recordingId }, 'finishing a recording failed'),
-    );
-    this.#finishing.add(done);
-    void done.finally(() => this.#finishing.delete(done));
   }
 
   #legDeparted(leg: Leg, code: number): void {
@@ -353,7 +276,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.emit('ended', event);
     desktop.recorder = null;
     viewer.recorder = null;
-    if (relay.recorder) this.#finishRecording(relay.recorder, endedAt, reason);
+    if (relay.recorder) this.#recordings.finish(relay.recorder, endedAt, reason);
   }
 
   /** One timer for all paired legs: a leg that missed the last pong is terminated. */
@@ -366,32 +289,8 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
           continue;
         }
         leg.alive = false;
-        leg.ping();
+        leg.sendPing();
       }
     }
   }
-
-  #refuse(socket: Duplex, code: RefusalCodeId, message: string, path: string, remoteAddress: string, status: number = RefusalCode[code]): void {
-    this.#log.info({ code, path, remoteAddress }, 'upgrade refused');
-    if (!socket.destroyed && socket.writable) {
-      const body = JSON.stringify({ error: { code, message } });
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-          'Connection: close\r\nContent-Type: application/json\r\n' +
-          (status === 400 && code === 'BAD_HANDSHAKE' ? 'Sec-WebSocket-Version: 13\r\n' : '') +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-    }
-    socket.destroy();
-  }
-}
-
-function headerValue(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  return Array.isArray(value) ? (value[0] ?? null) : value;
-}
-
-/** A raw socket error before or during the upgrade: the socket is dropped, the process lives. */
-function rawSocketOnError(this: Duplex): void {
-  this.destroy();
 }

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 interface WsValidation {
-  isValidStatusCode(code: number): boolean;
+  isValidStatusCode(this: void, code: number): boolean;
 }
 
 const require = createRequire(import.meta.url);

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger.ts';
+import { ConnectionGate } from '../repeater/connection-gate.ts';
 import { Repeater } from '../repeater/repeater.ts';
 import type { Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -59,7 +60,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     db,
     clock,
     hasher: createPasswordHasher(config.argon2MemoryKiB),
-    login: { maxFailures: config.login.maxFailures, lockoutMs: config.login.lockoutMs },
+    login: config.login,
     onRevoked: (event) => bus.publish('technician.revoked', event),
     twoFactor: config.requireTwoFactor,
   });
@@ -96,7 +97,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
   const chat = createChatService({ db, clock, bus });
-  const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, retentionDays: config.files.retentionDays });
+  const { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes } = config.files;
+  const budget = { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes, minFreeBytes: config.dataMinFreeBytes };
+  const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, budget, retentionDays: config.files.retentionDays });
   const authorizeLeg = createLegAuthorizer({
     tokens,
     tickets,
@@ -104,7 +107,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins, trustsProxy: (address) => trustProxyFn?.(address, 0) ?? false },
     ...(nodes ? { assignedNode: (id: number) => nodes.assigned(id) } : {}),
   });
-  const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater });
+  // Every connection (pages, APIs, upgrades) must finish its request in time; a trusted proxy's address counts only to the total.
+  const { handshakeTimeoutMs, maxPendingUpgrades, maxPendingUpgradesPerAddress } = config.repeater;
+  const gate = new ConnectionGate({ handshakeTimeoutMs, maxPending: maxPendingUpgrades, maxPendingPerAddress: maxPendingUpgradesPerAddress, sharedAddress: (a) => trustProxyFn?.(a, 0) ?? false });
+  const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater, gate });
   const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
   const bridges: RepeaterBridge[] = [];
   for (const source of [repeater, remoteRepeaters]) {
@@ -146,6 +152,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
   const httpServer = createServer(app);
+  gate.attach(httpServer);
   if (repeater) repeater.attach(httpServer);
   else httpServer.on('upgrade', refuseUpgrade(config.repeaterLink.publicUrl));
   await new Promise<void>((resolve, reject) => {
