@@ -7,7 +7,8 @@ import { isAppError, localizedMessage } from '../server/errors.ts';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import { languageLocals, pageLocals, safeNext } from './page-helpers.ts';
+import { bytesText, languageLocals, pageLocals, safeNext } from './page-helpers.ts';
+import type { DiskWatch } from '../server/storage/disk-watch.ts';
 import { languageOf } from './messages/index.ts';
 import type { ErrorPages } from '../server/errors.ts';
 
@@ -39,11 +40,18 @@ export interface AdminWebDeps {
   recordings: RecordingService;
   chat: ChatService;
   files: FileService;
+  /** DATA_MIN_FREE_BYTES: administrators see a notice on every page while a data directory is short of space. */
+  disks: DiskWatch;
 }
 
 export function adminWebPages(deps: AdminWebDeps): Router {
   const router = Router();
   router.use(pageLocals);
+  router.use(async (req, res, next) => {
+    const low = req.method === 'GET' && req.user?.role === 'admin' ? await deps.disks.low() : [];
+    res.locals.lowDisks = low.map((d) => ({ what: d.what, dir: d.dir, free: bytesText(d.freeBytes), min: bytesText(d.minFreeBytes) }));
+    next();
+  });
 
   router.get('/login', (req, res) => {
     if (req.user) return res.redirect(303, safeNext(req.query.next));

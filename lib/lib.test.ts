@@ -1,7 +1,11 @@
-// The shared helpers: crypto and the named catch handlers.
+// The shared helpers: crypto, the named catch handlers, the disk watermark.
 import { describe, expect, it } from 'vitest';
 import { matchesHash, randomHex, randomToken, sameSecret, sha256 } from './crypto.ts';
 import { handledElsewhere, ignoreCodes } from './expected.ts';
+import { diskHasRoom, freeDiskBytes } from './disk-room.ts';
+import { statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('lib/crypto', () => {
   it('hashes, compares secrets of any length, and makes tokens of the size asked', () => {
@@ -30,5 +34,19 @@ describe('lib/expected', () => {
     await expect(Promise.reject(denied).catch(ignoreCodes('ENOENT'))).rejects.toBe(denied);
     await expect(Promise.reject(new Error('plain')).catch(ignoreCodes('ENOENT'))).rejects.toThrow('plain');
     await expect(Promise.reject(new Error('met elsewhere')).catch(handledElsewhere)).resolves.toBeUndefined();
+  });
+});
+
+describe('lib/disk-room', () => {
+  it('measures the file system of a directory, or of its nearest existing parent when it is not made yet', async () => {
+    const fs = statfsSync(tmpdir());
+    const free = await freeDiskBytes(tmpdir());
+    expect(free).toBeGreaterThan(0);
+    expect(Math.abs(free - fs.bavail * fs.bsize)).toBeLessThan(1024 ** 3); // other writers move it a little meanwhile
+    expect(await freeDiskBytes(join(tmpdir(), 'not', 'made', 'yet'))).toBeGreaterThan(0);
+    expect(await diskHasRoom(tmpdir(), 1)).toBe(true);
+    expect(await diskHasRoom(tmpdir(), free * 4)).toBe(false); // a watermark above what is free
+    expect(await diskHasRoom(tmpdir(), 1, free * 4)).toBe(false); // a write larger than what is free
+    expect(await diskHasRoom(join(tmpdir(), 'missing'), 0, Number.MAX_SAFE_INTEGER)).toBe(true); // 0: no watermark
   });
 });

@@ -12,6 +12,7 @@ import * as recordings from './008_recordings.ts';
 import * as chat from './009_chat.ts';
 import * as files from './010_files.ts';
 import * as declinesAndLanguage from './011_declines_and_language.ts';
+import * as uploadBudget from './012_upload_budget.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_chat': chat,
   '010_files': files,
   '011_declines_and_language': declinesAndLanguage,
+  '012_upload_budget': uploadBudget,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

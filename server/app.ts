@@ -32,6 +32,7 @@ import { recordingRoutes } from './recordings/routes.ts';
 import type { RecordingService } from './recordings/service.ts';
 import type { ChatService } from './chat/service.ts';
 import type { FileService } from './files/service.ts';
+import { createDiskWatch } from './storage/disk-watch.ts';
 import { internalRepeaterRoutes } from './remote-sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
 import type { RepeaterNodes } from './remote-sessions/repeater-nodes.ts';
@@ -186,7 +187,8 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files }));
+  const disks = createDiskWatch({ dirs: { files: config.files.dir, recordings: config.repeater.recordingsDir }, minFreeBytes: config.dataMinFreeBytes });
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks }));
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

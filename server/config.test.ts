@@ -32,4 +32,20 @@ describe('loadConfig', () => {
     expect(config.allowedOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
     expect(config.database).toEqual({ client: 'mysql', url: 'mysql://u:p@127.0.0.1:3306/hd' });
   });
+
+  it('upload budgets and the disk watermark have defaults, and 0 turns each off', () => {
+    const defaults = loadConfig({});
+    expect(defaults.files).toMatchObject({ maxBytesPerTicket: 200 * 1024 ** 2, maxBytesPerAddressPerDay: 1024 ** 3, maxTotalBytes: 20 * 1024 ** 3 });
+    expect(defaults.dataMinFreeBytes).toBe(1024 ** 3);
+    const off = loadConfig({ FILE_MAX_BYTES_PER_TICKET: '0', FILE_MAX_BYTES_PER_ADDRESS: '0', FILE_MAX_TOTAL_BYTES: '0', DATA_MIN_FREE_BYTES: '0' });
+    expect(off.files).toMatchObject({ maxBytesPerTicket: 0, maxBytesPerAddressPerDay: 0, maxTotalBytes: 0 });
+    expect(off.dataMinFreeBytes).toBe(0);
+    expect(() => loadConfig({ FILE_MAX_TOTAL_BYTES: '-1', DATA_MIN_FREE_BYTES: 'lots' })).toThrow(/FILE_MAX_TOTAL_BYTES[\s\S]*DATA_MIN_FREE_BYTES/);
+  });
+
+  it('a server on https:// needs CLIENT_KEY, and says why', () => {
+    expect(() => loadConfig({ PUBLIC_URL: 'https://help.example.com' })).toThrow(/CLIENT_KEY: required when PUBLIC_URL is https:\/\//);
+    expect(loadConfig({ PUBLIC_URL: 'https://help.example.com', CLIENT_KEY: 'a-long-random-client-key' }).clientKey).toBe('a-long-random-client-key');
+    expect(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:8080' }).clientKey).toBeNull();
+  });
 });

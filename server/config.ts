@@ -58,6 +58,10 @@ const envSchema = z.object({
   FILES_DIR: z.string().min(1).default('./data/files'),
   FILE_RETENTION_DAYS: intFrom(1, 36_500).default(30),
   UPLOAD_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
+  FILE_MAX_BYTES_PER_TICKET: intFrom(0, Number.MAX_SAFE_INTEGER).default(200 * 1024 ** 2),
+  FILE_MAX_BYTES_PER_ADDRESS: intFrom(0, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  FILE_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
+  DATA_MIN_FREE_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   RECORDING_RETENTION_DAYS: intFrom(1, 36_500).default(90),
   RECORDING_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
 });
@@ -91,8 +95,23 @@ export interface Config {
   ticketCreateRatePerMinute: number;
   /** Chat messages per minute: per help request (the user), per technician. */
   messageRatePerMinute: number;
-  /** Files exchanged on tickets: size limit, where they are kept, for how long, uploads per minute. */
-  files: { maxBytes: number; dir: string; retentionDays: number; uploadRatePerMinute: number };
+  /**
+   * Files exchanged on tickets: size limit, where they are kept, for how long,
+   * uploads per minute; and the budgets counted from the database (0: none):
+   * bytes kept per ticket, bytes the users at one address sent over the last
+   * day, bytes kept in all.
+   */
+  files: {
+    maxBytes: number;
+    dir: string;
+    retentionDays: number;
+    uploadRatePerMinute: number;
+    maxBytesPerTicket: number;
+    maxBytesPerAddressPerDay: number;
+    maxTotalBytes: number;
+  };
+  /** DATA_MIN_FREE_BYTES: below this much free space where files (or recordings) go, no more are written; administrators are told (0: off). */
+  dataMinFreeBytes: number;
   argon2MemoryKiB: number;
   repeater: RepeaterOptions;
   /**
@@ -140,6 +159,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   const problems: string[] = [];
   if (e.REPEATER_PUBLIC_URL && !e.REPEATER_SECRET) problems.push('REPEATER_SECRET: required when REPEATER_PUBLIC_URL is set (the external repeater authenticates with it)');
   if (e.REPEATER_PUBLIC_URL && !e.PUBLIC_URL) problems.push('PUBLIC_URL: required when REPEATER_PUBLIC_URL is set (the viewer\'s Origin is checked against it)');
+  // A public server without a client key lets anyone who finds its address fill the queue (and, once accepted, the disk).
+  if (e.PUBLIC_URL && new URL(e.PUBLIC_URL).protocol === 'https:' && !e.CLIENT_KEY) {
+    problems.push('CLIENT_KEY: required when PUBLIC_URL is https:// (a server reachable from outside): set a long random string (≥ 16 characters) here and the same as clientKey in the desktop clients\' configuration, so that only your clients can ask for help');
+  }
   if (problems.length) throw new ConfigError(problems);
   const config: Config = {
     port: e.PORT,
@@ -165,7 +188,16 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     messageRatePerMinute: e.MESSAGE_RATE_PER_MINUTE,
-    files: { maxBytes: e.FILE_MAX_BYTES, dir: e.FILES_DIR, retentionDays: e.FILE_RETENTION_DAYS, uploadRatePerMinute: e.UPLOAD_RATE_PER_MINUTE },
+    files: {
+      maxBytes: e.FILE_MAX_BYTES,
+      dir: e.FILES_DIR,
+      retentionDays: e.FILE_RETENTION_DAYS,
+      uploadRatePerMinute: e.UPLOAD_RATE_PER_MINUTE,
+      maxBytesPerTicket: e.FILE_MAX_BYTES_PER_TICKET,
+      maxBytesPerAddressPerDay: e.FILE_MAX_BYTES_PER_ADDRESS,
+      maxTotalBytes: e.FILE_MAX_TOTAL_BYTES,
+    },
+    dataMinFreeBytes: e.DATA_MIN_FREE_BYTES,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
     recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES },

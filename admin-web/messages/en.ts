@@ -46,6 +46,8 @@ export const en = {
   'dash.inSession': 'In session',
   'dash.toResolve': 'To resolve',
   'dash.resolvedToday': 'Resolved today',
+  'disk.low.files': 'Disk space is low where files sent on tickets are kept ({dir}): {free} free, below the {min} DATA_MIN_FREE_BYTES asks for. Files cannot be sent until space is freed.',
+  'disk.low.recordings': 'Disk space is low where recordings are kept ({dir}): {free} free, below the {min} DATA_MIN_FREE_BYTES asks for. New sessions are not recorded until space is freed; the sessions themselves go on.',
   'queue.title': 'Queue',
   'queue.empty': 'Nobody is waiting for help.',
   'queue.sound': 'Play a sound on new requests',

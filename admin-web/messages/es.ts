@@ -44,6 +44,8 @@ export const es: Catalogue = {
   'dash.inSession': 'En sesión',
   'dash.toResolve': 'Por resolver',
   'dash.resolvedToday': 'Resueltos hoy',
+  'disk.low.files': 'Queda poco espacio en disco donde se guardan los archivos de los tickets ({dir}): {free} libres, menos de los {min} que pide DATA_MIN_FREE_BYTES. No se pueden enviar archivos hasta que se libere espacio.',
+  'disk.low.recordings': 'Queda poco espacio en disco donde se guardan las grabaciones ({dir}): {free} libres, menos de los {min} que pide DATA_MIN_FREE_BYTES. Las sesiones nuevas no se graban hasta que se libere espacio; las sesiones en sí continúan.',
   'queue.title': 'Cola',
   'queue.empty': 'Nadie espera ayuda.',
   'queue.sound': 'Sonar al llegar solicitudes',

@@ -44,6 +44,8 @@ export const zh: Catalogue = {
   'dash.inSession': '会话中',
   'dash.toResolve': '待解决',
   'dash.resolvedToday': '今日已解决',
+  'disk.low.files': '存放工单文件的磁盘空间不足（{dir}）：剩余 {free}，低于 DATA_MIN_FREE_BYTES 要求的 {min}。释放空间之前无法发送文件。',
+  'disk.low.recordings': '存放录像的磁盘空间不足（{dir}）：剩余 {free}，低于 DATA_MIN_FREE_BYTES 要求的 {min}。释放空间之前新会话不会被录制；会话本身照常进行。',
   'queue.title': '队列',
   'queue.empty': '没有人在等待帮助。',
   'queue.sound': '有新请求时播放提示音',

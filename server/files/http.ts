@@ -25,6 +25,20 @@ export function closeWhenTooLarge(maxBytes: number): RequestHandler {
   };
 }
 
+/**
+ * Runs an upload. Refused before its body was read to the end (not accepted
+ * yet, a budget spent, the disk low), the connection closes after the answer,
+ * so the rest of the body is never read.
+ */
+export async function closingIfRefused<T>(req: Request, res: Response, upload: () => Promise<T>): Promise<T> {
+  try {
+    return await upload();
+  } catch (err) {
+    if (!req.complete) closeAfterAnswer(res);
+    throw err;
+  }
+}
+
 /** A ticket file as an attachment, its SHA-256 in X-File-SHA256. */
 export function sendTicketFile(res: Response, stream: ReadStream, file: TicketFile): void {
   sendAttachment(res, stream, file, { 'x-file-sha256': file.sha256 });

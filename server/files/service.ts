@@ -1,16 +1,18 @@
 // Files exchanged on a ticket. A technician (the holder, or an administrator)
 // offers a file to the user, who accepts (then downloads it) or refuses (it is
 // deleted); the user sends a file to the technicians, who download it from the
-// ticket. Uploads stream to disk with their SHA-256 computed on the way, never
-// held in memory; one past FILE_MAX_BYTES is refused — before a byte is read
-// when its Content-Length says so — and what was written is removed. Served
-// only as attachments. Every send, accept, refuse and download is audited;
-// files older than the retention period are deleted (the row stays).
+// ticket, once a technician has accepted the request. Uploads stream to disk
+// (receive.ts) within the upload budget (upload-budget.ts: per file, per
+// ticket, per address a day, in all, and a disk watermark) — refused before a
+// byte is read when the limit is known, else cut off at it, and nothing of a
+// refused upload is kept. Served only as attachments. Every send, accept,
+// refuse and download is audited; files older than the retention period are
+// deleted (the row stays).
 import { ignoreCodes } from '../../lib/expected.ts';
 import { z } from 'zod';
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
@@ -20,7 +22,9 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { TicketFile, TicketView } from '../../protocol/events.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
-import { closedStatuses } from '../tickets/state-machine.ts';
+import { closedStatuses, userFileStatuses } from '../tickets/state-machine.ts';
+import { receiveUpload, type Received } from './receive.ts';
+import { createUploadBudget, type UploadLimits, type UploadSender } from './upload-budget.ts';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -36,6 +40,7 @@ interface Row {
   state: TicketFile['state'];
   storage: string;
   created_at: number;
+  sender_address: string | null;
 }
 
 const toView = (r: Row): TicketFile => ({
@@ -64,58 +69,21 @@ function fileName(raw: unknown): string {
 
 export type FileService = ReturnType<typeof createFileService>;
 
-export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus; dir: string; maxBytes: number; retentionDays: number }) {
+/** `budget`: the limits past one file's size (per ticket, per address, in all, the disk watermark); unset, none apply. */
+export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus; dir: string; maxBytes: number; budget?: Omit<UploadLimits, 'maxBytes'>; retentionDays: number }) {
   const { db, clock, bus } = deps;
   const root = resolve(deps.dir);
   const pathOf = (storage: string) => join(root, storage);
+  const limits: UploadLimits = { maxBytesPerTicket: 0, maxBytesPerAddressPerDay: 0, maxTotalBytes: 0, minFreeBytes: 0, ...deps.budget, maxBytes: deps.maxBytes };
+  const budget = createUploadBudget({ db, clock, dir: root, limits });
 
   function assertOpen(ticket: TicketView): void {
     if (closedStatuses.includes(ticket.status)) throw new AppError('TICKET_CLOSED', `Ticket ${ticket.id} is ${ticket.status}: it takes no new files`);
   }
 
-  function tooLarge(size: number | null): AppError {
-    const mib = (deps.maxBytes / 1024 / 1024).toFixed(1);
-    return new AppError('FILE_TOO_LARGE', `Files may be at most ${deps.maxBytes} bytes (${mib} MiB)${size === null ? '' : `; this one is ${size} bytes`}`);
-  }
-
-  /** Streams a body to disk: refused at once when its declared length is too big, cut off when it grows past the limit. */
-  async function receive(body: Readable, declaredLength: number | null): Promise<{ storage: string; size: number; sha256: string }> {
-    if (declaredLength !== null && declaredLength > deps.maxBytes) throw tooLarge(declaredLength);
-    const month = new Date(clock.now()).toISOString().slice(0, 7);
-    await mkdir(join(root, month), { recursive: true, mode: 0o750 });
-    const storage = `${month}/${randomUUID()}`;
-    const partial = `${pathOf(storage)}.part`;
-    const out = createWriteStream(partial, { flags: 'wx', mode: 0o640 });
-    const hash = createHash('sha256');
-    let size = 0;
-    try {
-      await new Promise<void>((resolveDone, reject) => {
-        body.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > deps.maxBytes) {
-            body.pause();
-            reject(tooLarge(null));
-            return;
-          }
-          hash.update(chunk);
-          if (!out.write(chunk)) {
-            body.pause();
-            out.once('drain', () => body.resume());
-          }
-        });
-        body.once('end', () => out.end(() => resolveDone()));
-        body.once('aborted', () => reject(new AppError('VALIDATION_FAILED', 'The upload was interrupted')));
-        body.once('error', reject);
-        out.once('error', reject);
-      });
-      if (declaredLength !== null && size !== declaredLength) throw new AppError('VALIDATION_FAILED', `The upload was cut short: ${size} of ${declaredLength} bytes arrived`);
-      await rename(partial, pathOf(storage));
-      return { storage, size, sha256: hash.digest('hex') };
-    } catch (err) {
-      out.destroy();
-      await unlink(partial).catch(ignoreCodes('ENOENT')); // may not exist yet: nothing to remove then
-      throw err;
-    }
+  /** Within the budget: the body to disk, refused early or cut off at the limit (nothing kept then). */
+  async function receive(ticket: TicketView, sender: UploadSender, body: Readable, declaredLength: number | null): Promise<Received> {
+    return receiveUpload(root, clock, body, declaredLength, await budget.allow(ticket.id, sender, declaredLength));
   }
 
   async function row(ticketId: number, fileId: string): Promise<Row> {
@@ -128,8 +96,10 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     bus.publish('ticket.file', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, file });
   }
 
-  async function store(ticket: TicketView, direction: TicketFile['direction'], sender: { technicianId: number | null; name: string }, name: string, received: { storage: string; size: number; sha256: string }, context: ActorContext): Promise<TicketFile> {
+  /** Records a received file; the budget is counted again in the same transaction, and a refusal (or any failure) deletes the file. */
+  async function store(ticket: TicketView, direction: TicketFile['direction'], sender: { technicianId: number | null; name: string }, name: string, received: Received, context: ActorContext): Promise<TicketFile> {
     const now = clock.now();
+    const budgetSender: UploadSender = { direction, address: context.remoteAddress };
     const r: Row = {
       id: randomUUID(),
       ticket_id: ticket.id,
@@ -142,14 +112,34 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       state: direction === 'to_user' ? 'offered' : 'available',
       storage: received.storage,
       created_at: now,
+      sender_address: context.remoteAddress.slice(0, 64) || null,
     };
-    await db.transaction(async (trx) => {
-      await trx('ticket_files').insert(r);
-      await insertAuditEvent(trx, now, context, 'file.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, direction, name, size: r.size, sha256: r.sha256 });
-    });
+    try {
+      await db.transaction(async (trx) => {
+        await budget.confirm(trx, ticket.id, budgetSender, r.size);
+        if (direction === 'to_technician') {
+          // Released (or closed) while the bytes arrived: refused as it would have been before.
+          const current = (await trx('tickets').where({ id: ticket.id }).first('status')) as { status: TicketView['status'] } | undefined;
+          assertUserMaySend({ ...ticket, status: current?.status ?? ticket.status });
+        }
+        await trx('ticket_files').insert(r);
+        await insertAuditEvent(trx, now, context, 'file.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, direction, name, size: r.size, sha256: r.sha256 });
+      });
+    } catch (err) {
+      await unlink(pathOf(r.storage)).catch(ignoreCodes('ENOENT')); // not recorded: not kept
+      throw err;
+    }
     const view = toView(r);
     changed(ticket, view);
     return view;
+  }
+
+  /** The user may send files once a technician has accepted the request, until it is closed. */
+  function assertUserMaySend(ticket: TicketView): void {
+    assertOpen(ticket);
+    if (!userFileStatuses.includes(ticket.status)) {
+      throw new AppError('UPLOAD_BEFORE_ACCEPT', 'A file can be sent once a technician has accepted your request; it is still waiting in the queue');
+    }
   }
 
   async function open(r: Row, ticket: TicketView, context: ActorContext): Promise<{ stream: ReadStream; file: TicketFile }> {
@@ -177,13 +167,15 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
         throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id}, or an administrator, may send its user files`);
       }
       assertOpen(ticket);
-      return store(ticket, 'to_user', { technicianId: technician.id, name: technician.displayName }, checked, await receive(body, declaredLength), context);
+      const received = await receive(ticket, { direction: 'to_user', address: context.remoteAddress }, body, declaredLength);
+      return store(ticket, 'to_user', { technicianId: technician.id, name: technician.displayName }, checked, received, context);
     },
 
-    /** The user sends a file to the technicians. */
+    /** The user sends a file to the technicians: only once one has accepted the request (UPLOAD_BEFORE_ACCEPT before a byte is read). */
     async fromUser(ticket: TicketView, checked: string, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
-      assertOpen(ticket);
-      return store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, await receive(body, declaredLength), context);
+      assertUserMaySend(ticket);
+      const received = await receive(ticket, { direction: 'to_technician', address: context.remoteAddress }, body, declaredLength);
+      return store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, received, context);
     },
 
     /** The user answers an offer: accepted (then downloads it) or refused (it is deleted). */

@@ -27,7 +27,7 @@ const decline = validate({ body: declineSchema.describe('decline') });
 import { toHelpRequestView, type TicketService } from './service.ts';
 import type { ChatService } from '../chat/service.ts';
 import type { FileService } from '../files/service.ts';
-import { closeWhenTooLarge, declaredLength, sendTicketFile } from '../files/http.ts';
+import { closeWhenTooLarge, closingIfRefused, declaredLength, sendTicketFile } from '../files/http.ts';
 
 export interface DesktopRoutesDeps {
   tickets: TicketService;
@@ -125,9 +125,10 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     res.json({ files: await deps.files.list(ticketOf(req).id) });
   });
 
-  // The file is the raw body (application/octet-stream), its name in ?name=.
+  // The file is the raw body (application/octet-stream), its name in ?name=; only once a technician has accepted.
   router.post('/:id/files', uploadLimiter, closeWhenTooLarge(deps.files.maxBytes), upload, async (req, res) => {
-    res.status(201).json({ file: await deps.files.fromUser(ticketOf(req), upload.input(req).query.name, req, declaredLength(req), requesterOf(req)) });
+    const file = await closingIfRefused(req, res, () => deps.files.fromUser(ticketOf(req), upload.input(req).query.name, req, declaredLength(req), requesterOf(req)));
+    res.status(201).json({ file });
   });
 
   router.get('/:id/files/:fileId', async (req, res) => {

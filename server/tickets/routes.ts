@@ -13,7 +13,7 @@ import { historyQuerySchema, resolveSchema, ticketParams } from './schema.ts';
 import type { TicketService } from './service.ts';
 import { messageBodySchema, type ChatService } from '../chat/service.ts';
 import { uploadQuerySchema, type FileService } from '../files/service.ts';
-import { closeWhenTooLarge, declaredLength, sendTicketFile } from '../files/http.ts';
+import { closeWhenTooLarge, closingIfRefused, declaredLength, sendTicketFile } from '../files/http.ts';
 
 export interface TicketRoutesDeps {
   chat: ChatService;
@@ -82,8 +82,8 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   // The file is the raw body (application/octet-stream), its name in ?name=.
   router.post('/:id/files', uploadLimiter, closeWhenTooLarge(deps.files.maxBytes), upload, async (req, res) => {
     const { params, query } = upload.input(req);
-    const ticket = await tickets.get(params.id);
-    res.status(201).json({ file: await deps.files.offer(ticket, technicianOf(req), query.name, req, declaredLength(req), technicianContext(req)) });
+    const file = await closingIfRefused(req, res, async () => deps.files.offer(await tickets.get(params.id), technicianOf(req), query.name, req, declaredLength(req), technicianContext(req)));
+    res.status(201).json({ file });
   });
 
   router.get('/:id/files/:fileId', fileById, async (req, res) => {

@@ -28,6 +28,9 @@ export const ticketMoves: Readonly<Record<TicketAction, { from: readonly TicketS
 /** Statuses in which a technician holds the ticket (they count against MAX_ACTIVE_TICKETS_PER_TECH). */
 export const activeStatuses: readonly TicketStatus[] = ['accepted', 'approved', 'in_session'];
 
+/** A technician has accepted and the ticket is not closed: the user may send files (none to a queued request, which anyone can make). */
+export const userFileStatuses: readonly TicketStatus[] = ['accepted', 'approved', 'in_session', 'ended'];
+
 /** Closed for good: the conversation and files are kept, nothing new is added. */
 export const closedStatuses: readonly TicketStatus[] = ['resolved', 'cancelled', 'expired'];
 
