@@ -5,8 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-export /** CPU seconds of a process and all its live descendants (every thread, from schedstat) plus their reaped children. */
-function treeCpuSeconds(rootPid: number): number {
+/** The pids of a process and its live descendants. */
+function treePids(rootPid: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -24,9 +24,13 @@ function treeCpuSeconds(rootPid: number): number {
     }
     return false;
   };
+  return [...parentOf.keys()].filter(inTree);
+}
+
+/** CPU seconds of a process and all its live descendants (every thread, from schedstat) plus their reaped children. */
+export function treeCpuSeconds(rootPid: number): number {
   let seconds = 0;
-  for (const pid of parentOf.keys()) {
-    if (!inTree(pid)) continue;
+  for (const pid of treePids(rootPid)) {
     try {
       for (const task of readdirSync(`/proc/${pid}/task`)) {
         seconds += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
@@ -41,3 +45,17 @@ function treeCpuSeconds(rootPid: number): number {
   return seconds;
 }
 
+
+/** Resident memory of a process and its live descendants, in bytes (VmRSS from /proc). */
+export function treeRssBytes(rootPid: number): number {
+  let bytes = 0;
+  for (const pid of treePids(rootPid)) {
+    try {
+      const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      bytes += Number(kib ?? 0) * 1024;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return bytes;
+}

@@ -15,13 +15,14 @@
 // line: one JSON object.
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { treeCpuSeconds } from './proc-cpu.ts';
+import { parseRecording } from '../repeater/recording.ts';
 
 const RUN_S = Number(process.env.BENCH_RUN_S ?? 30);
 const WIDTH = 1280;
@@ -175,6 +176,20 @@ async function run(mode: 'off' | 'on', ticket: number, display: string, relay: {
   return { mode, seconds, relayedBytes, relayCpuS, driverCpuS, recordingBytes };
 }
 
+/**
+ * BENCH_TRACE_OUT: the first recorded run's messages — direction, time and size,
+ * never their bytes — as the realistic-session benchmark's workload (bench/sessions-bench.ts).
+ */
+function writeTrace(recordingsDir: string, out: string): void {
+  const file = readdirSync(recordingsDir, { recursive: true }).map(String).find((f) => f.includes('/2-') && f.endsWith('.hcrec'));
+  if (!file) throw new Error('no recording of the first recorded run to take a trace from');
+  const { pieces } = parseRecording(readFileSync(join(recordingsDir, file)));
+  const messages = pieces.map((p) => [p.direction, p.ms, p.data.length]);
+  const source = `x11vnc on Xvfb ${WIDTH}×${HEIGHT} (scrolling xterm, a window moved every 100 ms, root colour every 2 s), a viewer asking as noVNC does every 50 ms; node ${process.version}`;
+  writeFileSync(out, `${JSON.stringify({ source, durationMs: pieces.at(-1)?.ms ?? 0, messages })}\n`);
+  console.log(`trace: ${messages.length} messages written to ${out}`);
+}
+
 async function main(): Promise<void> {
   for (const tool of ['Xvfb', 'x11vnc', 'xterm', 'xdotool', 'xsetroot']) {
     try {
@@ -210,6 +225,7 @@ async function main(): Promise<void> {
     await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5_000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
     xvfb.kill('SIGKILL');
+    if (process.env.BENCH_TRACE_OUT) writeTrace(recordingsDir, process.env.BENCH_TRACE_OUT);
     rmSync(recordingsDir, { recursive: true, force: true });
   }
   const sum = (mode: 'off' | 'on', key: keyof Omit<RunResult, 'mode'>) => results.filter((r) => r.mode === mode).reduce((n, r) => n + (r[key]), 0);

@@ -3,8 +3,14 @@
 // answers RSS queries. Its authorizer accepts tokens of the form
 // `bench.<ticketId>.<side>` so the driver needs no shared state; it keeps no
 // per-token memory, so it adds nothing to the per-session RSS figure.
+// BENCH_EMBEDDED=1: the repeater is attached to an HTTP server behind the
+// connection gate, as the helpdesk server runs it (its other requests answered
+// 404 here), instead of listening on its own.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Repeater } from '../repeater/repeater.ts';
+import { ConnectionGate } from '../repeater/connection-gate.ts';
 import type { Authorization, LegRequest } from '../protocol/repeater.ts';
 import { nativeMasking } from '../repeater/frames.ts';
 
@@ -18,18 +24,30 @@ function benchAuthorize(request: LegRequest): Authorization {
   return { ok: true, ticketId: parts[1]!, side: parts[2], record: recorded ? { meta: { bench: true } } : null };
 }
 
-const repeater = new Repeater({
-  authorizeLeg: benchAuthorize,
-  logger: pino({ level: 'warn' }),
-  options: {
-    maxLegs: 19_500,
-    maxLegsPerAddress: 19_500,
-    ...(process.env.BENCH_RECORDINGS_DIR ? { recordingsDir: process.env.BENCH_RECORDINGS_DIR } : {}),
-    ...(process.env.BENCH_HWM ? { highWaterMarkBytes: Number(process.env.BENCH_HWM) } : {}),
-  },
-});
+const options = {
+  maxLegs: 19_500,
+  maxLegsPerAddress: 19_500,
+  ...(process.env.BENCH_RECORDINGS_DIR ? { recordingsDir: process.env.BENCH_RECORDINGS_DIR } : {}),
+  ...(process.env.BENCH_HWM ? { highWaterMarkBytes: Number(process.env.BENCH_HWM) } : {}),
+};
+const embedded = process.env.BENCH_EMBEDDED === '1';
+// The server's default TRUST_PROXY is loopback: loopback counts only to the gate's total.
+const gate = embedded ? new ConnectionGate({ handshakeTimeoutMs: 5_000, maxPending: 2_000, maxPendingPerAddress: 50, sharedAddress: (a) => a === '127.0.0.1' || a.startsWith('127.') || a === '::1' }) : undefined;
+const repeater = new Repeater({ authorizeLeg: benchAuthorize, logger: pino({ level: 'warn' }), options, ...(gate ? { gate } : {}) });
 
-const { port } = await repeater.listen(0, '127.0.0.1');
+let port: number;
+if (embedded) {
+  const server = createServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"error":{"code":"NOT_FOUND"}}');
+  });
+  gate!.attach(server);
+  repeater.attach(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+} else {
+  port = (await repeater.listen(0, '127.0.0.1')).port;
+}
 process.send?.({ type: 'ready', port, nativeMasking });
 process.on('message', (message: { type: string }) => {
   if (message.type === 'rss') {

@@ -10,6 +10,14 @@ import { join } from 'node:path';
 import { engines } from '../test/databases.ts';
 import { ADMIN_PASSWORD, cookieOf, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { declaredOnly } from '../test/raw-upload.ts';
+import { WebSocket } from 'ws';
+
+function wsOpen(url: string, origin?: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, origin ? { origin } : {});
+    ws.once('open', () => resolve(ws)).once('error', reject);
+  });
+}
 
 const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
 const octets = { 'content-type': 'application/octet-stream' };
@@ -23,7 +31,7 @@ describe.each(engines)('a disk below DATA_MIN_FREE_BYTES on %s', (engine) => {
   // More than this disk has free: the watermark trips for real.
   const minFree = fs.bavail * fs.bsize * 2 + 1024 ** 3;
   beforeAll(async () => {
-    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '50', FILES_DIR: filesDir, DATA_MIN_FREE_BYTES: String(minFree) });
+    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '50', FILES_DIR: filesDir, DATA_MIN_FREE_BYTES: String(minFree), RECORD_SESSIONS: 'on' });
     admin = await h.login('admin', ADMIN_PASSWORD);
     ana = await h.freshTechnician(admin, 'ana');
   }, 60_000);
@@ -63,6 +71,26 @@ describe.each(engines)('a disk below DATA_MIN_FREE_BYTES on %s', (engine) => {
     expect(spanish.text).toContain(`Queda poco espacio en disco donde se guardan los archivos de los tickets (${filesDir})`);
     const technician = await ana.get('/queue').expect(200);
     expect(technician.text).not.toContain('id="disk-low"');
+  });
+
+  it('lets a session run unrecorded, and writes nothing under the recordings directory', async () => {
+    const t = await h.helpRequest();
+    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+    const approved = await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false, recordingNoticeShown: true }).expect(200);
+    expect(approved.body).toBeTruthy();
+    const d = (await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201)).body as { url: string };
+    const v = (await ana.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201)).body as { url: string };
+    const desktop = await wsOpen(d.url);
+    const viewer = await wsOpen(v.url, h.server.url);
+    const got = new Promise<Buffer>((resolve) => viewer.once('message', resolve));
+    desktop.send(Buffer.from('RFB 003.008\n'));
+    expect((await got).toString()).toBe('RFB 003.008\n');
+    await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+    await expect.poll(async () => (await ana.get(`/api/v1/tickets/${t.id}`).expect(200)).body.sessions.length).toBe(1);
+    const detail = await ana.get(`/api/v1/tickets/${t.id}`).expect(200);
+    expect(detail.body.ticket.recorded).toBe(true);
+    expect(detail.body.recordings).toEqual([]);
+    expect(readdirSync(h.recordingsDir, { recursive: true }).filter((f) => String(f).includes(`${t.id}-`))).toEqual([]);
   });
 });
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger.ts';
 import { ConnectionGate } from '../repeater/connection-gate.ts';
+import { diskHasRoom } from '../lib/disk-room.ts';
 import { Repeater } from '../repeater/repeater.ts';
 import type { Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -104,6 +105,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     tokens,
     tickets,
     recordingMeta: (ticket) => ({ novnc: NOVNC_VERSION, x11vnc: null, viewOnly: ticket.viewOnly, sharedScreen: ticket.sharedScreen }),
+    recordingRoom: () => diskHasRoom(config.repeater.recordingsDir, config.dataMinFreeBytes),
     origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins, trustsProxy: (address) => trustProxyFn?.(address, 0) ?? false },
     ...(nodes ? { assignedNode: (id: number) => nodes.assigned(id) } : {}),
   });

@@ -67,6 +67,8 @@ export function createLegAuthorizer(deps: {
   assignedNode?: (ticketId: number) => Promise<string | null>;
   /** What a recorded ticket's file header says about the two ends. */
   recordingMeta?: (ticket: TicketView) => RecordOrder['meta'];
+  /** Whether the recordings' disk is above DATA_MIN_FREE_BYTES (below it, sessions go on unrecorded; administrators see a banner). */
+  recordingRoom?: () => Promise<boolean>;
 }): AuthorizeLeg {
   return async (request: LegRequest) => {
     if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
@@ -89,7 +91,8 @@ export function createLegAuthorizer(deps: {
       }
     }
     // The user was told at approval that this ticket's sessions are recorded.
-    const record = ticket.recorded ? { meta: deps.recordingMeta?.(ticket) ?? {} } : null;
+    const room = ticket.recorded && deps.recordingRoom ? await deps.recordingRoom() : true;
+    const record = ticket.recorded && room ? { meta: deps.recordingMeta?.(ticket) ?? {} } : null;
     return { ok: true, ticketId: String(ticket.id), side: request.side, record };
   };
 }
