@@ -90,7 +90,8 @@ export class Sink {
 
 export async function forkReady(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess; message: Record<string, unknown> }> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // BENCH_PROF_DIR: each child writes a V8 CPU profile there (where the time goes).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

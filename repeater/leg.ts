@@ -6,7 +6,8 @@
 // frame arrives masked and leaves unmasked. A paired leg does not reassemble
 // messages: its FrameReader parses each read in place and hands on the
 // unmasked payload of each frame it holds, which is written to the peer as a
-// frame of its own, header and slice corked into one writev. The peer's stream
+// frame of its own (peer-output.ts: one buffer for a small read, header and
+// slice views in one writev for bulk). The peer's stream
 // is at a frame boundary after every read — a ping or a close can always be
 // written. No copy, no per-message closure, no timer per frame.
 // What one client can make a leg hold: its peer's outgoing buffer up to the
@@ -16,7 +17,8 @@ import type { Socket } from 'node:net';
 import { CloseCode, type CloseCodeId } from '../protocol/close-codes.ts';
 import type { LegSide, RecordOrder } from '../protocol/repeater.ts';
 import type { Recorder } from './recording.ts';
-import { Opcode, closeFrame, controlFrame, frameHeader } from './frames.ts';
+import { Opcode, closeFrame, controlFrame } from './frames.ts';
+import { PeerOutput } from './peer-output.ts';
 import { FrameReader, type FrameHandler } from './frame-reader.ts';
 import { legalMoves, type LegState } from './leg-state.ts';
 import { WaitingFrames } from './waiting-frames.ts';
@@ -39,8 +41,6 @@ export interface LegLimitsOptions {
 }
 
 const PING = controlFrame(Opcode.PING, Buffer.alloc(0));
-/** A read at least this large is bulk (screen updates): its flush waits for the end of the event-loop turn. */
-const BULK_READ_BYTES = 16 * 1024;
 
 /** A leg is its own frame reader's handler (framePiece, ping, pong, closeFrame, protocolError). */
 export class Leg implements FrameHandler, LegSocketEvents {
@@ -64,13 +64,14 @@ export class Leg implements FrameHandler, LegSocketEvents {
   /** Data frames read while waiting, relayed first once paired. */
   #waiting: WaitingFrames | null = new WaitingFrames();
   #heldWhileWaiting = false;
-  #corked = false;
   #reading = false;
   #closeSent = false;
   #departed = false;
   #closeTimer: NodeJS.Timeout | null = null;
   #head: Buffer | null;
   #reader: FrameReader | null = null;
+  /** How frames leave for the peer, once paired. */
+  #out: PeerOutput | null = null;
   /** Pongs owed (held: not read until its client reads what it was sent). */
   readonly #pongs = new PongBudget();
 
@@ -86,11 +87,6 @@ export class Leg implements FrameHandler, LegSocketEvents {
     this.#head = head.length > 0 ? head : null;
     // Read once the repeater has placed it (startWaiting or relayTo).
     wireLegSocket(socket, this);
-  }
-
-  static #uncork(leg: Leg): void {
-    leg.#corked = false;
-    leg.#peer?.socket.uncork();
   }
 
   /** The socket's events (leg-socket.ts). */
@@ -140,6 +136,7 @@ export class Leg implements FrameHandler, LegSocketEvents {
   /** Joins this (paired) leg to its peer and starts reading: bytes held while waiting flow first. */
   relayTo(peer: Leg): void {
     this.#peer = peer;
+    this.#out = new PeerOutput(peer.socket);
     const direction = this.side === 'desktop' ? 0 : 1;
     this.#waiting?.flushTo(peer.socket, (piece) => this.recorder?.record(direction, piece));
     this.#waiting = null;
@@ -185,24 +182,13 @@ export class Leg implements FrameHandler, LegSocketEvents {
 
   #onData(chunk: Buffer): void {
     if (this.#closeSent) return; // after our close frame, everything but the FIN is ignored
-    const peerSocket = this.#peer?.socket;
-    if (peerSocket && !this.#corked) {
-      // Bulk reads are flushed once per event-loop turn (several reads, one
-      // writev); a small read (a key, a pointer move) is flushed at once.
-      peerSocket.cork();
-      if (chunk.length >= BULK_READ_BYTES) {
-        this.#corked = true;
-        setImmediate(Leg.#uncork, this);
-      } else {
-        this.#reader!.push(chunk);
-        peerSocket.uncork();
-        this.#checkBackpressure(peerSocket);
-        return;
-      }
-    }
+    const out = this.#out;
+    out?.begin(chunk.length);
     this.#reader!.push(chunk);
-    if (peerSocket) this.#checkBackpressure(peerSocket);
-    else if (this.#waiting?.full && !this.#closeSent) {
+    if (out) {
+      out.flush();
+      this.#checkBackpressure(out.socket);
+    } else if (this.#waiting?.full && !this.#closeSent) {
       this.#heldWhileWaiting = true;
       this.socket.pause();
     }
@@ -243,6 +229,7 @@ export class Leg implements FrameHandler, LegSocketEvents {
 
   /** The client closed: answered with the same code (none for 1005), as RFC 6455 §5.5.1 suggests. */
   closeFrame(code: number): void {
+    this.#out?.flush();
     this.#sendClose(code, '');
     this.#depart(code);
   }
@@ -250,6 +237,7 @@ export class Leg implements FrameHandler, LegSocketEvents {
   /** A protocol error: the client is told why (1002, 1007, 1009), its peer learns it from the repeater. */
   protocolError(code: number, errorCode: string, reason: string): void {
     this.errorCode = errorCode;
+    this.#out?.flush();
     this.#sendClose(code, reason);
     this.#depart(code);
   }
@@ -262,13 +250,9 @@ export class Leg implements FrameHandler, LegSocketEvents {
       this.#waiting?.keep(fin, opcode, piece);
       return;
     }
-    const sink = peer.socket;
-    if (!sink.writable || peer.#closeSent) return;
-    sink.write(frameHeader(fin, opcode, piece.length));
-    if (piece.length > 0) {
-      sink.write(piece);
-      this.recorder?.record(this.side === 'desktop' ? 0 : 1, piece);
-    }
+    if (!peer.socket.writable || peer.#closeSent) return;
+    this.#out!.write(fin, opcode, piece);
+    if (piece.length > 0) this.recorder?.record(this.side === 'desktop' ? 0 : 1, piece);
   }
 
   #depart(code: number): void {

@@ -1,0 +1,204 @@
+// Replays a recorded x11vnc session (bench/traces: each message's direction,
+// time and size) through N concurrent sessions of a relay, both directions at
+// their recorded times, each session from its own random point in the trace.
+// Delay is measured by bytes, not messages, so a relay that re-frames or
+// merges (websockify's TCP side has no message boundaries) is measured the
+// same way: a message has arrived when every byte up to its end has.
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { rawWebSocket } from './raw-ws.ts';
+import { HOST, sleep, type Relay, type Sink } from './bench-kit.ts';
+
+export interface Trace {
+  source: string;
+  durationMs: number;
+  /** [direction (0 desktop→viewer, 1 viewer→desktop), ms, bytes] */
+  messages: [0 | 1, number, number][];
+}
+
+/** One end of one direction: how it writes a message and how it counts what arrives. */
+interface End {
+  socket: Socket;
+  ws: boolean;
+}
+
+interface Session {
+  /** [0]: the desktop end (sends direction 0), [1]: the viewer end (sends direction 1). */
+  ends: [End, End];
+  /** Per direction, messages in flight: where each ends in the byte stream, and when it was written. */
+  queue: [number[], number[]];
+  head: [number, number];
+  sent: [number, number];
+  received: [number, number];
+}
+
+const ZEROS = Buffer.alloc(1 << 20);
+
+/** A masked frame with the zero mask (legal, and the payload needs no XOR in the driver). */
+function zeroMaskedFrame(length: number): Buffer {
+  const ext = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  const header = Buffer.alloc(2 + ext + 4);
+  header[0] = 0x82;
+  header[1] = 0x80 | (ext === 0 ? length : ext === 2 ? 126 : 127);
+  if (ext === 2) header.writeUInt16BE(length, 2);
+  if (ext === 8) header.writeUInt32BE(length, 6);
+  return Buffer.concat([header, ZEROS.subarray(0, length)]);
+}
+
+/** Counts the payload bytes of unmasked server frames as they arrive. */
+function frameCounter(onBytes: (n: number) => void): (chunk: Buffer) => void {
+  let skip = 0;
+  let pending: Buffer | null = null;
+  return (chunk) => {
+    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = null;
+    let pos = 0;
+    let got = 0;
+    while (pos < buf.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, buf.length - pos);
+        skip -= n;
+        pos += n;
+        got += n;
+        continue;
+      }
+      if (buf.length - pos < 2) break;
+      const len7 = buf[pos + 1]! & 0x7f;
+      const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+      if (buf.length - pos < size) break;
+      const length = len7 === 126 ? buf.readUInt16BE(pos + 2) : len7 === 127 ? buf.readUInt32BE(pos + 6) : len7;
+      pos += size;
+      if ((buf[pos - size]! & 0x0f) >= 8) {
+        if (buf.length - pos < length) {
+          pos -= size;
+          break;
+        }
+        pos += length;
+        continue;
+      }
+      skip = length;
+    }
+    if (pos < buf.length) pending = Buffer.from(buf.subarray(pos));
+    if (got > 0) onBytes(got);
+  };
+}
+
+export interface ReplayFigures {
+  system: string;
+  sessions: number;
+  seconds: number;
+  delaysMs: number[];
+  undelivered: number;
+  relayCpuS: number | null;
+  driverCpuS: number;
+}
+
+let seq = 0;
+
+async function openSession(system: Relay | null, sink: Sink): Promise<[End, End]> {
+  if (!system) {
+    const a = connect({ host: HOST, port: sink.port, noDelay: true });
+    await once(a, 'connect');
+    return [{ socket: a, ws: false }, { socket: await sink.next(), ws: false }];
+  }
+  if (system.name === 'websockify') {
+    const { socket: viewer, head } = await rawWebSocket(HOST, system.port, '/');
+    const desktop = await sink.next();
+    if (head.length) viewer.unshift(head);
+    return [{ socket: desktop, ws: false }, { socket: viewer, ws: true }];
+  }
+  const id = `r${seq++}`;
+  const { socket: desktop, head: dh } = await rawWebSocket(HOST, system.port, `/wsServer?token=bench.${id}.desktop`);
+  const { socket: viewer, head: vh } = await rawWebSocket(HOST, system.port, `/wsClient?token=bench.${id}.viewer`);
+  if (dh.length) desktop.unshift(dh);
+  if (vh.length) viewer.unshift(vh);
+  return [{ socket: desktop, ws: true }, { socket: viewer, ws: true }];
+}
+
+/** Opens N sessions through `system` (null: straight to the sink), replays `runMs` of the trace in each, and measures. */
+export async function replay(system: Relay | null, sink: Sink, trace: Trace, n: number, runMs: number, cpu: { relay: () => number | null; driver: () => number }): Promise<ReplayFigures> {
+  const sessions: Session[] = [];
+  for (let i = 0; i < n; i++) {
+    const ends = await openSession(system, sink);
+    sessions.push({ ends, queue: [[], []], head: [0, 0], sent: [0, 0], received: [0, 0] });
+  }
+  const delays: number[] = [];
+  for (const s of sessions) {
+    for (const dir of [0, 1] as const) {
+      // Direction d is written by end d and arrives at the other end.
+      const at = s.ends[1 - dir]!;
+      const arrived = (bytes: number): void => {
+        s.received[dir] += bytes;
+        const q = s.queue[dir];
+        const now = performance.now();
+        while (s.head[dir] < q.length && q[s.head[dir]]! <= s.received[dir]) {
+          delays.push(now - q[s.head[dir] + 1]!);
+          s.head[dir] += 2;
+        }
+      };
+      at.socket.on('data', at.ws ? frameCounter(arrived) : (chunk: Buffer) => arrived(chunk.length));
+      at.socket.on('error', () => undefined);
+      at.socket.resume();
+    }
+  }
+  const frames = trace.messages.map(([, , len]) => ({ ws: zeroMaskedFrame(len), raw: ZEROS.subarray(0, len) }));
+  // The schedule: 1 ms buckets of (session, message) for the run.
+  const buckets: number[][] = Array.from({ length: runMs + 1 }, () => []);
+  const { durationMs, messages } = trace;
+  sessions.forEach((_, i) => {
+    const offset = Math.floor(Math.random() * durationMs);
+    messages.forEach(([, ms], k) => {
+      const t = (ms - offset + durationMs) % durationMs;
+      if (t <= runMs) buckets[t]!.push(i * 4096 + k);
+    });
+  });
+  await sleep(500);
+  const relay0 = cpu.relay();
+  const driver0 = cpu.driver();
+  const started = performance.now();
+  let done = 0;
+  const touched = new Set<Socket>();
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = Math.min(runMs, Math.floor(performance.now() - started));
+      const sentAt = performance.now();
+      for (; done <= now; done++) {
+        for (const code of buckets[done]!) {
+          const s = sessions[code >> 12]!;
+          const k = code & 4095;
+          const dir = messages[k]![0];
+          const end = s.ends[dir]!;
+          if (!touched.has(end.socket)) {
+            end.socket.cork();
+            touched.add(end.socket);
+          }
+          end.socket.write(end.ws ? frames[k]!.ws : frames[k]!.raw);
+          s.sent[dir] += messages[k]![2];
+          s.queue[dir].push(s.sent[dir], sentAt);
+        }
+      }
+      for (const socket of touched) socket.uncork();
+      touched.clear();
+      if (done > runMs) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const relayCpu = cpu.relay();
+  const driverCpu = cpu.driver() - driver0;
+  await sleep(1000); // what is in flight arrives (its delay is counted)
+  let undelivered = 0;
+  for (const s of sessions) for (const dir of [0, 1] as const) undelivered += (s.queue[dir].length - s.head[dir]) / 2;
+  for (const s of sessions) for (const e of s.ends) e.socket.destroy();
+  await sleep(300);
+  return {
+    system: system?.name ?? 'direct',
+    sessions: n,
+    seconds,
+    delaysMs: delays,
+    undelivered,
+    relayCpuS: relay0 === null || relayCpu === null ? null : relayCpu - relay0,
+    driverCpuS: driverCpu,
+  };
+}
