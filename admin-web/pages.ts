@@ -1,9 +1,9 @@
 // The admin web's page routers: login/logout and the technicians' pages.
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { AuditService } from '../server/audit/service.ts';
 import type { PassportInstance } from '../server/auth/passport.ts';
 import { logout, passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
-import { isAppError, localizedMessage } from '../server/errors.ts';
+import { isAppError, localizedMessage, type AppError } from '../server/errors.ts';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
@@ -44,6 +44,12 @@ export interface AdminWebDeps {
   disks: DiskWatch;
 }
 
+/** A refusal that says when to come back (an address locked, an account slowed) says it in Retry-After too. */
+function retryAfter(res: Response, err: AppError): void {
+  const ms = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (typeof ms === 'number') res.set('Retry-After', String(Math.ceil(ms / 1000)));
+}
+
 export function adminWebPages(deps: AdminWebDeps): Router {
   const router = Router();
   router.use(pageLocals);
@@ -73,6 +79,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     } catch (err) {
       if (!isAppError(err) || !err.expected) throw err;
       res.locals.csrfToken = csrfTokenOf(req);
+      retryAfter(res, err);
       res.status(err.status).render('login', { step: 'password', error: localizedMessage(err, res.locals.lang as string), username, next, notice: null });
     }
   });
@@ -87,6 +94,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     } catch (err) {
       if (!isAppError(err) || !err.expected) throw err;
       res.locals.csrfToken = csrfTokenOf(req);
+      retryAfter(res, err);
       const step = req.session.pending2fa ? 'code' : 'password';
       res.status(err.status).render('login', { step, error: localizedMessage(err, res.locals.lang as string), username: '', next, notice: null });
     }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import QRCode from 'qrcode';
 import { AppError } from '../server/errors.ts';
 import { validate } from '../server/http/validate.ts';
+import { neverCached } from '../server/http/never-cached.ts';
 import { changePasswordSchema, createTechnicianSchema, technicianParams, updateTechnicianSchema, type Role } from '../server/technicians/schema.ts';
 import { auditFilterSchema } from '../server/audit/schema.ts';
 import type { AuditService } from '../server/audit/service.ts';
@@ -17,7 +18,7 @@ import { languages, translator, type Translate } from './messages/index.ts';
 /** Actions offered in the audit filter. */
 const auditActions = [
   'ticket.created', 'ticket.accept', 'ticket.decline', 'ticket.release', 'ticket.approve', 'ticket.end', 'ticket.resolve', 'ticket.cancel', 'ticket.expire',
-  'session.ended', 'message.sent', 'file.sent', 'recording.played', 'recording.downloaded', 'login.succeeded', 'login.failed', 'login.locked',
+  'session.ended', 'message.sent', 'file.sent', 'recording.played', 'recording.downloaded', 'login.succeeded', 'login.failed', 'login.locked', 'login.slowed',
   'technician.created', 'technician.updated', 'technician.disabled', 'technician.password_reset', 'technician.unlocked',
 ];
 
@@ -59,7 +60,8 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     return { redirect: '/technicians', ok: t('team.created', { username: created.username }) };
   }, () => '/technicians', createForm));
 
-  router.get('/technicians/:id', byId, async (req, res) => {
+  // A generated password is shown on this page once (the flash's Copy button).
+  router.get('/technicians/:id', neverCached, byId, async (req, res) => {
     const technician = await technicians.get(byId.input(req).params.id);
     const logins = (await technicians.loginTrouble()).get(technician.id) ?? null;
     res.render('technician', { title: technician.displayName, technician, logins, timeText, now: Date.now() });
@@ -90,7 +92,8 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     res.render('audit', { title: t('audit.title'), events: events.map((e) => ({ ...e, ...describeAudit(e, t, people) })), filter, older, timeText, actions: auditActions });
   });
 
-  router.get('/profile', async (req, res) => {
+  // The two-factor secret while it is set up, and the recovery codes once.
+  router.get('/profile', neverCached, async (req, res) => {
     const technician = technicianOf(req);
     // A setup in progress (its secret waits in the session) shows its QR code again.
     let enrol: { secret: string; qr: string } | null = null;

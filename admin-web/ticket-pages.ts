@@ -162,13 +162,20 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
 
 const CSV_MAX_ROWS = 100_000;
 
-/** One CSV row (RFC 4180); a cell that a spreadsheet would run as a formula is prefixed with '. */
+/**
+ * One CSV row (RFC 4180), safe to open in a spreadsheet (OWASP "CSV
+ * Injection"): a cell that starts, after any spaces, with = + - @, a tab or a
+ * carriage return, or their full-width forms (＝ ＋ － ＠, which some
+ * spreadsheets read as formulas too), gets a leading apostrophe; a cell with a
+ * separator any spreadsheet may split on (, ; tab), a quote or a line break is
+ * quoted.
+ */
 export function csvLine(cells: (string | number)[]): string {
   return `${cells
     .map((c) => {
       let s = String(c);
-      if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      if (/^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/.test(s)) s = `'${s}`;
+      return /[",;\t\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
     })
     .join(',')}\r\n`;
 }

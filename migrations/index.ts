@@ -13,6 +13,7 @@ import * as chat from './009_chat.ts';
 import * as files from './010_files.ts';
 import * as declinesAndLanguage from './011_declines_and_language.ts';
 import * as uploadBudget from './012_upload_budget.ts';
+import * as accountLoginCeiling from './013_account_login_ceiling.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '010_files': files,
   '011_declines_and_language': declinesAndLanguage,
   '012_upload_budget': uploadBudget,
+  '013_account_login_ceiling': accountLoginCeiling,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -105,7 +105,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/assets', express.static(join(root, 'admin-web', 'public'), staticOptions));
   app.use('/tech-assets', express.static(join(root, 'tech-viewer', 'public'), staticOptions));
   app.get('/tech-assets/close-codes.json', (_req, res) => res.json(closeCodesJson()));
-  app.use('/vendor/novnc', express.static(novncRoot, staticOptions));
+  // Only noVNC's ES modules (core/ and vendor/, .js): not its package.json, docs or licences' folders.
+  const novncModules = express.static(novncRoot, staticOptions);
+  app.use('/vendor/novnc', (req, res, next) => (/^\/(core|vendor)\/[\w./-]+\.js$/.test(req.path) ? novncModules(req, res, next) : next()));
   // The statistics page's chart library (uPlot), as published.
   app.use('/vendor/uplot', express.static(uplotRoot, staticOptions));
 

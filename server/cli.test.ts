@@ -19,5 +19,8 @@ describe('technicians CLI', () => {
     expect(reset.stdout).toMatch(/Password of ana reset\.$/m);
     await expect(cli('disable', 'nobody')).rejects.toMatchObject({ stderr: expect.stringMatching(/No technician "nobody"/) });
     await expect(cli('create', 'x y', '--password', 'short')).rejects.toMatchObject({ stderr: expect.stringMatching(/username.*password|password.*username/s) });
+    // Passwords everyone guesses first are refused here too, in words.
+    await expect(cli('reset-password', 'ana', '--password', 'aaaaaaaaaaaa')).rejects.toMatchObject({ stderr: expect.stringMatching(/one character repeated/) });
+    await expect(cli('create', 'bea', '--name', 'Bea', '--password', 'password1234')).rejects.toMatchObject({ stderr: expect.stringMatching(/too common/) });
   }, 60_000);
 });

@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     db,
     clock: systemClock,
     hasher: createPasswordHasher(config.argon2MemoryKiB),
-    login: { maxFailures: config.login.maxFailures, lockoutMs: config.login.lockoutMs },
+    login: config.login,
     twoFactor: config.requireTwoFactor,
   });
   const by = { actor: { type: 'system' as const, name: 'cli' }, remoteAddress: '' };

@@ -35,6 +35,8 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
+  LOGIN_ACCOUNT_MAX_FAILURES: intFrom(1, 10_000).default(20),
+  LOGIN_ACCOUNT_MAX_DELAY_MS: intFrom(1_000, 24 * 3_600_000).default(5 * 60_000),
   TICKET_CREATE_RATE_PER_MINUTE: intFrom(1, 10_000).default(10),
   ...repeaterOptionsEnv,
   REPEATER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -87,7 +89,12 @@ export interface Config {
   maxActiveTicketsPerTech: number;
   /** After a user declines a technician, that technician may offer again on the ticket only after this long. */
   declineCooldownMs: number;
-  login: { maxFailures: number; lockoutMs: number; ratePerMinute: number };
+  /**
+   * Failed logins: per account and address (maxFailures, lockoutMs), per address
+   * per minute (ratePerMinute), and per account from every address together
+   * (accountMaxFailures, then a delay growing up to accountMaxDelayMs).
+   */
+  login: { maxFailures: number; lockoutMs: number; ratePerMinute: number; accountMaxFailures: number; accountMaxDelayMs: number };
   /** REDIS_URL: live events fan out across servers through Redis pub/sub; null keeps them in-process. */
   redisUrl: string | null;
   /** REQUIRE_2FA: whose accounts must use two-factor login (TOTP). */
@@ -183,7 +190,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     ticketExpiryMs: e.TICKET_EXPIRY_MS,
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
     declineCooldownMs: e.DECLINE_COOLDOWN_SECONDS * 1000,
-    login: { maxFailures: e.LOGIN_MAX_FAILURES, lockoutMs: e.LOGIN_LOCKOUT_MS, ratePerMinute: e.LOGIN_RATE_PER_MINUTE },
+    login: {
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      lockoutMs: e.LOGIN_LOCKOUT_MS,
+      ratePerMinute: e.LOGIN_RATE_PER_MINUTE,
+      accountMaxFailures: e.LOGIN_ACCOUNT_MAX_FAILURES,
+      accountMaxDelayMs: e.LOGIN_ACCOUNT_MAX_DELAY_MS,
+    },
     requireTwoFactor: e.REQUIRE_2FA,
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,

@@ -17,6 +17,8 @@ export const errorStatus = {
   REPEATER_SECRET_INVALID: 401,
   LOGIN_FAILED: 401,
   ACCOUNT_LOCKED: 423,
+  LOGIN_SLOWED: 429,
+  PASSWORD_WEAK: 400,
   ACCOUNT_DISABLED: 403,
   CSRF_INVALID: 403,
   TWO_FACTOR_REQUIRED: 403,
@@ -118,7 +120,7 @@ export function errorMiddleware(logger: Logger, pages: ErrorPages): ErrorRequest
     else log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (appError.status === 503) res.set('Retry-After', '5');
     const retryAfterMs = (appError.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
-    if (appError.code === 'ACCOUNT_LOCKED' && retryAfterMs) res.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+    if ((appError.code === 'ACCOUNT_LOCKED' || appError.code === 'LOGIN_SLOWED') && retryAfterMs) res.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
     const message = localizedMessage(appError, pages.languageOf(req));
     if (wantsPage(req)) {
       if (appError.code === 'UNAUTHENTICATED') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);

@@ -2,13 +2,18 @@
 // interleaves two actions the way two requests can, and asserts the outcome a
 // serial run would give.
 import express from 'express';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, type Engine } from '../test/databases.ts';
-import { startHarness, openSse, type Harness } from '../test/server-harness.ts';
+import { ADMIN_PASSWORD, cookieOf, startHarness, openSse, type Harness, type Tech } from '../test/server-harness.ts';
 import { createTechnicianService } from './technicians/service.ts';
 import { createPasswordHasher } from './technicians/password.ts';
 import { systemClock } from './clock.ts';
 import { EventBus } from './events/event-bus.ts';
+import { createFileService } from './files/service.ts';
 import { eventRoutes } from './events/routes.ts';
 import { installSse } from './events/sse.ts';
 import type { TicketService } from './tickets/service.ts';
@@ -17,6 +22,8 @@ import type { Technician } from './technicians/store.ts';
 import type { AddressInfo } from 'node:net';
 
 const ctx = { actor: { type: 'system' as const, name: 'race-test' }, remoteAddress: '127.0.0.1' };
+const technicianService = (h: Harness) =>
+  createTechnicianService({ db: h.server.db, clock: systemClock, hasher: createPasswordHasher(8 * 1024), login: { maxFailures: 5, lockoutMs: 60_000, accountMaxFailures: 20, accountMaxDelayMs: 300_000 } });
 
 describe.each(engines)('technicians: check and write in one transaction, on %s', (engineName) => {
   let h: Harness;
@@ -25,7 +32,7 @@ describe.each(engines)('technicians: check and write in one transaction, on %s',
   }, 60_000);
   afterAll(() => h?.close());
 
-  const service = () => createTechnicianService({ db: h.server.db, clock: systemClock, hasher: createPasswordHasher(8 * 1024), login: { maxFailures: 5, lockoutMs: 60_000 } });
+  const service = () => technicianService(h);
   const activeAdmins = async () => (await h.server.db('technicians').where({ role: 'admin', active: true }).select('id')).length;
 
   it('two administrators demoting each other at once leave one administrator, and the other is told LAST_ADMIN', async () => {
@@ -47,6 +54,71 @@ describe.each(engines)('technicians: check and write in one transaction, on %s',
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'USERNAME_TAKEN', status: 409 });
     expect(await h.server.db('technicians').where({ username: 'same-name' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
+});
+
+describe.each(engines)('one winner among concurrent answers, on %s', (engineName) => {
+  let h: Harness;
+  let admin: Tech;
+  const filesDir = mkdtempSync(join(tmpdir(), 'hd-race-files-'));
+  const service = () => technicianService(h);
+  beforeAll(async () => {
+    h = await startHarness(engineName, { MAX_ACTIVE_TICKETS_PER_TECH: '10', FILES_DIR: filesDir });
+    admin = await h.login('admin', ADMIN_PASSWORD);
+  }, 60_000);
+  afterAll(() => h?.close());
+
+  // The services over the harness's database and files, called at once the way two requests on two servers can.
+  it('two logins with one TOTP code at once: exactly one gets in (the time step is taken by one conditional update)', async () => {
+    const zoe = await h.freshTechnician(admin, 'zoe');
+    const { secret } = (await zoe.post('/api/v1/me/2fa/setup').expect(200)).body as { secret: string };
+    const epoch = Math.floor(Date.now() / 1000);
+    await zoe.post('/api/v1/me/2fa/enable', { code: await generate({ secret, epoch }) }).expect(200);
+    const code = await generate({ secret, epoch: epoch + 30 });
+    const outcomes = await Promise.allSettled([service().verifySecondFactor(zoe.id, code, '192.0.2.1'), service().verifySecondFactor(zoe.id, code, '192.0.2.2')]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'LOGIN_FAILED' });
+  });
+
+  it('accepting and refusing one file at once: exactly one wins, and an accepted file stays downloadable', async () => {
+    const ana = await h.freshTechnician(admin, 'ana');
+    const bytes = Buffer.from('the installer, byte for byte');
+    const files = () => createFileService({ db: h.server.db, clock: systemClock, bus: new EventBus(), dir: filesDir, maxBytes: 1024 * 1024, retentionDays: 30 });
+    const requester = { actor: { type: 'requester' as const, name: 'Bob User' }, remoteAddress: '192.0.2.9' };
+    const winners: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const t = await h.helpRequest();
+      await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+      const offered = await fetch(`${h.server.url}/api/v1/tickets/${t.id}/files?name=setup.sh`, {
+        method: 'POST',
+        headers: { cookie: await cookieOf(ana), 'x-csrf-token': ana.csrf, 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(bytes),
+      });
+      const { file } = (await offered.json()) as { file: { id: string } };
+      const ticket = await h.server.tickets.get(t.id);
+      // Accept first in even rounds, refuse first in odd ones.
+      const answers = round % 2 === 0 ? [true, false] : [false, true];
+      const outcomes = await Promise.allSettled(answers.map((accept) => files().decide(ticket, file.id, accept, requester)));
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'FILE_NOT_OFFERED' });
+      const won = (outcomes.find((o) => o.status === 'fulfilled') as PromiseFulfilledResult<{ state: string }>).value.state;
+      winners.push(won);
+      const download = await h.api.get(`/api/v1/help-requests/${t.id}/files/${file.id}`).set({ Authorization: `Bearer ${t.secret}` }).buffer(true).parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+      if (won === 'accepted') {
+        expect(download.status).toBe(200);
+        expect(Buffer.compare(download.body as Buffer, bytes)).toBe(0);
+      } else {
+        expect(download.status).toBe(409);
+      }
+      const actions = (await ana.get(`/api/v1/tickets/${t.id}`).expect(200)).body.timeline.map((e: { action: string }) => e.action);
+      expect(actions.filter((a: string) => a === 'file.accepted' || a === 'file.refused')).toEqual([won === 'accepted' ? 'file.accepted' : 'file.refused']);
+      await ana.post(`/api/v1/tickets/${t.id}/release`).expect(200);
+    }
+    expect(winners).toContain('accepted');
   });
 });
 

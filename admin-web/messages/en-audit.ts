@@ -48,6 +48,7 @@ export const enAudit = {
   'audit.do.login.succeeded': 'logged in.',
   'audit.do.login.failed': 'failed to log in ({why}).',
   'audit.do.login.locked': 'failed to log in {failures} times: logins from this address are locked for {minutes} min.',
+  'audit.do.login.slowed': 'made attempt {failures} on this account from addresses it never logged in from: the next from such an address waits {duration}.',
   'audit.do.technician.created': 'created the account of {technician} ({role}).',
   'audit.do.technician.updated': 'changed the account of {technician}.',
   'audit.do.technician.disabled': 'disabled the account of {technician}.',

@@ -170,6 +170,7 @@ export const en = {
   'team.locked': 'Locked',
   'team.lockedFrom': 'locked from {n} address(es)',
   'team.lockedUntil': 'locked for {minutes} more min',
+  'team.slowed': 'logins from new addresses slowed for {minutes} more min',
   'team.unlock': 'Clear failed logins and unlock',
   'team.unlockShort': 'Unlock',
   'team.newPassword': 'New password for {username}, shown once:',

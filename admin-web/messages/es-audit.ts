@@ -49,6 +49,7 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.do.login.succeeded': 'inició sesión.',
   'audit.do.login.failed': 'no pudo iniciar sesión ({why}).',
   'audit.do.login.locked': 'falló {failures} veces al iniciar sesión: los accesos desde esta dirección quedan bloqueados {minutes} min.',
+  'audit.do.login.slowed': 'hizo el intento {failures} en esta cuenta desde direcciones que nunca iniciaron sesión en ella: el siguiente desde una de ellas espera {duration}.',
   'audit.do.technician.created': 'creó la cuenta de {technician} ({role}).',
   'audit.do.technician.updated': 'modificó la cuenta de {technician}.',
   'audit.do.technician.disabled': 'desactivó la cuenta de {technician}.',

@@ -168,6 +168,7 @@ export const es: Catalogue = {
   'team.locked': 'Bloqueado',
   'team.lockedFrom': 'bloqueado desde {n} dirección(es)',
   'team.lockedUntil': 'bloqueado {minutes} min más',
+  'team.slowed': 'accesos desde direcciones nuevas ralentizados {minutes} min más',
   'team.unlock': 'Borrar los accesos fallidos y desbloquear',
   'team.unlockShort': 'Desbloquear',
   'team.newPassword': 'Contraseña nueva para {username}, se muestra una sola vez:',

@@ -49,6 +49,7 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.do.login.succeeded': '登录成功。',
   'audit.do.login.failed': '登录失败（{why}）。',
   'audit.do.login.locked': '登录失败 {failures} 次：来自此地址的登录被锁定 {minutes} 分钟。',
+  'audit.do.login.slowed': '第 {failures} 次从从未登录过此账户的地址尝试登录：此类地址的下一次尝试须等待 {duration}。',
   'audit.do.technician.created': '创建了 {technician} 的账户（{role}）。',
   'audit.do.technician.updated': '修改了 {technician} 的账户。',
   'audit.do.technician.disabled': '停用了 {technician} 的账户。',

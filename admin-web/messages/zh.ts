@@ -168,6 +168,7 @@ export const zh: Catalogue = {
   'team.locked': '已锁定',
   'team.lockedFrom': '来自 {n} 个地址的登录被锁定',
   'team.lockedUntil': '还将锁定 {minutes} 分钟',
+  'team.slowed': '来自新地址的登录还将放慢 {minutes} 分钟',
   'team.unlock': '清除登录失败记录并解锁',
   'team.unlockShort': '解锁',
   'team.newPassword': '{username} 的新密码（仅显示一次）：',

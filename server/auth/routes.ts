@@ -4,6 +4,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { Redis } from 'ioredis';
 import { createLimiter } from '../http/limiter.ts';
 import { validate } from '../http/validate.ts';
+import { neverCached } from '../http/never-cached.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { z } from 'zod';
 import { loginSchema } from '../technicians/schema.ts';
@@ -40,6 +41,8 @@ declare module 'express-session' {
 
 export function authRoutes({ passport, limiter, technicians }: { passport: PassportInstance; limiter: RequestHandler; technicians: TechnicianService }): Router {
   const router = Router();
+  // Every answer here carries a CSRF token.
+  router.use(neverCached);
 
   router.get('/session', (req, res) => {
     res.json({ technician: req.user ?? null, csrfToken: csrfTokenOf(req) });

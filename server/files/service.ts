@@ -54,14 +54,28 @@ const toView = (r: Row): TicketFile => ({
   at: Number(r.created_at),
 });
 
-/** A file name as given, checked: no path, no control characters, 1–255 characters. */
 /** An upload's query (?name=<its file name>), the name checked (FILE_NAME_INVALID in words). */
 export const uploadQuerySchema = z.object({ name: z.unknown().transform((raw) => fileName(raw)) }).describe('file name');
 
+/** Characters that change the direction of text (marks, embeddings, overrides, isolates): `invoice\u202Egpj.exe` shows as "invoiceexe.jpg". */
+const DIRECTION_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** Control characters (C0, DEL, C1) and characters that show as nothing (zero-width space and joiners, word joiner, byte-order mark). */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff]/g;
+
+/**
+ * A file name as given, checked: refused when it holds a character that
+ * changes the direction of text (it could disguise what kind of file it is);
+ * control and zero-width characters removed, and refused when nothing visible
+ * is left; no path; 1–255 characters.
+ */
 function fileName(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new AppError('FILE_NAME_INVALID', 'Name the file: ?name=<its file name>');
-  // eslint-disable-next-line no-control-regex
-  const name = raw.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (DIRECTION_CONTROLS.test(raw)) {
+    throw new AppError('FILE_NAME_INVALID', 'A file name may not contain characters that change the direction of text (they can disguise what kind of file it is): rename the file', { variant: 'direction' });
+  }
+  const name = raw.replace(INVISIBLE, '').trim();
+  if (name === '') throw new AppError('FILE_NAME_INVALID', 'A file name needs at least one visible character', { variant: 'empty' });
   if (/[/\\]/.test(name) || name === '.' || name === '..') throw new AppError('FILE_NAME_INVALID', 'A file name may not contain / or \\ (send the file, not a path)');
   if ([...name].length > 255) throw new AppError('FILE_NAME_INVALID', 'A file name may have at most 255 characters');
   return name;
@@ -178,16 +192,25 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       return store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, received, context);
     },
 
-    /** The user answers an offer: accepted (then downloads it) or refused (it is deleted). */
+    /**
+     * The user answers an offer: accepted (then downloads it) or refused (it is
+     * deleted). The answer is one conditional update from 'offered', audited in
+     * its transaction: of two answers at once only the winner acts, and a
+     * refusal deletes the bytes only when it won.
+     */
     async decide(ticket: TicketView, fileId: string, accept: boolean, context: ActorContext): Promise<TicketFile> {
       const r = await row(ticket.id, fileId);
-      if (r.direction !== 'to_user' || r.state !== 'offered') {
-        throw new AppError('FILE_NOT_OFFERED', `The file ${r.name} is ${r.state === 'offered' ? 'not for you' : r.state}: there is nothing to ${accept ? 'accept' : 'refuse'}`);
-      }
+      const notOffered = (now: TicketFile['state']) =>
+        new AppError('FILE_NOT_OFFERED', `The file ${r.name} is ${now === 'offered' ? 'not for you' : now}: there is nothing to ${accept ? 'accept' : 'refuse'}`);
+      if (r.direction !== 'to_user' || r.state !== 'offered') throw notOffered(r.state);
       const now = clock.now();
       const state = accept ? 'accepted' : 'refused';
-      await db('ticket_files').where({ id: r.id, state: 'offered' }).update({ state, decided_at: now });
-      await insertAuditEvent(db, now, context, accept ? 'file.accepted' : 'file.refused', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
+      const won = await db.transaction(async (trx) => {
+        if ((await trx('ticket_files').where({ id: r.id, state: 'offered' }).update({ state, decided_at: now })) !== 1) return false;
+        await insertAuditEvent(trx, now, context, accept ? 'file.accepted' : 'file.refused', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
+        return true;
+      });
+      if (!won) throw notOffered((await row(ticket.id, fileId)).state);
       if (!accept) await unlink(pathOf(r.storage)).catch(ignoreCodes('ENOENT')); // already gone: nothing to delete
       const view = toView({ ...r, state });
       changed(ticket, view);

@@ -5,6 +5,7 @@ import QRCode from 'qrcode';
 import { AppError } from '../errors.ts';
 import { requireAdmin, requireTechnician, technicianContext, technicianOf } from '../auth/guards.ts';
 import { validate } from '../http/validate.ts';
+import { neverCached } from '../http/never-cached.ts';
 import { changePasswordSchema, createTechnicianSchema, passwordSchema, technicianParams, updateTechnicianSchema } from './schema.ts';
 import type { TechnicianService } from './service.ts';
 
@@ -37,13 +38,13 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
   });
 
   // Two-factor login: setup (a secret kept in the session until a code proves it), enable, disable.
-  router.post('/me/2fa/setup', requireTechnician, async (req, res) => {
+  router.post('/me/2fa/setup', requireTechnician, neverCached, async (req, res) => {
     const setup = await technicians.startTwoFactor(technicianOf(req).id);
     req.session.enrolSecret = setup.secret;
     res.json({ secret: setup.secret, uri: setup.uri, qr: await QRCode.toDataURL(setup.uri) });
   });
 
-  router.post('/me/2fa/enable', requireTechnician, enable2fa, async (req, res) => {
+  router.post('/me/2fa/enable', requireTechnician, enable2fa, neverCached, async (req, res) => {
     const { code } = enable2fa.input(req).body;
     const secret = req.session.enrolSecret;
     if (!secret) throw new AppError('VALIDATION_FAILED', 'Start with POST /api/v1/me/2fa/setup');
@@ -65,7 +66,7 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
 
   router.get('/technicians', requireAdmin, async (_req, res) => {
     const trouble = await technicians.loginTrouble();
-    const none = { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null };
+    const none = { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null, slowedUntil: null };
     res.json({ technicians: (await technicians.list()).map((t) => ({ ...t, logins: trouble.get(t.id) ?? none })) });
   });
 
@@ -83,7 +84,7 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     res.json({ technician: await technicians.update(params.id, body, technicianContext(req)) });
   });
 
-  router.post('/technicians/:id/password', requireAdmin, reset, async (req, res) => {
+  router.post('/technicians/:id/password', requireAdmin, reset, neverCached, async (req, res) => {
     const { params: { id }, body: { password } } = reset.input(req);
     const result = await technicians.resetPassword(id, password, technicianContext(req));
     // A generated password is shown once, to the administrator who asked.

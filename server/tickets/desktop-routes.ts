@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { createLimiter as makeLimiter } from '../http/limiter.ts';
 import { AppError } from '../errors.ts';
 import { validate } from '../http/validate.ts';
+import { neverCached } from '../http/never-cached.ts';
 import { messageBodySchema } from '../chat/service.ts';
 import { uploadQuerySchema } from '../files/service.ts';
 import type { ActorContext } from '../audit/actor.ts';
@@ -81,7 +82,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   };
 
   // The limiter comes first so that guesses at the client key count too.
-  router.post('/', createLimiter, requireClientKey, create, async (req, res) => {
+  router.post('/', createLimiter, requireClientKey, create, neverCached, async (req, res) => {
     const { ticket, clientSecret } = await tickets.create(create.input(req).body, req.ip ?? '');
     res.status(201).json({ id: ticket.id, clientSecret, status: ticket.status, helpRequest: toHelpRequestView(ticket) });
   });
@@ -195,7 +196,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     res.json(toHelpRequestView(await tickets.end(ticketOf(req).id, requesterOf(req))));
   });
 
-  router.post('/:id/desktop-token', async (req, res) => {
+  router.post('/:id/desktop-token', neverCached, async (req, res) => {
     const ticket = ticketOf(req);
     const minted = await tokens.mintFor(ticket, 'desktop', null);
     res.status(201).json({ url: await legUrl(req, deps.legUrls, ticket.id, 'desktop', minted.token), expiresAt: minted.expiresAt });

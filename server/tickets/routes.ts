@@ -8,6 +8,7 @@ import { requireTechnician, technicianContext, technicianOf } from '../auth/guar
 import { legUrl, type LegUrlPolicy } from '../http/base-url.ts';
 import { createLimiter } from '../http/limiter.ts';
 import { validate } from '../http/validate.ts';
+import { neverCached } from '../http/never-cached.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { historyQuerySchema, resolveSchema, ticketParams } from './schema.ts';
 import type { TicketService } from './service.ts';
@@ -117,7 +118,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
     res.json({ ticket: await tickets.resolve(params.id, body.resolution, technicianContext(req)) });
   });
 
-  router.post('/:id/viewer-token', byId, async (req, res) => {
+  router.post('/:id/viewer-token', byId, neverCached, async (req, res) => {
     const ticket = await tickets.get(idOf(req));
     const minted = await tokens.mintFor(ticket, 'viewer', technicianOf(req).id);
     res.status(201).json({ url: await legUrl(req, deps.legUrls, ticket.id, 'viewer', minted.token), expiresAt: minted.expiresAt, viewOnly: ticket.viewOnly });

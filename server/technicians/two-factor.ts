@@ -1,0 +1,79 @@
+// Setting up and clearing two-factor login (TOTP): the owner enrols with a
+// code from the app and gets ten one-time recovery codes; the owner turns it
+// off with the password (unless REQUIRE_2FA demands it); an administrator
+// resets a lost device, which ends the account's sessions. The code step of a
+// login is in login.ts.
+import type { Knex } from 'knex';
+import { generateSecret as generateTotpSecret, generateURI as totpUri, verify as verifyTotp } from 'otplib';
+import { AppError } from '../errors.ts';
+import type { Clock } from '../clock.ts';
+import type { ActorContext } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+import { randomHex, sha256 } from '../../lib/crypto.ts';
+import type { RevocationReason } from '../../protocol/events.ts';
+import type { PasswordHasher } from './password.ts';
+import { technicianStore as store, toTechnician, type Technician, type TwoFactorRequirement } from './store.ts';
+
+export interface TwoFactorDeps {
+  db: Knex;
+  clock: Clock;
+  hasher: PasswordHasher;
+  twoFactor: TwoFactorRequirement;
+  get: (id: number) => Promise<Technician>;
+  revoke: (technicianId: number, reason: RevocationReason, by: ActorContext) => Promise<void>;
+}
+
+export function createTwoFactor({ db, clock, hasher, twoFactor, get, revoke }: TwoFactorDeps) {
+  async function clear(id: number, by: ActorContext, action: string): Promise<void> {
+    const now = clock.now();
+    await db.transaction(async (trx) => {
+      await store.update(trx, id, { totp_secret: null, totp_enabled_at: null, totp_last_step: null, updated_at: now });
+      await trx('recovery_codes').where({ technician_id: id }).delete();
+      await insertAuditEvent(trx, now, by, action, { technicianId: id });
+    });
+  }
+
+  return {
+    /** Enrolment, step 1: a new secret (kept by the caller until confirmed) and its otpauth:// URI. */
+    async startTwoFactor(id: number): Promise<{ secret: string; uri: string }> {
+      const technician = await get(id);
+      const secret = generateTotpSecret();
+      return { secret, uri: totpUri({ issuer: 'Helpdesk', label: technician.username, secret }) };
+    },
+
+    /** Enrolment, step 2: a code from the app proves the secret; returns the recovery codes, shown this once. */
+    async confirmTwoFactor(id: number, secret: string, code: string, by: ActorContext): Promise<{ recoveryCodes: string[] }> {
+      const epoch = Math.floor(clock.now() / 1000);
+      const result = await verifyTotp({ secret, token: code.replace(/\s+/g, ''), epoch, epochTolerance: 30 });
+      if (!result.valid) throw new AppError('VALIDATION_FAILED', 'That code does not match: check the time on your phone and type the current code');
+      const now = clock.now();
+      const recoveryCodes = Array.from({ length: 10 }, () => {
+        const raw = randomHex(4);
+        return `${raw.slice(0, 4)}-${raw.slice(4)}`;
+      });
+      await db.transaction(async (trx) => {
+        await store.update(trx, id, { totp_secret: secret, totp_enabled_at: now, totp_last_step: Math.floor(epoch / 30) + result.delta, updated_at: now });
+        await trx('recovery_codes').where({ technician_id: id }).delete();
+        await trx('recovery_codes').insert(recoveryCodes.map((c) => ({ technician_id: id, code_hash: sha256(c.replace('-', '')), used_at: null })));
+        await insertAuditEvent(trx, now, by, 'technician.2fa_enabled', { technicianId: id });
+      });
+      return { recoveryCodes };
+    },
+
+    /** The owner turns two-factor login off (with their password); not while REQUIRE_2FA demands it. */
+    async disableTwoFactor(id: number, password: string, by: ActorContext): Promise<void> {
+      const row = await store.byId(db, id);
+      if (!row || !(await hasher.verify(row.password_hash, password))) throw new AppError('LOGIN_FAILED', 'The current password is not correct');
+      if (toTechnician(row, twoFactor).twoFactor.required) throw new AppError('FORBIDDEN', 'Two-factor login is required for your account; an administrator can reset it if you lost your device');
+      await clear(id, by, 'technician.2fa_disabled');
+    },
+
+    /** An administrator resets a lost device: two-factor login is cleared and the account's sessions end. */
+    async resetTwoFactor(id: number, by: ActorContext): Promise<Technician> {
+      await get(id);
+      await clear(id, by, 'technician.2fa_reset');
+      await revoke(id, 'two_factor_reset', by);
+      return get(id);
+    },
+  };
+}
