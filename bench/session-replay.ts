@@ -96,8 +96,9 @@ export interface ReplayFigures {
 let seq = 0;
 
 async function openSession(system: Relay | null, sink: Sink): Promise<[End, End]> {
-  if (!system) {
-    const a = connect({ host: HOST, port: sink.port, noDelay: true });
+  if (!system || system.name === 'nodePipe') {
+    // Straight to the sink, or through a bare Node TCP pipe: raw bytes both ways.
+    const a = connect({ host: HOST, port: system ? system.port : sink.port, noDelay: true });
     await once(a, 'connect');
     return [{ socket: a, ws: false }, { socket: await sink.next(), ws: false }];
   }

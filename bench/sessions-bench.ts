@@ -3,9 +3,10 @@
 // two streams of a real recorded x11vnc session (bench/traces, made by
 // `BENCH_TRACE_OUT=… npm run bench:recording`: sizes and timing, never
 // content) are replayed through N = 100, 500 and 1,000 concurrent sessions —
-// straight to the driver's sink (the floor: the driver's own delay), through
-// websockify (Debian's package, as users run it: one process per connection)
-// and through the repeater in its own process — interleaved per N. For each:
+// straight to the driver's sink (the floor: the driver's own delay), through a
+// bare Node TCP pipe (the floor of any Node relay: no websocket work at all),
+// through websockify (Debian's package, as users run it: one process per
+// connection) and through the repeater in its own process — interleaved per N. For each:
 // the relay's CPU per session (% of a core, read from /proc for its whole
 // process tree), sessions per core, the delay a message gains (p50, p99) and
 // the driver's own CPU. Every loop is bounded in count and time; loopback
@@ -13,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { treeCpuSeconds } from './proc-cpu.ts';
-import { Sink, driverCpuSeconds, machineLine, percentile, round, startRepeater, startWebsockify, websockifyInstalled, type Relay } from './bench-kit.ts';
+import { Sink, driverCpuSeconds, machineLine, percentile, round, startNodePipe, startRepeater, startWebsockify, websockifyInstalled, type Relay } from './bench-kit.ts';
 import { replay, type ReplayFigures, type Trace } from './session-replay.ts';
 
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 20_000);
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
   const repeater = await startRepeater('repeater');
   const websockify = websockifyInstalled() ? await startWebsockify(sink.port) : null;
   if (!websockify) console.log('websockify is not installed (Debian package "websockify"): its rows are left out');
-  const systems: (Relay | null)[] = [null, websockify, repeater].filter((s, i) => i === 0 || s !== null);
+  const nodePipe = await startNodePipe(sink.port);
+  const systems: (Relay | null)[] = [null, nodePipe, websockify, repeater].filter((s, i) => i === 0 || s !== null);
   const rows: Row[] = [];
   for (const n of SIZES) {
     for (const system of systems) {
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     }
   }
   await repeater.stop();
+  await nodePipe.stop();
   await websockify?.stop();
   sink.server.close();
 
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
       traceMessagesPerS: round(perS, 1),
       realisticSessionsPerCore: at('repeater')?.sessionsPerCore ? round(at('repeater')!.sessionsPerCore!, 0) : null,
       websockifyRealisticSessionsPerCore: at('websockify')?.sessionsPerCore ? round(at('websockify')!.sessionsPerCore!, 0) : null,
+      nodePipeRealisticSessionsPerCore: at('nodePipe')?.sessionsPerCore ? round(at('nodePipe')!.sessionsPerCore!, 0) : null,
       realisticDelayP99Ms: at('repeater') ? round(at('repeater')!.p99Ms, 2) : null,
       realisticAddedDelayP99Ms: at('repeater') && floor ? round(Math.max(0, at('repeater')!.p99Ms - floor.p99Ms), 2) : null,
       websockifyDelayP99Ms: at('websockify') ? round(at('websockify')!.p99Ms, 2) : null,
