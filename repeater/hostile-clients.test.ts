@@ -15,7 +15,10 @@ let t: TestRepeater;
 const open: (WebSocket | Socket)[] = [];
 
 afterEach(async () => {
-  for (const c of open.splice(0)) (c instanceof WebSocket ? c.terminate() : c.destroy());
+  for (const c of open.splice(0)) {
+    if (c instanceof WebSocket) c.terminate();
+    else c.destroy();
+  }
   await t?.close();
 });
 
