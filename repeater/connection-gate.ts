@@ -1,14 +1,16 @@
-// Bounds what connections that have not yet finished their handshake can hold.
-// From its accept until its request is answered (an upgrade: until the 101 or
-// the refusal is written; a plain request: until its headers are in), a
-// connection is pending: it must finish within handshakeTimeoutMs (then it is
-// answered 408 and dropped), and at most maxPendingPerAddress of them may come
-// from one address and maxPending in all (past that a new one is answered 429
-// or 503 and dropped at once). A half-sent request cannot hold a socket for
-// Node's 60 s header timeout, nor a thousand of them from one address.
-// A trusted proxy's address (every user behind it shares it) is held only to
-// the total and the deadline.
-import type { Server } from 'node:http';
+// Bounds what connections that have not yet sent a whole request can hold.
+// From its accept until its request is in (an upgrade: until the 101 or the
+// refusal is written; a plain request: until its headers are in), and again
+// from each response's end until the next request on a kept-alive connection,
+// a connection is pending: it must finish within handshakeTimeoutMs (then a
+// new one is answered 408, an idle kept-alive one just closed), and at most
+// maxPendingPerAddress of them may come from one address and maxPending in
+// all (past that a new one is answered 429 or 503 and dropped at once; its
+// request, should it arrive, is never handed to the application). A half-sent
+// request cannot hold a socket for Node's 60 s header timeout, nor a thousand
+// of them from one address. A trusted proxy's address (every user behind it
+// shares it) is held only to the total and the deadline.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionGateOptions {
@@ -25,7 +27,11 @@ interface Pending {
 }
 
 const kPending = Symbol('pending');
-type GatedSocket = Socket & { [kPending]?: Pending | null };
+const kDropped = Symbol('dropped');
+const kWatched = Symbol('watched');
+const kInFlight = Symbol('in-flight');
+type GatedSocket = Socket & { [kPending]?: Pending | null; [kDropped]?: boolean; [kWatched]?: boolean; [kInFlight]?: number };
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 function refusal(status: string, code: string, message: string): string {
   const body = JSON.stringify({ error: { code, message } });
@@ -47,14 +53,31 @@ export class ConnectionGate {
     return this.#pending;
   }
 
-  /** Gates every connection of `server`; a plain request is settled when its headers are in. */
+  /** Gates every connection of `server` (attach after its request handler: the handler is wrapped). */
   attach(server: Server): void {
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
-    server.on('connection', (socket: Socket) => this.#admit(socket));
-    server.on('request', (req: { socket: Socket }) => this.settle(req.socket));
-    // Later requests on a kept-alive connection are held to Node's own header deadline.
-    server.headersTimeout = Math.min(server.headersTimeout, Math.max(this.options.handshakeTimeoutMs, 1000));
+    server.on('connection', (socket: Socket) => this.#admit(socket, false));
+    // A refused connection's request never reaches the application; a kept-alive one is pending again between requests.
+    const handlers = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket as GatedSocket;
+      if (socket[kDropped]) return void socket.destroy();
+      this.settle(socket);
+      socket[kInFlight] = (socket[kInFlight] ?? 0) + 1;
+      res.once('finish', () => {
+        // Pipelined requests: pending again only once every answer is out.
+        socket[kInFlight] = (socket[kInFlight] ?? 1) - 1;
+        if (socket[kInFlight] === 0 && !socket.destroyed && !socket[kDropped]) this.#admit(socket, true);
+      });
+      for (const handler of handlers) handler.call(server, req, res);
+    });
+  }
+
+  /** Whether the gate refused this connection (an upgrade on it is not to be served). */
+  dropped(socket: Socket): boolean {
+    return (socket as GatedSocket)[kDropped] === true;
   }
 
   /** The connection's request was answered (or it became a websocket): it is no longer pending. */
@@ -66,23 +89,29 @@ export class ConnectionGate {
     this.#release(pending.address);
   }
 
-  #admit(socket: Socket): void {
+  /** A new connection, or a kept-alive one back to waiting for its next request (`idle`: dropped silently). */
+  #admit(socket: Socket, idle: boolean): void {
+    const gated = socket as GatedSocket;
+    if (gated[kPending]) return;
     const address = socket.remoteAddress ?? 'unknown';
     const shared = this.options.sharedAddress?.(address) ?? false;
     const fromAddress = this.#byAddress.get(address) ?? 0;
-    if (this.#pending >= this.options.maxPending) return this.#drop(socket, BUSY);
-    if (!shared && fromAddress >= this.options.maxPendingPerAddress) return this.#drop(socket, BUSY_ADDRESS);
+    if (this.#pending >= this.options.maxPending) return this.#drop(socket, idle ? null : BUSY);
+    if (!shared && fromAddress >= this.options.maxPendingPerAddress) return this.#drop(socket, idle ? null : BUSY_ADDRESS);
     this.#pending += 1;
     this.#byAddress.set(address, fromAddress + 1);
     const timer = setTimeout(() => {
-      if ((socket as GatedSocket)[kPending] !== pending) return;
+      if (gated[kPending] !== pending) return;
       this.settle(socket);
-      this.#drop(socket, TIMED_OUT);
+      this.#drop(socket, idle ? null : TIMED_OUT);
     }, this.options.handshakeTimeoutMs);
     timer.unref();
     const pending: Pending = { address, timer };
-    (socket as GatedSocket)[kPending] = pending;
-    socket.once('close', () => this.settle(socket));
+    gated[kPending] = pending;
+    if (!gated[kWatched]) {
+      gated[kWatched] = true;
+      socket.once('close', () => this.settle(socket));
+    }
   }
 
   #release(address: string): void {
@@ -92,8 +121,11 @@ export class ConnectionGate {
     else this.#byAddress.set(address, n);
   }
 
-  #drop(socket: Socket, answer: string): void {
+  /** Refuses a connection: answered (unless it was idle between requests), then closed. */
+  #drop(socket: Socket, answer: string | null): void {
+    (socket as GatedSocket)[kDropped] = true;
     socket.on('error', ignore);
+    if (answer === null) return void socket.destroy();
     if (socket.writable) socket.end(answer);
     // A client that does not read the answer (or keeps its side open) is not waited for.
     setTimeout(() => socket.destroy(), 1000).unref();

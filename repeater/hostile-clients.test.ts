@@ -4,6 +4,8 @@
 // session on the same repeater keeps relaying.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect as netConnect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { ConnectionGate } from './connection-gate.ts';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/close-codes.ts';
@@ -120,6 +122,53 @@ describe('a ping flood that never reads its pongs', () => {
   });
 });
 
+/** Heap in use after a collection (vitest runs with --expose-gc here, else the figure is only rougher). */
+async function heapUsed(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+describe('floods of tiny frames', () => {
+  it('holds a waiting leg that sends empty continuation frames (each frame counts, not only its payload)', async () => {
+    t = await startTestRepeater();
+    const check = await bystander('B3');
+    const desktop = await raw('desktop', 'E1');
+    const before = await heapUsed();
+    desktop.write(clientFrame(0x2, Buffer.from('x'), { fin: false }));
+    const empty = clientFrame(0x0, Buffer.alloc(0), { fin: false });
+    const batch = Buffer.concat(Array.from({ length: 10_000 }, () => empty));
+    // 8 MiB of 6-byte frames: 1.4 million of them.
+    for (let i = 0; i < 140; i++) {
+      if (desktop.writableLength > 4 * 1024 * 1024) break; // the repeater stopped reading it
+      desktop.write(batch);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await heapUsed()) - before).toBeLessThan(32 * 1024 * 1024);
+    await check();
+  });
+
+  it('queues a flood of 1-byte frames towards a viewer that does not read as a few large writes', async () => {
+    t = await startTestRepeater();
+    const desktop = await raw('desktop', 'E2');
+    const viewer = await raw('viewer', 'E2');
+    viewer.pause();
+    const before = await heapUsed();
+    const tiny = clientFrame(0x2, Buffer.from('y'));
+    const batch = Buffer.concat(Array.from({ length: 9_000 }, () => tiny));
+    for (let i = 0; i < 200; i++) {
+      if (desktop.writableLength > 4 * 1024 * 1024) break;
+      desktop.write(batch);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The viewer's backlog stays near the high-water mark, and so does what holding it costs.
+    expect(t.repeater.bufferedBytes('E2')!.toViewer).toBeLessThan(2 * 1024 * 1024);
+    expect((await heapUsed()) - before).toBeLessThan(32 * 1024 * 1024);
+  });
+});
+
 describe('half-sent upgrades', () => {
   it('cuts 2,000 half-sent upgrades from one address at the deadline, while other addresses connect', async () => {
     t = await startTestRepeater({ handshakeTimeoutMs: 1500, maxPendingUpgradesPerAddress: 50, maxPendingUpgrades: 5000 });
@@ -165,6 +214,52 @@ describe('half-sent upgrades', () => {
     expect((answers.get('HANDSHAKE_TIMEOUT') ?? 0) + (answers.get('TOO_MANY_PENDING_FROM_ADDRESS') ?? 0)).toBe(2000);
     expect(Math.max(...lifetimes)).toBeLessThan(1500 + 1000 + 2000);
     expect(t.repeater.pendingConnections).toBe(0);
+  });
+});
+
+describe('the connection gate on any HTTP server', () => {
+  it('holds a kept-alive connection to the deadline between requests, and never hands a refused request to the application', async () => {
+    let handled = 0;
+    const server = createServer((_req, res) => {
+      handled += 1;
+      res.end('ok');
+    });
+    const gate = new ConnectionGate({ handshakeTimeoutMs: 800, maxPending: 1000, maxPendingPerAddress: 3 });
+    gate.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const open = (): Promise<{ socket: Socket; text: () => string; closed: Promise<number> }> =>
+        new Promise((resolve) => {
+          const socket = netConnect(port, '127.0.0.1');
+          const opened = Date.now();
+          let text = '';
+          socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+          socket.on('error', () => undefined);
+          const closed = new Promise<number>((done) => socket.once('close', () => done(Date.now() - opened)));
+          socket.once('connect', () => resolve({ socket, text: () => text, closed }));
+        });
+      // A whole first request, then half of a second one, a byte now and then.
+      const slow = await Promise.all([open(), open(), open()]);
+      for (const c of slow) c.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await expect.poll(() => handled).toBe(3);
+      for (const c of slow) c.socket.write('GET / HTTP/1.1\r\nHo');
+      const drip = setInterval(() => slow.forEach((c) => c.socket.write('s')), 200);
+      // The cap holds for kept-alive connections too: a fourth connection is refused, its request never handled.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = await open();
+      refused.socket.write('POST /tickets HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+      await refused.closed;
+      expect(refused.text()).toContain('TOO_MANY_PENDING_FROM_ADDRESS');
+      const lifetimes = await Promise.all(slow.map((c) => c.closed));
+      clearInterval(drip);
+      expect(Math.max(...lifetimes)).toBeLessThan(800 + 2000);
+      expect(handled).toBe(3);
+      expect(gate.pending).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

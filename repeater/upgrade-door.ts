@@ -43,6 +43,8 @@ export class UpgradeDoor {
 
   async handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', rawSocketOnError);
+    // The gate already answered this connection (too many pending, or too slow): nothing is spent on it.
+    if (this.deps.gate.dropped(req.socket)) return void socket.destroy();
     try {
       await this.#handle(req, socket, head);
     } finally {

@@ -6,6 +6,8 @@ import { frameHeader } from './frames.ts';
 
 /** What a waiting leg may send before its socket is paused (x11vnc's greeting is 12 bytes). */
 export const WAITING_BUFFER_BYTES = 64 * 1024;
+/** What keeping one frame costs beyond its payload (its record and buffer): empty frames are not free. */
+const FRAME_COST_BYTES = 128;
 
 export class WaitingFrames {
   #frames: { fin: boolean; opcode: number; piece: Buffer }[] = [];
@@ -18,7 +20,7 @@ export class WaitingFrames {
 
   keep(fin: boolean, opcode: number, piece: Buffer): void {
     this.#frames.push({ fin, opcode, piece: Buffer.from(piece) });
-    this.#bytes += piece.length;
+    this.#bytes += piece.length + FRAME_COST_BYTES;
   }
 
   /** Writes what was kept to the peer's socket, as frames, in one writev; `each` sees every payload (the recorder). */
