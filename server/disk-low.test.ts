@@ -90,6 +90,10 @@ describe.each(engines)('a disk below DATA_MIN_FREE_BYTES on %s', (engine) => {
     const detail = await ana.get(`/api/v1/tickets/${t.id}`).expect(200);
     expect(detail.body.ticket.recorded).toBe(true);
     expect(detail.body.recordings).toEqual([]);
+    // A record that says why not: the timeline tells the session was not recorded, and why.
+    expect(detail.body.timeline.map((e: { action: string }) => e.action)).toContain('session.not_recorded');
+    const page = await admin.get(`/tickets/${t.id}`).expect(200);
+    expect(page.text).toContain('the session was not recorded: the disk where recordings are kept is below DATA_MIN_FREE_BYTES.');
     expect(readdirSync(h.recordingsDir, { recursive: true }).filter((f) => String(f).includes(`${t.id}-`))).toEqual([]);
   });
 });

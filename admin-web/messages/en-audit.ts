@@ -30,6 +30,7 @@ export const enAudit = {
   'audit.do.session.desktop_closed': 'the user\'s desktop left before the session began: {reason}',
   'audit.do.session.viewer_closed': 'the viewer left before the session began: {reason}',
   'audit.do.session.resumed': 'the session resumed after an interruption.',
+  'audit.do.session.not_recorded': 'the session was not recorded: the disk where recordings are kept is below DATA_MIN_FREE_BYTES.',
   'audit.do.session.ended': 'the remote session ended after {duration}: {reason}',
   'audit.do.message.sent': 'wrote a message ({characters} characters).',
   'audit.do.file.sent': 'sent the file {name} ({size}).',

@@ -31,6 +31,7 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.do.session.desktop_closed': 'el escritorio del usuario se fue antes de empezar la sesión: {reason}',
   'audit.do.session.viewer_closed': 'el visor se fue antes de empezar la sesión: {reason}',
   'audit.do.session.resumed': 'la sesión se reanudó tras una interrupción.',
+  'audit.do.session.not_recorded': 'la sesión no se grabó: el disco donde se guardan las grabaciones está por debajo de DATA_MIN_FREE_BYTES.',
   'audit.do.session.ended': 'la sesión remota terminó tras {duration}: {reason}',
   'audit.do.message.sent': 'escribió un mensaje ({characters} caracteres).',
   'audit.do.file.sent': 'envió el archivo {name} ({size}).',

@@ -31,6 +31,7 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.do.session.desktop_closed': '会话开始前用户桌面离开了：{reason}',
   'audit.do.session.viewer_closed': '会话开始前查看器离开了：{reason}',
   'audit.do.session.resumed': '会话在中断后恢复。',
+  'audit.do.session.not_recorded': '会话未录制：存放录像的磁盘可用空间低于 DATA_MIN_FREE_BYTES。',
   'audit.do.session.ended': '远程会话在 {duration} 后结束：{reason}',
   'audit.do.message.sent': '写了一条消息（{characters} 个字符）。',
   'audit.do.file.sent': '发送了文件 {name}（{size}）。',

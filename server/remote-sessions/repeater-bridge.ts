@@ -157,6 +157,9 @@ export function bridgeRepeaterEvents(deps: {
       remoteSessionId ??= await remoteSessionStore.start(db, { ticketId, technicianId, startedAt: e.at.getTime(), node: e.node ?? null, sessionUid: e.sessionId });
       if (e.recording && deps.recordings) {
         await deps.recordings.started({ ...e.recording, ticketId, remoteSessionId, technicianId, node: e.node ?? null, startedAt: e.at.getTime() });
+      } else if (ticket.recorded) {
+        // Ordered but not begun: the authorizer found the recordings' disk below DATA_MIN_FREE_BYTES.
+        await insertAuditEvent(db, clock.now(), system, 'session.not_recorded', { ticketId, technicianId }, { reason: 'DISK_LOW' });
       }
       bus.publish('ticket.desktop', { ticketId, technicianId: ticket.technician?.id ?? null, state: 'paired', reason: null });
     }),
