@@ -79,8 +79,11 @@ export interface RepeaterProcessConfig {
 }
 
 export class RepeaterConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`Invalid repeater configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
     this.name = 'RepeaterConfigError';
   }
 }

@@ -46,7 +46,11 @@ export class ConnectionGate {
   readonly #byAddress = new Map<string, number>();
   readonly #servers = new WeakSet<Server>();
 
-  constructor(private readonly options: ConnectionGateOptions) {}
+  private readonly options: ConnectionGateOptions;
+
+  constructor(options: ConnectionGateOptions) {
+    this.options = options;
+  }
 
   /** Connections not yet answered (diagnostics, tests). */
   get pending(): number {

@@ -47,10 +47,16 @@ export class FrameReader {
   #control: Buffer | null = null;
   #controlLength = 0;
 
+  private readonly handler: FrameHandler;
+  private readonly maxPayloadBytes: number;
+
   constructor(
-    private readonly handler: FrameHandler,
-    private readonly maxPayloadBytes: number,
-  ) {}
+    handler: FrameHandler,
+    maxPayloadBytes: number,
+  ) {
+    this.handler = handler;
+    this.maxPayloadBytes = maxPayloadBytes;
+  }
 
   get stopped(): boolean {
     return this.#stopped;

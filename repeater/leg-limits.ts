@@ -4,10 +4,16 @@ export class LegLimits {
   #total = 0;
   readonly #byAddress = new Map<string, number>();
 
+  private readonly maxLegs: number;
+  private readonly maxLegsPerAddress: number;
+
   constructor(
-    private readonly maxLegs: number,
-    private readonly maxLegsPerAddress: number,
-  ) {}
+    maxLegs: number,
+    maxLegsPerAddress: number,
+  ) {
+    this.maxLegs = maxLegs;
+    this.maxLegsPerAddress = maxLegsPerAddress;
+  }
 
   get total(): number {
     return this.#total;

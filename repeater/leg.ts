@@ -75,15 +75,28 @@ export class Leg implements FrameHandler, LegSocketEvents {
   /** Pongs owed (held: not read until its client reads what it was sent). */
   readonly #pongs = new PongBudget();
 
+  readonly socket: Socket;
+  readonly ticketId: string;
+  readonly side: LegSide;
+  readonly remoteAddress: string;
+  private readonly limits: LegLimitsOptions;
+  private readonly hooks: LegHooks;
+
   constructor(
-    readonly socket: Socket,
-    readonly ticketId: string,
-    readonly side: LegSide,
-    readonly remoteAddress: string,
-    private readonly limits: LegLimitsOptions,
-    private readonly hooks: LegHooks,
+    socket: Socket,
+    ticketId: string,
+    side: LegSide,
+    remoteAddress: string,
+    limits: LegLimitsOptions,
+    hooks: LegHooks,
     head: Buffer,
   ) {
+    this.socket = socket;
+    this.ticketId = ticketId;
+    this.side = side;
+    this.remoteAddress = remoteAddress;
+    this.limits = limits;
+    this.hooks = hooks;
     this.#head = head.length > 0 ? head : null;
     // Read once the repeater has placed it (startWaiting or relayTo).
     wireLegSocket(socket, this);

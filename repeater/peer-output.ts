@@ -22,7 +22,11 @@ export class PeerOutput {
   #bulk = false;
   readonly #gathered: Buffer[] = [];
 
-  constructor(readonly socket: Socket) {}
+  readonly socket: Socket;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+  }
 
   /** Before a read is parsed: how its frames will leave. */
   begin(readBytes: number): void {

@@ -139,11 +139,18 @@ export class Recorder {
   #bytes = [0, 0];
   #result: Promise<RecordingResult> | null = null;
 
+  readonly recordingId: string;
+  readonly header: RecordingHeader;
+  private readonly options: RecorderOptions;
+
   constructor(
-    readonly recordingId: string,
-    readonly header: RecordingHeader,
-    private readonly options: RecorderOptions,
+    recordingId: string,
+    header: RecordingHeader,
+    options: RecorderOptions,
   ) {
+    this.recordingId = recordingId;
+    this.header = header;
+    this.options = options;
     this.startedAt = header.startedAt;
     this.file = recordingFileName(header.ticketId, recordingId, header.startedAt);
     const json = Buffer.from(JSON.stringify(header));

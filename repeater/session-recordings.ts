@@ -10,12 +10,22 @@ export class SessionRecordings {
   /** Recordings still being written. */
   readonly #finishing = new Set<Promise<unknown>>();
 
+  private readonly options: Pick<RepeaterOptions, 'recordingsDir' | 'recordingMaxBufferBytes' | 'closeTimeoutMs'>;
+  private readonly log: RepeaterLogger;
+  private readonly closed: (result: RecordingResult) => void;
+  private readonly openSink?: RecorderOptions['openSink'];
+
   constructor(
-    private readonly options: Pick<RepeaterOptions, 'recordingsDir' | 'recordingMaxBufferBytes' | 'closeTimeoutMs'>,
-    private readonly log: RepeaterLogger,
-    private readonly closed: (result: RecordingResult) => void,
-    private readonly openSink?: RecorderOptions['openSink'],
-  ) {}
+    options: Pick<RepeaterOptions, 'recordingsDir' | 'recordingMaxBufferBytes' | 'closeTimeoutMs'>,
+    log: RepeaterLogger,
+    closed: (result: RecordingResult) => void,
+    openSink?: RecorderOptions['openSink'],
+  ) {
+    this.options = options;
+    this.log = log;
+    this.closed = closed;
+    this.openSink = openSink;
+  }
 
   start(ticketId: string, sessionId: string, startedAt: Date, order: RecordOrder): Recorder {
     const recordingId = randomUUID();

@@ -39,7 +39,11 @@ const sideByPath = new Map<string, LegSide>([
 ]);
 
 export class UpgradeDoor {
-  constructor(private readonly deps: UpgradeDoorDeps) {}
+  private readonly deps: UpgradeDoorDeps;
+
+  constructor(deps: UpgradeDoorDeps) {
+    this.deps = deps;
+  }
 
   async handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', rawSocketOnError);

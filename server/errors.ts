@@ -62,13 +62,15 @@ export type ErrorCode = keyof typeof errorStatus;
 
 export class AppError extends Error {
   readonly status: number;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly expected = true,
-  ) {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  readonly expected: boolean;
+
+  constructor(code: ErrorCode, message: string, details?: unknown, expected = true) {
     super(message);
+    this.code = code;
+    this.details = details;
+    this.expected = expected;
     this.name = 'AppError';
     this.status = errorStatus[code];
   }

@@ -31,11 +31,19 @@ export class DesktopApi {
   #id: number | null = null;
   #secret: string | null = null;
 
+  private readonly transport: Transport;
+  private readonly serverUrl: string;
+  private readonly clientKey: string | null;
+
   constructor(
-    private readonly transport: Transport,
-    private readonly serverUrl: string,
-    private readonly clientKey: string | null,
-  ) {}
+    transport: Transport,
+    serverUrl: string,
+    clientKey: string | null,
+  ) {
+    this.transport = transport;
+    this.serverUrl = serverUrl;
+    this.clientKey = clientKey;
+  }
 
   get ticketId(): number | null {
     return this.#id;

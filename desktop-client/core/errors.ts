@@ -17,12 +17,17 @@ export const desktopErrorCodes = [
 export type DesktopErrorCode = (typeof desktopErrorCodes)[number];
 
 export class DesktopError extends Error {
+  readonly code: DesktopErrorCode;
+  readonly detail?: unknown;
+
   constructor(
-    readonly code: DesktopErrorCode,
+    code: DesktopErrorCode,
     message: string,
-    readonly detail?: unknown,
+    detail?: unknown,
   ) {
     super(message);
+    this.code = code;
+    this.detail = detail;
     this.name = 'DesktopError';
   }
 }

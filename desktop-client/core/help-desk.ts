@@ -21,11 +21,16 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
   #current: HelpSession | null = null;
   #all: HelpSession[] = [];
 
+  private readonly config: ConstructorParameters<typeof HelpSession>[0];
+  private readonly transport: Transport;
+
   constructor(
-    private readonly config: ConstructorParameters<typeof HelpSession>[0],
-    private readonly transport: Transport,
+    config: ConstructorParameters<typeof HelpSession>[0],
+    transport: Transport,
   ) {
     super();
+    this.config = config;
+    this.transport = transport;
   }
 
   get snapshot(): FlowSnapshot {

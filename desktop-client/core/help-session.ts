@@ -124,13 +124,20 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   /** Every process and socket this session started is gone once this settles. */
   #cleanup: Promise<void> = Promise.resolve();
 
+  private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'> & { source?: ScreenSource };
+  private readonly transport: Transport;
+  /** Opens the tunnel of one desktop leg (the real one by default). */
+  private readonly openTunnel: (options: TunnelOptions) => LegTunnel;
+
   constructor(
-    private readonly config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'> & { source?: ScreenSource },
-    private readonly transport: Transport,
-    /** Opens the tunnel of one desktop leg (the real one by default). */
-    private readonly openTunnel: (options: TunnelOptions) => LegTunnel = (options) => new Tunnel(options),
+    config: Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'> & { source?: ScreenSource },
+    transport: Transport,
+    openTunnel: (options: TunnelOptions) => LegTunnel = (options) => new Tunnel(options),
   ) {
     super();
+    this.config = config;
+    this.transport = transport;
+    this.openTunnel = openTunnel;
     this.#api = new DesktopApi(transport, config.serverUrl, config.clientKey);
   }
 

@@ -16,11 +16,16 @@ const SERVER = 'http://helpdesk.test';
 class FakeTunnel extends EventEmitter<{ closed: [TunnelClosed] }> implements LegTunnel {
   opened = false;
   closed = false;
+  readonly options: TunnelOptions;
+  readonly x11vncPid: number;
+
   constructor(
-    readonly options: TunnelOptions,
-    readonly x11vncPid: number,
+    options: TunnelOptions,
+    x11vncPid: number,
   ) {
     super();
+    this.options = options;
+    this.x11vncPid = x11vncPid;
   }
   open(): Promise<void> {
     this.opened = true;

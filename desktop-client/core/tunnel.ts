@@ -49,8 +49,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   #socket: Socket | null = null;
   #closed = false;
 
-  constructor(private readonly options: TunnelOptions) {
+  private readonly options: TunnelOptions;
+
+  constructor(options: TunnelOptions) {
     super();
+    this.options = options;
   }
 
   /** The x11vnc pid while it runs (for tests and diagnostics). */

@@ -7,12 +7,19 @@ import type { Clock } from '../clock.ts';
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 export class KnexSessionStore extends session.Store {
+  private readonly db: Knex;
+  private readonly clock: Clock;
+  private readonly idleMs: number;
+
   constructor(
-    private readonly db: Knex,
-    private readonly clock: Clock,
-    private readonly idleMs: number,
+    db: Knex,
+    clock: Clock,
+    idleMs: number,
   ) {
     super();
+    this.db = db;
+    this.clock = clock;
+    this.idleMs = idleMs;
   }
 
   #expiry(sess: session.SessionData): number {

@@ -35,11 +35,14 @@ export class RemoteRepeaters extends EventEmitter<RepeaterEvents> {
   readonly #log: Logger;
   #closed = false;
 
+  private readonly lostAfterMs: number;
+
   constructor(
-    private readonly lostAfterMs: number,
+    lostAfterMs: number,
     logger: Logger,
   ) {
     super();
+    this.lostAfterMs = lostAfterMs;
     this.#log = logger.child({ component: 'remote-repeaters' });
   }
 
