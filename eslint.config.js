@@ -61,6 +61,11 @@ export default tseslint.config(
     },
   },
   {
+    // The start wrapper: plain JavaScript for Node, run before any loader.
+    files: ['bin/**/*.mjs'],
+    languageOptions: { globals: globals.node, sourceType: 'module' },
+  },
+  {
     files: ['**/public/**/*.js', 'desktop-client/renderer/**/*.js'],
     languageOptions: { globals: globals.browser, sourceType: 'module' },
     rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { tsExecArgv } from '../lib/node-entry.ts';
 
 export const HOST = '127.0.0.1';
 export const MiB = 1024 * 1024;
@@ -91,7 +92,7 @@ export class Sink {
 export async function forkReady(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess; message: Record<string, unknown> }> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
     // BENCH_PROF_DIR: each child writes a V8 CPU profile there (where the time goes).
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [])],
+    execArgv: [...tsExecArgv(), '--expose-gc', ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -23,6 +23,7 @@ import { WebSocket } from 'ws';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { treeCpuSeconds } from './proc-cpu.ts';
 import { parseRecording } from '../repeater/recording.ts';
+import { tsExecArgv } from '../lib/node-entry.ts';
 
 const RUN_S = Number(process.env.BENCH_RUN_S ?? 30);
 const WIDTH = 1280;
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   const recordingsDir = mkdtempSync(join(tmpdir(), 'bench-recordings-'));
   const { display, xvfb } = await startX();
   const child = fork(fileURLToPath(new URL('./repeater-process.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [])],
+    execArgv: [...tsExecArgv(), ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [])],
     env: { ...process.env, BENCH_RECORDINGS_DIR: recordingsDir },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

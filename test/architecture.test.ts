@@ -91,7 +91,7 @@ describe('architecture', () => {
     const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const missing: string[] = [];
     for (const [name, command] of Object.entries(scripts)) {
-      for (const [, file] of command.matchAll(/(?:tsx|node|--config)\s+([\w./-]+\.(?:ts|js|json))/g)) {
+      for (const [, file] of command.matchAll(/(?:tsx|node|--config|start\.mjs)\s+([\w./-]+\.(?:ts|m?js|json))/g)) {
         if (!existsSync(join(root, file!))) missing.push(`${name}: ${file}`);
       }
     }

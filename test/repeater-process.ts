@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './processes.ts';
 import { fileURLToPath } from 'node:url';
+import { entryArgs } from '../lib/node-entry.ts';
 
 export const TEST_REPEATER_SECRET = 'repeater-secret-for-tests-0123456789abcdef';
 
@@ -24,7 +25,7 @@ const mainPath = fileURLToPath(new URL('../repeater/main.ts', import.meta.url));
 /** Starts a repeater process; with `waitHealthy`, resolves once /healthz says it is linked to its server. */
 export async function startRepeaterProcess(env: Record<string, string>, options: { port?: number; waitHealthy?: boolean } = {}): Promise<RepeaterProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
+  const child = spawn(process.execPath, entryArgs(mainPath), {
     env: { PATH: process.env.PATH ?? '', REPEATER_PORT: String(port), REPEATER_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

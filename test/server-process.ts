@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_PASSWORD } from './http-clients.ts';
+import { entryArgs } from '../lib/node-entry.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -17,7 +18,7 @@ export interface ServerProcess {
 const mainPath = fileURLToPath(new URL('../server/main.ts', import.meta.url));
 
 export async function startServerProcess(port: number, databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
+  const child = spawn(process.execPath, entryArgs(mainPath), {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORD_SESSIONS: 'off', RECORDINGS_DIR: mkdtempSync(join(tmpdir(), 'hd-recordings-')), FILES_DIR: mkdtempSync(join(tmpdir(), 'hd-files-')), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -14,6 +14,7 @@ import { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/close-codes.ts';
 import { ADMIN_PASSWORD, loginAt } from './server-harness.ts';
 import { freePort } from './repeater-process.ts';
+import { entryArgs } from '../lib/node-entry.ts';
 
 function open(url: string, origin?: string): Promise<{ ws: WebSocket; closed: Promise<number>; first: Promise<Buffer> }> {
   return new Promise((resolve, reject) => {
@@ -30,7 +31,7 @@ describe('server process', () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'helpdesk-shutdown-'));
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../server/main.ts', import.meta.url))], {
+    const child = spawn(process.execPath, entryArgs(fileURLToPath(new URL('../server/main.ts', import.meta.url))), {
       env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORDINGS_DIR: join(dir, 'recordings'), FILES_DIR: join(dir, 'files') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
