@@ -5,6 +5,7 @@ import type { PassportInstance } from '../server/auth/passport.ts';
 import { logout, passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
 import { isAppError, localizedMessage, type AppError } from '../server/errors.ts';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
+import { neverCached } from '../server/http/never-cached.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { bytesText, languageLocals, pageLocals, safeNext } from './page-helpers.ts';
@@ -52,6 +53,8 @@ function retryAfter(res: Response, err: AppError): void {
 
 export function adminWebPages(deps: AdminWebDeps): Router {
   const router = Router();
+  // Every page carries a CSRF token, some a secret (a two-factor setup, a generated password): none is kept by a cache.
+  router.use(neverCached);
   router.use(pageLocals);
   router.use(async (req, res, next) => {
     const low = req.method === 'GET' && req.user?.role === 'admin' ? await deps.disks.low() : [];
@@ -89,7 +92,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     const body = req.body as Record<string, unknown>;
     const next = safeNext(body.next);
     try {
-      await secondFactorLogin(deps.technicians, req, typeof body.code === 'string' ? body.code : '');
+      await secondFactorLogin(deps.technicians, req, res, typeof body.code === 'string' ? body.code : '');
       res.redirect(303, next);
     } catch (err) {
       if (!isAppError(err) || !err.expected) throw err;

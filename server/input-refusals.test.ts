@@ -14,7 +14,7 @@ describe.each(engines)('refused inputs on %s', (engine) => {
   let admin: Tech;
 
   beforeAll(async () => {
-    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '10' });
+    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '10', UPLOAD_RATE_PER_MINUTE: '1000' });
     admin = await h.login('admin', ADMIN_PASSWORD);
   });
   afterAll(async () => h?.close());
@@ -43,6 +43,26 @@ describe.each(engines)('refused inputs on %s', (engine) => {
     expect((await send(t, '\u200B\u200C')).body.error).toMatchObject({ code: 'FILE_NAME_INVALID', message: 'A file name needs at least one visible character' });
   });
 
+  it('strips every invisible character from a file name (soft hyphen, variation selectors, tags, Hangul fillers, line separators…), and refuses a name of them only', async () => {
+    const t = await h.helpRequest();
+    await (await h.freshTechnician(admin, 'ivo')).post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+    const invisible = ['\u00AD', '\u034F', '\u180E', '\u2061', '\u2062', '\u2063', '\u2064', '\u2028', '\u2029', '\uFE00', '\uFE0F', '\u{E0001}', '\u{E0041}', '\u{E007F}', '\u115F', '\u1160', '\u3164', '\uFFA0'];
+    for (const c of invisible) {
+      const only = await send(t, `${c}${c}`);
+      const code = c.codePointAt(0)!.toString(16);
+      expect({ code, status: only.status, error: only.body.error?.code }).toEqual({ code, status: 400, error: 'FILE_NAME_INVALID' });
+    }
+    // A Hangul filler is a letter, not a space: the name is refused as having nothing visible.
+    expect((await send(t, '\u3164')).body.error).toMatchObject({ code: 'FILE_NAME_INVALID', message: 'A file name needs at least one visible character' });
+    const hidden = await send(t, `in${invisible.join('')}voice.pdf`);
+    expect(hidden.status).toBe(201);
+    expect(hidden.body.file.name).toBe('invoice.pdf');
+    // Direction controls are still refused first, invisible characters around them or not.
+    expect((await send(t, '\u3164\u202Egpj.exe')).body.error.message).toMatch(/characters that change the direction of text/);
+    // Visible letters of every script stay.
+    expect((await send(t, 'Заявка 申请 ملف.txt')).body.file.name).toBe('Заявка 申请 ملف.txt');
+  });
+
   it('the CSV export quotes cells with ; (and , " CR LF tab) and defuses formulas, full-width ones too', async () => {
     const made = [];
     for (const description of ['x;=1+1', '\uFF1D1+1', '\uFF0BSUM(A1)', '@cmd', 'tab\there']) made.push(await h.helpRequest({ description, requesterName: '\uFF20Eve' }));
@@ -66,6 +86,11 @@ describe.each(engines)('refused inputs on %s', (engine) => {
     expect((await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201)).headers['cache-control']).toBe('no-store');
     expect((await tech.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201)).headers['cache-control']).toBe('no-store');
     expect((await tech.post('/api/v1/me/2fa/setup').expect(200)).headers['cache-control']).toBe('no-store');
+    // Pages: each carries a CSRF token; the profile a two-factor secret, the viewer its ticket.
+    for (const path of ['/profile', '/queue', `/tech/${t.id}`, `/tickets/${t.id}`, '/login']) {
+      const page = await tech.get(path).set('accept', 'text/html');
+      expect({ path, status: page.status, cacheControl: page.headers['cache-control'] }).toEqual({ path, status: path === '/login' ? 303 : 200, cacheControl: 'no-store' });
+    }
     expect((await admin.post(`/api/v1/technicians/${tech.id}/password`, {}).expect(200)).headers['cache-control']).toBe('no-store');
     expect((await request(h.server.url).get('/auth/session').expect(200)).headers['cache-control']).toBe('no-store');
   });

@@ -75,7 +75,7 @@ describe.each(engines)('one winner among concurrent answers, on %s', (engineName
     const epoch = Math.floor(Date.now() / 1000);
     await zoe.post('/api/v1/me/2fa/enable', { code: await generate({ secret, epoch }) }).expect(200);
     const code = await generate({ secret, epoch: epoch + 30 });
-    const outcomes = await Promise.allSettled([service().verifySecondFactor(zoe.id, code, '192.0.2.1'), service().verifySecondFactor(zoe.id, code, '192.0.2.2')]);
+    const outcomes = await Promise.allSettled([service().verifySecondFactor(zoe.id, code, { address: '192.0.2.1', device: null }), service().verifySecondFactor(zoe.id, code, { address: '192.0.2.2', device: null })]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'LOGIN_FAILED' });
   });

@@ -5,6 +5,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../server/errors.ts';
 import { validate } from '../server/http/validate.ts';
+import { neverCached } from '../server/http/never-cached.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
@@ -13,6 +14,8 @@ import type { Translate } from '../admin-web/messages/index.ts';
 
 export function techViewerPages({ tickets, chat }: { tickets: TicketService; chat: ChatService }): Router {
   const router = Router();
+  // The page carries a CSRF token and its ticket's conversation: no cache keeps it.
+  router.use('/tech', neverCached);
   const byId = validate({ params: z.object({ ticketId: ticketIdSchema }).describe('ticket id') });
   router.get('/tech/:ticketId', pageLocals, requirePageLogin, byId, async (req, res) => {
     const id = byId.input(req).params.ticketId;

@@ -7,6 +7,7 @@ import type { Request } from 'express';
 import type { TechnicianService } from '../technicians/service.ts';
 import type { Technician } from '../technicians/store.ts';
 import { isAppError } from '../errors.ts';
+import { deviceOf } from './device.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -22,7 +23,7 @@ export function createPassport(technicians: TechnicianService): PassportInstance
   const passport = new passportModule.Passport();
   passport.use(
     new LocalStrategy({ passReqToCallback: true }, (req: Request, username, password, done) => {
-      technicians.authenticate(username, password, req.ip ?? '').then(
+      technicians.authenticate(username, password, { address: req.ip ?? '', device: deviceOf(req) }).then(
         (technician) => done(null, technician),
         (err: unknown) => done(err),
       );

@@ -10,8 +10,10 @@ import { z } from 'zod';
 import { loginSchema } from '../technicians/schema.ts';
 import type { TechnicianService } from '../technicians/service.ts';
 import type { Technician } from '../technicians/store.ts';
+import type { PasswordChecked, PendingLogin } from '../technicians/login.ts';
 import type { PassportInstance } from './passport.ts';
 import { assertCsrf, csrfTokenOf } from './csrf.ts';
+import { deviceOf, keepDevice } from './device.ts';
 
 /** Logs out (the form's CSRF token checked): the account leaves the request and its web session is destroyed. */
 export async function logout(req: Request): Promise<void> {
@@ -29,13 +31,11 @@ export function loginLimiter(ratePerMinute: number, redis: Redis | null = null) 
 }
 
 const secondFactor = validate({ body: z.object({ code: z.string().trim().min(6).max(20) }).describe('code') });
-/** A login whose password was right waits this long for its second factor. */
-const PENDING_MS = 5 * 60_000;
 
 declare module 'express-session' {
   interface SessionData {
-    /** Password checked, code still to come (two-factor login). */
-    pending2fa?: { technicianId: number; at: number };
+    /** Password checked, code still to come (two-factor login); how long it waits is the service's (pendingOpen). */
+    pending2fa?: PendingLogin;
   }
 }
 
@@ -59,7 +59,7 @@ export function authRoutes({ passport, limiter, technicians }: { passport: Passp
   router.post('/2fa', limiter, async (req, res) => {
     assertCsrf(req);
     const { code } = secondFactor.parse(req).body;
-    const technician = await secondFactorLogin(technicians, req, code);
+    const technician = await secondFactorLogin(technicians, req, res, code);
     res.json({ technician, csrfToken: csrfTokenOf(req) });
   });
 
@@ -74,37 +74,41 @@ export function authRoutes({ passport, limiter, technicians }: { passport: Passp
 /**
  * Checks username and password with passport-local and logs in on a fresh
  * session id (no fixation) — or, for an account with two-factor login, keeps
- * only a pending mark on the fresh session until secondFactorLogin. Throws the
+ * only the pending login on the fresh session until secondFactorLogin. A
+ * completed login keeps the browser's device token (device.ts). Throws the
  * service's coded errors.
  */
 export async function passwordLogin(passport: PassportInstance, req: Request, res: Response): Promise<{ technician: Technician; twoFactorRequired: boolean }> {
   parseOrThrow(loginSchema, req.body, 'login');
-  const technician = await new Promise<Technician>((resolve, reject) => {
-    const authenticate = passport.authenticate('local', (err: unknown, user: Technician | false) => {
+  const { pendingLogin, ...technician } = await new Promise<PasswordChecked>((resolve, reject) => {
+    const authenticate = passport.authenticate('local', (err: unknown, user: PasswordChecked | false) => {
       if (err) return reject(toError(err));
       if (!user) return reject(new AppError('LOGIN_FAILED', 'Wrong username or password'));
       resolve(user);
     }) as RequestHandler;
     void authenticate(req, res, (err?: unknown) => reject(toError(err)));
   });
-  if (technician.twoFactor.enabled) {
+  if (pendingLogin) {
     await regenerate(req);
-    req.session.pending2fa = { technicianId: technician.id, at: Date.now() };
+    req.session.pending2fa = pendingLogin;
     return { technician, twoFactorRequired: true };
   }
   await logIn(req, technician);
+  keepDevice(req, res);
   return { technician, twoFactorRequired: false };
 }
 
 /** Completes a pending two-factor login with a code; throws LOGIN_FAILED (and counts it) when it is wrong. */
-export async function secondFactorLogin(technicians: TechnicianService, req: Request, code: string): Promise<Technician> {
+export async function secondFactorLogin(technicians: TechnicianService, req: Request, res: Response, code: string): Promise<Technician> {
   const pending = req.session.pending2fa;
-  if (!pending || Date.now() - pending.at > PENDING_MS) {
+  if (!pending || !technicians.pendingOpen(pending)) {
     delete req.session.pending2fa;
     throw new AppError('LOGIN_FAILED', 'Log in again with your password: the code step timed out');
   }
-  const technician = await technicians.verifySecondFactor(pending.technicianId, code, req.ip ?? '');
+  // The pending login is the session's own object: a code spending its admission is saved with the session.
+  const technician = await technicians.verifySecondFactor(pending.technicianId, code, { address: req.ip ?? '', device: deviceOf(req) }, pending);
   await logIn(req, technician);
+  keepDevice(req, res);
   return technician;
 }
 

@@ -59,15 +59,20 @@ export const uploadQuerySchema = z.object({ name: z.unknown().transform((raw) =>
 
 /** Characters that change the direction of text (marks, embeddings, overrides, isolates): `invoice\u202Egpj.exe` shows as "invoiceexe.jpg". */
 const DIRECTION_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-/** Control characters (C0, DEL, C1) and characters that show as nothing (zero-width space and joiners, word joiner, byte-order mark). */
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff]/g;
+/**
+ * Characters that show as nothing: controls (C0, DEL, C1), format characters
+ * (zero-width space and joiners, soft hyphen, invisible operators, tags,
+ * byte-order mark), line and paragraph separators, every default-ignorable
+ * code point (variation selectors, combining grapheme joiner, Mongolian vowel
+ * separator…), and the Hangul fillers, which render blank but are letters.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u115f\u1160\u3164\uffa0]/gu;
 
 /**
  * A file name as given, checked: refused when it holds a character that
  * changes the direction of text (it could disguise what kind of file it is);
- * control and zero-width characters removed, and refused when nothing visible
- * is left; no path; 1–255 characters.
+ * invisible characters removed, and refused when nothing visible is left; no
+ * path; 1–255 characters.
  */
 function fileName(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new AppError('FILE_NAME_INVALID', 'Name the file: ?name=<its file name>');

@@ -7,15 +7,19 @@
 //   account, each further attempt from such an address waits a delay that
 //   doubles from one second up to accountMaxDelayMs, and is turned away
 //   unchecked (429 LOGIN_SLOWED) meanwhile. Addresses the account logged in
-//   from in the last 90 days (login_known_addresses) are spared; a success
-//   clears the count. So guessing from many addresses slows to one attempt per
-//   delay, while the owner at a usual address is never slowed, and from a new
-//   one waits at most accountMaxDelayMs between attempts.
+//   from in the last 90 days, and browsers it logged in from (a device token,
+//   server/auth/device.ts), are spared (login_known_addresses); a completed
+//   login clears the count. A login is admitted once for both its steps: the
+//   code step claims its password step's admission (one code per admission).
+//   So guessing from many addresses slows to one attempt per delay, while the
+//   owner at a usual address or browser is never slowed; elsewhere, once the
+//   guessing stops, the owner waits at most accountMaxDelayMs.
 import type { Knex } from 'knex';
 import { AppError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
+import { sha256 } from '../../lib/crypto.ts';
 import type { TechnicianRow } from './store.ts';
 
 export interface LoginLimits {
@@ -66,9 +70,14 @@ export function waitInWords(ms: number): string {
 export const loginContext = (name: string, remoteAddress: string): ActorContext => ({ actor: { type: 'system', name }, remoteAddress });
 
 const addressKey = (remoteAddress: string) => (remoteAddress || 'unknown').slice(0, 64);
+/** A remembered browser's row beside the addresses: its token, hashed (a database read gives no usable cookie). */
+const deviceKey = (device: string) => `device:${sha256(device).slice(0, 56)}`;
 
-/** This address's failures on the account, read before a check. */
-export type AddressThrottle = { failures: number; locked_until: number | null } | undefined;
+/** An attempt's admission past the per-account ceiling: the count and time it left on the account's row (what its code step claims). */
+export interface Admission {
+  failures: number;
+  at: number;
+}
 
 interface AccountRow {
   technician_id: number;
@@ -83,22 +92,29 @@ export function createLoginThrottle({ db, clock, limits }: { db: Knex; clock: Cl
   const slowed = (waitMs: number) =>
     new AppError('LOGIN_SLOWED', `Too many failed logins on this account: wait ${waitInWords(waitMs)} and try again`, { retryAfterMs: waitMs, seconds: Math.max(1, Math.ceil(waitMs / 1000)) });
 
-  async function isKnown(technicianId: number, remoteAddress: string): Promise<boolean> {
-    const known = (await db('login_known_addresses').where({ technician_id: technicianId, address: addressKey(remoteAddress) }).first('last_success_at')) as { last_success_at: number } | undefined;
-    return known !== undefined && Number(known.last_success_at) > clock.now() - KNOWN_ADDRESS_MS;
+  /** Whether the account logged in from this address, or this browser, in the last 90 days. */
+  async function isKnown(technicianId: number, remoteAddress: string, device: string | null): Promise<boolean> {
+    const keys = [addressKey(remoteAddress), ...(device ? [deviceKey(device)] : [])];
+    const known = (await db('login_known_addresses').where({ technician_id: technicianId }).whereIn('address', keys).where('last_success_at', '>', clock.now() - KNOWN_ADDRESS_MS).first('address')) as { address: string } | undefined;
+    return known !== undefined;
+  }
+
+  /** Moves the account's row from an admission's mark to another, if no other attempt was admitted since (compare-and-set). */
+  async function moveMark(technicianId: number, from: Admission, to: Admission): Promise<boolean> {
+    const moved = await db('login_account_throttle').where({ technician_id: technicianId, failures: from.failures, last_failure_at: from.at }).update({ failures: to.failures, last_failure_at: to.at });
+    return moved === 1;
   }
 
   return {
-    /** Refuses an address locked out of this account (423 ACCOUNT_LOCKED); returns its count for recordFailure. */
-    async checkAddress(row: TechnicianRow, remoteAddress: string): Promise<AddressThrottle> {
+    /** Refuses an address locked out of this account (423 ACCOUNT_LOCKED). */
+    async checkAddress(row: TechnicianRow, remoteAddress: string): Promise<void> {
       const now = clock.now();
-      const throttle = (await db('login_throttle').where({ technician_id: row.id, address: addressKey(remoteAddress) }).first()) as AddressThrottle;
+      const throttle = (await db('login_throttle').where({ technician_id: row.id, address: addressKey(remoteAddress) }).first('locked_until')) as { locked_until: number | null } | undefined;
       if (throttle?.locked_until != null && Number(throttle.locked_until) > now) {
         const waitMs = Number(throttle.locked_until) - now;
         await insertAuditEvent(db, now, loginContext(row.username, remoteAddress), 'login.failed', { technicianId: Number(row.id) }, { reason: 'locked' });
         throw new AppError('ACCOUNT_LOCKED', `Too many failed logins from your address: try again in ${waitInWords(waitMs)}`, { retryAfterMs: waitMs, minutes: Math.max(1, Math.ceil(waitMs / 60_000)) });
       }
-      return throttle;
     },
 
     /**
@@ -107,10 +123,11 @@ export function createLoginThrottle({ db, clock, limits }: { db: Knex; clock: Cl
      * first (a success clears it), by a compare-and-set on the account's row,
      * so attempts arriving at once on several servers each count; one arriving
      * while the account's delay runs is turned away unchecked (LOGIN_SLOWED).
+     * Returns the admission's mark (null: a known address or browser, spared).
      */
-    async admit(row: TechnicianRow, remoteAddress: string): Promise<void> {
+    async admit(row: TechnicianRow, remoteAddress: string, device: string | null): Promise<Admission | null> {
       const technicianId = Number(row.id);
-      if (await isKnown(technicianId, remoteAddress)) return;
+      if (await isKnown(technicianId, remoteAddress, device)) return null;
       for (let tries = 0; tries < CLAIM_TRIES; tries++) {
         const now = clock.now();
         const current = (await db('login_account_throttle').where({ technician_id: technicianId }).first()) as AccountRow | undefined;
@@ -128,33 +145,64 @@ export function createLoginThrottle({ db, clock, limits }: { db: Knex; clock: Cl
           .update({ failures, last_failure_at: now, delayed_until: delayMs ? now + delayMs : null });
         if (claimed !== 1) continue;
         if (delayMs) await insertAuditEvent(db, now, loginContext(row.username, remoteAddress), 'login.slowed', { technicianId }, { failures, durationMs: delayMs });
-        return;
+        return { failures, at: now };
       }
       throw slowed(FIRST_DELAY_MS);
     },
 
-    /** A wrong password or code: counted against this address (the account's count was taken by admit). */
-    async recordFailure(row: TechnicianRow, remoteAddress: string, throttle: AddressThrottle, reason: string): Promise<void> {
+    /**
+     * A right password whose code is still to come: its admission is given
+     * back (the count goes down by one), so the owner's own password never
+     * lengthens the delay; the delay it started stands, held for its code.
+     * Returns the mark the code step claims (null: another attempt came between).
+     */
+    async giveBack(technicianId: number, admission: Admission): Promise<Admission | null> {
+      const back = { failures: admission.failures - 1, at: admission.at };
+      return (await moveMark(technicianId, admission, back)) ? back : null;
+    },
+
+    /**
+     * The code step of an admitted login claims that admission, counted now:
+     * one code per admission, by a compare-and-set, so codes sent at once on
+     * one pending login cannot share it. False when it was claimed already or
+     * another attempt was admitted since (the code is then admitted anew).
+     */
+    claim(technicianId: number, admission: Admission): Promise<boolean> {
+      return moveMark(technicianId, admission, { failures: admission.failures + 1, at: Math.max(clock.now(), admission.at + 1) });
+    },
+
+    /**
+     * A wrong password or code, counted against this address (the account's
+     * count was taken by admit) by an atomic increment, so failures arriving
+     * at once each count; the lock follows from the count read back.
+     */
+    async recordFailure(row: TechnicianRow, remoteAddress: string, reason: string): Promise<void> {
       const now = clock.now();
-      const failures = Number(throttle?.failures ?? 0) + 1;
+      const pair = { technician_id: row.id, address: addressKey(remoteAddress) };
+      await db('login_throttle').insert({ ...pair, failures: 0, locked_until: null, last_failure_at: now }).onConflict(['technician_id', 'address']).ignore();
+      await db('login_throttle').where(pair).update({ failures: db.raw('failures + 1'), last_failure_at: now });
+      const failures = Number(((await db('login_throttle').where(pair).first('failures')) as { failures: number } | undefined)?.failures ?? 1);
       const lockMs = failures >= limits.maxFailures ? Math.min(limits.lockoutMs, FIRST_LOCK_MS * 2 ** (failures - limits.maxFailures)) : 0;
-      await db('login_throttle')
-        .insert({ technician_id: row.id, address: addressKey(remoteAddress), failures, locked_until: lockMs ? now + lockMs : null, last_failure_at: now })
-        .onConflict(['technician_id', 'address'])
-        .merge(['failures', 'locked_until', 'last_failure_at']);
+      if (lockMs) {
+        await db('login_throttle')
+          .where(pair)
+          .andWhere((q) => void q.whereNull('locked_until').orWhere('locked_until', '<', now + lockMs))
+          .update({ locked_until: now + lockMs });
+      }
       await insertAuditEvent(db, now, loginContext(row.username, remoteAddress), lockMs ? 'login.locked' : 'login.failed', { technicianId: Number(row.id) }, { reason, failures, ...(lockMs ? { lockedForMs: lockMs } : {}) });
     },
 
-    /** A completed login: this address's failures and the account's count are cleared, and the address is known from now on. */
-    async succeeded(row: TechnicianRow, remoteAddress: string): Promise<void> {
+    /** A completed login: this address's failures and the account's count are cleared, and the address and browser are known from now on. */
+    async succeeded(row: TechnicianRow, remoteAddress: string, device: string | null): Promise<void> {
       const now = clock.now();
       const pair = { technician_id: row.id, address: addressKey(remoteAddress) };
       await db('login_throttle').where(pair).delete();
       await db('login_account_throttle').where({ technician_id: row.id }).delete();
-      await db('login_known_addresses').insert({ ...pair, last_success_at: now }).onConflict(['technician_id', 'address']).merge(['last_success_at']);
+      const known = [pair, ...(device ? [{ technician_id: row.id, address: deviceKey(device) }] : [])].map((k) => ({ ...k, last_success_at: now }));
+      await db('login_known_addresses').insert(known).onConflict(['technician_id', 'address']).merge(['last_success_at']);
     },
 
-    /** Clears an account's counts (Unlock, a password reset); `forgetAddresses` also forgets where it logged in from. */
+    /** Clears an account's counts (Unlock, a password reset); `forgetAddresses` also forgets where (and in which browsers) it logged in. */
     async clear(trx: Knex, technicianId: number, forgetAddresses = false): Promise<number> {
       const cleared = await trx('login_throttle').where({ technician_id: technicianId }).delete();
       await trx('login_account_throttle').where({ technician_id: technicianId }).delete();

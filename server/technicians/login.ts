@@ -1,7 +1,8 @@
 // Logging in: the password, then (with two-factor login) a TOTP code used at
 // most once, or an unused recovery code. Every attempt passes the throttle
 // first (login-throttle.ts: per address, and per account from every address);
-// every outcome is an audit event.
+// a login is admitted past the per-account ceiling once for both its steps.
+// Every outcome is an audit event.
 import type { Knex } from 'knex';
 import { verify as verifyTotp } from 'otplib';
 import { AppError } from '../errors.ts';
@@ -10,20 +11,41 @@ import { insertAuditEvent } from '../audit/store.ts';
 import { sha256 } from '../../lib/crypto.ts';
 import { generatePassword, type PasswordHasher } from './password.ts';
 import { technicianStore as store, toTechnician, type Technician, type TechnicianRow, type TwoFactorRequirement } from './store.ts';
-import { loginContext, type LoginThrottle } from './login-throttle.ts';
+import { loginContext, type Admission, type LoginThrottle } from './login-throttle.ts';
 
 /** TOTP codes are counted in steps of this many seconds. */
 const TOTP_STEP_S = 30;
+/** A login whose password was right has this long for its code — plus the longest delay the account's ceiling may make a second code wait. */
+const PENDING_MS = 5 * 60_000;
 
-export function createLogin({ db, clock, hasher, throttle, twoFactor }: { db: Knex; clock: Clock; hasher: PasswordHasher; throttle: LoginThrottle; twoFactor: TwoFactorRequirement }) {
+/** A login whose password was right, its code still to come (kept in the web session). */
+export interface PendingLogin {
+  technicianId: number;
+  at: number;
+  /** The password step's admission past the per-account ceiling, which the first code claims (null: spent, or none was needed). */
+  admitted?: Admission | null;
+}
+
+/** What the password step found: the account, and with two-factor login the pending login its code completes. */
+export type PasswordChecked = Technician & { pendingLogin?: PendingLogin };
+
+/** Where an attempt comes from: its address, and its browser's device token (server/auth/device.ts). */
+export interface LoginOrigin {
+  address: string;
+  device: string | null;
+}
+
+export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHasher; throttle: LoginThrottle; twoFactor: TwoFactorRequirement; accountMaxDelayMs: number }) {
+  const { db, clock, hasher, throttle, twoFactor } = deps;
+  const pendingMs = PENDING_MS + deps.accountMaxDelayMs;
   // A hash of a password nobody knows, made once on first use, so that a login
   // for an unknown user costs the same time as one for a real user.
   let dummyHash: Promise<string> | null = null;
   const getDummyHash = (): Promise<string> => (dummyHash ??= hasher.hash(generatePassword()));
 
-  async function succeed(row: TechnicianRow, remoteAddress: string, secondFactor?: 'totp' | 'recovery'): Promise<Technician> {
+  async function succeed(row: TechnicianRow, { address: remoteAddress, device }: LoginOrigin, secondFactor?: 'totp' | 'recovery'): Promise<Technician> {
     const now = clock.now();
-    await throttle.succeeded(row, remoteAddress);
+    await throttle.succeeded(row, remoteAddress, device);
     await store.update(db, row.id, { last_login_at: now });
     const technician = toTechnician({ ...row, last_login_at: now }, twoFactor);
     await insertAuditEvent(
@@ -57,8 +79,9 @@ export function createLogin({ db, clock, hasher, throttle, twoFactor }: { db: Kn
      * Checks a login. Unknown users, wrong passwords, disabled, locked and
      * slowed accounts each raise their own code (see login-throttle.ts).
      */
-    async authenticate(username: string, password: string, remoteAddress: string): Promise<Technician> {
+    async authenticate(username: string, password: string, origin: LoginOrigin): Promise<PasswordChecked> {
       const now = clock.now();
+      const remoteAddress = origin.address;
       const row = await store.byUsername(db, username.trim().toLowerCase());
       if (!row) {
         // Spend the same time as a real check so usernames cannot be probed by timing.
@@ -66,10 +89,10 @@ export function createLogin({ db, clock, hasher, throttle, twoFactor }: { db: Kn
         await insertAuditEvent(db, now, loginContext(username.slice(0, 64), remoteAddress), 'login.failed', {}, { reason: 'unknown_user' });
         throw new AppError('LOGIN_FAILED', 'Wrong username or password');
       }
-      const addressCount = await throttle.checkAddress(row, remoteAddress);
-      await throttle.admit(row, remoteAddress);
+      await throttle.checkAddress(row, remoteAddress);
+      const admission = await throttle.admit(row, remoteAddress, origin.device);
       if (!(await hasher.verify(row.password_hash, password))) {
-        await throttle.recordFailure(row, remoteAddress, addressCount, 'wrong_password');
+        await throttle.recordFailure(row, remoteAddress, 'wrong_password');
         throw new AppError('LOGIN_FAILED', 'Wrong username or password');
       }
       if (!row.active) {
@@ -77,23 +100,36 @@ export function createLogin({ db, clock, hasher, throttle, twoFactor }: { db: Kn
         throw new AppError('ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
       }
       const technician = toTechnician(row, twoFactor);
-      // With two factors, the password alone does not log in: the code comes next.
-      if (technician.twoFactor.enabled) return technician;
-      return succeed(row, remoteAddress);
+      // With two factors, the password alone does not log in: the code comes next, on this login's admission.
+      if (technician.twoFactor.enabled) {
+        const admitted = admission && (await throttle.giveBack(technician.id, admission));
+        return { ...technician, pendingLogin: { technicianId: technician.id, at: now, admitted } };
+      }
+      return succeed(row, origin);
+    },
+
+    /** Whether a pending login may still take its code. */
+    pendingOpen(pending: PendingLogin): boolean {
+      return clock.now() - pending.at <= pendingMs;
     },
 
     /**
      * The second step of a login (after the password): a current TOTP code,
      * used at most once, or an unused recovery code. Wrong codes count like
-     * wrong passwords (per address, and per account).
+     * wrong passwords (per address, and per account). The first code of a
+     * pending login claims its password step's admission; any other is
+     * admitted anew (and may be slowed).
      */
-    async verifySecondFactor(id: number, code: string, remoteAddress: string): Promise<Technician> {
+    async verifySecondFactor(id: number, code: string, origin: LoginOrigin, pending?: PendingLogin): Promise<Technician> {
+      const remoteAddress = origin.address;
       const row = await store.byId(db, id);
       if (!row || !row.active || row.totp_enabled_at == null || !row.totp_secret) {
         throw new AppError('LOGIN_FAILED', 'Log in again with your password');
       }
-      const addressCount = await throttle.checkAddress(row, remoteAddress);
-      await throttle.admit(row, remoteAddress);
+      await throttle.checkAddress(row, remoteAddress);
+      const admitted = pending?.admitted;
+      if (pending) pending.admitted = null;
+      if (!admitted || !(await throttle.claim(row.id, admitted))) await throttle.admit(row, remoteAddress, origin.device);
       const given = code.replace(/\s+/g, '');
       let ok = false;
       let via: 'totp' | 'recovery' = 'totp';
@@ -109,10 +145,10 @@ export function createLogin({ db, clock, hasher, throttle, twoFactor }: { db: Kn
         ok = used === 1;
       }
       if (!ok) {
-        await throttle.recordFailure(row, remoteAddress, addressCount, 'wrong_code');
+        await throttle.recordFailure(row, remoteAddress, 'wrong_code');
         throw new AppError('LOGIN_FAILED', 'That code is not valid; use the current code of your authenticator app, or a recovery code');
       }
-      return succeed(row, remoteAddress, via);
+      return succeed(row, origin, via);
     },
   };
 }

@@ -89,7 +89,7 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
   return {
     get,
     create,
-    ...createLogin({ db, clock, hasher, throttle, twoFactor }),
+    ...createLogin({ db, clock, hasher, throttle, twoFactor, accountMaxDelayMs: login.accountMaxDelayMs }),
     ...createTwoFactor({ db, clock, hasher, twoFactor, get, revoke }),
 
     async list(): Promise<Technician[]> {
