@@ -14,6 +14,7 @@ import * as files from './010_files.ts';
 import * as declinesAndLanguage from './011_declines_and_language.ts';
 import * as uploadBudget from './012_upload_budget.ts';
 import * as accountLoginCeiling from './013_account_login_ceiling.ts';
+import * as uploadReservations from './014_upload_reservations.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -29,6 +30,7 @@ const migrations: Record<string, Knex.Migration> = {
   '011_declines_and_language': declinesAndLanguage,
   '012_upload_budget': uploadBudget,
   '013_account_login_ceiling': accountLoginCeiling,
+  '014_upload_reservations': uploadReservations,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -2,14 +2,15 @@
 // engines: set above the disk's real free space, every upload — the user's and
 // a technician's — is refused in words (507 DISK_LOW) before its body is read
 // and leaves nothing behind; administrators, and only they, are told on every
-// page, in their language.
+// page, in their language. Set just below it, what uploads in progress may
+// still write counts, and free space is measured again while a body streams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, statfsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engines } from '../test/databases.ts';
 import { ADMIN_PASSWORD, cookieOf, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
-import { declaredOnly } from '../test/raw-upload.ts';
+import { declaredOnly, heldUpload, type HeldUpload } from '../test/raw-upload.ts';
 import { WebSocket } from 'ws';
 
 function wsOpen(url: string, origin?: string): Promise<WebSocket> {
@@ -114,5 +115,85 @@ describe.each(engines)('the disk watermark turned off (0) on %s', (engine) => {
     const t = await h.helpRequest();
     await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
     await h.api.post(`/api/v1/help-requests/${t.id}/files`).query({ name: 'log.txt' }).set({ ...bearer(t.secret), ...octets }).send(Buffer.from('a log')).expect(201);
+  });
+});
+
+const GiB = 1024 ** 3;
+const freeBytes = (dir: string) => {
+  const fs = statfsSync(dir);
+  return fs.bavail * fs.bsize;
+};
+const status = (u: HeldUpload) => Number(/^HTTP\/1\.1 (\d{3})/.exec(u.answer())?.[1]);
+const error = (u: HeldUpload) => (JSON.parse(u.answer().slice(u.answer().indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } }).error;
+const diskLow = { code: 'DISK_LOW', message: 'The server is short of disk space: files cannot be sent until an administrator frees some' };
+
+// The watermark 2 GiB below the disk's free space: wide enough that other
+// writers on this disk meanwhile do not change what is asserted (bodies are
+// declared, not sent). Needs a disk with some room.
+describe.runIf(freeBytes(tmpdir()) > 4 * GiB).each(engines)('uploads in progress just above DATA_MIN_FREE_BYTES on %s', (engine) => {
+  let h: Harness;
+  let ana: Tech;
+  const filesDir = mkdtempSync(join(tmpdir(), 'hd-disk-room-'));
+  const parts = () => readdirSync(filesDir, { recursive: true }).map(String).filter((f) => f.endsWith('.part'));
+  const reservations = async () => Number(((await h.server.db('upload_reservations').count({ n: '*' }).first()) as { n: number | string }).n);
+  beforeAll(async () => {
+    const limits = { FILE_MAX_BYTES: String(4 * GiB), FILE_MAX_BYTES_PER_TICKET: '0', FILE_MAX_BYTES_PER_ADDRESS: '0', FILE_MAX_TOTAL_BYTES: '0' };
+    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '50', UPLOAD_RATE_PER_MINUTE: '1000', FILES_DIR: filesDir, DATA_MIN_FREE_BYTES: String(freeBytes(filesDir) - 2 * GiB), ...limits });
+    ana = await h.freshTechnician(await h.login('admin', ADMIN_PASSWORD), 'ana');
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const accepted = async () => {
+    const t = await h.helpRequest();
+    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+    return t;
+  };
+  const hold = (t: { id: number; secret: string }, length: number | null) => heldUpload(h.server.url, `/api/v1/help-requests/${t.id}/files?name=disk.img`, bearer(t.secret), length);
+
+  it('what uploads in progress may still write counts: one that would take the disk below the watermark is refused in words before it is read; a chunked one counts all it may have', async () => {
+    const t = await accepted();
+    const first = await hold(t, 1.5 * GiB);
+    await expect.poll(() => parts().length).toBe(1);
+    const second = await hold(t, 1.5 * GiB);
+    await expect.poll(() => second.answered()).toBe(true);
+    expect([status(second), error(second)]).toEqual([507, diskLow]);
+    expect(first.answered()).toBe(false);
+    first.drop();
+    await expect.poll(reservations).toBe(0);
+    expect(parts()).toEqual([]);
+    // No length: it may have all the room above the watermark, so that room is taken while it runs.
+    const chunked = await hold(t, null);
+    await expect.poll(() => parts().length).toBe(1);
+    const after = await hold(t, 512 * 1024 ** 2);
+    await expect.poll(() => after.answered()).toBe(true);
+    expect([status(after), error(after)]).toEqual([507, diskLow]);
+    chunked.drop();
+    await expect.poll(reservations).toBe(0);
+    const again = await hold(t, 1.5 * GiB);
+    await expect.poll(() => parts().length).toBe(1);
+    expect(again.answered()).toBe(false);
+    for (const u of [second, after, again]) u.drop();
+    await expect.poll(reservations).toBe(0);
+  });
+
+  it('free space is measured again while a body streams: another writer taking the room stops the upload with DISK_LOW in words, and nothing of it is kept', async () => {
+    const t = await accepted();
+    const upload = await hold(t, null);
+    await expect.poll(() => parts().length).toBe(1);
+    const filler = join(filesDir, 'another-writer.bin');
+    try {
+      for (let i = 0; i < 8; i++) writeFileSync(filler, Buffer.alloc(8 * 1024 ** 2, 1), { flag: 'a' });
+      upload.finish(8 * 1024 ** 2);
+      await expect.poll(() => upload.answered()).toBe(true);
+      expect([status(upload), error(upload)]).toEqual([507, diskLow]);
+      await expect.poll(() => parts()).toEqual([]);
+      await expect.poll(reservations).toBe(0);
+      expect((await h.api.get(`/api/v1/help-requests/${t.id}/files`).set(bearer(t.secret)).expect(200)).body.files).toEqual([]);
+    } finally {
+      upload.drop();
+      rmSync(filler, { force: true });
+    }
   });
 });

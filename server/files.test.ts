@@ -1,12 +1,13 @@
 // Files on a ticket through the real server on both engines, real files on
 // disk: offered to the user, accepted or refused; sent by the user; SHA-256 on
-// both sides; refused early when too big; only as attachments.
+// both sides; refused early when too big; only as attachments; what a crash
+// left in the files directory cleaned up by housekeeping.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { engines } from '../test/databases.ts';
 import { ADMIN_PASSWORD, cookieOf, openSse, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 
@@ -172,5 +173,40 @@ describe.each(engines)('files on %s', (engine) => {
     expect(list).toEqual([expect.objectContaining({ id: sent.body.file.id, state: 'purged', sha256: sent.body.file.sha256 })]);
     expect((await ana.get(`/api/v1/tickets/${t.id}/files/${sent.body.file.id}`).expect(410)).body.error.code).toBe('FILE_PURGED');
     admin = await h.login('admin', ADMIN_PASSWORD);
+  });
+
+  it('housekeeping removes what a crash left: parts older than the upload deadline, stored files no row keeps after a day; recent ones and recorded files stay', async () => {
+    const ana = await h.freshTechnician(admin, 'ana');
+    const t = await heldTicket(ana);
+    const sent = await h.api.post(`/api/v1/help-requests/${t.id}/files`).query({ name: 'kept.log' }).set({ ...bearer(t.secret), 'content-type': 'application/octet-stream' }).send(Buffer.from('kept')).expect(201);
+    const { storage } = (await h.server.db('ticket_files').where({ id: sent.body.file.id }).first('storage')) as { storage: string };
+    const month = storage.split('/')[0]!;
+    const MINUTE = 60_000;
+    const DAY = 24 * 60 * MINUTE;
+    // A file's age is its modification time (as a crash left it), set back here.
+    const aged = (name: string, ageMs: number) => {
+      const path = join(filesDir, name);
+      mkdirSync(dirname(path), { recursive: true });
+      if (!existsSync(path)) writeFileSync(path, 'left by a crash');
+      const at = new Date(Date.now() - ageMs);
+      utimesSync(path, at, at);
+      return name;
+    };
+    const gone = [
+      aged(`${month}/${randomUUID()}.part`, 10 * MINUTE), // an upload whose server died
+      aged(`${month}/${randomUUID()}`, 2 * DAY), // renamed into place, never recorded
+      aged(`2020-01/${randomUUID()}`, 400 * DAY),
+    ];
+    const stay = [
+      aged(`${month}/${randomUUID()}.part`, MINUTE), // an upload under way
+      aged(`${month}/${randomUUID()}`, 3_600_000), // its row may still be on its way
+      aged(storage, 2 * DAY), // recorded: its row keeps it
+      aged(`${month}/notes.txt`, 400 * DAY), // not a name the server writes
+    ];
+    expect(await h.server.housekeeping()).toBe(true);
+    expect(gone.filter((name) => existsSync(join(filesDir, name)))).toEqual([]);
+    expect(stay.filter((name) => existsSync(join(filesDir, name)))).toEqual(stay);
+    const got = await asBuffer(ana.get(`/api/v1/tickets/${t.id}/files/${sent.body.file.id}`)).expect(200);
+    expect(binary(got).toString()).toBe('kept');
   });
 });

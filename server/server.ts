@@ -174,6 +174,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     const sessionsPurged = await sessionStore.purgeExpired();
     const recordingsPurged = await recordings.purge();
     const filesPurged = await files.purge();
+    const leftovers = await files.removeLeftovers();
+    if (leftovers.reservations || leftovers.parts || leftovers.orphans) log.warn({ ...leftovers }, 'housekeeping removed what a crash left of uploads');
     if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged }, 'housekeeping');
     return true;
   };

@@ -5,9 +5,11 @@
 // (receive.ts) within the upload budget (upload-budget.ts: per file, per
 // ticket, per address a day, in all, and a disk watermark) — refused before a
 // byte is read when the limit is known, else cut off at it, and nothing of a
-// refused upload is kept. Served only as attachments. Every send, accept,
-// refuse and download is audited; files older than the retention period are
-// deleted (the row stays).
+// refused upload is kept; what uploads under way may write is reserved in
+// the database before their bodies are read. Served only as attachments. Every
+// send, accept, refuse and download is audited; files older than the
+// retention period are deleted (the row stays); what a crash left is removed
+// (leftovers.ts).
 import { ignoreCodes } from '../../lib/expected.ts';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
@@ -17,14 +19,15 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isDatabaseUnavailable } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { TicketFile, TicketView } from '../../protocol/events.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { closedStatuses, userFileStatuses } from '../tickets/state-machine.ts';
+import { removeLeftovers } from './leftovers.ts';
 import { receiveUpload, type Received } from './receive.ts';
-import { createUploadBudget, type UploadLimits, type UploadSender } from './upload-budget.ts';
+import { createUploadBudget, type Allowance, type UploadLimits, type UploadSender } from './upload-budget.ts';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -100,9 +103,21 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     if (closedStatuses.includes(ticket.status)) throw new AppError('TICKET_CLOSED', `Ticket ${ticket.id} is ${ticket.status}: it takes no new files`);
   }
 
-  /** Within the budget: the body to disk, refused early or cut off at the limit (nothing kept then). */
-  async function receive(ticket: TicketView, sender: UploadSender, body: Readable, declaredLength: number | null): Promise<Received> {
-    return receiveUpload(root, clock, body, declaredLength, await budget.allow(ticket.id, sender, declaredLength));
+  /**
+   * Within the budget: its share reserved before a byte is read, the body to
+   * disk (refused early or cut off at the limit: nothing kept then), recorded
+   * by `record`. A failure gives the share back.
+   */
+  async function receive(ticket: TicketView, sender: UploadSender, body: Readable, declaredLength: number | null, record: (received: Received, allowance: Allowance) => Promise<TicketFile>): Promise<TicketFile> {
+    const allowance = await budget.allow(ticket.id, sender, declaredLength);
+    try {
+      return await record(await receiveUpload(root, clock, body, declaredLength, allowance), allowance);
+    } catch (err) {
+      await budget.release(allowance).catch((releaseErr: unknown) => {
+        if (!isDatabaseUnavailable(releaseErr)) throw releaseErr; // the database away: the share expires by itself
+      });
+      throw err;
+    }
   }
 
   async function row(ticketId: number, fileId: string): Promise<Row> {
@@ -115,10 +130,9 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     bus.publish('ticket.file', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, file });
   }
 
-  /** Records a received file; the budget is counted again in the same transaction, and a refusal (or any failure) deletes the file. */
-  async function store(ticket: TicketView, direction: TicketFile['direction'], sender: { technicianId: number | null; name: string }, name: string, received: Received, context: ActorContext): Promise<TicketFile> {
+  /** Records a received file; the budget is counted again in the same transaction (its share turning into the row), and a refusal (or any failure) deletes the file. */
+  async function store(ticket: TicketView, direction: TicketFile['direction'], sender: { technicianId: number | null; name: string }, name: string, received: Received, allowance: Allowance, context: ActorContext): Promise<TicketFile> {
     const now = clock.now();
-    const budgetSender: UploadSender = { direction, address: context.remoteAddress };
     const r: Row = {
       id: randomUUID(),
       ticket_id: ticket.id,
@@ -135,7 +149,7 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     };
     try {
       await db.transaction(async (trx) => {
-        await budget.confirm(trx, ticket.id, budgetSender, r.size);
+        await budget.confirm(trx, allowance, r.size);
         if (direction === 'to_technician') {
           // Released (or closed) while the bytes arrived: refused as it would have been before.
           const current = (await trx('tickets').where({ id: ticket.id }).first('status')) as { status: TicketView['status'] } | undefined;
@@ -186,15 +200,17 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
         throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id}, or an administrator, may send its user files`);
       }
       assertOpen(ticket);
-      const received = await receive(ticket, { direction: 'to_user', address: context.remoteAddress }, body, declaredLength);
-      return store(ticket, 'to_user', { technicianId: technician.id, name: technician.displayName }, checked, received, context);
+      return receive(ticket, { direction: 'to_user', address: context.remoteAddress }, body, declaredLength, (received, allowance) =>
+        store(ticket, 'to_user', { technicianId: technician.id, name: technician.displayName }, checked, received, allowance, context),
+      );
     },
 
     /** The user sends a file to the technicians: only once one has accepted the request (UPLOAD_BEFORE_ACCEPT before a byte is read). */
     async fromUser(ticket: TicketView, checked: string, body: Readable, declaredLength: number | null, context: ActorContext): Promise<TicketFile> {
       assertUserMaySend(ticket);
-      const received = await receive(ticket, { direction: 'to_technician', address: context.remoteAddress }, body, declaredLength);
-      return store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, received, context);
+      return receive(ticket, { direction: 'to_technician', address: context.remoteAddress }, body, declaredLength, (received, allowance) =>
+        store(ticket, 'to_technician', { technicianId: null, name: ticket.requesterName }, checked, received, allowance, context),
+      );
     },
 
     /**
@@ -250,6 +266,12 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
         await insertAuditEvent(db, now, systemActor('retention'), 'file.purged', { ticketId: Number(r.ticket_id), technicianId: r.technician_id }, { fileId: r.id, name: r.name, retentionDays: deps.retentionDays });
       }
       return old.length;
+    },
+
+    /** What crashes left: shares of uploads that no longer run, `.part` files past the upload deadline, stored files no row keeps after a day. */
+    async removeLeftovers(): Promise<{ reservations: number; parts: number; orphans: number }> {
+      const reservations = await budget.clearStale();
+      return { reservations, ...(await removeLeftovers(db, root)) };
     },
   };
 }
