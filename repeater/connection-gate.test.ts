@@ -108,6 +108,11 @@ describe('the connection gate on any HTTP server', () => {
       expect(Math.max(...lifetimes)).toBeLessThan(800 + 2000);
       expect(handled).toBe(3);
       expect(gate.pending).toBe(0);
+      // A connection that sends nothing (a browser's preconnect) is closed at the deadline without a word:
+      // a browser retries on a new socket, where a 408 would fail an EventSource for good.
+      const silent = await open();
+      expect(await silent.closed).toBeLessThan(800 + 2000);
+      expect(silent.text()).toBe('');
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,8 +2,9 @@
 // From its accept until its request is in (an upgrade: until the 101 or the
 // refusal is written; a plain request: until its headers are in), and again
 // from each response's end until the next request on a kept-alive connection,
-// a connection is pending: it must finish within handshakeTimeoutMs (then a
-// new one is answered 408, an idle kept-alive one just closed), and at most
+// a connection is pending: it must finish within handshakeTimeoutMs (then one
+// that sent part of a request is answered 408; one that sent nothing, like a
+// browser's preconnected socket, or an idle kept-alive one, is just closed), and at most
 // maxPendingPerAddress of them may come from one address and maxPending in
 // all (past that a new one is answered 429 or 503 and dropped at once; its
 // request, should it arrive, is never handed to the application). A half-sent
@@ -107,7 +108,9 @@ export class ConnectionGate {
     const timer = setTimeout(() => {
       if (gated[kPending] !== pending) return;
       this.settle(socket);
-      this.#drop(socket, idle ? null : TIMED_OUT);
+      // One that sent nothing (a browser's preconnected socket) is closed silently: a browser
+      // retries a request on a socket that closes unused, but fails an EventSource answered 408.
+      this.#drop(socket, idle || socket.bytesRead === 0 ? null : TIMED_OUT);
     }, this.options.handshakeTimeoutMs);
     timer.unref();
     const pending: Pending = { address, timer };

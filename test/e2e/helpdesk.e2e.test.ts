@@ -79,15 +79,20 @@ afterAll(async () => {
 });
 
 async function login(username: string, password: string) {
-  let cookie = '';
+  // A small cookie jar: the login answer sets the session and the remembered-browser cookie.
+  const jar = new Map<string, string>();
   const call = async (path: string, init: { method?: string; body?: unknown; csrf?: string } = {}) => {
+    const cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
     const res = await fetch(`${serverUrl}${path}`, {
       method: init.method ?? 'GET',
       headers: { cookie, 'content-type': 'application/json', ...(init.csrf ? { 'x-csrf-token': init.csrf } : {}) },
       ...(init.body ? { body: JSON.stringify(init.body) } : {}),
     });
-    const set = res.headers.get('set-cookie');
-    if (set) cookie = set.split(';')[0]!;
+    for (const set of res.headers.getSetCookie()) {
+      const [pair] = set.split(';');
+      const at = pair!.indexOf('=');
+      jar.set(pair!.slice(0, at), pair!.slice(at + 1));
+    }
     return res;
   };
   const { csrfToken } = (await (await call('/auth/session')).json()) as { csrfToken: string };
