@@ -2,9 +2,10 @@
 // From its accept until its request is in (an upgrade: until the 101 or the
 // refusal is written; a plain request: until its headers are in), and again
 // from each response's end until the next request on a kept-alive connection,
-// a connection is pending: it must finish within handshakeTimeoutMs (then one
-// that sent part of a request is answered 408; one that sent nothing, like a
-// browser's preconnected socket, or an idle kept-alive one, is just closed), and at most
+// a connection is pending: it must finish within handshakeTimeoutMs (between
+// requests: after Node's own keep-alive timeout; then one that sent part of a
+// request is answered 408; one that sent nothing, like a browser's
+// preconnected socket, or an idle kept-alive one, is just closed), and at most
 // maxPendingPerAddress of them may come from one address and maxPending in
 // all (past that a new one is answered 429 or 503 and dropped at once; its
 // request, should it arrive, is never handed to the application). A half-sent
@@ -111,7 +112,7 @@ export class ConnectionGate {
       // One that sent nothing (a browser's preconnected socket) is closed silently: a browser
       // retries a request on a socket that closes unused, but fails an EventSource answered 408.
       this.#drop(socket, idle || socket.bytesRead === 0 ? null : TIMED_OUT);
-    }, this.options.handshakeTimeoutMs);
+    }, idle ? this.#idleDeadline(socket) : this.options.handshakeTimeoutMs);
     timer.unref();
     const pending: Pending = { address, timer };
     gated[kPending] = pending;
@@ -119,6 +120,16 @@ export class ConnectionGate {
       gated[kWatched] = true;
       socket.once('close', () => this.settle(socket));
     }
+  }
+
+  /**
+   * Between requests, Node's own keep-alive timeout closes an idle connection
+   * first (it keeps a second's grace for clients that reuse a socket just as it
+   * expires); this deadline only cuts one whose next request began and stalls.
+   */
+  #idleDeadline(socket: Socket): number {
+    const keepAlive = (socket as Socket & { server?: Server }).server?.keepAliveTimeout ?? 5_000;
+    return Math.max(this.options.handshakeTimeoutMs, keepAlive + 2_000);
   }
 
   #release(address: string): void {
