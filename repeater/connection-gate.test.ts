@@ -120,4 +120,43 @@ describe('the connection gate on any HTTP server', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+
+  it('closes the oldest idle kept-alive connection to make room, never refusing a new one for their sake', async () => {
+    let handled = 0;
+    const server = createServer((_req, res) => {
+      handled += 1;
+      res.end('ok');
+    });
+    const gate = new ConnectionGate({ handshakeTimeoutMs: 5000, maxPending: 1000, maxPendingPerAddress: 3 });
+    gate.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const request = (): Promise<{ socket: Socket; answer: Promise<string>; closed: Promise<void> }> =>
+      new Promise((resolve) => {
+        const socket = netConnect(port, '127.0.0.1');
+        open.push(socket);
+        socket.on('error', () => undefined);
+        let text = '';
+        const answer = new Promise<string>((done) => socket.on('data', (d: Buffer) => ((text += d.toString('latin1')), text.includes('ok') && done(text))));
+        const closed = new Promise<void>((done) => socket.once('close', () => done()));
+        socket.once('connect', () => {
+          socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+          resolve({ socket, answer, closed });
+        });
+      });
+    try {
+      // Three browsers' connections, answered and kept alive: the address's three places are idle ones.
+      const idle = [await request(), await request(), await request()];
+      for (const c of idle) expect(await c.answer).toMatch(/^HTTP\/1\.1 200/);
+      await expect.poll(() => gate.pending).toBe(3);
+      // A fourth is served, and the oldest idle one was closed to make room.
+      const fresh = await request();
+      expect(await fresh.answer).toMatch(/^HTTP\/1\.1 200/);
+      await idle[0]!.closed;
+      expect(handled).toBe(4);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

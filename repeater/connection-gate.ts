@@ -10,8 +10,11 @@
 // all (past that a new one is answered 429 or 503 and dropped at once; its
 // request, should it arrive, is never handed to the application). A half-sent
 // request cannot hold a socket for Node's 60 s header timeout, nor a thousand
-// of them from one address. A trusted proxy's address (every user behind it
-// shares it) is held only to the total and the deadline.
+// of them from one address. Idle kept-alive connections count too, but a new
+// connection is never refused for their sake: the oldest idle one is closed
+// to make room (its client opens another when it needs one), so a hundred
+// browsers behind one NAT keep working. A trusted proxy's address (every user
+// behind it shares it) is held only to the total and the deadline.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -26,6 +29,10 @@ export interface ConnectionGateOptions {
 interface Pending {
   address: string;
   timer: NodeJS.Timeout;
+  /** Kept alive between requests (may be closed to make room for a new connection, until its next request begins). */
+  idle: boolean;
+  /** Bytes the connection had read when it became pending (more since: its next request has begun). */
+  readAt: number;
 }
 
 const kPending = Symbol('pending');
@@ -47,6 +54,9 @@ export class ConnectionGate {
   #pending = 0;
   readonly #byAddress = new Map<string, number>();
   readonly #servers = new WeakSet<Server>();
+  /** Kept-alive connections between requests, oldest first: overall and by address. */
+  readonly #idle = new Set<Socket>();
+  readonly #idleByAddress = new Map<string, Set<Socket>>();
 
   private readonly options: ConnectionGateOptions;
 
@@ -92,6 +102,12 @@ export class ConnectionGate {
     if (!pending) return;
     (socket as GatedSocket)[kPending] = null;
     clearTimeout(pending.timer);
+    if (pending.idle) {
+      this.#idle.delete(socket);
+      const mine = this.#idleByAddress.get(pending.address);
+      mine?.delete(socket);
+      if (mine?.size === 0) this.#idleByAddress.delete(pending.address);
+    }
     this.#release(pending.address);
   }
 
@@ -101,9 +117,12 @@ export class ConnectionGate {
     if (gated[kPending]) return;
     const address = socket.remoteAddress ?? 'unknown';
     const shared = this.options.sharedAddress?.(address) ?? false;
+    // A new connection is never refused for the sake of idle kept-alive ones: the oldest of those makes room.
+    if (this.#pending >= this.options.maxPending && !(!idle && this.#closeIdle(this.#idle))) return this.#drop(socket, idle ? null : BUSY);
+    if (!shared && (this.#byAddress.get(address) ?? 0) >= this.options.maxPendingPerAddress && !(!idle && this.#closeIdle(this.#idleByAddress.get(address)))) {
+      return this.#drop(socket, idle ? null : BUSY_ADDRESS);
+    }
     const fromAddress = this.#byAddress.get(address) ?? 0;
-    if (this.#pending >= this.options.maxPending) return this.#drop(socket, idle ? null : BUSY);
-    if (!shared && fromAddress >= this.options.maxPendingPerAddress) return this.#drop(socket, idle ? null : BUSY_ADDRESS);
     this.#pending += 1;
     this.#byAddress.set(address, fromAddress + 1);
     const timer = setTimeout(() => {
@@ -114,8 +133,14 @@ export class ConnectionGate {
       this.#drop(socket, idle || socket.bytesRead === 0 ? null : TIMED_OUT);
     }, idle ? this.#idleDeadline(socket) : this.options.handshakeTimeoutMs);
     timer.unref();
-    const pending: Pending = { address, timer };
+    const pending: Pending = { address, timer, idle, readAt: socket.bytesRead };
     gated[kPending] = pending;
+    if (idle) {
+      this.#idle.add(socket);
+      let mine = this.#idleByAddress.get(address);
+      if (!mine) this.#idleByAddress.set(address, (mine = new Set()));
+      mine.add(socket);
+    }
     if (!gated[kWatched]) {
       gated[kWatched] = true;
       socket.once('close', () => this.settle(socket));
@@ -130,6 +155,18 @@ export class ConnectionGate {
   #idleDeadline(socket: Socket): number {
     const keepAlive = (socket as Socket & { server?: Server }).server?.keepAliveTimeout ?? 5_000;
     return Math.max(this.options.handshakeTimeoutMs, keepAlive + 2_000);
+  }
+
+  /** Closes the oldest idle kept-alive connection of `set` (the client opens another when it needs one). */
+  #closeIdle(set: Set<Socket> | undefined): boolean {
+    for (const socket of set ?? []) {
+      // One whose next request has begun (half-sent, perhaps on purpose) is pending for real: it stays counted.
+      if (socket.bytesRead !== (socket as GatedSocket)[kPending]?.readAt) continue;
+      this.settle(socket);
+      this.#drop(socket, null);
+      return true;
+    }
+    return false;
   }
 
   #release(address: string): void {
