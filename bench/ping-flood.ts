@@ -24,8 +24,7 @@ export async function pingFlood(system: Relay, sink: Sink): Promise<FloodFigures
     await rawWebSocket(HOST, system.port, '/wsClient?token=bench.flood.viewer');
   }
   socket.pause();
-  const ping = maskedFrame(Buffer.alloc(125, 7));
-  ping[0] = 0x89; // a ping, not a binary frame
+  const ping = maskedFrame(Buffer.alloc(125, 7), { opcode: 0x9 });
   const batch = Buffer.concat(Array.from({ length: 1024 }, () => ping));
   let sent = 0;
   let highest = before;

@@ -37,16 +37,20 @@ export function rawWebSocket(host: string, port: number, path: string, localAddr
   });
 }
 
-/** One masked binary frame carrying `payload`, built once and written many times. */
-export function maskedFrame(payload: Buffer): Buffer {
+/**
+ * One masked frame carrying `payload`, built once and written many times:
+ * binary unless `opcode` says otherwise, with a random mask unless one is
+ * given (the zero mask is legal and leaves the payload as it is).
+ */
+export function maskedFrame(payload: Buffer, options: { opcode?: number; mask?: Buffer } = {}): Buffer {
   const length = payload.length;
   const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const header = Buffer.alloc(2 + extended + 4);
-  header[0] = 0x82;
+  header[0] = 0x80 | (options.opcode ?? 0x2);
   header[1] = 0x80 | (extended === 0 ? length : extended === 2 ? 126 : 127);
   if (extended === 2) header.writeUInt16BE(length, 2);
   if (extended === 8) header.writeUInt32BE(length, 6);
-  const mask = randomBytes(4);
+  const mask = options.mask ?? randomBytes(4);
   mask.copy(header, 2 + extended);
   const body = Buffer.allocUnsafe(length);
   for (let i = 0; i < length; i++) body[i] = payload[i]! ^ mask[i & 3]!;
@@ -74,53 +78,55 @@ export function pump(socket: Socket, frame: Buffer, count: number): Promise<void
 }
 
 /**
- * Counts payload bytes of the unmasked frames arriving on `socket` (headers are
- * parsed, payloads skipped) and resolves when `total` have arrived.
+ * A reader of the unmasked frames a server sends: it parses headers, skips
+ * control frames and payloads without copying them, and hands `onBytes` how
+ * many data-payload bytes each chunk carried.
  */
+export function framePayloadCounter(onBytes: (n: number) => void): (chunk: Buffer) => void {
+  let skip = 0;
+  let pending: Buffer | null = null;
+  return (chunk) => {
+    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = null;
+    let pos = 0;
+    let got = 0;
+    while (pos < buf.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, buf.length - pos);
+        skip -= n;
+        pos += n;
+        got += n; // only data frames are skipped in pieces
+        continue;
+      }
+      if (buf.length - pos < 2) break;
+      const len7 = buf[pos + 1]! & 0x7f;
+      const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+      if (buf.length - pos < size) break;
+      const length = len7 === 126 ? buf.readUInt16BE(pos + 2) : len7 === 127 ? buf.readUInt32BE(pos + 6) : len7;
+      if ((buf[pos]! & 0x0f) >= 8) {
+        // Control frames (a heartbeat ping) carry no counted payload: taken whole.
+        if (buf.length - pos - size < length) break;
+        pos += size + length;
+        continue;
+      }
+      pos += size;
+      skip = length;
+    }
+    if (pos < buf.length) pending = Buffer.from(buf.subarray(pos));
+    if (got > 0) onBytes(got);
+  };
+}
+
+/** Counts the data-payload bytes of the frames arriving on `socket` (after `head`) and resolves when `total` have arrived. */
 export function countFramePayload(socket: Socket, head: Buffer, total: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let got = 0;
-    let skip = 0;
-    let pending = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      pending = Buffer.alloc(0);
-      let pos = 0;
-      while (pos < buf.length) {
-        if (skip > 0) {
-          const n = Math.min(skip, buf.length - pos);
-          skip -= n;
-          pos += n;
-          got += n; // only data frames are skipped in pieces
-          continue;
-        }
-        if (buf.length - pos < 2) break;
-        const len7 = buf[pos + 1]! & 0x7f;
-        const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
-        if (buf.length - pos < size) break;
-        const opcode = buf[pos]! & 0x0f;
-        const length = len7 === 126 ? buf.readUInt16BE(pos + 2) : len7 === 127 ? buf.readUInt32BE(pos + 6) : len7;
-        pos += size;
-        if (opcode >= 8) {
-          // Control frames (a heartbeat ping) carry no counted payload.
-          if (buf.length - pos < length) {
-            pos -= size;
-            break;
-          }
-          pos += length;
-          continue;
-        }
-        const n = Math.min(length, buf.length - pos);
-        got += n;
-        pos += n;
-        skip = length - n;
-      }
-      if (pos < buf.length) pending = Buffer.from(buf.subarray(pos));
-      if (got >= total) {
-        socket.off('data', onData);
-        resolve();
-      }
-    };
+    const onData = framePayloadCounter((n) => {
+      got += n;
+      if (got < total) return;
+      socket.off('data', onData);
+      resolve();
+    });
     socket.on('data', onData);
     socket.once('close', () => {
       if (got < total) reject(new Error(`receiver closed after ${got}/${total} bytes`));

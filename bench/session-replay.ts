@@ -6,7 +6,7 @@
 // same way: a message has arrived when every byte up to its end has.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { rawWebSocket } from './raw-ws.ts';
+import { framePayloadCounter, maskedFrame, rawWebSocket } from './raw-ws.ts';
 import { HOST, sleep, type Relay, type Sink } from './bench-kit.ts';
 
 export interface Trace {
@@ -33,55 +33,7 @@ interface Session {
 }
 
 const ZEROS = Buffer.alloc(1 << 20);
-
-/** A masked frame with the zero mask (legal, and the payload needs no XOR in the driver). */
-function zeroMaskedFrame(length: number): Buffer {
-  const ext = length < 126 ? 0 : length < 65536 ? 2 : 8;
-  const header = Buffer.alloc(2 + ext + 4);
-  header[0] = 0x82;
-  header[1] = 0x80 | (ext === 0 ? length : ext === 2 ? 126 : 127);
-  if (ext === 2) header.writeUInt16BE(length, 2);
-  if (ext === 8) header.writeUInt32BE(length, 6);
-  return Buffer.concat([header, ZEROS.subarray(0, length)]);
-}
-
-/** Counts the payload bytes of unmasked server frames as they arrive. */
-function frameCounter(onBytes: (n: number) => void): (chunk: Buffer) => void {
-  let skip = 0;
-  let pending: Buffer | null = null;
-  return (chunk) => {
-    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = null;
-    let pos = 0;
-    let got = 0;
-    while (pos < buf.length) {
-      if (skip > 0) {
-        const n = Math.min(skip, buf.length - pos);
-        skip -= n;
-        pos += n;
-        got += n;
-        continue;
-      }
-      if (buf.length - pos < 2) break;
-      const len7 = buf[pos + 1]! & 0x7f;
-      const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
-      if (buf.length - pos < size) break;
-      const length = len7 === 126 ? buf.readUInt16BE(pos + 2) : len7 === 127 ? buf.readUInt32BE(pos + 6) : len7;
-      pos += size;
-      if ((buf[pos - size]! & 0x0f) >= 8) {
-        if (buf.length - pos < length) {
-          pos -= size;
-          break;
-        }
-        pos += length;
-        continue;
-      }
-      skip = length;
-    }
-    if (pos < buf.length) pending = Buffer.from(buf.subarray(pos));
-    if (got > 0) onBytes(got);
-  };
-}
+const ZERO_MASK = Buffer.alloc(4);
 
 export interface ReplayFigures {
   system: string;
@@ -137,12 +89,13 @@ export async function replay(system: Relay | null, sink: Sink, trace: Trace, n: 
           s.head[dir] += 2;
         }
       };
-      at.socket.on('data', at.ws ? frameCounter(arrived) : (chunk: Buffer) => arrived(chunk.length));
+      at.socket.on('data', at.ws ? framePayloadCounter(arrived) : (chunk: Buffer) => arrived(chunk.length));
       at.socket.on('error', () => undefined);
       at.socket.resume();
     }
   }
-  const frames = trace.messages.map(([, , len]) => ({ ws: zeroMaskedFrame(len), raw: ZEROS.subarray(0, len) }));
+  // The zero mask: legal, and the driver need not XOR what it sends.
+  const frames = trace.messages.map(([, , len]) => ({ ws: maskedFrame(ZEROS.subarray(0, len), { mask: ZERO_MASK }), raw: ZEROS.subarray(0, len) }));
   // The schedule: 1 ms buckets of (session, message) for the run.
   const buckets: number[][] = Array.from({ length: runMs + 1 }, () => []);
   const { durationMs, messages } = trace;
