@@ -6,16 +6,13 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { createServer } from 'node:http';
 import { WebSocket } from 'ws';
 import { ConnectionGate } from './connection-gate.ts';
-import { startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
+import { dropAll, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
 
 let t: TestRepeater | undefined;
 const open: (WebSocket | Socket)[] = [];
 
 afterEach(async () => {
-  for (const c of open.splice(0)) {
-    if (c instanceof WebSocket) c.terminate();
-    else c.destroy();
-  }
+  dropAll(open);
   await t?.close();
   t = undefined;
 });

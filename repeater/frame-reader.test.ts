@@ -3,10 +3,9 @@
 // invalid input the same close code and error, at the same point.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { FrameReader, type FrameHandler } from './frame-reader.ts';
 import { Utf8Stream } from './utf8-stream.ts';
+import { wsModule } from './ws-validation.ts';
 
 type Event =
   | { type: 'message'; binary: boolean; data: string }
@@ -14,14 +13,12 @@ type Event =
   | { type: 'close'; code: number; reason: string }
   | { type: 'error'; code: number; errorCode: string };
 
-const require = createRequire(import.meta.url);
-const wsLib = join(dirname(require.resolve('ws')), 'lib');
-const { kStatusCode } = require(join(wsLib, 'constants.js')) as { kStatusCode: symbol };
+const { kStatusCode } = wsModule<{ kStatusCode: symbol }>('constants.js');
 interface WsReceiver {
   on(event: string, listener: (...args: never[]) => void): void;
   write(chunk: Buffer): boolean;
 }
-const Receiver = require(join(wsLib, 'receiver.js')) as new (options: object) => WsReceiver;
+const Receiver = wsModule<new (options: object) => WsReceiver>('receiver.js');
 
 /** What `ws` makes of the chunks (a server's receiver: masked frames, no extensions). */
 async function throughWs(chunks: Buffer[], maxPayload: number): Promise<Event[]> {

@@ -9,16 +9,13 @@ import { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/close-codes.ts';
 import type { EndedEvent } from './contract.ts';
 import { closeFrame } from './frames.ts';
-import { clientFrame, closed, connect, rawCloseCode, rawLeg, receiveBytes, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
+import { clientFrame, closed, connect, dropAll, rawCloseCode, rawLeg, receiveBytes, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
 
 let t: TestRepeater;
 const open: (WebSocket | Socket)[] = [];
 
 afterEach(async () => {
-  for (const c of open.splice(0)) {
-    if (c instanceof WebSocket) c.terminate();
-    else c.destroy();
-  }
+  dropAll(open);
   await t?.close();
 });
 

@@ -174,3 +174,11 @@ export function rawCloseCode(socket: import('node:net').Socket): Promise<number>
     socket.once('close', () => reject(new Error('closed without a close frame')));
   });
 }
+
+/** Drops every client a test opened, ws or raw (afterEach). */
+export function dropAll(open: (WebSocket | import('node:net').Socket)[]): void {
+  for (const c of open.splice(0)) {
+    if (c instanceof WebSocket) c.terminate();
+    else c.destroy();
+  }
+}

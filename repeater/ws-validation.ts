@@ -8,8 +8,13 @@ interface WsValidation {
 }
 
 const require = createRequire(import.meta.url);
-// ws's package exports hide lib/: the file is required by its path.
-const validation = require(join(dirname(require.resolve('ws')), 'lib', 'validation.js')) as WsValidation;
+
+/** One of `ws`'s own modules (its package exports hide lib/: the file is required by its path). */
+export function wsModule<T>(file: string): T {
+  return require(join(dirname(require.resolve('ws')), 'lib', file)) as T;
+}
+
+const validation = wsModule<WsValidation>('validation.js');
 
 /** Whether a close frame may carry `code` (RFC 6455 §7.4: never 1004–1006, 1015, or below 1000). */
 export const isValidStatusCode: (code: number) => boolean = validation.isValidStatusCode;
