@@ -137,7 +137,7 @@ describe.runIf(freeBytes(tmpdir()) > 4 * GiB).each(engines)('uploads in progress
   let ana: Tech;
   const filesDir = mkdtempSync(join(tmpdir(), 'hd-disk-room-'));
   const parts = () => readdirSync(filesDir, { recursive: true }).map(String).filter((f) => f.endsWith('.part'));
-  const reservations = async () => Number(((await h.server.db('upload_reservations').count({ n: '*' }).first()) as { n: number | string }).n);
+  const reservations = () => h.rows('upload_reservations');
   beforeAll(async () => {
     const limits = { FILE_MAX_BYTES: String(4 * GiB), FILE_MAX_BYTES_PER_TICKET: '0', FILE_MAX_BYTES_PER_ADDRESS: '0', FILE_MAX_TOTAL_BYTES: '0' };
     h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '50', UPLOAD_RATE_PER_MINUTE: '1000', FILES_DIR: filesDir, DATA_MIN_FREE_BYTES: String(freeBytes(filesDir) - 2 * GiB), ...limits });
@@ -147,11 +147,7 @@ describe.runIf(freeBytes(tmpdir()) > 4 * GiB).each(engines)('uploads in progress
     await h?.close();
   });
 
-  const accepted = async () => {
-    const t = await h.helpRequest();
-    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
-    return t;
-  };
+  const accepted = () => h.acceptedRequest(ana);
   const hold = (t: { id: number; secret: string }, length: number | null) => heldUpload(h.server.url, `/api/v1/help-requests/${t.id}/files?name=disk.img`, bearer(t.secret), length);
 
   it('what uploads in progress may still write counts: one that would take the disk below the watermark is refused in words before it is read; a chunked one counts all it may have', async () => {

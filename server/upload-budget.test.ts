@@ -28,7 +28,7 @@ describe.each(engines)('the upload budget on %s', (engine) => {
   let ana: Tech & { username: string; password: string };
   const filesDir = mkdtempSync(join(tmpdir(), 'hd-budget-test-'));
   const onDisk = () => readdirSync(filesDir, { recursive: true }).map(String).filter((f) => /[0-9a-f-]{36}/.test(f));
-  const rows = async () => Number(((await h.server.db('ticket_files').count({ n: '*' }).first()) as { n: number | string }).n);
+  const rows = () => h.rows('ticket_files');
   beforeAll(async () => {
     h = await startHarness(engine, {
       MAX_ACTIVE_TICKETS_PER_TECH: '50',
@@ -47,11 +47,7 @@ describe.each(engines)('the upload budget on %s', (engine) => {
 
   const send = (t: { id: number; secret: string }, size: number, from = '203.0.113.1', lang = 'en') =>
     h.api.post(`/api/v1/help-requests/${t.id}/files`).query({ name: 'log.txt' }).set({ ...bearer(t.secret), ...octets, 'x-forwarded-for': from, 'accept-language': lang }).send(randomBytes(size));
-  const accepted = async () => {
-    const t = await h.helpRequest();
-    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
-    return t;
-  };
+  const accepted = () => h.acceptedRequest(ana);
 
   it('a user may send a file only once a technician has accepted: before, and after a release, refused in words before a byte is stored', async () => {
     const t = await h.helpRequest();

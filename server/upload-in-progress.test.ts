@@ -33,7 +33,7 @@ describe.each(engines)('uploads in progress on %s', (engine) => {
   const files = () => readdirSync(filesDir, { recursive: true }).map(String).filter((f) => /[0-9a-f-]{36}/.test(f));
   const parts = () => files().filter((f) => f.endsWith('.part'));
   const bytesOnDisk = () => files().reduce((n, f) => n + statSync(join(filesDir, f)).size, 0);
-  const count = async (table: string) => Number(((await h.server.db(table).count({ n: '*' }).first()) as { n: number | string }).n);
+  const count = (table: string) => h.rows(table);
   beforeAll(async () => {
     h = await startHarness(engine, {
       MAX_ACTIVE_TICKETS_PER_TECH: '50',
@@ -49,11 +49,7 @@ describe.each(engines)('uploads in progress on %s', (engine) => {
     await h?.close();
   });
 
-  const accepted = async () => {
-    const t = await h.helpRequest();
-    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
-    return t;
-  };
+  const accepted = () => h.acceptedRequest(ana);
   const hold = (t: { id: number; secret: string }, length: number | null, from: string) =>
     heldUpload(h.server.url, `/api/v1/help-requests/${t.id}/files?name=part.bin`, { authorization: `Bearer ${t.secret}`, 'x-forwarded-for': from }, length);
   const send = (t: { id: number; secret: string }, size: number, from: string, lang = 'en') =>

@@ -29,6 +29,10 @@ export interface Harness {
   /** A technician of its own for one test: username `<name>-<n>`, display name `<Name>`, password `<username>-password-123`. */
   freshTechnician(admin: Tech, name: string, role?: 'admin' | 'technician'): Promise<Tech & { username: string; password: string }>;
   helpRequest(fields?: Partial<Record<string, string>>): Promise<{ id: number; secret: string }>;
+  /** A help request that `technician` has accepted (files may be sent on it). */
+  acceptedRequest(technician: Tech): Promise<{ id: number; secret: string }>;
+  /** How many rows a table holds. */
+  rows(table: string): Promise<number>;
   /** The repeater process, in 'process' mode. */
   repeaterProcess: RepeaterProcess | null;
   /** Where this harness's recordings are written (server and repeater process alike). */
@@ -100,6 +104,14 @@ export async function startHarness(
     return login(username, password);
   };
 
+  const helpRequest = async (fields: Partial<Record<string, string>> = {}): Promise<{ id: number; secret: string }> => {
+    const res = await api
+      .post('/api/v1/help-requests')
+      .send({ requesterName: 'Bob User', username: 'bob', hostname: 'pc-42', os: 'Debian 12', description: 'Printer does not print', ...fields });
+    if (res.status !== 201) throw new Error(`help request: ${res.status} ${JSON.stringify(res.body)}`);
+    return { id: res.body.id, secret: res.body.clientSecret };
+  };
+
   return {
     server,
     clock,
@@ -111,12 +123,14 @@ export async function startHarness(
       const tech = await createTechnician(admin, username, role, name[0]!.toUpperCase() + name.slice(1));
       return Object.assign(tech, { username, password: `${username}-password-123` });
     },
-    async helpRequest(fields = {}) {
-      const res = await api
-        .post('/api/v1/help-requests')
-        .send({ requesterName: 'Bob User', username: 'bob', hostname: 'pc-42', os: 'Debian 12', description: 'Printer does not print', ...fields });
-      if (res.status !== 201) throw new Error(`help request: ${res.status} ${JSON.stringify(res.body)}`);
-      return { id: res.body.id, secret: res.body.clientSecret };
+    helpRequest,
+    async acceptedRequest(technician) {
+      const t = await helpRequest();
+      await technician.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+      return t;
+    },
+    async rows(table) {
+      return Number(((await server.db(table).count({ n: '*' }).first()) as { n: number | string }).n);
     },
     repeaterProcess,
     recordingsDir,
