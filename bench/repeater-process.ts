@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Repeater } from '../repeater/repeater.ts';
 import { ConnectionGate } from '../repeater/connection-gate.ts';
+import { defaultRepeaterOptions } from '../repeater/contract.ts';
 import type { Authorization, LegRequest } from '../protocol/repeater.ts';
 import { nativeMasking } from '../repeater/frames.ts';
 
@@ -32,7 +33,7 @@ const options = {
 };
 const embedded = process.env.BENCH_EMBEDDED === '1';
 // The server's default TRUST_PROXY is loopback: loopback counts only to the gate's total.
-const gate = embedded ? new ConnectionGate({ handshakeTimeoutMs: 5_000, maxPending: 2_000, maxPendingPerAddress: 50, sharedAddress: (a) => a === '127.0.0.1' || a.startsWith('127.') || a === '::1' }) : undefined;
+const gate = embedded ? ConnectionGate.fromOptions(defaultRepeaterOptions, (a) => a.startsWith('127.') || a === '::1') : undefined;
 const repeater = new Repeater({ authorizeLeg: benchAuthorize, logger: pino({ level: 'warn' }), options, ...(gate ? { gate } : {}) });
 
 let port: number;

@@ -17,6 +17,7 @@
 // behind it shares it) is held only to the total and the deadline.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { RepeaterOptions } from './contract.ts';
 
 export interface ConnectionGateOptions {
   handshakeTimeoutMs: number;
@@ -59,6 +60,15 @@ export class ConnectionGate {
   readonly #idleByAddress = new Map<string, Set<Socket>>();
 
   private readonly options: ConnectionGateOptions;
+
+  /** The gate the repeater's options describe (REPEATER_HANDSHAKE_TIMEOUT_MS, REPEATER_MAX_PENDING, REPEATER_MAX_PENDING_PER_ADDRESS). */
+  static fromOptions(
+    options: Pick<RepeaterOptions, 'handshakeTimeoutMs' | 'maxPendingUpgrades' | 'maxPendingUpgradesPerAddress'>,
+    sharedAddress?: (address: string) => boolean,
+  ): ConnectionGate {
+    const { handshakeTimeoutMs, maxPendingUpgrades: maxPending, maxPendingUpgradesPerAddress: maxPendingPerAddress } = options;
+    return new ConnectionGate({ handshakeTimeoutMs, maxPending, maxPendingPerAddress, ...(sharedAddress ? { sharedAddress } : {}) });
+  }
 
   constructor(options: ConnectionGateOptions) {
     this.options = options;

@@ -62,8 +62,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.#log = deps.logger.child({ component: 'repeater' });
     this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
     this.#recordings = new SessionRecordings(this.options, this.#log, (result) => this.emit('recordingClosed', result), deps.openRecordingSink);
-    const { handshakeTimeoutMs, maxPendingUpgrades, maxPendingUpgradesPerAddress } = this.options;
-    this.#gate = deps.gate ?? new ConnectionGate({ handshakeTimeoutMs, maxPending: maxPendingUpgrades, maxPendingPerAddress: maxPendingUpgradesPerAddress });
+    this.#gate = deps.gate ?? ConnectionGate.fromOptions(this.options);
     const door = { authorizeLeg: deps.authorizeLeg, limits: this.#limits, gate: this.#gate, log: this.#log, node: deps.node ?? null };
     this.#door = new UpgradeDoor({ ...door, closing: () => this.#closing, admit: (leg) => this.#admit(leg) });
     this.#hooks = {

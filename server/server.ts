@@ -110,8 +110,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     ...(nodes ? { assignedNode: (id: number) => nodes.assigned(id) } : {}),
   });
   // Every connection (pages, APIs, upgrades) must finish its request in time; a trusted proxy's address counts only to the total.
-  const { handshakeTimeoutMs, maxPendingUpgrades, maxPendingUpgradesPerAddress } = config.repeater;
-  const gate = new ConnectionGate({ handshakeTimeoutMs, maxPending: maxPendingUpgrades, maxPendingPerAddress: maxPendingUpgradesPerAddress, sharedAddress: (a) => trustProxyFn?.(a, 0) ?? false });
+  const gate = ConnectionGate.fromOptions(config.repeater, (a) => trustProxyFn?.(a, 0) ?? false);
   const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater, gate });
   const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
   const bridges: RepeaterBridge[] = [];
