@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { treeCpuSeconds } from './proc-cpu.ts';
-import { parseRecording } from '../repeater/recording.ts';
+import { parseRecording } from '../repeater/recording-reader.ts';
 import { tsExecArgv } from '../lib/node-entry.ts';
 
 const RUN_S = Number(process.env.BENCH_RUN_S ?? 30);

@@ -31,6 +31,8 @@ export const CloseCode = {
   REPEATER_LOST: 4012,
   /** The server restarted (or crashed) during the session; recorded by the server when it starts again. */
   SERVER_RESTARTED: 4013,
+  /** RECORDING_REQUIRED is on and the session's recording cannot be written: the session ends rather than go on unrecorded. */
+  RECORDING_FAILED: 4014,
 } as const;
 
 export type CloseCodeId = keyof typeof CloseCode;

@@ -50,6 +50,13 @@ export interface RecordingTrailer {
   bytesDesktopToViewer: number;
   bytesViewerToDesktop: number;
   state: RecordingState;
+  /** Version 2: why the recording is not complete, in words (null when it is). */
+  problem?: string | null;
+  /** Version 2: whether the viewer's key events were kept (RECORD_KEYSTROKES), and how many were left out. */
+  keystrokes?: boolean;
+  keysLeftOut?: number;
+  /** Version 2: why the viewer's stream stopped being kept part-way (the filter met something it does not know), or null. */
+  viewerStreamStopped?: string | null;
 }
 
 /** What a finished recording left on disk (the `recordingClosed` event). */
@@ -75,6 +82,8 @@ export interface RecordingResult {
 //   POST /internal/v1/repeater/authorize  a LegRequest in, an Authorization out
 //   POST /internal/v1/repeater/events     { node, events: WireEvent[] }, in order
 //   GET  /internal/v1/repeater/commands   SSE: `end` { ticketId, reason }
+//   PUT  /internal/v1/repeater/recordings/:recordingId   a finished (or cut-short)
+//        recording's bytes, from a node with its own RECORDINGS_DIR: see RECORDING_HEADERS
 // The node sends `sync` (what it holds) each time its command stream opens;
 // the server ends what a node that stays away too long held.
 
@@ -84,7 +93,35 @@ export const internalPaths = {
   events: '/internal/v1/repeater/events',
   commands: '/internal/v1/repeater/commands',
   heartbeat: '/internal/v1/repeater/heartbeat',
+  /** PUT `${recordings}/:recordingId`: a recording handed over (the body is the file). */
+  recordings: '/internal/v1/repeater/recordings',
 } as const;
+
+/**
+ * A recording handed over (PUT recordings/:recordingId, with the Bearer secret
+ * and NODE_HEADER): the body is the file's bytes, `Content-Length` required;
+ * these headers say whose it is and what the node hashed; the query says how
+ * it ended (RecordingHandoverQuery). The server keeps it at the same relative
+ * path under its own RECORDINGS_DIR and closes the row with the size and
+ * SHA-256 of what it wrote: 200 `{ recording: { bytes, sha256, state } }`.
+ */
+export const RECORDING_HEADERS = {
+  ticket: 'x-recording-ticket',
+  /** The file's path under RECORDINGS_DIR, as in the `paired` event. */
+  file: 'x-recording-file',
+  sha256: 'x-recording-sha256',
+} as const;
+
+/** How a handed-over recording ended: `incomplete` is a file cut short (its node stopped before closing it). */
+export type RecordingHandoverState = RecordingState | 'incomplete';
+
+export interface RecordingHandoverQuery {
+  state: RecordingHandoverState;
+  /** Why it is not complete, in words (absent when complete). */
+  problem?: string;
+  endedAt: number;
+  durationMs: number;
+}
 
 /** Header naming the node on the command stream. */
 export const NODE_HEADER = 'x-repeater-node';

@@ -22,9 +22,14 @@ export const repeaterOptionsEnv = {
   REPEATER_HANDSHAKE_TIMEOUT_MS: intFrom(500, 120_000).default(5_000),
   REPEATER_MAX_PENDING: intFrom(10, 100_000).default(2_000),
   REPEATER_MAX_PENDING_PER_ADDRESS: intFrom(2, 100_000).default(50),
+  RECORD_KEYSTROKES: z.enum(['on', 'off']).default('off'),
+  RECORDING_REQUIRED: z.enum(['on', 'off']).default('off'),
+  RECORDING_ENCRYPTION: z.enum(['on', 'off']).default('on'),
+  RECORDING_KEY: z.string().min(1).optional(),
+  RECORDING_KEY_FILE: z.string().min(1).default('./data/keys/recording.key'),
 };
 
-type OptionsEnv = { [K in keyof typeof repeaterOptionsEnv]: z.output<(typeof repeaterOptionsEnv)[K]> };
+type OptionsEnv = z.output<z.ZodObject<typeof repeaterOptionsEnv>>;
 
 export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
   return {
@@ -41,6 +46,9 @@ export function repeaterOptionsFrom(e: OptionsEnv): RepeaterOptions {
     handshakeTimeoutMs: e.REPEATER_HANDSHAKE_TIMEOUT_MS,
     maxPendingUpgrades: e.REPEATER_MAX_PENDING,
     maxPendingUpgradesPerAddress: e.REPEATER_MAX_PENDING_PER_ADDRESS,
+    recordKeystrokes: e.RECORD_KEYSTROKES === 'on',
+    recordingRequired: e.RECORDING_REQUIRED === 'on',
+    recordingKey: e.RECORDING_ENCRYPTION === 'on' ? { spec: e.RECORDING_KEY ?? null, file: e.RECORDING_KEY_FILE } : null,
   };
 }
 
@@ -88,7 +96,7 @@ export class RepeaterConfigError extends Error {
   }
 }
 
-const SECRETS = new Set(['REPEATER_SECRET']);
+const SECRETS = new Set(['REPEATER_SECRET', 'RECORDING_KEY']);
 
 export function loadRepeaterConfig(env: Record<string, string | undefined>): Readonly<RepeaterProcessConfig> {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

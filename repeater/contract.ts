@@ -25,8 +25,14 @@ export interface RepeaterOptions {
   progressIntervalMs: number;
   /** Where session recordings are written (the server reads them from the same directory). */
   recordingsDir: string;
-  /** A recording whose unwritten bytes pass this is dropped (the session goes on). */
+  /** A recording whose unwritten bytes pass this is dropped (the session goes on), or slows the session when required. */
   recordingMaxBufferBytes: number;
+  /** RECORD_KEYSTROKES: whether the viewer's key events are kept in recordings (off: they are left out). */
+  recordKeystrokes: boolean;
+  /** RECORDING_REQUIRED: a recording that cannot be written ends its session (in words), one that falls behind slows it; never silently partial. */
+  recordingRequired: boolean;
+  /** Where the key that seals recordings comes from (lib/key-ring-file.ts), or null to write them in the clear (RECORDING_ENCRYPTION=off). */
+  recordingKey: { spec: string | null; file: string } | null;
   /** A connection must have its request answered (an upgrade: authorized) within this long, else it is dropped (408). */
   handshakeTimeoutMs: number;
   /** Connections not yet answered, in all (past it a new one is answered 503 and dropped). */
@@ -46,6 +52,9 @@ export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
   progressIntervalMs: 10_000,
   recordingsDir: './data/recordings',
   recordingMaxBufferBytes: 16 * 1024 * 1024,
+  recordKeystrokes: false,
+  recordingRequired: false,
+  recordingKey: null,
   handshakeTimeoutMs: 5_000,
   maxPendingUpgrades: 2_000,
   maxPendingUpgradesPerAddress: 50,

@@ -7,16 +7,16 @@
 // messages: its FrameReader parses each read in place and hands on the
 // unmasked payload of each frame it holds, which is written to the peer as a
 // frame of its own (peer-output.ts: one buffer for a small read, header and
-// slice views in one writev for bulk). The peer's stream
-// is at a frame boundary after every read — a ping or a close can always be
-// written. No copy, no per-message closure, no timer per frame.
+// slice views in one writev for bulk). The peer's stream is at a frame
+// boundary after every read — a ping or a close can always be written.
 // What one client can make a leg hold: its peer's outgoing buffer up to the
 // high-water mark (then this leg is not read), a small bound while waiting
-// (waiting-frames.ts), its own outgoing buffer of pongs (pong-budget.ts).
+// (waiting-frames.ts), its own outgoing buffer of pongs (pong-budget.ts). A
+// required recording that is behind holds both legs' reading too.
 import type { Socket } from 'node:net';
 import { CloseCode, type CloseCodeId } from '../protocol/close-codes.ts';
 import type { LegSide, RecordOrder } from '../protocol/repeater.ts';
-import type { Recorder } from './recording.ts';
+import type { SessionRecording } from './session-recordings.ts';
 import { Opcode, closeFrame, controlFrame } from './frames.ts';
 import { PeerOutput } from './peer-output.ts';
 import { FrameReader, type FrameHandler } from './frame-reader.ts';
@@ -57,13 +57,14 @@ export class Leg implements FrameHandler, LegSocketEvents {
   readonly openedAt = Date.now();
   /** The server's order to record this leg's session, from its authorization. */
   recordOrder: RecordOrder | null = null;
-  /** The session's recorder (both legs share it), while paired and recorded. */
-  recorder: Recorder | null = null;
+  /** The session's recording (both legs share it), while paired and recorded. */
+  recorder: SessionRecording | null = null;
 
   #peer: Leg | null = null;
   /** Data frames read while waiting, relayed first once paired. */
   #waiting: WaitingFrames | null = new WaitingFrames();
   #heldWhileWaiting = false;
+  #heldForRecording = false;
   #reading = false;
   #closeSent = false;
   #departed = false;
@@ -190,7 +191,14 @@ export class Leg implements FrameHandler, LegSocketEvents {
 
   /** Nothing holds this leg's reading (a leg that sent its close reads on until the FIN). */
   #mayRead(): boolean {
-    return this.#closeSent || (!this.heldForBackpressure && !this.#heldWhileWaiting && !this.#pongs.held);
+    return this.#closeSent || (!this.heldForBackpressure && !this.#heldWhileWaiting && !this.#pongs.held && !this.#heldForRecording);
+  }
+
+  /** A required recording is behind (or not yet open): reading waits for it. */
+  holdForRecording(held: boolean): void {
+    this.#heldForRecording = held;
+    if (held) this.socket.pause();
+    else if (this.#reading && this.#mayRead()) this.socket.resume();
   }
 
   #onData(chunk: Buffer): void {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { connect, receiveBytes, startTestRepeater, type TestRepeater } from './repeater.test-helpers.ts';
-import { Codec, BLOCK_HEADER_BYTES, RECORDING_MAGIC, parseRecording } from './recording.ts';
+import { Codec, BLOCK_HEADER_BYTES, MAGIC_V2 } from './recording-format.ts';
+import { parseRecording } from './recording-reader.ts';
 import { type RecordingResult } from '../protocol/repeater.ts';
 
 let tr: TestRepeater | null = null;
@@ -42,8 +43,10 @@ describe('session recording in the repeater', () => {
     const { desktop, viewer, pairedEvent, closedRecording } = await recordedSession(dir);
     expect(pairedEvent.recording).toMatchObject({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), file: expect.stringMatching(/^\d{4}-\d{2}\/7-.*\.hcrec$/) });
     expect(await receiveBytes(viewer, greeting.length)).toEqual(greeting);
-    viewer.send(greeting);
-    await receiveBytes(desktop, greeting.length);
+    // The viewer's handshake as noVNC sends it: version, security type None, ClientInit.
+    const viewerHello = Buffer.concat([greeting, Buffer.from([1, 1])]);
+    viewer.send(viewerHello);
+    await receiveBytes(desktop, viewerHello.length);
     // A compressible screen (one colour) and an incompressible one (random), then a pointer event.
     const flat = Buffer.alloc(200_000, 0x33);
     const noise = randomBytes(200_000);
@@ -61,21 +64,22 @@ describe('session recording in the repeater', () => {
 
     const [path] = filesIn(dir);
     const file = readFileSync(path!);
-    expect(file.subarray(0, 8)).toEqual(RECORDING_MAGIC);
+    expect(file.subarray(0, 8)).toEqual(MAGIC_V2);
     expect(result.bytes).toBe(file.length);
     expect(result.sha256).toBe(createHash('sha256').update(file).digest('hex'));
     const parsed = parseRecording(file);
-    expect(parsed.header).toMatchObject({ version: 1, ticketId: '7', remoteSession: pairedEvent.sessionId, meta: record.meta });
+    expect(parsed.header).toMatchObject({ version: 2, keystrokes: false, encryption: null, ticketId: '7', remoteSession: pairedEvent.sessionId, meta: record.meta });
     expect(parsed.trailer).toMatchObject({ state: 'complete', reason: 'VIEWER_LEFT', bytesDesktopToViewer: greeting.length + flat.length + noise.length });
     const stream = (dir: 0 | 1) => Buffer.concat(parsed.pieces.filter((p) => p.direction === dir).map((p) => p.data));
     expect(stream(0)).toEqual(Buffer.concat([greeting, flat, noise]));
-    expect(stream(1)).toEqual(Buffer.concat([greeting, pointer]));
+    expect(stream(1)).toEqual(Buffer.concat([viewerHello, pointer]));
     expect(parsed.pieces[0]).toMatchObject({ direction: 0, ms: expect.any(Number) });
     const times = parsed.pieces.map((p) => p.ms);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     const noiseStart = parsed.pieces.find((p) => p.data[0] === noise[0] && p.data.length > 1000 && p.data.equals(noise.subarray(0, p.data.length)));
     expect(noiseStart!.ms).toBeGreaterThanOrEqual(100);
     expect(parsed.truncatedBytes).toBe(0);
+    expect(parsed.damaged).toEqual([]);
     // The one-colour screen was deflated, the random one stored as it was.
     const codecs = blockCodecs(file);
     expect(codecs).toContain(Codec.DEFLATE_RAW);
@@ -110,12 +114,16 @@ describe('session recording in the repeater', () => {
   it('a disk that stalls drops the recording (trailer says so), never the session', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rec-'));
     let writes = 0;
+    let closes = 0;
     const stalled = () => Promise.resolve({
       write: () => {
         writes += 1;
         return writes === 1 ? Promise.resolve() : new Promise<void>(() => undefined); // the header lands, then nothing
       },
-      close: () => Promise.resolve(),
+      close: () => {
+        closes += 1;
+        return Promise.resolve();
+      },
     });
     tr = await startTestRepeater({ recordingsDir: dir, recordingMaxBufferBytes: 256 * 1024, closeTimeoutMs: 500 }, { openRecordingSink: stalled });
     const closedRecording = once(tr.repeater, 'recordingClosed') as Promise<[RecordingResult]>;
@@ -133,6 +141,7 @@ describe('session recording in the repeater', () => {
     expect(tr.repeater.stats.sessions).toBe(0);
     expect(result.state).toBe('dropped');
     expect(result.problem).toMatch(/disk fell more than 262144 bytes behind/);
+    expect(closes).toBe(1); // a finish that timed out still closes its file
     desktop.terminate();
   });
 
@@ -142,9 +151,9 @@ describe('session recording in the repeater', () => {
     const gate = new Promise<void>((r) => (release = r));
     const chunks: Buffer[] = [];
     const slow = () => Promise.resolve({
-      write: async (chunk: Buffer) => {
-        if (chunks.length > 0) await gate; // the header lands, then the disk stalls until released
-        chunks.push(Buffer.from(chunk));
+      write: async (parts: Buffer[]) => {
+        if (chunks.length > 0) await gate; // the first bytes land, then the disk stalls until released
+        chunks.push(...parts.map((p) => Buffer.from(p)));
       },
       close: () => Promise.resolve(),
     });
@@ -209,7 +218,7 @@ function blockCodecs(file: Buffer): number[] {
   const codecs: number[] = [];
   while (at < file.length && file[at] === 0x42) {
     codecs.push(file[at + 1]!);
-    at += BLOCK_HEADER_BYTES + file.readUInt32BE(at + 14);
+    at += BLOCK_HEADER_BYTES + file.readUInt32BE(at + 20);
   }
   return codecs;
 }

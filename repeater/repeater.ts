@@ -13,17 +13,17 @@ import type { LegSide } from '../protocol/repeater.ts';
 import { Leg, departureReason, type LegHooks } from './leg.ts';
 import { PairingTable } from './pairing-table.ts';
 import { LegLimits } from './leg-limits.ts';
-import type { Recorder, RecorderOptions } from './recording.ts';
+import type { RecorderOptions } from './recording-writer.ts';
 import { ConnectionGate } from './connection-gate.ts';
 import { UpgradeDoor, type Admitted } from './upgrade-door.ts';
-import { SessionRecordings } from './session-recordings.ts';
+import { SessionRecordings, type SessionRecording } from './session-recordings.ts';
 
 /** A paired session: its two legs and when it started. */
 interface Relay {
   desktop: Leg;
   viewer: Leg;
   startedAt: Date;
-  recorder: Recorder | null;
+  recorder: SessionRecording | null;
 }
 
 export interface RepeaterDeps {
@@ -180,7 +180,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     clearInterval(this.#progress);
     for (const relay of [...this.#relays.values()]) this.#endSession(relay, reason, null);
     for (const leg of [...this.#table.legs()]) this.#closeWaiting(leg, reason);
-    await this.#recordings.idle();
+    await this.#recordings.close();
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         this.#socketsGone = resolve;
@@ -216,7 +216,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const startedAt = new Date();
     const sessionId = randomUUID();
     const order = desktop.recordOrder ?? viewer.recordOrder;
-    const recorder: Recorder | null = order ? this.#recordings.start(ticketId, sessionId, startedAt, order) : null;
+    const recorder = order ? this.#recordings.start(ticketId, sessionId, startedAt, order, this.#recordingHooks(ticketId, desktop, viewer)) : null;
     const relay: Relay = { desktop, viewer, startedAt, recorder };
     this.#relays.set(ticketId, relay);
     desktop.recorder = recorder;
@@ -232,6 +232,23 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       sessionId,
       recording: recorder ? { id: recorder.recordingId, file: recorder.file } : null,
     });
+  }
+
+  /** A required recording slows its session while behind and ends it, in words, when it cannot be written. */
+  #recordingHooks(ticketId: string, desktop: Leg, viewer: Leg) {
+    return {
+      pressure: (paused: boolean) => {
+        desktop.holdForRecording(paused);
+        viewer.holdForRecording(paused);
+      },
+      broken: () => {
+        if (!this.options.recordingRequired) return;
+        setImmediate(() => {
+          const relay = this.#relays.get(ticketId);
+          if (relay?.desktop === desktop) this.#endSession(relay, 'RECORDING_FAILED', null);
+        });
+      },
+    };
   }
 
   #legDeparted(leg: Leg, code: number): void {

@@ -63,6 +63,7 @@ export const enScripts = {
   'reason.SHUTDOWN': 'the server is restarting.',
   'reason.PEER_PROTOCOL_ERROR': 'the other side sent invalid data.',
   'reason.SERVER_RESTARTED': 'the server restarted.',
+  'reason.RECORDING_FAILED': 'this helpdesk requires sessions to be recorded, and this one could not be written — the session was ended rather than go on unrecorded.',
   'reason.REPEATER_LOST': 'the relay carrying the session was lost.',
   'reason.TOKEN_REFUSED': 'the server refused the connection (the viewer token was not accepted).',
   'reason.NETWORK': 'the network connection dropped.',

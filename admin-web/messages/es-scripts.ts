@@ -64,6 +64,7 @@ export const esScripts: Record<ScriptKey, string> = {
   'reason.SHUTDOWN': 'el servidor se está reiniciando.',
   'reason.PEER_PROTOCOL_ERROR': 'el otro lado envió datos no válidos.',
   'reason.SERVER_RESTARTED': 'el servidor se reinició.',
+  'reason.RECORDING_FAILED': 'este servicio exige grabar las sesiones y esta no se pudo guardar: la sesión terminó para no seguir sin grabación.',
   'reason.REPEATER_LOST': 'se perdió el repetidor que llevaba la sesión.',
   'reason.TOKEN_REFUSED': 'el servidor rechazó la conexión (no aceptó el token del visor).',
   'reason.NETWORK': 'se cortó la conexión de red.',

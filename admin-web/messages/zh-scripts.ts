@@ -64,6 +64,7 @@ export const zhScripts: Record<ScriptKey, string> = {
   'reason.SHUTDOWN': '服务器正在重启。',
   'reason.PEER_PROTOCOL_ERROR': '另一方发送了无效数据。',
   'reason.SERVER_RESTARTED': '服务器已重启。',
+  'reason.RECORDING_FAILED': '本服务台要求录制会话，而此会话的录像无法写入——会话已结束，以免在未录制的情况下继续。',
   'reason.REPEATER_LOST': '承载会话的中继已丢失。',
   'reason.TOKEN_REFUSED': '服务器拒绝了连接（查看器令牌未被接受）。',
   'reason.NETWORK': '网络连接中断。',

@@ -79,6 +79,7 @@ export const closeCodeNext: Readonly<Record<CloseCodeId, 'rearm' | 'end'>> = {
   PEER_PROTOCOL_ERROR: 'rearm',
   REPEATER_LOST: 'rearm',
   SERVER_RESTARTED: 'rearm',
+  RECORDING_FAILED: 'end',
 };
 
 /** How long a re-arm keeps trying while the server or repeater is unreachable. */

@@ -1,0 +1,328 @@
+// One session's recording, on the relay's thread: `record` copies each
+// relayed piece into the open block (that is all the byte path pays); sealed
+// blocks go to the encoder thread (encoder-thread.ts) and come back as the
+// file's bytes, which are written in order, many blocks to one write.
+//
+// Nothing is dropped for being slow: once the bytes not yet on disk pass a
+// quarter of maxBufferBytes, blocks are stored as they are (cheaper than
+// deflate); past maxBufferBytes the relay is asked to stop reading
+// (`pressure`) until the disk has caught up — a burst slows to the disk's
+// pace for a moment, and the recording stays whole. Only a disk that takes
+// nothing for stallMs while that much waits ends the recording: dropped
+// (closed where it got to, and said so) — or, when it is required
+// (RECORDING_REQUIRED), the session ends too (`broken`). A session that ends
+// abruptly leaves every written block readable.
+import { join } from 'node:path';
+import { handledElsewhere } from '../lib/expected.ts';
+import type { RecordingResult, RecordingState, RecordingTrailer } from '../protocol/repeater.ts';
+import type { EncoderThread } from './encoder-thread.ts';
+import type { EncoderReply } from './recording-encoder.ts';
+import { openFileSink, withDeadline, type RecordingSink } from './recording-sink.ts';
+import { RECORD_HEADER_BYTES, encodeFileHead, recordingFileName, type RecordingHeader } from './recording-format.ts';
+
+const FIRST_BLOCK_BYTES = 32 * 1024;
+const BLOCK_BYTES = 256 * 1024;
+const SEAL_AFTER_MS = 1_000;
+
+export interface RecorderOptions {
+  /** Root directory; the file is `<dir>/<yyyy-mm>/<ticket>-<recordingId>.hcrec`. */
+  dir: string;
+  maxBufferBytes: number;
+  /** How long finishing waits for the disk before giving the recording up as dropped; also how long a disk may take nothing while the relay waits for it. */
+  finishTimeoutMs: number;
+  /** RECORDING_REQUIRED: the relay is held until the file is open (the repeater ends the session when `broken`). */
+  required: boolean;
+  encoder: EncoderThread;
+  openSink?: (path: string) => Promise<RecordingSink>;
+  /** Told true when the relay should stop reading (the disk is behind, or a required file is not open yet), false when it may go on. */
+  pressure?: (paused: boolean) => void;
+  /** Told once when the recording cannot go on (failed, or dropped), with why. */
+  broken?: (problem: string) => void;
+}
+
+type Phase = 'open' | 'finishing' | 'dropped' | 'failed' | 'closed';
+
+export class Recorder {
+  readonly file: string;
+  readonly startedAt: number;
+  readonly recordingId: string;
+  readonly header: RecordingHeader;
+  #phase: Phase = 'open';
+  #problem: string | null = null;
+  #block: Buffer | null = null;
+  #blockLength = 0;
+  #firstMs = 0;
+  #lastMs = 0;
+  #sealTimer: NodeJS.Timeout | null = null;
+  /** Raw bytes handed to the encoder and not yet on disk. */
+  #behind = 0;
+  #paused = false;
+  #lastProgress = Date.now();
+  #stallTimer: NodeJS.Timeout | null = null;
+  #ready: Buffer[] = [];
+  #readyRaw = 0;
+  #writing: Promise<void> | null = null;
+  #sink: Promise<RecordingSink>;
+  #sinkOpened: RecordingSink | null = null;
+  #written = 0;
+  #records = 0;
+  #bytes = [0, 0];
+  #finished: ((r: { bytes: number; sha256: string } | null) => void) | null = null;
+  #result: Promise<RecordingResult> | null = null;
+  /** What the trailer says of the viewer's stream (set by whoever filters it). */
+  viewerNotes: Pick<RecordingTrailer, 'keystrokes' | 'keysLeftOut' | 'viewerStreamStopped'> = {};
+  private readonly options: RecorderOptions;
+
+  constructor(recordingId: string, header: RecordingHeader, options: RecorderOptions) {
+    this.recordingId = recordingId;
+    this.header = header;
+    this.options = options;
+    this.startedAt = header.startedAt;
+    this.file = recordingFileName(header.ticketId, recordingId, header.startedAt);
+    options.encoder.attach(recordingId, { reply: (r) => this.#reply(r), lost: (m) => this.#fail(m) });
+    this.#sink = (options.openSink ?? openFileSink)(join(options.dir, this.file));
+    if (options.required) {
+      // Nothing is relayed before the file is open: a required recording never misses the start.
+      this.#paused = true;
+      options.pressure?.(true);
+    }
+    this.#sink.then(
+      (sink) => {
+        this.#sinkOpened = sink;
+        if (this.#behind <= options.maxBufferBytes / 2) this.#release();
+        this.#drain();
+      },
+      (err: Error) => this.#fail(`cannot open the recording file: ${err.message}`),
+    );
+    options.encoder.send({ type: 'open', id: recordingId, head: encodeFileHead(header) });
+  }
+
+  /** Still taking records (not dropped, failed or finished). */
+  get recording(): boolean {
+    return this.#phase === 'open';
+  }
+
+  /** What went wrong, in words (null while all is well). */
+  get problem(): string | null {
+    return this.#problem;
+  }
+
+  /** One relayed piece (payload bytes of a frame). Copied: the caller's buffer is the socket's. */
+  record(direction: 0 | 1, piece: Buffer): void {
+    if (this.#phase !== 'open') return;
+    const ms = Math.max(0, Date.now() - this.startedAt);
+    const need = RECORD_HEADER_BYTES + piece.length;
+    if (this.#block && this.#blockLength + need > this.#block.length) {
+      if (this.#block.length < BLOCK_BYTES) this.#grow(need);
+      else this.#seal();
+    }
+    if (!this.#block) {
+      // Its own memory (not Node's pool): the whole buffer moves to the encoder thread.
+      this.#block = Buffer.allocUnsafeSlow(Math.max(FIRST_BLOCK_BYTES, need));
+      this.#blockLength = 0;
+      this.#firstMs = ms;
+      this.#sealTimer ??= setTimeout(() => {
+        this.#sealTimer = null;
+        this.#seal();
+      }, SEAL_AFTER_MS);
+      this.#sealTimer.unref();
+    }
+    const block = this.#block;
+    let at = this.#blockLength;
+    block[at] = direction;
+    block.writeUInt32BE(ms, at + 1);
+    block.writeUInt32BE(piece.length, at + 5);
+    at += RECORD_HEADER_BYTES;
+    piece.copy(block, at);
+    this.#blockLength = at + piece.length;
+    this.#lastMs = ms;
+    this.#records += 1;
+    this.#bytes[direction]! += piece.length;
+    if (this.#blockLength >= BLOCK_BYTES) this.#seal();
+  }
+
+  /** A block that starts small grows (doubling) to BLOCK_BYTES: an idle session holds little. */
+  #grow(need: number): void {
+    const old = this.#block!;
+    let size = old.length * 2;
+    while (size < this.#blockLength + need) size *= 2;
+    const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(size, BLOCK_BYTES), Math.max(BLOCK_BYTES, this.#blockLength + need)));
+    old.copy(bigger, 0, 0, this.#blockLength);
+    this.#block = bigger;
+  }
+
+  #seal(): void {
+    if (this.#sealTimer) {
+      clearTimeout(this.#sealTimer);
+      this.#sealTimer = null;
+    }
+    const block = this.#block;
+    if (!block || this.#blockLength === 0) return;
+    this.#block = null;
+    const length = this.#blockLength;
+    const store = this.#behind > this.options.maxBufferBytes / 4;
+    this.#behind += length;
+    this.options.encoder.send(
+      { type: 'block', id: this.recordingId, buf: block.buffer as ArrayBuffer, length, firstMs: this.#firstMs, lastMs: this.#lastMs, store },
+      [block.buffer as ArrayBuffer],
+    );
+    if (this.#behind > this.options.maxBufferBytes) this.#fallingBehind();
+  }
+
+  /** Too much waits for the disk: the relay stops reading until it has caught up, or until it is clear the disk takes nothing. */
+  #fallingBehind(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.options.pressure?.(true);
+    this.#lastProgress = Date.now();
+    this.#stallTimer = setInterval(() => {
+      if (Date.now() - this.#lastProgress < this.options.finishTimeoutMs) return;
+      this.#release();
+      if (this.#phase !== 'open' && this.#phase !== 'finishing') return;
+      const problem = `the disk fell more than ${this.options.maxBufferBytes} bytes behind and took nothing for ${this.options.finishTimeoutMs} ms`;
+      if (this.#phase === 'open') {
+        this.#phase = 'dropped';
+        this.#discardBlock();
+      }
+      this.#problem ??= problem;
+      this.options.broken?.(problem);
+    }, Math.max(50, Math.min(1_000, this.options.finishTimeoutMs / 4)));
+    this.#stallTimer.unref();
+  }
+
+  #release(): void {
+    if (this.#stallTimer) clearInterval(this.#stallTimer);
+    this.#stallTimer = null;
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.options.pressure?.(false);
+  }
+
+  #reply(r: EncoderReply): void {
+    if (r.type === 'failed') return this.#fail(`encoding the recording failed: ${r.message}`);
+    for (const p of r.parts) this.#ready.push(Buffer.from(p.buf, p.offset, p.length));
+    if (r.type === 'bytes') this.#readyRaw += r.rawBytes;
+    else this.#finished?.({ bytes: r.bytes, sha256: r.sha256 });
+    this.#drain();
+  }
+
+  /** Writes whatever is ready in one go; the next write starts when it is done. */
+  #drain(): void {
+    if (this.#writing || !this.#sinkOpened || this.#ready.length === 0 || this.#phase === 'failed' || this.#phase === 'closed') return;
+    const chunks = this.#ready;
+    const raw = this.#readyRaw;
+    this.#ready = [];
+    this.#readyRaw = 0;
+    this.#writing = this.#sinkOpened.write(chunks).then(
+      () => {
+        for (const c of chunks) this.#written += c.length;
+        this.#behind -= raw;
+        this.#writing = null;
+        this.#lastProgress = Date.now();
+        if (this.#paused && this.#behind <= this.options.maxBufferBytes / 2) this.#release();
+        this.#drain();
+      },
+      (err: Error) => {
+        this.#writing = null;
+        this.#fail(`writing the recording failed: ${err.message}`);
+      },
+    );
+  }
+
+  #fail(problem: string): void {
+    if (this.#phase === 'failed' || this.#phase === 'closed') return;
+    this.#phase = 'failed';
+    this.#problem = problem;
+    this.#ready = [];
+    this.#discardBlock();
+    this.#finished?.(null);
+    this.#release();
+    this.options.broken?.(problem);
+  }
+
+  #discardBlock(): void {
+    if (this.#sealTimer) clearTimeout(this.#sealTimer);
+    this.#sealTimer = null;
+    this.#block = null;
+    this.#blockLength = 0;
+  }
+
+  /** Ends the recording: the last block, the trailer and the index are written, the file closed. */
+  finish(end: { endedAt: number; reason: string }): Promise<RecordingResult> {
+    this.#result ??= this.#finish(end);
+    return this.#result;
+  }
+
+  async #finish(end: { endedAt: number; reason: string }): Promise<RecordingResult> {
+    if (this.#phase === 'open') {
+      this.#phase = 'finishing';
+      this.#seal();
+    }
+    const durationMs = Math.max(0, end.endedAt - this.startedAt);
+    const deadline = Date.now() + this.options.finishTimeoutMs;
+    let sha256: string | null = null;
+    if (this.#phase !== 'failed') {
+      const stateAtEnd: RecordingState = this.#phase === 'finishing' ? 'complete' : 'dropped';
+      const trailer: RecordingTrailer = {
+        endedAt: end.endedAt,
+        durationMs,
+        reason: end.reason,
+        records: this.#records,
+        bytesDesktopToViewer: this.#bytes[0]!,
+        bytesViewerToDesktop: this.#bytes[1]!,
+        state: stateAtEnd,
+        problem: this.#problem,
+        ...this.viewerNotes,
+      };
+      const done = new Promise<{ bytes: number; sha256: string } | null>((resolve) => (this.#finished = resolve));
+      this.options.encoder.send({ type: 'finish', id: this.recordingId, trailer });
+      const written = await withDeadline(done, deadline);
+      const onDisk = written && (await withDeadline(this.#allWritten(), deadline));
+      if (!written || !onDisk) {
+        if ((this.#phase as Phase) !== 'failed') {
+          // The disk does not take the last bytes: the file stays as far as it got (its blocks readable).
+          this.#phase = 'dropped';
+          this.#problem ??= `the disk did not take the recording's last bytes within ${this.options.finishTimeoutMs} ms`;
+        }
+      } else sha256 = written.sha256;
+    }
+    this.#release();
+    this.options.encoder.detach(this.recordingId);
+    await this.#closeSink();
+    const state: RecordingState = this.#phase === 'failed' ? 'failed' : this.#phase === 'dropped' ? 'dropped' : 'complete';
+    this.#phase = 'closed';
+    return {
+      recordingId: this.recordingId,
+      ticketId: this.header.ticketId,
+      file: this.file,
+      state,
+      problem: this.#problem,
+      bytes: this.#written,
+      sha256: state !== 'failed' && sha256 && this.#written > 0 ? sha256 : null,
+      startedAt: this.startedAt,
+      endedAt: end.endedAt,
+      durationMs,
+    };
+  }
+
+  async #allWritten(): Promise<boolean> {
+    while (this.#writing || (this.#ready.length > 0 && this.#sinkOpened)) {
+      if (this.#writing) await this.#writing;
+      else this.#drain();
+    }
+    return this.#phase !== 'failed';
+  }
+
+  /** Closes the file, also after a finish that timed out (the handle is never left open). */
+  async #closeSink(): Promise<void> {
+    const sink = await this.#sink.catch(handledElsewhere); // never opened: #fail said why
+    if (!sink) return;
+    const close = sink.close();
+    try {
+      const closed = await withDeadline(close.then(() => true), Date.now() + this.options.finishTimeoutMs);
+      if (!closed) this.#problem ??= 'the recording file could not be closed in time';
+    } catch (err) {
+      this.#fail(`closing the recording failed: ${(err as Error).message}`);
+    }
+  }
+}
