@@ -23,7 +23,7 @@ async function start(mode: Mode): Promise<{ ms: number; rssMiB: number; rssLater
   const args = mode === 'tsx' ? ['--import', 'tsx', main] : [main];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'h.db')}`, ADMIN_PASSWORD: 'Zq8-harbour-lantern-91', RECORDINGS_DIR: join(dir, 'rec'), FILES_DIR: join(dir, 'files'), LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'h.db')}`, ADMIN_PASSWORD: 'Zq8-harbour-lantern-91', RECORDINGS_DIR: join(dir, 'rec'), FILES_DIR: join(dir, 'files'), SECRETS_KEY_FILE: join(dir, 'keys', 'secrets.key'), LOG_LEVEL: 'warn' },
     stdio: 'ignore',
   });
   try {

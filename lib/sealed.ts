@@ -24,10 +24,11 @@ export interface KeyRing {
 export function parseKeyRing(spec: string, setting: string): KeyRing {
   const keys = new Map<string, Buffer>();
   let current: KeyRing['current'] | null = null;
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const [n, part] of spec.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
     const colon = part.indexOf(':');
     const id = colon > 0 ? part.slice(0, colon) : '';
-    if (!KEY_ID.test(id)) throw new Error(`${setting}: each key is "<id>:<base64 key>", the id 1–32 of A–Z a–z 0–9 _ . - (got "${part.slice(0, 40)}")`);
+    // The words never repeat the text: a key written without its id would be printed.
+    if (!KEY_ID.test(id)) throw new Error(`${setting}: each key is "<id>:<base64 key>", the id 1–32 of A–Z a–z 0–9 _ . - (key ${n + 1} ${colon > 0 ? 'has an id of other characters or longer' : 'has no id before a colon'})`);
     const key = Buffer.from(part.slice(colon + 1), 'base64');
     if (key.length !== KEY_BYTES) throw new Error(`${setting}: key "${id}" is ${key.length} bytes; AES-256 needs ${KEY_BYTES} (base64 of 32 random bytes: openssl rand -base64 32)`);
     if (keys.has(id)) throw new Error(`${setting}: key id "${id}" appears twice`);

@@ -15,6 +15,7 @@ import * as declinesAndLanguage from './011_declines_and_language.ts';
 import * as uploadBudget from './012_upload_budget.ts';
 import * as accountLoginCeiling from './013_account_login_ceiling.ts';
 import * as uploadReservations from './014_upload_reservations.ts';
+import * as sealedTotpSecret from './015_sealed_totp_secret.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -31,6 +32,7 @@ const migrations: Record<string, Knex.Migration> = {
   '012_upload_budget': uploadBudget,
   '013_account_login_ceiling': accountLoginCeiling,
   '014_upload_reservations': uploadReservations,
+  '015_sealed_totp_secret': sealedTotpSecret,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

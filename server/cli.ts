@@ -3,6 +3,7 @@
 //   npm run technicians -- create <username> --name "Ana Ruiz" [--email a@x] [--role admin|technician] [--password P]
 //   npm run technicians -- disable <username> | enable <username>
 //   npm run technicians -- reset-password <username> [--password P]
+//   npm run technicians -- reset-2fa <username>   (a lost device, or a TOTP secret the key ring no longer opens)
 // Passwords not given are generated and printed once.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -20,7 +21,8 @@ const usage = `usage: npm run technicians -- <command> [options]
   create <username> --name "Display Name" [--email E] [--role admin|technician] [--password P]
   disable <username>
   enable <username>
-  reset-password <username> [--password P]`;
+  reset-password <username> [--password P]
+  reset-2fa <username>`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -82,6 +84,11 @@ async function main(): Promise<number> {
       case 'reset-password': {
         const result = await technicians.resetPassword(await idOf(username), values.password === undefined ? undefined : parseOrThrow(passwordSchema, values.password, 'password'), by);
         process.stdout.write(`Password of ${result.technician.username} reset.${values.password ? '' : ` New password (shown once): ${result.password}`}\n`);
+        return 0;
+      }
+      case 'reset-2fa': {
+        const t = await technicians.resetTwoFactor(await idOf(username), by);
+        process.stdout.write(`Two-factor login of ${t.username} cleared; it is set up again from the profile page.\n`);
         return 0;
       }
       default:

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { repeaterOptionsEnv, repeaterOptionsFrom } from '../repeater/config.ts';
 import type { RepeaterOptions } from '../repeater/contract.ts';
+import { parseKeyRing } from '../lib/sealed.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -11,6 +12,16 @@ const listOfOrigins = z
   .string()
   .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
   .pipe(z.array(z.url().transform((u) => new URL(u).origin)));
+
+/** A key ring (lib/sealed.ts), refused in its own words (which never repeat the key). */
+const keyRingText = (setting: string) =>
+  z.string().superRefine((spec, ctx) => {
+    try {
+      parseKeyRing(spec, setting);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(`${setting}: `, '') });
+    }
+  });
 
 const envSchema = z.object({
   PORT: intFrom(0, 65535).default(8080),
@@ -66,6 +77,8 @@ const envSchema = z.object({
   DATA_MIN_FREE_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   RECORDING_RETENTION_DAYS: intFrom(1, 36_500).default(90),
   RECORDING_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
+  SECRETS_KEY: keyRingText('SECRETS_KEY').optional(),
+  SECRETS_KEY_FILE: z.string().min(1).default('./data/keys/secrets.key'),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -129,6 +142,12 @@ export interface Config {
   recording: { enabled: boolean; retentionDays: number; maxTotalBytes: number };
   /** Live event streams (SSE) open at once per remote address, and per help request. */
   sse: { perAddress: number; perKey: number };
+  /**
+   * The key ring sealing secrets kept in the database (TOTP secrets): SECRETS_KEY
+   * (checked here), else the file SECRETS_KEY_FILE, read — or created — at start
+   * (server/secrets/key-ring.ts).
+   */
+  secrets: { keyRing: string | null; keyFile: string };
   /**
    * Where the repeater runs: embedded on the server's own port (default), or
    * external (its own process at publicUrl, linked to this server by secret).
@@ -218,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     repeater: repeaterOptionsFrom(e),
     recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES },
     sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET },
+    secrets: { keyRing: e.SECRETS_KEY ?? null, keyFile: e.SECRETS_KEY_FILE },
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,
       publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,
@@ -228,7 +248,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   return deepFreeze(config);
 }
 
-const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL']);
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY']);
 
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';

@@ -16,7 +16,14 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel });
-const server = await startServer(config, logger);
+const server = await startServer(config, logger).catch((err: unknown) => {
+  // The secrets key ring, and that it opens what the database holds, are checked at start: said like a bad setting.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  throw err;
+});
 
 if (server.firstAdmin) {
   const lines = [`First start: created the administrator account "${server.firstAdmin.username}".`];

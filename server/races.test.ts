@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines, type Engine } from '../test/databases.ts';
-import { ADMIN_PASSWORD, cookieOf, startHarness, openSse, type Harness, type Tech } from '../test/server-harness.ts';
+import { ADMIN_PASSWORD, TEST_SECRETS_KEY, cookieOf, startHarness, openSse, type Harness, type Tech } from '../test/server-harness.ts';
+import { parseKeyRing } from '../lib/sealed.ts';
 import { createTechnicianService } from './technicians/service.ts';
 import { createPasswordHasher } from './technicians/password.ts';
 import { systemClock } from './clock.ts';
@@ -23,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 
 const ctx = { actor: { type: 'system' as const, name: 'race-test' }, remoteAddress: '127.0.0.1' };
 const technicianService = (h: Harness) =>
-  createTechnicianService({ db: h.server.db, clock: systemClock, hasher: createPasswordHasher(8 * 1024), login: { maxFailures: 5, lockoutMs: 60_000, accountMaxFailures: 20, accountMaxDelayMs: 300_000 } });
+  createTechnicianService({ db: h.server.db, clock: systemClock, hasher: createPasswordHasher(8 * 1024), login: { maxFailures: 5, lockoutMs: 60_000, accountMaxFailures: 20, accountMaxDelayMs: 300_000 }, secrets: parseKeyRing(TEST_SECRETS_KEY, 'test') });
 
 describe.each(engines)('technicians: check and write in one transaction, on %s', (engineName) => {
   let h: Harness;

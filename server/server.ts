@@ -18,6 +18,8 @@ import { openDatabase } from './db/database.ts';
 import { EventBus } from './events/event-bus.ts';
 import { createTicketService, type TicketService } from './tickets/service.ts';
 import { createTechnicianService } from './technicians/service.ts';
+import { sealTotpSecrets } from './technicians/totp-secrets.ts';
+import { loadSecretsKeyRing } from './secrets/key-ring.ts';
 import { createPasswordHasher } from './technicians/password.ts';
 import { createPairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
@@ -55,7 +57,13 @@ export interface StartOptions {
 export async function startServer(config: Readonly<Config>, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const log = logger.child({ component: 'server' });
+  const secrets = loadSecretsKeyRing(config.secrets, log);
   const db = await openDatabase(config.database);
+  // TOTP secrets in plaintext, or sealed with an older key, are sealed with the current key; one the ring cannot open stops the start.
+  await sealTotpSecrets(db, secrets.ring, secrets.source, log).catch(async (err: unknown) => {
+    await db.destroy();
+    throw err;
+  });
   const bus = config.redisUrl ? await EventBus.withRedis(config.redisUrl, logger) : new EventBus();
   const technicians = createTechnicianService({
     db,
@@ -64,6 +72,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     login: config.login,
     onRevoked: (event) => bus.publish('technician.revoked', event),
     twoFactor: config.requireTwoFactor,
+    secrets: secrets.ring,
   });
   const recordings = createRecordingService({
     db,

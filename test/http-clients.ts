@@ -7,6 +7,8 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { readSseEvents } from '../lib/sse-reader.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
+/** The secrets key ring servers under test seal with (so that none writes a key file into ./data). */
+export const TEST_SECRETS_KEY = 'test1:GHmVY4IdzOZTvsKUqt1Ux/bDuXrlyBzJBlPKSufXDpA=';
 
 export interface Tech {
   agent: TestAgent;

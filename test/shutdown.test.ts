@@ -32,7 +32,7 @@ describe('server process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'helpdesk-shutdown-'));
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, entryArgs(fileURLToPath(new URL('../server/main.ts', import.meta.url))), {
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORDINGS_DIR: join(dir, 'recordings'), FILES_DIR: join(dir, 'files') },
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, ADMIN_PASSWORD, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORDINGS_DIR: join(dir, 'recordings'), FILES_DIR: join(dir, 'files'), SECRETS_KEY_FILE: join(dir, 'keys', 'secrets.key') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

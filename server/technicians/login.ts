@@ -12,6 +12,7 @@ import { sha256 } from '../../lib/crypto.ts';
 import { generatePassword, type PasswordHasher } from './password.ts';
 import { technicianStore as store, toTechnician, type Technician, type TechnicianRow, type TwoFactorRequirement } from './store.ts';
 import { loginContext, type Admission, type LoginThrottle } from './login-throttle.ts';
+import type { TotpSecrets } from './totp-secrets.ts';
 
 /** TOTP codes are counted in steps of this many seconds. */
 const TOTP_STEP_S = 30;
@@ -35,8 +36,8 @@ export interface LoginOrigin {
   device: string | null;
 }
 
-export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHasher; throttle: LoginThrottle; twoFactor: TwoFactorRequirement; accountMaxDelayMs: number }) {
-  const { db, clock, hasher, throttle, twoFactor } = deps;
+export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHasher; throttle: LoginThrottle; twoFactor: TwoFactorRequirement; accountMaxDelayMs: number; secrets: TotpSecrets }) {
+  const { db, clock, hasher, throttle, twoFactor, secrets } = deps;
   const pendingMs = PENDING_MS + deps.accountMaxDelayMs;
   // A hash of a password nobody knows, made once on first use, so that a login
   // for an unknown user costs the same time as one for a real user.
@@ -136,7 +137,7 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
       if (/^\d{6}$/.test(given)) {
         const epoch = Math.floor(clock.now() / 1000);
         const last = row.totp_last_step == null ? undefined : Number(row.totp_last_step);
-        const result = await verifyTotp({ secret: row.totp_secret, token: given, epoch, epochTolerance: TOTP_STEP_S, afterTimeStep: last });
+        const result = await verifyTotp({ secret: secrets.open(row.totp_secret), token: given, epoch, epochTolerance: TOTP_STEP_S, afterTimeStep: last });
         ok = result.valid && (await takeTotpStep(row.id, Math.floor(epoch / TOTP_STEP_S) + result.delta));
       } else if (/^[a-z0-9]{4}-?[a-z0-9]{4}$/i.test(given)) {
         via = 'recovery';

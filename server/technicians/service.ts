@@ -16,6 +16,8 @@ import type { RevocationReason } from '../../protocol/events.ts';
 import { createLoginThrottle, type LoginLimits, type LoginTrouble } from './login-throttle.ts';
 import { createLogin } from './login.ts';
 import { createTwoFactor } from './two-factor.ts';
+import { totpSecrets } from './totp-secrets.ts';
+import type { KeyRing } from '../../lib/sealed.ts';
 
 export { waitInWords, type LoginTrouble } from './login-throttle.ts';
 
@@ -29,12 +31,15 @@ export interface TechnicianServiceDeps {
   twoFactor?: TwoFactorRequirement;
   /** Told when an account's web sessions were ended (the server closes its live streams). */
   onRevoked?: (event: { technicianId: number; reason: RevocationReason; exceptSessionId: string | null }) => void;
+  /** The key ring sealing TOTP secrets (SECRETS_KEY); without it, enrolling and code logins fail (the CLI needs neither). */
+  secrets?: KeyRing;
 }
 
 export type TechnicianService = ReturnType<typeof createTechnicianService>;
 
-export function createTechnicianService({ db, clock, hasher, login, onRevoked, twoFactor = 'none' }: TechnicianServiceDeps) {
+export function createTechnicianService({ db, clock, hasher, login, onRevoked, twoFactor = 'none', secrets: ring }: TechnicianServiceDeps) {
   const throttle = createLoginThrottle({ db, clock, limits: login });
+  const secrets = totpSecrets(ring);
 
   async function get(id: number): Promise<Technician> {
     const row = await store.byId(db, id);
@@ -89,8 +94,8 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
   return {
     get,
     create,
-    ...createLogin({ db, clock, hasher, throttle, twoFactor, accountMaxDelayMs: login.accountMaxDelayMs }),
-    ...createTwoFactor({ db, clock, hasher, twoFactor, get, revoke }),
+    ...createLogin({ db, clock, hasher, throttle, twoFactor, accountMaxDelayMs: login.accountMaxDelayMs, secrets }),
+    ...createTwoFactor({ db, clock, hasher, twoFactor, secrets, get, revoke }),
 
     async list(): Promise<Technician[]> {
       return (await store.list(db)).map((row) => toTechnician(row, twoFactor));

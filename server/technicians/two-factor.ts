@@ -13,17 +13,20 @@ import { randomHex, sha256 } from '../../lib/crypto.ts';
 import type { RevocationReason } from '../../protocol/events.ts';
 import type { PasswordHasher } from './password.ts';
 import { technicianStore as store, toTechnician, type Technician, type TwoFactorRequirement } from './store.ts';
+import type { TotpSecrets } from './totp-secrets.ts';
 
 export interface TwoFactorDeps {
   db: Knex;
   clock: Clock;
   hasher: PasswordHasher;
   twoFactor: TwoFactorRequirement;
+  /** Seals the secret for its column (totp-secrets.ts). */
+  secrets: TotpSecrets;
   get: (id: number) => Promise<Technician>;
   revoke: (technicianId: number, reason: RevocationReason, by: ActorContext) => Promise<void>;
 }
 
-export function createTwoFactor({ db, clock, hasher, twoFactor, get, revoke }: TwoFactorDeps) {
+export function createTwoFactor({ db, clock, hasher, twoFactor, secrets, get, revoke }: TwoFactorDeps) {
   async function clear(id: number, by: ActorContext, action: string): Promise<void> {
     const now = clock.now();
     await db.transaction(async (trx) => {
@@ -52,7 +55,7 @@ export function createTwoFactor({ db, clock, hasher, twoFactor, get, revoke }: T
         return `${raw.slice(0, 4)}-${raw.slice(4)}`;
       });
       await db.transaction(async (trx) => {
-        await store.update(trx, id, { totp_secret: secret, totp_enabled_at: now, totp_last_step: Math.floor(epoch / 30) + result.delta, updated_at: now });
+        await store.update(trx, id, { totp_secret: secrets.seal(secret), totp_enabled_at: now, totp_last_step: Math.floor(epoch / 30) + result.delta, updated_at: now });
         await trx('recovery_codes').where({ technician_id: id }).delete();
         await trx('recovery_codes').insert(recoveryCodes.map((c) => ({ technician_id: id, code_hash: sha256(c.replace('-', '')), used_at: null })));
         await insertAuditEvent(trx, now, by, 'technician.2fa_enabled', { technicianId: id });

@@ -63,7 +63,7 @@ beforeAll(async () => {
   if (database.client !== 'mysql') throw new Error('the end-to-end test runs on MariaDB');
   const port = await freePort();
   serverUrl = `http://127.0.0.1:${port}`;
-  serverEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ADMIN_PASSWORD, LOG_LEVEL: 'warn', RECORDINGS_DIR: join(workDir, 'recordings'), FILES_DIR: join(workDir, 'files') };
+  serverEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, ADMIN_PASSWORD, LOG_LEVEL: 'warn', RECORDINGS_DIR: join(workDir, 'recordings'), FILES_DIR: join(workDir, 'files'), SECRETS_KEY_FILE: join(workDir, 'keys', 'secrets.key') };
   [, x, browser] = await Promise.all([startProductServer(), startXDisplay({ shell: { banner: `UNIQUE ${unique}`, cwd: workDir } }), launchChromium()]);
   // The administrator creates the technician Ana through the admin web's API.
   const admin = await login('admin', ADMIN_PASSWORD);
