@@ -108,11 +108,14 @@ function blockCrc(file: Buffer, at: number, h: BlockHeader): number {
   return crc32(file.subarray(at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + h.storedLength), crc32(head));
 }
 
-/** The next whole block after damage: its tag, a later seq, bounds and CRC all right. */
+/** Damage hides at most this many blocks: a later seq than that is taken for noise, not a header. */
+const RESYNC_SEQ_WINDOW = 64;
+
+/** The next whole block after damage: its tag, a seq just after, bounds and CRC all right. */
 function resync(file: Buffer, from: number, seq: number): { at: number; h: BlockHeader; seq: number } | null {
   for (let at = file.indexOf(BLOCK_TAG, from); at >= 0; at = file.indexOf(BLOCK_TAG, at + 1)) {
     const h = decodeBlockHeader(file, at);
-    if (!h || h.seq < seq || at + BLOCK_HEADER_BYTES + h.storedLength > file.length) continue;
+    if (!h || h.seq < seq || h.seq >= seq + RESYNC_SEQ_WINDOW || at + BLOCK_HEADER_BYTES + h.storedLength > file.length) continue;
     if (blockCrc(file, at, h) === h.crc) return { at, h, seq: h.seq };
   }
   return null;

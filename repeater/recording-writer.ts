@@ -18,11 +18,9 @@ import type { RecordingResult, RecordingState, RecordingTrailer } from '../proto
 import type { EncoderThread } from './encoder-thread.ts';
 import type { EncoderReply } from './recording-encoder.ts';
 import { openFileSink, withDeadline, type RecordingSink } from './recording-sink.ts';
-import { RECORD_HEADER_BYTES, encodeFileHead, recordingFileName, type RecordingHeader } from './recording-format.ts';
+import { RecordBlock, type SealedBlock } from './record-block.ts';
+import { encodeFileHead, recordingFileName, type RecordingHeader } from './recording-format.ts';
 
-const FIRST_BLOCK_BYTES = 32 * 1024;
-const BLOCK_BYTES = 256 * 1024;
-const SEAL_AFTER_MS = 1_000;
 
 export interface RecorderOptions {
   /** Root directory; the file is `<dir>/<yyyy-mm>/<ticket>-<recordingId>.hcrec`. */
@@ -49,11 +47,7 @@ export class Recorder {
   readonly header: RecordingHeader;
   #phase: Phase = 'open';
   #problem: string | null = null;
-  #block: Buffer | null = null;
-  #blockLength = 0;
-  #firstMs = 0;
-  #lastMs = 0;
-  #sealTimer: NodeJS.Timeout | null = null;
+  readonly #block = new RecordBlock((sealed) => this.#seal(sealed));
   /** Raw bytes handed to the encoder and not yet on disk. */
   #behind = 0;
   #paused = false;
@@ -110,62 +104,16 @@ export class Recorder {
   /** One relayed piece (payload bytes of a frame). Copied: the caller's buffer is the socket's. */
   record(direction: 0 | 1, piece: Buffer): void {
     if (this.#phase !== 'open') return;
-    const ms = Math.max(0, Date.now() - this.startedAt);
-    const need = RECORD_HEADER_BYTES + piece.length;
-    if (this.#block && this.#blockLength + need > this.#block.length) {
-      if (this.#block.length < BLOCK_BYTES) this.#grow(need);
-      else this.#seal();
-    }
-    if (!this.#block) {
-      // Its own memory (not Node's pool): the whole buffer moves to the encoder thread.
-      this.#block = Buffer.allocUnsafeSlow(Math.max(FIRST_BLOCK_BYTES, need));
-      this.#blockLength = 0;
-      this.#firstMs = ms;
-      this.#sealTimer ??= setTimeout(() => {
-        this.#sealTimer = null;
-        this.#seal();
-      }, SEAL_AFTER_MS);
-      this.#sealTimer.unref();
-    }
-    const block = this.#block;
-    let at = this.#blockLength;
-    block[at] = direction;
-    block.writeUInt32BE(ms, at + 1);
-    block.writeUInt32BE(piece.length, at + 5);
-    at += RECORD_HEADER_BYTES;
-    piece.copy(block, at);
-    this.#blockLength = at + piece.length;
-    this.#lastMs = ms;
+    this.#block.add(direction, Math.max(0, Date.now() - this.startedAt), piece);
     this.#records += 1;
     this.#bytes[direction]! += piece.length;
-    if (this.#blockLength >= BLOCK_BYTES) this.#seal();
   }
 
-  /** A block that starts small grows (doubling) to BLOCK_BYTES: an idle session holds little. */
-  #grow(need: number): void {
-    const old = this.#block!;
-    let size = old.length * 2;
-    while (size < this.#blockLength + need) size *= 2;
-    const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(size, BLOCK_BYTES), Math.max(BLOCK_BYTES, this.#blockLength + need)));
-    old.copy(bigger, 0, 0, this.#blockLength);
-    this.#block = bigger;
-  }
-
-  #seal(): void {
-    if (this.#sealTimer) {
-      clearTimeout(this.#sealTimer);
-      this.#sealTimer = null;
-    }
-    const block = this.#block;
-    if (!block || this.#blockLength === 0) return;
-    this.#block = null;
-    const length = this.#blockLength;
+  #seal({ buf, length, firstMs, lastMs }: SealedBlock): void {
+    // Once a quarter of the limit waits for the disk, blocks are stored as they are: cheaper than deflate.
     const store = this.#behind > this.options.maxBufferBytes / 4;
     this.#behind += length;
-    this.options.encoder.send(
-      { type: 'block', id: this.recordingId, buf: block.buffer as ArrayBuffer, length, firstMs: this.#firstMs, lastMs: this.#lastMs, store },
-      [block.buffer as ArrayBuffer],
-    );
+    this.options.encoder.send({ type: 'block', id: this.recordingId, buf, length, firstMs, lastMs, store }, [buf]);
     if (this.#behind > this.options.maxBufferBytes) this.#fallingBehind();
   }
 
@@ -182,7 +130,7 @@ export class Recorder {
       const problem = `the disk fell more than ${this.options.maxBufferBytes} bytes behind and took nothing for ${this.options.finishTimeoutMs} ms`;
       if (this.#phase === 'open') {
         this.#phase = 'dropped';
-        this.#discardBlock();
+        this.#block.discard();
       }
       this.#problem ??= problem;
       this.options.broken?.(problem);
@@ -234,17 +182,10 @@ export class Recorder {
     this.#phase = 'failed';
     this.#problem = problem;
     this.#ready = [];
-    this.#discardBlock();
+    this.#block.discard();
     this.#finished?.(null);
     this.#release();
     this.options.broken?.(problem);
-  }
-
-  #discardBlock(): void {
-    if (this.#sealTimer) clearTimeout(this.#sealTimer);
-    this.#sealTimer = null;
-    this.#block = null;
-    this.#blockLength = 0;
   }
 
   /** Ends the recording: the last block, the trailer and the index are written, the file closed. */
@@ -256,7 +197,7 @@ export class Recorder {
   async #finish(end: { endedAt: number; reason: string }): Promise<RecordingResult> {
     if (this.#phase === 'open') {
       this.#phase = 'finishing';
-      this.#seal();
+      this.#block.seal();
     }
     const durationMs = Math.max(0, end.endedAt - this.startedAt);
     const deadline = Date.now() + this.options.finishTimeoutMs;

@@ -43,7 +43,10 @@ export class SessionRecording {
 
   /** One relayed piece; the viewer's pass the keystroke filter first. */
   record(direction: 0 | 1, piece: Buffer): void {
-    if (direction === 0) return this.recorder.record(0, piece);
+    if (direction === 0) {
+      this.#filter.desktopPiece(piece); // RFB 3.3: the desktop's choice of security type says what the viewer sends next
+      return this.recorder.record(0, piece);
+    }
     for (const kept of this.#filter.push(piece)) if (kept.length > 0) this.recorder.record(1, kept);
   }
 
