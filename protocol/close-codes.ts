@@ -65,6 +65,8 @@ export const RefusalCode = {
   TOO_MANY_LEGS: 503,
   SHUTTING_DOWN: 503,
   AUTHORIZER_FAILED: 503,
+  /** RECORDING_REQUIRED is on and there is no room for the recording (DATA_MIN_FREE_BYTES). */
+  RECORDING_UNAVAILABLE: 503,
 } as const;
 
 export type RefusalCodeId = keyof typeof RefusalCode;

@@ -101,6 +101,37 @@ describe.each(engines)('a disk below DATA_MIN_FREE_BYTES on %s', (engine) => {
   });
 });
 
+describe('a disk below DATA_MIN_FREE_BYTES with RECORDING_REQUIRED=on', () => {
+  let h: Harness;
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses a recorded session\'s legs in words (503 RECORDING_UNAVAILABLE) instead of letting it run unrecorded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hd-disk-low-'));
+    const fs = statfsSync(dir);
+    h = await startHarness('sqlite', { DATA_MIN_FREE_BYTES: String(fs.bavail * fs.bsize * 2 + 1024 ** 3), RECORD_SESSIONS: 'on', RECORDING_REQUIRED: 'on', RECORDINGS_DIR: dir });
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    const ana = await h.freshTechnician(admin, 'ana');
+    const t = await h.helpRequest();
+    await ana.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
+    await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false, recordingNoticeShown: true }).expect(200);
+    const d = (await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201)).body as { url: string };
+    const refusal = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(d.url);
+      ws.once('open', () => reject(new Error('the leg was let in')));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+    });
+    expect(refusal.status).toBe(503);
+    expect(JSON.parse(refusal.body)).toMatchObject({ error: { code: 'RECORDING_UNAVAILABLE', message: expect.stringMatching(/must be recorded.*free space/) } });
+    expect(readdirSync(dir, { recursive: true })).toEqual([]);
+  });
+});
+
 describe.each(engines)('the disk watermark turned off (0) on %s', (engine) => {
   let h: Harness;
   beforeAll(async () => {

@@ -9,6 +9,8 @@ import { readSseEvents } from '../lib/sse-reader.ts';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 /** The secrets key ring servers under test seal with (so that none writes a key file into ./data). */
 export const TEST_SECRETS_KEY = 'test1:GHmVY4IdzOZTvsKUqt1Ux/bDuXrlyBzJBlPKSufXDpA=';
+/** The key ring recordings are sealed with in tests (so no test writes a key file under ./data). */
+export const TEST_RECORDING_KEY = 'rec1:8q2XbqJ0m7mBq8Xw3cV3vYbKx2Q9d1l0Zr5oUu6p4hE=';
 
 export interface Tech {
   agent: TestAgent;

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './processes.ts';
 import { fileURLToPath } from 'node:url';
 import { entryArgs } from '../lib/node-entry.ts';
+import { TEST_RECORDING_KEY } from './http-clients.ts';
 
 export const TEST_REPEATER_SECRET = 'repeater-secret-for-tests-0123456789abcdef';
 
@@ -26,7 +27,7 @@ const mainPath = fileURLToPath(new URL('../repeater/main.ts', import.meta.url));
 export async function startRepeaterProcess(env: Record<string, string>, options: { port?: number; waitHealthy?: boolean } = {}): Promise<RepeaterProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, entryArgs(mainPath), {
-    env: { PATH: process.env.PATH ?? '', REPEATER_PORT: String(port), REPEATER_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', REPEATER_PORT: String(port), REPEATER_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RECORDING_KEY: TEST_RECORDING_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

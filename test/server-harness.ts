@@ -10,7 +10,7 @@ import { loadConfig } from '../server/config.ts';
 import { startServer, type RunningServer, type StartOptions } from '../server/server.ts';
 import type { Clock } from '../server/clock.ts';
 import { freshDatabase, type Engine } from './databases.ts';
-import { ADMIN_PASSWORD, TEST_SECRETS_KEY, loginAt, type Tech } from './http-clients.ts';
+import { ADMIN_PASSWORD, TEST_RECORDING_KEY, TEST_SECRETS_KEY, loginAt, type Tech } from './http-clients.ts';
 
 export { cookieOf, loginAt, openSse, type SseStream, type Tech } from './http-clients.ts';
 import { TEST_REPEATER_SECRET, freePort, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
@@ -18,7 +18,7 @@ import { TEST_REPEATER_SECRET, freePort, startRepeaterProcess, type RepeaterProc
 /** Where the repeater runs in a harness: embedded in the server, or as its own process (repeater/main.ts). */
 export type RepeaterMode = 'embedded' | 'process';
 
-export { ADMIN_PASSWORD, TEST_SECRETS_KEY } from './http-clients.ts';
+export { ADMIN_PASSWORD, TEST_RECORDING_KEY, TEST_SECRETS_KEY } from './http-clients.ts';
 
 export interface Harness {
   server: RunningServer;
@@ -73,6 +73,7 @@ export async function startHarness(
     DATABASE_URL: databaseUrl,
     ADMIN_PASSWORD,
     SECRETS_KEY: TEST_SECRETS_KEY,
+    RECORDING_KEY: TEST_RECORDING_KEY,
     ARGON2_MEMORY_KIB: '8192',
     LOGIN_RATE_PER_MINUTE: '1000',
     TICKET_CREATE_RATE_PER_MINUTE: '1000',

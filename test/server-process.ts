@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PASSWORD, TEST_SECRETS_KEY } from './http-clients.ts';
+import { ADMIN_PASSWORD, TEST_RECORDING_KEY, TEST_SECRETS_KEY } from './http-clients.ts';
 import { entryArgs } from '../lib/node-entry.ts';
 
 export interface ServerProcess {
@@ -19,7 +19,7 @@ const mainPath = fileURLToPath(new URL('../server/main.ts', import.meta.url));
 
 export async function startServerProcess(port: number, databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, entryArgs(mainPath), {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_PASSWORD, SECRETS_KEY: TEST_SECRETS_KEY, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORD_SESSIONS: 'off', RECORDINGS_DIR: mkdtempSync(join(tmpdir(), 'hd-recordings-')), FILES_DIR: mkdtempSync(join(tmpdir(), 'hd-files-')), ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, ADMIN_PASSWORD, SECRETS_KEY: TEST_SECRETS_KEY, RECORDING_KEY: TEST_RECORDING_KEY, ARGON2_MEMORY_KIB: '8192', LOG_LEVEL: 'warn', RECORD_SESSIONS: 'off', RECORDINGS_DIR: mkdtempSync(join(tmpdir(), 'hd-recordings-')), FILES_DIR: mkdtempSync(join(tmpdir(), 'hd-files-')), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -69,6 +69,8 @@ export function createLegAuthorizer(deps: {
   recordingMeta?: (ticket: TicketView) => RecordOrder['meta'];
   /** Whether the recordings' disk is above DATA_MIN_FREE_BYTES (below it, sessions go on unrecorded; administrators see a banner). */
   recordingRoom?: () => Promise<boolean>;
+  /** RECORDING_REQUIRED: a recorded ticket's session does not start without room for its recording. */
+  recordingRequired?: boolean;
 }): AuthorizeLeg {
   return async (request: LegRequest) => {
     if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
@@ -92,6 +94,7 @@ export function createLegAuthorizer(deps: {
     }
     // The user was told at approval that this ticket's sessions are recorded.
     const room = ticket.recorded && deps.recordingRoom ? await deps.recordingRoom() : true;
+    if (!room && deps.recordingRequired) return { ok: false, code: 'RECORDING_UNAVAILABLE', message: 'Sessions must be recorded here, and the recordings disk is below its free-space watermark: an administrator must free space first' };
     const record = ticket.recorded && room ? { meta: deps.recordingMeta?.(ticket) ?? {} } : null;
     return { ok: true, ticketId: String(ticket.id), side: request.side, record };
   };
