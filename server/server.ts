@@ -115,6 +115,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     tickets,
     recordingMeta: (ticket) => ({ novnc: NOVNC_VERSION, x11vnc: null, viewOnly: ticket.viewOnly, sharedScreen: ticket.sharedScreen }),
     recordingRoom: () => diskHasRoom(config.repeater.recordingsDir, config.dataMinFreeBytes),
+    recordingRequired: config.repeater.recordingRequired,
     origins: { publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins, trustsProxy: (address) => trustProxyFn?.(address, 0) ?? false },
     ...(nodes ? { assignedNode: (id: number) => nodes.assigned(id) } : {}),
   });
