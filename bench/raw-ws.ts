@@ -5,8 +5,8 @@
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
-/** Opens a raw websocket (RFC 6455 handshake); resolves with the socket and any bytes after the 101. */
-export function rawWebSocket(host: string, port: number, path: string, localAddress?: string): Promise<{ socket: Socket; head: Buffer }> {
+/** Opens a raw websocket (RFC 6455 handshake), with any `headers` more (an Origin); resolves with the socket and any bytes after the 101. */
+export function rawWebSocket(host: string, port: number, path: string, localAddress?: string, headers: Record<string, string> = {}): Promise<{ socket: Socket; head: Buffer }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
     socket.setNoDelay(true);
@@ -31,7 +31,9 @@ export function rawWebSocket(host: string, port: number, path: string, localAddr
     socket.once('connect', () => {
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n`,
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n` +
+          Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+          '\r\n',
       );
     });
   });
