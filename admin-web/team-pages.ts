@@ -97,7 +97,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     const technician = technicianOf(req);
     // A setup in progress (its secret waits in the session) shows its QR code again.
     let enrol: { secret: string; qr: string } | null = null;
-    const secret = req.session.enrolSecret;
+    const secret = req.session.enrolSecret ? technicians.pendingSecret(technician.id, req.session.enrolSecret) : null;
     if (secret && !technician.twoFactor.enabled) {
       const uri = `otpauth://totp/Helpdesk:${encodeURIComponent(technician.username)}?secret=${secret}&issuer=Helpdesk`;
       enrol = { secret, qr: await QRCode.toDataURL(uri) };
@@ -115,7 +115,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
   }, () => '/profile', languageForm));
 
   router.post('/profile/2fa/setup', formAction(async (req) => {
-    req.session.enrolSecret = (await technicians.startTwoFactor(technicianOf(req).id)).secret;
+    req.session.enrolSecret = (await technicians.startTwoFactor(technicianOf(req).id)).pending;
     return { redirect: '/profile#twofa' };
   }, () => '/profile'));
 

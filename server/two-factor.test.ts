@@ -32,6 +32,10 @@ describe.each(engines)('two-factor login on %s', (engine) => {
     const setup = (await tech.post('/api/v1/me/2fa/setup').expect(200)).body;
     expect(setup.uri).toMatch(/^otpauth:\/\/totp\/Helpdesk:/);
     expect(setup.qr).toMatch(/^data:image\/png;base64,/);
+    // The secret waits for its first code in the session store sealed, never in the clear.
+    const sessions = (await h.server.db('web_sessions').select('data')) as { data: string }[];
+    expect(sessions.some((r) => String(r.data).includes('enrolSecret'))).toBe(true);
+    expect(sessions.some((r) => String(r.data).includes(setup.secret))).toBe(false);
     const wrong = await tech.post('/api/v1/me/2fa/enable', { code: '000000' === (await codeAt(setup.secret, now())) ? '111111' : '000000' });
     expect(wrong.status).toBe(400);
     const enabled = (await tech.post('/api/v1/me/2fa/enable', { code: await codeAt(setup.secret, now()) }).expect(200)).body;

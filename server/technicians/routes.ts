@@ -19,7 +19,7 @@ const reset = validate({ params: technicianParams, body: z.object({ password: pa
 
 declare module 'express-session' {
   interface SessionData {
-    /** A two-factor secret being set up, until a code confirms it. */
+    /** A two-factor secret being set up, until a code confirms it — sealed (lib/sealed.ts), never in the clear in the session store. */
     enrolSecret?: string;
   }
 }
@@ -40,7 +40,7 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
   // Two-factor login: setup (a secret kept in the session until a code proves it), enable, disable.
   router.post('/me/2fa/setup', requireTechnician, neverCached, async (req, res) => {
     const setup = await technicians.startTwoFactor(technicianOf(req).id);
-    req.session.enrolSecret = setup.secret;
+    req.session.enrolSecret = setup.pending;
     res.json({ secret: setup.secret, uri: setup.uri, qr: await QRCode.toDataURL(setup.uri) });
   });
 

@@ -11,12 +11,18 @@ import { ConfigError } from '../config.ts';
 
 /** What a sealed TOTP secret is bound to: it opens as nothing else. */
 export const TOTP_PURPOSE = 'technicians.totp_secret';
+/** What a secret waiting in a web session for its first code is bound to (with the technician's id). */
+const ENROLMENT_PURPOSE = 'web_sessions.totp_enrolment';
 
 export interface TotpSecrets {
   /** The column's value for a secret. */
   seal(secret: string): string;
   /** The secret in a column's value (a plaintext one, from a server older than sealing sharing the database, as it is). */
   open(stored: string): string;
+  /** A secret being enrolled, sealed for the web session that waits for its first code (bound to the technician). */
+  sealPending(secret: string, technicianId: number): string;
+  /** The secret in a pending value; throws when it is not one sealed for this technician. */
+  openPending(pending: string, technicianId: number): string;
 }
 
 export function totpSecrets(ring: KeyRing | undefined): TotpSecrets {
@@ -27,6 +33,8 @@ export function totpSecrets(ring: KeyRing | undefined): TotpSecrets {
   return {
     seal: (secret) => sealString(need(), secret, TOTP_PURPOSE),
     open: (stored) => (isSealedString(stored) ? openString(need(), stored, TOTP_PURPOSE) : stored),
+    sealPending: (secret, id) => sealString(need(), secret, `${ENROLMENT_PURPOSE}:${id}`),
+    openPending: (pending, id) => openString(need(), pending, `${ENROLMENT_PURPOSE}:${id}`),
   };
 }
 

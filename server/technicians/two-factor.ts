@@ -36,16 +36,30 @@ export function createTwoFactor({ db, clock, hasher, twoFactor, secrets, get, re
     });
   }
 
+  const pendingSecret = (id: number, pending: string): string | null => {
+    try {
+      return secrets.openPending(pending, id);
+    } catch {
+      return null; // another account's, changed, or sealed with a key no longer held: enrolment starts again
+    }
+  };
+
   return {
     /** Enrolment, step 1: a new secret (kept by the caller until confirmed) and its otpauth:// URI. */
-    async startTwoFactor(id: number): Promise<{ secret: string; uri: string }> {
+    /** `pending` is what the web session keeps until a code proves the secret: sealed, never the secret itself. */
+    async startTwoFactor(id: number): Promise<{ secret: string; uri: string; pending: string }> {
       const technician = await get(id);
       const secret = generateTotpSecret();
-      return { secret, uri: totpUri({ issuer: 'Helpdesk', label: technician.username, secret }) };
+      return { secret, uri: totpUri({ issuer: 'Helpdesk', label: technician.username, secret }), pending: secrets.sealPending(secret, id) };
     },
 
+    /** The secret a pending enrolment holds (to show its QR code again); null when it is not this technician's or cannot be opened. */
+    pendingSecret,
+
     /** Enrolment, step 2: a code from the app proves the secret; returns the recovery codes, shown this once. */
-    async confirmTwoFactor(id: number, secret: string, code: string, by: ActorContext): Promise<{ recoveryCodes: string[] }> {
+    async confirmTwoFactor(id: number, pending: string, code: string, by: ActorContext): Promise<{ recoveryCodes: string[] }> {
+      const secret = pendingSecret(id, pending);
+      if (secret === null) throw new AppError('VALIDATION_FAILED', 'This two-factor setup cannot be finished: start it again');
       const epoch = Math.floor(clock.now() / 1000);
       const result = await verifyTotp({ secret, token: code.replace(/\s+/g, ''), epoch, epochTolerance: 30 });
       if (!result.valid) throw new AppError('VALIDATION_FAILED', 'That code does not match: check the time on your phone and type the current code');
