@@ -69,6 +69,7 @@ const processEnv = z.object({
     .refine((u) => /^wss?:$/.test(new URL(u).protocol), 'must be a ws:// or wss:// URL')
     .optional(),
   REPEATER_NODE_HEARTBEAT_MS: intFrom(200, 60_000).default(5_000),
+  RECORDINGS_UPLOAD: z.enum(['on', 'off']).default('on'),
   ...repeaterOptionsEnv,
 });
 
@@ -84,6 +85,8 @@ export interface RepeaterProcessConfig {
   /** Where clients reach this node (set: the server may give it tickets, least-loaded first). */
   nodeUrl: string | null;
   nodeHeartbeatMs: number;
+  /** RECORDINGS_UPLOAD: hand each recording over to the server (repeater/recording-outbox.ts); off: the server reads this node's RECORDINGS_DIR (a shared mount). */
+  recordingsUpload: boolean;
 }
 
 export class RepeaterConfigError extends Error {
@@ -121,5 +124,6 @@ export function loadRepeaterConfig(env: Record<string, string | undefined>): Rea
     options: Object.freeze(repeaterOptionsFrom(e)),
     nodeUrl: e.REPEATER_NODE_URL ? e.REPEATER_NODE_URL.replace(/\/+$/, '') : null,
     nodeHeartbeatMs: e.REPEATER_NODE_HEARTBEAT_MS,
+    recordingsUpload: e.RECORDINGS_UPLOAD === 'on',
   });
 }

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { Repeater } from './repeater.ts';
 import { RepeaterConfigError, loadRepeaterConfig } from './config.ts';
 import { LinkRefusedError, ServerLink } from './server-link.ts';
+import { RecordingOutbox } from './recording-outbox.ts';
 import { nativeMasking } from './frames.ts';
 import type { RepeaterEvents } from './contract.ts';
 import type { WireEvent } from '../protocol/repeater.ts';
@@ -40,6 +41,12 @@ try {
   logger.warn({ server: config.serverUrl, err: (err as Error).message }, 'server not reachable yet; will keep trying');
 }
 
+// A node with its own RECORDINGS_DIR hands every recording over to the server (and first what its last run left).
+const outbox = config.recordingsUpload
+  ? new RecordingOutbox({ recordingsDir: config.options.recordingsDir, node: config.name, logger, link, eventsDelivered: () => link.drain(5_000) })
+  : null;
+await outbox?.start();
+
 const repeater = new Repeater({ authorizeLeg: link.authorize, logger, options: config.options, node: config.name });
 
 const forward = <K extends keyof RepeaterEvents>(type: K, toWire: (e: RepeaterEvents[K][0]) => WireEvent): void => {
@@ -55,7 +62,11 @@ forward('paired', (e) => ({
   sessionId: e.sessionId,
   recording: e.recording,
 }));
-forward('recordingClosed', (e) => ({ ...e, type: 'recordingClosed' }));
+if (outbox) {
+  repeater.on('paired', (e) => e.recording && outbox.begun(e.recording, e.ticketId, e.at.getTime()));
+  // The server closes the row when it holds the file: no `recordingClosed` for a file handed over.
+  repeater.on('recordingClosed', (result) => outbox.closed(result));
+} else forward('recordingClosed', (e) => ({ ...e, type: 'recordingClosed' }));
 forward('ended', (e) => ({ ...e, type: 'ended', startedAt: e.startedAt.getTime(), endedAt: e.endedAt.getTime() }));
 forward('legClosed', (e) => ({ type: 'legClosed', ticketId: e.ticketId, side: e.side, reason: e.reason, waitedMs: e.waitedMs }));
 forward('progress', (e) => ({ type: 'progress', sessions: e.sessions }));
@@ -63,14 +74,17 @@ forward('progress', (e) => ({ type: 'progress', sessions: e.sessions }));
 link.follow({
   end: ({ ticketId, reason }) => void repeater.endTicket(ticketId, reason),
   // Each time the server (re)connects, it learns what this node holds.
-  onOpen: () => link.report({ type: 'sync', ...repeater.holdings() }),
+  onOpen: () => {
+    link.report({ type: 'sync', ...repeater.holdings() });
+    outbox?.kick();
+  },
 });
 
 const address = await repeater.listen(config.port, config.host, (req, res) => {
   if (req.method === 'GET' && req.url === '/healthz') {
     const healthy = link.connected && !repeater.closing;
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify({ status: healthy ? 'ok' : repeater.closing ? 'shutting_down' : 'server_unreachable', node: config.name, ...repeater.stats, queuedEvents: link.queued }));
+    res.end(JSON.stringify({ status: healthy ? 'ok' : repeater.closing ? 'shutting_down' : 'server_unreachable', node: config.name, ...repeater.stats, queuedEvents: link.queued, recordingsToHandOver: outbox?.pending ?? 0 }));
     return;
   }
   res.writeHead(404, { 'content-type': 'application/json' });
@@ -101,6 +115,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       await repeater.close('SHUTDOWN');
       const delivered = await link.drain(5_000);
       if (!delivered) logger.error({ queued: link.queued }, 'some events could not be delivered to the server before exit');
+      if (outbox && !(await outbox.drain(5_000))) logger.warn({ pending: outbox.pending }, 'some recordings are not handed over yet: they stay in the outbox for the next start');
+      outbox?.close();
       link.close();
       process.exit(0);
     })();

@@ -1,8 +1,12 @@
 // A repeater process's link with its server (the authority): token checks
 // through POST /authorize, every leg and session event through POST /events in
 // the order they happened (queued, batched, retried while the server is away),
-// and the server's commands through one SSE stream, reopened with backoff.
-// See the protocol in contract.ts.
+// and the server's commands through one SSE stream, reopened with backoff;
+// and recordings handed over (PUT, for recording-outbox.ts).
+// See the protocol in protocol/repeater.ts.
+import { createReadStream } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { readSseEvents } from '../lib/sse-reader.ts';
 import type { CloseCodeId } from '../protocol/close-codes.ts';
 import { NODE_HEADER, internalPaths, type Authorization, type EndCommand, type LegRequest, type WireEvent } from '../protocol/repeater.ts';
@@ -79,6 +83,36 @@ export class ServerLink {
     } catch {
       return false; // the server is away: the next beat tries again
     }
+  }
+
+  /**
+   * Hands a recording over (PUT recordings/:id): the first `length` bytes of
+   * `file` as the body, streamed. Resolves with the server's answer; throws
+   * when it cannot be reached, or after 30 s without progress.
+   */
+  putRecording(recordingId: string, query: URLSearchParams, file: string, length: number, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    const url = new URL(this.#url(`${internalPaths.recordings}/${encodeURIComponent(recordingId)}?${query.toString()}`));
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(url, {
+        method: 'PUT',
+        signal,
+        headers: { ...headers, authorization: `Bearer ${this.#o.secret}`, [NODE_HEADER]: this.#o.node, 'content-type': 'application/octet-stream', 'content-length': String(length) },
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
+      req.once('error', reject);
+      req.once('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body = (body + d).slice(0, 4096)));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.once('error', reject);
+      });
+      if (length === 0) return void req.end();
+      const source = createReadStream(file, { start: 0, end: length - 1 });
+      source.once('error', (err) => req.destroy(err));
+      source.pipe(req);
+    });
   }
 
   /** Queues an event for the server; sent in order, retried until it arrives. */

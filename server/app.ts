@@ -30,6 +30,7 @@ import { eventRoutes } from './events/routes.ts';
 import { installSse } from './events/sse.ts';
 import { recordingRoutes } from './recordings/routes.ts';
 import type { RecordingService } from './recordings/service.ts';
+import type { RecordingHandover } from './recordings/handover.ts';
 import type { ChatService } from './chat/service.ts';
 import type { FileService } from './files/service.ts';
 import { createDiskWatch } from './storage/disk-watch.ts';
@@ -52,7 +53,7 @@ export interface AppDeps {
   sessionSecret: string;
   desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
   /** The repeater processes' internal API, when REPEATER_SECRET is set. */
-  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes } | null;
+  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes; handover?: RecordingHandover } | null;
   /** With repeater nodes: the URL of the node carrying a ticket (null: REPEATER_PUBLIC_URL). */
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
   recordings: RecordingService;

@@ -77,6 +77,7 @@ const envSchema = z.object({
   DATA_MIN_FREE_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   RECORDING_RETENTION_DAYS: intFrom(1, 36_500).default(90),
   RECORDING_MAX_TOTAL_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
+  RECORDING_UPLOAD_MAX_BYTES: intFrom(1024 * 1024, Number.MAX_SAFE_INTEGER).default(4 * 1024 ** 3),
   SECRETS_KEY: keyRingText('SECRETS_KEY').optional(),
   SECRETS_KEY_FILE: z.string().min(1).default('./data/keys/secrets.key'),
 });
@@ -139,7 +140,7 @@ export interface Config {
    * before allowing), where files live (repeater.recordingsDir), and how long
    * they are kept: days, and a total size past which the oldest go first (0: no cap).
    */
-  recording: { enabled: boolean; retentionDays: number; maxTotalBytes: number };
+  recording: { enabled: boolean; retentionDays: number; maxTotalBytes: number; /** RECORDING_UPLOAD_MAX_BYTES: the largest recording a repeater node may hand over. */ uploadMaxBytes: number };
   /** Live event streams (SSE) open at once per remote address, and per help request. */
   sse: { perAddress: number; perKey: number };
   /**
@@ -235,7 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     dataMinFreeBytes: e.DATA_MIN_FREE_BYTES,
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
-    recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES },
+    recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES, uploadMaxBytes: e.RECORDING_UPLOAD_MAX_BYTES },
     sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET },
     secrets: { keyRing: e.SECRETS_KEY ?? null, keyFile: e.SECRETS_KEY_FILE },
     repeaterLink: {

@@ -30,6 +30,7 @@ import type { LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService } from './recordings/service.ts';
+import { createRecordingHandover } from './recordings/handover.ts';
 import { createChatService } from './chat/service.ts';
 import { createAuditService } from './audit/service.ts';
 import { createFileService } from './files/service.ts';
@@ -128,6 +129,16 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     if (!source) continue;
     bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger, recordings, work }));
   }
+  // Recordings handed over by nodes with their own RECORDINGS_DIR; each waits for its ticket's events (its row) to be handled.
+  const handover = createRecordingHandover({
+    db,
+    clock,
+    logger,
+    dir: config.repeater.recordingsDir,
+    maxBytes: config.recording.uploadMaxBytes,
+    minFreeBytes: config.dataMinFreeBytes,
+    ticketSettled: (ticketId) => new Promise<void>((settled) => work.run(`ticket:${ticketId}`, 'a recording handed over waits for its ticket\'s events', () => Promise.resolve(settled()))),
+  });
   const legState = (ticketId: string, side: LegSide): 'waiting' | 'paired' | null =>
     repeater?.legState(ticketId, side) ?? remoteRepeaters?.legState(ticketId, side) ?? null;
   // Rows a crash left open: at once with the embedded repeater (nothing survived
@@ -153,7 +164,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     sessionStore,
     sessionSecret,
     desktopState: (ticketId) => legState(String(ticketId), 'desktop'),
-    internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes } : null,
+    internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes, handover } : null,
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
     recordings,
     audit,

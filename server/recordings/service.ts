@@ -84,9 +84,14 @@ export function createRecordingService(deps: { db: Knex; clock: Clock; logger: L
       await insertAuditEvent(db, clock.now(), systemActor('repeater'), 'recording.started', { ticketId: e.ticketId, technicianId: e.technicianId }, { recordingId: e.id });
     },
 
-    /** The repeater closed a recording's file. */
+    /**
+     * The repeater closed a recording's file. A node's close that arrives late
+     * (its link was down, and the server closed the row as incomplete when it
+     * counted the node lost) still replaces that row: the node saw the file end.
+     */
     async closed(r: RecordingResult): Promise<void> {
-      const written = await recordingStore.close(db, r.recordingId, { state: r.state, endedAt: r.endedAt, durationMs: r.durationMs, bytes: r.bytes, sha256: r.sha256, problem: r.problem });
+      const end = { state: r.state, endedAt: r.endedAt, durationMs: r.durationMs, bytes: r.bytes, sha256: r.sha256, problem: r.problem };
+      const written = await recordingStore.close(db, r.recordingId, end, ['recording', 'incomplete']);
       if (!written) return;
       const row = await recordingStore.get(db, r.recordingId);
       const action = r.state === 'complete' ? 'recording.saved' : `recording.${r.state}`;

@@ -77,9 +77,19 @@ export const recordingStore = {
     });
   },
 
-  /** Completes a row; only one still recording is changed (says whether it was). */
-  async close(db: Knex, id: string, end: { state: RecordingRowState; endedAt: number; durationMs: number; bytes: number; sha256: string | null; problem: string | null }): Promise<boolean> {
-    const n = await db('recordings').where({ id, state: 'recording' }).update({
+  /**
+   * Completes a row in one of `from` (by default only one still recording;
+   * says whether it was changed). A node's own close may also replace what the
+   * server kept of it as incomplete when it lost the node (`from` recording and
+   * incomplete).
+   */
+  async close(
+    db: Knex,
+    id: string,
+    end: { state: RecordingRowState; endedAt: number; durationMs: number; bytes: number; sha256: string | null; problem: string | null },
+    from: readonly RecordingRowState[] = ['recording'],
+  ): Promise<boolean> {
+    const n = await db('recordings').where({ id }).whereIn('state', from).update({
       state: end.state,
       ended_at: end.endedAt,
       duration_ms: end.durationMs,

@@ -3,16 +3,17 @@
 // carries it as a bearer token, compared in constant time. Not for browsers:
 // no cookies, no CSRF, its own body limit.
 import { sameSecret } from '../../lib/crypto.ts';
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { CloseCode, RefusalCode } from '../../protocol/close-codes.ts';
-import { NODE_HEADER, type CommandStreamEvents, type WireEvent } from '../../protocol/repeater.ts';
+import { NODE_HEADER, RECORDING_HEADERS, type CommandStreamEvents, type WireEvent } from '../../protocol/repeater.ts';
 import { type AuthorizeLeg } from '../../repeater/contract.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { validate } from '../http/validate.ts';
 import { openSse } from '../events/sse.ts';
 import type { RemoteRepeaters } from './remote-repeaters.ts';
 import type { RepeaterNodes } from './repeater-nodes.ts';
+import type { RecordingHandover } from '../recordings/handover.ts';
 
 const side = z.enum(['desktop', 'viewer']);
 const ticketId = z.string().min(1).max(32);
@@ -93,9 +94,49 @@ const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
 
 const eventsBodySchema = z.object({ node: nodeName, events: z.array(wireEventSchema).max(10_000) });
 
-export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes; version: string }): Router {
+/** A recording handed over (protocol/repeater.ts RECORDING_HEADERS): its id, how it ended, whose it is, what the node hashed. */
+const handoverParams = z.object({ recordingId: uuid }).describe('recording id');
+const handoverQuery = z
+  .object({
+    state: z.enum(['complete', 'dropped', 'failed', 'incomplete']),
+    problem: z.string().max(1000).optional(),
+    endedAt: z.coerce.number().int().nonnegative(),
+    durationMs: z.coerce.number().int().nonnegative(),
+  })
+  .describe('how the recording ended');
+const handoverHeaders = z
+  .object({ ticket: z.string().regex(/^\d{1,20}$/, 'must be a ticket id'), file: recordingFile, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits') })
+  .describe('recording headers');
+
+export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes; version: string; handover?: RecordingHandover | null }): Router {
   const router = Router();
   router.use(requireSecret(deps.secret));
+
+  // A node with its own RECORDINGS_DIR hands each recording over: the body is the file (never parsed).
+  const { handover } = deps;
+  if (handover) {
+    router.put('/recordings/:recordingId', async (req, res) => {
+      const params = parseOrThrow(handoverParams, req.params, 'recording id');
+      const query = parseOrThrow(handoverQuery, req.query, 'query');
+      const node = parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER);
+      const headers = parseOrThrow(handoverHeaders, { ticket: req.get(RECORDING_HEADERS.ticket), file: req.get(RECORDING_HEADERS.file), sha256: req.get(RECORDING_HEADERS.sha256) }, 'recording headers');
+      const length = req.get('content-length');
+      const kept = await handover.receive(
+        {
+          node,
+          recordingId: params.recordingId,
+          ticketId: Number(headers.ticket),
+          file: headers.file,
+          sha256: headers.sha256,
+          declaredLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
+          end: { state: query.state, problem: query.problem ?? null, endedAt: query.endedAt, durationMs: query.durationMs },
+        },
+        req,
+      );
+      res.json({ recording: kept });
+    });
+  }
+
   router.use(express.json({ limit: '8mb' }));
 
   router.get('/hello', (_req, res) => {
@@ -133,6 +174,11 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
   });
 
   router.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} /internal/v1/repeater${req.path}`)));
+  // Refused before its body was read (a recording handed over, a wrong secret): the rest is never read, the connection closes.
+  router.use(((err, req, res, next) => {
+    if (!req.complete) res.set('connection', 'close');
+    next(err);
+  }) as ErrorRequestHandler);
   return router;
 }
 
