@@ -20,10 +20,11 @@ export interface LegRequest {
   origin: string | null;
   /** The Host header (the authorizer may compare Origin with it). */
   host: string | null;
-  /** The scheme the leg reached the repeater with (its own TLS or not). */
+  /** The scheme the client used: the repeater's own TLS, or X-Forwarded-Proto from a proxy the repeater trusts (TRUST_PROXY). */
   scheme: 'http' | 'https';
-  /** X-Forwarded-Proto as received; the authorizer decides whether the sender is a proxy it trusts. */
+  /** X-Forwarded-Proto as received from a proxy the repeater trusts (TRUST_PROXY), else null. */
   forwardedProto: string | null;
+  /** The client's address: from X-Forwarded-For, walked from the right through the proxies TRUST_PROXY trusts, else the socket's peer. */
   remoteAddress: string;
   /** The side implied by the path. */
   side: LegSide;

@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { RepeaterOptions } from './contract.ts';
+import { compileTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -28,6 +29,15 @@ export const repeaterOptionsEnv = {
   RECORDING_KEY: z.string().min(1).optional(),
   RECORDING_KEY_FILE: z.string().min(1).default('./data/keys/recording.key'),
 };
+
+/** TRUST_PROXY: the same setting, read by the same rule, in the server and in a repeater process. */
+export const trustProxySetting = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = trustProxyProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .default('loopback');
 
 type OptionsEnv = z.output<z.ZodObject<typeof repeaterOptionsEnv>>;
 
@@ -70,6 +80,7 @@ const processEnv = z.object({
     .optional(),
   REPEATER_NODE_HEARTBEAT_MS: intFrom(200, 60_000).default(5_000),
   RECORDINGS_UPLOAD: z.enum(['on', 'off']).default('on'),
+  TRUST_PROXY: trustProxySetting,
   ...repeaterOptionsEnv,
 });
 
@@ -87,6 +98,8 @@ export interface RepeaterProcessConfig {
   nodeHeartbeatMs: number;
   /** RECORDINGS_UPLOAD: hand each recording over to the server (repeater/recording-outbox.ts); off: the server reads this node's RECORDINGS_DIR (a shared mount). */
   recordingsUpload: boolean;
+  /** TRUST_PROXY: the proxies (nginx) whose X-Forwarded-For names a leg's client. */
+  trustProxy: TrustProxy;
 }
 
 export class RepeaterConfigError extends Error {
@@ -125,5 +138,6 @@ export function loadRepeaterConfig(env: Record<string, string | undefined>): Rea
     nodeUrl: e.REPEATER_NODE_URL ? e.REPEATER_NODE_URL.replace(/\/+$/, '') : null,
     nodeHeartbeatMs: e.REPEATER_NODE_HEARTBEAT_MS,
     recordingsUpload: e.RECORDINGS_UPLOAD === 'on',
+    trustProxy: compileTrustProxy(e.TRUST_PROXY),
   });
 }

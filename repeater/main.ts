@@ -47,7 +47,7 @@ const outbox = config.recordingsUpload
   : null;
 await outbox?.start();
 
-const repeater = new Repeater({ authorizeLeg: link.authorize, logger, options: config.options, node: config.name });
+const repeater = new Repeater({ authorizeLeg: link.authorize, logger, options: config.options, node: config.name, trustProxy: config.trustProxy });
 
 const forward = <K extends keyof RepeaterEvents>(type: K, toWire: (e: RepeaterEvents[K][0]) => WireEvent): void => {
   repeater.on(type, ((e: RepeaterEvents[K][0]) => link.report(toWire(e))) as never);

@@ -4,7 +4,7 @@
 // imports nothing from server/.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CloseCodeId } from '../protocol/close-codes.ts';
@@ -16,6 +16,9 @@ import { LegLimits } from './leg-limits.ts';
 import type { RecorderOptions } from './recording-writer.ts';
 import { ConnectionGate } from './connection-gate.ts';
 import { UpgradeDoor, type Admitted } from './upgrade-door.ts';
+import type { TrustProxy } from './client-address.ts';
+import { listening, ownServer } from './own-server.ts';
+import { relayRecordingHooks } from './recording-hooks.ts';
 import { SessionRecordings, type SessionRecording } from './session-recordings.ts';
 
 /** A paired session: its two legs and when it started. */
@@ -36,6 +39,8 @@ export interface RepeaterDeps {
   openRecordingSink?: RecorderOptions['openSink'];
   /** The gate of the server it attaches to (the host's, when it gates its other requests too); one from the options by default. */
   gate?: ConnectionGate;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names a leg's client (its limits, events, audit) and who count only to the gate's total; none by default. */
+  trustProxy?: TrustProxy;
 }
 
 export class Repeater extends EventEmitter<RepeaterEvents> {
@@ -62,8 +67,9 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.#log = deps.logger.child({ component: 'repeater' });
     this.#limits = new LegLimits(this.options.maxLegs, this.options.maxLegsPerAddress);
     this.#recordings = new SessionRecordings(this.options, this.#log, (result) => this.emit('recordingClosed', result), deps.openRecordingSink);
-    this.#gate = deps.gate ?? ConnectionGate.fromOptions(this.options);
-    const door = { authorizeLeg: deps.authorizeLeg, limits: this.#limits, gate: this.#gate, log: this.#log, node: deps.node ?? null };
+    const trustProxy = deps.trustProxy ?? (() => false);
+    this.#gate = deps.gate ?? ConnectionGate.fromOptions(this.options, (address) => trustProxy(address, 0));
+    const door = { authorizeLeg: deps.authorizeLeg, limits: this.#limits, gate: this.#gate, log: this.#log, node: deps.node ?? null, trustProxy };
     this.#door = new UpgradeDoor({ ...door, closing: () => this.#closing, admit: (leg) => this.#admit(leg) });
     this.#hooks = {
       departed: (leg, code) => this.#legDeparted(leg, code),
@@ -99,21 +105,10 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   }
 
   /** Runs the repeater on its own port (0 for any); resolves with the bound address. */
-  async listen(port: number, host = '127.0.0.1', handler?: Parameters<typeof createServer>[1]): Promise<AddressInfo> {
-    const server = createServer(
-      handler ??
-        ((_req, res) => {
-          res.writeHead(404, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only websocket upgrades are served here' } }));
-        }),
-    );
-    this.#ownServer = server;
+  async listen(port: number, host = '127.0.0.1', handler?: RequestListener): Promise<AddressInfo> {
+    const server = (this.#ownServer = ownServer(handler));
     this.attach(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    return server.address() as AddressInfo;
+    return listening(server, port, host);
   }
 
   get stats(): { legs: number; tickets: number; sessions: number } {
@@ -216,7 +211,12 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const startedAt = new Date();
     const sessionId = randomUUID();
     const order = desktop.recordOrder ?? viewer.recordOrder;
-    const recorder = order ? this.#recordings.start(ticketId, sessionId, startedAt, order, this.#recordingHooks(ticketId, desktop, viewer)) : null;
+    const failed = (): void => {
+      const relay = this.#relays.get(ticketId);
+      if (relay?.desktop === desktop) this.#endSession(relay, 'RECORDING_FAILED', null);
+    };
+    const hooks = relayRecordingHooks(desktop, viewer, this.options.recordingRequired, failed);
+    const recorder = order ? this.#recordings.start(ticketId, sessionId, startedAt, order, hooks) : null;
     const relay: Relay = { desktop, viewer, startedAt, recorder };
     this.#relays.set(ticketId, relay);
     desktop.recorder = recorder;
@@ -232,23 +232,6 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
       sessionId,
       recording: recorder ? { id: recorder.recordingId, file: recorder.file } : null,
     });
-  }
-
-  /** A required recording slows its session while behind and ends it, in words, when it cannot be written. */
-  #recordingHooks(ticketId: string, desktop: Leg, viewer: Leg) {
-    return {
-      pressure: (paused: boolean) => {
-        desktop.holdForRecording(paused);
-        viewer.holdForRecording(paused);
-      },
-      broken: () => {
-        if (!this.options.recordingRequired) return;
-        setImmediate(() => {
-          const relay = this.#relays.get(ticketId);
-          if (relay?.desktop === desktop) this.#endSession(relay, 'RECORDING_FAILED', null);
-        });
-      },
-    };
   }
 
   #legDeparted(leg: Leg, code: number): void {

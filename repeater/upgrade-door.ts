@@ -13,6 +13,7 @@ import type { AuthorizeLeg, RepeaterLogger } from './contract.ts';
 import { checkHandshake, switchingProtocols } from './frames.ts';
 import type { LegLimits } from './leg-limits.ts';
 import type { ConnectionGate } from './connection-gate.ts';
+import { clientOrigin, type TrustProxy } from './client-address.ts';
 
 export interface Admitted {
   socket: Socket;
@@ -29,6 +30,8 @@ export interface UpgradeDoorDeps {
   gate: ConnectionGate;
   log: RepeaterLogger;
   node: string | null;
+  /** TRUST_PROXY: a leg from a trusted proxy is the client's named in X-Forwarded-For (limits, events, the authorizer). */
+  trustProxy: TrustProxy;
   closing(): boolean;
   admit(leg: Admitted): void;
 }
@@ -58,7 +61,9 @@ export class UpgradeDoor {
 
   async #handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { deps } = this;
-    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
+    // The client's own address (behind a trusted proxy, from X-Forwarded-For): its legs count to its own limit.
+    const client = clientOrigin(req, deps.trustProxy);
+    const remoteAddress = client.address;
     const url = new URL(req.url ?? '/', 'http://repeater.invalid');
     const refuse = (code: RefusalCodeId, message: string, status?: number) => this.#refuse(socket, code, message, url.pathname, remoteAddress, status);
     const side = sideByPath.get(url.pathname);
@@ -76,8 +81,8 @@ export class UpgradeDoor {
       token: url.searchParams.get('token'),
       origin: headerValue(req.headers.origin),
       host: headerValue(req.headers.host),
-      scheme: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      forwardedProto: headerValue(req.headers['x-forwarded-proto']),
+      scheme: client.scheme,
+      forwardedProto: client.forwardedProto,
       remoteAddress,
       side,
       node: deps.node,

@@ -38,6 +38,7 @@ import { internalRepeaterRoutes } from './remote-sessions/internal-routes.ts';
 import type { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
 import type { RepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
+import { compileTrustProxy } from '../repeater/client-address.ts';
 import type { AuditService } from './audit/service.ts';
 import type { LegUrlPolicy } from './http/base-url.ts';
 
@@ -70,7 +71,8 @@ export function createApp(deps: AppDeps): Express {
   installSse(app, config.sse);
   app.set('view engine', 'ejs');
   app.set('views', [join(root, 'admin-web', 'views'), join(root, 'tech-viewer', 'views')]);
-  app.set('trust proxy', parseTrustProxy(config.trustProxy));
+  // TRUST_PROXY, compiled by the rule the repeater uses too (repeater/client-address.ts).
+  app.set('trust proxy', compileTrustProxy(config.trustProxy));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -204,10 +206,3 @@ const PRODUCT_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'ut
 // noVNC's ES modules (core/ and vendor/) are served as they are published.
 const novncRoot = join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..');
 const uplotRoot = dirname(fileURLToPath(import.meta.resolve('uplot')));
-
-function parseTrustProxy(value: string): boolean | number | string {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
-  return value;
-}

@@ -2,7 +2,7 @@
 // validated as a whole (every bad variable is named in one error), frozen and
 // passed down. Nothing else reads process.env.
 import { z } from 'zod';
-import { repeaterOptionsEnv, repeaterOptionsFrom } from '../repeater/config.ts';
+import { repeaterOptionsEnv, repeaterOptionsFrom, trustProxySetting } from '../repeater/config.ts';
 import type { RepeaterOptions } from '../repeater/contract.ts';
 import { parseKeyRing } from '../lib/sealed.ts';
 
@@ -36,7 +36,7 @@ const envSchema = z.object({
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_IDLE_MS: intFrom(60_000, 7 * 24 * 3_600_000).default(30 * 60_000),
   COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
-  TRUST_PROXY: z.string().default('loopback'),
+  TRUST_PROXY: trustProxySetting,
   CLIENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ALLOWED_ORIGINS: listOfOrigins.default([]),
   TOKEN_TTL_MS: intFrom(5_000, 3_600_000).default(120_000),

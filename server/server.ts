@@ -122,7 +122,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   });
   // Every connection (pages, APIs, upgrades) must finish its request in time; a trusted proxy's address counts only to the total.
   const gate = ConnectionGate.fromOptions(config.repeater, (a) => trustProxyFn?.(a, 0) ?? false);
-  const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater, gate });
+  // Behind a trusted proxy a leg is its client's (X-Forwarded-For), as req.ip is: limits and the audit see the user.
+  const trustProxy = (address: string, hop: number): boolean => trustProxyFn?.(address, hop) ?? false;
+  const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater, gate, trustProxy });
   const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
   const bridges: RepeaterBridge[] = [];
   for (const source of [repeater, remoteRepeaters]) {

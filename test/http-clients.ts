@@ -100,7 +100,7 @@ export async function cookieOf(tech: Tech): Promise<string> {
   await tech.get('/auth/session');
   const jar = (tech.agent as unknown as { jar: { getCookies(o: object): { name: string; value: string }[] } }).jar;
   return jar
-    .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
+    .getCookies({ domain: '127.0.0.1', path: '/', secure: true, script: false }) // secure: Secure cookies too (behind TLS)
     .map((c) => `${c.name}=${c.value}`)
     .join('; ');
 }
