@@ -72,6 +72,16 @@ describe('repeater nodes', () => {
     const stray = (await desktopUrl(onB)).replace(`:${portB}/`, `:${portC}/`);
     await expect(openLeg(stray)).rejects.toMatchObject({ status: 409, body: { error: { code: 'WRONG_NODE' } } });
 
+    // Refused at the wrong node, the token is not spent: it still opens at the right one.
+    const fresh = await approved();
+    const right = await desktopUrl(fresh);
+    const rightPort = portOf(right);
+    const wrong = right.replace(`:${rightPort}/`, `:${rightPort === portB ? portC : portB}/`);
+    await expect(openLeg(wrong)).rejects.toMatchObject({ status: 409, body: { error: { code: 'WRONG_NODE', message: expect.stringMatching(/still good/) } } });
+    const leg = await openLeg(right);
+    expect(leg.ws.readyState).toBe(WebSocket.OPEN);
+    leg.ws.terminate();
+
     // node-b dies: only its sessions end; node-c's carry on.
     await nodes['node-b']!.kill();
     for (const l of live.filter((x) => x.port === portB)) expect(await l.viewer.closed).toBe(1006);

@@ -76,6 +76,15 @@ export function createLegAuthorizer(deps: {
     if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
       return { ok: false, code: 'ORIGIN_NOT_ALLOWED', message: 'This page\'s origin may not open the viewer' };
     }
+    if (request.node && deps.assignedNode) {
+      // Both legs of a ticket must meet on one node: the one its tokens were minted for. Checked before the
+      // token is spent, so a leg that reached the wrong node can still use it at the right one.
+      const ticketId = await deps.tokens.ticketOf(request.token ?? '');
+      const assigned = ticketId === null ? null : await deps.assignedNode(ticketId);
+      if (assigned && assigned !== request.node) {
+        return { ok: false, code: 'WRONG_NODE', message: `Ticket ${ticketId} is carried by repeater node ${assigned}, not ${request.node}; the token is still good there` };
+      }
+    }
     const redemption = await deps.tokens.redeem(request.token ?? '', request.side);
     if (!redemption.ok) return { ok: false, code: redemption.code, message: redemption.message };
     const ticket = await deps.tickets.get(redemption.ticketId);
@@ -84,13 +93,6 @@ export function createLegAuthorizer(deps: {
     }
     if (request.side === 'viewer' && ticket.technician?.id !== redemption.technicianId) {
       return { ok: false, code: 'NOT_TICKET_HOLDER', message: `Ticket ${ticket.id} is held by another technician` };
-    }
-    if (request.node && deps.assignedNode) {
-      // Both legs of a ticket must meet on one node: the one its tokens were minted for.
-      const assigned = await deps.assignedNode(ticket.id);
-      if (assigned && assigned !== request.node) {
-        return { ok: false, code: 'WRONG_NODE', message: `Ticket ${ticket.id} is carried by repeater node ${assigned}, not ${request.node}` };
-      }
     }
     // The user was told at approval that this ticket's sessions are recorded.
     const room = ticket.recorded && deps.recordingRoom ? await deps.recordingRoom() : true;

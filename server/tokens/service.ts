@@ -92,6 +92,13 @@ export function createPairingTokenService({ db, clock, ttlMs }: { db: Knex; cloc
       return { ok: false, code: 'TOKEN_EXPIRED', message: 'This token has expired; open the session again for a new one' };
     },
 
+    /** The ticket a token names, without spending it (null for a token that names none): lets a leg at the wrong node be refused with its token still good. */
+    async ticketOf(token: string): Promise<number | null> {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+      const row = await db<TokenRow>('pairing_tokens').where({ token_hash: sha256(token) }).first('ticket_id');
+      return row ? Number(row.ticket_id) : null;
+    },
+
     /** Deletes tokens that expired over an hour ago. */
     async purgeExpired(): Promise<number> {
       return db('pairing_tokens').where('expires_at', '<', clock.now() - 3_600_000).delete();
