@@ -1,7 +1,7 @@
 // The recordings' encoder: a worker thread that turns the relay's sealed
 // blocks into the file's bytes, so nothing slow runs on the relay's thread.
-// For each recording, in the order the blocks come: deflate (unless told to
-// store, or the block looks already compressed), seal (AES-256-GCM, when a
+// For each recording, in the order the blocks come: deflate (unless the
+// block looks already compressed), seal (AES-256-GCM, when a
 // key is given), CRC-32, the running SHA-256 of the file, and the index.
 // It writes nothing: the bytes go back to the recorder, which owns the file.
 // Format: recording-format.ts.
@@ -15,7 +15,7 @@ import type { RecordingTrailer } from '../protocol/repeater.ts';
 /** What the recorder asks. `buf` is transferred. */
 export type EncoderRequest =
   | { type: 'open'; id: string; head: Uint8Array }
-  | { type: 'block'; id: string; buf: ArrayBuffer; length: number; firstMs: number; lastMs: number; store: boolean }
+  | { type: 'block'; id: string; buf: ArrayBuffer; length: number; firstMs: number; lastMs: number }
   | { type: 'finish'; id: string; trailer: RecordingTrailer }
   | { type: 'forget'; id: string };
 
@@ -28,7 +28,7 @@ export interface Part {
 
 /** What it answers, in request order per recording. `rawBytes` is what the recorder counted for the request. */
 export type EncoderReply =
-  | { type: 'bytes'; id: string; parts: Part[]; rawBytes: number }
+  | { type: 'bytes'; id: string; parts: Part[]; rawBytes: number; spare?: ArrayBuffer }
   | { type: 'finished'; id: string; parts: Part[]; bytes: number; sha256: string }
   | { type: 'failed'; id: string; message: string };
 
@@ -99,7 +99,16 @@ export class Encoder {
     if (!rec) return { reply: { type: 'failed', id: req.id, message: 'the encoder does not know this recording' }, transfer: [] };
     try {
       if (req.type === 'open') return this.#out(req.id, rec, [Buffer.from(req.head)], 0);
-      if (req.type === 'block') return this.#out(req.id, rec, this.#block(rec, req), req.length);
+      if (req.type === 'block') {
+        const parts = this.#block(rec, req);
+        const out = this.#out(req.id, rec, parts, req.length);
+        // The block's buffer, when the file does not take it, goes back for the next block.
+        if (!out.transfer.includes(req.buf) && out.reply.type === 'bytes') {
+          out.reply.spare = req.buf;
+          out.transfer.push(req.buf);
+        }
+        return out;
+      }
       const tail = encodeTrailer(req.trailer);
       const index = encodeIndex(rec.index, rec.offset + tail.length, crc32);
       rec.hash.update(tail).update(index);
@@ -123,7 +132,7 @@ export class Encoder {
     const raw = Buffer.from(req.buf, 0, req.length);
     let codec: number = Codec.STORED;
     let encoded: Buffer = raw;
-    if (!req.store && sampledEntropy(raw, raw.length) <= STORE_ABOVE_ENTROPY) {
+    if (sampledEntropy(raw, raw.length) <= STORE_ABOVE_ENTROPY) {
       const deflated = deflateRawSync(raw, { level: 1, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
       if (deflated.length < raw.length) {
         codec = Codec.DEFLATE_RAW;

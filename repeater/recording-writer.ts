@@ -3,11 +3,12 @@
 // blocks go to the encoder thread (encoder-thread.ts) and come back as the
 // file's bytes, which are written in order, many blocks to one write.
 //
-// Nothing is dropped for being slow: once the bytes not yet on disk pass a
-// quarter of maxBufferBytes, blocks are stored as they are (cheaper than
-// deflate); past maxBufferBytes the relay is asked to stop reading
-// (`pressure`) until the disk has caught up — a burst slows to the disk's
-// pace for a moment, and the recording stays whole. Only a disk that takes
+// Nothing is dropped for being slow: past maxBufferBytes waiting (encoded
+// or not), the relay is asked to stop reading (`pressure`) until the disk
+// has caught up — a burst slows to the recording's pace for a moment, and the
+// recording stays whole. (Storing blocks unencoded when behind was tried: on
+// compressible screens it costs more — hashing, sealing and writing every
+// byte — than the deflate it saves.) Only a disk that takes
 // nothing for stallMs while that much waits ends the recording: dropped
 // (closed where it got to, and said so) — or, when it is required
 // (RECORDING_REQUIRED), the session ends too (`broken`). A session that ends
@@ -18,7 +19,7 @@ import type { RecordingResult, RecordingState, RecordingTrailer } from '../proto
 import type { EncoderThread } from './encoder-thread.ts';
 import type { EncoderReply } from './recording-encoder.ts';
 import { openFileSink, withDeadline, type RecordingSink } from './recording-sink.ts';
-import { RecordBlock, type SealedBlock } from './record-block.ts';
+import { RecordBlock, recycleBlock, type SealedBlock } from './record-block.ts';
 import { encodeFileHead, recordingFileName, type RecordingHeader } from './recording-format.ts';
 
 
@@ -110,10 +111,8 @@ export class Recorder {
   }
 
   #seal({ buf, length, firstMs, lastMs }: SealedBlock): void {
-    // Once a quarter of the limit waits for the disk, blocks are stored as they are: cheaper than deflate.
-    const store = this.#behind > this.options.maxBufferBytes / 4;
     this.#behind += length;
-    this.options.encoder.send({ type: 'block', id: this.recordingId, buf, length, firstMs, lastMs, store }, [buf]);
+    this.options.encoder.send({ type: 'block', id: this.recordingId, buf, length, firstMs, lastMs }, [buf]);
     if (this.#behind > this.options.maxBufferBytes) this.#fallingBehind();
   }
 
@@ -149,7 +148,10 @@ export class Recorder {
   #reply(r: EncoderReply): void {
     if (r.type === 'failed') return this.#fail(`encoding the recording failed: ${r.message}`);
     for (const p of r.parts) this.#ready.push(Buffer.from(p.buf, p.offset, p.length));
-    if (r.type === 'bytes') this.#readyRaw += r.rawBytes;
+    if (r.type === 'bytes') {
+      this.#readyRaw += r.rawBytes;
+      if (r.spare) recycleBlock(r.spare);
+    }
     else this.#finished?.({ bytes: r.bytes, sha256: r.sha256 });
     this.#drain();
   }
@@ -163,7 +165,10 @@ export class Recorder {
     this.#readyRaw = 0;
     this.#writing = this.#sinkOpened.write(chunks).then(
       () => {
-        for (const c of chunks) this.#written += c.length;
+        for (const c of chunks) {
+          this.#written += c.length;
+          recycleBlock(c.buffer as ArrayBuffer); // ours alone once written
+        }
         this.#behind -= raw;
         this.#writing = null;
         this.#lastProgress = Date.now();
