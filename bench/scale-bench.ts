@@ -7,8 +7,21 @@ import request from 'supertest';
 import knexFactory from 'knex';
 import { WebSocket } from 'ws';
 import { startMariaDb } from '../test/mariadb.ts';
-import { startTopology } from '../test/scale/topology.ts';
+import { clientKey, startTopology } from '../test/scale/topology.ts';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openSse } from '../test/http-clients.ts';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { makeTestCertificate } from '../test/deploy-front.ts';
+
+// nginx serves TLS (deploy/nginx-scale.conf) with a certificate made here, as the tests' global
+// setup makes one: this process runs again, trusting it from its start.
+if (!process.env.HELPDESK_TEST_TLS_CERT) {
+  const tls = makeTestCertificate();
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: tls.cert, HELPDESK_TEST_TLS_CERT: tls.cert, HELPDESK_TEST_TLS_KEY: tls.key };
+  const run = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  rmSync(tls.dir, { recursive: true, force: true });
+  process.exit(run.status ?? 1);
+}
 
 const EVENTS = 1000;
 const SESSIONS = 200;
@@ -37,7 +50,7 @@ try {
   const delays: number[] = [];
   for (let i = 0; i < EVENTS; i++) {
     const sentAt = Date.now();
-    const res = await request(t.servers[1]!.url).post('/api/v1/help-requests').send({ requesterName: `Bench ${i}`, username: 'b', hostname: 'h', os: 'Linux', description: 'bench' });
+    const res = await request(t.servers[1]!.url).post('/api/v1/help-requests').set(clientKey).send({ requesterName: `Bench ${i}`, username: 'b', hostname: 'h', os: 'Linux', description: 'bench' });
     const id = res.body.id as number;
     const event = await live.next((e, d) => e === 'ticket' && d.ticket.id === id, 5_000);
     delays.push(event.at - sentAt);
@@ -52,7 +65,7 @@ try {
   const perNode: Record<string, number> = {};
   const sockets: WebSocket[] = [];
   for (let i = 0; i < SESSIONS; i++) {
-    const created = await request(t.front).post('/api/v1/help-requests').send({ requesterName: `Pair ${i}`, username: 'p', hostname: 'h', os: 'Linux', description: 'pair' });
+    const created = await request(t.front).post('/api/v1/help-requests').set(clientKey).send({ requesterName: `Pair ${i}`, username: 'p', hostname: 'h', os: 'Linux', description: 'pair' });
     const { id, clientSecret } = created.body as { id: number; clientSecret: string };
     await ana.post(`/api/v1/tickets/${id}/accept`);
     await request(t.front).post(`/api/v1/help-requests/${id}/approve`).set('authorization', `Bearer ${clientSecret}`).send({ viewOnly: false });

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { freshDatabase } from '../databases.ts';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openLeg, openSse, type Tech, type TestLeg } from '../http-clients.ts';
-import { startTopology, type Topology } from './topology.ts';
+import { clientKey, startTopology, type Topology } from './topology.ts';
 
 let t: Topology;
 let ana: Tech;
@@ -65,7 +65,7 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
     const created: { id: number; secret: string; at: number }[] = [];
     for (let i = 0; i < 200; i++) {
       const server = t.servers[i % 2]!;
-      const res = await request(server.url).post('/api/v1/help-requests').send(body(i)).expect(201);
+      const res = await request(server.url).post('/api/v1/help-requests').set(clientKey).send(body(i)).expect(201);
       created.push({ id: res.body.id, secret: res.body.clientSecret, at: Date.now() });
     }
     const delays: number[] = [];
@@ -84,24 +84,24 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
     await Promise.all(sessions.map(exchange));
     const perNode = sessions.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.node]: (acc[s.node] ?? 0) + 1 }), {});
     // Least-loaded, decided per ticket while 20 are opened at once: balanced, not to the unit.
-    expect(Object.keys(perNode).sort()).toEqual(['node-b', 'node-c']);
-    expect(Math.abs(perNode['node-b']! - perNode['node-c']!)).toBeLessThanOrEqual(20);
+    expect(Object.keys(perNode).sort()).toEqual(['node-1', 'node-2']);
+    expect(Math.abs(perNode['node-1']! - perNode['node-2']!)).toBeLessThanOrEqual(20);
   }, 180_000);
 
   it('a repeater node dies: only its sessions end, their tickets move to the other node, the other sessions go on', async () => {
-    const onB = sessions.filter((s) => s.node === 'node-b');
-    const onC = sessions.filter((s) => s.node === 'node-c');
-    await t.nodes['node-b']!.kill();
+    const onB = sessions.filter((s) => s.node === 'node-1');
+    const onC = sessions.filter((s) => s.node === 'node-2');
+    await t.nodes['node-1']!.kill();
     await Promise.all(onB.map((s) => s.viewer.closed));
     await Promise.all(onC.slice(0, 20).map(exchange));
     const first = onB[0]!;
     await expect.poll(async () => (await ana.get(`/api/v1/tickets/${first.id}`)).body.sessions.map((x: { endReason: string | null }) => x.endReason), { timeout: 10_000 }).toEqual(['REPEATER_LOST']);
     expect((await ana.get(`/api/v1/tickets/${first.id}`)).body.ticket.status).toBe('in_session');
-    await new Promise((r) => setTimeout(r, 1_200)); // node-b is stale
-    // The clients re-arm: new tokens, on node-c.
+    await new Promise((r) => setTimeout(r, 1_200)); // node-1 is stale
+    // The clients re-arm: new tokens, on node-2.
     for (const s of onB.slice(0, 10)) {
       const again = await openSession(s.id, s.secret);
-      expect(again.node).toBe('node-c');
+      expect(again.node).toBe('node-2');
       await exchange(again);
       again.desktop.ws.terminate();
       again.viewer.ws.terminate();
@@ -113,14 +113,14 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
     t.servers[0]!.process!.child.kill('SIGKILL');
     await t.servers[0]!.process!.exited;
     const during: number[] = [];
-    for (let i = 0; i < 6; i++) during.push((await request(t.front).post('/api/v1/help-requests').send(body(1000 + i)).expect(201)).body.id);
+    for (let i = 0; i < 6; i++) during.push((await request(t.front).post('/api/v1/help-requests').set(clientKey).send(body(1000 + i)).expect(201)).body.id);
     // A queue reconnecting (as EventSource does) gets a snapshot with all of them.
     const live = await openSse(`${t.front}/api/v1/events`, { cookie: await cookieOf(admin) });
     const snapshot = await live.next((e) => e === 'snapshot');
     const queued = new Set((snapshot.data.queue as { id: number }[]).map((x) => x.id));
     for (const id of during) expect(queued.has(id)).toBe(true);
     // And it follows live events from the surviving server.
-    const more = (await request(t.front).post('/api/v1/help-requests').send(body(2000)).expect(201)).body.id;
+    const more = (await request(t.front).post('/api/v1/help-requests').set(clientKey).send(body(2000)).expect(201)).body.id;
     await live.next((e, d) => e === 'ticket' && d.ticket.id === more, 2_000);
     live.close();
     for (const s of sessions) {
@@ -139,7 +139,7 @@ describe('two servers, two repeater nodes, Redis and nginx', () => {
     const deadline = Date.now() + 15_000;
     let arrived = false;
     while (!arrived && Date.now() < deadline) {
-      const id = (await request(t.servers[1]!.url).post('/api/v1/help-requests').send(body(3000)).expect(201)).body.id;
+      const id = (await request(t.servers[1]!.url).post('/api/v1/help-requests').set(clientKey).send(body(3000)).expect(201)).body.id;
       arrived = await live.next((e, d) => e === 'ticket' && d.ticket.id === id, 1_000).then(() => true, () => false);
     }
     expect(arrived).toBe(true);

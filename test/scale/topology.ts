@@ -1,19 +1,21 @@
 // The scale-out deployment on one machine, as deploy/ describes it: nginx in
-// front (one public port, plus an internal one for the repeaters' link), two
+// front running deploy/nginx-scale.conf as written, over TLS (one public port,
+// plus an internal one for the repeaters' link), two
 // server processes on one MariaDB database joined by Redis, and two repeater
 // nodes that nginx reaches at /r/<node>/. Used by `npm run test:scale` and
 // `npm run bench:scale`; everything on loopback, every process stopped by pid.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, stopProcess, waitForPort } from '../processes.ts';
+import { freePort, stopProcess } from '../processes.ts';
+import { renderDeployFile, startNginx, testCertificate, type Nginx } from '../deploy-front.ts';
 import { startRedis, type RedisServer } from '../redis.ts';
 import { startServerProcess, type ServerProcess } from '../server-process.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess, type RepeaterProcess } from '../repeater-process.ts';
 
+export const TOPOLOGY_CLIENT_KEY = 'client-key-for-the-scale-tests';
+/** The header a desktop client sends to ask for help (CLIENT_KEY). */
+export const clientKey = { 'x-client-key': TOPOLOGY_CLIENT_KEY } as const;
+
 export interface Topology {
-  /** The public address (nginx). */
+  /** The public address (nginx, https://127.0.0.1:<port>, with the run's test certificate). */
   front: string;
   servers: { port: number; process: ServerProcess | null; url: string }[];
   nodes: Record<string, RepeaterProcess>;
@@ -22,98 +24,44 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
-export function nginxConfig(o: { dir: string; port: number; internalPort: number; servers: number[]; nodes: Record<string, number> }): string {
-  const servers = o.servers.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=3s;`).join('\n');
-  const nodes = Object.entries(o.nodes).map(([name, p]) => `    ${name} 127.0.0.1:${p};`).join('\n');
-  const proxied = `proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;`;
-  return `worker_processes 1;
-pid ${o.dir}/nginx.pid;
-error_log ${o.dir}/error.log warn;
-daemon off;
-user root;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${o.dir}/body;
-  proxy_temp_path ${o.dir}/proxy;
-  fastcgi_temp_path ${o.dir}/fastcgi;
-  uwsgi_temp_path ${o.dir}/uwsgi;
-  scgi_temp_path ${o.dir}/scgi;
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-  upstream helpdesk_servers {
-${servers}
-  }
-  map $node $node_upstream {
-${nodes}
-  }
-  server {
-    listen 127.0.0.1:${o.port};
-    location ~ ^/r/(?<node>[A-Za-z0-9._-]+)/(?<leg>wsServer|wsClient)$ {
-      proxy_pass http://$node_upstream/$leg$is_args$args;
-      ${proxied}
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_read_timeout 120s;
-      proxy_buffering off;
-    }
-    location /internal/ { return 404; }
-    location ~ ^/api/v1/(events|help-requests/\\d+/events)$ {
-      proxy_pass http://helpdesk_servers;
-      ${proxied}
-      proxy_set_header Connection '';
-      proxy_buffering off;
-      proxy_read_timeout 1h;
-      proxy_next_upstream error timeout http_502 http_503;
-    }
-    location / {
-      proxy_pass http://helpdesk_servers;
-      ${proxied}
-      proxy_next_upstream error timeout http_502 http_503 http_504;
-    }
-  }
-  server {
-    listen 127.0.0.1:${o.internalPort};
-    location / {
-      proxy_pass http://helpdesk_servers;
-      ${proxied}
-      proxy_set_header Connection '';
-      proxy_buffering off;
-      proxy_read_timeout 1h;
-      proxy_next_upstream error timeout http_502 http_503;
-    }
-  }
-}
-`;
+/** deploy/nginx-scale.conf as written, with this machine's addresses and the run's certificate (test/deploy-front.ts). */
+export function scaleSite(o: { port: number; httpPort: number; internalPort: number; servers: readonly [number, number]; nodes: readonly [number, number] }): string {
+  const { cert, key } = testCertificate();
+  return renderDeployFile('nginx-scale.conf', [
+    ['listen 80;', `listen 127.0.0.1:${o.httpPort};`],
+    ['listen 443 ssl http2;', `listen 127.0.0.1:${o.port} ssl http2;`],
+    ['listen 10.0.0.10:8079;', `listen 127.0.0.1:${o.internalPort};`],
+    ['/etc/letsencrypt/live/help.example.com/fullchain.pem', cert],
+    ['/etc/letsencrypt/live/help.example.com/privkey.pem', key],
+    ['10.0.0.11:8080', `127.0.0.1:${o.servers[0]}`],
+    ['10.0.0.12:8080', `127.0.0.1:${o.servers[1]}`],
+    ['node-1 10.0.0.21:8081', `node-1 127.0.0.1:${o.nodes[0]}`],
+    ['node-2 10.0.0.22:8081', `node-2 127.0.0.1:${o.nodes[1]}`],
+  ]);
 }
 
-export async function startTopology(databaseUrl: string, extraServerEnv: Record<string, string> = {}): Promise<Topology> {
-  const dir = mkdtempSync(join(tmpdir(), 'helpdesk-scale-'));
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
-  const [port, internalPort, s1, s2, rb, rc] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-  const front = `http://127.0.0.1:${port}`;
-  const nodePorts = { 'node-b': rb!, 'node-c': rc! };
-  writeFileSync(join(dir, 'nginx.conf'), nginxConfig({ dir, port: port!, internalPort: internalPort!, servers: [s1!, s2!], nodes: nodePorts }));
+export async function startTopology(databaseUrl: string, extraServerEnv: Record<string, string> = {}, extraNodeEnv: Record<string, string> = {}): Promise<Topology> {
+  const [port, httpPort, internalPort, s1, s2, n1, n2] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const front = `https://127.0.0.1:${port}`;
+  const nodePorts = { 'node-1': n1!, 'node-2': n2! };
+  const site = scaleSite({ port: port!, httpPort: httpPort!, internalPort: internalPort!, servers: [s1!, s2!], nodes: [n1!, n2!] });
   const redis = await startRedis();
-  const children: ChildProcess[] = [];
+  let nginx: Nginx | null = null;
   const nodes: Record<string, RepeaterProcess> = {};
   const servers: Topology['servers'] = [s1!, s2!].map((p) => ({ port: p, process: null, url: `http://127.0.0.1:${p}` }));
   const stop = async (): Promise<void> => {
     for (const node of Object.values(nodes)) await node.stop();
     for (const s of servers) if (s.process && s.process.child.exitCode === null) await stopProcess(s.process.child, 8_000);
-    for (const child of children) await stopProcess(child);
+    await nginx?.stop();
     await redis.stop();
   };
   try {
-  const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  children.push(nginx);
-  await waitForPort(port!, 'nginx', nginx);
+  nginx = await startNginx(site, [port!, httpPort!, internalPort!]);
   const serverEnv = {
     REDIS_URL: redis.url,
     PUBLIC_URL: front,
-    REPEATER_PUBLIC_URL: `ws://127.0.0.1:${port}/r/node-b`,
+    CLIENT_KEY: TOPOLOGY_CLIENT_KEY, // an https:// PUBLIC_URL requires one (header: `clientKey`)
+    REPEATER_PUBLIC_URL: `wss://127.0.0.1:${port}/r/node-1`,
     REPEATER_SECRET: TEST_REPEATER_SECRET,
     REPEATER_LOST_AFTER_MS: '1000',
     REPEATER_NODE_STALE_MS: '1000',
@@ -133,10 +81,11 @@ export async function startTopology(databaseUrl: string, extraServerEnv: Record<
         REPEATER_SERVER_URL: `http://127.0.0.1:${internalPort}`,
         REPEATER_SECRET: TEST_REPEATER_SECRET,
         REPEATER_NAME: name,
-        REPEATER_NODE_URL: `ws://127.0.0.1:${port}/r/${name}`,
+        REPEATER_NODE_URL: `wss://127.0.0.1:${port}/r/${name}`,
         REPEATER_NODE_HEARTBEAT_MS: '200',
-        // Every leg comes through nginx, from one address.
+        // Every leg comes through nginx (TRUST_PROXY: loopback), and the tests' clients all from 127.0.0.1.
         REPEATER_MAX_LEGS_PER_ADDRESS: '5000',
+        ...extraNodeEnv,
       },
       { port: nodePort },
     );
