@@ -30,6 +30,7 @@ import type { LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService } from './recordings/service.ts';
+import { recordingKeyRing } from './recordings/keys.ts';
 import { createRecordingHandover } from './recordings/handover.ts';
 import { createChatService } from './chat/service.ts';
 import { createAuditService } from './audit/service.ts';
@@ -82,6 +83,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     dir: config.repeater.recordingsDir,
     retentionDays: config.recording.retentionDays,
     maxTotalBytes: config.recording.maxTotalBytes,
+    keyRing: recordingKeyRing(config.repeater.recordingKey, logger),
   });
   const audit = createAuditService({ db });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });

@@ -28,7 +28,7 @@ const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  [h, x, browser] = await Promise.all([startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20', RECORD_SESSIONS: 'on' }), startXDisplay(), launchChromium()]);
+  [h, x, browser] = await Promise.all([startHarness('sqlite', { MAX_ACTIVE_TICKETS_PER_TECH: '20', RECORD_SESSIONS: 'on', RECORD_KEYSTROKES: 'on' }), startXDisplay(), launchChromium()]);
   admin = await h.login('admin', ADMIN_PASSWORD);
   ana = await h.createTechnician(admin, 'ana');
   eve = await h.createTechnician(admin, 'eve');
@@ -115,7 +115,7 @@ async function recordingsOf(harness: Harness, tech: Tech, ticketId: number, stat
 
 async function openPlayer(harness: Harness, recordingId: string, username = 'ana'): Promise<Page> {
   const page = await loggedInPage(harness, `/recordings/${recordingId}`, username);
-  await page.waitForSelector('#player[data-ready="true"]', { timeout: 20_000 });
+  await page.waitForSelector('#player[data-ready="true"][data-key-presses]', { timeout: 20_000 }); // and the background read of the whole file done
   return page;
 }
 

@@ -40,6 +40,8 @@ export const enScripts = {
   'js.player.notRecording': 'This file is not a helpdesk session recording',
   'js.player.badVersion': 'Recording format version {version} is not supported by this player',
   'js.player.serverSaid': 'The server answered {status}',
+  'js.player.damaged': '{count} damaged part(s) of the recording could not be read and were skipped (the first near {at}).',
+  'js.player.keysNotRecorded': 'Keys not recorded: this session was recorded without the technician\'s keystrokes.',
   'js.stats.requests': 'Requests',
   'js.stats.median': 'Median',
   'js.stats.p90': '90th percentile',

@@ -41,6 +41,8 @@ export const esScripts: Record<ScriptKey, string> = {
   'js.player.notRecording': 'Este archivo no es una grabación de sesión de la mesa de ayuda',
   'js.player.badVersion': 'Este reproductor no admite la versión {version} del formato de grabación',
   'js.player.serverSaid': 'El servidor respondió {status}',
+  'js.player.damaged': '{count} parte(s) dañada(s) de la grabación no se pudieron leer y se omitieron (la primera hacia {at}).',
+  'js.player.keysNotRecorded': 'Teclas no grabadas: esta sesión se grabó sin las pulsaciones de teclado del técnico.',
   'js.stats.requests': 'Solicitudes',
   'js.stats.median': 'Mediana',
   'js.stats.p90': 'Percentil 90',

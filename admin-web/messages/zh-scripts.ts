@@ -41,6 +41,8 @@ export const zhScripts: Record<ScriptKey, string> = {
   'js.player.notRecording': '此文件不是服务台的会话录像',
   'js.player.badVersion': '此播放器不支持录像格式版本 {version}',
   'js.player.serverSaid': '服务器返回 {status}',
+  'js.player.damaged': '录像中有 {count} 处损坏的部分无法读取，已跳过（第一处约在 {at}）。',
+  'js.player.keysNotRecorded': '未录制按键：此会话录制时未保留技术员的键盘输入。',
   'js.stats.requests': '请求数',
   'js.stats.median': '中位数',
   'js.stats.p90': '第 90 百分位',

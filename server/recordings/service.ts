@@ -4,8 +4,9 @@
 // and download audited, and retention (days, then a total size cap; a purge
 // deletes the file and keeps the row).
 import { createHash } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open as openFile, unlink, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import type { RecordingResult } from '../../protocol/repeater.ts';
@@ -15,6 +16,8 @@ import { AppError } from '../errors.ts';
 import { systemActor, type ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { recordingStore, type RecordingView } from './store.ts';
+import { openedRange, parseRange, readLayout, type ByteRange } from './file-serving.ts';
+import type { KeyRing } from '../../lib/sealed.ts';
 
 export type { RecordingView };
 
@@ -32,15 +35,33 @@ export interface RecordingSummary {
 
 export type RecordingService = ReturnType<typeof createRecordingService>;
 
+/** A file to send: all of it or one range (`range` set: 206), or a range past its end (416). */
+export type ServedRecording =
+  | { kind: 'unsatisfiable'; size: number }
+  | { kind: 'bytes'; stream: Readable; size: number; range: ByteRange | null; name: string; view: RecordingView };
+
 interface Viewer {
   id: number;
   role: 'admin' | 'technician';
 }
 
 const DAY_MS = 24 * 3_600_000;
+/** A player's range requests after its first are not audited again within this long (see `open`). */
+const AUDIT_AGAIN_AFTER_MS = 10 * 60_000;
 
-export function createRecordingService(deps: { db: Knex; clock: Clock; logger: Logger; dir: string; retentionDays: number; maxTotalBytes: number }) {
+export function createRecordingService(deps: {
+  db: Knex;
+  clock: Clock;
+  logger: Logger;
+  dir: string;
+  retentionDays: number;
+  maxTotalBytes: number;
+  /** The keys that open encrypted recordings for playback (null: none; such recordings are refused in words). */
+  keyRing?: () => KeyRing | null;
+}) {
   const { db, clock } = deps;
+  /** When each viewer's access to a recording (per purpose) was last audited, in this process. */
+  const audited = new Map<string, number>();
   const log = deps.logger.child({ component: 'recordings' });
   const root = resolve(deps.dir);
 
@@ -59,6 +80,17 @@ export function createRecordingService(deps: { db: Knex; clock: Clock; logger: L
       throw new AppError('FORBIDDEN', `Only administrators and the technician who held the session may see recording ${id}`);
     }
     return row;
+  }
+
+  /** Audits a play or download, unless this one continues an access audited moments ago (see `open`). */
+  async function auditAccess(row: RecordingView, viewer: Viewer, purpose: 'playback' | 'download', context: ActorContext, fromTheStart: boolean): Promise<void> {
+    const now = clock.now();
+    const key = `${viewer.id}:${row.id}:${purpose}`;
+    const last = audited.get(key);
+    if (!fromTheStart && last !== undefined && now - last < AUDIT_AGAIN_AFTER_MS) return;
+    if (audited.size >= 10_000) for (const [k, at] of audited) if (now - at >= AUDIT_AGAIN_AFTER_MS) audited.delete(k);
+    audited.set(key, now);
+    await insertAuditEvent(db, now, context, purpose === 'playback' ? 'recording.played' : 'recording.downloaded', { ticketId: row.ticketId, technicianId: row.technicianId }, { recordingId: row.id });
   }
 
   async function deleteFile(file: string): Promise<void> {
@@ -144,24 +176,64 @@ export function createRecordingService(deps: { db: Knex; clock: Clock; logger: L
       return view;
     },
 
-    /** Opens the file for playback or download (audited); refuses purged, missing and unfinished recordings in words. */
-    async open(id: string, viewer: Viewer, purpose: 'playback' | 'download', context: ActorContext): Promise<{ stream: ReadStream; size: number; name: string; view: RecordingView }> {
+    /**
+     * Opens the file, or one range of it (`rangeHeader`, RFC 9110), for playback
+     * or download; refuses purged, missing and unfinished recordings in words.
+     * Playback of an encrypted file is served opened (file-serving.ts); a
+     * download is the file as stored. Audited: every request for the whole
+     * file or a range from byte 0 (a player's first request, a download), and
+     * any other range when this viewer's access for this purpose was not
+     * audited in the last ten minutes, so a player fetching hundreds of ranges
+     * writes one row per page load, and a range that skips the start is never
+     * unaudited.
+     */
+    async open(id: string, viewer: Viewer, purpose: 'playback' | 'download', context: ActorContext, rangeHeader?: string): Promise<ServedRecording> {
       const row = await access(id, viewer);
       if (row.state === 'purged') {
         throw new AppError('RECORDING_PURGED', `Recording ${id} was deleted on ${new Date(row.purgedAt ?? 0).toISOString().slice(0, 10)} (${row.purgeReason === 'size_cap' ? 'the recordings reached their size limit' : 'retention period over'}); its record is kept`);
       }
       if (row.state === 'recording') throw new AppError('RECORDING_IN_PROGRESS', `Recording ${id} is still being written; it can be played once its session ends`);
       const path = pathOf(row.file);
-      let size: number;
+      let handle: FileHandle;
       try {
-        size = (await stat(path)).size;
+        handle = await openFile(path, 'r');
       } catch {
         throw new AppError('RECORDING_FILE_MISSING', `The file of recording ${id} is not in the recordings directory (was it moved or deleted by hand?)`);
       }
-      const stream = createReadStream(path);
-      await insertAuditEvent(db, clock.now(), context, purpose === 'playback' ? 'recording.played' : 'recording.downloaded', { ticketId: row.ticketId, technicianId: row.technicianId }, { recordingId: id });
+      let stream: Readable;
+      let answer: ReturnType<typeof parseRange>;
+      let size: number;
+      try {
+        const stats = await handle.stat();
+        size = stats.size;
+        answer = parseRange(rangeHeader, size);
+        if (answer.kind === 'unsatisfiable') {
+          await handle.close();
+          return { kind: 'unsatisfiable', size };
+        }
+        const range = answer.kind === 'partial' ? answer.range : { start: 0, end: size - 1 };
+        const layout = purpose === 'playback' ? await readLayout(handle, size) : null;
+        const key = layout?.keyId ? deps.keyRing?.()?.keys.get(layout.keyId) : undefined;
+        if (layout?.keyId && !key) {
+          throw new AppError('RECORDING_KEY_MISSING', `Recording ${id} is encrypted with key "${layout.keyId}", which this server's recording key ring (RECORDING_KEY, RECORDING_KEY_FILE) does not hold`, { keyId: layout.keyId });
+        }
+        await auditAccess(row, viewer, purpose, context, answer.kind === 'whole' || range.start === 0);
+        if (size === 0) {
+          await handle.close();
+          stream = Readable.from([]);
+        } else if (layout && key) {
+          const opened = Readable.from(openedRange(handle, size, layout, key, range, `${path}:${size}:${stats.mtimeMs}`), { objectMode: false });
+          opened.once('close', () => void handle.close().catch((err: unknown) => log.warn({ err, recordingId: id }, 'closing a recording file failed')));
+          stream = opened;
+        } else {
+          stream = handle.createReadStream({ start: range.start, end: range.end }); // closes the handle when done
+        }
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
       const { file: _file, ...view } = row;
-      return { stream, size, name: `ticket-${row.ticketId}-${row.id}.hcrec`, view };
+      return { kind: 'bytes', stream, size, range: answer.kind === 'partial' ? answer.range : null, name: `ticket-${row.ticketId}-${row.id}.hcrec`, view };
     },
 
     /** Retention: files older than the retention period, then the oldest past the size cap. Rows stay, marked purged. */
