@@ -1,6 +1,6 @@
 // Reads a Server-Sent Events body (as the server's openSse writes it):
-// calls onEvent with the event name and parsed JSON data of each block.
-export async function readSseEvents(body: AsyncIterable<Uint8Array>, onEvent: (event: string, data: unknown) => void): Promise<void> {
+// calls onEvent with the event name, parsed JSON data and id (null: none) of each block.
+export async function readSseEvents(body: AsyncIterable<Uint8Array>, onEvent: (event: string, data: unknown, id: string | null) => void): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of body) {
@@ -11,7 +11,8 @@ export async function readSseEvents(body: AsyncIterable<Uint8Array>, onEvent: (e
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data !== undefined) onEvent(event, JSON.parse(data));
+      const id = /^id: (.*)$/m.exec(block)?.[1] ?? null;
+      if (event && data !== undefined) onEvent(event, JSON.parse(data), id);
     }
   }
 }

@@ -16,6 +16,7 @@ import * as uploadBudget from './012_upload_budget.ts';
 import * as accountLoginCeiling from './013_account_login_ceiling.ts';
 import * as uploadReservations from './014_upload_reservations.ts';
 import * as sealedTotpSecret from './015_sealed_totp_secret.ts';
+import * as eventOutbox from './016_event_outbox.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -33,6 +34,7 @@ const migrations: Record<string, Knex.Migration> = {
   '013_account_login_ceiling': accountLoginCeiling,
   '014_upload_reservations': uploadReservations,
   '015_sealed_totp_secret': sealedTotpSecret,
+  '016_event_outbox': eventOutbox,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -77,6 +77,14 @@ export interface StaffStreamEvents {
   session: BusEvents['session.ended'];
   message: BusEvents['ticket.message'];
   file: BusEvents['ticket.file'];
+  /**
+   * Sent instead of a replay when a stream reconnects with a Last-Event-ID it
+   * cannot resume from (too old, too far behind, unknown); the snapshot follows:
+   * whatever the page shows from before must be reloaded.
+   */
+  reset: { reason: StreamResetReason };
 }
+
+export type StreamResetReason = 'EVENTS_TRIMMED' | 'TOO_FAR_BEHIND' | 'UNKNOWN_EVENT_ID';
 
 export type StaffStreamEvent = keyof StaffStreamEvents;

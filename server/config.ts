@@ -64,6 +64,10 @@ const envSchema = z.object({
     .refine((u) => /^rediss?:$/.test(new URL(u).protocol), 'must be a redis:// or rediss:// URL')
     .optional(),
   SSE_MAX_PER_TICKET: intFrom(1, 1_000).default(4),
+  EVENT_POLL_MS: intFrom(50, 60_000).default(1_000),
+  EVENT_REPLAY_MAX: intFrom(10, 100_000).default(1_000),
+  EVENT_KEEP_HOURS: intFrom(1, 24 * 30).default(24),
+  EVENT_KEEP_MAX_ROWS: intFrom(10, 10_000_000).default(100_000),
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
   RECORD_SESSIONS: z.enum(['on', 'off']).default('on'),
   MESSAGE_RATE_PER_MINUTE: intFrom(1, 10_000).default(30),
@@ -141,8 +145,12 @@ export interface Config {
    * they are kept: days, and a total size past which the oldest go first (0: no cap).
    */
   recording: { enabled: boolean; retentionDays: number; maxTotalBytes: number; /** RECORDING_UPLOAD_MAX_BYTES: the largest recording a repeater node may hand over. */ uploadMaxBytes: number };
-  /** Live event streams (SSE) open at once per remote address, and per help request. */
-  sse: { perAddress: number; perKey: number };
+  /**
+   * Live event streams (SSE) open at once per remote address, and per help request;
+   * the event outbox they resume from: how often each server reads it without a
+   * wake-up, how far behind a stream may replay, how long and how many events are kept.
+   */
+  sse: { perAddress: number; perKey: number; pollMs: number; replayMax: number; keepMs: number; keepRows: number };
   /**
    * The key ring sealing secrets kept in the database (TOTP secrets): SECRETS_KEY
    * (checked here), else the file SECRETS_KEY_FILE, read — or created — at start
@@ -237,7 +245,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     argon2MemoryKiB: e.ARGON2_MEMORY_KIB,
     repeater: repeaterOptionsFrom(e),
     recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES, uploadMaxBytes: e.RECORDING_UPLOAD_MAX_BYTES },
-    sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET },
+    sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET, pollMs: e.EVENT_POLL_MS, replayMax: e.EVENT_REPLAY_MAX, keepMs: e.EVENT_KEEP_HOURS * 3_600_000, keepRows: e.EVENT_KEEP_MAX_ROWS },
     secrets: { keyRing: e.SECRETS_KEY ?? null, keyFile: e.SECRETS_KEY_FILE },
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,

@@ -16,6 +16,7 @@ import type { Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { openDatabase } from './db/database.ts';
 import { EventBus } from './events/event-bus.ts';
+import { EventLog } from './events/event-log.ts';
 import { createTicketService, type TicketService } from './tickets/service.ts';
 import { createTechnicianService } from './technicians/service.ts';
 import { sealTotpSecrets } from './technicians/totp-secrets.ts';
@@ -67,6 +68,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     throw err;
   });
   const bus = config.redisUrl ? await EventBus.withRedis(config.redisUrl, logger) : new EventBus();
+  // Events streams must see go through the database's outbox (Redis only wakes the other servers).
+  const events = await EventLog.open({ db, bus, clock, logger }, config.sse);
   const technicians = createTechnicianService({
     db,
     clock,
@@ -199,8 +202,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     const recordingsPurged = await recordings.purge();
     const filesPurged = await files.purge();
     const leftovers = await files.removeLeftovers();
+    const eventsTrimmed = await events.trim();
     if (leftovers.reservations || leftovers.parts || leftovers.orphans) log.warn({ ...leftovers }, 'housekeeping removed what a crash left of uploads');
-    if (expired || tokensPurged || sessionsPurged) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged }, 'housekeeping');
+    if (expired || tokensPurged || sessionsPurged || eventsTrimmed) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged, eventsTrimmed }, 'housekeeping');
     return true;
   };
   // Sessions on a node that stopped heartbeating end here, whichever server heard them start (one server per round).
@@ -244,6 +248,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         await endAllSse(app);
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await events.close();
         await bus.close();
         await db.destroy();
       })()),

@@ -40,30 +40,30 @@ export async function loginAt(url: string, username: string, password: string): 
 
 export interface SseStream {
   /** Resolves with the first event (already received or still to come) that `predicate` accepts. */
-  next(predicate: (event: string, data: any) => boolean, timeoutMs?: number): Promise<{ event: string; data: any; at: number }>;
+  next(predicate: (event: string, data: any) => boolean, timeoutMs?: number): Promise<{ event: string; data: any; at: number; id: string | null }>;
   close(): void;
 }
 
 /** Opens an SSE stream; resolves once the response headers arrived. Events are queued from the start. */
 export async function openSse(url: string, headers: Record<string, string>): Promise<SseStream> {
   const controller = new AbortController();
-  const queue: { event: string; data: any; at: number }[] = [];
+  const queue: { event: string; data: any; at: number; id: string | null }[] = [];
   const waker: { wake: (() => void) | null } = { wake: null };
   const res = await fetch(url, { headers, signal: controller.signal });
   if (!res.ok || !res.body) throw new Error(`SSE HTTP ${res.status}: ${await res.text()}`);
   const body = res.body as unknown as AsyncIterable<Uint8Array>;
-  void readSseEvents(body, (event, data) => {
-    queue.push({ event, data, at: Date.now() });
+  void readSseEvents(body, (event, data, id) => {
+    queue.push({ event, data, at: Date.now(), id });
     waker.wake?.();
   }).then(
     () => {
       // The server ended the stream cleanly (a terminated body).
-      queue.push({ event: 'stream-end', data: null, at: Date.now() });
+      queue.push({ event: 'stream-end', data: null, at: Date.now(), id: null });
       waker.wake?.();
     },
     (err: unknown) => {
       // A cut stream; next() then reports what it saw.
-      if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err), at: Date.now() });
+      if ((err as Error).name !== 'AbortError') queue.push({ event: 'stream-error', data: String(err), at: Date.now(), id: null });
       waker.wake?.();
     },
   );

@@ -24,6 +24,8 @@ export const enScripts = {
   'js.live.left': 'Request #{id} left the queue ({status})',
   'js.live.declined': '{requester} declined your offer for ticket #{id}. You may offer again later.',
   'js.live.notifyTitle': 'New help request #{id}',
+  'js.live.reconnecting': 'Live updates interrupted: reconnecting…',
+  'js.live.reset': 'Some live updates were missed and could not be replayed: the page was brought up to date.',
   'js.chat.newMessage': 'New message from {name}',
   'js.chat.notSent': 'The message was not sent ({status}).',
   'js.chat.user': '{name} (user)',

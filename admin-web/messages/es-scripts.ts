@@ -25,6 +25,8 @@ export const esScripts: Record<ScriptKey, string> = {
   'js.live.left': 'La solicitud #{id} salió de la cola ({status})',
   'js.live.declined': '{requester} rechazó su oferta para el ticket #{id}. Podrá ofrecerse de nuevo más tarde.',
   'js.live.notifyTitle': 'Nueva solicitud de ayuda #{id}',
+  'js.live.reconnecting': 'Actualizaciones en vivo interrumpidas: reconectando…',
+  'js.live.reset': 'Se perdieron actualizaciones en vivo que no se pudieron recuperar: la página se ha puesto al día.',
   'js.chat.newMessage': 'Nuevo mensaje de {name}',
   'js.chat.notSent': 'El mensaje no se envió ({status}).',
   'js.chat.user': '{name} (usuario)',

@@ -25,6 +25,8 @@ export const zhScripts: Record<ScriptKey, string> = {
   'js.live.left': '请求 #{id} 已离开队列（{status}）',
   'js.live.declined': '{requester} 拒绝了您对工单 #{id} 的协助。您稍后可再次提供。',
   'js.live.notifyTitle': '新的求助请求 #{id}',
+  'js.live.reconnecting': '实时更新已中断：正在重新连接…',
+  'js.live.reset': '部分实时更新已丢失且无法重放：页面已更新到最新。',
   'js.chat.newMessage': '来自 {name} 的新消息',
   'js.chat.notSent': '消息未发送（{status}）。',
   'js.chat.user': '{name}（用户）',

@@ -59,6 +59,11 @@ if (root) {
   onLive(() => {
     root.dataset.live = 'on';
   });
+  // Messages were missed and could not be replayed: read the conversation again (what is shown stays).
+  events.addEventListener('reset', async () => {
+    const res = await fetch(`/api/v1/tickets/${ticketId}/messages`, { credentials: 'same-origin' });
+    if (res.ok) (await res.json()).messages.forEach(add);
+  });
 
   form?.addEventListener('submit', async (event) => {
     event.preventDefault();

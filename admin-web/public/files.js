@@ -46,6 +46,8 @@ if (root) {
   events.addEventListener('file', (event) => {
     if (JSON.parse(event.data).ticketId === ticketId) void reload();
   });
+  // Updates were missed and could not be replayed: list the files again.
+  events.addEventListener('reset', () => void reload());
 
   root.querySelector('form.file-offer')?.addEventListener('submit', async (event) => {
     event.preventDefault();

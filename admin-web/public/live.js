@@ -2,7 +2,7 @@
 // queue counter in the title and the navigation, the queue table and the
 // dashboard strip, and "My tickets". Fragments are re-rendered by the server
 // (one template, escaped once) and swapped in; the pages work without this.
-import { events } from './events.js';
+import { events, onLive } from './events.js';
 import { beep } from './sound.js';
 import { t, ageText } from './i18n.js';
 
@@ -163,6 +163,9 @@ events.addEventListener('snapshot', (event) => {
   queued.clear();
   for (const t of queue) queued.add(t.id);
   setCount();
+});
+// Live: after the snapshot, or once a reconnected stream resumes (it replays what was missed, no snapshot).
+onLive(() => {
   document.body.dataset.live = 'on';
 });
 events.addEventListener('ticket', onTicket);
@@ -178,5 +181,10 @@ events.addEventListener('message', (event) => {
 });
 events.addEventListener('error', () => {
   document.body.dataset.live = 'reconnecting';
+});
+// Updates were missed and could not be replayed: the snapshot follows, and the page's parts are fetched again.
+events.addEventListener('reset', () => {
+  announce(t('js.live.reset'));
+  scheduleRefresh();
 });
 setInterval(updateAges, 30000);

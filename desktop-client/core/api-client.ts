@@ -101,21 +101,23 @@ export class DesktopApi {
 
   desktopToken = () => this.#call<{ url: string; expiresAt: number }>('POST', this.#path('/desktop-token'), {});
 
-  /** Follows the ticket's SSE stream until the returned function is called. */
+  /** Follows the ticket's SSE stream until the returned function is called; a reconnection resumes after the last event it had (Last-Event-ID). */
   follow(handlers: TicketStreamHandlers, onTrouble: (error: DesktopError) => void): () => void {
     const controller = new AbortController();
     let delayMs = 500;
+    let lastEventId: string | null = null;
     const loop = async (): Promise<void> => {
       while (!controller.signal.aborted) {
         try {
           const res = await this.transport.fetch(`${this.serverUrl}${this.#path('/events')}`, {
-            headers: { authorization: `Bearer ${this.#secret}`, accept: 'text/event-stream' },
+            headers: { authorization: `Bearer ${this.#secret}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
             signal: controller.signal,
           });
           if (!res.ok || !res.body) throw await refusal(res);
           delayMs = 500;
           handlers.open?.();
-          await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
+          await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data, id) => {
+            if (id !== null) lastEventId = id;
             if (!(desktopStreamEvents as readonly string[]).includes(event)) return; // a newer server's event: not ours to read
             const handler = handlers[event as DesktopStreamEvent] as ((data: unknown) => void) | undefined;
             handler?.(data);

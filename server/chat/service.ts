@@ -61,14 +61,14 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
       throw new AppError('TICKET_CLOSED', `Ticket ${ticket.id} is ${ticket.status}: its conversation is kept but takes no new messages`);
     }
     const now = clock.now();
-    const id = await db.transaction(async (trx) => {
+    return db.transaction(async (trx) => {
       const [newId] = await trx('ticket_messages').insert({ ticket_id: ticket.id, author: from, technician_id: author.technicianId, author_name: author.name.slice(0, 120), text, created_at: now });
       await insertAuditEvent(trx, now, context, 'message.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { messageId: Number(newId), from, characters: [...text].length });
-      return Number(newId);
+      const message: ChatMessage = { id: Number(newId), from, authorName: author.name, text, at: now };
+      // Written with the message: every server's streams see it once this commits.
+      await bus.record(trx, 'ticket.message', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, queued: ticket.status === 'requested', message });
+      return message;
     });
-    const message: ChatMessage = { id, from, authorName: author.name, text, at: now };
-    bus.publish('ticket.message', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, queued: ticket.status === 'requested', message });
-    return message;
   }
 
   return {

@@ -1,12 +1,14 @@
 // The technicians' live stream: queue and ticket changes, desktop readiness
 // and session ends. A technician receives the queue and what concerns the
-// tickets they hold; an administrator receives everything.
+// tickets they hold; an administrator receives everything. A reconnecting
+// client resumes after its Last-Event-ID (server/events/resume.ts).
 import { Router } from 'express';
 import { requireTechnician, technicianOf } from '../auth/guards.ts';
 import type { EventBus } from './event-bus.ts';
 import { openSse } from './sse.ts';
+import { joinStream, lastEventIdOf } from './resume.ts';
 import type { TicketService } from '../tickets/service.ts';
-import type { StaffStreamEvent, StaffStreamEvents } from '../../protocol/events.ts';
+import type { StaffStreamEvents } from '../../protocol/events.ts';
 
 export interface EventRoutesDeps {
   bus: EventBus;
@@ -38,29 +40,30 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
     recheck.unref();
     channel.onClose(() => clearInterval(recheck));
     const concernsMe = (technicianId: number | null): boolean => me.role === 'admin' || technicianId === me.id;
-    // Subscribe first, then read the snapshot: what happens during the read is
-    // held and sent after it (a change may arrive twice, never not at all).
-    // A client that leaves during the read takes its subscriptions with it.
-    let held: (() => void)[] | null = [];
-    const send = <K extends StaffStreamEvent>(event: K, data: StaffStreamEvents[K]): void => {
-      if (held) held.push(() => channel.send(event, data));
-      else channel.send(event, data);
-    };
-    channel.onClose(
-      bus.subscribe('ticket.changed', (e) => {
-        const wasOrIsQueued = e.ticket.status === 'requested' || e.previousStatus === 'requested' || e.previousStatus === null;
-        if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null)) send('ticket', e);
-      }),
-    );
-    channel.onClose(bus.subscribe('ticket.desktop', (e) => concernsMe(e.technicianId) && send('desktop', e)));
-    channel.onClose(bus.subscribe('session.ended', (e) => concernsMe(e.technicianId) && send('session', e)));
-    channel.onClose(bus.subscribe('ticket.message', (e) => (e.queued || concernsMe(e.technicianId)) && send('message', e)));
-    channel.onClose(bus.subscribe('ticket.file', (e) => concernsMe(e.technicianId) && send('file', e)));
-    const [queue, mine] = await Promise.all([tickets.queue(), tickets.activeFor(me.id)]);
-    channel.send('snapshot', { queue, mine });
-    const pending = held;
-    held = null;
-    for (const deliver of pending) deliver();
+    // Subscribe first, then replay or read the snapshot: what happens meanwhile
+    // follows it (a change may arrive twice after a snapshot, never not at all).
+    // A client that leaves meanwhile takes its subscriptions with it.
+    await joinStream({
+      bus,
+      log: bus.log,
+      channel,
+      lastEventId: lastEventIdOf(req),
+      on: {
+        'ticket.changed': (e, id) => {
+          const wasOrIsQueued = e.ticket.status === 'requested' || e.previousStatus === 'requested' || e.previousStatus === null;
+          if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null)) channel.send('ticket', e, id);
+        },
+        'ticket.desktop': (e, id) => concernsMe(e.technicianId) && channel.send('desktop', e, id),
+        'session.ended': (e, id) => concernsMe(e.technicianId) && channel.send('session', e, id),
+        'ticket.message': (e, id) => (e.queued || concernsMe(e.technicianId)) && channel.send('message', e, id),
+        'ticket.file': (e, id) => concernsMe(e.technicianId) && channel.send('file', e, id),
+      },
+      reset: (reason) => channel.send('reset', { reason }, null),
+      snapshot: async (id) => {
+        const [queue, mine] = await Promise.all([tickets.queue(), tickets.activeFor(me.id)]);
+        channel.send('snapshot', { queue, mine }, id);
+      },
+    });
   });
   return router;
 }

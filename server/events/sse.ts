@@ -2,23 +2,31 @@
 // line every heartbeatMs keeps proxies from closing an idle stream. Streams are
 // counted per remote address and per key (a ticket), with coded refusals past
 // the caps, and registered on the app so a shutdown ends each one cleanly (the
-// reader sees an end it can reconnect from, not a cut).
+// reader sees an end it can reconnect from, not a cut). A reader that stops
+// reading is not buffered for without end: past MAX_BUFFERED_BYTES waiting to
+// be sent, its stream is ended (a stream with event ids resumes from there).
 import type { Application, Request, Response } from 'express';
 import { AppError } from '../errors.ts';
 
 /** A stream whose event names and payloads are one of protocol/'s stream contracts. */
 export interface SseChannel<Events extends object = Record<string, unknown>> {
-  send<K extends keyof Events & string>(event: K, data: Events[K]): void;
+  /** `id`: the event's id (Last-Event-ID resumes after it); null: none; left out: a count per connection. */
+  send<K extends keyof Events & string>(event: K, data: Events[K], id?: number | null): void;
   /** Runs when the client goes away or the server ends the stream. */
   onClose(cleanup: () => void): void;
   /** Ends the stream from the server's side. */
   end(): void;
+  /** The client went away, or the stream was ended. */
+  readonly closed: boolean;
 }
 
 export interface SseLimits {
   perAddress: number;
   perKey: number;
 }
+
+/** What a stream may have waiting to be sent before it is ended. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 interface SseRegistry {
   limits: SseLimits;
@@ -90,10 +98,12 @@ export function openSse<Events extends object>(req: Request, res: Response, opti
   };
   req.on('close', onGone);
   res.on('close', onGone);
-  return {
-    send(event, data) {
+  const channel: SseChannel<Events> = {
+    send(event, data, id) {
       if (res.writableEnded) return;
-      res.write(`id: ${nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (res.writableLength > MAX_BUFFERED_BYTES) return channel.end();
+      const idLine = id === undefined ? `id: ${nextId++}\n` : id === null ? '' : `id: ${id}\n`;
+      res.write(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     onClose(cleanup) {
       if (closed) cleanup();
@@ -103,7 +113,11 @@ export function openSse<Events extends object>(req: Request, res: Response, opti
       if (!res.writableEnded) res.end();
       onGone();
     },
+    get closed() {
+      return closed;
+    },
   };
+  return channel;
 }
 
 function bump(counts: Map<string, number>, key: string, by: number): void {

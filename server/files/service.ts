@@ -126,9 +126,9 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
     return r;
   }
 
-  function changed(ticket: TicketView, file: TicketFile): void {
-    bus.publish('ticket.file', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, file });
-  }
+  /** Written with the change, last in its transaction: every server's streams see it once this commits. */
+  const changed = (trx: Knex.Transaction, ticket: TicketView, file: TicketFile): Promise<void> =>
+    bus.record(trx, 'ticket.file', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, file });
 
   /** Records a received file; the budget is counted again in the same transaction (its share turning into the row), and a refusal (or any failure) deletes the file. */
   async function store(ticket: TicketView, direction: TicketFile['direction'], sender: { technicianId: number | null; name: string }, name: string, received: Received, allowance: Allowance, context: ActorContext): Promise<TicketFile> {
@@ -157,14 +157,13 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
         }
         await trx('ticket_files').insert(r);
         await insertAuditEvent(trx, now, context, 'file.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, direction, name, size: r.size, sha256: r.sha256 });
+        await changed(trx, ticket, toView(r));
       });
     } catch (err) {
       await unlink(pathOf(r.storage)).catch(ignoreCodes('ENOENT')); // not recorded: not kept
       throw err;
     }
-    const view = toView(r);
-    changed(ticket, view);
-    return view;
+    return toView(r);
   }
 
   /** The user may send files once a technician has accepted the request, until it is closed. */
@@ -229,13 +228,12 @@ export function createFileService(deps: { db: Knex; clock: Clock; bus: EventBus;
       const won = await db.transaction(async (trx) => {
         if ((await trx('ticket_files').where({ id: r.id, state: 'offered' }).update({ state, decided_at: now })) !== 1) return false;
         await insertAuditEvent(trx, now, context, accept ? 'file.accepted' : 'file.refused', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { fileId: r.id, name: r.name });
+        await changed(trx, ticket, toView({ ...r, state }));
         return true;
       });
       if (!won) throw notOffered((await row(ticket.id, fileId)).state);
       if (!accept) await unlink(pathOf(r.storage)).catch(ignoreCodes('ENOENT')); // already gone: nothing to delete
-      const view = toView({ ...r, state });
-      changed(ticket, view);
-      return view;
+      return toView({ ...r, state });
     },
 
     /** The user downloads a file offered to them, once accepted. */

@@ -15,6 +15,7 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { DesktopStreamEvents } from '../../protocol/desktop-api.ts';
 import { openSse } from '../events/sse.ts';
+import { joinStream, lastEventIdOf } from '../events/resume.ts';
 import { legUrl, type LegUrlPolicy } from '../http/base-url.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { approveSchema, createHelpRequestSchema, declineSchema, helpRequestParams } from './schema.ts';
@@ -145,37 +146,29 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     res.json({ file: await deps.files.decide(ticketOf(req), String(req.params.fileId), false, requesterOf(req)) });
   });
 
-  router.get('/:id/events', (req, res) => {
+  // The ticket's live stream; a reconnecting client resumes after its Last-Event-ID (else: the ticket and its connection now, first).
+  router.get('/:id/events', async (req, res) => {
     const id = ticketOf(req).id;
     const channel = openSse<DesktopStreamEvents>(req, res, { key: `ticket:${id}` });
-    channel.send('ticket', toHelpRequestView(ticketOf(req)));
-    // Where its desktop leg is now: a client that reconnects its stream (after a restart) learns it was paired meanwhile.
-    channel.send('connection', { state: deps.desktopState(id) ?? 'gone', reason: null });
-    channel.onClose(
-      bus.subscribe('ticket.changed', (e) => {
-        if (e.ticket.id === id) channel.send('ticket', toHelpRequestView(e.ticket));
-      }),
-    );
-    channel.onClose(
-      bus.subscribe('ticket.desktop', (e) => {
-        if (e.ticketId === id) channel.send('connection', { state: e.state, reason: e.reason });
-      }),
-    );
-    channel.onClose(
-      bus.subscribe('session.ended', (e) => {
-        if (e.ticketId === id) channel.send('session', { reason: e.reason, endedBy: e.endedBy });
-      }),
-    );
-    channel.onClose(
-      bus.subscribe('ticket.message', (e) => {
-        if (e.ticketId === id) channel.send('message', e.message);
-      }),
-    );
-    channel.onClose(
-      bus.subscribe('ticket.file', (e) => {
-        if (e.ticketId === id) channel.send('file', e.file);
-      }),
-    );
+    await joinStream({
+      bus,
+      log: bus.log,
+      channel,
+      lastEventId: lastEventIdOf(req),
+      ticketId: id,
+      on: {
+        'ticket.changed': (e, eventId) => e.ticket.id === id && channel.send('ticket', toHelpRequestView(e.ticket), eventId),
+        'ticket.desktop': (e, eventId) => e.ticketId === id && channel.send('connection', { state: e.state, reason: e.reason }, eventId),
+        'session.ended': (e, eventId) => e.ticketId === id && channel.send('session', { reason: e.reason, endedBy: e.endedBy }, eventId),
+        'ticket.message': (e, eventId) => e.ticketId === id && channel.send('message', e.message, eventId),
+        'ticket.file': (e, eventId) => e.ticketId === id && channel.send('file', e.file, eventId),
+      },
+      snapshot: async (eventId) => {
+        channel.send('ticket', toHelpRequestView(await tickets.get(id)), eventId);
+        // Where its desktop leg is now: a client that reconnects its stream (after a restart) learns it was paired meanwhile.
+        channel.send('connection', { state: deps.desktopState(id) ?? 'gone', reason: null }, eventId);
+      },
+    });
   });
 
   router.post('/:id/approve', approve, async (req, res) => {

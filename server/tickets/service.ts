@@ -1,7 +1,7 @@
 // Help requests (tickets): creation by the desktop client, and every move of
-// the state machine through one transition() that locks the row, rejects
-// illegal moves with 409, writes the audit event in the same transaction and
-// publishes the change on the bus after commit.
+// the state machine through one transition() (./transition.ts) that locks the
+// row, rejects illegal moves with 409, and writes the audit event and the live
+// event in the same transaction.
 import { matchesHash, randomToken, sha256 } from '../../lib/crypto.ts';
 import type { Knex } from 'knex';
 import { AppError } from '../errors.ts';
@@ -11,7 +11,9 @@ import type { HelpRequestView } from '../../protocol/desktop-api.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
-import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
+import { activeStatuses } from './state-machine.ts';
+import { createTransition } from './transition.ts';
+import { declineStore, type DeclineRow } from './declines.ts';
 import type { HelpRequestInput, HistoryQuery } from './schema.ts';
 import type { AuditEvent } from '../audit/store.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -49,18 +51,7 @@ export interface Viewer {
   role: 'admin' | 'technician';
 }
 
-interface TransitionOptions {
-  /** Extra checks on the locked row before the move (who may do it), inside the transaction. */
-  check?: (row: TicketRow, trx: Knex.Transaction) => void | Promise<void>;
-  /** More writes in the same transaction, after the move. */
-  also?: (row: TicketRow, trx: Knex.Transaction, now: number) => Promise<void>;
-  /** Extra columns, fixed or derived from the locked row. */
-  patch?: Partial<TicketRow> | ((row: TicketRow) => Partial<TicketRow>);
-  detail?: Record<string, unknown> | ((row: TicketRow) => Record<string, unknown>);
-}
-
 export type TicketService = ReturnType<typeof createTicketService>;
-
 
 export function toHelpRequestView(ticket: TicketView): HelpRequestView {
   return {
@@ -82,50 +73,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     return view;
   }
 
-  async function transition(id: number, action: TicketAction, context: ActorContext, options: TransitionOptions = {}): Promise<TicketView> {
-    // InnoDB may pick this transaction as a deadlock victim under concurrent moves: it is safe to run again.
-    const previous = await retryOnDeadlock(() => db.transaction(async (trx) => {
-      const actor = context.actor;
-      // Accepts by one technician are serialised on the technician's row, so
-      // the active-ticket limit holds under concurrency; rows are always
-      // locked technician first, then ticket.
-      if (action === 'accept' && actor.type === 'technician') {
-        await trx('technicians').where({ id: actor.id }).forUpdate().first();
-      }
-      const row = await ticketStore.rowForUpdate(trx, id);
-      if (!row) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
-      await options.check?.(row, trx);
-      const to = nextStatus(row.status, action);
-      if (!to) {
-        if (action === 'accept' && row.technician_id !== null) {
-          throw new AppError('TICKET_TAKEN', `Ticket ${id} was already accepted by another technician`);
-        }
-        throw new AppError('ILLEGAL_TRANSITION', `Cannot ${action.replace('_', ' ')} ticket ${id}: it is ${row.status.replace('_', ' ')} (allowed from ${ticketMoves[action].from.join(', ')})`, {
-          status: row.status,
-          action,
-        });
-      }
-      if (action === 'accept' && actor.type === 'technician') {
-        const active = await ticketStore.countActiveFor(trx, actor.id, activeStatuses);
-        if (active >= maxActiveTicketsPerTech) {
-          throw new AppError('TOO_MANY_ACTIVE_TICKETS', `You already hold ${active} active ticket(s); the limit is ${maxActiveTicketsPerTech}. Finish or release one first.`);
-        }
-      }
-      const now = clock.now();
-      const extra = typeof options.patch === 'function' ? options.patch(row) : options.patch;
-      const detail = typeof options.detail === 'function' ? options.detail(row) : options.detail;
-      const patch: Partial<TicketRow> = { status: to, updated_at: now, ...stampsFor(action, now, row, context), ...extra };
-      const moved = await ticketStore.moveStatus(trx, id, row.status, patch);
-      if (moved !== 1) throw new AppError('ILLEGAL_TRANSITION', `Ticket ${id} changed while you acted; reload and try again`);
-      const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
-      await options.also?.(row, trx, now);
-      await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId: technicianId ?? row.technician_id }, { from: row.status, to, ...detail });
-      return { status: row.status, technicianId: row.technician_id === null ? null : Number(row.technician_id) };
-    }));
-    const ticket = await get(id);
-    bus.publish('ticket.changed', { ticket, action, previousStatus: previous.status, previousTechnicianId: previous.technicianId });
-    return ticket;
-  }
+  const transition = createTransition({ db, clock, bus, maxActiveTicketsPerTech });
 
   /** How long until a declined technician may offer again on the ticket: Infinity when the user said never, ≤ 0 when they may now. */
   const offerAgainIn = (declined: DeclineRow): number =>
@@ -157,7 +105,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       const clientSecret = randomToken();
       const now = clock.now();
       const context: ActorContext = { actor: { type: 'requester', name: data.requesterName }, remoteAddress };
-      const id = await db.transaction(async (trx) => {
+      const ticket = await db.transaction(async (trx) => {
         const newId = await ticketStore.insert(trx, {
           status: 'requested',
           requester_name: data.requesterName,
@@ -181,10 +129,11 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
           resolved_at: null,
         });
         await insertAuditEvent(trx, now, context, 'ticket.created', { ticketId: newId }, { hostname: data.hostname, os: data.os, recorded: recordSessions });
-        return newId;
+        const view = await ticketStore.view(trx, newId);
+        if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${newId}`);
+        await bus.record(trx, 'ticket.changed', { ticket: view, action: 'created', previousStatus: null, previousTechnicianId: null });
+        return view;
       });
-      const ticket = await get(id);
-      bus.publish('ticket.changed', { ticket, action: 'created', previousStatus: null, previousTechnicianId: null });
       return { ticket, clientSecret };
     },
 
@@ -202,7 +151,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       transition(id, 'accept', context, {
         check: async (row, trx) => {
           if (context.actor.type !== 'technician') return;
-          const declined = await trx('ticket_declines').where({ ticket_id: id, technician_id: context.actor.id }).first<DeclineRow | undefined>();
+          const declined = await declineStore.find(trx, id, context.actor.id);
           if (!declined) return;
           const waitMs = offerAgainIn(declined);
           if (waitMs === Infinity) {
@@ -226,10 +175,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return transition(id, 'decline', context, {
         detail: { declinedTechnician: before.technician?.displayName ?? null, dontAskAgain },
         also: async (row, trx, now) => {
-          if (row.technician_id === null) return;
-          const key = { ticket_id: id, technician_id: row.technician_id };
-          const updated = await trx('ticket_declines').where(key).update({ declined_at: now, blocked: dontAskAgain, times: trx.raw('times + 1') });
-          if (updated === 0) await trx('ticket_declines').insert({ ...key, declined_at: now, blocked: dontAskAgain, times: 1 });
+          if (row.technician_id !== null) await declineStore.note(trx, id, row.technician_id, now, dontAskAgain);
         },
       });
     },
@@ -237,7 +183,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     /** For a technician, the tickets (among `ids`) whose user declined them, and how long until they may offer again (ms; Infinity: never). */
     async declinedFor(technicianId: number, ids: number[]): Promise<Map<number, number>> {
       if (ids.length === 0) return new Map();
-      const rows = await db<DeclineRow>('ticket_declines').where({ technician_id: technicianId }).whereIn('ticket_id', ids);
+      const rows = await declineStore.forTechnician(db, technicianId, ids);
       const result = new Map<number, number>();
       for (const r of rows) {
         const waitMs = offerAgainIn(r);
@@ -348,44 +294,3 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
   };
 }
 
-interface DeclineRow {
-  ticket_id: number;
-  technician_id: number;
-  declined_at: number;
-  times: number;
-  blocked: number | boolean;
-}
-
-function stampsFor(action: TicketAction, now: number, row: TicketRow, context: ActorContext): Partial<TicketRow> {
-  switch (action) {
-    case 'accept':
-      return { accepted_at: now, technician_id: context.actor.type === 'technician' ? context.actor.id : null };
-    case 'release':
-    case 'decline':
-    case 'requeue':
-      return { technician_id: null, accepted_at: null, approved_at: null, view_only: false, shared_screen: null };
-    case 'approve':
-      return { approved_at: now };
-    case 'start_session':
-      return row.started_at === null ? { started_at: now } : {};
-    case 'end':
-    case 'cancel':
-    case 'expire':
-      return { ended_at: now };
-    case 'resolve':
-      return { resolved_at: now };
-  }
-}
-
-/** Runs a transaction again (up to 3 times) when MariaDB/MySQL chose it as a deadlock victim. */
-async function retryOnDeadlock<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (attempt >= 3 || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
-      await new Promise((r) => setTimeout(r, 20 * attempt));
-    }
-  }
-}
