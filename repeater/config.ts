@@ -3,10 +3,21 @@
 // once from the environment, validated as a whole: every bad variable is named.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parseKeyRing } from '../lib/sealed.ts';
 import type { RepeaterOptions } from './contract.ts';
 import { compileTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A key ring setting (lib/sealed.ts), checked with the rest of the configuration; the words never repeat the key. */
+export const keyRingText = (setting: string) =>
+  z.string().superRefine((spec, ctx) => {
+    try {
+      parseKeyRing(spec, setting);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(`${setting}: `, '') });
+    }
+  });
 
 /** The repeater options' variables, the same names in the server and in a repeater process. */
 export const repeaterOptionsEnv = {
@@ -26,7 +37,7 @@ export const repeaterOptionsEnv = {
   RECORD_KEYSTROKES: z.enum(['on', 'off']).default('off'),
   RECORDING_REQUIRED: z.enum(['on', 'off']).default('off'),
   RECORDING_ENCRYPTION: z.enum(['on', 'off']).default('on'),
-  RECORDING_KEY: z.string().min(1).optional(),
+  RECORDING_KEY: keyRingText('RECORDING_KEY').optional(),
   RECORDING_KEY_FILE: z.string().min(1).default('./data/keys/recording.key'),
 };
 

@@ -2,9 +2,8 @@
 // validated as a whole (every bad variable is named in one error), frozen and
 // passed down. Nothing else reads process.env.
 import { z } from 'zod';
-import { repeaterOptionsEnv, repeaterOptionsFrom, trustProxySetting } from '../repeater/config.ts';
+import { keyRingText, repeaterOptionsEnv, repeaterOptionsFrom, trustProxySetting } from '../repeater/config.ts';
 import type { RepeaterOptions } from '../repeater/contract.ts';
-import { parseKeyRing } from '../lib/sealed.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -14,15 +13,6 @@ const listOfOrigins = z
   .pipe(z.array(z.url().transform((u) => new URL(u).origin)));
 
 /** A key ring (lib/sealed.ts), refused in its own words (which never repeat the key). */
-const keyRingText = (setting: string) =>
-  z.string().superRefine((spec, ctx) => {
-    try {
-      parseKeyRing(spec, setting);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(`${setting}: `, '') });
-    }
-  });
-
 const envSchema = z.object({
   PORT: intFrom(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -257,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   return deepFreeze(config);
 }
 
-const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY']);
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY', 'RECORDING_KEY']);
 
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';
