@@ -48,4 +48,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://help.example.com', CLIENT_KEY: 'a-long-random-client-key' }).clientKey).toBe('a-long-random-client-key');
     expect(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:8080' }).clientKey).toBeNull();
   });
+
+  it('checks the recordings\' key ring with the rest, hiding its value; maps the recording settings', () => {
+    const leaked = 'k1:c2VjcmV0LWJ1dC10b28tc2hvcnQ=';
+    let words = '';
+    try {
+      loadConfig({ RECORDING_KEY: leaked, RECORD_KEYSTROKES: 'sometimes' });
+    } catch (err) {
+      words = (err as Error).message;
+    }
+    expect(words).toMatch(/RECORDING_KEY: key "k1" is 20 bytes; AES-256 needs 32/);
+    expect(words).toMatch(/RECORD_KEYSTROKES/);
+    expect(words).not.toContain('c2VjcmV0');
+    const defaults = loadConfig({}).repeater;
+    expect(defaults).toMatchObject({ recordKeystrokes: false, recordingRequired: false, recordingKey: { spec: null, file: './data/keys/recording.key' } });
+    expect(loadConfig({ RECORDING_ENCRYPTION: 'off', RECORDING_REQUIRED: 'on', RECORD_KEYSTROKES: 'on' }).repeater).toMatchObject({ recordingKey: null, recordingRequired: true, recordKeystrokes: true });
+  });
 });
