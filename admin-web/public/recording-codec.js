@@ -1,8 +1,12 @@
 // The checks and the inflater of the recording reader (recording-file.js):
-// zlib's CRC-32, table-driven, and deflate-raw inflated by the browser's
-// DecompressionStream, never past the length a block claims. No dependencies.
+// zlib's CRC-32, table-driven, and deflate-raw inflated never past the
+// length a block claims, by the zlib noVNC already ships.
+import { inflateInit2, inflate } from '/vendor/novnc/vendor/pako/lib/zlib/inflate.js';
+import ZStream from '/vendor/novnc/vendor/pako/lib/zlib/zstream.js';
 
-const INFLATE_PIECE = 4096;
+const Z_OK = 0;
+const Z_STREAM_END = 1;
+const Z_FINISH = 4;
 
 const CRC_TABLE = new Uint32Array(256);
 for (let n = 0; n < 256; n++) {
@@ -20,43 +24,21 @@ export function crc32(bytes, crc = 0) {
 
 /**
  * Inflates deflate-raw bytes to exactly `rawLength` bytes (≤ the format's bound,
- * checked by the caller), or null. The input is fed a few KiB at a time and the
- * output read as it comes: a block inflating past its claim is given up after
- * at most one piece's worth more (deflate expands ~1000× at most), never grown into.
+ * checked by the caller), or null — synchronously, with the zlib noVNC ships
+ * (pako): a long recording is thousands of small blocks, and a stream per block
+ * cost milliseconds each. The output buffer is the claimed length and never
+ * grows: a block inflating past its claim runs out of room and is given up.
  */
-export async function inflateExactly(stored, rawLength) {
-  const out = new Uint8Array(rawLength);
-  const ds = new DecompressionStream('deflate-raw');
-  const writer = ds.writable.getWriter();
-  const reader = ds.readable.getReader();
-  let n = 0;
-  let lied = false;
-  const reading = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      if (n + value.length > rawLength) {
-        lied = true;
-        await reader.cancel();
-        return;
-      }
-      out.set(value, n);
-      n += value.length;
-    }
-  })();
-  let failed = false;
-  try {
-    for (let at = 0; at < stored.length && !lied; at += INFLATE_PIECE) await writer.write(stored.subarray(at, at + INFLATE_PIECE));
-    if (!lied) await writer.close();
-  } catch {
-    failed = true; // the reading side says why (or the block lied and was given up)
-  }
-  try {
-    await reading;
-  } catch (err) {
-    if (!(err instanceof TypeError)) throw err;
-    failed = true; // not deflate data, or cut off
-  }
-  return !failed && !lied && n === rawLength ? out : null;
+export function inflateExactly(stored, rawLength) {
+  const strm = new ZStream();
+  if (inflateInit2(strm, -15) !== Z_OK) return null;
+  strm.input = stored;
+  strm.next_in = 0;
+  strm.avail_in = stored.length;
+  strm.output = new Uint8Array(rawLength);
+  strm.next_out = 0;
+  strm.avail_out = rawLength;
+  const status = inflate(strm, Z_FINISH);
+  // Z_BUF_ERROR with no room left: more was coming than claimed.
+  return status === Z_STREAM_END && strm.next_out === rawLength ? strm.output : null;
 }
-
