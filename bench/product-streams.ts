@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
-import { countFramePayload, maskedFrame, rawWebSocket } from './raw-ws.ts';
+import { countFramePayload, maskedFrame, pumpFrames, rawWebSocket } from './raw-ws.ts';
 import { treeCpuSeconds } from './proc-cpu.ts';
 import { GiB, HOST, MiB, PHASE_LIMIT_MS, driverCpuSeconds, freePort, sleep, withDeadline } from './bench-kit.ts';
 import { loginAt, type Tech } from '../test/http-clients.ts';
@@ -148,26 +148,6 @@ async function waitForRows(p: Product, ids: number[], ended: boolean): Promise<v
   }
 }
 
-/** Writes frames[(start + i) % frames.length] for i < count, as fast as the socket drains. */
-export function pumpFrames(socket: Socket, frames: Buffer[], count: number, start: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    socket.once('error', reject);
-    const go = (): void => {
-      while (sent < count) {
-        const frame = frames[(start + sent) % frames.length]!;
-        sent += 1;
-        if (!socket.write(frame)) {
-          socket.once('drain', go);
-          return;
-        }
-      }
-      socket.off('error', reject);
-      resolve();
-    };
-    go();
-  });
-}
 
 /** Sends `frameCount` frames on every sender and waits for every receiver's `total` payload bytes. */
 export async function drive(pairs: { sender: Socket; receive: (total: number) => Promise<void> }[], frames: Buffer[], frameCount: number, total: number, what: string): Promise<{ seconds: number; driverCpuS: number }> {

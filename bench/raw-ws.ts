@@ -61,11 +61,17 @@ export function maskedFrame(payload: Buffer, options: { opcode?: number; mask?: 
 
 /** Writes `frame` `count` times as fast as the socket drains. */
 export function pump(socket: Socket, frame: Buffer, count: number): Promise<void> {
+  return pumpFrames(socket, [frame], count, 0);
+}
+
+/** Writes frames[(start + i) % frames.length] for i < count, as fast as the socket drains. */
+export function pumpFrames(socket: Socket, frames: readonly Buffer[], count: number, start: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     socket.once('error', reject);
     const go = (): void => {
       while (sent < count) {
+        const frame = frames[(start + sent) % frames.length]!;
         sent += 1;
         if (!socket.write(frame)) {
           socket.once('drain', go);
@@ -79,11 +85,6 @@ export function pump(socket: Socket, frame: Buffer, count: number): Promise<void
   });
 }
 
-/**
- * A reader of the unmasked frames a server sends: it parses headers, skips
- * control frames and payloads without copying them, and hands `onBytes` how
- * many data-payload bytes each chunk carried.
- */
 export function framePayloadCounter(onBytes: (n: number) => void): (chunk: Buffer) => void {
   let skip = 0;
   let pending: Buffer | null = null;

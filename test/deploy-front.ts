@@ -6,6 +6,7 @@
 // address or a path under /etc. TLS uses a certificate made with `openssl
 // req -x509` for 127.0.0.1 at the start of the test run (global-setup.ts),
 // which every test process trusts from its start (NODE_EXTRA_CA_CERTS).
+import { createHash } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,4 +104,16 @@ http {
     throw new Error(`${(err as Error).message}: ${errors()}`);
   }
   return { child, dir, errors, stop: () => stopProcess(child) };
+}
+
+/** Fetches `url` and hashes the body as it streams (a 50 MiB file is never held whole). */
+export async function downloadHashed(url: string, headers: Record<string, string>): Promise<{ status: number; sha256: string; size: number; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { status: res.status, sha256: hash.digest('hex'), size, headers: res.headers };
 }

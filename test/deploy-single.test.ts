@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openSse, type Tech } from './http-clients.ts';
 import { CLIENT_KEY, legAt, startSingleServerFront, userAt, type SingleServerFront, type UserAt } from './single-server-front.ts';
+import { downloadHashed } from './deploy-front.ts';
 
 const FILE_MAX_BYTES = 50 * 1024 * 1024; // the product's default
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -43,16 +44,7 @@ async function upload(path: string, bytes: Buffer, headers: Record<string, strin
   return { status: res.status, type, body: type.includes('json') ? await res.json() : await res.text() };
 }
 
-async function download(path: string, headers: Record<string, string>): Promise<{ status: number; sha256: string; size: number; headers: Headers }> {
-  const res = await fetch(`${f.front}${path}`, { headers });
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { status: res.status, sha256: hash.digest('hex'), size, headers: res.headers };
-}
+const download = (path: string, headers: Record<string, string>) => downloadHashed(`${f.front}${path}`, headers);
 
 /** Declares `length` bytes and sends none: the answer is given on the headers alone. */
 function declared(path: string, length: number, headers: Record<string, string>): Promise<{ status: number; type: string; body: string }> {

@@ -12,6 +12,7 @@ import request from 'supertest';
 import { freshDatabase } from '../databases.ts';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openSse, type Tech } from '../http-clients.ts';
 import { legAt } from '../single-server-front.ts';
+import { downloadHashed } from '../deploy-front.ts';
 import { clientKey, startTopology, type Topology } from './topology.ts';
 
 const FILE_MAX_BYTES = 50 * 1024 * 1024; // the product's default
@@ -45,16 +46,7 @@ async function acceptedTicket(): Promise<{ id: number; bearer: Record<string, st
   return { id: created.body.id as number, bearer: { authorization: `Bearer ${created.body.clientSecret}` } };
 }
 
-async function download(path: string, headers: Record<string, string>): Promise<{ status: number; sha256: string; size: number; headers: Headers }> {
-  const res = await fetch(`${t.front}${path}`, { headers });
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { status: res.status, sha256: hash.digest('hex'), size, headers: res.headers };
-}
+const download = (path: string, headers: Record<string, string>) => downloadHashed(`${t.front}${path}`, headers);
 
 describe('deploy/nginx-scale.conf over TLS in front of two servers and two nodes', () => {
   it('a file of FILE_MAX_BYTES goes up and down with the same SHA-256', async () => {
