@@ -12,7 +12,7 @@ const FIRST_BLOCK_BYTES = 32 * 1024;
 export const BLOCK_BYTES = 256 * 1024;
 const SEAL_AFTER_MS = 1_000;
 
-const POOL_MAX = 32;
+const POOL_MAX = 64; // 16 MiB at most, idle
 const pool: ArrayBuffer[] = [];
 
 /** A full-size block buffer no longer used (back from the encoder or the disk), kept for the next block. */
