@@ -128,9 +128,7 @@ export class Leg implements FrameHandler, LegSocketEvents {
   }
 
   transition(next: LegState): void {
-    if (!legalMoves[this.state].includes(next)) {
-      throw new Error(`illegal leg transition ${this.state} → ${next}`);
-    }
+    if (!legalMoves[this.state].includes(next)) throw new Error(`illegal leg transition ${this.state} → ${next}`);
     this.state = next;
     if (next !== 'waiting' && this.waitingTimer) {
       clearTimeout(this.waitingTimer);
@@ -138,11 +136,7 @@ export class Leg implements FrameHandler, LegSocketEvents {
     }
   }
 
-  /**
-   * A waiting leg is read into a small bounded buffer (then its socket is
-   * paused), so a client that leaves while waiting is noticed at once, and
-   * what it sent first is delivered whole after pairing.
-   */
+  /** A waiting leg is read into a small bounded buffer (then paused): a client leaving while waiting is noticed at once, and what it sent first is delivered whole after pairing. */
   startWaiting(): void {
     this.#startReading();
   }
