@@ -84,7 +84,7 @@ export function parseRecording(file: Buffer, options: ReadOptions = {}): ParsedR
     const end = h ? at + BLOCK_HEADER_BYTES + h.storedLength : -1;
     if (h && end > file.length) break; // cut short inside the block
     if (h && h.seq === seq && blockCrc(file, at, h) === h.crc) {
-      readRecords(decode(file, at, h, header, options), out);
+      readBlock(file, at, h, header, options, out);
       seq += 1;
       at = end;
       continue;
@@ -96,12 +96,24 @@ export function parseRecording(file: Buffer, options: ReadOptions = {}): ParsedR
       break;
     }
     seq = found.seq + 1;
-    readRecords(decode(file, found.at, found.h, header, options), out);
+    readBlock(file, found.at, found.h, header, options, out);
     at = found.at + BLOCK_HEADER_BYTES + found.h.storedLength;
   }
   out.truncatedBytes = out.trailer ? 0 : file.length - at;
   return out;
 }
+
+/** A block whose checksum holds but whose bytes do not decode (a lying length, not deflate data) is skipped and reported too; a missing key is not damage: it stops the read, in words. */
+function readBlock(file: Buffer, at: number, h: BlockHeader, header: RecordingHeader, options: ReadOptions, out: ParsedRecording): void {
+  try {
+    readRecords(decode(file, at, h, header, options), out);
+  } catch (err) {
+    if (err instanceof KeyMissing) throw err;
+    out.damaged.push({ offset: at, reason: `it does not decode: ${(err as Error).message}` });
+  }
+}
+
+class KeyMissing extends Error {}
 
 function blockCrc(file: Buffer, at: number, h: BlockHeader): number {
   const head = file.subarray(at, at + 24);
@@ -126,7 +138,7 @@ function decode(file: Buffer, at: number, h: BlockHeader, header: RecordingHeade
   if (h.flags & BlockFlag.ENCRYPTED) {
     const keyId = header.encryption?.keyId;
     const key = keyId ? options.keyRing?.keys.get(keyId) : undefined;
-    if (!key) throw new Error(`The recording is encrypted with key "${keyId ?? '?'}", which ${options.keyRing ? 'the key ring does not hold' : 'was not given'}`);
+    if (!key) throw new KeyMissing(`The recording is encrypted with key "${keyId ?? '?'}", which ${options.keyRing ? 'the key ring does not hold' : 'was not given'}`);
     stored = openBytes(key, stored, file.subarray(at, at + 24));
   }
   return inflated(h.codec, stored, h.rawLength, at);

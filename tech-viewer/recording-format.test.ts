@@ -1,17 +1,19 @@
 // The browser's recording reader (admin-web/public/recording-file.js) held
 // to repeater/recording-format.ts in real Chromium: files the test writes —
 // whole, cut short, with a damaged block, hostile — read in the page give the
-// records the test wrote, and report what they skipped. And the file route:
+// records the test wrote, and report what they skipped; Node's reader
+// (repeater/recording-reader.ts), fed the same files, agrees. And the file route:
 // byte ranges (206, 416), and sealed files served opened for playback, as
 // stored for download.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, TEST_RECORDING_KEY, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { launchChromium } from '../test/browser.ts';
 import { parseKeyRing } from '../lib/sealed.ts';
 import { encodeBlockHeader, encodeFileHead } from '../repeater/recording-format.ts';
+import { parseRecording } from '../repeater/recording-reader.ts';
 import { blockV2, blocksOf, digestOf, headerOf, storeRecording, writeV1, writeV2, type Rec } from './recording.test-helpers.ts';
 
 let h: Harness;
@@ -103,7 +105,16 @@ async function readInPage(file: Buffer): Promise<Read> {
   });
   const heapGrowth = (await heap()) - before;
   await cdp.detach();
-  return { ...(read as Omit<Read, 'heapGrowth'>), heapGrowth };
+  const inPage = read as Omit<Read, 'heapGrowth'>;
+  // One format, two readers: Node's (repeater/recording-reader.ts) reads the same file to the same records and skips the same blocks.
+  const inNode = parseRecording(file);
+  const desktop = Buffer.concat(inNode.pieces.filter((p) => p.direction === 0).map((p) => p.data));
+  expect({ count: inNode.pieces.length, sha256: createHash('sha256').update(desktop).digest('hex'), damaged: inNode.damaged.map((d) => d.offset) }).toEqual({
+    count: inPage.count,
+    sha256: inPage.sha256,
+    damaged: inPage.damaged.map((d) => d.offset),
+  });
+  return { ...inPage, heapGrowth };
 }
 
 const without = (records: readonly Rec[], gone: readonly Rec[]) => records.filter((r) => !gone.includes(r));
