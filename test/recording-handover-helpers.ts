@@ -83,7 +83,7 @@ export function rawPut(
 /** A TCP proxy in front of the server: a node's link (events, commands, hand-overs) goes through it; `cut` severs it, `restore` lets it through again. */
 export class LinkProxy {
   readonly port: number;
-  readonly #target: number;
+  #target: number;
   readonly #sockets = new Set<Socket>();
   #server: Server | null = null;
 
@@ -94,6 +94,11 @@ export class LinkProxy {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Where connections made from now on go (those open stay where they are until cut). */
+  retarget(port: number): void {
+    this.#target = port;
   }
 
   async restore(): Promise<void> {
