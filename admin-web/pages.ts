@@ -37,7 +37,7 @@ export interface AdminWebDeps {
   tickets: TicketService;
   technicians: TechnicianService;
   audit: AuditService;
-  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  desktopState: (ticketId: number) => Promise<'waiting' | 'paired' | null>;
   recordings: RecordingService;
   chat: ChatService;
   files: FileService;

@@ -18,7 +18,7 @@ import { bytesText, formAction, requirePageAdmin, requirePageLogin, timeText } f
 export interface TicketPagesDeps {
   tickets: TicketService;
   technicians: TechnicianService;
-  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  desktopState: (ticketId: number) => Promise<'waiting' | 'paired' | null>;
   chat: ChatService;
   files: FileService;
 }
@@ -57,7 +57,7 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
   });
 
   router.get('/mine', async (req, res) => {
-    const mine = (await withUnread(await tickets.activeFor(req.user!.id), req.user!.id)).map((t) => ({ ...t, desktop: desktopState(t.id) }));
+    const mine = await Promise.all((await withUnread(await tickets.activeFor(req.user!.id), req.user!.id)).map(async (t) => ({ ...t, desktop: await desktopState(t.id) })));
     const toResolve = await withUnread(await tickets.toResolveFor(req.user!.id), req.user!.id);
     res.render('mine', { title: res.locals.t('mine.title'), mine, toResolve, ...helpers });
   });
@@ -85,7 +85,7 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
       ticket,
       timeline: timeline.map((e) => ({ ...e, ...describeAudit(e, t, people) })),
       sessions: sessions.map((s) => ({ ...s, endedByText: endedByText(s, ticket, t), reasonText: s.endReason ? t(reasonKey(s.endReason)) : '' })),
-      desktop: desktopState(ticket.id),
+      desktop: await desktopState(ticket.id),
       holder: ticket.technician?.id === req.user!.id,
       ...helpers,
     });

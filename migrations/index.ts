@@ -17,6 +17,7 @@ import * as accountLoginCeiling from './013_account_login_ceiling.ts';
 import * as uploadReservations from './014_upload_reservations.ts';
 import * as sealedTotpSecret from './015_sealed_totp_secret.ts';
 import * as eventOutbox from './016_event_outbox.ts';
+import * as nodeClaims from './017_node_claims.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -35,6 +36,7 @@ const migrations: Record<string, Knex.Migration> = {
   '014_upload_reservations': uploadReservations,
   '015_sealed_totp_secret': sealedTotpSecret,
   '016_event_outbox': eventOutbox,
+  '017_node_claims': nodeClaims,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

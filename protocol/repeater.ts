@@ -78,15 +78,20 @@ export interface RecordingResult {
 // ---------------------------------------------------------------------------
 // The internal link of a repeater running as its own process (repeater/main.ts)
 // with the server, which stays the authority. All of it is HTTP from the
-// repeater to the server, with `Authorization: Bearer <REPEATER_SECRET>`:
-//   GET  /internal/v1/repeater/hello      checks the secret at start
-//   POST /internal/v1/repeater/authorize  a LegRequest in, an Authorization out
-//   POST /internal/v1/repeater/events     { node, events: WireEvent[] }, in order
-//   GET  /internal/v1/repeater/commands   SSE: `end` { ticketId, reason }
+// repeater to the server, with `Authorization: Bearer <REPEATER_SECRET>` and
+// NODE_HEADER and INSTANCE_HEADER on every request:
+//   GET  /internal/v1/repeater/hello      checks the secret and claims the node's name (HelloAnswer)
+//   POST /internal/v1/repeater/heartbeat  renews the claim's lease (NodeHeartbeat); 409 NODE_NAME_TAKEN
+//   POST /internal/v1/repeater/authorize  a LegRequest in, an Authorization out (the name's holder only)
+//   POST /internal/v1/repeater/events     EventsBody in, EventsAnswer out (one result per event)
+//   GET  /internal/v1/repeater/commands   SSE: `ready`, then `end` commands; COMMAND_CURSOR_HEADER resumes
 //   PUT  /internal/v1/repeater/recordings/:recordingId   a finished (or cut-short)
 //        recording's bytes, from a node with its own RECORDINGS_DIR: see RECORDING_HEADERS
-// The node sends `sync` (what it holds) each time its command stream opens;
-// the server ends what a node that stays away too long held.
+// A node's name is claimed by one process at a time: its instance id (random
+// at each start) holds it while its heartbeats renew the lease; a second
+// process under the same name is refused (409 NODE_NAME_TAKEN) until the
+// holder releases it (`leaving`) or its lease runs out. Only a lease that runs
+// out ends the node's sessions (REPEATER_LOST), never a stream that closes.
 
 export const internalPaths = {
   hello: '/internal/v1/repeater/hello',
@@ -124,23 +129,52 @@ export interface RecordingHandoverQuery {
   durationMs: number;
 }
 
-/** Header naming the node on the command stream. */
+/** Header naming the node, on every request of its link. */
 export const NODE_HEADER = 'x-repeater-node';
+/** Header carrying the node process's instance id (a UUID chosen at its start), on every request of its link. */
+export const INSTANCE_HEADER = 'x-repeater-instance';
+/** On the command stream: the id of the last command the node received (0: none); the stream resumes after it. */
+export const COMMAND_CURSOR_HEADER = 'x-repeater-after';
 
-export type WireEvent =
-  | { type: 'legWaiting'; ticketId: string; side: LegSide; remoteAddress: string; at: number }
+/** GET hello: the server took the claim (or renewed it); the node renews it at least every leaseMs / 3. */
+export interface HelloAnswer {
+  ok: true;
+  version: string;
+  leaseMs: number;
+}
+
+/** POST heartbeat: the claim renewed; `url` (REPEATER_NODE_URL) lets the node be given tickets; `leaving` releases the name at a clean stop. */
+export interface NodeHeartbeat {
+  node: string;
+  instance: string;
+  url: string | null;
+  sessions: number;
+  legs: number;
+  leaving?: boolean;
+}
+
+/**
+ * A repeater event as the node sends it, before its link numbers it. Every one
+ * belongs to a remote session: the repeater names it (a UUID) when the first
+ * leg of a ticket arrives, and it lasts until both legs are gone (`ended`, or
+ * `legClosed` of a leg that never paired) and its recording closed.
+ */
+export type SessionEvent =
+  | { type: 'legWaiting'; sessionId: string; ticketId: string; side: LegSide; remoteAddress: string; at: number }
   | {
       type: 'paired';
+      sessionId: string;
       ticketId: string;
       desktopAddress: string;
       viewerAddress: string;
       at: number;
-      sessionId: string;
       recording: { id: string; file: string } | null;
     }
   | {
       type: 'ended';
+      sessionId: string;
       ticketId: string;
+      /** A close code; one the server does not know (a newer repeater's) is stored as it is. */
       reason: CloseCodeId;
       endedBy: LegSide | null;
       bytesDesktopToViewer: number;
@@ -149,20 +183,44 @@ export type WireEvent =
       endedAt: number;
       durationMs: number;
     }
-  | { type: 'legClosed'; ticketId: string; side: LegSide; reason: CloseCodeId; waitedMs: number }
-  | ({ type: 'recordingClosed' } & RecordingResult)
-  | { type: 'progress'; sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[] }
-  | { type: 'sync'; sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] };
+  | { type: 'legClosed'; sessionId: string; ticketId: string; side: LegSide; reason: CloseCodeId; waitedMs: number }
+  | ({ type: 'recordingClosed'; sessionId: string } & RecordingResult)
+  | { type: 'progress'; sessionId: string; ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number };
+
+/**
+ * On the wire: `seq` is the event's place among its session's events (1, 2,
+ * 3…, numbered by the node's link as it queues them). The server applies each
+ * at most once and in that order, whichever server receives it; one that
+ * arrives before its predecessor waits (stored) until the gap fills, or
+ * REPEATER_EVENT_GAP_MS passes.
+ */
+export type WireEvent = SessionEvent & { seq: number };
+
+/** POST events. */
+export interface EventsBody {
+  node: string;
+  instance: string;
+  events: WireEvent[];
+}
+
+/** One result per event, in order: taken (applied, held for its predecessor, or a repeat), or refused in words (logged and skipped; the others are applied). */
+export type EventResult = { ok: true } | { ok: false; error: { code: string; message: string } };
+
+export interface EventsAnswer {
+  results: EventResult[];
+}
 
 export interface EndCommand {
+  /** Increasing per deployment: the node resumes after the last it received (COMMAND_CURSOR_HEADER). */
+  id: number;
   ticketId: string;
   reason: CloseCodeId;
 }
 
 /** The command stream (GET /internal/v1/repeater/commands): each SSE event name and its data. */
 export interface CommandStreamEvents {
-  /** First: the server has the node's stream (the node then sends `sync`). */
-  ready: { node: string };
+  /** First: the server holds the node's stream (the one stream commands for this instance go to). */
+  ready: { node: string; instance: string };
   /** End a ticket's live legs with this close code. */
   end: EndCommand;
 }

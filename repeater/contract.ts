@@ -61,6 +61,8 @@ export const defaultRepeaterOptions: Readonly<RepeaterOptions> = Object.freeze({
 });
 
 export interface LegWaitingEvent {
+  /** The remote session this leg belongs to (named when the ticket's first leg arrived; see PairedEvent). */
+  sessionId: string;
   ticketId: string;
   side: LegSide;
   remoteAddress: string;
@@ -72,7 +74,7 @@ export interface PairedEvent {
   desktopAddress: string;
   viewerAddress: string;
   at: Date;
-  /** The repeater's name for this remote session (a UUID, also in the recording's header). */
+  /** The repeater's name for this remote session (a UUID, also in the recording's header): given when the ticket's first leg arrived, carried by every event of the session. */
   sessionId: string;
   /** The recording begun for it, when the server ordered one. */
   recording: { id: string; file: string } | null;
@@ -81,6 +83,7 @@ export interface PairedEvent {
 }
 
 export interface EndedEvent {
+  sessionId: string;
   ticketId: string;
   /** Why the session ended, as a close code identifier. */
   reason: CloseCodeId;
@@ -93,8 +96,12 @@ export interface EndedEvent {
   durationMs: number;
 }
 
+/** A recording's outcome, with the remote session it recorded. */
+export type SessionRecordingResult = RecordingResult & { sessionId: string };
+
 /** A leg that closed before it was ever paired. */
 export interface LegClosedEvent {
+  sessionId: string;
   ticketId: string;
   side: LegSide;
   reason: CloseCodeId;
@@ -103,7 +110,7 @@ export interface LegClosedEvent {
 
 /** Byte counts of every live session, every progressIntervalMs. */
 export interface ProgressEvent {
-  sessions: { ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[];
+  sessions: { sessionId: string; ticketId: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number }[];
 }
 
 export interface RepeaterEvents {
@@ -113,7 +120,7 @@ export interface RepeaterEvents {
   legClosed: [LegClosedEvent];
   progress: [ProgressEvent];
   /** A recording is on disk (complete, dropped part-way or failed): after its session's `ended`. */
-  recordingClosed: [RecordingResult];
+  recordingClosed: [SessionRecordingResult];
 }
 
 /** The slice of a pino logger the repeater uses. */

@@ -1,18 +1,18 @@
 // The repeater as its own process (`npm run repeater`, or `node --import tsx
 // repeater/main.ts` under a service manager): the same Repeater on its own
-// port, linked to the server that stays the authority — tokens are redeemed
-// by the server, every leg and session event is reported to it, and it tells
-// this node which tickets to end. GET /healthz answers for load balancers.
+// port, linked to the server that stays the authority — this process claims
+// the node's name (renewed by heartbeats), tokens are redeemed by the server,
+// every leg and session event is reported to it, and it tells this node which
+// tickets to end. GET /healthz answers for load balancers.
 // SIGTERM/SIGINT: new upgrades refused, legs closed with 4010 SHUTDOWN, the
 // events delivered, exit.
 import { pino } from 'pino';
 import { Repeater } from './repeater.ts';
 import { RepeaterConfigError, loadRepeaterConfig } from './config.ts';
-import { LinkRefusedError, ServerLink } from './server-link.ts';
+import { LinkRefusedError, NodeNameTakenError, ServerLink } from './server-link.ts';
 import { RecordingOutbox } from './recording-outbox.ts';
 import { nativeMasking } from './frames.ts';
-import type { RepeaterEvents } from './contract.ts';
-import type { WireEvent } from '../protocol/repeater.ts';
+import { forwardSessionEvents } from './wire-events.ts';
 
 let config;
 try {
@@ -37,8 +37,10 @@ try {
     process.stderr.write(`${err.message}\n`);
     process.exit(78);
   }
-  // Not up yet: the link keeps trying; upgrades are refused with 503 until it answers.
-  logger.warn({ server: config.serverUrl, err: (err as Error).message }, 'server not reachable yet; will keep trying');
+  // Not up yet: the link keeps trying; upgrades are refused with 503 until it answers. Or another
+  // process holds this node's name (the link logged the server's words): the heartbeats keep
+  // asking, and until the name is this process's, its command stream and upgrades are refused.
+  if (!(err instanceof NodeNameTakenError)) logger.warn({ server: config.serverUrl, err: (err as Error).message }, 'server not reachable yet; will keep trying');
 }
 
 // A node with its own RECORDINGS_DIR hands every recording over to the server (and first what its last run left).
@@ -49,42 +51,24 @@ await outbox?.start();
 
 const repeater = new Repeater({ authorizeLeg: link.authorize, logger, options: config.options, node: config.name, trustProxy: config.trustProxy });
 
-const forward = <K extends keyof RepeaterEvents>(type: K, toWire: (e: RepeaterEvents[K][0]) => WireEvent): void => {
-  repeater.on(type, ((e: RepeaterEvents[K][0]) => link.report(toWire(e))) as never);
-};
-forward('legWaiting', (e) => ({ type: 'legWaiting', ticketId: e.ticketId, side: e.side, remoteAddress: e.remoteAddress, at: e.at.getTime() }));
-forward('paired', (e) => ({
-  type: 'paired',
-  ticketId: e.ticketId,
-  desktopAddress: e.desktopAddress,
-  viewerAddress: e.viewerAddress,
-  at: e.at.getTime(),
-  sessionId: e.sessionId,
-  recording: e.recording,
-}));
+// The server closes the row of a recording handed over when it holds the file: no `recordingClosed` for it.
+forwardSessionEvents(repeater, (e) => link.report(e), { recordingClosed: !outbox });
 if (outbox) {
-  repeater.on('paired', (e) => e.recording && outbox.begun(e.recording, e.ticketId, e.at.getTime()));
-  // The server closes the row when it holds the file: no `recordingClosed` for a file handed over.
+  repeater.on('paired', (e) => e.recording && outbox.begun(e.recording, e.ticketId, e.at.getTime(), e.sessionId));
   repeater.on('recordingClosed', (result) => outbox.closed(result));
-} else forward('recordingClosed', (e) => ({ ...e, type: 'recordingClosed' }));
-forward('ended', (e) => ({ ...e, type: 'ended', startedAt: e.startedAt.getTime(), endedAt: e.endedAt.getTime() }));
-forward('legClosed', (e) => ({ type: 'legClosed', ticketId: e.ticketId, side: e.side, reason: e.reason, waitedMs: e.waitedMs }));
-forward('progress', (e) => ({ type: 'progress', sessions: e.sessions }));
+}
 
 link.follow({
   end: ({ ticketId, reason }) => void repeater.endTicket(ticketId, reason),
-  // Each time the server (re)connects, it learns what this node holds.
-  onOpen: () => {
-    link.report({ type: 'sync', ...repeater.holdings() });
-    outbox?.kick();
-  },
+  onOpen: () => outbox?.kick(),
 });
 
 const address = await repeater.listen(config.port, config.host, (req, res) => {
   if (req.method === 'GET' && req.url === '/healthz') {
     const healthy = link.connected && !repeater.closing;
+    const status = healthy ? 'ok' : repeater.closing ? 'shutting_down' : link.nameTaken ? 'name_taken' : 'server_unreachable';
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify({ status: healthy ? 'ok' : repeater.closing ? 'shutting_down' : 'server_unreachable', node: config.name, ...repeater.stats, queuedEvents: link.queued, recordingsToHandOver: outbox?.pending ?? 0 }));
+    res.end(JSON.stringify({ status, node: config.name, ...repeater.stats, queuedEvents: link.queued, recordingsToHandOver: outbox?.pending ?? 0 }));
     return;
   }
   res.writeHead(404, { 'content-type': 'application/json' });
@@ -92,16 +76,15 @@ const address = await repeater.listen(config.port, config.host, (req, res) => {
 });
 logger.info({ host: address.address, port: address.port, server: config.serverUrl }, 'repeater listening');
 
-// With a public URL, this node can be given tickets: it says it is alive, and how loaded.
+// Heartbeats renew this process's claim on the node's name (at least three times per lease, or
+// the server counts the node lost and ends its sessions); with a public URL they also say where
+// clients reach the node and how loaded it is, so it can be given tickets.
 let beating: NodeJS.Timeout | null = null;
-if (config.nodeUrl) {
-  const nodeUrl = config.nodeUrl;
-  const beat = (): void => {
-    void link.heartbeat({ url: nodeUrl, sessions: repeater.stats.sessions, legs: repeater.stats.legs });
-  };
-  beat();
-  beating = setInterval(beat, config.nodeHeartbeatMs);
-}
+const beat = (): void => {
+  void link.heartbeat({ url: config.nodeUrl ?? null, sessions: repeater.stats.sessions, legs: repeater.stats.legs });
+  beating = setTimeout(beat, Math.min(config.nodeHeartbeatMs, Math.floor(link.leaseMs / 3)));
+};
+beat();
 process.send?.({ type: 'ready', port: address.port });
 
 let stopping = false;
@@ -110,13 +93,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    if (beating) clearInterval(beating);
+    if (beating) clearTimeout(beating);
     void (async () => {
       await repeater.close('SHUTDOWN');
       const delivered = await link.drain(5_000);
       if (!delivered) logger.error({ queued: link.queued }, 'some events could not be delivered to the server before exit');
       if (outbox && !(await outbox.drain(5_000))) logger.warn({ pending: outbox.pending }, 'some recordings are not handed over yet: they stay in the outbox for the next start');
       outbox?.close();
+      // The name is free for the next start at once (what ran here ended above, in the events).
+      await link.heartbeat({ url: config.nodeUrl ?? null, sessions: 0, legs: 0, leaving: true });
       link.close();
       process.exit(0);
     })();

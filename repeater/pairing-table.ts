@@ -1,10 +1,14 @@
 // Legs keyed by ticket and side, never by anything the caller chooses: the
 // authorizer names the ticket, so two sessions can never cross their streams.
+// A slot is one remote session: named (a UUID) when its first leg arrives,
+// gone when its last leg is, so every event of the session carries that name.
+import { randomUUID } from 'node:crypto';
 import type { Leg } from './leg.ts';
 
 export interface Slot {
   desktop: Leg | null;
   viewer: Leg | null;
+  sessionId: string;
 }
 
 export type AddOutcome =
@@ -19,7 +23,7 @@ export class PairingTable {
   add(leg: Leg): AddOutcome {
     let slot = this.#slots.get(leg.ticketId);
     if (!slot) {
-      slot = { desktop: null, viewer: null };
+      slot = { desktop: null, viewer: null, sessionId: randomUUID() };
       this.#slots.set(leg.ticketId, slot);
     }
     const existing = slot[leg.side];

@@ -44,12 +44,14 @@ describe('PairingTable', () => {
     table.add(desktop);
     table.add(viewer);
     table.remove(desktop);
-    expect(table.get('5')).toEqual({ desktop: null, viewer });
+    const session = table.get('5')!.sessionId;
+    expect(table.get('5')).toEqual({ desktop: null, viewer, sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     table.remove(viewer);
     expect(table.get('5')).toBeUndefined();
     expect(table.ticketCount).toBe(0);
-    // A new desktop leg may take the side again.
+    // A new desktop leg may take the side again: a new remote session.
     expect(table.add(leg('5', 'desktop'))).toEqual({ kind: 'waiting' });
+    expect(table.get('5')!.sessionId).not.toBe(session);
   });
 });
 

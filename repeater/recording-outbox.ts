@@ -29,12 +29,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ignoreCodes } from '../lib/expected.ts';
-import { RECORDING_HEADERS, type RecordingHandoverState, type RecordingResult } from '../protocol/repeater.ts';
-import type { RepeaterLogger } from './contract.ts';
+import { RECORDING_HEADERS, type RecordingHandoverState } from '../protocol/repeater.ts';
+import type { RepeaterLogger, SessionRecordingResult } from './contract.ts';
 import type { ServerLink } from './server-link.ts';
 
 interface Entry {
   recordingId: string;
+  /** The remote session it records (an entry of an older version has none: the recording's id stands in). */
+  sessionId?: string;
   ticketId: string;
   file: string;
   startedAt: number;
@@ -118,14 +120,14 @@ export class RecordingOutbox {
   }
 
   /** A recording began (the session paired): its entry, so a kill leaves a trace. */
-  begun(recording: { id: string; file: string }, ticketId: string, startedAt: number): void {
-    this.#serial(recording.id, () => this.#save({ recordingId: recording.id, ticketId, file: recording.file, startedAt, end: null }));
+  begun(recording: { id: string; file: string }, ticketId: string, startedAt: number, sessionId: string): void {
+    this.#serial(recording.id, () => this.#save({ recordingId: recording.id, sessionId, ticketId, file: recording.file, startedAt, end: null }));
   }
 
   /** A recording closed: its file moves into the outbox and is handed over (nothing written: the close goes as an event). */
-  closed(result: RecordingResult): void {
+  closed(result: SessionRecordingResult): void {
     this.#serial(result.recordingId, async () => {
-      const entry: Entry = { recordingId: result.recordingId, ticketId: result.ticketId, file: result.file, startedAt: result.startedAt, end: null };
+      const entry: Entry = { recordingId: result.recordingId, sessionId: result.sessionId, ticketId: result.ticketId, file: result.file, startedAt: result.startedAt, end: null };
       if (result.bytes === 0 || !result.sha256) {
         // Nothing was written (a recording that failed at once): its close goes as an event.
         this.#o.link.report({ type: 'recordingClosed', ...result });
@@ -255,10 +257,10 @@ export class RecordingOutbox {
   }
 
   /** A recording whose file is gone (removed by hand?): closed as failed, so the server records no SHA-256 for it. */
-  #missing(r: { recordingId: string; ticketId: string; file: string; startedAt: number; endedAt: number; durationMs: number }, where: string): void {
+  #missing(r: { recordingId: string; sessionId?: string; ticketId: string; file: string; startedAt: number; endedAt: number; durationMs: number }, where: string): void {
     this.#log.error({ recordingId: r.recordingId, file: r.file }, `a recording's file is not on the node's disk ${where}`);
     const { recordingId, ticketId, file, startedAt, endedAt, durationMs } = r;
-    this.#o.link.report({ type: 'recordingClosed', recordingId, ticketId, file, startedAt, endedAt, durationMs, state: 'failed', problem: `the file was not on the repeater node's disk ${where}`, bytes: 0, sha256: null });
+    this.#o.link.report({ type: 'recordingClosed', sessionId: r.sessionId ?? recordingId, recordingId, ticketId, file, startedAt, endedAt, durationMs, state: 'failed', problem: `the file was not on the repeater node's disk ${where}`, bytes: 0, sha256: null });
     void this.#forget(recordingId).catch((err: unknown) => this.#log.error({ err, recordingId }, 'an outbox entry could not be removed'));
   }
 

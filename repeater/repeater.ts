@@ -2,7 +2,6 @@
 // /wsClient (viewer), pairs the two legs of a ticket and relays between them.
 // It attaches to any http.Server; authorization is injected, so this folder
 // imports nothing from server/.
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,8 +20,9 @@ import { listening, ownServer } from './own-server.ts';
 import { relayRecordingHooks } from './recording-hooks.ts';
 import { SessionRecordings, type SessionRecording } from './session-recordings.ts';
 
-/** A paired session: its two legs and when it started. */
+/** A paired session: its name, its two legs and when it started. */
 interface Relay {
+  sessionId: string;
   desktop: Leg;
   viewer: Leg;
   startedAt: Date;
@@ -48,6 +48,8 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   readonly #log: RepeaterLogger;
   readonly #table = new PairingTable();
   readonly #relays = new Map<string, Relay>();
+  /** Each admitted leg's remote session (its slot's name). */
+  readonly #sessionOf = new WeakMap<Leg, string>();
   readonly #limits: LegLimits;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #progress: NodeJS.Timeout;
@@ -88,6 +90,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
   #reportProgress(): void {
     if (this.#relays.size === 0) return;
     const sessions = [...this.#relays.values()].map((r) => ({
+      sessionId: r.sessionId,
       ticketId: r.desktop.ticketId,
       bytesDesktopToViewer: r.desktop.bytesIn,
       bytesViewerToDesktop: r.viewer.bytesIn,
@@ -126,13 +129,6 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     const slot = this.#table.get(ticketId);
     if (!slot) return null;
     return { toDesktop: slot.desktop?.socket.writableLength ?? 0, toViewer: slot.viewer?.socket.writableLength ?? 0 };
-  }
-
-  /** What this repeater holds now: paired sessions and waiting legs (a node's `sync`). */
-  holdings(): { sessions: { ticketId: string; startedAt: number }[]; waiting: { ticketId: string; side: LegSide }[] } {
-    const sessions = [...this.#relays.values()].map((r) => ({ ticketId: r.desktop.ticketId, startedAt: r.startedAt.getTime() }));
-    const waiting = [...this.#table.legs()].filter((l) => l.state === 'waiting').map((l) => ({ ticketId: l.ticketId, side: l.side }));
-    return { sessions, waiting };
   }
 
   /** Whether close() has begun. */
@@ -193,6 +189,8 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     leg.recordOrder = record;
     this.#sockets.add(socket);
     const outcome = this.#table.add(leg);
+    const sessionId = this.#table.get(ticketId)!.sessionId;
+    this.#sessionOf.set(leg, sessionId);
     if (outcome.kind === 'duplicate') {
       this.#log.warn({ ticketId, side }, 'duplicate leg refused');
       leg.closeWith('DUPLICATE_LEG');
@@ -201,7 +199,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     if (outcome.kind === 'waiting') {
       leg.waitingTimer = setTimeout(() => this.#closeWaiting(leg, 'WAITING_TIMEOUT'), this.options.waitingTimeoutMs);
       this.#log.info({ ticketId, side }, 'leg waiting');
-      this.emit('legWaiting', { ticketId, side, remoteAddress, at: new Date() });
+      this.emit('legWaiting', { sessionId, ticketId, side, remoteAddress, at: new Date() });
       leg.startWaiting();
       return;
     }
@@ -209,7 +207,6 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     desktop.transition('paired');
     viewer.transition('paired');
     const startedAt = new Date();
-    const sessionId = randomUUID();
     const order = desktop.recordOrder ?? viewer.recordOrder;
     const failed = (): void => {
       const relay = this.#relays.get(ticketId);
@@ -217,7 +214,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     };
     const hooks = relayRecordingHooks(desktop, viewer, this.options.recordingRequired, failed);
     const recorder = order ? this.#recordings.start(ticketId, sessionId, startedAt, order, hooks) : null;
-    const relay: Relay = { desktop, viewer, startedAt, recorder };
+    const relay: Relay = { sessionId, desktop, viewer, startedAt, recorder };
     this.#relays.set(ticketId, relay);
     desktop.recorder = recorder;
     viewer.recorder = recorder;
@@ -247,10 +244,11 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
 
   #closeWaiting(leg: Leg, reason: CloseCodeId): void {
     if (leg.state !== 'waiting') return;
+    const sessionId = this.#sessionOf.get(leg) ?? '';
     leg.closeWith(reason);
     this.#table.remove(leg);
     this.#log.info({ ticketId: leg.ticketId, side: leg.side, reason }, 'waiting leg closed');
-    this.emit('legClosed', { ticketId: leg.ticketId, side: leg.side, reason, waitedMs: Date.now() - leg.openedAt });
+    this.emit('legClosed', { sessionId, ticketId: leg.ticketId, side: leg.side, reason, waitedMs: Date.now() - leg.openedAt });
   }
 
   #endSession(relay: Relay, reason: CloseCodeId, endedBy: LegSide | null): void {
@@ -262,6 +260,7 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     this.#table.remove(viewer);
     const endedAt = new Date();
     const event = {
+      sessionId: relay.sessionId,
       ticketId: desktop.ticketId,
       reason,
       endedBy,

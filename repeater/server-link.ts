@@ -1,16 +1,28 @@
-// A repeater process's link with its server (the authority): token checks
-// through POST /authorize, every leg and session event through POST /events in
-// the order they happened (queued, batched, retried while the server is away),
-// and the server's commands through one SSE stream, reopened with backoff;
-// and recordings handed over (PUT, for recording-outbox.ts).
-// See the protocol in protocol/repeater.ts.
-import { createReadStream } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// A repeater process's link with its server (the authority): the node's name claimed for this
+// process (hello, heartbeats renewing the lease); tokens checked (POST /authorize); every
+// session event numbered per session and sent in order (POST /events: queued, batched, retried
+// while the server is away; one the server refuses is logged and skipped); the server's
+// commands on one SSE stream, reopened with backoff and resumed after the last command
+// received; recordings handed over (PUT, recording-outbox.ts). Protocol: protocol/repeater.ts.
+import { randomUUID } from 'node:crypto';
 import { readSseEvents } from '../lib/sse-reader.ts';
 import type { CloseCodeId } from '../protocol/close-codes.ts';
-import { NODE_HEADER, internalPaths, type Authorization, type EndCommand, type LegRequest, type WireEvent } from '../protocol/repeater.ts';
+import {
+  COMMAND_CURSOR_HEADER,
+  INSTANCE_HEADER,
+  NODE_HEADER,
+  internalPaths,
+  type Authorization,
+  type EndCommand,
+  type EventsAnswer,
+  type HelloAnswer,
+  type LegRequest,
+  type SessionEvent,
+  type WireEvent,
+} from '../protocol/repeater.ts';
 import { type RepeaterLogger } from './contract.ts';
+import { SessionNumbers } from './session-numbers.ts';
+import { putFile } from './put-file.ts';
 
 export class LinkRefusedError extends Error {
   constructor(message: string) {
@@ -19,11 +31,21 @@ export class LinkRefusedError extends Error {
   }
 }
 
+/** The node's name is held by another process (its lease still runs): this one waits, and says so. */
+export class NodeNameTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeNameTakenError';
+  }
+}
+
 export interface ServerLinkOptions {
   serverUrl: string;
   secret: string;
   node: string;
   logger: RepeaterLogger;
+  /** This process's instance id (a new UUID by default). */
+  instance?: string;
   /** Most events kept while the server cannot be reached (the oldest are dropped past it). */
   maxQueuedEvents?: number;
   requestTimeoutMs?: number;
@@ -31,19 +53,45 @@ export interface ServerLinkOptions {
 
 const BATCH = 500;
 
+/** The words of the server's `{ error: { message } }`, or null. */
+function errorMessage(body: string): string | null {
+  try {
+    return (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export class ServerLink {
   readonly #o: Required<ServerLinkOptions>;
   readonly #log: RepeaterLogger;
   readonly #queue: WireEvent[] = [];
+  readonly #numbers = new SessionNumbers();
   #flushing: Promise<void> | null = null;
   #commands: AbortController | null = null;
   #connected = false;
   #closed = false;
+  /** The last command received (the stream resumes after it). */
+  #lastCommand = 0;
+  /** Why the server refuses this process its node name, while it does. */
+  #nameTaken: string | null = null;
+  /** How long the server keeps the claim without a heartbeat (told at hello). */
+  leaseMs = 5_000;
   dropped = 0;
 
   constructor(options: ServerLinkOptions) {
-    this.#o = { maxQueuedEvents: 50_000, requestTimeoutMs: 5_000, ...options };
+    this.#o = { maxQueuedEvents: 50_000, requestTimeoutMs: 5_000, instance: randomUUID(), ...options };
     this.#log = options.logger.child({ component: 'server-link' });
+  }
+
+  /** This process's instance id: the claim on the node's name is held by it. */
+  get instance(): string {
+    return this.#o.instance;
+  }
+
+  /** The server's words while another process holds this node's name (null: the name is ours). */
+  get nameTaken(): string | null {
+    return this.#nameTaken;
   }
 
   /** Whether the command stream is open. */
@@ -55,13 +103,30 @@ export class ServerLink {
     return this.#queue.length;
   }
 
-  /** Checks the server and the secret; a wrong secret is a LinkRefusedError. */
+  /** Checks the server and the secret (LinkRefusedError) and claims the node's name (NodeNameTakenError: the heartbeats keep asking). */
   async hello(): Promise<{ version: string }> {
     const res = await this.#fetch(internalPaths.hello, { method: 'GET' });
     if (res.status === 401) throw new LinkRefusedError(`The server at ${this.#o.serverUrl} refused REPEATER_SECRET (HTTP 401): set the same secret on both`);
     if (res.status === 404) throw new LinkRefusedError(`The server at ${this.#o.serverUrl} has no repeater link (HTTP 404): set REPEATER_SECRET on the server`);
+    if (res.status === 409) throw new NodeNameTakenError(this.#refused(await res.text()));
     if (!res.ok) throw new Error(`The server answered HTTP ${res.status} to hello`);
-    return (await res.json()) as { version: string };
+    const answer = (await res.json()) as HelloAnswer;
+    this.#claimed();
+    if (answer.leaseMs > 0) this.leaseMs = answer.leaseMs;
+    return answer;
+  }
+
+  /** The server's words for a refused claim, noted (and logged when they are news). */
+  #refused(body: string): string {
+    const words = errorMessage(body) ?? `another process holds the node name ${this.#o.node}`;
+    if (this.#nameTaken !== words) this.#log.error({ node: this.#o.node, instance: this.#o.instance }, `the server refuses this process the node name: ${words}`);
+    this.#nameTaken = words;
+    return words;
+  }
+
+  #claimed(): void {
+    if (this.#nameTaken) this.#log.warn({ node: this.#o.node }, 'the node name is this process\'s now');
+    this.#nameTaken = null;
   }
 
   /** The repeater's authorizer: the server redeems the token. Throws when it cannot be asked (the repeater answers 503). */
@@ -74,11 +139,13 @@ export class ServerLink {
     return (await res.json()) as Authorization;
   };
 
-  /** Tells the server this node is alive, where clients reach it, and its load; false when the server did not take it. */
-  async heartbeat(beat: { url: string; sessions: number; legs: number }): Promise<boolean> {
+  /** Renews the claim on the node's name, says where clients reach the node (null: unregistered) and its load; `leaving` releases the name. False when not taken. */
+  async heartbeat(beat: { url: string | null; sessions: number; legs: number; leaving?: boolean }): Promise<boolean> {
     try {
-      const res = await this.#fetch(internalPaths.heartbeat, { method: 'POST', body: JSON.stringify({ node: this.#o.node, ...beat }) });
-      await res.body?.cancel();
+      const res = await this.#fetch(internalPaths.heartbeat, { method: 'POST', body: JSON.stringify({ node: this.#o.node, instance: this.#o.instance, ...beat }) });
+      if (res.status === 409) this.#refused(await res.text());
+      else await res.body?.cancel();
+      if (res.ok) this.#claimed();
       return res.ok;
     } catch {
       return false; // the server is away: the next beat tries again
@@ -92,32 +159,12 @@ export class ServerLink {
    */
   putRecording(recordingId: string, query: URLSearchParams, file: string, length: number, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; body: string }> {
     const url = new URL(this.#url(`${internalPaths.recordings}/${encodeURIComponent(recordingId)}?${query.toString()}`));
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(url, {
-        method: 'PUT',
-        signal,
-        headers: { ...headers, authorization: `Bearer ${this.#o.secret}`, [NODE_HEADER]: this.#o.node, 'content-type': 'application/octet-stream', 'content-length': String(length) },
-      });
-      req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
-      req.once('error', reject);
-      req.once('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body = (body + d).slice(0, 4096)));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.once('error', reject);
-      });
-      if (length === 0) return void req.end();
-      const source = createReadStream(file, { start: 0, end: length - 1 });
-      source.once('error', (err) => req.destroy(err));
-      source.pipe(req);
-    });
+    return putFile(url, file, length, { ...headers, ...this.#identity() }, signal);
   }
 
-  /** Queues an event for the server; sent in order, retried until it arrives. */
-  report(event: WireEvent): void {
-    this.#queue.push(event);
+  /** Numbers an event in its session and queues it for the server; sent in order, retried until it arrives. */
+  report(event: SessionEvent): void {
+    this.#queue.push(this.#numbers.number(event));
     if (this.#queue.length > this.#o.maxQueuedEvents) {
       this.#queue.shift();
       this.dropped += 1;
@@ -160,23 +207,27 @@ export class ServerLink {
       this.#commands = controller;
       try {
         const res = await fetch(this.#url(internalPaths.commands), {
-          headers: { authorization: `Bearer ${this.#o.secret}`, [NODE_HEADER]: this.#o.node, accept: 'text/event-stream' },
+          headers: { ...this.#identity(), [COMMAND_CURSOR_HEADER]: String(this.#lastCommand), accept: 'text/event-stream' },
           signal: controller.signal,
         });
-        if (!res.ok || !res.body) {
+        if (res.status === 409) this.#refused(await res.text());
+        else if (!res.ok || !res.body) {
           this.#log.error({ status: res.status }, res.status === 401 ? 'the server refused REPEATER_SECRET' : 'command stream refused');
           await res.body?.cancel();
         } else {
           await readSseEvents(res.body as unknown as AsyncIterable<Uint8Array>, (event, data) => {
             if (event === 'ready') {
+              this.#claimed();
               this.#connected = true;
               backoff = 250;
               this.#log.info({ server: this.#o.serverUrl }, 'linked with the server');
               handlers.onOpen();
             } else if (event === 'end') {
-              const command = data as { ticketId?: unknown; reason?: unknown };
+              const command = data as { id?: unknown; ticketId?: unknown; reason?: unknown };
+              if (typeof command.id !== 'number' || command.id <= this.#lastCommand) return; // had it already
+              this.#lastCommand = command.id;
               if (typeof command.ticketId === 'string' && typeof command.reason === 'string') {
-                handlers.end({ ticketId: command.ticketId, reason: command.reason as CloseCodeId });
+                handlers.end({ id: command.id, ticketId: command.ticketId, reason: command.reason as CloseCodeId });
               }
             }
           });
@@ -197,14 +248,15 @@ export class ServerLink {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, BATCH);
       try {
-        const res = await this.#fetch(internalPaths.events, { method: 'POST', body: JSON.stringify({ node: this.#o.node, events: batch }) });
+        const res = await this.#fetch(internalPaths.events, { method: 'POST', body: JSON.stringify({ node: this.#o.node, instance: this.#o.instance, events: batch }) });
         if (res.ok) {
+          this.#skipRefused(batch, (await res.json()) as EventsAnswer);
           this.#queue.splice(0, batch.length);
           backoff = 250;
           continue;
         }
         if (res.status === 400) {
-          // Not the server's fault, and retrying will not help: say what and move on.
+          // The batch as a whole is malformed: retrying will not help.
           this.#log.error({ body: await res.text() }, 'the server refused a batch of events as invalid; dropped');
           this.#queue.splice(0, batch.length);
           this.dropped += batch.length;
@@ -220,6 +272,20 @@ export class ServerLink {
     }
   }
 
+  /** Events the server refused one by one (it applied the others): logged, never sent again. */
+  #skipRefused(batch: readonly WireEvent[], answer: EventsAnswer): void {
+    answer.results?.forEach((result, i) => {
+      if (result.ok) return;
+      const e = batch[i];
+      this.dropped += 1;
+      this.#log.error({ type: e?.type, sessionId: e?.sessionId, seq: e?.seq, error: result.error }, 'the server refused an event as invalid; skipped');
+    });
+  }
+
+  #identity(): Record<string, string> {
+    return { authorization: `Bearer ${this.#o.secret}`, [NODE_HEADER]: this.#o.node, [INSTANCE_HEADER]: this.#o.instance };
+  }
+
   #url(path: string): string {
     return `${this.#o.serverUrl}${path}`;
   }
@@ -227,7 +293,7 @@ export class ServerLink {
   #fetch(path: string, init: { method: string; body?: string }): Promise<Response> {
     return fetch(this.#url(path), {
       ...init,
-      headers: { authorization: `Bearer ${this.#o.secret}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...this.#identity(), ...(init.body ? { 'content-type': 'application/json' } : {}) },
       signal: AbortSignal.timeout(this.#o.requestTimeoutMs),
     });
   }

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { loadKeyRing } from '../lib/key-ring-file.ts';
 import type { KeyRing } from '../lib/sealed.ts';
 import type { CloseCodeId } from '../protocol/close-codes.ts';
-import type { RecordOrder, RecordingResult } from '../protocol/repeater.ts';
-import type { RepeaterLogger, RepeaterOptions } from './contract.ts';
+import type { RecordOrder } from '../protocol/repeater.ts';
+import type { RepeaterLogger, RepeaterOptions, SessionRecordingResult } from './contract.ts';
 import { EncoderThread } from './encoder-thread.ts';
 import { RECORDING_FORMAT_VERSION } from './recording-format.ts';
 import { Recorder, type RecorderOptions } from './recording-writer.ts';
@@ -24,11 +24,13 @@ export interface RecordingHooks {
 /** A session's recorder and the filter its viewer's bytes pass through. */
 export class SessionRecording {
   readonly recorder: Recorder;
+  readonly sessionId: string;
   readonly #filter: ViewerStreamFilter;
   readonly #keepKeys: boolean;
 
-  constructor(recorder: Recorder, keepKeys: boolean) {
+  constructor(recorder: Recorder, keepKeys: boolean, sessionId: string) {
     this.recorder = recorder;
+    this.sessionId = sessionId;
     this.#keepKeys = keepKeys;
     this.#filter = new ViewerStreamFilter({ keepKeys });
   }
@@ -63,10 +65,10 @@ export class SessionRecordings {
 
   private readonly options: Options;
   private readonly log: RepeaterLogger;
-  private readonly closed: (result: RecordingResult) => void;
+  private readonly closed: (result: SessionRecordingResult) => void;
   private readonly openSink?: RecorderOptions['openSink'];
 
-  constructor(options: Options, log: RepeaterLogger, closed: (result: RecordingResult) => void, openSink?: RecorderOptions['openSink']) {
+  constructor(options: Options, log: RepeaterLogger, closed: (result: SessionRecordingResult) => void, openSink?: RecorderOptions['openSink']) {
     this.options = options;
     this.log = log;
     this.closed = closed;
@@ -110,7 +112,7 @@ export class SessionRecordings {
         },
       },
     );
-    return new SessionRecording(recorder, this.options.recordKeystrokes);
+    return new SessionRecording(recorder, this.options.recordKeystrokes, sessionId);
   }
 
   /** Closes the file with its trailer and index; `closed` hears the result (complete, dropped part-way or failed). */
@@ -120,7 +122,7 @@ export class SessionRecordings {
     const done = recorder.finish({ endedAt: endedAt.getTime(), reason }).then(
       (result) => {
         if (result.state !== 'complete') this.log.warn({ ...result }, 'recording not complete');
-        this.closed(result);
+        this.closed({ ...result, sessionId: recording.sessionId });
       },
       (err: unknown) => this.log.error({ err, recordingId: recorder.recordingId }, 'finishing a recording failed'),
     );

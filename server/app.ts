@@ -35,7 +35,7 @@ import type { ChatService } from './chat/service.ts';
 import type { FileService } from './files/service.ts';
 import { createDiskWatch } from './storage/disk-watch.ts';
 import { internalRepeaterRoutes } from './remote-sessions/internal-routes.ts';
-import type { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
+import type { RemoteSessions } from './remote-sessions/remote-sessions.ts';
 import type { RepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
 import { compileTrustProxy } from '../repeater/client-address.ts';
@@ -52,9 +52,9 @@ export interface AppDeps {
   tokens: PairingTokenService;
   sessionStore: KnexSessionStore;
   sessionSecret: string;
-  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  desktopState: (ticketId: number) => Promise<'waiting' | 'paired' | null>;
   /** The repeater processes' internal API, when REPEATER_SECRET is set. */
-  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes; handover?: RecordingHandover } | null;
+  internalRepeater: { secret: string; authorizeLeg: AuthorizeLeg; remote: RemoteSessions; nodes: RepeaterNodes; handover?: RecordingHandover } | null;
   /** With repeater nodes: the URL of the node carrying a ticket (null: REPEATER_PUBLIC_URL). */
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
   recordings: RecordingService;

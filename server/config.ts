@@ -47,6 +47,7 @@ const envSchema = z.object({
     .optional(),
   REPEATER_LOST_AFTER_MS: intFrom(0, 600_000).default(5_000),
   REPEATER_NODE_STALE_MS: intFrom(1_000, 600_000).default(15_000),
+  REPEATER_EVENT_GAP_MS: intFrom(1_000, 600_000).default(30_000),
   SSE_MAX_PER_ADDRESS: intFrom(1, 100_000).default(100),
   REQUIRE_2FA: z.enum(['none', 'admins', 'all']).default('none'),
   REDIS_URL: z
@@ -156,10 +157,12 @@ export interface Config {
     secret: string | null;
     /** Set: external mode, token URLs point there (ws:// or wss://). */
     publicUrl: string | null;
-    /** A repeater away this long has its sessions ended (REPEATER_LOST). */
+    /** A repeater process whose heartbeats reach no server this long (its lease, at least 1 s) has its sessions ended (REPEATER_LOST). */
     lostAfterMs: number;
     /** A node not heard from this long gets no tickets; its tickets move to a healthy node at their next token. */
     nodeStaleMs: number;
+    /** A repeater event that arrives before its predecessor waits this long for it, then the gap is skipped. */
+    eventGapMs: number;
   };
 }
 
@@ -242,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,
       lostAfterMs: e.REPEATER_LOST_AFTER_MS,
       nodeStaleMs: e.REPEATER_NODE_STALE_MS,
+      eventGapMs: e.REPEATER_EVENT_GAP_MS,
     },
   };
   return deepFreeze(config);

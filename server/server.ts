@@ -24,8 +24,8 @@ import { loadSecretsKeyRing } from './secrets/key-ring.ts';
 import { createPasswordHasher } from './technicians/password.ts';
 import { createPairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
-import { bridgeRepeaterEvents, createLegAuthorizer, reapLostNodeSessions, reconcileCrashedSessions, type RepeaterBridge } from './remote-sessions/repeater-bridge.ts';
-import { RemoteRepeaters } from './remote-sessions/remote-repeaters.ts';
+import { createLegAuthorizer } from './remote-sessions/repeater-bridge.ts';
+import { startRemoteSessions } from './remote-sessions/remote-sessions.ts';
 import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
@@ -44,8 +44,8 @@ export interface RunningServer {
   db: Knex;
   /** The embedded repeater, or null when the repeater runs as its own process (REPEATER_PUBLIC_URL). */
   repeater: Repeater | null;
-  /** Whether a ticket's side has a leg connected, wherever its repeater runs. */
-  legState(ticketId: string, side: LegSide): 'waiting' | 'paired' | null;
+  /** Whether a ticket's side has a leg connected, wherever its repeater runs (the same on every server). */
+  legState(ticketId: string, side: LegSide): Promise<'waiting' | 'paired' | null>;
   tickets: TicketService;
   firstAdmin: { username: string; generatedPassword: string | null } | null;
   /** Runs expiry and purges now (also runs on a timer); with REDIS_URL only one server per round does it. Says whether it ran. */
@@ -130,12 +130,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   // Behind a trusted proxy a leg is its client's (X-Forwarded-For), as req.ip is: limits and the audit see the user.
   const trustProxy = (address: string, hop: number): boolean => trustProxyFn?.(address, hop) ?? false;
   const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater, gate, trustProxy });
-  const remoteRepeaters = config.repeaterLink.secret ? new RemoteRepeaters(config.repeaterLink.lostAfterMs, logger) : null;
-  const bridges: RepeaterBridge[] = [];
-  for (const source of [repeater, remoteRepeaters]) {
-    if (!source) continue;
-    bridges.push(bridgeRepeaterEvents({ repeater: source, endTicket: (id, reason) => void source.endTicket(id, reason), tickets, bus, db, clock, logger, recordings, work }));
-  }
+  // Nodes, sessions and legs as every server sees them: the database (ARCHITECTURE.md, "One truth for nodes and sessions").
+  const { lostAfterMs, eventGapMs } = config.repeaterLink;
+  const remote = startRemoteSessions({ db, clock, bus, logger, tickets, recordings, work, embedded: repeater, nodes: config.repeaterLink.secret ? { lostAfterMs, gapMs: eventGapMs } : null });
   // Recordings handed over by nodes with their own RECORDINGS_DIR; each waits for its ticket's events (its row) to be handled.
   const handover = createRecordingHandover({
     db,
@@ -146,19 +143,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     minFreeBytes: config.dataMinFreeBytes,
     ticketSettled: (ticketId) => new Promise<void>((settled) => work.run(`ticket:${ticketId}`, 'a recording handed over waits for its ticket\'s events', () => Promise.resolve(settled()))),
   });
-  const legState = (ticketId: string, side: LegSide): 'waiting' | 'paired' | null =>
-    repeater?.legState(ticketId, side) ?? remoteRepeaters?.legState(ticketId, side) ?? null;
-  // Rows a crash left open: at once with the embedded repeater (nothing survived
-  // the process); with repeater processes, once they had time to report what runs.
-  const reconcile = (): Promise<number> => reconcileCrashedSessions({ db, clock, logger, recordings, stillLive: (id) => legState(String(id), 'desktop') === 'paired' });
-  let reconcileTimer: NodeJS.Timeout | null = null;
-  if (repeater) await reconcile();
-  else {
-    reconcileTimer = setTimeout(() => {
-      reconcile().catch((err: unknown) => log.error({ err }, 'reconciling session rows failed'));
-    }, Math.max(2_000, 2 * config.repeaterLink.lostAfterMs));
-    reconcileTimer.unref();
-  }
+  const legState = (ticketId: string, side: LegSide) => remote.legState(Number(ticketId), side);
+  // Rows the embedded repeater of a previous life left open (a node's sessions end only when its lease runs out).
+  await remote.reconcile();
 
   const app = createApp({
     config,
@@ -170,8 +157,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     tokens,
     sessionStore,
     sessionSecret,
-    desktopState: (ticketId) => legState(String(ticketId), 'desktop'),
-    internalRepeater: remoteRepeaters && nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, hub: remoteRepeaters, nodes, handover } : null,
+    desktopState: (ticketId) => remote.legState(ticketId, 'desktop'),
+    internalRepeater: nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, remote, nodes, handover } : null,
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
     recordings,
     audit,
@@ -207,17 +194,6 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     if (expired || tokensPurged || sessionsPurged || eventsTrimmed) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged, eventsTrimmed }, 'housekeeping');
     return true;
   };
-  // Sessions on a node that stopped heartbeating end here, whichever server heard them start (one server per round).
-  const reapEveryMs = Math.max(250, Math.floor(config.repeaterLink.nodeStaleMs / 2));
-  const reapTimer = nodes
-    ? setInterval(() => {
-        void (async () => {
-          if (!(await bus.tryLock('reap', Math.max(200, reapEveryMs - 50)))) return;
-          await reapLostNodeSessions({ db, clock, bus, recordings, staleAfterMs: config.repeaterLink.nodeStaleMs });
-        })().catch((err: unknown) => log.error({ err }, 'ending a lost node\'s sessions failed'));
-      }, reapEveryMs)
-    : null;
-  reapTimer?.unref();
   const housekeepingTimer = setInterval(() => {
     housekeeping().catch((err: unknown) => log.error({ err }, 'housekeeping failed'));
   }, housekeepingEveryMs);
@@ -238,13 +214,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         // still reach the database); wait until every event is handled; close
         // HTTP (SSE streams and repeater command streams too); the database.
         clearInterval(housekeepingTimer);
-        if (reapTimer) clearInterval(reapTimer);
-        if (reconcileTimer) clearTimeout(reconcileTimer);
         unsubscribeRevoked();
         await repeater?.close('SHUTDOWN');
-        remoteRepeaters?.close();
         await work.idle();
-        for (const b of bridges) b.unbridge();
+        remote.close();
         await endAllSse(app);
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Harness, Tech } from './server-harness.ts';
 import { TEST_REPEATER_SECRET } from './repeater-process.ts';
-import { internalPaths, type WireEvent } from '../protocol/repeater.ts';
+import { FakeNode } from './fake-node.ts';
 
 export const bearer = { authorization: `Bearer ${TEST_REPEATER_SECRET}` };
 export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -37,15 +37,21 @@ export async function approvedRequest(h: Harness, tech: Tech): Promise<{ id: num
   return t;
 }
 
-/** A recording the server ordered from node `name`: its `paired` event, as the node reports it. */
-export async function orderedRecording(h: Harness, name: string, ticketId: number): Promise<{ recordingId: string; file: string; startedAt: number }> {
+/**
+ * A recording the server ordered from node `name` (a live one: its name claimed and renewed while the
+ * harness runs), or from a FakeNode as the test drives it: its `paired` event, as the node reports it.
+ */
+export async function orderedRecording(h: Harness, name: string | FakeNode, ticketId: number): Promise<{ recordingId: string; file: string; startedAt: number; sessionId: string; node: FakeNode }> {
+  const node = typeof name === 'string' ? new FakeNode(name) : name;
+  if (typeof name === 'string') await node.alive(h.server.url);
   const recordingId = randomUUID();
+  const sessionId = randomUUID();
   const startedAt = Date.now();
   const file = `${new Date(startedAt).toISOString().slice(0, 7)}/${ticketId}-${recordingId}.hcrec`;
-  const paired: WireEvent = { type: 'paired', ticketId: String(ticketId), desktopAddress: '127.0.0.1', viewerAddress: '127.0.0.1', at: startedAt, sessionId: randomUUID(), recording: { id: recordingId, file } };
-  await h.api.post(internalPaths.events).set(bearer).send({ node: name, events: [paired] }).expect(204);
-  await expect.poll(async () => (await recordingRow(h, recordingId))?.state).toBe('recording');
-  return { recordingId, file, startedAt };
+  const paired = node.number({ type: 'paired', sessionId, ticketId: String(ticketId), desktopAddress: '127.0.0.1', viewerAddress: '127.0.0.1', at: startedAt, recording: { id: recordingId, file } });
+  expect((await node.post(h.server.url, [paired])).results).toEqual([{ ok: true }]);
+  expect((await recordingRow(h, recordingId))?.state).toBe('recording');
+  return { recordingId, file, startedAt, sessionId, node };
 }
 
 /**

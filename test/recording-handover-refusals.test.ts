@@ -17,7 +17,8 @@ import { pino } from 'pino';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
 import { TEST_REPEATER_SECRET } from './repeater-process.ts';
 import { approvedRequest, bearer, filesIn, orderedRecording, rawPut, recordingRow as rowOf, sha, type RecordingRow } from './recording-handover-helpers.ts';
-import { NODE_HEADER, RECORDING_HEADERS, internalPaths, type WireEvent } from '../protocol/repeater.ts';
+import { NODE_HEADER, RECORDING_HEADERS, internalPaths } from '../protocol/repeater.ts';
+import { FakeNode } from './fake-node.ts';
 import { ServerLink } from '../repeater/server-link.ts';
 import { RecordingOutbox } from '../repeater/recording-outbox.ts';
 
@@ -37,39 +38,21 @@ const approved = () => approvedRequest(h, ana);
 const recordingRow = (id: string): Promise<RecordingRow> => rowOf(h, id);
 const ownDir = (): string => mkdtempSync(join(tmpdir(), 'hd-node-recordings-'));
 
-/** Posts a node's events as its link does. */
-async function report(name: string, events: WireEvent[]): Promise<void> {
-  await h.api.post(internalPaths.events).set(bearer).send({ node: name, events }).expect(204);
-}
-
-/** A node's command stream (the server counts the node as linked while it is open). */
-function commandStream(name: string): AbortController {
-  const controller = new AbortController();
-  void fetch(`${h.server.url}${internalPaths.commands}`, { headers: { ...bearer, [NODE_HEADER]: name }, signal: controller.signal }).then(
-    (res) => res.body?.cancel(),
-    (err: unknown) => err,
-  );
-  return controller;
-}
-
 describe('a node\'s late recordingClosed', () => {
   it('replaces the SHA-256 of a row the server closed as incomplete when it counted the node lost (shared directory)', async () => {
-    const name = `late-${randomUUID().slice(0, 8)}`;
-    const link = commandStream(name);
+    const node = new FakeNode(`late-${randomUUID().slice(0, 8)}`);
+    expect((await node.hello(h.server.url)).status).toBe(200); // the name claimed: its lease (1 s) runs out without heartbeats
     const t = await approved();
-    const { recordingId, file, startedAt } = await orderedRecording(h, name, t.id);
+    const { recordingId, file, startedAt, sessionId } = await orderedRecording(h, node, t.id);
     const path = join(h.recordingsDir, file);
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, Buffer.from('HCREC02\nthe first part'));
-    await new Promise((r) => setTimeout(r, 300)); // the node's command stream is attached
-    link.abort();
     await expect.poll(async () => (await recordingRow(recordingId)).state, { timeout: 10_000 }).toBe('incomplete');
     expect((await recordingRow(recordingId)).sha256).toBe(sha(readFileSync(path)));
     writeFileSync(path, Buffer.from('HCREC02\nthe first part, the rest, and a trailer'));
     const whole = readFileSync(path);
-    await report(name, [
-      { type: 'recordingClosed', recordingId, ticketId: String(t.id), file, state: 'complete', problem: null, bytes: whole.length, sha256: sha(whole), startedAt, endedAt: Date.now(), durationMs: Date.now() - startedAt },
-    ]);
+    const closed = node.number({ type: 'recordingClosed', sessionId, recordingId, ticketId: String(t.id), file, state: 'complete', problem: null, bytes: whole.length, sha256: sha(whole), startedAt, endedAt: Date.now(), durationMs: Date.now() - startedAt });
+    expect((await node.post(h.server.url, [closed])).results).toEqual([{ ok: true }]);
     await expect.poll(async () => (await recordingRow(recordingId)).sha256, { timeout: 5_000 }).toBe(sha(whole));
     expect(await recordingRow(recordingId)).toMatchObject({ state: 'complete', bytes: whole.length, problem: null });
   }, 30_000);
@@ -153,8 +136,8 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
       mkdirSync(join(dir, file, '..'), { recursive: true });
       writeFileSync(join(dir, file), bytes);
       await outbox.start();
-      outbox.begun({ id: recordingId, file }, String(t.id), startedAt);
-      outbox.closed({ recordingId, ticketId: String(t.id), file, state: 'complete', problem: null, bytes: bytes.length, sha256: sha(bytes), startedAt, endedAt: Date.now(), durationMs: 5 });
+      outbox.begun({ id: recordingId, file }, String(t.id), startedAt, randomUUID());
+      outbox.closed({ sessionId: randomUUID(), recordingId, ticketId: String(t.id), file, state: 'complete', problem: null, bytes: bytes.length, sha256: sha(bytes), startedAt, endedAt: Date.now(), durationMs: 5 });
       await new Promise((r) => setTimeout(r, 1_500));
       expect(outbox.pending).toBe(1);
       expect(filesIn(dir).sort()).toEqual([`.outbox/node-low/${recordingId}.hcrec`, `.outbox/node-low/${recordingId}.json`]);

@@ -86,6 +86,13 @@ describe('repeater process: the link with the server', () => {
       .send({ node: 'node-z', events: [{ type: 'ended', ticketId: '1' }] })
       .expect(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    // A body that holds: each event answered on its own.
+    const one = await h.api
+      .post('/internal/v1/repeater/events')
+      .set('authorization', `Bearer ${TEST_REPEATER_SECRET}`)
+      .send({ node: 'node-z', instance: '6f1c1c5e-0d43-4f7e-9a55-0e4f5a4f1b2c', events: [{ type: 'ended', ticketId: '1' }] })
+      .expect(200);
+    expect(one.body.results).toEqual([{ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^Invalid event 0: /) } }]);
 
     const wrongSecret = await startRepeaterProcess({ ...repeaterEnv(), REPEATER_SECRET: 'a-wrong-secret-of-enough-length-0123456789' }, { waitHealthy: false });
     expect(await new Promise((resolve) => wrongSecret.child.once('exit', resolve))).toBe(78);

@@ -138,12 +138,13 @@ export function createRecordingService(deps: {
 
     /**
      * A ticket's session was closed because nobody will end it (a crash, a lost
-     * node): its recordings still "recording" are kept as incomplete, with the
-     * size and SHA-256 of what reached the disk.
+     * node): its recordings still "recording" (that session's only, given its
+     * row's id) are kept as incomplete, with the size and SHA-256 of what
+     * reached the disk.
      */
-    async closeOrphans(ticketId: number, actor: ActorContext, problem: string): Promise<number> {
+    async closeOrphans(ticketId: number, actor: ActorContext, problem: string, remoteSessionId?: number): Promise<number> {
       let closed = 0;
-      for (const row of await recordingStore.stillRecording(db, ticketId)) {
+      for (const row of await recordingStore.stillRecording(db, ticketId, remoteSessionId)) {
         let bytes = 0;
         let sha256: string | null = null;
         try {

@@ -110,8 +110,8 @@ export const recordingStore = {
   },
 
   /** Rows still "recording" for a ticket (the crash reconcile closes them). */
-  async stillRecording(db: Knex, ticketId: number): Promise<(RecordingView & { file: string })[]> {
-    return ((await db('recordings').where({ ticket_id: ticketId, state: 'recording' })) as Row[]).map(toView);
+  async stillRecording(db: Knex, ticketId: number, remoteSessionId?: number): Promise<(RecordingView & { file: string })[]> {
+    return ((await db('recordings').where({ ticket_id: ticketId, state: 'recording', ...(remoteSessionId === undefined ? {} : { remote_session_id: remoteSessionId }) })) as Row[]).map(toView);
   },
 
   /** Finished recordings with files, oldest first. */

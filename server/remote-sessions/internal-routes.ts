@@ -1,116 +1,40 @@
 // /internal/v1/repeater: the link of repeater processes with this server (see
-// repeater/contract.ts). Mounted only when REPEATER_SECRET is set; every call
-// carries it as a bearer token, compared in constant time. Not for browsers:
-// no cookies, no CSRF, its own body limit.
+// protocol/repeater.ts). Mounted only when REPEATER_SECRET is set; every call
+// carries it as a bearer token, compared in constant time, and names the node
+// and its process (NODE_HEADER, INSTANCE_HEADER). Not for browsers: no
+// cookies, no CSRF, its own body limit. Any server behind the internal door
+// answers any call the same: what they share lives in the database.
 import { sameSecret } from '../../lib/crypto.ts';
-import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
-import { z } from 'zod';
-import { CloseCode, RefusalCode } from '../../protocol/close-codes.ts';
-import { NODE_HEADER, RECORDING_HEADERS, type CommandStreamEvents, type WireEvent } from '../../protocol/repeater.ts';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { RefusalCode } from '../../protocol/close-codes.ts';
+import { COMMAND_CURSOR_HEADER, INSTANCE_HEADER, NODE_HEADER, RECORDING_HEADERS, type CommandStreamEvents, type EventResult, type HelloAnswer, type WireEvent } from '../../protocol/repeater.ts';
 import { type AuthorizeLeg } from '../../repeater/contract.ts';
 import { AppError, parseOrThrow } from '../errors.ts';
 import { validate } from '../http/validate.ts';
 import { openSse } from '../events/sse.ts';
-import type { RemoteRepeaters } from './remote-repeaters.ts';
 import type { RepeaterNodes } from './repeater-nodes.ts';
 import type { RecordingHandover } from '../recordings/handover.ts';
+import type { RemoteSessions } from './remote-sessions.ts';
+import { eventSchema, eventsBodySchema, handoverHeaders, handoverParams, handoverQuery, heartbeatSchema, instanceId, legRequestSchema, nodeName } from './wire-schema.ts';
 
-const side = z.enum(['desktop', 'viewer']);
-const ticketId = z.string().min(1).max(32);
-const closeReason = z.enum(Object.keys(CloseCode) as [keyof typeof CloseCode, ...(keyof typeof CloseCode)[]]);
-const nodeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, ".", "_", ":" and "-", at most 64');
-const ms = z.number().int().nonnegative();
-const bytes = z.number().int().nonnegative();
+/** Events of different sessions in one batch are applied this many at a time (each session's in order). */
+const SESSIONS_AT_ONCE = 4;
 
-const legRequestSchema = z.object({
-  path: z.string().max(2048),
-  token: z.string().max(512).nullable(),
-  origin: z.string().max(2048).nullable(),
-  host: z.string().max(1024).nullable(),
-  scheme: z.enum(['http', 'https']),
-  forwardedProto: z.string().max(64).nullable(),
-  remoteAddress: z.string().max(64),
-  side,
-  node: nodeName.nullable(),
-});
-
-const heartbeatSchema = z.object({
-  node: nodeName,
-  url: z.url().refine((u) => /^wss?:$/.test(new URL(u).protocol), 'must be a ws:// or wss:// URL'),
-  sessions: z.number().int().nonnegative(),
-  legs: z.number().int().nonnegative(),
-});
-
-const uuid = z.uuid();
-/** A recording's path under the recordings directory, as the repeater names it (never absolute, never `..`). */
-const recordingFile = z.string().regex(/^\d{4}-\d{2}\/\d{1,20}-[0-9a-f-]{36}\.hcrec$/, 'must be yyyy-mm/<ticket>-<uuid>.hcrec');
-
-const wireEventSchema: z.ZodType<WireEvent> = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('legWaiting'), ticketId, side, remoteAddress: z.string().max(64), at: ms }),
-  z.object({
-    type: z.literal('paired'),
-    ticketId,
-    desktopAddress: z.string().max(64),
-    viewerAddress: z.string().max(64),
-    at: ms,
-    sessionId: uuid,
-    recording: z.object({ id: uuid, file: recordingFile }).nullable(),
-  }),
-  z.object({
-    type: z.literal('recordingClosed'),
-    recordingId: uuid,
-    ticketId,
-    file: recordingFile,
-    state: z.enum(['complete', 'dropped', 'failed']),
-    problem: z.string().max(1000).nullable(),
-    bytes,
-    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
-    startedAt: ms,
-    endedAt: ms,
-    durationMs: ms,
-  }),
-  z.object({
-    type: z.literal('ended'),
-    ticketId,
-    reason: closeReason,
-    endedBy: side.nullable(),
-    bytesDesktopToViewer: bytes,
-    bytesViewerToDesktop: bytes,
-    startedAt: ms,
-    endedAt: ms,
-    durationMs: ms,
-  }),
-  z.object({ type: z.literal('legClosed'), ticketId, side, reason: closeReason, waitedMs: ms }),
-  z.object({
-    type: z.literal('progress'),
-    sessions: z.array(z.object({ ticketId, bytesDesktopToViewer: bytes, bytesViewerToDesktop: bytes })).max(100_000),
-  }),
-  z.object({
-    type: z.literal('sync'),
-    sessions: z.array(z.object({ ticketId, startedAt: ms })).max(100_000),
-    waiting: z.array(z.object({ ticketId, side })).max(200_000),
-  }),
-]);
-
-const eventsBodySchema = z.object({ node: nodeName, events: z.array(wireEventSchema).max(10_000) });
-
-/** A recording handed over (protocol/repeater.ts RECORDING_HEADERS): its id, how it ended, whose it is, what the node hashed. */
-const handoverParams = z.object({ recordingId: uuid }).describe('recording id');
-const handoverQuery = z
-  .object({
-    state: z.enum(['complete', 'dropped', 'failed', 'incomplete']),
-    problem: z.string().max(1000).optional(),
-    endedAt: z.coerce.number().int().nonnegative(),
-    durationMs: z.coerce.number().int().nonnegative(),
-  })
-  .describe('how the recording ended');
-const handoverHeaders = z
-  .object({ ticket: z.string().regex(/^\d{1,20}$/, 'must be a ticket id'), file: recordingFile, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits') })
-  .describe('recording headers');
-
-export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: AuthorizeLeg; hub: RemoteRepeaters; nodes: RepeaterNodes; version: string; handover?: RecordingHandover | null }): Router {
+export function internalRepeaterRoutes(deps: {
+  secret: string;
+  authorizeLeg: AuthorizeLeg;
+  remote: Pick<RemoteSessions, 'events' | 'claims' | 'commands' | 'log'>;
+  nodes: RepeaterNodes;
+  version: string;
+  handover?: RecordingHandover | null;
+}): Router {
   const router = Router();
   router.use(requireSecret(deps.secret));
+  const { events, claims, commands } = deps.remote;
+  if (!claims || !commands) throw new Error('the repeater link needs node claims and command streams');
+
+  const whoIs = (req: Request) => ({ node: parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER), instance: parseOrThrow(instanceId, req.get(INSTANCE_HEADER) ?? '', INSTANCE_HEADER) });
+  const refuseName = (res: Response, message: string) => res.status(409).json({ error: { code: 'NODE_NAME_TAKEN', message } });
 
   // A node with its own RECORDINGS_DIR hands each recording over: the body is the file (never parsed).
   const { handover } = deps;
@@ -139,38 +63,83 @@ export function internalRepeaterRoutes(deps: { secret: string; authorizeLeg: Aut
 
   router.use(express.json({ limit: '8mb' }));
 
-  router.get('/hello', (_req, res) => {
-    res.json({ ok: true, version: deps.version });
+  // The secret checked, and the node's name claimed for this process (or refused in words: another holds it).
+  router.get('/hello', async (req, res) => {
+    const { node, instance } = whoIs(req);
+    const claim = await claims.claim(node, instance);
+    if (!claim.ok) return void refuseName(res, claim.message);
+    const answer: HelloAnswer = { ok: true, version: deps.version, leaseMs: claims.leaseMs };
+    res.json(answer);
   });
 
+  // Only the process holding the node's name may have legs authorized there.
   const authorize = validate({ body: legRequestSchema.describe('leg request') });
   router.post('/authorize', authorize, async (req, res) => {
     const request = authorize.input(req).body;
+    if (request.node !== null) {
+      const { instance } = whoIs(req);
+      if (!(await claims.holds(request.node, instance))) return void refuseName(res, `This process does not hold the repeater node name ${request.node}: its legs are refused`);
+    }
     const authorization = await deps.authorizeLeg(request);
     if (!authorization.ok && !(authorization.code in RefusalCode)) throw new Error(`authorizer returned unknown code ${authorization.code}`);
     res.json(authorization);
   });
 
-  const events = validate({ body: eventsBodySchema.describe('repeater events') });
-  router.post('/events', events, (req, res) => {
-    const { body } = events.input(req);
-    deps.hub.receive(body.node, body.events);
-    res.status(204).end();
+  // Each event is checked and applied on its own (each session's in order): one refused is said in its result, the others are applied.
+  const batch = validate({ body: eventsBodySchema.describe('repeater events') });
+  router.post('/events', batch, async (req, res) => {
+    const { node, instance, events: raw } = batch.input(req).body;
+    const source = { node, instance };
+    const results: EventResult[] = new Array<EventResult>(raw.length);
+    const bySession = new Map<string, { index: number; event: WireEvent }[]>();
+    raw.forEach((item, index) => {
+      const parsed = eventSchema.safeParse(item);
+      if (!parsed.success) {
+        const message = `Invalid event ${index}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ')}`;
+        deps.remote.log.warn({ node, instance, index, message }, 'a repeater event was refused as invalid: skipped');
+        results[index] = { ok: false, error: { code: 'VALIDATION_FAILED', message } };
+        return;
+      }
+      const list = bySession.get(parsed.data.sessionId) ?? [];
+      list.push({ index, event: parsed.data });
+      bySession.set(parsed.data.sessionId, list);
+    });
+    const sessions = [...bySession.values()];
+    const worker = async (): Promise<void> => {
+      for (let list = sessions.shift(); list; list = sessions.shift()) {
+        for (const { index, event } of list) {
+          const received = await events.receive(source, event);
+          results[index] = received.outcome === 'refused' ? { ok: false, error: { code: received.error.code, message: received.error.message } } : { ok: true };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: SESSIONS_AT_ONCE }, worker));
+    res.json({ results });
   });
 
-  // A node with a public URL can be given tickets (least-loaded among those heard from lately).
+  // The claim renewed (and, with a public URL, the node offered tickets); `leaving` frees the name.
   const heartbeat = validate({ body: heartbeatSchema.describe('heartbeat') });
   router.post('/heartbeat', heartbeat, async (req, res) => {
     const beat = heartbeat.input(req).body;
-    await deps.nodes.heartbeat({ ...beat, url: beat.url.replace(/\/+$/, '') });
+    if (beat.leaving) {
+      await claims.release(beat.node, beat.instance);
+      return void res.status(204).end();
+    }
+    const claim = await claims.claim(beat.node, beat.instance);
+    if (!claim.ok) return void refuseName(res, claim.message);
+    if (beat.url) await deps.nodes.heartbeat({ node: beat.node, url: beat.url.replace(/\/+$/, ''), sessions: beat.sessions, legs: beat.legs });
     res.status(204).end();
   });
 
-  router.get('/commands', (req, res) => {
-    const node = parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER);
+  // The stream commands for this process go to, wherever it opens; refused to a process that does not hold the name.
+  router.get('/commands', async (req, res) => {
+    const { node, instance } = whoIs(req);
+    const after = Number(req.get(COMMAND_CURSOR_HEADER) ?? '0');
+    const claim = await claims.claim(node, instance);
+    if (!claim.ok) return void refuseName(res, claim.message);
     const channel = openSse<CommandStreamEvents>(req, res, { heartbeatMs: 15_000 });
-    channel.onClose(deps.hub.attach(node, channel));
-    channel.send('ready', { node });
+    channel.send('ready', { node, instance }, null);
+    await commands.open(node, instance, Number.isSafeInteger(after) && after > 0 ? after : 0, channel);
   });
 
   router.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} /internal/v1/repeater${req.path}`)));

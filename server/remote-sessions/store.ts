@@ -1,7 +1,11 @@
 // Remote sessions: one row per pairing of a desktop leg with a viewer leg,
-// written when the pair forms (live: no end yet), its byte counts kept current
-// while it runs, closed when it ends — so a crash leaves a row to reconcile.
+// found by the repeater's session id (unique), written when the pair forms
+// (live: no end yet), its byte counts kept current while it runs, closed once
+// when it ends — so a crash leaves a row to reconcile. The legs still waiting
+// for their peer have rows too (remote_legs), so every server answers
+// "desktop connected" the same.
 import type { Knex } from 'knex';
+import type { LegSide } from '../../protocol/repeater.ts';
 
 export interface RemoteSession {
   id: number;
@@ -27,12 +31,74 @@ export interface SessionEnd {
   endedBy: string | null;
 }
 
+/** A live row nobody will end as it should (its node was lost, its server restarted). */
+export interface OrphanSession {
+  id: number;
+  sessionUid: string | null;
+  ticketId: number;
+  technicianId: number | null;
+  startedAt: number;
+  updatedAt: number;
+  node: string | null;
+  instance: string | null;
+  bytesDesktopToViewer: number;
+  bytesViewerToDesktop: number;
+}
+
+/** Where the session's repeater runs: a node (its name and process), or the embedded repeater (node null). */
+export interface Runner {
+  node: string | null;
+  instance: string | null;
+}
+
+const endPatch = (end: SessionEnd) => ({
+  ended_at: end.endedAt,
+  duration_ms: end.durationMs,
+  bytes_desktop_to_viewer: end.bytesDesktopToViewer,
+  bytes_viewer_to_desktop: end.bytesViewerToDesktop,
+  end_reason: end.endReason,
+  ended_by: end.endedBy,
+  updated_at: end.endedAt,
+});
+
+const orphan = (r: Record<string, unknown>): OrphanSession => ({
+  id: Number(r.id),
+  sessionUid: (r.session_uid as string | null) ?? null,
+  ticketId: Number(r.ticket_id),
+  technicianId: r.technician_id === null ? null : Number(r.technician_id),
+  startedAt: Number(r.started_at),
+  updatedAt: Number(r.updated_at ?? r.started_at),
+  node: (r.node as string | null) ?? null,
+  instance: (r.instance as string | null) ?? null,
+  bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
+  bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
+});
+
+/**
+ * Live rows (sessions) and waiting legs whose node's process is not the
+ * holder of the node's name with a running lease: a node that was lost, or
+ * started again as another process (`rows` of either table, aliased `s`).
+ */
+function onLostRunners(db: Knex, table: 'remote_sessions' | 'remote_legs', now: number): Knex.QueryBuilder {
+  return db(`${table} as s`)
+    .leftJoin('repeater_claims as c', 'c.node', 's.node')
+    .whereNotNull('s.node')
+    .where((q) => void q.whereNull('c.node').orWhere('c.lease_until', '<', now).orWhere((i) => void i.whereNotNull('s.instance').whereRaw('c.instance <> s.instance')));
+}
+
 export const remoteSessionStore = {
+  /** The row of a remote session, by the repeater's id for it. */
+  async bySession(db: Knex, sessionUid: string): Promise<{ id: number; live: boolean } | null> {
+    const row = (await db('remote_sessions').where({ session_uid: sessionUid }).first('id', 'ended_at')) as { id: number; ended_at: number | null } | undefined;
+    return row ? { id: Number(row.id), live: row.ended_at === null } : null;
+  },
+
   /** A session began: its live row. */
-  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; node?: string | null; sessionUid?: string | null }): Promise<number> {
+  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; sessionUid: string } & Runner): Promise<number> {
     const [id] = await db('remote_sessions').insert({
-      node: s.node ?? null,
-      session_uid: s.sessionUid ?? null,
+      node: s.node,
+      instance: s.instance,
+      session_uid: s.sessionUid,
       ticket_id: s.ticketId,
       technician_id: s.technicianId,
       started_at: s.startedAt,
@@ -47,82 +113,33 @@ export const remoteSessionStore = {
     return Number(id);
   },
 
-  /** The live row of a ticket's session, if any (the newest). */
-  async live(db: Knex, ticketId: number): Promise<{ id: number; startedAt: number } | null> {
-    const row = (await db('remote_sessions').where({ ticket_id: ticketId }).whereNull('ended_at').orderBy('id', 'desc').first()) as
-      | { id: number; started_at: number }
-      | undefined;
-    return row ? { id: Number(row.id), startedAt: Number(row.started_at) } : null;
+  /** A session that ended before its start was heard (or its start was refused): one whole, closed row. */
+  async insertEnded(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; sessionUid: string } & Runner, end: SessionEnd): Promise<void> {
+    await db('remote_sessions').insert({ node: s.node, instance: s.instance, session_uid: s.sessionUid, ticket_id: s.ticketId, technician_id: s.technicianId, started_at: s.startedAt, ...endPatch(end) });
   },
 
-  async progress(db: Knex, ticketId: number, bytes: { desktopToViewer: number; viewerToDesktop: number }, at: number): Promise<void> {
+  async progress(db: Knex, sessionUid: string, bytes: { desktopToViewer: number; viewerToDesktop: number }, at: number): Promise<void> {
     await db('remote_sessions')
-      .where({ ticket_id: ticketId })
+      .where({ session_uid: sessionUid })
       .whereNull('ended_at')
       .update({ bytes_desktop_to_viewer: bytes.desktopToViewer, bytes_viewer_to_desktop: bytes.viewerToDesktop, updated_at: at });
   },
 
-  /**
-   * Closes the ticket's live row, or writes a whole one when none is live (a
-   * session that began before this server started) unless `onlyLive`. Says
-   * whether a row was written.
-   */
-  async end(db: Knex, ticketId: number, technicianId: number | null, startedAt: number, end: SessionEnd, onlyLive = false): Promise<boolean> {
-    const patch = {
-      ended_at: end.endedAt,
-      duration_ms: end.durationMs,
-      bytes_desktop_to_viewer: end.bytesDesktopToViewer,
-      bytes_viewer_to_desktop: end.bytesViewerToDesktop,
-      end_reason: end.endReason,
-      ended_by: end.endedBy,
-      updated_at: end.endedAt,
-    };
-    const live = await remoteSessionStore.live(db, ticketId);
-    if (live) {
-      await db('remote_sessions').where({ id: live.id }).update(patch);
-      return true;
-    }
-    if (onlyLive) return false;
-    await db('remote_sessions').insert({ ticket_id: ticketId, technician_id: technicianId, started_at: startedAt, ...patch });
-    return true;
+  /** Closes a live row; false when it was closed already (its end is written once). */
+  async close(db: Knex, id: number, end: SessionEnd): Promise<boolean> {
+    return (await db('remote_sessions').where({ id }).whereNull('ended_at').update(endPatch(end))) === 1;
   },
 
-  /** Live sessions on registered nodes not heard from since `seenBefore`. */
-  async onLostNodes(db: Knex, seenBefore: number): Promise<{ ticketId: number; technicianId: number | null; startedAt: number; node: string; bytesDesktopToViewer: number; bytesViewerToDesktop: number; updatedAt: number }[]> {
-    // Only registered nodes (with REPEATER_NODE_URL): a lone repeater process is watched by its link instead.
-    const rows = (await db('remote_sessions as s')
-      .join('repeater_nodes as n', 'n.name', 's.node')
-      .whereNull('s.ended_at')
-      .where('n.last_seen_at', '<', seenBefore)
-      .select('s.ticket_id', 's.technician_id', 's.started_at', 's.node', 's.bytes_desktop_to_viewer', 's.bytes_viewer_to_desktop', 's.updated_at')) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      ticketId: Number(r.ticket_id),
-      technicianId: r.technician_id === null ? null : Number(r.technician_id),
-      startedAt: Number(r.started_at),
-      node: String(r.node),
-      bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
-      bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
-      updatedAt: Number(r.updated_at ?? r.started_at),
-    }));
+  /** Live rows of nodes whose process is gone (see onLostRunners). */
+  async onLostNodes(db: Knex, now: number): Promise<OrphanSession[]> {
+    const rows = (await onLostRunners(db, 'remote_sessions', now).whereNull('s.ended_at').orderBy('s.id').select('s.*')) as Record<string, unknown>[];
+    return rows.map(orphan);
   },
 
-  /** Rows still live (after a crash: nobody will end them). */
-  async allLive(db: Knex): Promise<{ id: number; ticketId: number; technicianId: number | null; startedAt: number; updatedAt: number; bytesDesktopToViewer: number; bytesViewerToDesktop: number; onRegisteredNode: boolean }[]> {
-    const rows = (await db('remote_sessions as s')
-      .leftJoin('repeater_nodes as n', 'n.name', 's.node')
-      .whereNull('s.ended_at')
-      .orderBy('s.id')
-      .select('s.*', 'n.name as registered_node')) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      onRegisteredNode: r.registered_node != null,
-      id: Number(r.id),
-      ticketId: Number(r.ticket_id),
-      technicianId: r.technician_id === null ? null : Number(r.technician_id),
-      startedAt: Number(r.started_at),
-      updatedAt: Number(r.updated_at ?? r.started_at),
-      bytesDesktopToViewer: Number(r.bytes_desktop_to_viewer),
-      bytesViewerToDesktop: Number(r.bytes_viewer_to_desktop),
-    }));
+  /** Live rows of the embedded repeater (after a restart: nobody will end them). */
+  async embeddedLive(db: Knex): Promise<OrphanSession[]> {
+    const rows = (await db('remote_sessions').whereNull('ended_at').whereNull('node').orderBy('id')) as Record<string, unknown>[];
+    return rows.map(orphan);
   },
 
   async forTicket(db: Knex, ticketId: number): Promise<RemoteSession[]> {
@@ -139,5 +156,48 @@ export const remoteSessionStore = {
       endReason: r.end_reason === null ? null : (r.end_reason as string),
       endedBy: r.ended_by === null ? null : (r.ended_by as string),
     }));
+  },
+
+  /** Each ticket's leg of one side, as every server sees it: paired (a live session), waiting, or absent. */
+  async legStates(db: Knex, ticketIds: readonly number[], side: LegSide): Promise<Map<number, 'waiting' | 'paired'>> {
+    const states = new Map<number, 'waiting' | 'paired'>();
+    if (ticketIds.length === 0) return states;
+    const waiting = (await db('remote_legs').whereIn('ticket_id', ticketIds).where({ side }).distinct('ticket_id')) as { ticket_id: number }[];
+    for (const w of waiting) states.set(Number(w.ticket_id), 'waiting');
+    const paired = (await db('remote_sessions').whereIn('ticket_id', ticketIds).whereNull('ended_at').distinct('ticket_id')) as { ticket_id: number }[];
+    for (const p of paired) states.set(Number(p.ticket_id), 'paired');
+    return states;
+  },
+};
+
+export interface WaitingLeg {
+  sessionUid: string;
+  side: LegSide;
+  ticketId: number;
+  since: number;
+}
+
+export const remoteLegStore = {
+  async waiting(db: Knex, leg: WaitingLeg & Runner): Promise<void> {
+    await db('remote_legs')
+      .insert({ session_uid: leg.sessionUid, side: leg.side, ticket_id: leg.ticketId, node: leg.node, instance: leg.instance, since: leg.since })
+      .onConflict(['session_uid', 'side'])
+      .ignore();
+  },
+
+  /** A leg gone (closed, or paired: `side` undefined takes both); says how many rows went. */
+  async gone(db: Knex, sessionUid: string, side?: LegSide): Promise<number> {
+    return db('remote_legs').where({ session_uid: sessionUid, ...(side ? { side } : {}) }).delete();
+  },
+
+  /** Waiting legs of nodes whose process is gone (see onLostRunners). */
+  async onLostNodes(db: Knex, now: number): Promise<(WaitingLeg & Runner)[]> {
+    const rows = (await onLostRunners(db, 'remote_legs', now).select('s.*')) as Record<string, unknown>[];
+    return rows.map((r) => ({ sessionUid: String(r.session_uid), side: r.side as LegSide, ticketId: Number(r.ticket_id), since: Number(r.since), node: String(r.node), instance: (r.instance as string | null) ?? null }));
+  },
+
+  /** The embedded repeater's waiting legs went with its process. */
+  async clearEmbedded(db: Knex): Promise<number> {
+    return db('remote_legs').whereNull('node').delete();
   },
 };

@@ -39,7 +39,7 @@ export interface DesktopRoutesDeps {
   /** Where desktop legs connect. */
   legUrls: LegUrlPolicy;
   createRatePerMinute: number;
-  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  desktopState: (ticketId: number) => Promise<'waiting' | 'paired' | null>;
   /** With REDIS_URL: rate limits count across servers. */
   redis?: Redis | null;
   chat: ChatService;
@@ -166,7 +166,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
       snapshot: async (eventId) => {
         channel.send('ticket', toHelpRequestView(await tickets.get(id)), eventId);
         // Where its desktop leg is now: a client that reconnects its stream (after a restart) learns it was paired meanwhile.
-        channel.send('connection', { state: deps.desktopState(id) ?? 'gone', reason: null }, eventId);
+        channel.send('connection', { state: (await deps.desktopState(id)) ?? 'gone', reason: null }, eventId);
       },
     });
   });

@@ -27,7 +27,7 @@ export interface TicketRoutesDeps {
   /** Where viewer legs connect. */
   legUrls: LegUrlPolicy;
   /** Whether the ticket's desktop leg is connected to the repeater now. */
-  desktopState: (ticketId: number) => 'waiting' | 'paired' | null;
+  desktopState: (ticketId: number) => Promise<'waiting' | 'paired' | null>;
 }
 
 const byId = validate({ params: ticketParams });
@@ -50,7 +50,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
 
   router.get('/mine', async (req, res) => {
     const mine = await tickets.activeFor(technicianOf(req).id);
-    res.json({ tickets: mine.map((t) => ({ ...t, desktop: deps.desktopState(t.id) })) });
+    res.json({ tickets: await Promise.all(mine.map(async (t) => ({ ...t, desktop: await deps.desktopState(t.id) }))) });
   });
 
   router.get('/', history, async (req, res) => {
@@ -59,7 +59,7 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
 
   router.get('/:id', byId, async (req, res) => {
     const detail = await tickets.detail(idOf(req), technicianOf(req));
-    res.json({ ...detail, desktop: deps.desktopState(detail.ticket.id) });
+    res.json({ ...detail, desktop: await deps.desktopState(detail.ticket.id) });
   });
 
   const perTechnician = (req: import('express').Request) => `technician:${req.user?.id ?? 0}`;

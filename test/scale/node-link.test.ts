@@ -119,10 +119,15 @@ describe('a node\'s link moves between servers; only its real loss ends its sess
     await expect.poll(async () => (await recordingsOf(ids)).filter((r) => r.state === 'recording').length, { timeout: 10_000 }).toBe(20);
 
     // The link's every connection (command stream, events, heartbeats) cut on server 1; it comes back on server 2.
+    const streamHolder = async () => ((await db('repeater_claims').where({ node: 'node-1' }).first()) as { stream_server: string | null }).stream_server;
+    const before = await streamHolder();
+    expect(before).not.toBeNull();
     proxy.retarget(t.servers[1]!.port);
     await proxy.cut();
     await proxy.restore();
-    await new Promise((r) => setTimeout(r, 5_000)); // well past REPEATER_LOST_AFTER_MS (1 s) and the reaper's rounds
+    // Held by server 2 now (the claim names the server holding the node's stream).
+    await expect.poll(async () => [null, before].includes(await streamHolder()), { timeout: 5_000 }).toBe(false);
+    await new Promise((r) => setTimeout(r, 4_000)); // well past REPEATER_LOST_AFTER_MS (1 s) and the reaper's rounds
     await Promise.all(onNode1.map(exchange));
     for (const s of onNode1) expect(s.viewer.ws.readyState).toBe(s.viewer.ws.OPEN);
     const rows = await rowsOf(ids);

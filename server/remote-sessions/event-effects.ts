@@ -1,0 +1,123 @@
+// What each repeater event does, written in the transaction that also moves
+// its session's high-water mark (session-events.ts), so an event's rows exist
+// exactly when the event counts as applied: the waiting legs, the session's
+// row (by the repeater's session id, never "the ticket's newest"), its
+// recording's row, the audit events. What must wait for the commit — live
+// events on the bus, the ticket's move to in_session (its own transaction) —
+// is queued on `after`.
+import type { Knex } from 'knex';
+import type { WireEvent } from '../../protocol/repeater.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { AppError } from '../errors.ts';
+import { systemActor } from '../audit/actor.ts';
+import { insertAuditEvent } from '../audit/store.ts';
+import { ticketStore } from '../tickets/store.ts';
+import type { TicketService } from '../tickets/service.ts';
+import { recordingStore } from '../recordings/store.ts';
+import { remoteLegStore, remoteSessionStore, type Runner } from './store.ts';
+
+export interface EffectDeps {
+  bus: EventBus;
+  tickets: TicketService;
+  logger: Logger;
+}
+
+export interface EffectContext {
+  trx: Knex.Transaction;
+  now: number;
+  /** Where the event comes from: a node's process, or the embedded repeater. */
+  source: Runner;
+  /** Run in order once the transaction commits. */
+  after: (() => unknown)[];
+}
+
+const system = systemActor('repeater');
+
+export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireEvent): Promise<void> {
+  const { trx, now, source, after } = ctx;
+  const ticketId = Number(e.ticketId);
+  const ticket = Number.isSafeInteger(ticketId) ? await ticketStore.view(trx, ticketId) : undefined;
+  if (!ticket) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${e.ticketId}`);
+  const technicianId = ticket.technician?.id ?? null;
+  const refs = { ticketId, technicianId };
+  const desktop = (state: 'waiting' | 'paired' | 'gone', reason: string | null) => after.push(() => deps.bus.publish('ticket.desktop', { ...refs, state, reason }));
+  switch (e.type) {
+    case 'legWaiting':
+      await remoteLegStore.waiting(trx, { sessionUid: e.sessionId, side: e.side, ticketId, since: e.at, ...source });
+      await insertAuditEvent(trx, now, { ...system, remoteAddress: e.remoteAddress }, `session.${e.side}_waiting`, refs);
+      if (e.side === 'desktop') desktop('waiting', null);
+      return;
+
+    case 'legClosed':
+      await remoteLegStore.gone(trx, e.sessionId, e.side);
+      await insertAuditEvent(trx, now, system, `session.${e.side}_closed`, refs, { reason: e.reason, waitedMs: e.waitedMs });
+      if (e.side === 'desktop') desktop('gone', e.reason);
+      return;
+
+    case 'paired': {
+      await remoteLegStore.gone(trx, e.sessionId);
+      if (await remoteSessionStore.bySession(trx, e.sessionId)) return; // its row is there already
+      if (ticket.status === 'approved') {
+        after.push(() => deps.tickets.startSession(ticketId, system).catch((err: unknown) => deps.logger.warn({ err, ticketId }, 'a paired session\'s ticket could not move to in_session')));
+      } else {
+        await insertAuditEvent(trx, now, system, 'session.resumed', refs);
+      }
+      // The row exists from the start, so a crash mid-session still leaves a record.
+      const remoteSessionId = await remoteSessionStore.start(trx, { ticketId, technicianId, startedAt: e.at, sessionUid: e.sessionId, ...source });
+      if (e.recording) {
+        await recordingStore.insert(trx, { id: e.recording.id, file: e.recording.file, ticketId, remoteSessionId, technicianId, node: source.node, startedAt: e.at });
+        await insertAuditEvent(trx, now, system, 'recording.started', refs, { recordingId: e.recording.id });
+      } else if (ticket.recorded) {
+        // Ordered but not begun: the authorizer found the recordings' disk below DATA_MIN_FREE_BYTES.
+        await insertAuditEvent(trx, now, system, 'session.not_recorded', refs, { reason: 'DISK_LOW' });
+      }
+      desktop('paired', null);
+      return;
+    }
+
+    case 'progress':
+      await remoteSessionStore.progress(trx, e.sessionId, { desktopToViewer: e.bytesDesktopToViewer, viewerToDesktop: e.bytesViewerToDesktop }, now);
+      return;
+
+    case 'ended': {
+      await remoteLegStore.gone(trx, e.sessionId);
+      const bytes = { bytesDesktopToViewer: e.bytesDesktopToViewer, bytesViewerToDesktop: e.bytesViewerToDesktop };
+      const end = { endedAt: e.endedAt, durationMs: e.durationMs, ...bytes, endReason: e.reason, endedBy: e.endedBy };
+      const row = await remoteSessionStore.bySession(trx, e.sessionId);
+      // Closed already (its node was counted lost, its server restarted): the first end stands.
+      if (row && !row.live) return;
+      if (row) await remoteSessionStore.close(trx, row.id, end);
+      else await remoteSessionStore.insertEnded(trx, { ticketId, technicianId, startedAt: e.startedAt, sessionUid: e.sessionId, ...source }, end);
+      await insertAuditEvent(trx, now, system, 'session.ended', refs, { reason: e.reason, endedBy: e.endedBy, durationMs: e.durationMs, ...bytes });
+      after.push(() => deps.bus.publish('session.ended', { ...refs, reason: e.reason, endedBy: e.endedBy }));
+      desktop('gone', e.reason);
+      return;
+    }
+
+    case 'recordingClosed':
+      await recordingClosed(trx, now, e);
+      return;
+  }
+}
+
+/**
+ * The repeater closed a recording's file. A node's close that arrives late
+ * (the server closed the row as incomplete when it counted the node lost)
+ * still replaces that row: the node saw the file end. Idempotent by the row's
+ * own state, so it is taken even out of its session's order (a node that
+ * restarted reports what its previous life left).
+ */
+export async function recordingClosed(trx: Knex, now: number, e: Extract<WireEvent, { type: 'recordingClosed' }>): Promise<void> {
+  const end = { state: e.state, endedAt: e.endedAt, durationMs: e.durationMs, bytes: e.bytes, sha256: e.sha256, problem: e.problem };
+  if (!(await recordingStore.close(trx, e.recordingId, end, ['recording', 'incomplete']))) return;
+  const row = await recordingStore.get(trx, e.recordingId);
+  const action = e.state === 'complete' ? 'recording.saved' : `recording.${e.state}`;
+  await insertAuditEvent(trx, now, system, action, { ticketId: Number(e.ticketId), technicianId: row?.technicianId ?? null }, {
+    recordingId: e.recordingId,
+    bytes: e.bytes,
+    durationMs: e.durationMs,
+    sha256: e.sha256,
+    ...(e.problem ? { problem: e.problem } : {}),
+  });
+}
