@@ -117,3 +117,7 @@ export async function downloadHashed(url: string, headers: Record<string, string
   }
   return { status: res.status, sha256: hash.digest('hex'), size, headers: res.headers };
 }
+
+/** The product's default FILE_MAX_BYTES: what the front door must let through. */
+export const FILE_MAX_BYTES = 50 * 1024 * 1024;
+export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

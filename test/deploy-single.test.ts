@@ -4,14 +4,12 @@
 // refusal in words, a big body elsewhere nginx's), the live queue (SSE), a
 // viewer session with both websocket legs, and its recording downloaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openSse, type Tech } from './http-clients.ts';
 import { CLIENT_KEY, legAt, startSingleServerFront, userAt, type SingleServerFront, type UserAt } from './single-server-front.ts';
-import { downloadHashed } from './deploy-front.ts';
+import { FILE_MAX_BYTES, downloadHashed, sha } from './deploy-front.ts';
 
-const FILE_MAX_BYTES = 50 * 1024 * 1024; // the product's default
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let f: SingleServerFront;
 let ana: Tech;

@@ -12,6 +12,21 @@ export const TEST_SECRETS_KEY = 'test1:GHmVY4IdzOZTvsKUqt1Ux/bDuXrlyBzJBlPKSufXD
 /** The key ring recordings are sealed with in tests (so no test writes a key file under ./data). */
 export const TEST_RECORDING_KEY = 'rec1:8q2XbqJ0m7mBq8Xw3cV3vYbKx2Q9d1l0Zr5oUu6p4hE=';
 
+/** What every in-process test server is started with: test keys, cheap hashing, generous rates, files and recordings in fresh directories (recording off unless a test turns it on). */
+export function testServerEnv(recordingsDir: string, filesDir: string): Record<string, string> {
+  return {
+    RECORD_SESSIONS: 'off',
+    RECORDINGS_DIR: recordingsDir,
+    FILES_DIR: filesDir,
+    ADMIN_PASSWORD,
+    SECRETS_KEY: TEST_SECRETS_KEY,
+    RECORDING_KEY: TEST_RECORDING_KEY,
+    ARGON2_MEMORY_KIB: '8192',
+    LOGIN_RATE_PER_MINUTE: '1000',
+    TICKET_CREATE_RATE_PER_MINUTE: '1000',
+  };
+}
+
 export interface Tech {
   agent: TestAgent;
   csrf: string;

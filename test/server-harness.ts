@@ -10,7 +10,7 @@ import { loadConfig } from '../server/config.ts';
 import { startServer, type RunningServer, type StartOptions } from '../server/server.ts';
 import type { Clock } from '../server/clock.ts';
 import { freshDatabase, type Engine } from './databases.ts';
-import { ADMIN_PASSWORD, TEST_RECORDING_KEY, TEST_SECRETS_KEY, loginAt, type Tech } from './http-clients.ts';
+import { loginAt, testServerEnv, type Tech } from './http-clients.ts';
 
 export { cookieOf, loginAt, openSse, type SseStream, type Tech } from './http-clients.ts';
 import { TEST_REPEATER_SECRET, freePort, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
@@ -65,18 +65,10 @@ export async function startHarness(
   // Recording is off unless a test turns it on (its own tests do); files go to a fresh directory.
   const recordingsDir = env.RECORDINGS_DIR ?? mkdtempSync(join(tmpdir(), 'hd-recordings-'));
   const config = loadConfig({
-    RECORD_SESSIONS: 'off',
-    RECORDINGS_DIR: recordingsDir,
-    FILES_DIR: mkdtempSync(join(tmpdir(), 'hd-files-')),
+    ...testServerEnv(recordingsDir, mkdtempSync(join(tmpdir(), 'hd-files-'))),
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
-    ADMIN_PASSWORD,
-    SECRETS_KEY: TEST_SECRETS_KEY,
-    RECORDING_KEY: TEST_RECORDING_KEY,
-    ARGON2_MEMORY_KIB: '8192',
-    LOGIN_RATE_PER_MINUTE: '1000',
-    TICKET_CREATE_RATE_PER_MINUTE: '1000',
     ...repeaterEnv,
     ...env,
   });

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../server/config.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
 import { freshDatabase, type Engine } from './databases.ts';
-import { ADMIN_PASSWORD, TEST_RECORDING_KEY, TEST_SECRETS_KEY, loginAt, type Tech } from './http-clients.ts';
+import { ADMIN_PASSWORD, loginAt, testServerEnv, type Tech } from './http-clients.ts';
 import { TEST_REPEATER_SECRET } from './repeater-process.ts';
 
 export interface TwoServers {
@@ -34,15 +34,7 @@ export async function startTwoServers(engine: Engine, env: Record<string, string
     REPEATER_PUBLIC_URL: 'ws://127.0.0.1:9',
     REPEATER_SECRET: TEST_REPEATER_SECRET,
     REPEATER_LOST_AFTER_MS: '1000',
-    RECORD_SESSIONS: 'off',
-    RECORDINGS_DIR: recordingsDir,
-    FILES_DIR: mkdtempSync(join(tmpdir(), 'hd-two-files-')),
-    ADMIN_PASSWORD,
-    SECRETS_KEY: TEST_SECRETS_KEY,
-    RECORDING_KEY: TEST_RECORDING_KEY,
-    ARGON2_MEMORY_KIB: '8192',
-    LOGIN_RATE_PER_MINUTE: '1000',
-    TICKET_CREATE_RATE_PER_MINUTE: '1000',
+    ...testServerEnv(recordingsDir, mkdtempSync(join(tmpdir(), 'hd-two-files-'))),
     MAX_ACTIVE_TICKETS_PER_TECH: '100',
     ...env,
   });

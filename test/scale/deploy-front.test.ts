@@ -4,7 +4,7 @@
 // viewer session on a node with both legs from their users' own addresses,
 // and its recording, handed over through the internal door, downloaded whole.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +12,9 @@ import request from 'supertest';
 import { freshDatabase } from '../databases.ts';
 import { ADMIN_PASSWORD, cookieOf, loginAt, openSse, type Tech } from '../http-clients.ts';
 import { legAt } from '../single-server-front.ts';
-import { downloadHashed } from '../deploy-front.ts';
+import { FILE_MAX_BYTES, downloadHashed, sha } from '../deploy-front.ts';
 import { clientKey, startTopology, type Topology } from './topology.ts';
 
-const FILE_MAX_BYTES = 50 * 1024 * 1024; // the product's default
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let t: Topology;
 let ana: Tech;
