@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { constants as zlibConstants, crc32, deflateRawSync } from 'node:zlib';
 import { sealBytes } from '../lib/sealed.ts';
-import { BlockFlag, Codec, GCM_IV_BYTES, GCM_TAG_BYTES, encodeBlockHeader, encodeIndex, encodeTrailer, type IndexEntry } from './recording-format.ts';
+import { BlockFlag, Codec, GCM_IV_BYTES, GCM_TAG_BYTES, blockAad, encodeBlockHeader, encodeIndex, encodeTrailer, type IndexEntry } from './recording-format.ts';
 import type { RecordingTrailer } from '../protocol/repeater.ts';
 
 /** What the recorder asks. `buf` is transferred. */
@@ -150,9 +150,9 @@ export class Encoder {
       rawLength: raw.length,
       storedLength,
     });
-    const aad = header.subarray(0, 24);
-    const payload = this.seal ? sealBytes(this.seal.key, encoded, aad) : encoded;
-    header.writeUInt32BE(crc32(payload, crc32(aad)), 24);
+    const head24 = header.subarray(0, 24);
+    const payload = this.seal ? sealBytes(this.seal.key, encoded, blockAad(head24, req.id, this.seal.keyId)) : encoded;
+    header.writeUInt32BE(crc32(payload, crc32(head24)), 24);
     rec.index.push({ offset: rec.offset, firstMs: req.firstMs, lastMs: req.lastMs });
     rec.seq += 1;
     return [header, payload];

@@ -20,8 +20,11 @@
 //              20  u32 storedLength (≤ MAX_STORED_BYTES)
 //              24  u32 CRC-32 (zlib's) of bytes 0–23 of this header and the payload
 //             An encrypted payload is iv (12) | AES-256-GCM ciphertext | tag (16) of the
-//             encoded bytes, with bytes 0–23 of the block header as additional data;
-//             the key is the one the header's `encryption.keyId` names.
+//             encoded bytes; the additional data is bytes 0–23 of the block header,
+//             then "<recordingId>\n<keyId>" (UTF-8), so a block opens only in its own
+//             place of its own recording; the key is the one the header's
+//             `encryption.keyId` names. In a file whose header names a key, a block
+//             that is not encrypted is damage (readers skip it and say so).
 //   trailer   u8 0x45 'E' | u32 length (≤ MAX_JSON_BYTES) | JSON (RecordingTrailer)
 //   index     u8 0x49 'I' | u32 count | count × (u32 offsetHigh, u32 offsetLow, u32 firstMs,
 //             u32 lastMs) | u32 CRC-32 of the index from its tag on
@@ -173,6 +176,11 @@ export function encodeIndex(entries: readonly IndexEntry[], indexOffset: number,
   out.writeUInt32BE(high(indexOffset), at + 8);
   out.writeUInt32BE(low(indexOffset), at + 12);
   return out;
+}
+
+/** The additional data sealing a block binds: its header's first 24 bytes, the recording and the key. */
+export function blockAad(header24: Buffer, recordingId: string, keyId: string): Buffer {
+  return Buffer.concat([header24, Buffer.from(`${recordingId}\n${keyId}`, 'utf8')]);
 }
 
 /** The path of a recording relative to the recordings directory. */

@@ -18,6 +18,7 @@ import {
   MAX_STORED_BYTES,
   RECORD_HEADER_BYTES,
   TRAILER_TAG,
+  blockAad,
   decodeBlockHeader,
   type BlockHeader,
   type RecordingHeader,
@@ -135,11 +136,12 @@ function resync(file: Buffer, from: number, seq: number): { at: number; h: Block
 
 function decode(file: Buffer, at: number, h: BlockHeader, header: RecordingHeader, options: ReadOptions): Buffer {
   let stored = file.subarray(at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + h.storedLength);
+  const keyId = header.encryption?.keyId;
+  if (keyId && !(h.flags & BlockFlag.ENCRYPTED)) throw new Error('a block not sealed in a sealed recording');
   if (h.flags & BlockFlag.ENCRYPTED) {
-    const keyId = header.encryption?.keyId;
     const key = keyId ? options.keyRing?.keys.get(keyId) : undefined;
     if (!key) throw new KeyMissing(`The recording is encrypted with key "${keyId ?? '?'}", which ${options.keyRing ? 'the key ring does not hold' : 'was not given'}`);
-    stored = openBytes(key, stored, file.subarray(at, at + 24));
+    stored = openBytes(key, stored, blockAad(file.subarray(at, at + 24), header.recordingId, keyId!));
   }
   return inflated(h.codec, stored, h.rawLength, at);
 }

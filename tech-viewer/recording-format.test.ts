@@ -253,6 +253,28 @@ describe('the file route', () => {
       expectBytes(download.body, sealed.file);
       expect(download.headers['x-recording-sha256']).toMatch(/^[0-9a-f]{64}$/);
     }
+    // Sealing binds each block to its place in its own recording, and a sealed file takes no unsealed block:
+    // a block moved in from another recording under the same key, and one written in the clear, both play as damage.
+    const victim = writeV2(records, { seal });
+    const donor = writeV2(records, { seal });
+    const clearOne = writeV2(records);
+    const spliced = Buffer.concat([
+      victim.file.subarray(0, victim.offsets[3]),
+      donor.file.subarray(donor.offsets[3], donor.offsets[4]),
+      victim.file.subarray(victim.offsets[4], victim.offsets[6]),
+      clearOne.file.subarray(clearOne.offsets[6], clearOne.offsets[7]),
+      victim.file.subarray(victim.offsets[7], victim.offsets[8]),
+    ]);
+    const splicedId = await storeRecording(h, spliced, { technicianId: ana.id, ticketId, durationMs: 120_000, state: 'incomplete' });
+    const served = (await getFile(splicedId, { purpose: 'playback' }).expect(200)).body as Buffer;
+    const damagedAt = await page.evaluate(async (b64) => {
+      const { readRecording, memorySource } = (window as any).rec;
+      const r = await readRecording(memorySource(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), { chunk: 16 * 1024 }));
+      return (r.damaged as { offset: number }[]).map((d) => d.offset);
+    }, served.toString('base64'));
+    expect(damagedAt).toEqual([victim.offsets[3], victim.offsets[6]]);
+    const inNode = parseRecording(spliced, { keyRing: ring });
+    expect(inNode.damaged.map((d) => d.offset)).toEqual([victim.offsets[3], victim.offsets[6]]);
     const other = writeV2(records, { seal: { keyId: 'gone', key: randomBytes(32) } });
     const id = await storeRecording(h, other.file, { technicianId: ana.id, ticketId, durationMs: 120_000 });
     const refused = await getFile(id, { purpose: 'playback' }, 'bytes=0-99').expect(409);

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { sealBytes } from '../lib/sealed.ts';
-import { encodeBlockHeader, encodeFileHead, encodeIndex, encodeTrailer, recordingFileName, type RecordingHeader } from '../repeater/recording-format.ts';
+import { blockAad, encodeBlockHeader, encodeFileHead, encodeIndex, encodeTrailer, recordingFileName, type RecordingHeader } from '../repeater/recording-format.ts';
 import type { Harness } from '../test/server-harness.ts';
 
 export interface Rec {
@@ -70,14 +70,14 @@ export function headerOf(o: WriteOptions & { version?: number } = {}): Recording
 }
 
 /** One version 2 block: header and payload (deflated, sealed as asked). */
-export function blockV2(block: readonly Rec[], seq: number, o: WriteOptions = {}): Buffer {
+export function blockV2(block: readonly Rec[], seq: number, o: WriteOptions = {}, recordingId = ''): Buffer {
   const raw = rawOf(block);
   const deflated = o.deflate === false ? null : deflateRawSync(raw);
   const encoded = deflated && deflated.length < raw.length ? deflated : raw;
   const fields = { codec: encoded === raw ? 0 : 1, seq, firstMs: block[0]!.ms, lastMs: block.at(-1)!.ms, rawLength: raw.length };
   const storedLength = encoded.length + (o.seal ? 28 : 0);
   const head = encodeBlockHeader({ ...fields, flags: o.seal ? 1 : 0, storedLength });
-  const payload = o.seal ? sealBytes(o.seal.key, encoded, head.subarray(0, 24)) : encoded;
+  const payload = o.seal ? sealBytes(o.seal.key, encoded, blockAad(head.subarray(0, 24), recordingId, o.seal.keyId)) : encoded;
   head.writeUInt32BE(crc32(payload, crc32(head.subarray(0, 24))), 24);
   return Buffer.concat([head, payload]);
 }
@@ -90,14 +90,14 @@ export function writeV2(records: readonly Rec[], o: WriteOptions = {}): { file: 
   const entries: { offset: number; firstMs: number; lastMs: number }[] = [];
   let at = parts[0]!.length;
   blocks.forEach((block, seq) => {
-    const b = blockV2(block, seq, o);
+    const b = blockV2(block, seq, o, header.recordingId);
     entries.push({ offset: at, firstMs: block[0]!.ms, lastMs: block.at(-1)!.ms });
     parts.push(b);
     at += b.length;
   });
   const durationMs = records.at(-1)?.ms ?? 0;
   if (o.cutShort !== undefined && o.cutShort !== false) {
-    parts.push(blockV2([{ dir: 0, ms: durationMs, data: randomBytes(4096) }], blocks.length, o).subarray(0, o.cutShort));
+    parts.push(blockV2([{ dir: 0, ms: durationMs, data: randomBytes(4096) }], blocks.length, o, header.recordingId).subarray(0, o.cutShort));
   } else {
     const trailer = encodeTrailer({ endedAt: header.startedAt + durationMs, durationMs, reason: 'VIEWER_LEFT', records: records.length, bytesDesktopToViewer: 0, bytesViewerToDesktop: 0, state: 'complete' });
     parts.push(trailer, encodeIndex(entries, at + trailer.length, (b) => crc32(b)));

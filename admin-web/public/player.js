@@ -215,7 +215,7 @@ async function main() {
   const { version, header, dataStart } = await readHead(head);
   const index = version === 2 ? await readIndex(head, dataStart) : null;
   const trailer = await findTrailer(head, dataStart, index ? index.offset : http.size);
-  const file = { version, dataStart, index, trailer };
+  const file = { version, dataStart, index, trailer, header };
   const rowDuration = Number(root.dataset.durationMs) || 0;
   const lastMs = index && index.count > 0 ? index.lastMs[index.count - 1] : 0;
   const duration = index ? Math.max(lastMs, trailer?.durationMs ?? 0) : Math.max(rowDuration, trailer?.durationMs ?? 0);

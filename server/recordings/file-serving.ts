@@ -26,6 +26,7 @@ import {
   INDEX_TAG,
   MAGIC_V2,
   MAX_JSON_BYTES,
+  blockAad,
   decodeBlockHeader,
   type RecordingHeader,
 } from '../../repeater/recording-format.ts';
@@ -80,6 +81,8 @@ export interface RecordingLayout {
   dataStart: number;
   /** The key id the header names for its encrypted blocks, or null: the file is served as stored. */
   keyId: string | null;
+  /** The recording's id as its header names it (bound into each sealed block). */
+  recordingId: string;
   /** Where the index's tag is (a complete file), or null (cut short: its blocks are walked). */
   index: { offset: number; count: number } | null;
 }
@@ -97,7 +100,7 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 
 /** The layout of a file; version 1 files, and version 2 files whose header names no key, are served as stored (keyId null). */
 export async function readLayout(handle: FileHandle, size: number): Promise<RecordingLayout> {
-  const plain: RecordingLayout = { dataStart: 0, keyId: null, index: null };
+  const plain: RecordingLayout = { dataStart: 0, keyId: null, recordingId: '', index: null };
   const head = await readAt(handle, 0, MAGIC_V2.length + 4);
   if (head.length < MAGIC_V2.length + 4 || !head.subarray(0, MAGIC_V2.length).equals(MAGIC_V2)) return plain;
   const jsonLength = head.readUInt32BE(MAGIC_V2.length);
@@ -112,7 +115,7 @@ export async function readLayout(handle: FileHandle, size: number): Promise<Reco
   }
   const keyId = typeof header?.encryption?.keyId === 'string' ? header.encryption.keyId : null;
   if (!keyId) return plain;
-  return { dataStart, keyId, index: await readIndexPlace(handle, size, dataStart) };
+  return { dataStart, keyId, recordingId: String(header?.recordingId ?? ''), index: await readIndexPlace(handle, size, dataStart) };
 }
 
 async function readIndexPlace(handle: FileHandle, size: number, dataStart: number): Promise<RecordingLayout['index']> {
@@ -216,16 +219,21 @@ function walkedCursor(handle: FileHandle, dataStart: number, size: number, key: 
 }
 
 /** The opened block at `at`, or null when it is not a block or does not open (served as stored then). */
-async function openedBlock(handle: FileHandle, at: number, limit: number, key: Buffer): Promise<Buffer | null> {
+async function openedBlock(handle: FileHandle, at: number, limit: number, key: Buffer, layout: RecordingLayout): Promise<Buffer | null> {
   const h = decodeBlockHeader(await readAt(handle, at, BLOCK_HEADER_BYTES), 0);
   if (!h || at + BLOCK_HEADER_BYTES + h.storedLength > limit) return null;
   const block = await readAt(handle, at, BLOCK_HEADER_BYTES + h.storedLength);
-  if (!(h.flags & BlockFlag.ENCRYPTED) || h.storedLength < GCM_IV_BYTES + GCM_TAG_BYTES) return block;
+  // Not sealed in a sealed file (put there by someone without the key): served with its CRC broken, so the player skips it as damaged.
+  const damaged = () => {
+    block.writeUInt32BE((h.crc ^ 0xffffffff) >>> 0, SEALED_HEADER_BYTES);
+    return block;
+  };
+  if (!(h.flags & BlockFlag.ENCRYPTED) || h.storedLength < GCM_IV_BYTES + GCM_TAG_BYTES) return damaged();
   let plain: Buffer;
   try {
-    plain = openBytes(key, block.subarray(BLOCK_HEADER_BYTES), block.subarray(0, SEALED_HEADER_BYTES));
+    plain = openBytes(key, block.subarray(BLOCK_HEADER_BYTES), blockAad(block.subarray(0, SEALED_HEADER_BYTES), layout.recordingId, layout.keyId!));
   } catch (err) {
-    if (err instanceof Error) return block; // changed on disk: the player finds it damaged
+    if (err instanceof Error) return damaged(); // changed on disk, or another recording's block: the player finds it damaged
     throw err;
   }
   // In place: the plaintext where the ciphertext was, iv and tag zeroed.
@@ -264,7 +272,7 @@ export async function* openedRange(handle: FileHandle, size: number, layout: Rec
       pos = Math.min(end + 1, at);
       if (pos > end) break;
     }
-    const block = await openedBlock(handle, at, blocksEnd, key);
+    const block = await openedBlock(handle, at, blocksEnd, key, layout);
     const blockEnd = block ? at + block.length : null;
     const next = await cursor.next(at, blockEnd);
     // [at, until) is this block (and whatever lies between it and the next).
