@@ -2,13 +2,16 @@
 // its session's high-water mark (session-events.ts), so an event's rows exist
 // exactly when the event counts as applied: the waiting legs, the session's
 // row (by the repeater's session id, never "the ticket's newest"), its
-// recording's row, the audit events. What must wait for the commit — live
-// events on the bus, the ticket's move to in_session (its own transaction) —
-// is queued on `after`.
+// recording's row, the audit events. Live events (session.ended,
+// ticket.desktop) are queued on `live`, written to the outbox in the same
+// transaction, last (session-events.ts), so they exist exactly when the rows
+// do; what must wait for the commit — the ticket's move to in_session (its
+// own transaction) — is queued on `after`.
 import type { Knex } from 'knex';
 import type { WireEvent } from '../../protocol/repeater.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import type { BusEventName, BusEvents } from '../../protocol/events.ts';
 import { AppError } from '../errors.ts';
 import { systemActor } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
@@ -30,18 +33,23 @@ export interface EffectContext {
   source: Runner;
   /** Run in order once the transaction commits. */
   after: (() => unknown)[];
+  /** Live events, recorded (bus.record) last in the transaction. */
+  live: LiveEvent[];
 }
+
+/** A bus event to record with the effect's rows. */
+export type LiveEvent = { [K in BusEventName]: [K, BusEvents[K]] }[BusEventName];
 
 const system = systemActor('repeater');
 
 export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireEvent): Promise<void> {
-  const { trx, now, source, after } = ctx;
+  const { trx, now, source, after, live } = ctx;
   const ticketId = Number(e.ticketId);
   const ticket = Number.isSafeInteger(ticketId) ? await ticketStore.view(trx, ticketId) : undefined;
   if (!ticket) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${e.ticketId}`);
   const technicianId = ticket.technician?.id ?? null;
   const refs = { ticketId, technicianId };
-  const desktop = (state: 'waiting' | 'paired' | 'gone', reason: string | null) => after.push(() => deps.bus.publish('ticket.desktop', { ...refs, state, reason }));
+  const desktop = (state: 'waiting' | 'paired' | 'gone', reason: string | null) => live.push(['ticket.desktop', { ...refs, state, reason }]);
   switch (e.type) {
     case 'legWaiting':
       await remoteLegStore.waiting(trx, { sessionUid: e.sessionId, side: e.side, ticketId, since: e.at, ...source });
@@ -90,7 +98,7 @@ export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireE
       if (row) await remoteSessionStore.close(trx, row.id, end);
       else await remoteSessionStore.insertEnded(trx, { ticketId, technicianId, startedAt: e.startedAt, sessionUid: e.sessionId, ...source }, end);
       await insertAuditEvent(trx, now, system, 'session.ended', refs, { reason: e.reason, endedBy: e.endedBy, durationMs: e.durationMs, ...bytes });
-      after.push(() => deps.bus.publish('session.ended', { ...refs, reason: e.reason, endedBy: e.endedBy }));
+      live.push(['session.ended', { ...refs, reason: e.reason, endedBy: e.endedBy }]);
       desktop('gone', e.reason);
       return;
     }

@@ -33,13 +33,14 @@ export function createLostSessions(deps: { db: Knex; clock: Clock; bus: EventBus
     const closed = await db.transaction(async (trx) => {
       if (!(await remoteSessionStore.close(trx, s.id, { endedAt, durationMs, ...bytes, endReason: reason, endedBy: null }))) return false;
       await insertAuditEvent(trx, clock.now(), actor, 'session.ended', refs, { reason, endedBy: null, durationMs, ...bytes, ...detail });
+      // Live events with the close, last in its transaction: a crash after the commit loses none.
+      await bus.record(trx, 'session.ended', { ...refs, reason, endedBy: null });
+      await bus.record(trx, 'ticket.desktop', { ...refs, state: 'gone', reason });
       return true;
     });
     if (!closed) return false;
     // Its recorder went with it: what reached the disk is kept, as incomplete.
     await deps.recordings?.closeOrphans(s.ticketId, actor, reason === 'REPEATER_LOST' ? 'the repeater node carrying the session was lost' : 'the server stopped without closing the recording', s.id);
-    bus.publish('session.ended', { ...refs, reason, endedBy: null });
-    bus.publish('ticket.desktop', { ...refs, state: 'gone', reason });
     return true;
   }
 
@@ -64,11 +65,13 @@ export function createLostSessions(deps: { db: Knex; clock: Clock; bus: EventBus
         await deps.commands?.endFor(p, p.tickets, 'REPEATER_LOST');
       }
       for (const leg of await remoteLegStore.onLostNodes(db, now)) {
-        if ((await remoteLegStore.gone(db, leg.sessionUid, leg.side)) !== 1) continue; // another server took it
-        const ticket = await ticketStore.view(db, leg.ticketId);
-        const refs = { ticketId: leg.ticketId, technicianId: ticket?.technician?.id ?? null };
-        await insertAuditEvent(db, now, actor, `session.${leg.side}_closed`, refs, { reason: 'REPEATER_LOST', waitedMs: Math.max(0, now - leg.since), node: leg.node });
-        if (leg.side === 'desktop') bus.publish('ticket.desktop', { ...refs, state: 'gone', reason: 'REPEATER_LOST' });
+        await db.transaction(async (trx) => {
+          if ((await remoteLegStore.gone(trx, leg.sessionUid, leg.side)) !== 1) return; // another server took it
+          const ticket = await ticketStore.view(trx, leg.ticketId);
+          const refs = { ticketId: leg.ticketId, technicianId: ticket?.technician?.id ?? null };
+          await insertAuditEvent(trx, now, actor, `session.${leg.side}_closed`, refs, { reason: 'REPEATER_LOST', waitedMs: Math.max(0, now - leg.since), node: leg.node });
+          if (leg.side === 'desktop') await bus.record(trx, 'ticket.desktop', { ...refs, state: 'gone', reason: 'REPEATER_LOST' });
+        });
       }
       return ended;
     },

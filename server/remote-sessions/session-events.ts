@@ -14,8 +14,11 @@ import type { WireEvent } from '../../protocol/repeater.ts';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import { retrying } from './db-retry.ts';
-import { applyEffect, recordingClosed, type EffectDeps } from './event-effects.ts';
+import { applyEffect, recordingClosed, type EffectDeps, type LiveEvent } from './event-effects.ts';
 import type { Runner } from './store.ts';
+
+/** What an applied event leaves: work for after the commit, or a live event recorded last in the transaction. */
+type Queued = (() => unknown) | LiveEvent;
 
 export type Received = { outcome: 'applied' | 'held' | 'repeat' } | { outcome: 'refused'; error: AppError };
 
@@ -37,21 +40,22 @@ export function createSessionEvents(deps: EffectDeps & { db: Knex; clock: Clock;
   const log = deps.logger.child({ component: 'session-events' });
 
   /** Applies one event in a savepoint: refused (an AppError), it leaves nothing and the session moves past it. */
-  async function applyOne(trx: Knex.Transaction, now: number, source: Runner, e: WireEvent, after: (() => unknown)[]): Promise<AppError | null> {
+  async function applyOne(trx: Knex.Transaction, now: number, source: Runner, e: WireEvent, after: Queued[]): Promise<AppError | null> {
     const mine: (() => unknown)[] = [];
+    const live: LiveEvent[] = [];
     try {
-      await trx.transaction((sp) => applyEffect(deps, { trx: sp, now, source, after: mine }, e));
+      await trx.transaction((sp) => applyEffect(deps, { trx: sp, now, source, after: mine, live }, e));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       log.error({ sessionId: e.sessionId, seq: e.seq, type: e.type, ticketId: e.ticketId, code: err.code, err: err.message }, 'a repeater event was refused: skipped');
       return err;
     }
-    after.push(...mine);
+    after.push(...mine, ...live);
     return null;
   }
 
   /** Applies the held events that now follow `applied`, in order; returns the new mark. */
-  async function drain(trx: Knex.Transaction, now: number, sessionUid: string, applied: number, after: (() => unknown)[]): Promise<number> {
+  async function drain(trx: Knex.Transaction, now: number, sessionUid: string, applied: number, after: Queued[]): Promise<number> {
     for (;;) {
       const next = (await trx('remote_session_events_held').where({ session_uid: sessionUid, seq: applied + 1 }).first()) as HeldRow | undefined;
       if (!next) return applied;
@@ -68,14 +72,18 @@ export function createSessionEvents(deps: EffectDeps & { db: Knex; clock: Clock;
     return Number(head.applied_seq);
   }
 
-  /** Runs `work` in a transaction (again when it must), then what its events queued for after the commit. */
-  async function transact<T>(work: (trx: Knex.Transaction, after: (() => unknown)[]) => Promise<T>): Promise<T> {
-    let after: (() => unknown)[] = [];
+  /** Runs `work` in a transaction (again when it must), its live events recorded last in it, then what its events queued for after the commit. */
+  async function transact<T>(work: (trx: Knex.Transaction, after: Queued[]) => Promise<T>): Promise<T> {
+    let after: Queued[] = [];
     const result = await retrying(() => {
       after = [];
-      return db.transaction((trx) => work(trx, after));
+      return db.transaction(async (trx) => {
+        const done = await work(trx, after);
+        for (const q of after) if (typeof q !== 'function') await deps.bus.record(trx, q[0], q[1] as never);
+        return done;
+      });
     });
-    for (const run of after) await run();
+    for (const run of after) if (typeof run === 'function') await run();
     return result;
   }
 
