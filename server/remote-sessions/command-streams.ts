@@ -3,7 +3,10 @@
 // written for each process holding a node name with a running lease, and the
 // server holding that process's stream — the one named in its claim — sends
 // it, in id order; a stream that reopens (on this server or another) resumes
-// after the last command its node received (COMMAND_CURSOR_HEADER). A stream
+// after the last command its node received (COMMAND_CURSOR_HEADER). A node's
+// commands are written with its claim row locked, so they commit in id order
+// (MariaDB hands out auto-increment ids at the insert, not the commit: id N+1
+// could otherwise be read, and passed by the cursor, before N commits). A stream
 // from a process that does not hold the name is refused before it opens; a
 // stream replaced by a newer one of the same process is ended. Closing a
 // stream ends nothing: only a lease that runs out does (lost-sessions.ts).
@@ -15,6 +18,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Clock } from '../clock.ts';
 import type { SseChannel } from '../events/sse.ts';
 import type { NodeClaims } from './node-claims.ts';
+import { retrying } from './db-retry.ts';
 
 interface HeldStream {
   node: string;
@@ -82,7 +86,7 @@ export class CommandStreams {
     const live = await this.#claims.live();
     if (live.length === 0) return;
     const now = this.#clock.now();
-    await this.#db('repeater_commands').insert(live.map((c) => ({ node: c.node, instance: c.instance, ticket_id: ticketId, reason, created_at: now })));
+    await this.#write(live.map((c) => ({ node: c.node, instance: c.instance, ticket_id: ticketId, reason, created_at: now })));
     await this.poll();
   }
 
@@ -90,7 +94,18 @@ export class CommandStreams {
   async endFor(target: { node: string; instance: string }, ticketIds: readonly string[], reason: CloseCodeId): Promise<void> {
     if (ticketIds.length === 0) return;
     const now = this.#clock.now();
-    await this.#db('repeater_commands').insert(ticketIds.map((ticketId) => ({ node: target.node, instance: target.instance, ticket_id: ticketId, reason, created_at: now })));
+    await this.#write(ticketIds.map((ticketId) => ({ node: target.node, instance: target.instance, ticket_id: ticketId, reason, created_at: now })));
+  }
+
+  /** Inserts commands with their nodes' claim rows locked (in name order): each node's commands commit in id order. */
+  #write(rows: { node: string; instance: string; ticket_id: string; reason: string; created_at: number }[]): Promise<void> {
+    const nodes = [...new Set(rows.map((r) => r.node))].sort();
+    return retrying(() =>
+      this.#db.transaction(async (trx) => {
+        for (const node of nodes) await trx('repeater_claims').where({ node }).forUpdate().first('node');
+        await trx('repeater_commands').insert(rows);
+      }),
+    );
   }
 
   /** Sends the commands written (here or elsewhere) for the streams held here; ends those replaced by a newer stream. */
