@@ -18,6 +18,7 @@ import * as uploadReservations from './014_upload_reservations.ts';
 import * as sealedTotpSecret from './015_sealed_totp_secret.ts';
 import * as eventOutbox from './016_event_outbox.ts';
 import * as nodeClaims from './017_node_claims.ts';
+import * as recordingFileUnique from './018_recording_file_unique.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -37,6 +38,7 @@ const migrations: Record<string, Knex.Migration> = {
   '015_sealed_totp_secret': sealedTotpSecret,
   '016_event_outbox': eventOutbox,
   '017_node_claims': nodeClaims,
+  '018_recording_file_unique': recordingFileUnique,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,7 +1,7 @@
 // Builds the Express application from ready services: security headers,
 // bodies, sessions, passport, CSRF, the APIs and the error mapping. Pages
 // (admin web, viewer) mount through `pages`.
-import express, { type Express } from 'express';
+import express, { Router, type Express } from 'express';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -100,7 +100,11 @@ export function createApp(deps: AppDeps): Express {
   });
 
   if (deps.internalRepeater) {
-    app.use('/internal/v1/repeater', internalRepeaterRoutes({ ...deps.internalRepeater, version: PRODUCT_VERSION }));
+    // Mounted case-sensitively: the public nginx site refuses `location /internal/` in that case only, and Express
+    // would otherwise take /INTERNAL/… too (a 404 here, like any path that is not ours).
+    const internal = Router({ caseSensitive: true });
+    internal.use('/internal/v1/repeater', internalRepeaterRoutes({ ...deps.internalRepeater, version: PRODUCT_VERSION }));
+    app.use(internal);
   }
 
   // Every asset is served by the product itself: no CDN.

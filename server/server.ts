@@ -132,7 +132,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const repeater = config.repeaterLink.publicUrl ? null : new Repeater({ authorizeLeg, logger, options: config.repeater, gate, trustProxy });
   // Nodes, sessions and legs as every server sees them: the database (ARCHITECTURE.md, "One truth for nodes and sessions").
   const { lostAfterMs, eventGapMs } = config.repeaterLink;
-  const remote = startRemoteSessions({ db, clock, bus, logger, tickets, recordings, work, embedded: repeater, nodes: config.repeaterLink.secret ? { lostAfterMs, gapMs: eventGapMs } : null });
+  const remote = startRemoteSessions({ db, clock, bus, logger, tickets, recordings, work, embedded: repeater, recordingsDir: config.repeater.recordingsDir, nodes: config.repeaterLink.secret ? { lostAfterMs, gapMs: eventGapMs } : null });
   // Recordings handed over by nodes with their own RECORDINGS_DIR; each waits for its ticket's events (its row) to be handled.
   const handover = createRecordingHandover({
     db,

@@ -5,14 +5,17 @@
 // the name once the first stops. A forger under the name is refused at every
 // door, and its stream's close ends nothing; only the holder's own stream
 // receives its commands, and a newer stream of the holder replaces the older.
+// A forger's recording hand-over is refused too; the internal door answers in
+// its own letter case only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { engines } from './databases.ts';
 import { startTwoServers, type TwoServers } from './two-servers.ts';
 import { FakeNode } from './fake-node.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
-import { internalPaths } from '../protocol/repeater.ts';
+import { RECORDING_HEADERS, internalPaths } from '../protocol/repeater.ts';
+import { recordingFileName } from '../repeater/recording-format.ts';
 import { openLeg } from './http-clients.ts';
 
 const engine = engines.includes('mysql') ? 'mysql' : 'sqlite';
@@ -96,4 +99,42 @@ describe('a forger under a node\'s name', () => {
       stop();
     }
   }, 30_000);
+});
+
+describe('the hand-over and the internal door', () => {
+  it('a recording handed over by a process that does not hold the node\'s name is refused in words, before its body is read', async () => {
+    const node = new FakeNode('node-handing');
+    const stop = await node.alive(urls()[0]);
+    const forger = new FakeNode('node-handing');
+    try {
+      const t = await two.approved();
+      const recordingId = randomUUID();
+      const at = Date.now();
+      const file = recordingFileName(String(t.id), recordingId, at);
+      const paired = node.number({ type: 'paired', sessionId: randomUUID(), ticketId: String(t.id), desktopAddress: '127.0.0.1', viewerAddress: '127.0.0.1', at, recording: { id: recordingId, file } });
+      expect((await node.post(urls()[0], [paired])).results).toEqual([{ ok: true }]);
+      const body = Buffer.from('HCREC02\nforged');
+      for (const server of urls()) {
+        const res = await fetch(`${server}${internalPaths.recordings}/${recordingId}?state=complete&endedAt=${Date.now()}&durationMs=5`, {
+          method: 'PUT',
+          headers: { ...forger.headers(), 'content-type': 'application/octet-stream', [RECORDING_HEADERS.ticket]: String(t.id), [RECORDING_HEADERS.file]: file, [RECORDING_HEADERS.sha256]: createHash('sha256').update(body).digest('hex') },
+          body,
+        });
+        expect(res.status).toBe(409);
+        expect(await res.json()).toMatchObject({ error: { code: 'NODE_NAME_TAKEN', message: expect.stringMatching(/does not hold the repeater node name node-handing/) } });
+      }
+      expect(await two.servers[0].db('recordings').where({ id: recordingId }).first()).toMatchObject({ state: 'recording', sha256: null });
+    } finally {
+      stop();
+    }
+  }, 30_000);
+
+  it('answers only in its own letter case: /INTERNAL/… (which nginx\'s case-sensitive location lets through) is a 404', async () => {
+    const node = new FakeNode('node-case');
+    for (const path of ['/INTERNAL/v1/repeater/hello', '/Internal/v1/repeater/hello', '/internal/v1/repeater/HELLO']) {
+      const res = await fetch(`${urls()[0]}${path}`, { headers: node.headers() });
+      expect(res.status, path).toBe(404);
+    }
+    expect((await fetch(`${urls()[0]}${internalPaths.hello}`, { headers: node.headers() })).status).toBe(200);
+  });
 });

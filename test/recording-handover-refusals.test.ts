@@ -4,7 +4,10 @@
 // Content-Length, a length past RECORDING_UPLOAD_MAX_BYTES, a body longer
 // than its length, a SHA-256 that is not the body's, a disk below
 // DATA_MIN_FREE_BYTES (and the node's outbox keeps the file and tries again);
-// the same file twice is kept once. And a node's late `recordingClosed` after
+// the same file twice is kept once; a process that does not hold the node's
+// name. A recording belongs to its node: another's `recordingClosed`, a
+// made-up SHA-256, a `paired` naming another's file are refused, and a
+// hand-over never renames over another row's file. And a node's late `recordingClosed` after
 // the server counted it lost (the fix of issue 23's review), on the link's own
 // events API. The server is real (SQLite, HTTP on loopback); hand-overs are
 // written on raw sockets.
@@ -17,7 +20,7 @@ import { pino } from 'pino';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
 import { TEST_REPEATER_SECRET } from './repeater-process.ts';
 import { approvedRequest, bearer, filesIn, orderedRecording, rawPut, recordingRow as rowOf, sha, type RecordingRow } from './recording-handover-helpers.ts';
-import { NODE_HEADER, RECORDING_HEADERS, internalPaths } from '../protocol/repeater.ts';
+import { INSTANCE_HEADER, NODE_HEADER, RECORDING_HEADERS, internalPaths } from '../protocol/repeater.ts';
 import { FakeNode } from './fake-node.ts';
 import { ServerLink } from '../repeater/server-link.ts';
 import { RecordingOutbox } from '../repeater/recording-outbox.ts';
@@ -58,15 +61,76 @@ describe('a node\'s late recordingClosed', () => {
   }, 30_000);
 });
 
+describe('a recording belongs to the node that began it', () => {
+  const put = (node: FakeNode, id: string, ticket: number, file: string, body: Buffer) =>
+    rawPut(h.server.url, `${internalPaths.recordings}/${id}?state=complete&endedAt=${Date.now()}&durationMs=1000`, { ...node.headers(), [RECORDING_HEADERS.ticket]: String(ticket), [RECORDING_HEADERS.file]: file, [RECORDING_HEADERS.sha256]: sha(body) }, body, body.length);
+
+  it('another node\'s recordingClosed (in order or as a repeat) is refused, and so is the node\'s own with a SHA-256 of a file the server does not hold; the real hand-over then closes it', async () => {
+    const a = new FakeNode(`owner-${randomUUID().slice(0, 8)}`);
+    const stopA = await a.alive(h.server.url);
+    const b = new FakeNode(`other-${randomUUID().slice(0, 8)}`);
+    const stopB = await b.alive(h.server.url);
+    try {
+      const t = await approved();
+      const { recordingId, file, sessionId, startedAt } = await orderedRecording(h, a, t.id);
+      const close = { recordingId, ticketId: String(t.id), file, state: 'complete' as const, problem: null, bytes: 1, sha256: 'f'.repeat(64), startedAt, endedAt: Date.now(), durationMs: 1 };
+      const forged = b.number({ type: 'recordingClosed', sessionId: randomUUID(), ...close });
+      for (let i = 0; i < 2; i++) expect((await b.post(h.server.url, [forged])).results).toEqual([{ ok: false, error: { code: 'RECORDING_NOT_FOUND', message: expect.stringMatching(/was begun by repeater node other-/) } }]);
+      const forgedInSession = b.number({ type: 'recordingClosed', sessionId, ...close });
+      expect((await b.post(h.server.url, [forgedInSession])).results).toMatchObject([{ ok: false, error: { code: 'RECORDING_NOT_FOUND' } }]);
+      const ownMadeUp = a.number({ type: 'recordingClosed', sessionId, ...close });
+      for (let i = 0; i < 2; i++) expect((await a.post(h.server.url, [ownMadeUp])).results).toMatchObject([{ ok: false, error: { code: 'RECORDING_HASH_MISMATCH' } }]);
+      expect(await recordingRow(recordingId)).toMatchObject({ state: 'recording', sha256: null });
+
+      const good = Buffer.concat([Buffer.from('HCREC02\n'), randomBytes(500)]);
+      const handed = await put(a, recordingId, t.id, file, good);
+      expect(handed.status, handed.text).toBe(200);
+      expect(await recordingRow(recordingId)).toMatchObject({ state: 'complete', sha256: sha(good), bytes: good.length });
+    } finally {
+      stopA();
+      stopB();
+    }
+  }, 30_000);
+
+  it('a paired naming another recording\'s file is refused (the server derives the name); no hand-over renames over another row\'s file', async () => {
+    const a = new FakeNode(`owner-${randomUUID().slice(0, 8)}`);
+    const stopA = await a.alive(h.server.url);
+    const b = new FakeNode(`other-${randomUUID().slice(0, 8)}`);
+    const stopB = await b.alive(h.server.url);
+    try {
+      const t1 = await approved();
+      const rA = await orderedRecording(h, a, t1.id);
+      const kept = Buffer.concat([Buffer.from('HCREC02\n'), randomBytes(2000)]);
+      expect((await put(a, rA.recordingId, t1.id, rA.file, kept)).status).toBe(200);
+
+      const t2 = await approved();
+      const idB = randomUUID();
+      const paired = b.number({ type: 'paired', sessionId: randomUUID(), ticketId: String(t2.id), desktopAddress: '127.0.0.1', viewerAddress: '127.0.0.1', at: Date.now(), recording: { id: idB, file: rA.file } });
+      expect((await b.post(h.server.url, [paired])).results).toEqual([{ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/is written to .*\.hcrec, not /) } }]);
+      expect(await h.server.db('recordings').where({ id: idB }).first()).toBeUndefined();
+      const forged = Buffer.concat([Buffer.from('HCREC02\n'), Buffer.from('forged by another node')]);
+      expect((await put(b, idB, t2.id, rA.file, forged)).status).toBe(404);
+      // Nor can a row be pointed at another's file afterwards: recordings.file is unique (migration 018).
+      await h.server.db('recordings').insert({ id: idB, file: `${rA.file}.x`, ticket_id: t2.id, remote_session_id: null, technician_id: null, node: b.name, started_at: Date.now(), state: 'recording' });
+      await expect(h.server.db('recordings').where({ id: idB }).update({ file: rA.file })).rejects.toThrow(/UNIQUE|Duplicate/i);
+      expect(readFileSync(join(h.recordingsDir, rA.file)).equals(kept)).toBe(true);
+      expect(await recordingRow(rA.recordingId)).toMatchObject({ state: 'complete', sha256: sha(kept) });
+    } finally {
+      stopA();
+      stopB();
+    }
+  }, 30_000);
+});
+
 describe('hostile hand-overs are refused in words and leave nothing on disk', () => {
   it('no secret, a path out of the directory, a recording not ordered, no length, over the limit, a longer body, a wrong SHA-256; the same file twice is kept once', async () => {
     const name = 'node-hostile';
     const t = await approved();
-    const { recordingId, file } = await orderedRecording(h, name, t.id);
+    const { recordingId, file, node } = await orderedRecording(h, name, t.id);
     const before = filesIn(h.recordingsDir);
     const good = Buffer.concat([Buffer.from('HCREC02\n'), randomBytes(3000)]);
     const path = (id = recordingId) => `${internalPaths.recordings}/${id}?state=complete&endedAt=${Date.now()}&durationMs=1000`;
-    const headers = (over: Record<string, string> = {}) => ({ authorization: bearer.authorization, [NODE_HEADER]: name, [RECORDING_HEADERS.ticket]: String(t.id), [RECORDING_HEADERS.file]: file, [RECORDING_HEADERS.sha256]: sha(good), ...over });
+    const headers = (over: Record<string, string> = {}) => ({ authorization: bearer.authorization, [NODE_HEADER]: name, [INSTANCE_HEADER]: node.instance, [RECORDING_HEADERS.ticket]: String(t.id), [RECORDING_HEADERS.file]: file, [RECORDING_HEADERS.sha256]: sha(good), ...over });
     const refused = (status: number, code: string, answer: { status: number; text: string }): void => {
       expect(answer.status, answer.text).toBe(status);
       expect(answer.text).toContain(`"code":"${code}"`);
@@ -78,7 +142,8 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
     refused(400, 'VALIDATION_FAILED', await rawPut(h.server.url, path(), headers({ [RECORDING_HEADERS.file]: '../../../etc/cron.d/x' }), good, good.length));
     refused(400, 'VALIDATION_FAILED', await rawPut(h.server.url, path(), headers({ [RECORDING_HEADERS.file]: `/tmp/${t.id}-${recordingId}.hcrec` }), good, good.length));
     refused(404, 'RECORDING_NOT_FOUND', await rawPut(h.server.url, path(randomUUID()), headers(), good, good.length));
-    refused(404, 'RECORDING_NOT_FOUND', await rawPut(h.server.url, path(), headers({ [NODE_HEADER]: 'another-node' }), good, good.length));
+    refused(409, 'NODE_NAME_TAKEN', await rawPut(h.server.url, path(), headers({ [NODE_HEADER]: 'another-node' }), good, good.length));
+    refused(409, 'NODE_NAME_TAKEN', await rawPut(h.server.url, path(), headers({ [INSTANCE_HEADER]: randomUUID() }), good, good.length));
     refused(404, 'RECORDING_NOT_FOUND', await rawPut(h.server.url, path(), headers({ [RECORDING_HEADERS.file]: file.replace(/^\d{4}/, '1999') }), good, good.length));
     refused(411, 'LENGTH_REQUIRED', await rawPut(h.server.url, path(), headers(), good, null));
     // Declared past RECORDING_UPLOAD_MAX_BYTES (4 GiB): refused before a byte is read.
@@ -115,20 +180,23 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
   it('below DATA_MIN_FREE_BYTES the server refuses in words (507 DISK_LOW), and the node keeps the file and tries again', async () => {
     const low = await startHarness('sqlite', { REPEATER_SECRET: TEST_REPEATER_SECRET, RECORD_SESSIONS: 'on', DATA_MIN_FREE_BYTES: String(2 ** 52) });
     const dir = ownDir();
+    const holder = new FakeNode('node-low'); // the process whose link the outbox uses: it holds the name
     const outbox = new RecordingOutbox({
       recordingsDir: dir,
       node: 'node-low',
       logger: pino({ level: 'silent' }),
-      link: new ServerLink({ serverUrl: low.server.url, secret: TEST_REPEATER_SECRET, node: 'node-low', logger: pino({ level: 'silent' }) }),
+      link: new ServerLink({ serverUrl: low.server.url, secret: TEST_REPEATER_SECRET, node: 'node-low', instance: holder.instance, logger: pino({ level: 'silent' }) }),
       eventsDelivered: () => Promise.resolve(true),
       maxBackoffMs: 200,
     });
+    let stopHolder = (): void => undefined;
     try {
       const tech = await low.createTechnician(await low.login('admin', ADMIN_PASSWORD), 'ana');
       const t = await approvedRequest(low, tech);
-      const { recordingId, file, startedAt } = await orderedRecording(low, 'node-low', t.id);
+      stopHolder = await holder.alive(low.server.url);
+      const { recordingId, file, startedAt } = await orderedRecording(low, holder, t.id);
       const bytes = Buffer.concat([Buffer.from('HCREC02\n'), randomBytes(2000)]);
-      const answer = await rawPut(low.server.url, `${internalPaths.recordings}/${recordingId}?state=complete&endedAt=${Date.now()}&durationMs=5`, { ...bearer, [NODE_HEADER]: 'node-low', [RECORDING_HEADERS.ticket]: String(t.id), [RECORDING_HEADERS.file]: file, [RECORDING_HEADERS.sha256]: sha(bytes) }, bytes, bytes.length);
+      const answer = await rawPut(low.server.url, `${internalPaths.recordings}/${recordingId}?state=complete&endedAt=${Date.now()}&durationMs=5`, { ...holder.headers(), [RECORDING_HEADERS.ticket]: String(t.id), [RECORDING_HEADERS.file]: file, [RECORDING_HEADERS.sha256]: sha(bytes) }, bytes, bytes.length);
       expect(answer.status).toBe(507);
       expect(answer.text).toMatch(/"code":"DISK_LOW".*below DATA_MIN_FREE_BYTES: the node keeps the recording/);
 
@@ -144,6 +212,7 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
       expect(filesIn(low.recordingsDir)).toEqual([]);
       expect(((await low.server.db('recordings').where({ id: recordingId }).first()) as RecordingRow).state).toBe('recording');
     } finally {
+      stopHolder();
       outbox.close();
       await low.close();
     }

@@ -4,7 +4,8 @@
 // both servers, every session ends with exactly one closed row, its bytes, no
 // open row; a late `paired` after its `ended` (the gap given up on) is
 // recognised; a batch with one invalid event applies the others, and a close
-// code from a newer repeater is stored as it is. "Desktop connected" is the
+// code from a newer repeater is stored as it is; one that breaks a constraint
+// is that event's refusal, not the batch's 500. "Desktop connected" is the
 // same on both servers. A node's stream moving between servers ends nothing;
 // only its lease running out does — once, one row each, both servers reaping.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { startTwoServers, type TwoServers } from './two-servers.ts';
 import { FakeNode } from './fake-node.ts';
 import { loginAt, openSse, type Tech } from './http-clients.ts';
 import type { SessionEvent, WireEvent } from '../protocol/repeater.ts';
+import { recordingFileName } from '../repeater/recording-format.ts';
 
 const engine = engines.includes('mysql') ? 'mysql' : 'sqlite';
 let two: TwoServers;
@@ -142,6 +144,35 @@ describe('events by session, whichever server receives them', () => {
       const rows = await rowsOf(t.id);
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ end_reason: 'RELAY_REBALANCED', bytes_desktop_to_viewer: 4_242, bytes_viewer_to_desktop: 42 });
+    } finally {
+      stop();
+    }
+  }, 30_000);
+});
+
+describe('an event that breaks a constraint', () => {
+  it('is refused on its own (a recording id taken already): the batch is answered 200, its other events applied, nothing retried', async () => {
+    const node = new FakeNode('node-constraint');
+    const stop = await node.alive(urls()[0]);
+    try {
+      const [t1, t2] = [await two.approved(), await two.approved()];
+      const recordingId = randomUUID();
+      const at = Date.now();
+      const paired = (ticketId: number) => node.number({ type: 'paired', sessionId: randomUUID(), ticketId: String(ticketId), desktopAddress: '127.0.0.1', viewerAddress: '127.0.0.1', at, recording: { id: recordingId, file: recordingFileName(String(ticketId), recordingId, at) } });
+      expect((await node.post(urls()[0], [paired(t1.id)])).results).toEqual([{ ok: true }]);
+      const again = paired(t2.id);
+      const waiting = node.number({ type: 'legWaiting', sessionId: randomUUID(), ticketId: String(t2.id), side: 'desktop', remoteAddress: '127.0.0.1', at });
+      const started = Date.now();
+      const answer = await node.post(urls()[1], [again, waiting]);
+      expect(answer.status).toBe(200);
+      expect(answer.results).toEqual([{ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/conflicts with what the server holds/) } }, { ok: true }]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await db()('remote_legs').where({ session_uid: waiting.sessionId }).first()).toBeDefined();
+      expect(await db()('remote_sessions').where({ session_uid: again.sessionId }).first()).toBeUndefined(); // the refused event left nothing
+      expect(((await db()('recordings').where({ id: recordingId })) as { ticket_id: number }[]).map((r) => r.ticket_id)).toEqual([t1.id]);
+      // The node's queue moves on: the next event of the refused one's session is applied.
+      const next = node.number({ type: 'progress', sessionId: again.sessionId, ticketId: String(t2.id), bytesDesktopToViewer: 1, bytesViewerToDesktop: 1 });
+      expect((await node.post(urls()[0], [next])).results).toEqual([{ ok: true }]);
     } finally {
       stop();
     }

@@ -6,8 +6,10 @@
 // byte is read. The body streams to a `.part` beside its place with its size
 // and SHA-256 computed on the way; a body that is not what the node hashed is
 // refused and nothing stays on disk; else it is renamed into place (the same
-// relative path as on the node) and the row is closed with the size and
-// SHA-256 of what the server keeps. The same file twice changes nothing.
+// relative path as on the node, which the server derived when the row was
+// written, and never one another row names) and the row is closed with the
+// size and SHA-256 of what the server keeps. The same file twice changes
+// nothing. The route checks that the sending process holds the node's name.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -87,6 +89,9 @@ export function createRecordingHandover(deps: {
     if (!row || row.ticketId !== input.ticketId || row.file !== input.file || row.node !== input.node) {
       throw new AppError('RECORDING_NOT_FOUND', `No recording ${input.recordingId} of ticket ${input.ticketId} in ${input.file} was ordered from repeater node ${input.node}`);
     }
+    // Its file is its own: never renamed over one another row names (recordings.file is unique too, migration 018).
+    const other = (await db('recordings').where({ file: row.file }).whereNot({ id: row.id }).first('id')) as { id: string } | undefined;
+    if (other) throw new AppError('RECORDING_NOT_FOUND', `The file ${row.file} belongs to another recording (${other.id}): recording ${input.recordingId} is not handed over there`);
     if (row.state === 'purged') throw new AppError('RECORDING_PURGED', `Recording ${input.recordingId} was deleted here (${row.purgeReason ?? 'purged'}); the node need not keep it`);
     return row;
   }

@@ -19,11 +19,14 @@ import { ticketStore } from '../tickets/store.ts';
 import type { TicketService } from '../tickets/service.ts';
 import { recordingStore } from '../recordings/store.ts';
 import { remoteLegStore, remoteSessionStore, type Runner } from './store.ts';
+import { checkPairedRecording, checkRecordingClosed } from './recording-senders.ts';
 
 export interface EffectDeps {
   bus: EventBus;
   tickets: TicketService;
   logger: Logger;
+  /** The server's RECORDINGS_DIR: a node's close with a SHA-256 is taken only for a file held there (recording-senders.ts). */
+  recordingsDir?: string | null;
 }
 
 export interface EffectContext {
@@ -64,6 +67,7 @@ export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireE
       return;
 
     case 'paired': {
+      checkPairedRecording(e);
       await remoteLegStore.gone(trx, e.sessionId);
       if (await remoteSessionStore.bySession(trx, e.sessionId)) return; // its row is there already
       if (ticket.status === 'approved') {
@@ -104,6 +108,7 @@ export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireE
     }
 
     case 'recordingClosed':
+      await checkRecordingClosed(trx, source, deps.recordingsDir ?? null, e);
       await recordingClosed(trx, now, e);
       return;
   }

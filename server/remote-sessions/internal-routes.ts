@@ -28,7 +28,8 @@ export function internalRepeaterRoutes(deps: {
   version: string;
   handover?: RecordingHandover | null;
 }): Router {
-  const router = Router();
+  // Paths are matched in their exact case: nginx's `location /internal/` is, and another spelling must not reach this door (app.ts).
+  const router = Router({ caseSensitive: true });
   router.use(requireSecret(deps.secret));
   const { events, claims, commands } = deps.remote;
   if (!claims || !commands) throw new Error('the repeater link needs node claims and command streams');
@@ -42,7 +43,12 @@ export function internalRepeaterRoutes(deps: {
     router.put('/recordings/:recordingId', async (req, res) => {
       const params = parseOrThrow(handoverParams, req.params, 'recording id');
       const query = parseOrThrow(handoverQuery, req.query, 'query');
-      const node = parseOrThrow(nodeName, req.get(NODE_HEADER) ?? '', NODE_HEADER);
+      const { node, instance } = whoIs(req);
+      // Only the process holding the node's name hands its recordings over (refused before a byte is read).
+      if (!(await claims.holds(node, instance))) {
+        res.set('connection', 'close');
+        return void refuseName(res, `This process (instance ${instance}) does not hold the repeater node name ${node}: its recordings are not taken`);
+      }
       const headers = parseOrThrow(handoverHeaders, { ticket: req.get(RECORDING_HEADERS.ticket), file: req.get(RECORDING_HEADERS.file), sha256: req.get(RECORDING_HEADERS.sha256) }, 'recording headers');
       const length = req.get('content-length');
       const kept = await handover.receive(

@@ -53,6 +53,7 @@ export function createNodeClaims({ db, clock, logger, leaseMs }: { db: Knex; clo
           log.warn({ node, instance, previous: row.instance, silentSince: iso(Number(row.lease_until) - leaseMs) }, 'repeater node name taken over from a process whose lease ran out');
           return { ok: true };
         }),
+        { insertRace: true },
       );
     },
 

@@ -32,6 +32,8 @@ export interface RemoteSessionsDeps {
   tickets: TicketService;
   recordings: RecordingService | null;
   work: BackgroundWork;
+  /** RECORDINGS_DIR: where a node sharing the directory leaves the files it closes (recording-senders.ts). */
+  recordingsDir?: string | null;
   /** The embedded repeater, or null (repeater processes only). */
   embedded: Repeater | null;
   /** Repeater processes are linked (REPEATER_SECRET): node claims, their leases, commands. */
@@ -52,7 +54,7 @@ export function startRemoteSessions(deps: RemoteSessionsDeps) {
   // This server's name in the claims (the stream it holds) and on the embedded repeater's rows.
   const server = randomUUID();
   const gapMs = deps.nodes?.gapMs ?? 30_000;
-  const events = createSessionEvents({ db, clock, bus, logger, tickets: deps.tickets, gapMs });
+  const events = createSessionEvents({ db, clock, bus, logger, tickets: deps.tickets, gapMs, recordingsDir: deps.recordingsDir ?? null });
   const leaseMs = Math.max(1_000, deps.nodes?.lostAfterMs ?? 0);
   const claims = deps.nodes ? createNodeClaims({ db, clock, logger, leaseMs }) : null;
   const commands = claims ? new CommandStreams({ db, clock, claims, server, logger, pollMs: COMMAND_POLL_MS }) : null;

@@ -7,15 +7,28 @@
 // recording's close is still taken: it is idempotent by its row's state); one
 // beyond the next waits, stored (remote_session_events_held), until the gap
 // fills — then the held ones follow in order — or gapMs passes, when the gap
-// is skipped in words. One refused (its ticket is unknown) is logged, skipped
-// past, and said in its result; the others are applied.
+// is skipped in words. One refused (its ticket is unknown, it breaks a
+// constraint: a recording id or file already taken) is logged, skipped past,
+// and said in its result; the others are applied. Only transient errors
+// (deadlock, lock wait, a busy SQLite) run the transaction again.
 import type { Knex } from 'knex';
 import type { WireEvent } from '../../protocol/repeater.ts';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import { retrying } from './db-retry.ts';
 import { applyEffect, recordingClosed, type EffectDeps, type LiveEvent } from './event-effects.ts';
+import { checkRecordingClosed } from './recording-senders.ts';
 import type { Runner } from './store.ts';
+
+/** An event's refusal: an AppError, or a constraint it breaks (no retry makes it pass: it is that event's fault, not the batch's). */
+function asRefusal(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || code === 'ER_DUP_ENTRY' || code.startsWith('ER_NO_REFERENCED_ROW') || code.startsWith('ER_ROW_IS_REFERENCED') || code === 'ER_BAD_NULL_ERROR')) {
+    return new AppError('VALIDATION_FAILED', `The event conflicts with what the server holds (${code}): refused`);
+  }
+  return null;
+}
 
 /** What an applied event leaves: work for after the commit, or a live event recorded last in the transaction. */
 type Queued = (() => unknown) | LiveEvent;
@@ -45,8 +58,9 @@ export function createSessionEvents(deps: EffectDeps & { db: Knex; clock: Clock;
     const live: LiveEvent[] = [];
     try {
       await trx.transaction((sp) => applyEffect(deps, { trx: sp, now, source, after: mine, live }, e));
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+    } catch (caught) {
+      const err = asRefusal(caught);
+      if (!err) throw caught;
       log.error({ sessionId: e.sessionId, seq: e.seq, type: e.type, ticketId: e.ticketId, code: err.code, err: err.message }, 'a repeater event was refused: skipped');
       return err;
     }
@@ -94,7 +108,19 @@ export function createSessionEvents(deps: EffectDeps & { db: Knex; clock: Clock;
         const now = clock.now();
         let applied = await markOf(trx, e.sessionId, now);
         if (e.seq <= applied) {
-          if (e.type === 'recordingClosed') await recordingClosed(trx, now, e);
+          if (e.type !== 'recordingClosed') return { outcome: 'repeat' };
+          // A recording's close is taken even as a repeat, with the same checks as in order (its sender's, its file's).
+          try {
+            await trx.transaction(async (sp) => {
+              await checkRecordingClosed(sp, source, deps.recordingsDir ?? null, e);
+              await recordingClosed(sp, now, e);
+            });
+          } catch (caught) {
+            const error = asRefusal(caught);
+            if (!error) throw caught;
+            log.error({ sessionId: e.sessionId, seq: e.seq, type: e.type, ticketId: e.ticketId, code: error.code, err: error.message }, 'a repeated recordingClosed was refused');
+            return { outcome: 'refused', error };
+          }
           return { outcome: 'repeat' };
         }
         if (e.seq > applied + 1) {
