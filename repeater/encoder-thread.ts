@@ -45,7 +45,7 @@ export class EncoderThread {
       this.#clients.clear();
       for (const c of clients) c.lost(message);
     };
-    worker.on('error', (err) => lost(`the recording encoder failed: ${err.message}`));
+    worker.on('error', (err) => lost(`the recording encoder failed: ${err.name}: ${err.message}`));
     worker.on('exit', (code) => lost(`the recording encoder stopped (exit code ${code})`));
     this.#worker = worker;
     return worker;

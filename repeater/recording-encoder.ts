@@ -70,12 +70,15 @@ interface Open {
 }
 
 /**
- * `b` as a part whose buffer can be transferred: its own buffer when it is
- * not from Node's shared pool (which only serves allocations under 4 KiB),
- * else a copy of its few bytes.
+ * `b` as a part whose buffer can be transferred: the buffer itself when `b`
+ * is all of it, or when it is the block the recorder sent (`mine`); else a
+ * copy of its bytes — it may be a slice of Node's shared pool, which cannot
+ * be transferred (and whose size differs between Node versions).
  */
-function own(b: Uint8Array): Part {
-  if (b.byteLength >= 4096 && b.buffer instanceof ArrayBuffer) return { buf: b.buffer, offset: b.byteOffset, length: b.byteLength };
+function own(b: Uint8Array, mine: ArrayBuffer | null): Part {
+  if (b.buffer === mine || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer)) {
+    return { buf: b.buffer as ArrayBuffer, offset: b.byteOffset, length: b.byteLength };
+  }
   const copy = new Uint8Array(b.byteLength);
   copy.set(b);
   return { buf: copy.buffer, offset: 0, length: b.byteLength };
@@ -101,7 +104,7 @@ export class Encoder {
       if (req.type === 'open') return this.#out(req.id, rec, [Buffer.from(req.head)], 0);
       if (req.type === 'block') {
         const parts = this.#block(rec, req);
-        const out = this.#out(req.id, rec, parts, req.length);
+        const out = this.#out(req.id, rec, parts, req.length, req.buf);
         // The block's buffer, when the file does not take it, goes back for the next block.
         if (!out.transfer.includes(req.buf) && out.reply.type === 'bytes') {
           out.reply.spare = req.buf;
@@ -114,7 +117,7 @@ export class Encoder {
       rec.hash.update(tail).update(index);
       const bytes = rec.offset + tail.length + index.length;
       this.#open.delete(req.id);
-      const parts = [own(tail), own(index)];
+      const parts = [own(tail, null), own(index, null)];
       return { reply: { type: 'finished', id: req.id, parts, bytes, sha256: rec.hash.digest('hex') }, transfer: transferOf(parts) };
     } catch (err) {
       this.#open.delete(req.id);
@@ -158,12 +161,12 @@ export class Encoder {
     return [header, payload];
   }
 
-  #out(id: string, rec: Open, chunks: Buffer[], rawBytes: number): { reply: EncoderReply; transfer: ArrayBuffer[] } {
+  #out(id: string, rec: Open, chunks: Buffer[], rawBytes: number, mine: ArrayBuffer | null = null): { reply: EncoderReply; transfer: ArrayBuffer[] } {
     const parts: Part[] = [];
     for (const c of chunks) {
       rec.hash.update(c);
       rec.offset += c.length;
-      parts.push(own(c));
+      parts.push(own(c, mine));
     }
     return { reply: { type: 'bytes', id, parts, rawBytes }, transfer: transferOf(parts) };
   }

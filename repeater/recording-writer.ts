@@ -147,6 +147,7 @@ export class Recorder {
 
   #reply(r: EncoderReply): void {
     if (r.type === 'failed') return this.#fail(`encoding the recording failed: ${r.message}`);
+    this.#lastProgress = Date.now(); // the encoder moving on is progress too (its thread may be slow to start)
     for (const p of r.parts) this.#ready.push(Buffer.from(p.buf, p.offset, p.length));
     if (r.type === 'bytes') {
       this.#readyRaw += r.rawBytes;
