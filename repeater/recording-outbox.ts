@@ -21,7 +21,9 @@
 //
 // While the server cannot be reached (or its disk is low: 507) the node keeps
 // trying, backing off up to 60 s, for as long as it runs; the link reopening
-// tries at once. A refusal (the server answered 4xx: a file it did not order,
+// tries at once. Each recording backs off on its own: one that keeps failing
+// (a server error on that file, an upload that times out) goes behind the
+// others, which are handed over meanwhile. A refusal (the server answered 4xx: a file it did not order,
 // a SHA-256 that does not match) is tried again at most MAX_REFUSALS times,
 // then parked (kept in the outbox, logged) until the node starts again.
 import { createHash } from 'node:crypto';
@@ -64,9 +66,11 @@ export class RecordingOutbox {
   readonly #o: Required<RecordingOutboxOptions>;
   readonly #box: string;
   readonly #log: RepeaterLogger;
-  /** Recordings to hand over, in order; the first is being tried. */
+  /** Recordings to hand over, in order; one that failed goes behind the others. */
   readonly #queue: string[] = [];
   readonly #refusals = new Map<string, number>();
+  /** Each failed recording's own backoff: when it is due again, and the wait after its next failure. */
+  readonly #retry = new Map<string, { at: number; backoff: number }>();
   /** Each recording's outbox writes, in order (its close waits for its beginning). */
   readonly #writes = new Map<string, Promise<void>>();
   #running = false;
@@ -144,8 +148,9 @@ export class RecordingOutbox {
     });
   }
 
-  /** Try now (the link is back). */
+  /** Try now (the link is back): every recording waiting out its backoff is due at once. */
   kick(): void {
+    for (const retry of this.#retry.values()) retry.at = 0;
     this.#wake?.();
   }
 
@@ -186,17 +191,20 @@ export class RecordingOutbox {
   }
 
   async #run(): Promise<void> {
-    let backoff = 500;
     while (this.#queue.length > 0 && !this.#closed) {
-      const id = this.#queue[0]!;
+      // The first recording that is due: one that keeps failing waits out its own backoff, the later ones go meanwhile.
+      const now = Date.now();
+      const id = this.#queue.find((q) => (this.#retry.get(q)?.at ?? 0) <= now);
+      if (id === undefined) {
+        await this.#sleep(Math.min(...this.#queue.map((q) => this.#retry.get(q)?.at ?? now)) - now);
+        continue;
+      }
       const outcome = await this.#attempt(id).catch((err: unknown): Outcome => {
         this.#log.warn({ err: (err as Error).message, recordingId: id }, 'handing a recording over failed; will try again');
         return 'retry';
       });
       if (outcome === 'done') {
-        this.#queue.shift();
-        this.#refusals.delete(id);
-        backoff = 500;
+        this.#dequeue(id);
         continue;
       }
       if (outcome === 'refused') {
@@ -204,21 +212,36 @@ export class RecordingOutbox {
         this.#refusals.set(id, refusals);
         if (refusals >= MAX_REFUSALS) {
           this.#log.error({ recordingId: id, refusals }, 'the server refused this recording again and again: parked in the outbox until the node starts again');
-          this.#queue.shift();
+          this.#dequeue(id);
           continue;
         }
       }
       if (this.#closed) return;
-      await new Promise<void>((woken) => {
-        const timer = setTimeout(woken, backoff);
-        this.#wake = () => {
-          clearTimeout(timer);
-          woken();
-        };
-      });
-      this.#wake = null;
-      backoff = Math.min(this.#o.maxBackoffMs, backoff * 2);
+      const backoff = this.#retry.get(id)?.backoff ?? 500;
+      this.#retry.set(id, { at: Date.now() + backoff, backoff: Math.min(this.#o.maxBackoffMs, backoff * 2) });
+      // Behind the others: the next recording due goes first.
+      this.#queue.splice(this.#queue.indexOf(id), 1);
+      this.#queue.push(id);
     }
+  }
+
+  #dequeue(id: string): void {
+    const at = this.#queue.indexOf(id);
+    if (at >= 0) this.#queue.splice(at, 1);
+    this.#refusals.delete(id);
+    this.#retry.delete(id);
+  }
+
+  /** Waits `ms`, or until kicked (the link is back) or closed. */
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((woken) => {
+      const timer = setTimeout(woken, Math.max(0, ms));
+      this.#wake = () => {
+        clearTimeout(timer);
+        woken();
+      };
+    });
+    this.#wake = null;
   }
 
   async #attempt(id: string): Promise<Outcome> {

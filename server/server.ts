@@ -2,6 +2,7 @@
 // on the same port, housekeeping; and takes it down in order. main.ts and the
 // tests both start the product through this.
 import { createServer } from 'node:http';
+import { applyRequestDeadlines, handoverDeadline } from './http/request-deadlines.ts';
 import type { AddressInfo } from 'node:net';
 import { randomToken } from '../lib/crypto.ts';
 import { readFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ import { KnexSessionStore } from './auth/session-store.ts';
 import { createLegAuthorizer } from './remote-sessions/repeater-bridge.ts';
 import { startRemoteSessions } from './remote-sessions/remote-sessions.ts';
 import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
-import type { LegSide } from '../protocol/repeater.ts';
+import { internalPaths, type LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
 import { createRecordingService } from './recordings/service.ts';
@@ -168,6 +169,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
   const httpServer = createServer(app);
+  // Node's 300 s request timeout per request, longer for a recording handed over on a slow link (server/http/request-deadlines.ts).
+  applyRequestDeadlines(httpServer, { defaultMs: 300_000, longerMs: handoverDeadline(internalPaths.recordings) });
   gate.attach(httpServer);
   if (repeater) repeater.attach(httpServer);
   else httpServer.on('upgrade', refuseUpgrade(config.repeaterLink.publicUrl));

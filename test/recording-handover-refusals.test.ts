@@ -177,6 +177,37 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
     expect(filesIn(h.recordingsDir).sort()).toEqual([...before, file].sort());
   }, 30_000);
 
+  it('a recording that keeps failing (503 on that file) backs off on its own: the ones closed after it are handed over meanwhile', async () => {
+    const dir = ownDir();
+    const tried: string[] = [];
+    const [stuck, later] = [randomUUID(), randomUUID()];
+    const link = {
+      putRecording: (id: string) => {
+        tried.push(id);
+        return Promise.resolve({ status: id === stuck ? 503 : 200, body: '' });
+      },
+      report: () => undefined,
+    };
+    const outbox = new RecordingOutbox({ recordingsDir: dir, node: 'node-per-recording', logger: pino({ level: 'silent' }), link: link as never, eventsDelivered: () => Promise.resolve(true), maxBackoffMs: 60_000 });
+    try {
+      await outbox.start();
+      const startedAt = Date.now();
+      for (const id of [stuck, later]) {
+        const file = `${new Date(startedAt).toISOString().slice(0, 7)}/7-${id}.hcrec`;
+        const bytes = Buffer.concat([Buffer.from('HCREC02\n'), randomBytes(100)]);
+        mkdirSync(join(dir, file, '..'), { recursive: true });
+        writeFileSync(join(dir, file), bytes);
+        outbox.begun({ id, file }, '7', startedAt, randomUUID());
+        outbox.closed({ sessionId: randomUUID(), recordingId: id, ticketId: '7', file, state: 'complete', problem: null, bytes: bytes.length, sha256: sha(bytes), startedAt, endedAt: Date.now(), durationMs: 5 });
+      }
+      await expect.poll(() => tried, { timeout: 5_000 }).toContain(later);
+      expect(outbox.pending).toBe(1); // the stuck one, waiting out its own backoff
+      expect(tried[0]).toBe(stuck);
+    } finally {
+      outbox.close();
+    }
+  }, 15_000);
+
   it('below DATA_MIN_FREE_BYTES the server refuses in words (507 DISK_LOW), and the node keeps the file and tries again', async () => {
     const low = await startHarness('sqlite', { REPEATER_SECRET: TEST_REPEATER_SECRET, RECORD_SESSIONS: 'on', DATA_MIN_FREE_BYTES: String(2 ** 52) });
     const dir = ownDir();
