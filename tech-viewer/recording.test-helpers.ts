@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { sealBytes } from '../lib/sealed.ts';
 import { blockAad, encodeBlockHeader, encodeFileHead, encodeIndex, encodeTrailer, recordingFileName, type RecordingHeader } from '../repeater/recording-format.ts';
-import type { Harness } from '../test/server-harness.ts';
+import { expect } from 'vitest';
+import type { Harness, Tech } from '../test/server-harness.ts';
 
 export interface Rec {
   dir: 0 | 1;
@@ -230,4 +231,16 @@ export async function storeRecording(h: Harness, file: Buffer, o: { technicianId
     state: o.state ?? 'complete',
   });
   return id;
+}
+
+/** The ticket's recordings once there is exactly one, in `state` (polled: a recording closes after its session). */
+export async function recordingsOf(_harness: Harness, tech: Tech, ticketId: number, state: string) {
+  let list: { id: string; state: string; durationMs: number }[] = [];
+  await expect
+    .poll(async () => {
+      list = (await tech.get(`/api/v1/tickets/${ticketId}`).expect(200)).body.recordings;
+      return list.map((r) => r.state);
+    }, { timeout: 20_000 })
+    .toEqual([state]);
+  return list;
 }

@@ -13,6 +13,8 @@ import { startXDisplay, type XDisplay } from '../test/x-display.ts';
 import { artifactsDir, launchChromium, technicianPage } from '../test/browser.ts';
 import { Tunnel } from '../desktop-client/core/tunnel.ts';
 import { openViewer } from '../test/help-session-helpers.ts';
+import { pixel, seekTo, waitForPixel } from './canvas-pixels.test-helpers.ts';
+import { recordingsOf } from './recording.test-helpers.ts';
 
 let h: Harness;
 let x: XDisplay;
@@ -54,12 +56,8 @@ async function approved(harness: Harness, viewOnly = false) {
 const techs = new Map<Harness, Tech>();
 async function techOf(harness: Harness): Promise<Tech> {
   if (harness === h) return ana;
-  let tech = techs.get(harness);
-  if (!tech) {
-    tech = await harness.createTechnician(await harness.login('admin', ADMIN_PASSWORD), 'ana');
-    techs.set(harness, tech);
-  }
-  return tech;
+  if (!techs.has(harness)) techs.set(harness, await harness.createTechnician(await harness.login('admin', ADMIN_PASSWORD), 'ana'));
+  return techs.get(harness)!;
 }
 
 async function openDesktop(harness: Harness, t: { id: number; secret: string }): Promise<Tunnel> {
@@ -71,47 +69,6 @@ async function openDesktop(harness: Harness, t: { id: number; secret: string }):
 }
 
 const loggedInPage = (harness: Harness, path: string, username = 'ana'): Promise<Page> => technicianPage(browser, harness.server.url, path, username, { width: 1280, height: 1000 });
-
-function pixel(page: Page, px: number, py: number): Promise<number[]> {
-  return page.evaluate(([cx, cy]) => {
-    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement | null;
-    if (!canvas || canvas.width === 0) return [-1, -1, -1];
-    return Array.from(canvas.getContext('2d')!.getImageData(cx!, cy!, 1, 1).data.slice(0, 3));
-  }, [px, py]);
-}
-
-const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) <= 3);
-
-async function waitForPixel(page: Page, px: number, py: number, rgb: number[], timeout = 15_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  let last: number[] = [];
-  while (Date.now() < deadline) {
-    last = await pixel(page, px, py);
-    if (close(last, rgb)) return;
-    await page.waitForTimeout(50);
-  }
-  throw new Error(`pixel (${px},${py}) is ${last.join(",")}, expected ${rgb.join(",")}`);
-}
-
-/** Seeks through the player's own seek bar (as a drag would). */
-async function seekTo(page: Page, ms: number): Promise<void> {
-  await page.evaluate((to) => {
-    const seek = document.getElementById('seek') as HTMLInputElement;
-    seek.value = String(to);
-    seek.dispatchEvent(new Event('input', { bubbles: true }));
-  }, ms);
-}
-
-async function recordingsOf(harness: Harness, tech: Tech, ticketId: number, state: string) {
-  let list: { id: string; state: string; durationMs: number }[] = [];
-  await expect
-    .poll(async () => {
-      list = (await tech.get(`/api/v1/tickets/${ticketId}`).expect(200)).body.recordings;
-      return list.map((r) => r.state);
-    }, { timeout: 20_000 })
-    .toEqual([state]);
-  return list;
-}
 
 async function openPlayer(harness: Harness, recordingId: string, username = 'ana'): Promise<Page> {
   const page = await loggedInPage(harness, `/recordings/${recordingId}`, username);
