@@ -1,22 +1,24 @@
 // Feeding a recording to noVNC: its own RFB, given a channel that replays the
-// recorded desktop→viewer bytes instead of a WebSocket. Blocks are read in
-// order as playback needs them (recording-file.js's walker over a window of
-// the file with a small read-ahead) and dropped once fed; records are handed
-// to RFB many at a time once it is connected (its receive queue takes
-// concatenated bytes), so fast-forwarding a long recording is quick. The viewer→desktop records are
-// followed for the technician's pointer (player-events.js).
+// recorded desktop→viewer bytes instead of a WebSocket. Blocks come in order
+// as playback needs them, read ahead a little (player-read.js: in pieces of
+// consecutive blocks, split by direction) and dropped once fed. Once RFB is
+// connected a piece's desktop bytes are handed to it as one message, their
+// own buffer (RFB's receive queue takes concatenated bytes and copies them in), so
+// fast-forwarding a long recording is quick; RFB draws into a held display
+// (player-display.js) that reaches the screen when the page gets a turn. The
+// viewer→desktop records are followed for the technician's pointer
+// (player-events.js).
 import RFB from '/vendor/novnc/core/rfb.js';
-import { BlockWalker } from './recording-file.js';
 import { ClientMessages } from './player-events.js';
+import { batchDrawing } from './player-display.js';
 
-/** Desktop bytes handed to RFB at once when fast-feeding. */
-const DELIVERY_BYTES = 1024 * 1024;
+/** Desktop bytes handed to RFB at once at most, when not a piece's own (a feed that ends inside one). */
+const DELIVERY_BYTES = 256 * 1024;
 /** Fast-feeding gives the page a turn this often (the seek bar stays responsive). */
 const YIELD_AFTER_MS = 15;
 /** Bytes RFB may hold unprocessed (it waits on image decoding) before feeding waits for it. */
 const BACKLOG_BYTES = 4 * 1024 * 1024;
 
-const u32 = (b, at) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 /** A turn for the page: a task, not a clamped timer. */
 const yieldToPage = () =>
   new Promise((resolve) => {
@@ -50,10 +52,15 @@ class ReplayChannel {
   // What the player's RFB sends is what the technician's viewer sent then: already recorded.
   send() {}
 
+  // As a WebSocket's, the close event comes after close() returns: RFB sets a disconnect timer in between, which
+  // the event clears (told at once, the timer would keep the old RFB and its receive queue for seconds).
   close() {
-    if (this.readyState === 'closed') return;
-    this.readyState = 'closed';
-    this.onclose?.({ code: 1000, reason: '', wasClean: true });
+    if (this.readyState === 'closed' || this.readyState === 'closing') return;
+    this.readyState = 'closing';
+    setTimeout(() => {
+      this.readyState = 'closed';
+      this.onclose?.({ code: 1000, reason: '', wasClean: true });
+    }, 0);
   }
 }
 
@@ -65,25 +72,26 @@ export class Feeder {
   /** The walker reached the end of the recording. */
   done = false;
   #screen;
-  #file;
-  #newSource;
+  #newWalker;
   #hooks;
   #rfb = null;
   #channel = null;
+  #drawing = null;
   #walker = null;
   #events = null;
-  #raw = null;
-  #r = 0;
+  #piece = null;
+  #i = 0;
+  #staged = [];
+  #stagedBytes = 0;
   #run = 0;
   #feeding = Promise.resolve(true);
   #attached = null;
   #connected = false;
 
-  /** `file`: { version, dataStart, index } (recording-file.js); `newSource()`: a fresh window over the file; `hooks.damaged(report)`. */
-  constructor(screen, file, newSource, hooks = {}) {
+  /** `newWalker()`: a walk over the blocks from the first (player-read.js's blockReader); `hooks.damaged(report)`. */
+  constructor(screen, newWalker, hooks = {}) {
     this.#screen = screen;
-    this.#file = file;
-    this.#newSource = newSource;
+    this.#newWalker = newWalker;
     this.#hooks = hooks;
     this.restart();
   }
@@ -100,6 +108,7 @@ export class Feeder {
     this.#rfb.viewOnly = true;
     this.#rfb.scaleViewport = true;
     this.#rfb.focusOnClick = false;
+    this.#drawing = batchDrawing(this.#rfb._display);
     // RFB reads its handshake one message at a time (a step that sends waits for the next message): until it
     // is connected, each recorded piece is its own message, as it was on the wire; after, many go at once.
     this.#connected = false;
@@ -107,19 +116,23 @@ export class Feeder {
     this.#channel.open();
     // RFB attaches the channel on a timer of its own, set just now: bytes delivered before that would be lost.
     this.#attached = new Promise((resolve) => setTimeout(resolve, 0));
-    this.#walker = new BlockWalker(this.#newSource(), this.#file, 0);
+    const run = this.#run;
+    this.#walker = this.#newWalker();
+    this.#walker.onWait = () => this.#show(run); // what is fed shows while the reading waits for the network
     this.#events = new ClientMessages({ pointer: (ms, mask, x, y) => (this.pointer = { ms, mask, x, y }) });
-    this.#raw = null;
-    this.#r = 0;
+    this.#piece = null;
+    this.#i = 0;
+    this.#staged = [];
+    this.#stagedBytes = 0;
     this.position = -1;
     this.pointer = null;
     this.done = false;
   }
 
-  /** The time of the next desktop record in the block at hand; 'end' past the last; null when not known yet. */
+  /** The time of the next desktop record in the piece at hand; 'end' past the last; null when not known yet. */
   nextDesktopMs() {
-    const raw = this.#raw;
-    for (let r = this.#r; raw && r + 9 <= raw.length; r += 9 + u32(raw, r + 5)) if (raw[r] === 0) return u32(raw, r + 1);
+    const b = this.#piece;
+    for (let i = this.#i; b && i < b.count; i++) if (b.table[4 * i + 1] === 0) return b.table[4 * i];
     return this.done ? 'end' : null;
   }
 
@@ -137,64 +150,106 @@ export class Feeder {
 
   async #feed(target, stop) {
     const run = this.#run;
+    const drawing = this.#drawing;
     await this.#attached;
-    let staged = [];
-    let stagedBytes = 0;
+    drawing.hold();
+    try {
+      return await this.#feedHeld(run, target, stop);
+    } finally {
+      if (run === this.#run) this.#deliver();
+      drawing.release();
+    }
+  }
+
+  async #feedHeld(run, target, stop) {
     let since = performance.now();
-    const flush = async () => {
-      if (stagedBytes === 0) return;
-      const bytes = new Uint8Array(stagedBytes);
-      let at = 0;
-      for (const piece of staged) {
-        bytes.set(piece, at);
-        at += piece.length;
-      }
-      staged = [];
-      stagedBytes = 0;
-      this.#channel.deliver(bytes.buffer);
-      while (this.#backlog() > BACKLOG_BYTES && run === this.#run) await nextFrame();
-    };
     while (run === this.#run) {
-      const raw = this.#raw;
-      if (!raw || this.#r >= raw.length) {
+      const b = this.#piece;
+      if (!b || this.#i >= b.count) {
         if (this.done) break;
-        await flush(); // what is staged shows while the next block loads
-        if (run !== this.#run) return false;
+        this.#deliver(); // the piece's desktop bytes, whole: their own buffer
+        if (!(await this.#drained(run))) return false;
         const got = await this.#walker.next();
         if (run !== this.#run) return false;
         if (got.type === 'end') this.done = true;
         else if (got.type === 'damaged') this.#hooks.damaged?.(got);
         else {
-          this.#raw = got.raw;
-          this.#r = 0;
+          this.#piece = got;
+          this.#i = 0;
         }
         continue;
       }
-      const r = this.#r;
-      const ms = u32(raw, r + 1);
+      const at = 4 * this.#i;
+      const ms = b.table[at];
       if (ms > target) break;
-      const len = u32(raw, r + 5);
-      const data = raw.subarray(r + 9, r + 9 + len);
-      if (raw[r] === 0) {
-        staged.push(data);
-        stagedBytes += len;
-        if (stagedBytes >= DELIVERY_BYTES || !this.#connected) await flush();
-      } else this.#events.push(ms, data);
-      this.#r = r + 9 + len;
-      if (this.#r >= raw.length) this.#raw = null; // fed: dropped
+      const from = b.table[at + 2];
+      const bytes = (b.table[at + 1] === 0 ? b.desk : b.client).subarray(from, from + b.table[at + 3]);
+      this.#i += 1;
+      if (this.#i >= b.count) this.#piece = null; // fed: dropped (what is staged of it goes with the staged bytes)
       this.position = Math.max(this.position, ms);
+      if (b.table[at + 1] !== 0) this.#events.push(ms, bytes);
+      else {
+        this.#stage(bytes);
+        if (this.#stagedBytes >= DELIVERY_BYTES || !this.#connected) {
+          this.#deliver();
+          if (!(await this.#drained(run))) return false;
+        }
+      }
       if (performance.now() - since > YIELD_AFTER_MS) {
-        await flush();
-        await yieldToPage();
+        this.#show(run);
+        if (!(await this.#drained(run))) return false;
+        await yieldToPage(); // the page's turn shows where the feed is
         since = performance.now();
         if (run !== this.#run || stop()) return false;
       }
     }
     if (run !== this.#run) return false;
-    await flush();
-    if (run !== this.#run) return false;
+    this.#deliver();
+    if (!(await this.#drained(run))) return false;
     this.position = Math.max(this.position, target);
     return true;
+  }
+
+  /** Desktop bytes to hand over; a piece that follows the last in the same buffer joins it. */
+  #stage(bytes) {
+    const last = this.#staged.at(-1);
+    if (last && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
+      this.#staged[this.#staged.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + bytes.length);
+    } else this.#staged.push(bytes);
+    this.#stagedBytes += bytes.length;
+  }
+
+  /** Hands RFB what is staged, as one message: a whole buffer as it is, else copied into one (RFB reads it at once, drawing into its held display). */
+  #deliver() {
+    if (this.#stagedBytes === 0) return;
+    const only = this.#staged.length === 1 ? this.#staged[0] : null;
+    let bytes = only;
+    if (!only || only.byteOffset !== 0 || only.length !== only.buffer.byteLength) {
+      bytes = new Uint8Array(this.#stagedBytes);
+      let at = 0;
+      for (const piece of this.#staged) {
+        bytes.set(piece, at);
+        at += piece.length;
+      }
+    }
+    this.#staged = [];
+    this.#stagedBytes = 0;
+    this.#channel.deliver(bytes.buffer);
+  }
+
+  /** What is fed so far, delivered and on the screen (before the page gets a turn, or the feed waits for the network). */
+  #show(run) {
+    if (run !== this.#run) return;
+    this.#deliver();
+    this.#drawing.show();
+  }
+
+  /** Waits while RFB holds too much unprocessed (it waits on image decoding), with the screen shown; false when restarted meanwhile. */
+  async #drained(run) {
+    if (this.#backlog() <= BACKLOG_BYTES) return run === this.#run;
+    this.#show(run);
+    while (this.#backlog() > BACKLOG_BYTES && run === this.#run) await nextFrame();
+    return run === this.#run;
   }
 
   /** Bytes RFB has received and not yet processed (noVNC's receive queue; 0 if it cannot be seen). */
@@ -205,6 +260,7 @@ export class Feeder {
 
   dispose() {
     this.#run += 1;
+    this.#walker?.stop?.();
     this.#rfb?.disconnect();
   }
 }

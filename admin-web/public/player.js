@@ -6,14 +6,15 @@
 // is read from the start the same way. Seeking forward fast-feeds; seeking
 // back starts RFB again and fast-feeds from the first block. Dragging the
 // seek bar only says where it is wanted: one seek runs at a time, the latest
-// position wins. In the background the whole file is read once for what the
-// seek bar shows (key presses), how many pointer events there are, and, for
-// a file without an index, its length and any damaged block.
+// position wins. In the background (a worker, player-scan.js; it waits while
+// a seek runs) the whole file is read once for what the seek bar shows (key
+// presses), how many pointer events there are, and, for a file without an
+// index, its length and any damaged block.
 import { t } from './i18n.js';
 import { httpFile, httpSource } from './recording-source.js';
-import { BlockWalker, RecordingError, findTrailer, forEachRecord, readHead, readIndex } from './recording-file.js';
-import { ClientMessages } from './player-events.js';
-import { Feeder } from './player-feed.js';
+import { RecordingError, findTrailer, readHead, readIndex } from './recording-file.js';
+import { startScan, startWorker } from './player-scan.js';
+import { blockReader } from './player-read.js';
 
 const IDLE_GAP_MS = 1500;
 const IDLE_LEAD_MS = 200;
@@ -35,6 +36,8 @@ class Player {
   ended = false;
   /** Seeks played so far (one per settled drag, never one per input event). */
   seeksRun = 0;
+  /** Told true when seeking starts, false when it settles. */
+  onSeeking = null;
   #feeder;
   #wanted = null;
   #seeking = null;
@@ -51,6 +54,7 @@ class Player {
   /** Asks for a position; the seek runs on the next frame, after any running one, and only the latest asked for is played. */
   seek(ms) {
     this.#wanted = Math.max(0, Math.min(ms, this.duration));
+    if (!root.dataset.seeking) this.onSeeking?.(true);
     root.dataset.seeking = 'true';
     if (this.#frame) return;
     this.#frame = requestAnimationFrame(() => {
@@ -71,6 +75,7 @@ class Player {
       await this.#feeder.feedTo(target, () => this.#wanted !== null);
     }
     delete root.dataset.seeking;
+    this.onSeeking?.(false);
     this.#render();
   }
 
@@ -174,20 +179,9 @@ function showKeystrokesNotRecorded() {
   root.querySelector('.player-controls')?.append(note);
 }
 
-/** The whole file read once, in the background: key presses, pointer events, and what a file without an index does not say up front. */
-async function scan(http, file, player) {
-  const walker = new BlockWalker(httpSource(http, { chunk: 1024 * 1024 }), file, 0);
-  const keys = [];
-  let pointerEvents = 0;
-  let lastMs = 0;
-  const events = new ClientMessages({ pointer: () => (pointerEvents += 1), key: (ms, down) => down && keys.push(ms) });
-  for (let got = await walker.next(); got.type !== 'end'; got = await walker.next()) {
-    if (got.type === 'damaged') damaged(got);
-    else {
-      lastMs = Math.max(lastMs, got.lastMs);
-      forEachRecord(got.raw, (dir, ms, data) => dir === 1 && events.push(ms, data));
-    }
-  }
+/** What the scan found: key marks on the seek bar, the counts, and the length of a file without an index. */
+async function scan(scanning, file, player) {
+  const { keys, pointerEvents, lastMs } = await scanning.result;
   if (!file.index) {
     player.duration = Math.max(lastMs, file.trailer?.durationMs ?? 0);
     root.dataset.durationMs = String(player.duration);
@@ -209,19 +203,29 @@ async function scan(http, file, player) {
 }
 
 async function main() {
-  const id = root.dataset.recordingId;
-  const http = await httpFile(`/api/v1/recordings/${encodeURIComponent(id)}/file?purpose=playback`);
+  const url = `/api/v1/recordings/${encodeURIComponent(root.dataset.recordingId)}/file?purpose=playback`;
+  const reading = httpFile(url);
+  // The scan's worker is asked for first; noVNC (dozens of modules) loads while the file's head and tail are read.
+  const scanWorker = startWorker(new URL('./player-scan-worker.js', import.meta.url));
+  const feeding = import('./player-feed.js');
+  feeding.catch((_toldBelow) => null);
+  const http = await reading;
   const head = httpSource(http);
   const { version, header, dataStart } = await readHead(head);
   const index = version === 2 ? await readIndex(head, dataStart) : null;
   const trailer = await findTrailer(head, dataStart, index ? index.offset : http.size);
-  const file = { version, dataStart, index, trailer, header };
+  const file = { version, dataStart, index, trailer };
+  const scanning = startScan(url, http, file, damaged, scanWorker);
+  scanning.result.catch((_toldBelow) => null);
   const rowDuration = Number(root.dataset.durationMs) || 0;
   const lastMs = index && index.count > 0 ? index.lastMs[index.count - 1] : 0;
   const duration = index ? Math.max(lastMs, trailer?.durationMs ?? 0) : Math.max(rowDuration, trailer?.durationMs ?? 0);
-  const feeder = new Feeder($('screen'), file, () => httpSource(http, { readAhead: true }), { damaged });
+  const blocks = blockReader(http, file);
+  const { Feeder } = await feeding;
+  const feeder = new Feeder($('screen'), () => blocks.walk(), { damaged });
   const player = new Player(feeder, duration);
   window.__player = player; // for the tests and the curious
+  player.onSeeking = scanning.hold;
   root.dataset.durationMs = String(duration);
   if (header.keystrokes === false) showKeystrokesNotRecorded();
 
@@ -240,7 +244,7 @@ async function main() {
   seek.disabled = false;
   root.dataset.ready = 'true';
   say(index || trailer ? t('js.player.ready') : t('js.player.readyCut'));
-  await scan(http, file, player).catch((err) => {
+  await scan(scanning, file, player).catch((err) => {
     // Playback goes on; only the key marks and counts are missing.
     root.dataset.scan = 'failed';
     console.warn('reading the whole recording failed', err);

@@ -26,10 +26,13 @@ const FLAG_OPENED = 2;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const RESYNC_SEQ_SPAN = 64; // as the Node reader: damage is followed by the next few blocks, not any later one
-/** How much of the end is fetched for the footer and the index (more when the index is bigger). */
-export const TAIL_BYTES = 64 * 1024;
+/** How much of the end is fetched for the footer, the index and the trailer before it: one request for a recording of hours (more when the index is bigger). */
+export const TAIL_BYTES = 256 * 1024;
+/** How far before its end a trailer is looked for: first this close (a trailer is a few hundred bytes, and these are already held), then TRAILER_SEARCH_BYTES. */
+const TRAILER_NEAR_BYTES = 4 * 1024;
+const TRAILER_SEARCH_BYTES = 64 * 1024;
 
-import { crc32, inflateExactly } from './recording-codec.js';
+import { crc32, inflateExactly, zlibReady } from './recording-codec.js';
 
 const text = new TextDecoder();
 const u32 = (b, at) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
@@ -66,7 +69,9 @@ export async function readIndex(source, dataStart) {
   const offset = u32(footer, 8) * 2 ** 32 + u32(footer, 12);
   const count = (size - 16 - 4 - 5 - offset) / 16;
   if (offset < dataStart || !Number.isInteger(count) || count < 0) return null;
-  const bytes = await source.bytes(offset, size - 16 - offset);
+  // An index that did not fit in the tail is fetched with the bytes before it (where findTrailer looks first).
+  const from = offset >= tailStart ? offset : Math.max(dataStart, offset - TRAILER_NEAR_BYTES);
+  const bytes = (await source.bytes(from, size - 16 - from)).subarray(offset - from);
   if (bytes[0] !== INDEX_TAG || u32(bytes, 1) !== count || crc32(bytes.subarray(0, bytes.length - 4)) !== u32(bytes, bytes.length - 4)) return null;
   const index = { offset, count, offsets: new Float64Array(count), firstMs: new Uint32Array(count), lastMs: new Uint32Array(count) };
   for (let k = 0, at = 5; k < count; k++, at += 16) {
@@ -80,15 +85,18 @@ export async function readIndex(source, dataStart) {
 
 /** A trailer ending exactly at `endAt` (the index of a complete file, or the end of one without), found in the bytes before it; or null. */
 export async function findTrailer(source, dataStart, endAt = source.size) {
-  const from = Math.max(dataStart, endAt - TAIL_BYTES);
-  const tail = await source.bytes(from, endAt - from);
-  for (let p = tail.length - 7; p >= 0; p--) {
-    if (tail[p] !== TRAILER_TAG || u32(tail, p + 1) !== tail.length - p - 5 || tail[p + 5] !== 0x7b) continue;
-    try {
-      return JSON.parse(text.decode(tail.subarray(p + 5)));
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
+  for (const back of [TRAILER_NEAR_BYTES, TRAILER_SEARCH_BYTES]) {
+    const from = Math.max(dataStart, endAt - back);
+    const tail = await source.bytes(from, endAt - from);
+    for (let p = tail.length - 7; p >= 0; p--) {
+      if (tail[p] !== TRAILER_TAG || u32(tail, p + 1) !== tail.length - p - 5 || tail[p + 5] !== 0x7b) continue;
+      try {
+        return JSON.parse(text.decode(tail.subarray(p + 5)));
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+      }
     }
+    if (from === dataStart) break; // the whole of the data was looked at
   }
   return null;
 }
@@ -124,17 +132,22 @@ export function forEachRecord(raw, each) {
 
 /**
  * Walks a file's blocks in order from block `from` (an index entry; with no
- * index, from the first). `next()` resolves to
+ * index, from the first). With `reuse`, a block's `raw` is a view of a buffer
+ * the walker keeps (or of the source's window), valid until the next call:
+ * for a reader that takes what it needs at once, no buffer is made per block.
+ * `next()` resolves to
  *   { type: 'block', n, offset, firstMs, lastMs, raw }
  *   { type: 'damaged', offset, until, reason, firstMs?, lastMs? }  (skipped; reason: crc, notBlock,
  *       tooLarge, encrypted, inflate, records, seq)
  *   { type: 'end', trailer, cut }  (cut: the file stops without its trailer)
  */
 export class BlockWalker {
-  constructor(source, { version, dataStart, index = null, header = null }, from = 0) {
+  #scratch = null;
+
+  constructor(source, { version, dataStart, index = null }, from = 0, { reuse = false } = {}) {
+    this.reuse = reuse;
     this.source = source;
     this.version = version;
-    this.header = header;
     this.index = index;
     this.k = from;
     this.at = index ? (from < index.count ? index.offsets[from] : index.offset) : dataStart;
@@ -187,27 +200,32 @@ export class BlockWalker {
     if (!h) return damaged('notBlock');
     if (h.tooLarge) return damaged('tooLarge');
     if (at + h.size + h.storedLength > limit) return damaged('notBlock');
+    if (h.codec === 1) await zlibReady(); // before the block's bytes are taken from the window
     const block = await this.source.bytes(at, h.size + h.storedLength);
     let payload = block.subarray(h.size);
     if (this.version === 2) {
       if (crc32(payload, crc32(block.subarray(0, 24))) !== h.crc) return damaged('crc');
       if (h.seq !== seq) return damaged('seq', true);
       if (h.flags & FLAG_ENCRYPTED) return damaged('encrypted', true);
-      // A sealed recording's blocks reach the browser opened by the server; one that was never sealed was put there by someone without the key.
-      if (this.header?.encryption && !(h.flags & FLAG_OPENED)) return damaged('notSealed', true);
       if (h.flags & FLAG_OPENED) {
         if (payload.length < IV_BYTES + TAG_BYTES) return damaged('notBlock', true);
         payload = payload.subarray(IV_BYTES, payload.length - TAG_BYTES);
       }
       this.seq = h.seq + 1;
     }
-    // The next read may replace the source's window: what the block needs is copied or inflated out of it first.
-    const raw = h.codec === 1 ? await inflateExactly(payload.slice(), h.rawLength) : payload.length === h.rawLength ? payload.slice() : null;
+    // The next read may replace the source's window: what the block needs is inflated out of it (at once), or copied unless reused.
+    const raw = h.codec === 1 ? inflateExactly(payload, h.rawLength, this.reuse ? this.#room(h.rawLength) : null) : payload.length === h.rawLength ? (this.reuse ? payload : payload.slice()) : null;
     this.lastEnd = at + h.size + h.storedLength;
     if (!raw) return damaged('inflate', true);
     if (!wholeRecords(raw)) return damaged('records', true);
     this.lastMs = h.lastMs;
     return { type: 'block', n: this.n++, offset: at, firstMs: h.firstMs, lastMs: h.lastMs, raw };
+  }
+
+  /** The kept buffer, at least `length` long (≤ MAX_RAW_BYTES: the header was checked). */
+  #room(length) {
+    if (!this.#scratch || this.#scratch.length < length) this.#scratch = new Uint8Array(Math.max(length, Math.min(MAX_RAW_BYTES, 2 * (this.#scratch?.length ?? 32 * 1024))));
+    return this.#scratch;
   }
 
   /** The next block after damage at `from`: a header with a following seq, lengths in bounds, a matching CRC. */
@@ -264,7 +282,7 @@ export class BlockWalker {
 export async function readRecording(source) {
   const { version, header, dataStart } = await readHead(source);
   const index = version === 2 ? await readIndex(source, dataStart) : null;
-  const walker = new BlockWalker(source, { version, dataStart, index, header });
+  const walker = new BlockWalker(source, { version, dataStart, index });
   const out = { version, header, index, records: [], trailer: null, cut: false, damaged: [] };
   for (;;) {
     const got = await walker.next();

@@ -6,9 +6,11 @@
  * A window over a file of `size` bytes; `fetchRange(offset, length)` resolves
  * to those bytes. Each fetch takes at least `chunk` bytes; with `readAhead`
  * the next chunk is asked for as soon as one arrives (one chunk, no more).
+ * `beforeFetch()`, when set, is called before a read waits for bytes not held.
  */
 export class ByteSource {
   #ahead = null;
+  beforeFetch = null;
 
   constructor(size, fetchRange, { chunk = 256 * 1024, readAhead = false } = {}) {
     this.size = size;
@@ -28,6 +30,7 @@ export class ByteSource {
     const keep = offset >= this.start && offset < held ? this.buf.subarray(offset - this.start) : new Uint8Array(0);
     const from = offset + keep.length;
     const to = Math.min(this.size, Math.max(end, offset + this.chunk));
+    this.beforeFetch?.();
     const got = await this.#fetch(from, to - from);
     const buf = new Uint8Array(keep.length + got.length);
     buf.set(keep);
@@ -64,25 +67,32 @@ export class ByteSource {
 export const memorySource = (bytes, options) => new ByteSource(bytes.length, (offset, length) => Promise.resolve(bytes.subarray(offset, offset + length)), options);
 
 /**
- * The recording's file from the recordings API, one Range request at a time
- * (the last bytes as a suffix range): resolves to { size, fetchRange, first }
- * once the first `firstBytes` are read.
+ * Range requests for the file at `url` (the last bytes as a suffix range);
+ * `file.size` is learnt from the first answer when not known.
  */
-export async function httpFile(url, firstBytes = 64 * 1024) {
-  let size = null;
-  const fetchRange = async (offset, length) => {
-    const suffix = size !== null && offset > 0 && offset + length === size;
+export function rangeFetcher(url, file) {
+  return async (offset, length) => {
+    const suffix = file.size !== null && offset > 0 && offset + length === file.size;
     const res = await fetch(url, { credentials: 'same-origin', headers: { range: suffix ? `bytes=-${length}` : `bytes=${offset}-${offset + length - 1}` } });
     if (res.status !== 206) {
       const body = await res.json().catch((_notJson) => null);
       throw Object.assign(new Error(body?.error?.message ?? `status ${res.status}`), { status: res.status });
     }
-    size ??= Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? NaN);
+    file.size ??= Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? NaN);
     return new Uint8Array(await res.arrayBuffer());
   };
+}
+
+/**
+ * The recording's file from the recordings API, one Range request at a time:
+ * resolves to { size, fetchRange, first } once the first `firstBytes` are read.
+ */
+export async function httpFile(url, firstBytes = 64 * 1024) {
+  const file = { size: null };
+  const fetchRange = rangeFetcher(url, file);
   const first = await fetchRange(0, firstBytes);
-  if (!Number.isFinite(size)) throw new Error('the server did not say how large the file is');
-  return { size, fetchRange, first };
+  if (!Number.isFinite(file.size)) throw new Error('the server did not say how large the file is');
+  return { size: file.size, fetchRange, first };
 }
 
 /** A source over an HTTP file whose window starts with the bytes already read. */
