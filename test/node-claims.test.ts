@@ -33,6 +33,8 @@ afterAll(async () => {
 
 const urls = (): [string, string] => [two.servers[0].url, two.servers[1].url];
 const health = async (p: RepeaterProcess) => (await (await fetch(`${p.url}/healthz`)).json()) as { status: string };
+/** The process's health status, or why it could not be read (a process that logged its refusal may not be listening yet). */
+const statusOf = (p: RepeaterProcess): Promise<string> => health(p).then((h) => h.status, (err: Error) => `unreachable: ${err.message}`);
 
 describe('one process per node name', () => {
   it('a second repeater process under a taken name is refused in words and serves nothing; it takes the name once the first stops', async () => {
@@ -42,14 +44,14 @@ describe('one process per node name', () => {
     const second = await startRepeaterProcess(env(urls()[1]), { waitHealthy: false });
     processes.push(second);
     await expect.poll(() => second.output(), { timeout: 10_000 }).toMatch(/refuses this process the node name: The repeater node name node-twin is held by another process/);
-    expect(await health(second)).toMatchObject({ status: 'name_taken' });
+    await expect.poll(() => statusOf(second), { timeout: 10_000 }).toBe('name_taken');
     expect(await health(first)).toMatchObject({ status: 'ok' });
     // A leg at the refused process is not authorized there (its server says it does not hold the name).
     await expect(openLeg(`ws://127.0.0.1:${second.port}/wsServer?token=x`)).rejects.toMatchObject({ status: 503 });
     await new Promise((r) => setTimeout(r, 1_500)); // the first keeps the name past its lease: its heartbeats renew it
     expect(await health(second)).toMatchObject({ status: 'name_taken' });
     expect(await first.stop()).toBe(0); // a clean stop releases the name
-    await expect.poll(async () => (await health(second)).status, { timeout: 10_000 }).toBe('ok');
+    await expect.poll(() => statusOf(second), { timeout: 10_000 }).toBe('ok');
     expect(second.output()).toMatch(/the node name is this process's now/);
   }, 60_000);
 });
