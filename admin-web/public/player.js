@@ -214,7 +214,7 @@ async function main() {
   const { version, header, dataStart } = await readHead(head);
   const index = version === 2 ? await readIndex(head, dataStart) : null;
   const trailer = await findTrailer(head, dataStart, index ? index.offset : http.size);
-  const file = { version, dataStart, index, trailer };
+  const file = { version, dataStart, index, trailer, header };
   const scanning = startScan(url, http, file, damaged, scanWorker);
   scanning.result.catch((_toldBelow) => null);
   const rowDuration = Number(root.dataset.durationMs) || 0;

@@ -144,10 +144,11 @@ export function forEachRecord(raw, each) {
 export class BlockWalker {
   #scratch = null;
 
-  constructor(source, { version, dataStart, index = null }, from = 0, { reuse = false } = {}) {
+  constructor(source, { version, dataStart, index = null, header = null }, from = 0, { reuse = false } = {}) {
     this.reuse = reuse;
     this.source = source;
     this.version = version;
+    this.header = header;
     this.index = index;
     this.k = from;
     this.at = index ? (from < index.count ? index.offsets[from] : index.offset) : dataStart;
@@ -207,6 +208,8 @@ export class BlockWalker {
       if (crc32(payload, crc32(block.subarray(0, 24))) !== h.crc) return damaged('crc');
       if (h.seq !== seq) return damaged('seq', true);
       if (h.flags & FLAG_ENCRYPTED) return damaged('encrypted', true);
+      // A sealed recording's blocks reach the browser opened by the server; one that was never sealed was put there by someone without the key.
+      if (this.header?.encryption && !(h.flags & FLAG_OPENED)) return damaged('notSealed', true);
       if (h.flags & FLAG_OPENED) {
         if (payload.length < IV_BYTES + TAG_BYTES) return damaged('notBlock', true);
         payload = payload.subarray(IV_BYTES, payload.length - TAG_BYTES);
@@ -282,7 +285,7 @@ export class BlockWalker {
 export async function readRecording(source) {
   const { version, header, dataStart } = await readHead(source);
   const index = version === 2 ? await readIndex(source, dataStart) : null;
-  const walker = new BlockWalker(source, { version, dataStart, index });
+  const walker = new BlockWalker(source, { version, dataStart, index, header });
   const out = { version, header, index, records: [], trailer: null, cut: false, damaged: [] };
   for (;;) {
     const got = await walker.next();
