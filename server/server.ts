@@ -3,6 +3,7 @@
 // tests both start the product through this.
 import { createServer } from 'node:http';
 import { applyRequestDeadlines, handoverDeadline } from './http/request-deadlines.ts';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { randomToken } from '../lib/crypto.ts';
 import { readFileSync } from 'node:fs';
@@ -146,7 +147,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   });
   const legState = (ticketId: string, side: LegSide) => remote.legState(Number(ticketId), side);
   // Rows the embedded repeater of a previous life left open (a node's sessions end only when its lease runs out).
-  await remote.reconcile();
+  // The embedded repeater's name across restarts: one process at a time listens on a host's port (none with PORT 0).
+  await remote.reconcile(config.port ? `${hostname()}:${config.port}` : null);
 
   const app = createApp({
     config,

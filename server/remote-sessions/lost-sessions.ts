@@ -4,9 +4,12 @@
 // server notices (each row closed once: the close is conditional); its
 // waiting legs go too, and commands are left for the old process in case it
 // comes back, so it closes what the servers have counted lost. A node's
-// command stream closing, or moving to another server, ends nothing. At a
-// start, the rows the embedded repeater of a previous life left open close
-// as SERVER_RESTARTED.
+// command stream closing, or moving to another server, ends nothing. Each
+// server's embedded repeater holds a claim too (`server:<name>`, its rows
+// naming its instance), renewed by the server: the rows of an embedded
+// repeater whose claim was taken by its server's next life, or whose lease
+// ran out (a server gone), close as SERVER_RESTARTED — never those of
+// another server that runs.
 import type { Knex } from 'knex';
 import type { CloseCodeId } from '../../protocol/close-codes.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -20,6 +23,13 @@ import type { CommandStreams } from './command-streams.ts';
 import { remoteLegStore, remoteSessionStore, type OrphanSession } from './store.ts';
 
 export type LostSessions = ReturnType<typeof createLostSessions>;
+
+/** A server's embedded repeater in the claims: `name` (stable across its restarts when it can be), its instance, its lease. */
+export interface ServerClaim {
+  name: string;
+  instance: string;
+  leaseMs: number;
+}
 
 export function createLostSessions(deps: { db: Knex; clock: Clock; bus: EventBus; logger: Logger; recordings?: RecordingService | null; commands?: CommandStreams | null }) {
   const { db, clock, bus } = deps;
@@ -82,13 +92,31 @@ export function createLostSessions(deps: { db: Knex; clock: Clock; bus: EventBus
      * counts; its waiting legs are gone. Tickets stay as they were: the desktop
      * client re-arms from approved or in_session by itself.
      */
-    async reconcileEmbedded(): Promise<number> {
+    async reconcileEmbedded(self: ServerClaim): Promise<number> {
+      await db.transaction(async (trx) => {
+        const now = clock.now();
+        const claim = { instance: self.instance, claimed_at: now, lease_until: now + self.leaseMs, stream_id: null, stream_server: null };
+        if ((await trx('repeater_claims').where({ node: `server:${self.name}` }).update(claim)) === 0) await trx('repeater_claims').insert({ node: `server:${self.name}`, ...claim });
+      });
+      return this.reapGoneServers('startup');
+    },
+
+    /** Renews this server's claim (a round), and forgets the claims of servers gone for an hour. */
+    async renewServer(self: ServerClaim): Promise<void> {
+      const now = clock.now();
+      await db('repeater_claims').where({ node: `server:${self.name}`, instance: self.instance }).update({ lease_until: now + self.leaseMs });
+      await db('repeater_claims').where('node', 'like', 'server:%').where('lease_until', '<', now - 3_600_000).delete();
+    },
+
+    /** The live rows of embedded repeaters nobody runs now close as SERVER_RESTARTED at their last byte counts; their waiting legs go. */
+    async reapGoneServers(by: 'startup' | 'repeater-nodes' = 'repeater-nodes'): Promise<number> {
+      const now = clock.now();
       let closed = 0;
-      for (const s of await remoteSessionStore.embeddedLive(db)) {
-        if (await closeOrphan(s, systemActor('startup'), 'SERVER_RESTARTED', Math.max(s.updatedAt, s.startedAt))) closed += 1;
+      for (const s of await remoteSessionStore.embeddedLive(db, now)) {
+        if (await closeOrphan(s, systemActor(by), 'SERVER_RESTARTED', Math.max(s.updatedAt, s.startedAt))) closed += 1;
       }
-      await remoteLegStore.clearEmbedded(db);
-      if (closed) log.warn({ closed }, 'closed the session rows a crash left open (SERVER_RESTARTED)');
+      await remoteLegStore.clearEmbedded(db, now);
+      if (closed) log.warn({ closed }, 'closed the session rows a server gone left open (SERVER_RESTARTED)');
       return closed;
     },
   };

@@ -69,9 +69,9 @@ export function createNodeClaims({ db, clock, logger, leaseMs }: { db: Knex; clo
       return released;
     },
 
-    /** Processes holding a name with a running lease: where commands go. */
+    /** Processes holding a name with a running lease: where commands go (not the servers' embedded repeaters, `server:…`). */
     async live(): Promise<{ node: string; instance: string }[]> {
-      return (await db('repeater_claims').where('lease_until', '>=', clock.now()).select('node', 'instance')) as { node: string; instance: string }[];
+      return (await db('repeater_claims').where('lease_until', '>=', clock.now()).whereNot('node', 'like', 'server:%').select('node', 'instance')) as { node: string; instance: string }[];
     },
   };
 }

@@ -85,6 +85,10 @@ export function startRemoteSessions(deps: RemoteSessionsDeps) {
     : null;
   timer?.unref();
 
+  // The embedded repeater's claim (its rows name this server's instance): as long as a node's, or 30 s without nodes.
+  const serverLeaseMs = deps.nodes ? leaseMs : 30_000;
+  let serverTimer: NodeJS.Timeout | null = null;
+
   const legStates = (ticketIds: readonly number[], side: LegSide) => remoteSessionStore.legStates(db, ticketIds, side);
   return {
     log,
@@ -96,11 +100,29 @@ export function startRemoteSessions(deps: RemoteSessionsDeps) {
     async legState(ticketId: number, side: LegSide): Promise<'waiting' | 'paired' | null> {
       return (await legStates([ticketId], side)).get(ticketId) ?? null;
     },
-    /** The rows the embedded repeater of a previous life left open (at a start). */
-    reconcile: () => lost.reconcileEmbedded(),
+    /**
+     * At a start: the embedded repeater claims `server:<name>` (`name`: stable
+     * across this server's restarts, e.g. host and port; null: none, its
+     * instance) and renews it from now on; what a previous life under the name
+     * left open, or a server whose lease ran out, closes.
+     */
+    async reconcile(name: string | null): Promise<number> {
+      if (!embedded) return lost.reapGoneServers('startup');
+      const self = { name: name ?? server, instance: server, leaseMs: serverLeaseMs };
+      const closed = await lost.reconcileEmbedded(self);
+      serverTimer ??= setInterval(() => {
+        void (async () => {
+          await lost.renewServer(self);
+          if (await bus.tryLock('reap-servers', Math.max(200, serverLeaseMs / 4 - 50))) await lost.reapGoneServers();
+        })().catch((err: unknown) => log.error({ err }, 'the embedded repeater\'s lease could not be renewed'));
+      }, serverLeaseMs / 4);
+      serverTimer.unref();
+      return closed;
+    },
     /** Stops the rounds and the bridges (what is in hand finishes on `work`). */
     close(): void {
       if (timer) clearInterval(timer);
+      if (serverTimer) clearInterval(serverTimer);
       commands?.close();
       for (const stop of stops.splice(0)) stop();
     },

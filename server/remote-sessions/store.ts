@@ -86,6 +86,18 @@ function onLostRunners(db: Knex, table: 'remote_sessions' | 'remote_legs', now: 
     .where((q) => void q.whereNull('c.node').orWhere('c.lease_until', '<', now).orWhere((i) => void i.whereNotNull('s.instance').whereRaw('c.instance <> s.instance')));
 }
 
+/**
+ * Rows (sessions, legs) of embedded repeaters nobody runs now: their server's
+ * claim (`server:…`, found by its instance) is gone — taken by the server's
+ * next life under the same name — or its lease ran out.
+ */
+function onGoneServers(db: Knex, table: 'remote_sessions' | 'remote_legs', now: number): Knex.QueryBuilder {
+  return db(`${table} as s`)
+    .leftJoin('repeater_claims as c', (j) => void j.on('c.instance', '=', 's.instance').andOnVal('c.node', 'like', 'server:%'))
+    .whereNull('s.node')
+    .where((q) => void q.whereNull('c.node').orWhere('c.lease_until', '<', now));
+}
+
 export const remoteSessionStore = {
   /** The row of a remote session, by the repeater's id for it. */
   async bySession(db: Knex, sessionUid: string): Promise<{ id: number; live: boolean } | null> {
@@ -136,9 +148,9 @@ export const remoteSessionStore = {
     return rows.map(orphan);
   },
 
-  /** Live rows of the embedded repeater (after a restart: nobody will end them). */
-  async embeddedLive(db: Knex): Promise<OrphanSession[]> {
-    const rows = (await db('remote_sessions').whereNull('ended_at').whereNull('node').orderBy('id')) as Record<string, unknown>[];
+  /** Live rows of embedded repeaters nobody runs now (see onGoneServers): nobody will end them. */
+  async embeddedLive(db: Knex, now: number): Promise<OrphanSession[]> {
+    const rows = (await onGoneServers(db, 'remote_sessions', now).whereNull('s.ended_at').orderBy('s.id').select('s.*')) as Record<string, unknown>[];
     return rows.map(orphan);
   },
 
@@ -196,8 +208,11 @@ export const remoteLegStore = {
     return rows.map((r) => ({ sessionUid: String(r.session_uid), side: r.side as LegSide, ticketId: Number(r.ticket_id), since: Number(r.since), node: String(r.node), instance: (r.instance as string | null) ?? null }));
   },
 
-  /** The embedded repeater's waiting legs went with its process. */
-  async clearEmbedded(db: Knex): Promise<number> {
-    return db('remote_legs').whereNull('node').delete();
+  /** The waiting legs of embedded repeaters nobody runs now went with their process. */
+  async clearEmbedded(db: Knex, now: number): Promise<number> {
+    const gone = (await onGoneServers(db, 'remote_legs', now).select('s.session_uid', 's.side')) as { session_uid: string; side: LegSide }[];
+    let n = 0;
+    for (const leg of gone) n += await db('remote_legs').where({ session_uid: leg.session_uid, side: leg.side }).whereNull('node').delete();
+    return n;
   },
 };
