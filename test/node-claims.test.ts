@@ -82,6 +82,9 @@ describe('a forger under a node\'s name', () => {
           .send({ path: '/wsServer', token: 'x', origin: null, host: null, scheme: 'http', forwardedProto: null, remoteAddress: '127.0.0.1', side: 'desktop', node: 'node-real' });
         expect(authorize.status).toBe(409);
         expect(authorize.body.error.code).toBe('NODE_NAME_TAKEN');
+        // Nor are its events taken: it cannot close (or open) the holder's sessions.
+        const forged = forger.number({ type: 'ended', sessionId, ticketId: String(t.id), reason: 'DESKTOP_LEFT', endedBy: 'desktop', bytesDesktopToViewer: 0, bytesViewerToDesktop: 0, startedAt: Date.now(), endedAt: Date.now(), durationMs: 0 });
+        expect(await forger.post(server, [forged])).toMatchObject({ status: 409, results: [] });
       }
       await new Promise((r) => setTimeout(r, 2_000)); // past the lease (1 s): the holder's heartbeats keep it
       const rows = (await two.servers[0].db('remote_sessions').where({ ticket_id: t.id })) as { ended_at: number | null }[];

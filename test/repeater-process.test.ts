@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as netConnect } from 'node:net';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
 import { TEST_REPEATER_SECRET, startRepeaterProcess, type RepeaterProcess } from './repeater-process.ts';
+import { FakeNode } from './fake-node.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
@@ -86,13 +87,12 @@ describe('repeater process: the link with the server', () => {
       .send({ node: 'node-z', events: [{ type: 'ended', ticketId: '1' }] })
       .expect(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
-    // A body that holds: each event answered on its own.
-    const one = await h.api
-      .post('/internal/v1/repeater/events')
-      .set('authorization', `Bearer ${TEST_REPEATER_SECRET}`)
-      .send({ node: 'node-z', instance: '6f1c1c5e-0d43-4f7e-9a55-0e4f5a4f1b2c', events: [{ type: 'ended', ticketId: '1' }] })
-      .expect(200);
-    expect(one.body.results).toEqual([{ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^Invalid event 0: /) } }]);
+    // A body that holds, from a process holding the node's name: each event answered on its own.
+    const z = new FakeNode('node-z');
+    expect(await z.post(h.server.url, [{ type: 'ended', ticketId: '1' }])).toMatchObject({ status: 409 }); // not yet claimed
+    expect((await z.hello(h.server.url)).status).toBe(200);
+    const one = await z.post(h.server.url, [{ type: 'ended', ticketId: '1' }]);
+    expect(one).toEqual({ status: 200, results: [{ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^Invalid event 0: /) } }] });
 
     const wrongSecret = await startRepeaterProcess({ ...repeaterEnv(), REPEATER_SECRET: 'a-wrong-secret-of-enough-length-0123456789' }, { waitHealthy: false });
     expect(await new Promise((resolve) => wrongSecret.child.once('exit', resolve))).toBe(78);

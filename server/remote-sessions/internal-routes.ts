@@ -95,6 +95,8 @@ export function internalRepeaterRoutes(deps: {
   const batch = validate({ body: eventsBodySchema.describe('repeater events') });
   router.post('/events', batch, async (req, res) => {
     const { node, instance, events: raw } = batch.input(req).body;
+    // Only the process holding the name speaks for the node (the link retries a 409 until its claim is back).
+    if (!(await claims.holds(node, instance))) return void refuseName(res, `This process (instance ${instance}) does not hold the repeater node name ${node}: its events are not taken`);
     const source = { node, instance };
     const results: EventResult[] = new Array<EventResult>(raw.length);
     const bySession = new Map<string, { index: number; event: WireEvent }[]>();
