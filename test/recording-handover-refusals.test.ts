@@ -192,17 +192,21 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
     try {
       await outbox.start();
       const startedAt = Date.now();
-      for (const id of [stuck, later]) {
+      const close = (id: string) => {
         const file = `${new Date(startedAt).toISOString().slice(0, 7)}/7-${id}.hcrec`;
         const bytes = Buffer.concat([Buffer.from('HCREC02\n'), randomBytes(100)]);
         mkdirSync(join(dir, file, '..'), { recursive: true });
         writeFileSync(join(dir, file), bytes);
         outbox.begun({ id, file }, '7', startedAt, randomUUID());
         outbox.closed({ sessionId: randomUUID(), recordingId: id, ticketId: '7', file, state: 'complete', problem: null, bytes: bytes.length, sha256: sha(bytes), startedAt, endedAt: Date.now(), durationMs: 5 });
-      }
+      };
+      // The stuck one first: refused, and now waiting out its own backoff …
+      close(stuck);
+      await expect.poll(() => tried, { timeout: 5_000 }).toContain(stuck);
+      // … which does not hold up one closed after it.
+      close(later);
       await expect.poll(() => tried, { timeout: 5_000 }).toContain(later);
-      expect(outbox.pending).toBe(1); // the stuck one, waiting out its own backoff
-      expect(tried[0]).toBe(stuck);
+      expect(outbox.pending).toBe(1); // the stuck one
     } finally {
       outbox.close();
     }
