@@ -206,7 +206,7 @@ describe('hostile hand-overs are refused in words and leave nothing on disk', ()
       // … which does not hold up one closed after it.
       close(later);
       await expect.poll(() => tried, { timeout: 5_000 }).toContain(later);
-      expect(outbox.pending).toBe(1); // the stuck one
+      await expect.poll(() => outbox.pending, { timeout: 5_000 }).toBe(1); // the stuck one, once the later one's hand-over is done
     } finally {
       outbox.close();
     }
