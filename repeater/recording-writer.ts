@@ -92,16 +92,6 @@ export class Recorder {
     options.encoder.send({ type: 'open', id: recordingId, head: encodeFileHead(header) });
   }
 
-  /** Still taking records (not dropped, failed or finished). */
-  get recording(): boolean {
-    return this.#phase === 'open';
-  }
-
-  /** What went wrong, in words (null while all is well). */
-  get problem(): string | null {
-    return this.#problem;
-  }
-
   /** One relayed piece (payload bytes of a frame). Copied: the caller's buffer is the socket's. */
   record(direction: 0 | 1, piece: Buffer): void {
     if (this.#phase !== 'open') return;
