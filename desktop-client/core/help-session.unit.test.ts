@@ -44,7 +44,7 @@ class FakeTunnel extends EventEmitter<{ closed: [TunnelClosed] }> implements Leg
 /** The desktop API of one help request (#7), in memory. */
 function fakeServer() {
   const calls: { method: string; path: string; body: unknown }[] = [];
-  let view: HelpRequestView = { id: 7, status: 'requested', technician: null, viewOnly: false, recorded: false, endReason: null, createdAt: 1, updatedAt: 1 };
+  let view: HelpRequestView = { id: 7, status: 'requested', technician: null, viewOnly: false, recorded: false, endReason: null, createdAt: 1, updatedAt: 1, participants: [], mainChannel: true };
   let stream: ReadableStreamDefaultController<Uint8Array> | null = null;
   let tokens = 0;
   const send = (event: string, data: unknown) => stream?.enqueue(new TextEncoder().encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
