@@ -1,90 +1,41 @@
 // The viewer→desktop RFB stream, walked message by message so a recording can
 // leave the technician's keystrokes out (issue 23, "private by default"): key
-// events are removed whole, everything else is kept byte for byte, so the kept
-// stream still parses message by message. It fails closed: at anything it does
-// not know (a protocol version, a security type, a message type or a QEMU
-// submessage), it keeps nothing more of the viewer's stream for the rest of the
-// session and says why and where (`stopped`, for the recording's trailer).
-//
-// What it knows is what noVNC (the only viewer) sends, checked against RFC 6143
-// and node_modules/@novnc/novnc/core/rfb.js (RFB.messages):
-//   handshake  "RFB 003.003\n" | "RFB 003.007\n" | "RFB 003.008\n" (12), then
-//              3.7/3.8: the chosen security type (1): 1 None, 2 VNC auth + a
-//              16-byte response; 3.3: the server chose (a u32 after its own
-//              version, learnt through desktopPiece): 1 None, 2 VNC auth's
-//              16-byte response; then ClientInit (1)
-//   0 SetPixelFormat 20              2 SetEncodings 4 + 4·u16@2
-//   3 FramebufferUpdateRequest 10    4 KeyEvent 8                      (a key)
-//   5 PointerEvent 6, or 7 when the mask's marker bit 0x80 is set (noVNC's
-//     extendedPointerEvent, ExtendedMouseButtons; its plain one clears the bit)
-//   6 ClientCutText 8 + |s32@4| (negative: extended clipboard). Kept: it is
-//     text the technician pasted or copied, not a keystroke, but it can hold a
-//     secret all the same.
-//   150 EnableContinuousUpdates 10   248 ClientFence 9 + u8@8
-//   250 xvp 4                        251 SetDesktopSize 8 + 16·u8@6
-//   255 QEMU: submessage 0, the extended key event, 12 (a key); others unknown
-// A message's bytes are never gathered: only its header (at most 12 bytes,
-// the ProtocolVersion) is copied aside while it is split across pieces; the
-// rest of the message is passed on (or skipped) as views into the piece, so a
-// 100 MiB ClientCutText streams through.
-
-/** Room for the longest header read (the ProtocolVersion, 12 bytes). */
-const HEAD_ROOM = 32;
-const VERSION_BYTES = 12;
-const VNC_AUTH_RESPONSE_BYTES = 16;
-const SECURITY_NONE = 1;
-const SECURITY_VNC_AUTH = 2;
-/** What the desktop sends first: its ProtocolVersion, then (RFB 3.3) the security type it chose, a u32. */
-const DESKTOP_OPENING_BYTES = 16;
-
-const Phase = { VERSION: 0, SECURITY: 1, SCHEME_33: 2, CLIENT_INIT: 3, MESSAGES: 4, STOPPED: 5 } as const;
-type Phase = (typeof Phase)[keyof typeof Phase];
+// events (KeyEvent 4, the QEMU extended key event 255/0) are removed whole,
+// everything else is kept byte for byte, so the kept stream still parses
+// message by message. ClientCutText is kept: it is text the technician pasted
+// or copied, not a keystroke, but it can hold a secret all the same. It fails
+// closed: at anything it does not know it keeps nothing more of the viewer's
+// stream for the rest of the session and says why and where (`stopped`, for
+// the recording's trailer). The walk itself is lib/rfb-client-messages.ts.
+import { QEMU_EXTENDED_KEY_EVENT, RfbClientMessage, RfbClientMessages } from '../lib/rfb-client-messages.ts';
 
 const NOT_KEPT = "the viewer's stream is not kept from here";
 
-/** The header bytes a client message needs before its length is known (the type byte alone for fixed lengths). */
-function headerBytes(type: number): number {
-  switch (type) {
-    case 2: return 4;
-    case 5: return 2;
-    case 6: return 8;
-    case 248: return 9;
-    case 251: return 8;
-    case 255: return 2;
-    default: return 1;
-  }
-}
+const isKey = (type: number, sub: number | null): boolean => type === RfbClientMessage.KEY_EVENT || (type === RfbClientMessage.QEMU && sub === QEMU_EXTENDED_KEY_EVENT);
 
 export class ViewerStreamFilter {
-  readonly #keepKeys: boolean;
-  #phase: Phase = Phase.VERSION;
-  /** The current item's header, copied here as it arrives (it may be split across pieces). */
-  readonly #head = Buffer.alloc(HEAD_ROOM);
-  #headLength = 0;
-  /** Header bytes from earlier pieces not returned yet: whether the item is kept was not known then. */
-  #held = 0;
-  /** Bytes of the current item after its header still to come, and whether they are kept. */
-  #left = 0;
-  #leftKept = true;
-  /** Where the current piece starts in the viewer's stream, and where the current item starts. */
-  #offset = 0;
-  #itemAt = 0;
-  /** The current item's length and fate, set by #evaluate. */
-  #itemLength = 0;
-  #itemKept = true;
-  #stopped: string | null = null;
+  readonly #walker: RfbClientMessages;
   #keysLeftOut = 0;
   #keyEvents = 0;
-  readonly #desktop = Buffer.alloc(DESKTOP_OPENING_BYTES);
-  #desktopLength = 0;
 
   constructor(options: { keepKeys: boolean }) {
-    this.#keepKeys = options.keepKeys;
+    const { keepKeys } = options;
+    this.#walker = new RfbClientMessages({
+      trustVersion: keepKeys,
+      // A QEMU message split after its type byte may be a key: held until its submessage is known.
+      passes: (type, sub) => keepKeys || !(isKey(type, sub) || (type === RfbClientMessage.QEMU && sub === null)),
+      seen: (type, sub, passed) => {
+        if (!isKey(type, sub)) return;
+        this.#keyEvents++;
+        if (!passed) this.#keysLeftOut++;
+      },
+    });
   }
 
   /** Why the viewer's stream stopped being kept (null while it is kept): words for the recording's trailer. */
   get stopped(): string | null {
-    return this.#stopped;
+    const why = this.#walker.stopped;
+    return why === null ? null : `${why}: ${NOT_KEPT}`;
   }
 
   /** Key events left out so far (0 when keys are kept). */
@@ -97,20 +48,14 @@ export class ViewerStreamFilter {
     return this.#keyEvents;
   }
 
-  /** Bytes of the viewer's stream held here between calls (a split header): never more than HEAD_ROOM. */
+  /** Bytes of the viewer's stream held here between calls (a split header): never more than 32. */
   get bufferedBytes(): number {
-    return this.#headLength;
+    return this.#walker.bufferedBytes;
   }
 
-  /**
-   * A piece of the desktop→viewer stream, in the order it was relayed. Only its
-   * first 16 bytes are read (RFB 3.3's security type); the rest costs a compare.
-   */
+  /** A piece of the desktop→viewer stream, in the order it was relayed (RFB 3.3's security type is read from it). */
   desktopPiece(piece: Buffer): void {
-    if (this.#desktopLength >= DESKTOP_OPENING_BYTES) return;
-    const n = Math.min(DESKTOP_OPENING_BYTES - this.#desktopLength, piece.length);
-    piece.copy(this.#desktop, this.#desktopLength, 0, n);
-    this.#desktopLength += n;
+    this.#walker.desktopPiece(piece);
   }
 
   /**
@@ -119,165 +64,6 @@ export class ViewerStreamFilter {
    * earlier pieces. With keepKeys, that is `[piece]` itself while the stream is known.
    */
   push(piece: Buffer): Buffer[] {
-    if (this.#phase === Phase.STOPPED) return [];
-    const out: Buffer[] = [];
-    const end = piece.length;
-    const flush = (from: number, to: number): void => {
-      if (to > from) out.push(from === 0 && to === end ? piece : piece.subarray(from, to));
-    };
-    let at = 0;
-    /** The first byte of the run of kept bytes not yet added to `out`. */
-    let runStart = 0;
-    /** Where the current item's bytes in this piece begin. */
-    let itemStart = 0;
-    while (at < end) {
-      if (this.#left > 0) {
-        const n = Math.min(this.#left, end - at);
-        if (!this.#leftKept) {
-          flush(runStart, at);
-          runStart = at + n;
-        }
-        at += n;
-        this.#left -= n;
-        continue;
-      }
-      if (this.#headLength === 0) {
-        itemStart = at;
-        this.#itemAt = this.#offset + at;
-      }
-      // Gather the header: its first byte(s) say how much of it there is.
-      let need = this.#needed();
-      while (this.#headLength < need && at < end) {
-        this.#head[this.#headLength++] = piece[at++]!;
-        if (this.#headLength === 1) need = this.#needed();
-      }
-      if (this.#headLength < need) {
-        // The piece ends inside the header: its bytes go out now if the item is kept whatever follows.
-        if (!this.#keptWhateverFollows()) {
-          flush(runStart, itemStart);
-          runStart = end;
-          this.#held = this.#headLength;
-        }
-        break;
-      }
-      if (!this.#evaluate()) {
-        flush(runStart, itemStart);
-        this.#headLength = 0;
-        this.#held = 0;
-        this.#phase = Phase.STOPPED;
-        return out;
-      }
-      if (this.#itemKept) {
-        if (this.#held > 0) out.push(Buffer.from(this.#head.subarray(0, this.#held)));
-      } else {
-        flush(runStart, itemStart);
-        runStart = at;
-      }
-      this.#left = this.#itemLength - this.#headLength;
-      this.#leftKept = this.#itemKept;
-      this.#headLength = 0;
-      this.#held = 0;
-    }
-    flush(runStart, end);
-    this.#offset += end;
-    return out;
-  }
-
-  /** How many header bytes the current item needs, given what has been gathered. */
-  #needed(): number {
-    if (this.#phase === Phase.VERSION) return VERSION_BYTES;
-    if (this.#phase !== Phase.MESSAGES || this.#headLength === 0) return 1;
-    return headerBytes(this.#head[0]!);
-  }
-
-  /** Whether a header cut short by the end of a piece belongs to an item that is kept however it ends. */
-  #keptWhateverFollows(): boolean {
-    if (this.#keepKeys) return true;
-    if (this.#phase === Phase.VERSION) return false; // not yet known to be RFB
-    return !(this.#phase === Phase.MESSAGES && this.#head[0] === 255); // a QEMU message may be a key
-  }
-
-  /** Reads a complete header: sets the item's length and fate and the next phase, or says why it stops (false). */
-  #evaluate(): boolean {
-    const head = this.#head;
-    this.#itemKept = true;
-    switch (this.#phase) {
-      case Phase.VERSION: {
-        const version = head.toString('latin1', 0, VERSION_BYTES);
-        this.#itemLength = VERSION_BYTES;
-        if (version === 'RFB 003.003\n') this.#phase = Phase.SCHEME_33;
-        else if (version === 'RFB 003.007\n' || version === 'RFB 003.008\n') this.#phase = Phase.SECURITY;
-        else return this.#stop(`unknown protocol version ${JSON.stringify(version)} at byte 0`);
-        return true;
-      }
-      case Phase.SECURITY: {
-        const type = head[0]!;
-        if (type === SECURITY_NONE) this.#itemLength = 1;
-        else if (type === SECURITY_VNC_AUTH) this.#itemLength = 1 + VNC_AUTH_RESPONSE_BYTES;
-        else return this.#stop(`unknown security type ${type} at byte ${this.#itemAt}`);
-        this.#phase = Phase.CLIENT_INIT;
-        return true;
-      }
-      case Phase.SCHEME_33: {
-        // RFB 3.3: the desktop chose the security type; this byte begins the answer to it.
-        if (this.#desktopLength < DESKTOP_OPENING_BYTES) {
-          return this.#stop(`RFB 3.3: the viewer went on at byte ${this.#itemAt} before the desktop's security type was seen`);
-        }
-        const type = this.#desktop.readUInt32BE(VERSION_BYTES);
-        if (type === SECURITY_NONE) {
-          this.#itemLength = 1; // this byte is the ClientInit
-          this.#phase = Phase.MESSAGES;
-        } else if (type === SECURITY_VNC_AUTH) {
-          this.#itemLength = VNC_AUTH_RESPONSE_BYTES;
-          this.#phase = Phase.CLIENT_INIT;
-        } else {
-          return this.#stop(`unknown RFB 3.3 security type ${type} before byte ${this.#itemAt}`);
-        }
-        return true;
-      }
-      case Phase.CLIENT_INIT:
-        this.#itemLength = 1;
-        this.#phase = Phase.MESSAGES;
-        return true;
-      default:
-        return this.#message();
-    }
-  }
-
-  #message(): boolean {
-    const head = this.#head;
-    const type = head[0]!;
-    switch (type) {
-      case 0: this.#itemLength = 20; break;
-      case 2: this.#itemLength = 4 + 4 * head.readUInt16BE(2); break;
-      case 3: this.#itemLength = 10; break;
-      case 4: this.#itemLength = 8; this.#key(); break;
-      case 5: this.#itemLength = head[1]! & 0x80 ? 7 : 6; break;
-      case 6: this.#itemLength = 8 + Math.abs(head.readInt32BE(4)); break;
-      case 150: this.#itemLength = 10; break;
-      case 248: this.#itemLength = 9 + head[8]!; break;
-      case 250: this.#itemLength = 4; break;
-      case 251: this.#itemLength = 8 + 16 * head[6]!; break;
-      case 255:
-        if (head[1] !== 0) return this.#stop(`unknown QEMU client message ${head[1]} at byte ${this.#itemAt}`);
-        this.#itemLength = 12;
-        this.#key();
-        break;
-      default:
-        return this.#stop(`unknown client message type ${type} at byte ${this.#itemAt}`);
-    }
-    return true;
-  }
-
-  #key(): void {
-    this.#keyEvents++;
-    if (this.#keepKeys) return;
-    this.#keysLeftOut++;
-    this.#itemKept = false;
-  }
-
-  #stop(why: string): false {
-    this.#stopped = `${why}: ${NOT_KEPT}`;
-    return false;
+    return this.#walker.push(piece);
   }
 }
