@@ -30,6 +30,7 @@ import type { RecordingService } from '../server/recordings/service.ts';
 import type { ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
+import { sessionPages, type SessionPagesParticipants } from './session-pages.ts';
 
 export interface AdminWebDeps {
   passport: PassportInstance;
@@ -43,6 +44,8 @@ export interface AdminWebDeps {
   files: FileService;
   /** DATA_MIN_FREE_BYTES: administrators see a notice on every page while a data directory is short of space. */
   disks: DiskWatch;
+  /** Issue 26: the administrators' Live sessions page and Watch. */
+  participants?: SessionPagesParticipants;
 }
 
 /** A refusal that says when to come back (an address locked, an account slowed) says it in Retry-After too. */
@@ -111,5 +114,6 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));
+  if (deps.participants) router.use(sessionPages({ participants: deps.participants }));
   return router;
 }

@@ -1,9 +1,11 @@
 // The technician's viewer page: /tech/:ticketId, for the technician who holds
-// the ticket only. The page mints its own single-use viewer token when it
-// connects (and again on Reconnect); the URL itself grants nothing.
+// the ticket, or one who takes (or took) part in its session (issue 26: the
+// page then says whether the user allowed them yet). The page mints its own
+// single-use viewer token when it connects (and again on Reconnect) — the
+// holder's channel or the participant's own; the URL itself grants nothing.
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError } from '../server/errors.ts';
+import { AppError, isAppError } from '../server/errors.ts';
 import { validate } from '../server/http/validate.ts';
 import { neverCached } from '../server/http/never-cached.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
@@ -11,8 +13,16 @@ import type { TicketService } from '../server/tickets/service.ts';
 import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { Translate } from '../admin-web/messages/index.ts';
+import type { ParticipantView } from '../protocol/participants.ts';
 
-export function techViewerPages({ tickets, chat }: { tickets: TicketService; chat: ChatService }): Router {
+export interface TechViewerDeps {
+  tickets: TicketService;
+  chat: ChatService;
+  /** Who takes part in a ticket's session besides its holder (issue 26). */
+  participants?: { list(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<{ participants: ParticipantView[] }> };
+}
+
+export function techViewerPages({ tickets, chat, participants }: TechViewerDeps): Router {
   const router = Router();
   // The page carries a CSRF token and its ticket's conversation: no cache keeps it.
   router.use('/tech', neverCached);
@@ -21,9 +31,20 @@ export function techViewerPages({ tickets, chat }: { tickets: TicketService; cha
     const id = byId.input(req).params.ticketId;
     const ticket = await tickets.get(id);
     const t = res.locals.t as Translate;
-    if (ticket.technician?.id !== req.user!.id) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
+    const holder = ticket.technician?.id === req.user!.id;
+    if (!holder && !(await takesPart(id, req.user!))) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
     const messages = await chat.list(ticket.id);
-    res.render('tech', { ticket, messages, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
+    res.render('tech', { ticket, holder, messages, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
+  /** Whether the technician has (or had) a participant row on the ticket: the page then tells them where they stand. */
+  async function takesPart(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<boolean> {
+    if (!participants) return false;
+    const { participants: list } = await participants.list(ticketId, me).catch((err: unknown) => {
+      if (isAppError(err) && err.code === 'FORBIDDEN') return { participants: [] };
+      throw err;
+    });
+    return list.some((p) => !p.holder && p.technicianId === me.id);
+  }
+
   return router;
 }

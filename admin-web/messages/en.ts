@@ -4,6 +4,7 @@
 // the audit log's are in en-audit.ts.
 import { enAudit } from './en-audit.ts';
 import { enScripts } from './en-scripts.ts';
+import { enParticipants } from './en-participants.ts';
 
 export const en = {
   'app.name': 'Helpdesk',
@@ -278,6 +279,7 @@ export const en = {
   'viewer.keyboardHint': 'Keyboard: press Ctrl+Alt+Shift+F to leave the remote screen and reach these controls; Tab into the screen to type on it again.',
   ...enAudit,
   ...enScripts,
+  ...enParticipants,
 } as const;
 
 export type MessageKey = keyof typeof en;

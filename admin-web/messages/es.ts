@@ -2,6 +2,7 @@
 import type { Catalogue } from './index.ts';
 import { esAudit } from './es-audit.ts';
 import { esScripts } from './es-scripts.ts';
+import { esParticipants } from './es-participants.ts';
 
 export const es: Catalogue = {
   'app.name': 'Mesa de ayuda',
@@ -276,4 +277,5 @@ export const es: Catalogue = {
   'viewer.keyboardHint': 'Teclado: pulse Ctrl+Alt+Mayús+F para salir de la pantalla remota y llegar a estos controles; con Tab vuelve a la pantalla para escribir en ella.',
   ...esAudit,
   ...esScripts,
+  ...esParticipants,
 };

@@ -10,7 +10,7 @@
 // snapshot that follows replaces what the page knew.
 import { t } from './i18n.js';
 
-const NAMES = ['snapshot', 'ticket', 'desktop', 'session', 'message', 'file', 'reset'];
+const NAMES = ['snapshot', 'ticket', 'desktop', 'session', 'message', 'file', 'participant', 'reset'];
 const listeners = [];
 const liveCallbacks = [];
 let source = null;

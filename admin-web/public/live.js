@@ -46,6 +46,8 @@ async function refresh(selectors) {
       if (!before.has(row.dataset.ticketId)) row.classList.add('fresh');
     }
   }
+  // Parts drawn by other scripts (invitations) are drawn again into the fresh copy.
+  document.dispatchEvent(new CustomEvent('hd:refreshed'));
 }
 
 const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
@@ -77,7 +79,7 @@ function restoreFocus(fresh, place) {
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => {
-    const parts = page === '/queue' ? ['#queue-body', '#queue-empty', '.dashboard'] : page === '/mine' ? ['#main'] : [];
+    const parts = page === '/queue' ? ['#queue-body', '#queue-empty', '.dashboard'] : page === '/mine' ? ['#main'] : page === '/sessions' ? ['#sessions-live'] : [];
     if (parts.length) void refresh(parts);
   }, 100);
 }
@@ -123,7 +125,7 @@ function onTicket(event) {
   }
   if (page === '/queue' && (ticket.status === 'requested' || previousStatus === 'requested' || previousStatus === null)) scheduleRefresh();
   if (page === '/queue' && (ticket.status === 'in_session' || previousStatus === 'in_session' || ticket.status === 'resolved')) scheduleRefresh();
-  if (page === '/mine') scheduleRefresh();
+  if (page === '/mine' || page === '/sessions') scheduleRefresh();
 }
 
 function updateAges() {
@@ -170,7 +172,9 @@ onLive(() => {
 });
 events.addEventListener('ticket', onTicket);
 events.addEventListener('desktop', () => page === '/mine' && scheduleRefresh());
-events.addEventListener('session', () => page === '/mine' && scheduleRefresh());
+events.addEventListener('session', () => (page === '/mine' || page === '/sessions') && scheduleRefresh());
+// Someone joined, left, was allowed or took over: My tickets and Live sessions show it.
+events.addEventListener('participant', () => (page === '/mine' || page === '/sessions') && scheduleRefresh());
 // A message changes the unread counts on the queue and "My tickets".
 events.addEventListener('message', (event) => {
   const { message } = JSON.parse(event.data);

@@ -64,6 +64,12 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     res.json({ technician: await technicians.resetTwoFactor(id, technicianContext(req)) });
   });
 
+  // Whom a technician may invite or hand a ticket over to (issue 26): enabled accounts, names only.
+  router.get('/colleagues', requireTechnician, async (_req, res) => {
+    const active = (await technicians.list()).filter((t) => t.active);
+    res.json({ colleagues: active.map((t) => ({ id: t.id, displayName: t.displayName, role: t.role })) });
+  });
+
   router.get('/technicians', requireAdmin, async (_req, res) => {
     const trouble = await technicians.loginTrouble();
     const none = { failedLogins: 0, lockedAddresses: 0, lastFailureAt: null, slowedUntil: null };

@@ -7,9 +7,11 @@ import { Viewer } from './viewer.js';
 import { t, reasonText } from '/assets/i18n.js';
 import { ask } from '/assets/ui.js';
 import { events } from '/assets/events.js';
+import { panel } from '/assets/participants.js';
 
 const body = document.body;
 const ticketId = Number(body.dataset.ticketId);
+const me = Number(body.dataset.me);
 const requester = body.dataset.requester;
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const screen = document.getElementById('screen');
@@ -33,6 +35,10 @@ let viewer = null;
 let closeIds = null;
 let status = body.dataset.status;
 let over = false;
+// Issue 26: the holder, or a participant on a channel of their own (the panel knows which).
+let holder = body.dataset.holder === 'true';
+let awaitingParticipant = false;
+let handedToQueue = false;
 
 // A restart of the server or the repeater, or a dropped network, is ridden
 // through: the viewer reconnects by itself with backoff (saying so) for up to
@@ -68,6 +74,19 @@ function showState(state, text) {
   buttons.resolve.hidden = !(over && status === 'ended');
   buttons.queue.hidden = !over;
   for (const b of [buttons.cad, buttons.clip]) b.disabled = !live || (viewer?.viewOnly ?? false);
+  // Only the holder ends the user's session; a participant leaves from the panel.
+  if (!holder) buttons.end.hidden = true;
+}
+
+/** This technician's part is over while the ticket goes on (handed over, stopped, left…): say so, offer the queue. */
+function leaveWith(text) {
+  over = true;
+  clearTimeout(retryTimer);
+  retry = null;
+  if (viewer) viewer.disconnect();
+  showState('over', text);
+  buttons.resolve.hidden = true;
+  buttons.queue.focus();
 }
 
 /** The ticket has moved on: no session can run here any more; say what happened and what comes next. */
@@ -80,6 +99,7 @@ function showOver(ticket, action) {
   let text;
   if (status === 'ended') text = t('js.viewer.over', { reason: reasonText(ticket.endReason ?? 'UNKNOWN') });
   else if (status === 'resolved') text = t('js.viewer.resolved', { id: ticketId });
+  else if (status === 'requested' && handedToQueue) text = t('js.participants.youHandedToQueue');
   else if (status === 'requested') text = action === 'decline' ? t('js.viewer.declined', { requester }) : t('js.viewer.requeued');
   else text = t('js.viewer.closed', { reason: reasonText(ticket.endReason ?? (status === 'expired' ? 'EXPIRED' : 'CANCELLED_BY_USER')) });
   showState('over', text);
@@ -141,6 +161,11 @@ async function connect() {
     } else if (state === 'ended') {
       const words = reasonText(reason, { detail: detail ?? '' });
       stateEl.dataset.reason = reason;
+      if (reason === 'STOPPED_BY_USER') return leaveWith(t('js.participants.youWereStopped'));
+      if (reason === 'HANDED_OVER') {
+        const place = await panel.reload();
+        if (!place.holder && !(place.mine?.state === 'connected')) return leaveWith(t('js.participants.youHandedOver', { name: place.holderName ?? '' }));
+      }
       // The session is over for good (ended, resolved, declined…): say what comes next.
       if (reason !== 'DISCONNECTED' && !(await stillConnectable())) return;
       // While reconnecting, a repeater that is not back yet refuses like a bad token.
@@ -156,6 +181,10 @@ async function connect() {
 events.addEventListener('ticket', (e) => {
   const { ticket, action } = JSON.parse(e.data);
   if (ticket.id !== ticketId || over) return;
+  if (action === 'handed_over' && ticket.technician?.id !== me && holder) {
+    holder = false;
+    return leaveWith(t('js.participants.youHandedOver', { name: ticket.technician?.displayName ?? '' }));
+  }
   const before = status;
   status = ticket.status;
   if (CONNECTABLE.has(status)) {
@@ -214,6 +243,40 @@ screen.addEventListener('focus', () => {
   if (viewer && body.dataset.viewerState === 'connected') viewer.focus();
 });
 
-if (CONNECTABLE.has(status)) void connect();
+// What happens to this technician in the session, as the participants panel hears it.
+const selfWords = {
+  handedOver: (d) => t('js.participants.youHandedOver', { name: d.name }),
+  stopped: () => t('js.participants.youWereStopped'),
+  left: () => t('js.participants.youLeft'),
+  refused: () => t('js.participants.youRefused'),
+  cancelled: () => t('js.participants.youCancelled'),
+};
+panel.addEventListener('self', (event) => {
+  const d = event.detail;
+  if (over) return;
+  if (d.what === 'handedToQueue') handedToQueue = true;
+  else if (selfWords[d.what]) leaveWith(selfWords[d.what](d));
+  else if (d.what === 'promoted') {
+    holder = true;
+    showState(stateEl.dataset.state, t('js.participants.youPromoted', { name: d.name }));
+  } else if (d.what === 'allowed' && awaitingParticipant) {
+    awaitingParticipant = false;
+    void connect();
+  }
+});
+
+/** The holder connects at once; a participant once the user allowed them; anyone else is told they take no part. */
+async function start() {
+  const place = await panel.ready;
+  if (place.holder) holder = true;
+  if (holder || place.mine?.state === 'connected') return void connect();
+  if (place.mine && (place.mine.state === 'invited' || place.mine.state === 'waiting_user')) {
+    awaitingParticipant = true;
+    return showState('awaitingApproval', t('js.participants.youWaiting'));
+  }
+  leaveWith(t('js.participants.youNotIn'));
+}
+
+if (CONNECTABLE.has(status)) void start();
 else if (status === 'accepted') showState('awaitingApproval', t('js.viewer.awaitingApproval'));
 else showOver({ status, endReason: body.dataset.endReason || null }, null);
