@@ -25,6 +25,7 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
     hostname: str('hostname'),
     os: str('os'),
     name: str('name'),
+    scopes: str('scopes').split(' ').join(', '),
     size: typeof d.size === 'number' ? bytesText(d.size) : typeof d.bytes === 'number' ? bytesText(d.bytes) : '',
     duration: typeof d.durationMs === 'number' ? durationText(d.durationMs, t) : '',
     reason: reason(str('reason')),
@@ -49,7 +50,10 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
 function actorText(e: AuditEvent, t: Translate, people: People): string {
   if (e.actorType === 'technician') {
     const role = e.actorId === null ? undefined : people.get(e.actorId)?.role;
-    return t('audit.actorKind', { name: e.actorName, kind: t(role === 'admin' ? 'role.admin' : 'role.technician') });
+    const kind = t(role === 'admin' ? 'role.admin' : 'role.technician');
+    // Done with an API token: "ana (technician) via token CI bot".
+    if (e.viaToken) return t('audit.viaToken', { name: e.actorName, kind, token: e.viaToken.name });
+    return t('audit.actorKind', { name: e.actorName, kind });
   }
   if (e.actorType === 'requester') return t('audit.actorKind', { name: e.actorName, kind: t('actor.requester') });
   // The system acts under a name (retention, repeater, reconcile); a failed login is logged under the username tried.

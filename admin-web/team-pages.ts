@@ -20,6 +20,7 @@ const auditActions = [
   'ticket.created', 'ticket.accept', 'ticket.decline', 'ticket.release', 'ticket.approve', 'ticket.end', 'ticket.resolve', 'ticket.cancel', 'ticket.expire',
   'session.ended', 'message.sent', 'file.sent', 'recording.played', 'recording.downloaded', 'login.succeeded', 'login.failed', 'login.locked', 'login.slowed',
   'technician.created', 'technician.updated', 'technician.disabled', 'technician.password_reset', 'technician.unlocked',
+  'token.created', 'token.revoked',
 ];
 
 const byId = validate({ params: technicianParams });

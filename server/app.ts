@@ -41,6 +41,9 @@ import type { AuthorizeLeg } from '../repeater/contract.ts';
 import { compileTrustProxy } from '../repeater/client-address.ts';
 import type { AuditService } from './audit/service.ts';
 import type { LegUrlPolicy } from './http/base-url.ts';
+import type { ApiTokenService } from './api-tokens/service.ts';
+import { bearerAuthentication } from './api-tokens/bearer.ts';
+import { apiTokenRoutes } from './api-tokens/routes.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -61,6 +64,8 @@ export interface AppDeps {
   audit: AuditService;
   chat: ChatService;
   files: FileService;
+  /** API tokens (Authorization: Bearer hd_… on the staff API). */
+  apiTokens: ApiTokenService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -171,6 +176,9 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(passport.session());
   app.use(csrfProtection());
+  // Authorization: Bearer hd_… on the staff API: the token's owner, scopes checked by the guards, no CSRF.
+  app.use('/api/v1', bearerAuthentication({ tokens: deps.apiTokens, ratePerMinute: config.apiTokenRatePerMinute, redis: deps.bus.redis }));
+  app.use('/api/v1/tokens', apiTokenRoutes({ tokens: deps.apiTokens }));
 
   const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
@@ -184,7 +192,9 @@ export function createApp(deps: AppDeps): Express {
       bus: deps.bus,
       tickets: deps.tickets,
       // A stream lives only while its web session does and the account is active.
-      stillAllowed: async (technicianId, sessionId) => {
+      stillAllowed: async (technicianId, credential) => {
+        if ('apiTokenId' in credential) return deps.apiTokens.stillAllowed(credential.apiTokenId, 'tickets:read');
+        const { sessionId } = credential;
         const [technician, session] = await Promise.all([
           deps.technicians.get(technicianId).catch((err: unknown) => {
             if (isAppError(err) && err.code === 'TECHNICIAN_NOT_FOUND') return null; // deleted: not allowed

@@ -62,6 +62,7 @@ const envSchema = z.object({
   ARGON2_MEMORY_KIB: intFrom(8 * 1024, 1024 * 1024).default(64 * 1024),
   RECORD_SESSIONS: z.enum(['on', 'off']).default('on'),
   MESSAGE_RATE_PER_MINUTE: intFrom(1, 10_000).default(30),
+  API_TOKEN_RATE_PER_MINUTE: intFrom(1, 100_000).default(300),
   FILE_MAX_BYTES: intFrom(1, 4 * 1024 ** 3).default(50 * 1024 * 1024),
   FILES_DIR: z.string().min(1).default('./data/files'),
   FILE_RETENTION_DAYS: intFrom(1, 36_500).default(30),
@@ -111,6 +112,8 @@ export interface Config {
   ticketCreateRatePerMinute: number;
   /** Chat messages per minute: per help request (the user), per technician. */
   messageRatePerMinute: number;
+  /** API_TOKEN_RATE_PER_MINUTE: requests per minute each API token may make (429 beyond). */
+  apiTokenRatePerMinute: number;
   /**
    * Files exchanged on tickets: size limit, where they are kept, for how long,
    * uploads per minute; and the budgets counted from the database (0: none):
@@ -225,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
     messageRatePerMinute: e.MESSAGE_RATE_PER_MINUTE,
+    apiTokenRatePerMinute: e.API_TOKEN_RATE_PER_MINUTE,
     files: {
       maxBytes: e.FILE_MAX_BYTES,
       dir: e.FILES_DIR,

@@ -37,6 +37,7 @@ import { recordingKeyRing } from './recordings/keys.ts';
 import { createRecordingHandover } from './recordings/handover.ts';
 import { createChatService } from './chat/service.ts';
 import { createAuditService } from './audit/service.ts';
+import { createApiTokenService } from './api-tokens/service.ts';
 import { createFileService } from './files/service.ts';
 import { endAllSse } from './events/sse.ts';
 import { BackgroundWork } from './events/background.ts';
@@ -91,6 +92,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     keyRing: recordingKeyRing(config.repeater.recordingKey, logger),
   });
   const audit = createAuditService({ db });
+  const apiTokens = createApiTokenService({ db, clock, ownerOf: (id) => technicians.get(id) });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
@@ -167,6 +169,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     audit,
     chat,
     files,
+    apiTokens,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;

@@ -1,6 +1,13 @@
 /** Who did something, as the audit log records it. */
 export type Actor =
-  | { type: 'technician'; id: number; name: string; role: 'admin' | 'technician' }
+  | {
+      type: 'technician';
+      id: number;
+      name: string;
+      role: 'admin' | 'technician';
+      /** Done with an API token, not a web session: the audit reads "NAME via token TOKEN_NAME". */
+      via?: { tokenId: number; tokenName: string };
+    }
   | { type: 'requester'; name: string }
   | { type: 'system'; name: string };
 

@@ -13,6 +13,8 @@ export interface AuditEventRow {
   technician_id: number | null;
   remote_address: string;
   detail: string | null;
+  api_token_id?: number | null;
+  api_token_name?: string | null;
 }
 
 export interface AuditEvent {
@@ -26,6 +28,8 @@ export interface AuditEvent {
   technicianId: number | null;
   remoteAddress: string;
   detail: Record<string, unknown> | null;
+  /** The API token the actor used (null: a web session, or not a technician). */
+  viaToken: { id: number; name: string } | null;
 }
 
 export interface AuditQuery {
@@ -57,6 +61,7 @@ export async function insertAuditEvent(
     technician_id: refs.technicianId ?? null,
     remote_address: context.remoteAddress.slice(0, 64),
     detail: detail ? JSON.stringify(detail) : null,
+    ...(actor.type === 'technician' && actor.via ? { api_token_id: actor.via.tokenId, api_token_name: actor.via.tokenName.slice(0, 80) } : {}),
   });
 }
 
@@ -87,5 +92,6 @@ function toAuditEvent(row: AuditEventRow): AuditEvent {
     technicianId: row.technician_id === null ? null : Number(row.technician_id),
     remoteAddress: row.remote_address,
     detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+    viaToken: row.api_token_id == null ? null : { id: Number(row.api_token_id), name: row.api_token_name ?? '' },
   };
 }

@@ -44,9 +44,15 @@ export function csrfProtection(): RequestHandler {
   };
 }
 
-/** Refuses a state-changing request without the session's CSRF token (every cookie-authenticated action calls it). */
+/**
+ * Refuses a state-changing request without the session's CSRF token (every
+ * cookie-authenticated action calls it). A request authenticated by an API
+ * token (Bearer, server/api-tokens/bearer.ts) needs none: a browser never
+ * adds that header to a forged request, and the cookie it may also carry is
+ * not what authenticated it.
+ */
 export function assertCsrf(req: Request): void {
-  if (SAFE_METHODS.has(req.method) || req.csrfOk === true) return;
+  if (SAFE_METHODS.has(req.method) || req.csrfOk === true || req.apiToken !== undefined) return;
   throw new AppError('CSRF_INVALID', 'This form has expired or did not come from this site; reload the page and try again');
 }
 

@@ -13,8 +13,8 @@ import type { StaffStreamEvents } from '../../protocol/events.ts';
 export interface EventRoutesDeps {
   bus: EventBus;
   tickets: TicketService;
-  /** Whether the account is still active and the web session still exists (checked every recheckMs). */
-  stillAllowed: (technicianId: number, sessionId: string) => Promise<boolean>;
+  /** Whether the account is still active and the web session still exists, or the API token still holds tickets:read (checked every recheckMs). */
+  stillAllowed: (technicianId: number, credential: { sessionId: string } | { apiTokenId: number }) => Promise<boolean>;
   recheckMs?: number;
 }
 
@@ -23,6 +23,8 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
   router.get('/', requireTechnician, async (req, res) => {
     const me = technicianOf(req);
     const sessionId = req.sessionID;
+    // A stream opened with an API token lives while the token does (server/api-tokens/).
+    const credential = req.apiToken ? { apiTokenId: req.apiToken.id } : { sessionId };
     const channel = openSse<StaffStreamEvents>(req, res);
     // An account that is disabled, demoted or reset loses its streams at once
     // (this server), or at the next check (a change made elsewhere: the CLI, another server).
@@ -32,7 +34,7 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
       }),
     );
     const recheck = setInterval(() => {
-      stillAllowed(me.id, sessionId).then(
+      stillAllowed(me.id, credential).then(
         (ok) => ok || channel.end(),
         () => undefined, // the database is away: keep the stream, check again next time
       );

@@ -1,0 +1,42 @@
+// What an API token may do: its scopes, which roles may hold each, and the
+// one table mapping every staff route under /api/v1 to the scope it needs.
+// A route missing from the table is refused to tokens (fail closed): a new
+// route is open to integrations only once someone decides its scope here.
+import type { Role } from '../technicians/schema.ts';
+
+export const apiScopes = ['tickets:read', 'tickets:write', 'technicians:manage', 'audit:read'] as const;
+export type ApiScope = (typeof apiScopes)[number];
+
+/** The scopes each role may give its tokens (and that its tokens keep while the owner holds that role). */
+export const scopesOfRole: Record<Role, readonly ApiScope[]> = {
+  admin: apiScopes,
+  technician: ['tickets:read', 'tickets:write'],
+};
+
+export function roleAllows(role: Role, scope: ApiScope): boolean {
+  return scopesOfRole[role].includes(scope);
+}
+
+/**
+ * What a token needs at a path: a scope; 'any' (any valid token: who am I);
+ * 'session' (a web session only: one's own password, two-factor login and
+ * tokens — a token cannot make tokens); null (not open to tokens).
+ */
+export type TokenRule = ApiScope | 'any' | 'session' | null;
+
+const rules: { methods: readonly string[]; path: RegExp; rule: Exclude<TokenRule, null> }[] = [
+  { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/me$/, rule: 'any' },
+  { methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'], path: /^\/api\/v1\/me\//, rule: 'session' },
+  { methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'], path: /^\/api\/v1\/tokens(\/|$)/, rule: 'session' },
+  { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/tickets(\/|$)/, rule: 'tickets:read' },
+  { methods: ['POST'], path: /^\/api\/v1\/tickets\/[^/]+\//, rule: 'tickets:write' },
+  { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/recordings\//, rule: 'tickets:read' },
+  { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/events\/?$/, rule: 'tickets:read' },
+  { methods: ['GET', 'HEAD', 'POST', 'PATCH'], path: /^\/api\/v1\/technicians(\/|$)/, rule: 'technicians:manage' },
+  { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/audit\/?$/, rule: 'audit:read' },
+];
+
+/** The rule for a request (its method and full path, without the query). */
+export function tokenRuleFor(method: string, path: string): TokenRule {
+  return rules.find((r) => r.methods.includes(method) && r.path.test(path))?.rule ?? null;
+}
