@@ -19,6 +19,7 @@ import * as sealedTotpSecret from './015_sealed_totp_secret.ts';
 import * as eventOutbox from './016_event_outbox.ts';
 import * as nodeClaims from './017_node_claims.ts';
 import * as recordingFileUnique from './018_recording_file_unique.ts';
+import * as participants from './019_participants.ts';
 import * as apiTokens from './021_api_tokens.ts';
 
 const migrations: Record<string, Knex.Migration> = {
@@ -40,6 +41,7 @@ const migrations: Record<string, Knex.Migration> = {
   '016_event_outbox': eventOutbox,
   '017_node_claims': nodeClaims,
   '018_recording_file_unique': recordingFileUnique,
+  '019_participants': participants,
   '021_api_tokens': apiTokens,
 };
 

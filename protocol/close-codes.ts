@@ -33,6 +33,10 @@ export const CloseCode = {
   SERVER_RESTARTED: 4013,
   /** RECORDING_REQUIRED is on and the session's recording cannot be written: the session ends rather than go on unrecorded. */
   RECORDING_FAILED: 4014,
+  /** The user stopped this participant (one channel of a ticket): the others' sessions go on. */
+  STOPPED_BY_USER: 4015,
+  /** The ticket was handed over to another technician (or its holder's main channel closed after a promotion). */
+  HANDED_OVER: 4016,
 } as const;
 
 export type CloseCodeId = keyof typeof CloseCode;

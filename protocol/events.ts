@@ -1,6 +1,8 @@
 // Live events: what the bus carries between servers, and the technicians'
 // stream (GET /api/v1/events) built from it: event names and payloads.
 import type { TicketAction, TicketStatus } from './tickets.ts';
+import type { CloseCodeId } from './close-codes.ts';
+import type { DesktopParticipantView, ParticipantEvent } from './participants.ts';
 
 export interface TicketView {
   id: number;
@@ -52,14 +54,22 @@ export interface TicketFile {
 export type DesktopLegState = 'waiting' | 'paired' | 'gone';
 
 export interface BusEvents {
-  /** `previousTechnicianId`: who held the ticket before the move (a declined or released technician learns it was theirs). */
-  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created'; previousStatus: TicketStatus | null; previousTechnicianId: number | null };
+  /** `previousTechnicianId`: who held the ticket before the move (a declined or released technician learns it was theirs). `handed_over`: the holder changed, the status did not (a hand-over the user allowed, a promotion when the holder dropped). */
+  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created' | 'handed_over'; previousStatus: TicketStatus | null; previousTechnicianId: number | null };
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
   /** A chat message on a ticket; `technicianId` is the ticket's holder then (null while queued). */
   'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage };
   /** A file was sent, accepted, refused or purged on a ticket. */
   'ticket.file': { ticketId: number; technicianId: number | null; file: TicketFile };
   'session.ended': { ticketId: number; technicianId: number | null; reason: string; endedBy: 'desktop' | 'viewer' | null };
+  /**
+   * A ticket's participants changed (issue 26): for the staff stream (`participant`,
+   * to `technicianIds` and administrators), and, with `desktop`, the user's list now
+   * (the desktop stream sends its `ticket` again).
+   */
+  'ticket.participant': ParticipantEvent & { desktop: { participants: DesktopParticipantView[]; mainChannel: boolean } };
+  /** One channel of a ticket ("42" or "42.p7") must close its legs with `reason` (the user stopped someone, a hand-over): every repeater. */
+  'session.channel_end': { ticketId: number; channel: string; reason: CloseCodeId };
   /** An account lost its sessions: every live stream of it closes (but the web session `exceptSessionId`). */
   'technician.revoked': { technicianId: number; reason: RevocationReason; exceptSessionId: string | null };
 }
@@ -77,6 +87,8 @@ export interface StaffStreamEvents {
   session: BusEvents['session.ended'];
   message: BusEvents['ticket.message'];
   file: BusEvents['ticket.file'];
+  /** Someone was invited, joined, left, was stopped, took over… on a ticket that concerns this technician (administrators: every ticket). */
+  participant: ParticipantEvent;
   /**
    * Sent instead of a replay when a stream reconnects with a Last-Event-ID it
    * cannot resume from (too old, too far behind, unknown); the snapshot follows:

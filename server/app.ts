@@ -40,6 +40,10 @@ import type { RepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import type { AuthorizeLeg } from '../repeater/contract.ts';
 import { compileTrustProxy } from '../repeater/client-address.ts';
 import type { AuditService } from './audit/service.ts';
+import { participantRoutes } from './participants/routes.ts';
+import { participantDesktopRoutes } from './participants/desktop-routes.ts';
+import type { ParticipantService } from './participants/service.ts';
+import type { ParticipantConsent } from './participants/consent.ts';
 import type { LegUrlPolicy } from './http/base-url.ts';
 import type { ApiTokenService } from './api-tokens/service.ts';
 import { bearerAuthentication } from './api-tokens/bearer.ts';
@@ -62,6 +66,9 @@ export interface AppDeps {
   repeaterUrlFor: ((ticketId: number) => Promise<string | null>) | null;
   recordings: RecordingService;
   audit: AuditService;
+  /** Several technicians on one session (issue 26): the technicians' side and the user's consent. */
+  participants: ParticipantService;
+  consent: ParticipantConsent;
   chat: ChatService;
   files: FileService;
   /** API tokens (Authorization: Bearer hd_… on the staff API). */
@@ -142,6 +149,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     '/api/v1/help-requests',
     desktopRoutes({
+      participantRoutes: participantDesktopRoutes({ consent: deps.consent, legUrls }),
       tickets: deps.tickets,
       tokens: deps.tokens,
       bus: deps.bus,
@@ -184,7 +192,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
-  app.use('/api/v1/tickets', ticketRoutes({ chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
+  app.use('/api/v1', participantRoutes({ participants: deps.participants }));
+  app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: deps.participants.viewerChannel, chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
   app.use(
     '/api/v1/events',

@@ -33,6 +33,8 @@ const envSchema = z.object({
   TICKET_EXPIRY_MS: intFrom(10_000, 7 * 24 * 3_600_000).default(60 * 60_000),
   MAX_ACTIVE_TICKETS_PER_TECH: intFrom(1, 1_000).default(1),
   DECLINE_COOLDOWN_SECONDS: intFrom(0, 7 * 24 * 3_600).default(600),
+  MAX_PARTICIPANTS: intFrom(1, 32).default(4),
+  SUPERVISOR_WATCH: z.enum(['ask', 'notify']).default('ask'),
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
@@ -99,6 +101,10 @@ export interface Config {
   maxActiveTicketsPerTech: number;
   /** After a user declines a technician, that technician may offer again on the ticket only after this long. */
   declineCooldownMs: number;
+  /** MAX_PARTICIPANTS: technicians on one ticket's session at once, the holder counted (issue 26). */
+  maxParticipants: number;
+  /** SUPERVISOR_WATCH: an administrator who watches is allowed by the user first (ask) or only named to them (notify). */
+  supervisorWatch: 'ask' | 'notify';
   /**
    * Failed logins: per account and address (maxFailures, lockoutMs), per address
    * per minute (ratePerMinute), and per account from every address together
@@ -217,6 +223,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     ticketExpiryMs: e.TICKET_EXPIRY_MS,
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
     declineCooldownMs: e.DECLINE_COOLDOWN_SECONDS * 1000,
+    maxParticipants: e.MAX_PARTICIPANTS,
+    supervisorWatch: e.SUPERVISOR_WATCH,
     login: {
       maxFailures: e.LOGIN_MAX_FAILURES,
       lockoutMs: e.LOGIN_LOCKOUT_MS,

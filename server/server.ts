@@ -28,6 +28,10 @@ import { createPairingTokenService } from './tokens/service.ts';
 import { KnexSessionStore } from './auth/session-store.ts';
 import { createLegAuthorizer } from './remote-sessions/repeater-bridge.ts';
 import { startRemoteSessions } from './remote-sessions/remote-sessions.ts';
+import { createParticipantService } from './participants/service.ts';
+import { createParticipantConsent } from './participants/consent.ts';
+import { mainChannelOpen, participantStore } from './participants/store.ts';
+import { parseChannel } from '../protocol/participants.ts';
 import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import { internalPaths, type LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
@@ -120,9 +124,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes } = config.files;
   const budget = { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes, minFreeBytes: config.dataMinFreeBytes };
   const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, budget, retentionDays: config.files.retentionDays });
+  const participants = createParticipantService({ db, clock, bus, tickets, maxParticipants: config.maxParticipants, supervisorWatch: config.supervisorWatch });
+  const consent = createParticipantConsent({ db, participants, tokens });
   const authorizeLeg = createLegAuthorizer({
     tokens,
     tickets,
+    participantOf: (id) => participantStore.byId(db, id),
+    mainChannelOpen: async (ticket) => mainChannelOpen(await participantStore.forTicket(db, ticket.id), ticket.technician?.id ?? null),
     recordingMeta: (ticket) => ({ novnc: NOVNC_VERSION, x11vnc: null, viewOnly: ticket.viewOnly, sharedScreen: ticket.sharedScreen }),
     recordingRoom: () => diskHasRoom(config.repeater.recordingsDir, config.dataMinFreeBytes),
     recordingRequired: config.repeater.recordingRequired,
@@ -147,7 +155,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     minFreeBytes: config.dataMinFreeBytes,
     ticketSettled: (ticketId) => new Promise<void>((settled) => work.run(`ticket:${ticketId}`, 'a recording handed over waits for its ticket\'s events', () => Promise.resolve(settled()))),
   });
-  const legState = (ticketId: string, side: LegSide) => remote.legState(Number(ticketId), side);
+  const legState = (channel: string, side: LegSide) => {
+    const parsed = parseChannel(channel);
+    return parsed ? remote.legState(parsed.ticketId, side, parsed.participantId) : Promise.resolve(null);
+  };
   // Rows the embedded repeater of a previous life left open (a node's sessions end only when its lease runs out).
   // The embedded repeater's name across restarts: one process at a time listens on a host's port (none with PORT 0).
   await remote.reconcile(config.port ? `${hostname()}:${config.port}` : null);
@@ -170,6 +181,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     chat,
     files,
     apiTokens,
+    participants,
+    consent,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;

@@ -19,7 +19,7 @@ import type { EventLog } from './event-log.ts';
 const CHANNEL = 'helpdesk:bus';
 
 /** The events live streams show: written to the outbox when a log is attached. */
-export const durableEvents: ReadonlySet<BusEventName> = new Set<BusEventName>(['ticket.changed', 'ticket.desktop', 'ticket.message', 'ticket.file', 'session.ended']);
+export const durableEvents: ReadonlySet<BusEventName> = new Set<BusEventName>(['ticket.changed', 'ticket.desktop', 'ticket.message', 'ticket.file', 'session.ended', 'ticket.participant', 'session.channel_end']);
 
 /** Where an event came from: its outbox id (null when it was not written there). */
 export interface EventMeta {

@@ -33,7 +33,7 @@ function stream(bus: EventBus, log: EventLog, lastEventId: number) {
   const state = { ended: false, snapshot: false };
   const channel = { onClose: () => undefined, end: () => void (state.ended = true), closed: false };
   const record = (_e: unknown, id: number | null) => void sent.push(id ?? -1);
-  const on: DurableHandlers = { 'ticket.changed': record, 'ticket.desktop': record, 'ticket.message': record, 'ticket.file': record, 'session.ended': record };
+  const on: DurableHandlers = { 'ticket.changed': record, 'ticket.desktop': record, 'ticket.message': record, 'ticket.file': record, 'session.ended': record, 'ticket.participant': record };
   const joined = joinStream({ bus, log, channel, lastEventId, on, snapshot: () => Promise.resolve(void (state.snapshot = true)) });
   return { sent, state, joined };
 }

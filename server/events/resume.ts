@@ -14,7 +14,7 @@ import type { EventBus } from './event-bus.ts';
 import { OUTBOX_BATCH, type EventLog } from './event-log.ts';
 import type { SseChannel } from './sse.ts';
 
-export type DurableEventName = 'ticket.changed' | 'ticket.desktop' | 'ticket.message' | 'ticket.file' | 'session.ended';
+export type DurableEventName = 'ticket.changed' | 'ticket.desktop' | 'ticket.message' | 'ticket.file' | 'session.ended' | 'ticket.participant';
 
 /** What a stream does with each durable event (and its id); filtering is the handler's. */
 export type DurableHandlers = { [K in DurableEventName]: (event: BusEvents[K], id: number | null) => void };
@@ -41,7 +41,7 @@ export function lastEventIdOf(req: Request): number | null {
   return /^\d{1,15}$/.test(raw) ? Number(raw) : null;
 }
 
-const names: readonly DurableEventName[] = ['ticket.changed', 'ticket.desktop', 'ticket.message', 'ticket.file', 'session.ended'];
+const names: readonly DurableEventName[] = ['ticket.changed', 'ticket.desktop', 'ticket.message', 'ticket.file', 'session.ended', 'ticket.participant'];
 
 export async function joinStream(join: StreamJoin): Promise<void> {
   const { bus, log, channel, on } = join;

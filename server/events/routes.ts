@@ -53,8 +53,11 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
       on: {
         'ticket.changed': (e, id) => {
           const wasOrIsQueued = e.ticket.status === 'requested' || e.previousStatus === 'requested' || e.previousStatus === null;
-          if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null)) channel.send('ticket', e, id);
+          // The technician who held it before hears of it too (a hand-over, a promotion).
+          if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null) || (e.previousTechnicianId !== null && e.previousTechnicianId === me.id)) channel.send('ticket', e, id);
         },
+        // Participants (issue 26): to the technicians concerned — holder, participants, invitee — and administrators.
+        'ticket.participant': ({ desktop: _user, ...e }, id) => (me.role === 'admin' || e.technicianIds.includes(me.id)) && channel.send('participant', e, id),
         'ticket.desktop': (e, id) => concernsMe(e.technicianId) && channel.send('desktop', e, id),
         'session.ended': (e, id) => concernsMe(e.technicianId) && channel.send('session', e, id),
         'ticket.message': (e, id) => (e.queued || concernsMe(e.technicianId)) && channel.send('message', e, id),

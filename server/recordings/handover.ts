@@ -28,6 +28,8 @@ export interface HandoverInput {
   node: string;
   recordingId: string;
   ticketId: number;
+  /** The participant whose channel was recorded (issue 26); null or absent: the main channel. */
+  participantId?: number | null;
   /** The file's path under RECORDINGS_DIR, as the node named it. */
   file: string;
   /** What the node hashed. */
@@ -86,7 +88,7 @@ export function createRecordingHandover(deps: {
   async function ordered(input: HandoverInput) {
     await deps.ticketSettled?.(input.ticketId);
     const row = await recordingStore.get(db, input.recordingId);
-    if (!row || row.ticketId !== input.ticketId || row.file !== input.file || row.node !== input.node) {
+    if (!row || row.ticketId !== input.ticketId || row.participantId !== (input.participantId ?? null) || row.file !== input.file || row.node !== input.node) {
       throw new AppError('RECORDING_NOT_FOUND', `No recording ${input.recordingId} of ticket ${input.ticketId} in ${input.file} was ordered from repeater node ${input.node}`);
     }
     // Its file is its own: never renamed over one another row names (recordings.file is unique too, migration 018).

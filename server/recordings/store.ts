@@ -8,6 +8,8 @@ export interface RecordingView {
   id: string;
   ticketId: number;
   remoteSessionId: number | null;
+  /** The participant whose channel was recorded (issue 26); null: the holder's main channel. */
+  participantId: number | null;
   technicianId: number | null;
   node: string | null;
   startedAt: number;
@@ -27,6 +29,7 @@ interface Row {
   id: string;
   ticket_id: number;
   remote_session_id: number | null;
+  participant_id?: number | null;
   technician_id: number | null;
   node: string | null;
   file: string;
@@ -48,6 +51,7 @@ function toView(r: Row): RecordingView & { file: string } {
     id: r.id,
     ticketId: Number(r.ticket_id),
     remoteSessionId: num(r.remote_session_id),
+    participantId: num(r.participant_id ?? null),
     technicianId: num(r.technician_id),
     node: r.node,
     file: r.file,
@@ -64,10 +68,11 @@ function toView(r: Row): RecordingView & { file: string } {
 }
 
 export const recordingStore = {
-  async insert(db: Knex, r: { id: string; ticketId: number; remoteSessionId: number | null; technicianId: number | null; node: string | null; file: string; startedAt: number }): Promise<void> {
+  async insert(db: Knex, r: { id: string; ticketId: number; participantId?: number | null; remoteSessionId: number | null; technicianId: number | null; node: string | null; file: string; startedAt: number }): Promise<void> {
     await db('recordings').insert({
       id: r.id,
       ticket_id: r.ticketId,
+      participant_id: r.participantId ?? null,
       remote_session_id: r.remoteSessionId,
       technician_id: r.technicianId,
       node: r.node,

@@ -37,14 +37,32 @@ export function bridgeEmbeddedRepeater(deps: { repeater: EventEmitter<RepeaterEv
   );
 }
 
-/** Ends a ticket's live legs when it leaves the connectable states; returns the function that stops. */
-export function endLegsWhenTicketsClose(bus: EventBus, endTicket: (ticketId: string, reason: CloseCodeId) => void, options: { localOnly: boolean }): () => void {
-  return bus.subscribe(
-    'ticket.changed',
-    ({ ticket, action, previousStatus }) => {
-      if (!previousStatus || !connectableStatuses.includes(previousStatus) || connectableStatuses.includes(ticket.status)) return;
-      endTicket(String(ticket.id), closeReasonFor[action] ?? (ticket.endReason as CloseCodeId | null) ?? 'ENDED_BY_SERVER');
-    },
-    options,
-  );
+/**
+ * Ends a ticket's live legs when it leaves the connectable states — its main
+ * channel and every participant's (`channelsOf`, issue 26) — and one channel
+ * when a change to its participants says so (`session.channel_end`: the user
+ * stopped someone, a hand-over); returns the function that stops.
+ */
+export function endLegsWhenTicketsClose(
+  bus: EventBus,
+  endTicket: (channel: string, reason: CloseCodeId) => void,
+  options: { localOnly: boolean; channelsOf?: (ticketId: number) => Promise<string[]>; onError?: (err: unknown) => void },
+): () => void {
+  const stops = [
+    bus.subscribe(
+      'ticket.changed',
+      ({ ticket, action, previousStatus }) => {
+        if (!previousStatus || !connectableStatuses.includes(previousStatus) || connectableStatuses.includes(ticket.status)) return;
+        const reason = ticket.endReason === 'HANDED_OVER' ? 'HANDED_OVER' : (closeReasonFor[action] ?? (ticket.endReason as CloseCodeId | null) ?? 'ENDED_BY_SERVER');
+        endTicket(String(ticket.id), reason);
+        options.channelsOf?.(ticket.id).then(
+          (channels) => channels.forEach((c) => endTicket(c, reason)),
+          (err: unknown) => options.onError?.(err),
+        );
+      },
+      { localOnly: options.localOnly },
+    ),
+    bus.subscribe('session.channel_end', ({ channel, reason }) => endTicket(channel, reason), { localOnly: options.localOnly }),
+  ];
+  return () => stops.forEach((stop) => stop());
 }

@@ -20,6 +20,10 @@ import type { TicketService } from '../tickets/service.ts';
 import { recordingStore } from '../recordings/store.ts';
 import { remoteLegStore, remoteSessionStore, type Runner } from './store.ts';
 import { checkPairedRecording, checkRecordingClosed } from './recording-senders.ts';
+import { parseChannel } from '../../protocol/participants.ts';
+import { participantStore } from '../participants/store.ts';
+import type { Emit } from '../participants/changes.ts';
+import { holderLeft, participantPaired, participantSessionEnded } from '../participants/session-effects.ts';
 
 export interface EffectDeps {
   bus: EventBus;
@@ -47,15 +51,23 @@ const system = systemActor('repeater');
 
 export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireEvent): Promise<void> {
   const { trx, now, source, after, live } = ctx;
-  const ticketId = Number(e.ticketId);
-  const ticket = Number.isSafeInteger(ticketId) ? await ticketStore.view(trx, ticketId) : undefined;
+  // The repeater's key is a channel (issue 26): "42" the holder's main channel, "42.p7" participant 7's.
+  const channel = parseChannel(e.ticketId);
+  const ticketId = channel?.ticketId ?? NaN;
+  const participantId = channel?.participantId ?? null;
+  const ticket = channel ? await ticketStore.view(trx, ticketId) : undefined;
   if (!ticket) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${e.ticketId}`);
-  const technicianId = ticket.technician?.id ?? null;
+  const participant = participantId === null ? null : await participantStore.byId(trx, participantId);
+  if (participantId !== null && participant?.ticketId !== ticketId) throw new AppError('PARTICIPANT_NOT_FOUND', `No participant ${participantId} on ticket ${ticketId}`);
+  // A participant channel's rows name that participant's technician; the main channel's, the holder.
+  const technicianId = participant ? participant.technicianId : (ticket.technician?.id ?? null);
   const refs = { ticketId, technicianId };
-  const desktop = (state: 'waiting' | 'paired' | 'gone', reason: string | null) => live.push(['ticket.desktop', { ...refs, state, reason }]);
+  const emit: Emit = (name, event) => void live.push([name, event] as LiveEvent);
+  // "Desktop connected" is the main channel's; a participant's legs are told through the participant events.
+  const desktop = (state: 'waiting' | 'paired' | 'gone', reason: string | null) => participantId === null && live.push(['ticket.desktop', { ...refs, state, reason }]);
   switch (e.type) {
     case 'legWaiting':
-      await remoteLegStore.waiting(trx, { sessionUid: e.sessionId, side: e.side, ticketId, since: e.at, ...source });
+      await remoteLegStore.waiting(trx, { sessionUid: e.sessionId, side: e.side, ticketId, participantId, since: e.at, ...source });
       await insertAuditEvent(trx, now, { ...system, remoteAddress: e.remoteAddress }, `session.${e.side}_waiting`, refs);
       if (e.side === 'desktop') desktop('waiting', null);
       return;
@@ -70,15 +82,18 @@ export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireE
       checkPairedRecording(e);
       await remoteLegStore.gone(trx, e.sessionId);
       if (await remoteSessionStore.bySession(trx, e.sessionId)) return; // its row is there already
-      if (ticket.status === 'approved') {
+      if (participantId !== null) {
+        // A participant joining never moves the ticket.
+      } else if (ticket.status === 'approved') {
         after.push(() => deps.tickets.startSession(ticketId, system).catch((err: unknown) => deps.logger.warn({ err, ticketId }, 'a paired session\'s ticket could not move to in_session')));
       } else {
         await insertAuditEvent(trx, now, system, 'session.resumed', refs);
       }
       // The row exists from the start, so a crash mid-session still leaves a record.
-      const remoteSessionId = await remoteSessionStore.start(trx, { ticketId, technicianId, startedAt: e.at, sessionUid: e.sessionId, ...source });
+      const remoteSessionId = await remoteSessionStore.start(trx, { ticketId, participantId, technicianId, startedAt: e.at, sessionUid: e.sessionId, ...source });
+      if (participantId !== null) await participantPaired(trx, now, emit, participantId);
       if (e.recording) {
-        await recordingStore.insert(trx, { id: e.recording.id, file: e.recording.file, ticketId, remoteSessionId, technicianId, node: source.node, startedAt: e.at });
+        await recordingStore.insert(trx, { id: e.recording.id, file: e.recording.file, ticketId, participantId, remoteSessionId, technicianId, node: source.node, startedAt: e.at });
         await insertAuditEvent(trx, now, system, 'recording.started', refs, { recordingId: e.recording.id });
       } else if (ticket.recorded) {
         // Ordered but not begun: the authorizer found the recordings' disk below DATA_MIN_FREE_BYTES.
@@ -100,8 +115,15 @@ export async function applyEffect(deps: EffectDeps, ctx: EffectContext, e: WireE
       // Closed already (its node was counted lost, its server restarted): the first end stands.
       if (row && !row.live) return;
       if (row) await remoteSessionStore.close(trx, row.id, end);
-      else await remoteSessionStore.insertEnded(trx, { ticketId, technicianId, startedAt: e.startedAt, sessionUid: e.sessionId, ...source }, end);
-      await insertAuditEvent(trx, now, system, 'session.ended', refs, { reason: e.reason, endedBy: e.endedBy, durationMs: e.durationMs, ...bytes });
+      else await remoteSessionStore.insertEnded(trx, { ticketId, participantId, technicianId, startedAt: e.startedAt, sessionUid: e.sessionId, ...source }, end);
+      await insertAuditEvent(trx, now, system, 'session.ended', refs, { reason: e.reason, endedBy: e.endedBy, durationMs: e.durationMs, ...bytes, ...(participantId === null ? {} : { participantId }) });
+      if (participantId !== null) {
+        // Only the participant's row changes; the ticket and the others' sessions go on.
+        await participantSessionEnded(trx, now, emit, participantId, e.reason);
+        return;
+      }
+      // The holder's viewer left or dropped: a participant with control takes over (or nothing changes).
+      await holderLeft(trx, now, emit, ticketId, e.reason);
       live.push(['session.ended', { ...refs, reason: e.reason, endedBy: e.endedBy }]);
       desktop('gone', e.reason);
       return;
@@ -126,7 +148,7 @@ export async function recordingClosed(trx: Knex, now: number, e: Extract<WireEve
   if (!(await recordingStore.close(trx, e.recordingId, end, ['recording', 'incomplete']))) return;
   const row = await recordingStore.get(trx, e.recordingId);
   const action = e.state === 'complete' ? 'recording.saved' : `recording.${e.state}`;
-  await insertAuditEvent(trx, now, system, action, { ticketId: Number(e.ticketId), technicianId: row?.technicianId ?? null }, {
+  await insertAuditEvent(trx, now, system, action, { ticketId: parseChannel(e.ticketId)?.ticketId ?? Number(e.ticketId), technicianId: row?.technicianId ?? null }, {
     recordingId: e.recordingId,
     bytes: e.bytes,
     durationMs: e.durationMs,

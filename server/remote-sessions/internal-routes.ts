@@ -4,6 +4,7 @@
 // and its process (NODE_HEADER, INSTANCE_HEADER). Not for browsers: no
 // cookies, no CSRF, its own body limit. Any server behind the internal door
 // answers any call the same: what they share lives in the database.
+import { parseChannel } from '../../protocol/participants.ts';
 import { sameSecret } from '../../lib/crypto.ts';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { RefusalCode } from '../../protocol/close-codes.ts';
@@ -55,7 +56,9 @@ export function internalRepeaterRoutes(deps: {
         {
           node,
           recordingId: params.recordingId,
-          ticketId: Number(headers.ticket),
+          // The node names the channel ("42" or "42.p7", issue 26).
+          ticketId: parseChannel(headers.ticket)?.ticketId ?? 0,
+          participantId: parseChannel(headers.ticket)?.participantId ?? null,
           file: headers.file,
           sha256: headers.sha256,
           declaredLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,

@@ -20,6 +20,7 @@ import { insertAuditEvent } from '../audit/store.ts';
 import type { RecordingService } from '../recordings/service.ts';
 import { ticketStore } from '../tickets/store.ts';
 import type { CommandStreams } from './command-streams.ts';
+import { channelKey } from '../../protocol/participants.ts';
 import { remoteLegStore, remoteSessionStore, type OrphanSession } from './store.ts';
 
 export type LostSessions = ReturnType<typeof createLostSessions>;
@@ -67,7 +68,7 @@ export function createLostSessions(deps: { db: Knex; clock: Clock; bus: EventBus
         if (!s.node || !s.instance) continue;
         const key = `${s.node}/${s.instance}`;
         const process = byProcess.get(key) ?? { node: s.node, instance: s.instance, tickets: [] };
-        process.tickets.push(String(s.ticketId));
+        process.tickets.push(channelKey(s.ticketId, s.participantId));
         byProcess.set(key, process);
       }
       for (const p of byProcess.values()) {

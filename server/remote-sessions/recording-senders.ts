@@ -17,6 +17,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import type { WireEvent } from '../../protocol/repeater.ts';
 import { recordingFileName } from '../../repeater/recording-format.ts';
+import { parseChannel } from '../../protocol/participants.ts';
 import { ignoreCodes } from '../../lib/expected.ts';
 import { AppError } from '../errors.ts';
 import { recordingStore } from '../recordings/store.ts';
@@ -46,7 +47,9 @@ async function sha256Of(path: string): Promise<string> {
 export async function checkRecordingClosed(trx: Knex, source: Runner, recordingsDir: string | null, e: Closed): Promise<void> {
   const row = await recordingStore.get(trx, e.recordingId);
   const notYours = () => new AppError('RECORDING_NOT_FOUND', `No recording ${e.recordingId} of ticket ${e.ticketId} in ${e.file} was begun by ${source.node === null ? 'the embedded repeater' : `repeater node ${source.node}`}: its close is refused`);
-  if (!row || row.node !== source.node || String(row.ticketId) !== e.ticketId || row.file !== e.file) throw notYours();
+  // The event names the channel ("42" or "42.p7", issue 26); the row, its ticket and participant.
+  const channel = parseChannel(e.ticketId);
+  if (!row || row.node !== source.node || row.ticketId !== channel?.ticketId || row.participantId !== channel.participantId || row.file !== e.file) throw notYours();
   if (row.remoteSessionId !== null && e.sessionId !== e.recordingId) {
     // (An outbox entry of an older node names no session: it reports the recording's id instead.)
     const session = (await trx('remote_sessions').where({ id: row.remoteSessionId }).first('session_uid')) as { session_uid: string | null } | undefined;

@@ -21,6 +21,8 @@ import { createLostSessions } from './lost-sessions.ts';
 import { createNodeClaims } from './node-claims.ts';
 import { createSessionEvents } from './session-events.ts';
 import { remoteSessionStore } from './store.ts';
+import { participantStore } from '../participants/store.ts';
+import { channelKey } from '../../protocol/participants.ts';
 
 export type RemoteSessions = ReturnType<typeof startRemoteSessions>;
 
@@ -60,14 +62,17 @@ export function startRemoteSessions(deps: RemoteSessionsDeps) {
   const commands = claims ? new CommandStreams({ db, clock, claims, server, logger, pollMs: COMMAND_POLL_MS }) : null;
   const lost = createLostSessions({ db, clock, bus, logger, recordings: deps.recordings, commands });
   const stops: (() => void)[] = [];
+  // A ticket's participant channels ("42.p7", issue 26) close with it.
+  const channelsOf = async (ticketId: number) => (await participantStore.ids(db, ticketId)).map((id) => channelKey(ticketId, id));
+  const onError = (err: unknown) => log.error({ err }, 'a closed ticket\'s participant channels could not be read');
   const { embedded } = deps;
   if (embedded) {
     stops.push(bridgeEmbeddedRepeater({ repeater: embedded, events, work, server }));
-    stops.push(endLegsWhenTicketsClose(bus, (id, reason) => void embedded.endTicket(id, reason), { localOnly: false }));
+    stops.push(endLegsWhenTicketsClose(bus, (id, reason) => void embedded.endTicket(id, reason), { localOnly: false, channelsOf, onError }));
   }
   if (commands) {
     const tell = (id: string, reason: Parameters<CommandStreams['endTicket']>[1]): void => work.run(`commands:${id}`, 'ending a ticket\'s legs on the repeater nodes', () => commands.endTicket(id, reason));
-    stops.push(endLegsWhenTicketsClose(bus, tell, { localOnly: true }));
+    stops.push(endLegsWhenTicketsClose(bus, tell, { localOnly: true, channelsOf, onError }));
   }
 
   // The rounds: often enough that a lost node's sessions end within about a lease past its last heartbeat.
@@ -89,16 +94,16 @@ export function startRemoteSessions(deps: RemoteSessionsDeps) {
   const serverLeaseMs = deps.nodes ? leaseMs : 30_000;
   let serverTimer: NodeJS.Timeout | null = null;
 
-  const legStates = (ticketIds: readonly number[], side: LegSide) => remoteSessionStore.legStates(db, ticketIds, side);
+  const legStates = (ticketIds: readonly number[], side: LegSide, participantId: number | null = null) => remoteSessionStore.legStates(db, ticketIds, side, participantId);
   return {
     log,
     events,
     claims,
     commands,
     lost,
-    /** Whether a ticket's side has a leg connected (waiting or paired), wherever its repeater runs: the same on every server. */
-    async legState(ticketId: number, side: LegSide): Promise<'waiting' | 'paired' | null> {
-      return (await legStates([ticketId], side)).get(ticketId) ?? null;
+    /** Whether a ticket's side has a leg connected (waiting or paired) on a channel (the main one by default), wherever its repeater runs: the same on every server. */
+    async legState(ticketId: number, side: LegSide, participantId: number | null = null): Promise<'waiting' | 'paired' | null> {
+      return (await legStates([ticketId], side, participantId)).get(ticketId) ?? null;
     },
     /**
      * At a start: the embedded repeater claims `server:<name>` (`name`: stable

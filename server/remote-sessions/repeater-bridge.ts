@@ -9,6 +9,7 @@ import { connectableStatuses } from '../tickets/state-machine.ts';
 import type { TicketService } from '../tickets/service.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
+import { channelKey, type ParticipantState } from '../../protocol/participants.ts';
 
 export interface OriginPolicy {
   publicUrl: string | null;
@@ -61,6 +62,10 @@ export function createLegAuthorizer(deps: {
   recordingRoom?: () => Promise<boolean>;
   /** RECORDING_REQUIRED: a recorded ticket's session does not start without room for its recording. */
   recordingRequired?: boolean;
+  /** A participant row (issue 26): whose channel a token opens, and whether the user allows them now. */
+  participantOf?: (participantId: number) => Promise<{ ticketId: number; technicianId: number; state: ParticipantState } | null>;
+  /** Whether the main channel is the holder's (false once the holder is a participant: promoted, handed over). */
+  mainChannelOpen?: (ticket: TicketView) => Promise<boolean>;
 }): AuthorizeLeg {
   return async (request: LegRequest) => {
     if (request.side === 'viewer' && !originAllowed(request.origin, request, deps.origins)) {
@@ -81,13 +86,24 @@ export function createLegAuthorizer(deps: {
     if (!connectableStatuses.includes(ticket.status)) {
       return { ok: false, code: 'TICKET_NOT_CONNECTABLE', message: `Ticket ${ticket.id} is ${ticket.status.replace('_', ' ')}; it cannot be connected now` };
     }
-    if (request.side === 'viewer' && ticket.technician?.id !== redemption.technicianId) {
+    // A participant's channel ("42.p7", issue 26): open while the user allows that person; a viewer only theirs.
+    const participant = redemption.participantId === null ? null : await deps.participantOf?.(redemption.participantId);
+    if (redemption.participantId !== null) {
+      if (!participant || participant.ticketId !== ticket.id || participant.state !== 'connected') {
+        return { ok: false, code: 'TICKET_NOT_CONNECTABLE', message: `The user does not allow this participant on ticket ${ticket.id} now` };
+      }
+      if (request.side === 'viewer' && participant.technicianId !== redemption.technicianId) {
+        return { ok: false, code: 'NOT_TICKET_HOLDER', message: `This channel of ticket ${ticket.id} is another technician's` };
+      }
+    } else if (request.side === 'viewer' && ticket.technician?.id !== redemption.technicianId) {
       return { ok: false, code: 'NOT_TICKET_HOLDER', message: `Ticket ${ticket.id} is held by another technician` };
+    } else if (deps.mainChannelOpen && !(await deps.mainChannelOpen(ticket))) {
+      return { ok: false, code: 'TICKET_NOT_CONNECTABLE', message: `Ticket ${ticket.id}'s holder works on their own channel now: its main channel is closed` };
     }
     // The user was told at approval that this ticket's sessions are recorded.
     const room = ticket.recorded && deps.recordingRoom ? await deps.recordingRoom() : true;
     if (!room && deps.recordingRequired) return { ok: false, code: 'RECORDING_UNAVAILABLE', message: 'Sessions must be recorded here, and the recordings disk is below its free-space watermark: an administrator must free space first' };
     const record = ticket.recorded && room ? { meta: deps.recordingMeta?.(ticket) ?? {} } : null;
-    return { ok: true, ticketId: String(ticket.id), side: request.side, record };
+    return { ok: true, ticketId: channelKey(ticket.id, redemption.participantId), side: request.side, record };
   };
 }

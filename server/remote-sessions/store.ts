@@ -10,6 +10,8 @@ import type { LegSide } from '../../protocol/repeater.ts';
 export interface RemoteSession {
   id: number;
   ticketId: number;
+  /** The participant whose channel it was (issue 26); null: the holder's main channel. */
+  participantId: number | null;
   technicianId: number | null;
   startedAt: number;
   /** Null while the session is live. */
@@ -36,6 +38,8 @@ export interface OrphanSession {
   id: number;
   sessionUid: string | null;
   ticketId: number;
+  /** The participant whose channel it was (issue 26); null: the main channel. */
+  participantId: number | null;
   technicianId: number | null;
   startedAt: number;
   updatedAt: number;
@@ -65,6 +69,7 @@ const orphan = (r: Record<string, unknown>): OrphanSession => ({
   id: Number(r.id),
   sessionUid: (r.session_uid as string | null) ?? null,
   ticketId: Number(r.ticket_id),
+  participantId: r.participant_id === null || r.participant_id === undefined ? null : Number(r.participant_id),
   technicianId: r.technician_id === null ? null : Number(r.technician_id),
   startedAt: Number(r.started_at),
   updatedAt: Number(r.updated_at ?? r.started_at),
@@ -106,12 +111,13 @@ export const remoteSessionStore = {
   },
 
   /** A session began: its live row. */
-  async start(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; sessionUid: string } & Runner): Promise<number> {
+  async start(db: Knex, s: { ticketId: number; participantId?: number | null; technicianId: number | null; startedAt: number; sessionUid: string } & Runner): Promise<number> {
     const [id] = await db('remote_sessions').insert({
       node: s.node,
       instance: s.instance,
       session_uid: s.sessionUid,
       ticket_id: s.ticketId,
+      participant_id: s.participantId ?? null,
       technician_id: s.technicianId,
       started_at: s.startedAt,
       ended_at: null,
@@ -126,8 +132,8 @@ export const remoteSessionStore = {
   },
 
   /** A session that ended before its start was heard (or its start was refused): one whole, closed row. */
-  async insertEnded(db: Knex, s: { ticketId: number; technicianId: number | null; startedAt: number; sessionUid: string } & Runner, end: SessionEnd): Promise<void> {
-    await db('remote_sessions').insert({ node: s.node, instance: s.instance, session_uid: s.sessionUid, ticket_id: s.ticketId, technician_id: s.technicianId, started_at: s.startedAt, ...endPatch(end) });
+  async insertEnded(db: Knex, s: { ticketId: number; participantId?: number | null; technicianId: number | null; startedAt: number; sessionUid: string } & Runner, end: SessionEnd): Promise<void> {
+    await db('remote_sessions').insert({ node: s.node, instance: s.instance, session_uid: s.sessionUid, ticket_id: s.ticketId, participant_id: s.participantId ?? null, technician_id: s.technicianId, started_at: s.startedAt, ...endPatch(end) });
   },
 
   async progress(db: Knex, sessionUid: string, bytes: { desktopToViewer: number; viewerToDesktop: number }, at: number): Promise<void> {
@@ -159,6 +165,7 @@ export const remoteSessionStore = {
     return rows.map((r: Record<string, unknown>) => ({
       id: Number(r.id),
       ticketId: Number(r.ticket_id),
+      participantId: r.participant_id === null || r.participant_id === undefined ? null : Number(r.participant_id),
       technicianId: r.technician_id === null ? null : Number(r.technician_id),
       startedAt: Number(r.started_at),
       endedAt: r.ended_at === null ? null : Number(r.ended_at),
@@ -170,13 +177,14 @@ export const remoteSessionStore = {
     }));
   },
 
-  /** Each ticket's leg of one side, as every server sees it: paired (a live session), waiting, or absent. */
-  async legStates(db: Knex, ticketIds: readonly number[], side: LegSide): Promise<Map<number, 'waiting' | 'paired'>> {
+  /** Each ticket's leg of one side on one channel (the main one by default), as every server sees it: paired (a live session), waiting, or absent. */
+  async legStates(db: Knex, ticketIds: readonly number[], side: LegSide, participantId: number | null = null): Promise<Map<number, 'waiting' | 'paired'>> {
     const states = new Map<number, 'waiting' | 'paired'>();
     if (ticketIds.length === 0) return states;
-    const waiting = (await db('remote_legs').whereIn('ticket_id', ticketIds).where({ side }).distinct('ticket_id')) as { ticket_id: number }[];
+    const channel = (q: Knex.QueryBuilder) => (participantId === null ? q.whereNull('participant_id') : q.where({ participant_id: participantId }));
+    const waiting = (await channel(db('remote_legs').whereIn('ticket_id', ticketIds).where({ side })).distinct('ticket_id')) as { ticket_id: number }[];
     for (const w of waiting) states.set(Number(w.ticket_id), 'waiting');
-    const paired = (await db('remote_sessions').whereIn('ticket_id', ticketIds).whereNull('ended_at').distinct('ticket_id')) as { ticket_id: number }[];
+    const paired = (await channel(db('remote_sessions').whereIn('ticket_id', ticketIds).whereNull('ended_at')).distinct('ticket_id')) as { ticket_id: number }[];
     for (const p of paired) states.set(Number(p.ticket_id), 'paired');
     return states;
   },
@@ -186,13 +194,14 @@ export interface WaitingLeg {
   sessionUid: string;
   side: LegSide;
   ticketId: number;
+  participantId?: number | null;
   since: number;
 }
 
 export const remoteLegStore = {
   async waiting(db: Knex, leg: WaitingLeg & Runner): Promise<void> {
     await db('remote_legs')
-      .insert({ session_uid: leg.sessionUid, side: leg.side, ticket_id: leg.ticketId, node: leg.node, instance: leg.instance, since: leg.since })
+      .insert({ session_uid: leg.sessionUid, side: leg.side, ticket_id: leg.ticketId, participant_id: leg.participantId ?? null, node: leg.node, instance: leg.instance, since: leg.since })
       .onConflict(['session_uid', 'side'])
       .ignore();
   },
@@ -205,7 +214,7 @@ export const remoteLegStore = {
   /** Waiting legs of nodes whose process is gone (see onLostRunners). */
   async onLostNodes(db: Knex, now: number): Promise<(WaitingLeg & Runner)[]> {
     const rows = (await onLostRunners(db, 'remote_legs', now).select('s.*')) as Record<string, unknown>[];
-    return rows.map((r) => ({ sessionUid: String(r.session_uid), side: r.side as LegSide, ticketId: Number(r.ticket_id), since: Number(r.since), node: String(r.node), instance: (r.instance as string | null) ?? null }));
+    return rows.map((r) => ({ sessionUid: String(r.session_uid), side: r.side as LegSide, ticketId: Number(r.ticket_id), participantId: r.participant_id === null || r.participant_id === undefined ? null : Number(r.participant_id), since: Number(r.since), node: String(r.node), instance: (r.instance as string | null) ?? null }));
   },
 
   /** The waiting legs of embedded repeaters nobody runs now went with their process. */

@@ -15,7 +15,7 @@ const ms = z.number().int().nonnegative();
 const bytes = z.number().int().nonnegative();
 export const uuid = z.uuid();
 /** A recording's path under the recordings directory, as the repeater names it (never absolute, never `..`). */
-export const recordingFile = z.string().regex(/^\d{4}-\d{2}\/\d{1,20}-[0-9a-f-]{36}\.hcrec$/, 'must be yyyy-mm/<ticket>-<uuid>.hcrec');
+export const recordingFile = z.string().regex(/^\d{4}-\d{2}\/\d{1,20}(?:\.p\d{1,20})?-[0-9a-f-]{36}\.hcrec$/, 'must be yyyy-mm/<channel>-<uuid>.hcrec');
 
 export const legRequestSchema = z.object({
   path: z.string().max(2048),
@@ -96,5 +96,5 @@ export const handoverQuery = z
   })
   .describe('how the recording ended');
 export const handoverHeaders = z
-  .object({ ticket: z.string().regex(/^\d{1,20}$/, 'must be a ticket id'), file: recordingFile, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits') })
+  .object({ ticket: z.string().regex(/^\d{1,20}(?:\.p\d{1,20})?$/, 'must be a ticket id or channel'), file: recordingFile, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits') })
   .describe('recording headers');

@@ -13,7 +13,7 @@ import { uploadQuerySchema } from '../files/service.ts';
 import type { ActorContext } from '../audit/actor.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { TicketView } from '../../protocol/events.ts';
-import type { DesktopStreamEvents } from '../../protocol/desktop-api.ts';
+import type { DesktopStreamEvents, HelpRequestView } from '../../protocol/desktop-api.ts';
 import { openSse } from '../events/sse.ts';
 import { joinStream, lastEventIdOf } from '../events/resume.ts';
 import { legUrl, type LegUrlPolicy } from '../http/base-url.ts';
@@ -46,6 +46,8 @@ export interface DesktopRoutesDeps {
   messageRatePerMinute: number;
   files: FileService;
   uploadRatePerMinute: number;
+  /** The user's consent for participants (server/participants/desktop-routes.ts), mounted at /:id/participants after the secret is checked. */
+  participantRoutes?: Router;
 }
 
 declare module 'express-serve-static-core' {
@@ -85,7 +87,7 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   // The limiter comes first so that guesses at the client key count too.
   router.post('/', createLimiter, requireClientKey, create, neverCached, async (req, res) => {
     const { ticket, clientSecret } = await tickets.create(create.input(req).body, req.ip ?? '');
-    res.status(201).json({ id: ticket.id, clientSecret, status: ticket.status, helpRequest: toHelpRequestView(ticket) });
+    res.status(201).json({ id: ticket.id, clientSecret, status: ticket.status, helpRequest: await tickets.helpView(ticket) });
   });
 
   router.use('/:id', byId, async (req, _res, next) => {
@@ -95,9 +97,12 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     next();
   });
 
-  router.get('/:id', (req, res) => {
-    res.json(toHelpRequestView(ticketOf(req)));
+  router.get('/:id', async (req, res) => {
+    res.json(await tickets.helpView(ticketOf(req)));
   });
+
+  // The user's consent for each participant (issue 26).
+  if (deps.participantRoutes) router.use('/:id/participants', deps.participantRoutes);
 
   const messageLimiter = makeLimiter({
     name: 'messages-user',
@@ -150,6 +155,15 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
   router.get('/:id/events', async (req, res) => {
     const id = ticketOf(req).id;
     const channel = openSse<DesktopStreamEvents>(req, res, { key: `ticket:${id}` });
+    // The ticket is sent again at each participant change: the last view and list seen, kept in step by the events in order.
+    let people: Pick<HelpRequestView, 'participants' | 'mainChannel'> = { participants: [], mainChannel: true };
+    let last: TicketView | null = null;
+    const sendTicket = (ticket: TicketView, eventId: number | null) => {
+      last = ticket;
+      const holderId = ticket.technician?.id ?? null;
+      const mainChannel = holderId === null || !people.participants.some((p) => p.technicianId === holderId && p.state === 'connected');
+      channel.send('ticket', toHelpRequestView(ticket, { participants: people.participants, mainChannel }), eventId);
+    };
     await joinStream({
       bus,
       log: bus.log,
@@ -157,14 +171,21 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
       lastEventId: lastEventIdOf(req),
       ticketId: id,
       on: {
-        'ticket.changed': (e, eventId) => e.ticket.id === id && channel.send('ticket', toHelpRequestView(e.ticket), eventId),
+        'ticket.changed': (e, eventId) => e.ticket.id === id && sendTicket(e.ticket, eventId),
+        'ticket.participant': (e, eventId) => {
+          if (e.ticketId !== id) return;
+          people = e.desktop;
+          if (last) sendTicket(last, eventId);
+        },
         'ticket.desktop': (e, eventId) => e.ticketId === id && channel.send('connection', { state: e.state, reason: e.reason }, eventId),
         'session.ended': (e, eventId) => e.ticketId === id && channel.send('session', { reason: e.reason, endedBy: e.endedBy }, eventId),
         'ticket.message': (e, eventId) => e.ticketId === id && channel.send('message', e.message, eventId),
         'ticket.file': (e, eventId) => e.ticketId === id && channel.send('file', e.file, eventId),
       },
       snapshot: async (eventId) => {
-        channel.send('ticket', toHelpRequestView(await tickets.get(id)), eventId);
+        const ticket = await tickets.get(id);
+        people = await tickets.helpView(ticket);
+        sendTicket(ticket, eventId);
         // Where its desktop leg is now: a client that reconnects its stream (after a restart) learns it was paired meanwhile.
         channel.send('connection', { state: (await deps.desktopState(id)) ?? 'gone', reason: null }, eventId);
       },
@@ -173,20 +194,20 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
 
   router.post('/:id/approve', approve, async (req, res) => {
     const { viewOnly, screen, recordingNoticeShown } = approve.input(req).body;
-    res.json(toHelpRequestView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req), screen ?? null, recordingNoticeShown ?? false)));
+    res.json(await tickets.helpView(await tickets.approve(ticketOf(req).id, viewOnly, requesterOf(req), screen ?? null, recordingNoticeShown ?? false)));
   });
 
   router.post('/:id/decline', decline, async (req, res) => {
     const { dontAskAgain } = decline.input(req).body;
-    res.json(toHelpRequestView(await tickets.decline(ticketOf(req).id, requesterOf(req), dontAskAgain ?? false)));
+    res.json(await tickets.helpView(await tickets.decline(ticketOf(req).id, requesterOf(req), dontAskAgain ?? false)));
   });
 
   router.post('/:id/cancel', async (req, res) => {
-    res.json(toHelpRequestView(await tickets.cancel(ticketOf(req).id, requesterOf(req))));
+    res.json(await tickets.helpView(await tickets.cancel(ticketOf(req).id, requesterOf(req))));
   });
 
   router.post('/:id/end', async (req, res) => {
-    res.json(toHelpRequestView(await tickets.end(ticketOf(req).id, requesterOf(req))));
+    res.json(await tickets.helpView(await tickets.end(ticketOf(req).id, requesterOf(req))));
   });
 
   router.post('/:id/desktop-token', neverCached, async (req, res) => {

@@ -10,6 +10,7 @@ import { createLimiter } from '../http/limiter.ts';
 import { validate } from '../http/validate.ts';
 import { neverCached } from '../http/never-cached.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
+import { channelKey } from '../../protocol/participants.ts';
 import { historyQuerySchema, resolveSchema, ticketParams } from './schema.ts';
 import type { TicketService } from './service.ts';
 import { messageBodySchema, type ChatService } from '../chat/service.ts';
@@ -26,6 +27,8 @@ export interface TicketRoutesDeps {
   tokens: PairingTokenService;
   /** Where viewer legs connect. */
   legUrls: LegUrlPolicy;
+  /** Which channel a technician's viewer opens (issue 26): the main one for a holder without a participant row, else their connected participant's; FORBIDDEN otherwise. */
+  viewerChannel: (ticket: import('../../protocol/events.ts').TicketView, me: { id: number; role: 'admin' | 'technician' }) => Promise<{ participantId: number | null; mode: 'view' | 'control' }>;
   /** Whether the ticket's desktop leg is connected to the repeater now. */
   desktopState: (ticketId: number) => Promise<'waiting' | 'paired' | null>;
 }
@@ -120,8 +123,10 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
 
   router.post('/:id/viewer-token', byId, neverCached, async (req, res) => {
     const ticket = await tickets.get(idOf(req));
-    const minted = await tokens.mintFor(ticket, 'viewer', technicianOf(req).id);
-    res.status(201).json({ url: await legUrl(req, deps.legUrls, ticket.id, 'viewer', minted.token), expiresAt: minted.expiresAt, viewOnly: ticket.viewOnly });
+    const me = technicianOf(req);
+    const { participantId, mode } = await deps.viewerChannel(ticket, me);
+    const minted = await tokens.mintFor(ticket, 'viewer', me.id, participantId);
+    res.status(201).json({ url: await legUrl(req, deps.legUrls, ticket.id, 'viewer', minted.token), expiresAt: minted.expiresAt, viewOnly: participantId === null ? ticket.viewOnly : mode === 'view', mode, channel: channelKey(ticket.id, participantId) });
   });
 
   return router;

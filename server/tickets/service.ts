@@ -21,6 +21,7 @@ import { remoteSessionStore, type RemoteSession } from '../remote-sessions/store
 import type { RecordingService, RecordingSummary } from '../recordings/service.ts';
 import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
 import { ticketStats } from './stats.ts';
+import { helpRequestViewOf } from '../participants/consent.ts';
 
 export interface TicketServiceDeps {
   db: Knex;
@@ -53,7 +54,8 @@ export interface Viewer {
 
 export type TicketService = ReturnType<typeof createTicketService>;
 
-export function toHelpRequestView(ticket: TicketView): HelpRequestView {
+/** The desktop client's view; `people`: its participants and whether the main channel is the holder's (issue 26; none for a new request). */
+export function toHelpRequestView(ticket: TicketView, people: Pick<HelpRequestView, 'participants' | 'mainChannel'> = { participants: [], mainChannel: true }): HelpRequestView {
   return {
     id: ticket.id,
     status: ticket.status,
@@ -63,6 +65,8 @@ export function toHelpRequestView(ticket: TicketView): HelpRequestView {
     endReason: ticket.endReason,
     createdAt: ticket.createdAt,
     updatedAt: ticket.updatedAt,
+    participants: people.participants,
+    mainChannel: people.mainChannel,
   };
 }
 
@@ -100,6 +104,9 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
   return {
     get,
     transition,
+
+    /** The desktop client's view of a ticket with everyone on it. */
+    helpView: (ticket: TicketView): Promise<HelpRequestView> => helpRequestViewOf(db, ticket, toHelpRequestView),
 
     async create(data: HelpRequestInput, remoteAddress: string): Promise<{ ticket: TicketView; clientSecret: string }> {
       const clientSecret = randomToken();

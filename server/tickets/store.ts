@@ -19,6 +19,8 @@ export interface TicketRow {
   technician_id: number | null;
   view_only: number | boolean;
   shared_screen?: string | null;
+  /** The last hand-over's note (issue 26). */
+  handover_note?: string | null;
   recorded?: number | boolean;
   resolution: string | null;
   end_reason: string | null;

@@ -11,6 +11,8 @@ import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
 import { ticketStore, type TicketRow } from './store.ts';
+import { participantStore } from '../participants/store.ts';
+import { connectableStatuses } from '../../protocol/tickets.ts';
 
 export interface TransitionOptions {
   /** Extra checks on the locked row before the move (who may do it), inside the transaction. */
@@ -62,6 +64,8 @@ export function createTransition({ db, clock, bus, maxActiveTicketsPerTech }: { 
       if (moved !== 1) throw new AppError('ILLEGAL_TRANSITION', `Ticket ${id} changed while you acted; reload and try again`);
       const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
       await options.also?.(row, trx, now);
+      // Out of its session (ended, back to the queue…): nobody takes part any more (issue 26).
+      if (!connectableStatuses.includes(to)) await participantStore.closeOpen(trx, id, now);
       await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId: technicianId ?? row.technician_id }, { from: row.status, to, ...detail });
       const ticket = await ticketStore.view(trx, id);
       if (!ticket) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);

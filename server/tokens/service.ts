@@ -18,7 +18,7 @@ export interface MintedToken {
 }
 
 export type Redemption =
-  | { ok: true; ticketId: number; side: PairingSide; technicianId: number | null }
+  | { ok: true; ticketId: number; side: PairingSide; technicianId: number | null; participantId: number | null }
   | { ok: false; code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_USED' | 'WRONG_SIDE'; message: string };
 
 interface TokenRow {
@@ -27,6 +27,8 @@ interface TokenRow {
   ticket_id: number;
   side: PairingSide;
   technician_id: number | null;
+  /** The participant whose channel ("42.p7") the token opens; null: the main channel. */
+  participant_id?: number | null;
   created_at: number;
   expires_at: number;
   used_at: number | null;
@@ -39,10 +41,12 @@ export function createPairingTokenService({ db, clock, ttlMs }: { db: Knex; cloc
     /**
      * A token for one leg of a ticket, if that leg may connect now: the ticket
      * is approved or in session (the user allowed it), and a viewer's token goes
-     * only to the technician who holds it (`technicianId`).
+     * only to the technician who holds it (`technicianId`). With `participantId`
+     * it opens that participant's channel (issue 26): the caller checked the
+     * participant is connected and, for a viewer, is `technicianId`.
      */
-    mintFor(ticket: TicketView, side: PairingSide, technicianId: number | null): Promise<MintedToken> {
-      if (side === 'viewer' && (technicianId === null || ticket.technician?.id !== technicianId)) {
+    mintFor(ticket: TicketView, side: PairingSide, technicianId: number | null, participantId: number | null = null): Promise<MintedToken> {
+      if (side === 'viewer' && (technicianId === null || (participantId === null && ticket.technician?.id !== technicianId))) {
         throw new AppError('FORBIDDEN', `Only the technician who holds ticket ${ticket.id} may view it`);
       }
       if (!connectableStatuses.includes(ticket.status)) {
@@ -54,10 +58,10 @@ export function createPairingTokenService({ db, clock, ttlMs }: { db: Knex; cloc
             : `A desktop token needs an approved ticket; help request ${ticket.id} is ${status}`,
         );
       }
-      return this.mint(ticket.id, side, side === 'viewer' ? technicianId : null);
+      return this.mint(ticket.id, side, side === 'viewer' ? technicianId : null, participantId);
     },
 
-    async mint(ticketId: number, side: PairingSide, technicianId: number | null): Promise<MintedToken> {
+    async mint(ticketId: number, side: PairingSide, technicianId: number | null, participantId: number | null = null): Promise<MintedToken> {
       const token = randomToken();
       const now = clock.now();
       const expiresAt = now + ttlMs;
@@ -66,6 +70,7 @@ export function createPairingTokenService({ db, clock, ttlMs }: { db: Knex; cloc
         ticket_id: ticketId,
         side,
         technician_id: technicianId,
+        participant_id: participantId,
         created_at: now,
         expires_at: expiresAt,
         used_at: null,
@@ -84,7 +89,8 @@ export function createPairingTokenService({ db, clock, ttlMs }: { db: Knex; cloc
         .update({ used_at: now });
       const row = await db<TokenRow>('pairing_tokens').where({ token_hash: hash }).first();
       if (claimed === 1 && row) {
-        return { ok: true, ticketId: Number(row.ticket_id), side: row.side, technicianId: row.technician_id === null ? null : Number(row.technician_id) };
+        const participantId = row.participant_id === null || row.participant_id === undefined ? null : Number(row.participant_id);
+        return { ok: true, ticketId: Number(row.ticket_id), side: row.side, technicianId: row.technician_id === null ? null : Number(row.technician_id), participantId };
       }
       if (!row) return { ok: false, code: 'TOKEN_INVALID', message: 'This token is not valid' };
       if (row.side !== side) return { ok: false, code: 'WRONG_SIDE', message: `This token is for the ${row.side} side` };
