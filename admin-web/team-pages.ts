@@ -6,6 +6,7 @@ import QRCode from 'qrcode';
 import { AppError } from '../server/errors.ts';
 import { validate } from '../server/http/validate.ts';
 import { neverCached } from '../server/http/never-cached.ts';
+import { scopesOfRole } from '../server/api-tokens/scopes.ts';
 import { changePasswordSchema, createTechnicianSchema, technicianParams, updateTechnicianSchema, type Role } from '../server/technicians/schema.ts';
 import { auditFilterSchema } from '../server/audit/schema.ts';
 import type { AuditService } from '../server/audit/service.ts';
@@ -105,7 +106,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     }
     const recoveryCodes = req.session.recoveryCodesOnce ?? null;
     delete req.session.recoveryCodesOnce;
-    res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes });
+    res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes, tokenScopes: scopesOfRole[technician.role] });
   });
 
   router.post('/profile/language', formAction(async (req, _res, _t, { body: { language } }) => {

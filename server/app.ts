@@ -216,8 +216,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   const disks = createDiskWatch({ dirs: { files: config.files.dir, recordings: config.repeater.recordingsDir }, minFreeBytes: config.dataMinFreeBytes });
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks }));
-  app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat }));
+  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants }));
+  app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat, participants: deps.participants }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger, errorPages));

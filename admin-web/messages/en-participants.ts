@@ -81,6 +81,7 @@ export const enParticipants = {
   'js.participants.youRefused': 'The user did not allow you to join.',
   'js.participants.youCancelled': 'Your invitation was withdrawn.',
   'js.participants.youNotIn': 'You do not take part in this session.',
+  'js.participants.youInvited': 'You are invited to this session: accept the invitation on your queue first.',
   'js.participants.youWaiting': 'Waiting for the user to allow you…',
   'js.invite.received': '{by} invites you to ticket #{id}: {mode}.',
   'js.invite.transfer': '{by} hands ticket #{id} over to you. Waiting for the user to allow you.',

@@ -3,6 +3,7 @@
 // under "js." and "reason." are also sent to the browser scripts (en-scripts.ts);
 // the audit log's are in en-audit.ts.
 import { enAudit } from './en-audit.ts';
+import { enTokens } from './en-tokens.ts';
 import { enScripts } from './en-scripts.ts';
 import { enParticipants } from './en-participants.ts';
 
@@ -278,6 +279,7 @@ export const en = {
   'viewer.clipCopy': 'Copy to my clipboard',
   'viewer.keyboardHint': 'Keyboard: press Ctrl+Alt+Shift+F to leave the remote screen and reach these controls; Tab into the screen to type on it again.',
   ...enAudit,
+  ...enTokens,
   ...enScripts,
   ...enParticipants,
 } as const;

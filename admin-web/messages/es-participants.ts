@@ -80,6 +80,7 @@ export const esParticipants: Record<ParticipantsKey, string> = {
   'js.participants.youRefused': 'El usuario no le permitió unirse.',
   'js.participants.youCancelled': 'Se retiró su invitación.',
   'js.participants.youNotIn': 'Usted no participa en esta sesión.',
+  'js.participants.youInvited': 'Está invitado a esta sesión: acepte antes la invitación en su cola.',
   'js.participants.youWaiting': 'Esperando a que el usuario le permita…',
   'js.invite.received': '{by} le invita al ticket #{id}: {mode}.',
   'js.invite.transfer': '{by} le traspasa el ticket #{id}. Esperando a que el usuario le permita.',

@@ -1,6 +1,7 @@
 // Las palabras de la web en español (mismas claves que en.ts).
 import type { Catalogue } from './index.ts';
 import { esAudit } from './es-audit.ts';
+import { esTokens } from './es-tokens.ts';
 import { esScripts } from './es-scripts.ts';
 import { esParticipants } from './es-participants.ts';
 
@@ -276,6 +277,7 @@ export const es: Catalogue = {
   'viewer.clipCopy': 'Copiar a mi portapapeles',
   'viewer.keyboardHint': 'Teclado: pulse Ctrl+Alt+Mayús+F para salir de la pantalla remota y llegar a estos controles; con Tab vuelve a la pantalla para escribir en ella.',
   ...esAudit,
+  ...esTokens,
   ...esScripts,
   ...esParticipants,
 };

@@ -80,6 +80,7 @@ export const zhParticipants: Record<ParticipantsKey, string> = {
   'js.participants.youRefused': '用户没有允许您加入。',
   'js.participants.youCancelled': '您的邀请已撤回。',
   'js.participants.youNotIn': '您没有参与本会话。',
+  'js.participants.youInvited': '您受邀参加本会话：请先在队列页面接受邀请。',
   'js.participants.youWaiting': '等待用户允许您…',
   'js.invite.received': '{by} 邀请您参与工单 #{id}：{mode}。',
   'js.invite.transfer': '{by} 把工单 #{id} 移交给您。等待用户允许您。',

@@ -1,6 +1,7 @@
 // 网页的简体中文文字（与 en.ts 的键相同）。
 import type { Catalogue } from './index.ts';
 import { zhAudit } from './zh-audit.ts';
+import { zhTokens } from './zh-tokens.ts';
 import { zhScripts } from './zh-scripts.ts';
 import { zhParticipants } from './zh-participants.ts';
 
@@ -276,6 +277,7 @@ export const zh: Catalogue = {
   'viewer.clipCopy': '复制到我的剪贴板',
   'viewer.keyboardHint': '键盘：按 Ctrl+Alt+Shift+F 离开远程屏幕并转到这些控件；用 Tab 回到屏幕即可继续输入。',
   ...zhAudit,
+  ...zhTokens,
   ...zhScripts,
   ...zhParticipants,
 };

@@ -39,7 +39,10 @@ export class ParticipantsPanel extends EventTarget {
       void this.reload();
     });
     // Back from an interruption: what was missed is replayed, but a reset or a long gap is read again.
-    onLive(() => void this.reload());
+    onLive(() => {
+      root.dataset.live = 'on';
+      void this.reload();
+    });
   }
 
   /** This technician's place: holder, or their own open (or last) participant row. */
@@ -185,6 +188,7 @@ export class ParticipantsPanel extends EventTarget {
     if (p.technicianId === me && !p.holder) {
       const own = { stopped: 'stopped', left: 'left', refused: 'refused', cancelled: 'cancelled' }[data.action];
       if (own) this.#self(own, {});
+      else if (data.action === 'accepted') this.#self('accepted', {});
       else if (data.action === 'promoted') this.#self('promoted', { name: before.holderName ?? '' });
       else if (p.state === 'connected' && ['allowed', 'joined', 'transferred', 'control_granted'].includes(data.action)) this.#self('allowed', { mode: p.mode });
     } else if (p.technicianId === me && data.action === 'promoted') {

@@ -259,6 +259,8 @@ panel.addEventListener('self', (event) => {
   else if (d.what === 'promoted') {
     holder = true;
     showState(stateEl.dataset.state, t('js.participants.youPromoted', { name: d.name }));
+  } else if (d.what === 'accepted' && awaitingParticipant) {
+    showState('awaitingApproval', t('js.participants.youWaiting'));
   } else if (d.what === 'allowed' && awaitingParticipant) {
     awaitingParticipant = false;
     void connect();
@@ -272,7 +274,7 @@ async function start() {
   if (holder || place.mine?.state === 'connected') return void connect();
   if (place.mine && (place.mine.state === 'invited' || place.mine.state === 'waiting_user')) {
     awaitingParticipant = true;
-    return showState('awaitingApproval', t('js.participants.youWaiting'));
+    return showState('awaitingApproval', t(place.mine.state === 'invited' ? 'js.participants.youInvited' : 'js.participants.youWaiting'));
   }
   leaveWith(t('js.participants.youNotIn'));
 }

@@ -1,0 +1,35 @@
+// The API tokens section of the profile page, English (its script's words
+// are the "js.tokens." keys). Part of the catalogue en.ts.
+export const enTokens = {
+  'tokens.title': 'API tokens',
+  'tokens.intro': 'Integrations call the helpdesk API with a token, sent as "Authorization: Bearer hd_…". A token acts as you, with the scopes you give it, until it expires or you revoke it.',
+  'tokens.needsScript': 'Making and revoking tokens here needs JavaScript; the API does the same (POST /api/v1/tokens).',
+  'tokens.name': 'Token name',
+  'tokens.scopes': 'Scopes',
+  'tokens.scope.tickets:read': 'read tickets, their messages and files, and the live updates',
+  'tokens.scope.tickets:write': 'act on tickets: accept, release, end, resolve, write',
+  'tokens.scope.technicians:manage': 'manage technicians',
+  'tokens.scope.audit:read': 'read the audit log',
+  'tokens.days': 'Expires after (days)',
+  'tokens.create': 'Create token',
+  'tokens.list': 'Your API tokens',
+  'tokens.created': 'Created',
+  'tokens.expires': 'Expires',
+  'tokens.lastUsed': 'Last used',
+  'tokens.state': 'State',
+  'tokens.actions': 'Actions',
+  'js.tokens.none': 'You have no API tokens.',
+  'js.tokens.never': 'never',
+  'js.tokens.active': 'active',
+  'js.tokens.expired': 'expired',
+  'js.tokens.revoked': 'revoked {time}',
+  'js.tokens.revoke': 'Revoke',
+  'js.tokens.revokeLabel': 'Revoke the token {name}',
+  'js.tokens.revokeConfirm': 'Revoke the token "{name}"? Whatever uses it is refused at once.',
+  'js.tokens.revokedNow': 'The token "{name}" is revoked.',
+  'js.tokens.shownOnce': 'Your new token "{name}" — copy it now: it is shown only this once.',
+  'js.tokens.chooseScope': 'Choose at least one scope.',
+  'js.tokens.failed': 'That did not work: {message}',
+} as const;
+
+export type TokensKey = keyof typeof enTokens;
