@@ -14,6 +14,7 @@ import type { FileService } from '../server/files/service.ts';
 import { describeAudit, endedByText, reasonKey } from './audit-words.ts';
 import type { Translate } from './messages/index.ts';
 import { bytesText, formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
+import { writeHistoryCsv } from './history-csv.ts';
 
 export interface TicketPagesDeps {
   tickets: TicketService;
@@ -28,7 +29,7 @@ export interface TicketPagesDeps {
 const search = z.preprocess(dropEmpty, historyQuerySchema).describe('search');
 const byId = validate({ params: ticketParams });
 const historyPage = validate({ query: search });
-const csvExport = validate({ query: z.preprocess((q) => ({ ...dropEmpty(q), pageSize: 200, page: 1 }), historyQuerySchema).describe('search') });
+const csvExport = validate({ query: z.preprocess((q) => { const { after: _a, before: _b, ...rest } = dropEmpty(q) as Record<string, unknown>; return rest; }, historyQuerySchema).describe('search') });
 const statsPage = validate({ query: z.preprocess(dropEmpty, statsQuerySchema).describe('period') });
 const messageForm = validate({ params: ticketParams, body: messageBodySchema });
 const resolveForm = validate({ params: ticketParams, body: resolveSchema.describe('resolution') });
@@ -124,28 +125,20 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
     const { query } = historyPage.input(req);
     const result = await tickets.history(query, req.user!);
     const list = req.user!.role === 'admin' ? await technicians.list() : [];
-    const pages = Math.max(1, Math.ceil(result.total / query.pageSize));
-    const pageLink = (page: number) => `/history?${new URLSearchParams({ ...given, page: String(page) })}`;
-    const { page: _page, ...filters } = given;
+    // Pages by cursor (next / previous, or a date to jump to): the filters stay, the position changes.
+    const { after: _after, before: _before, at: _at, ...filters } = given;
+    const pageLink = (position: Record<string, string>) => `/history?${new URLSearchParams({ ...filters, ...position })}`;
     const csvLink = `/history.csv?${new URLSearchParams(filters)}`;
-    res.render('history', { title: res.locals.t('history.title'), result, query, given, pages, pageLink, csvLink, statuses: ticketStatuses, technicians: list, ...helpers });
+    const paged = Boolean(query.after ?? query.before ?? query.at);
+    res.render('history', { title: res.locals.t('history.title'), result, query, filters, paged, pageLink, csvLink, statuses: ticketStatuses, technicians: list, ...helpers });
   });
 
-  // The same search as CSV: every matching row (up to CSV_MAX_ROWS), streamed page by page.
+  // The same search as CSV: every matching row (up to CSV_MAX_ROWS), read by cursor a page at a time and
+  // written as the client takes it (a slow reader holds the reads: memory stays that of one page).
   router.get('/history.csv', csvExport, async (req, res) => {
     const { query } = csvExport.input(req);
     res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="helpdesk-history.csv"', 'X-Content-Type-Options': 'nosniff' });
-    res.write(`\uFEFF${csvLine(['ticket', 'created', 'status', 'requester', 'username', 'computer', 'system', 'technician', 'accepted', 'ended', 'resolved', 'end_reason', 'problem', 'resolution'])}`);
-    let written = 0;
-    for (let page = 1; written < CSV_MAX_ROWS; page++) {
-      const { rows } = await tickets.history({ ...query, page }, req.user!);
-      for (const r of rows) {
-        res.write(csvLine([r.id, timeText(r.createdAt), r.status, r.requesterName, r.username, r.hostname, r.os, r.technician?.displayName ?? '', timeText(r.acceptedAt), timeText(r.endedAt), timeText(r.resolvedAt), r.endReason ?? '', r.description, r.resolution ?? '']));
-      }
-      written += rows.length;
-      if (rows.length < query.pageSize) break;
-    }
-    res.end();
+    await writeHistoryCsv(res, tickets.historyAll(query, req.user!, CSV_MAX_ROWS));
   });
 
   router.get('/stats', requirePageAdmin, statsPage, async (req, res) => {
@@ -162,23 +155,7 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
 
 const CSV_MAX_ROWS = 100_000;
 
-/**
- * One CSV row (RFC 4180), safe to open in a spreadsheet (OWASP "CSV
- * Injection"): a cell that starts, after any spaces, with = + - @, a tab or a
- * carriage return, or their full-width forms (＝ ＋ － ＠, which some
- * spreadsheets read as formulas too), gets a leading apostrophe; a cell with a
- * separator any spreadsheet may split on (, ; tab), a quote or a line break is
- * quoted.
- */
-export function csvLine(cells: (string | number)[]): string {
-  return `${cells
-    .map((c) => {
-      let s = String(c);
-      if (/^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/.test(s)) s = `'${s}`;
-      return /[",;\t\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    })
-    .join(',')}\r\n`;
-}
+export { csvLine } from './history-csv.ts';
 
 /** Empty form fields mean "any": they are dropped before validation. */
 function dropEmpty(query: unknown): Record<string, unknown> {

@@ -21,6 +21,9 @@ import * as nodeClaims from './017_node_claims.ts';
 import * as recordingFileUnique from './018_recording_file_unique.ts';
 import * as participants from './019_participants.ts';
 import * as apiTokens from './021_api_tokens.ts';
+import * as historySearch from './022_history_search.ts';
+import * as ticketRollups from './023_ticket_rollups.ts';
+import * as historyKeysetIndexes from './024_history_keyset_indexes.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -43,6 +46,9 @@ const migrations: Record<string, Knex.Migration> = {
   '018_recording_file_unique': recordingFileUnique,
   '019_participants': participants,
   '021_api_tokens': apiTokens,
+  '022_history_search': historySearch,
+  '023_ticket_rollups': ticketRollups,
+  '024_history_keyset_indexes': historyKeysetIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ticketStatuses } from './state-machine.ts';
+import { decodeCursor, numericSorts } from '../history/keyset.ts';
 
 const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
 const line = (max: number) => text().trim().min(1, 'is required').max(max, `must be at most ${max} characters`);
@@ -49,8 +50,13 @@ const dateOrMs = (endOfDay: boolean) =>
     z.coerce.number({ error: 'must be a date (YYYY-MM-DD)' }).int('must be a date (YYYY-MM-DD)').nonnegative('must be a date (YYYY-MM-DD)'),
   );
 
+const cursorText = z
+  .string()
+  .max(400)
+  .transform((text, ctx) => decodeCursor(text) ?? (ctx.addIssue({ code: 'custom', message: 'is not a cursor of this history' }), z.NEVER));
+
 export const historyQuerySchema = z.object({
-  /** Words that must all appear in the problem or the resolution. */
+  /** Words that must all appear in the problem, the resolution or the conversation (server/history/word-search.ts). */
   text: z.string().trim().max(200).optional(),
   requester: z.string().trim().max(120).optional(),
   hostname: z.string().trim().max(255).optional(),
@@ -60,8 +66,19 @@ export const historyQuerySchema = z.object({
   to: dateOrMs(true).optional(),
   sort: z.enum(['created_at', 'updated_at', 'requester_name', 'hostname', 'status']).default('created_at'),
   order: z.enum(['asc', 'desc']).default('desc'),
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  /** The page after this cursor (the `next` of the page before), or before it (`prev`); none: the first page. */
+  after: cursorText.optional(),
+  before: cursorText.optional(),
+  /** Jump to a date (YYYY-MM-DD, UTC), for the sorts by a time: newest first, the tickets of that day and older; oldest first, that day and newer. */
+  at: dateOrMs(false).optional(),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
+}).superRefine((q, ctx) => {
+  for (const key of ['after', 'before'] as const) {
+    const cursor = q[key];
+    if (cursor && typeof cursor.value !== (numericSorts.has(q.sort) ? 'number' : 'string')) ctx.addIssue({ code: 'custom', path: [key], message: 'is a cursor of another sort' });
+  }
+  if (q.after && q.before) ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
+  if (q.at !== undefined && !numericSorts.has(q.sort)) ctx.addIssue({ code: 'custom', path: ['at'], message: 'jumps only in a sort by a time' });
 });
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 

@@ -21,7 +21,10 @@ import { remoteSessionStore, type RemoteSession } from '../remote-sessions/store
 import type { RecordingService, RecordingSummary } from '../recordings/service.ts';
 import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
 import { ticketStats } from './stats.ts';
+import { applyTicketChange } from '../stats/rollups.ts';
+import { historyAll } from '../history/history-store.ts';
 import { helpRequestViewOf } from '../participants/consent.ts';
+import { participantStore } from '../participants/store.ts';
 
 export interface TicketServiceDeps {
   db: Knex;
@@ -97,7 +100,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
   async function viewable(id: number, viewer: Viewer): Promise<TicketView> {
     const ticket = await get(id);
-    if (!canView(ticket, viewer)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    // A technician who takes or took part in its session sees it too (issue 26).
+    if (!canView(ticket, viewer) && !(await participantStore.forTicket(db, id)).some((r) => r.technicianId === viewer.id)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
     return ticket;
   }
 
@@ -135,6 +139,7 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
           ended_at: null,
           resolved_at: null,
         });
+        await applyTicketChange(trx, null, { created_at: now, technician_id: null, accepted_at: null, resolved_at: null });
         await insertAuditEvent(trx, now, context, 'ticket.created', { ticketId: newId }, { hostname: data.hostname, os: data.os, recorded: recordSessions });
         const view = await ticketStore.view(trx, newId);
         if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${newId}`);
@@ -276,6 +281,11 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     /** The history search; a technician sees only the tickets they held. The caller validates the query. */
     history(query: HistoryQuery, viewer: { id: number; role: 'admin' | 'technician' }) {
       return ticketStore.history(db, query, viewer.role === 'admin' ? undefined : viewer.id);
+    },
+
+    /** Every row of the same search in order, read by cursor a page at a time (the CSV export). */
+    historyAll(query: HistoryQuery, viewer: { id: number; role: 'admin' | 'technician' }, maxRows: number) {
+      return historyAll(db, query, viewer.role === 'admin' ? undefined : viewer.id, 1_000, maxRows);
     },
 
     canView,

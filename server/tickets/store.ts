@@ -1,10 +1,11 @@
 // Ticket rows and their reads: the queue, a technician's active tickets, and
-// the history search (every filter and sort backed by an index).
+// the history search (server/history/: by cursor, words on an index).
 import type { Knex } from 'knex';
 import { countRows } from '../db/database.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { TicketStatus } from './state-machine.ts';
 import type { HistoryQuery } from './schema.ts';
+import { history } from '../history/history-store.ts';
 
 export interface TicketRow {
   id: number;
@@ -33,7 +34,8 @@ export interface TicketRow {
   resolved_at: number | null;
 }
 
-type JoinedRow = TicketRow & { technician_display_name: string | null };
+export type JoinedTicketRow = TicketRow & { technician_display_name: string | null };
+type JoinedRow = JoinedTicketRow;
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
 
@@ -60,6 +62,11 @@ export function toTicketView(row: JoinedRow): TicketView {
     endedAt: num(row.ended_at),
     resolvedAt: num(row.resolved_at),
   };
+}
+
+/** Tickets with their technician's name, as views are made of. */
+export function joinedTickets(db: Knex) {
+  return joined(db);
 }
 
 function joined(db: Knex) {
@@ -104,39 +111,9 @@ export const ticketStore = {
     return rows.map((r: { id: number }) => Number(r.id));
   },
 
-  async history(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<{ rows: TicketView[]; total: number }> {
-    const filtered = (q: Knex.QueryBuilder) => {
-      // Prefix matches so the requester and hostname indexes serve the search.
-      if (query.requester) q.whereRaw("tickets.requester_name LIKE ? ESCAPE '!'", [`${escapeLike(query.requester)}%`]);
-      if (query.hostname) q.whereRaw("tickets.hostname LIKE ? ESCAPE '!'", [`${escapeLike(query.hostname)}%`]);
-      if (query.status) q.where('tickets.status', query.status);
-      // Every word, anywhere in the problem or the resolution (case-insensitive on both engines).
-      for (const word of (query.text ?? '').split(/\s+/).filter(Boolean).slice(0, 8)) {
-        const like = `%${escapeLike(word.toLowerCase())}%`;
-        q.where((w) => {
-          void w.whereRaw("LOWER(tickets.description) LIKE ? ESCAPE '!'", [like]).orWhereRaw("LOWER(tickets.resolution) LIKE ? ESCAPE '!'", [like]);
-        });
-      }
-      const technicianId = onlyTechnicianId ?? query.technicianId;
-      if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
-      if (query.from !== undefined) q.where('tickets.created_at', '>=', query.from);
-      if (query.to !== undefined) q.where('tickets.created_at', '<', query.to);
-      return q;
-    };
-    const total = await countRows(filtered(db('tickets')));
-    const rows = (await filtered(joined(db))
-      .orderBy(`tickets.${query.sort}`, query.order)
-      .orderBy('tickets.id', query.order)
-      .limit(query.pageSize)
-      .offset((query.page - 1) * query.pageSize)) as JoinedRow[];
-    return { rows: rows.map(toTicketView), total };
-  },
+  /** The history search by cursor, words on the index (server/history/). */
+  history: (db: Knex, query: HistoryQuery, onlyTechnicianId?: number) => history(db, query, onlyTechnicianId),
 };
-
-/** Escapes LIKE wildcards with '!', an escape character both engines accept the same way. */
-function escapeLike(s: string): string {
-  return s.replace(/[!%_]/g, (c) => `!${c}`);
-}
 
 export interface DashboardFigures {
   waiting: number;

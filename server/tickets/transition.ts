@@ -11,6 +11,7 @@ import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses, nextStatus, ticketMoves, type TicketAction } from './state-machine.ts';
 import { ticketStore, type TicketRow } from './store.ts';
+import { applyTicketChange, factsOf } from '../stats/rollups.ts';
 import { participantStore } from '../participants/store.ts';
 import { connectableStatuses } from '../../protocol/tickets.ts';
 
@@ -63,6 +64,8 @@ export function createTransition({ db, clock, bus, maxActiveTicketsPerTech }: { 
       const moved = await ticketStore.moveStatus(trx, id, row.status, patch);
       if (moved !== 1) throw new AppError('ILLEGAL_TRANSITION', `Ticket ${id} changed while you acted; reload and try again`);
       const technicianId = patch.technician_id !== undefined ? patch.technician_id : row.technician_id;
+      // The statistics' rollups move with the ticket, in this transaction.
+      await applyTicketChange(trx, factsOf(row), factsOf({ ...row, ...patch }));
       await options.also?.(row, trx, now);
       // Out of its session (ended, back to the queue…): nobody takes part any more (issue 26).
       if (!connectableStatuses.includes(to)) await participantStore.closeOpen(trx, id, now);

@@ -1,0 +1,113 @@
+// The history's reads: a page by cursor (server/history/keyset.ts) under the
+// filters, the word index for words (word-search.ts), and a count that costs
+// little — exact from the daily rollups when only the technician and whole
+// days filter, else counted up to COUNT_CAP rows ("more than 1,000").
+import type { Knex } from 'knex';
+import type { TicketView } from '../../protocol/events.ts';
+import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/store.ts';
+import type { HistoryQuery } from '../tickets/schema.ts';
+import { encodeCursor, wherePast, type Cursor } from './keyset.ts';
+import { whereWords, wordQueryOf } from './word-search.ts';
+
+export const COUNT_CAP = 1_000;
+const DAY_MS = 86_400_000;
+
+export interface HistoryPage {
+  rows: TicketView[];
+  /** Exact when `totalExact`; else at least COUNT_CAP + 1 ("more than COUNT_CAP"). */
+  total: number;
+  totalExact: boolean;
+  /** Cursors of the pages after and before this one (null: none). */
+  next: string | null;
+  prev: string | null;
+}
+
+/** The filters (everything but the cursor and the sort) applied to a tickets query. */
+// (It mutates `q` and returns nothing: a query builder is a thenable, which an async function would run.)
+async function filtered(db: Knex, q: Knex.QueryBuilder, query: HistoryQuery, onlyTechnicianId?: number): Promise<void> {
+  // Prefix matches so the requester and hostname indexes serve the search.
+  if (query.requester) q.whereRaw("tickets.requester_name LIKE ? ESCAPE '!'", [`${escapeLike(query.requester)}%`]);
+  if (query.hostname) q.whereRaw("tickets.hostname LIKE ? ESCAPE '!'", [`${escapeLike(query.hostname)}%`]);
+  if (query.status) q.where('tickets.status', query.status);
+  const words = wordQueryOf(query.text);
+  if (words) await whereWords(db, q, words);
+  const technicianId = onlyTechnicianId ?? query.technicianId;
+  if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
+  if (query.from !== undefined) q.where('tickets.created_at', '>=', query.from);
+  if (query.to !== undefined) q.where('tickets.created_at', '<', query.to);
+}
+
+/** Escapes LIKE wildcards with '!', an escape character both engines accept the same way. */
+function escapeLike(s: string): string {
+  return s.replace(/[!%_]/g, (c) => `!${c}`);
+}
+
+const sortValue = (row: JoinedTicketRow, sort: HistoryQuery['sort']): string | number => {
+  const v = row[sort];
+  return typeof v === 'string' ? v : Number(v);
+};
+
+/** Only the technician and whole UTC days filter: the rollups know the count. */
+async function countFromRollups(db: Knex, query: HistoryQuery, technicianId: number | undefined): Promise<number | null> {
+  if (query.text || query.requester || query.hostname || query.status) return null;
+  if ((query.from !== undefined && query.from % DAY_MS !== 0) || (query.to !== undefined && query.to % DAY_MS !== 0)) return null;
+  const q = db('ticket_day_counts');
+  if (technicianId !== undefined) q.where('technician_id', technicianId);
+  if (query.from !== undefined) q.where('day', '>=', query.from / DAY_MS);
+  if (query.to !== undefined) q.where('day', '<', query.to / DAY_MS);
+  const row = (await q.sum({ n: 'requests' }).first()) as { n: number | string | null } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<{ total: number; totalExact: boolean }> {
+  const exact = await countFromRollups(db, query, onlyTechnicianId ?? query.technicianId);
+  if (exact !== null) return { total: exact, totalExact: true };
+  const capped = db('tickets').select(db.raw('1')).limit(COUNT_CAP + 1);
+  await filtered(db, capped, query, onlyTechnicianId);
+  const row = (await db.from(capped.as('c')).count({ n: '*' }).first()) as { n: number | string };
+  const total = Number(row.n);
+  return { total, totalExact: total <= COUNT_CAP };
+}
+
+/** One page of rows and the cursors around it (no count). */
+export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<Omit<HistoryPage, 'total' | 'totalExact'>> {
+  const column = `tickets.${query.sort}`;
+  const backwards = query.before !== undefined;
+  const reverse = (o: 'asc' | 'desc') => (o === 'asc' ? 'desc' : 'asc');
+  const order = backwards ? reverse(query.order) : query.order;
+  let cursor: Cursor | undefined = query.after ?? query.before;
+  if (!cursor && query.at !== undefined) cursor = query.order === 'desc' ? { value: query.at + DAY_MS, id: 0 } : { value: query.at, id: 0 };
+  const q = joinedTickets(db);
+  await filtered(db, q, query, onlyTechnicianId);
+  if (cursor) wherePast(q, column, order, cursor);
+  const found = (await q.orderBy(column, order).orderBy('tickets.id', order).limit(query.pageSize + 1)) as JoinedTicketRow[];
+  const more = found.length > query.pageSize;
+  const page = found.slice(0, query.pageSize);
+  if (backwards) page.reverse();
+  const cursorOf = (row: JoinedTicketRow | undefined) => (row ? encodeCursor({ value: sortValue(row, query.sort), id: Number(row.id) }) : null);
+  return {
+    rows: page.map(toTicketView),
+    next: backwards ? cursorOf(page.at(-1)) : more ? cursorOf(page.at(-1)) : null,
+    prev: backwards ? (more ? cursorOf(page[0]) : null) : cursor ? cursorOf(page[0]) : null,
+  };
+}
+
+export async function history(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<HistoryPage> {
+  const [page, count] = await Promise.all([historyRows(db, query, onlyTechnicianId), historyCount(db, query, onlyTechnicianId)]);
+  return { ...page, ...count };
+}
+
+/** Every row of a search in order, a page of `pageSize` at a time by cursor (the CSV export: memory stays that of one page). */
+export async function* historyAll(db: Knex, query: HistoryQuery, onlyTechnicianId: number | undefined, pageSize: number, maxRows: number): AsyncGenerator<TicketView[]> {
+  let after: Cursor | undefined;
+  let sent = 0;
+  while (sent < maxRows) {
+    const size = Math.min(pageSize, maxRows - sent);
+    const page = await historyRows(db, { ...query, pageSize: size, after, before: undefined, at: after ? undefined : query.at }, onlyTechnicianId);
+    if (page.rows.length) yield page.rows;
+    sent += page.rows.length;
+    if (!page.next) return;
+    const last = page.rows.at(-1)!;
+    after = { value: query.sort === 'created_at' ? last.createdAt : query.sort === 'updated_at' ? last.updatedAt : query.sort === 'requester_name' ? last.requesterName : query.sort === 'hostname' ? last.hostname : last.status, id: last.id };
+  }
+}
