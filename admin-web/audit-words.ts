@@ -42,6 +42,12 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
   if (e.action === 'ticket.decline' && d.dontAskAgain === true) key = 'audit.do.ticket.declineForGood';
   if (e.action === 'ticket.approve' && d.viewOnly === true) key = 'audit.do.ticket.approveViewOnly';
   if (e.action === 'login.failed') params.why = t(loginWhy(str('reason')));
+  // How someone signed in (issue 27): a password (with its second factor), the OpenID provider's name, LDAP.
+  if ((e.action === 'login.succeeded' || e.action === 'login.failed') && str('method')) {
+    const second = str('secondFactor');
+    params.method = str('method') === 'password' ? t(second === 'totp' ? 'audit.method.passwordTotp' : second === 'recovery' ? 'audit.method.passwordRecovery' : 'audit.method.password') : str('provider') || str('method');
+    key = e.action === 'login.succeeded' ? 'audit.do.login.succeededVia' : str('method') === 'password' ? key : 'audit.do.login.failedVia';
+  }
   if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
   const what = key in en ? t(key as MessageKey, params) : t('audit.do.unknown', params);
   return { who: actorText(e, t, people), what };
@@ -66,6 +72,13 @@ const loginReasons: Record<string, MessageKey> = {
   unknown_user: 'audit.loginWhy.unknown_user',
   disabled: 'audit.loginWhy.disabled',
   locked: 'audit.loginWhy.locked',
+  no_account: 'audit.loginWhy.no_account',
+  local_login_off: 'audit.loginWhy.local_login_off',
+  not_in_group: 'audit.loginWhy.not_in_group',
+  directory_down: 'audit.loginWhy.directory_down',
+  provider_down: 'audit.loginWhy.provider_down',
+  sso_refused: 'audit.loginWhy.sso_refused',
+  username_taken: 'audit.loginWhy.username_taken',
 };
 function loginWhy(reason: string): MessageKey {
   return loginReasons[reason] ?? 'audit.loginWhy.other';

@@ -3,7 +3,8 @@ import { Router, type RequestHandler, type Response } from 'express';
 import type { AuditService } from '../server/audit/service.ts';
 import type { PassportInstance } from '../server/auth/passport.ts';
 import { logout, passwordLogin, secondFactorLogin } from '../server/auth/routes.ts';
-import { isAppError, localizedMessage, type AppError } from '../server/errors.ts';
+import { AppError, isAppError, localizedMessage } from '../server/errors.ts';
+import type { Technician } from '../server/technicians/store.ts';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { neverCached } from '../server/http/never-cached.ts';
 import type { TicketService } from '../server/tickets/service.ts';
@@ -44,6 +45,8 @@ export interface AdminWebDeps {
   files: FileService;
   /** DATA_MIN_FREE_BYTES: administrators see a notice on every page while a data directory is short of space. */
   disks: DiskWatch;
+  /** Company sign-in: the OpenID providers' buttons on the login page, and their names on the Technicians pages. */
+  signIn: { providers: readonly { id: string; name: string }[]; nameOf(id: string): string | null };
   /** Issue 26: the administrators' Live sessions page and Watch. */
   participants?: SessionPagesParticipants;
 }
@@ -62,6 +65,10 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   router.use(async (req, res, next) => {
     const low = req.method === 'GET' && req.user?.role === 'admin' ? await deps.disks.low() : [];
     res.locals.lowDisks = low.map((d) => ({ what: d.what, dir: d.dir, free: bytesText(d.freeBytes), min: bytesText(d.minFreeBytes) }));
+    res.locals.signInProviders = deps.signIn.providers;
+    // Where an account comes from, in words: local, the OpenID provider's name, LDAP.
+    res.locals.sourceText = (tech: Technician) =>
+      tech.source === 'oidc' ? (deps.signIn.nameOf(tech.provider ?? '') ?? tech.provider ?? 'OpenID Connect') : tech.source === 'ldap' ? 'LDAP' : res.locals.t('team.sourceLocal');
     next();
   });
 
@@ -69,7 +76,12 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     if (req.user) return res.redirect(303, safeNext(req.query.next));
     // A page that sent us here because the session idled out says so.
     const idle = typeof req.query.next === 'string' && req.get('cookie')?.includes('hd.sid=');
-    res.render('login', { step: 'password', error: null, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : idle ? 'login.idle' : null });
+    // A company sign-in refused at its callback comes back here to be said (once).
+    const refusal = req.session.loginRefusal;
+    delete req.session.loginRefusal;
+    const error = refusal ? localizedMessage(new AppError(refusal.code, refusal.message, refusal.details), res.locals.lang) : null;
+    res.status(refusal ? new AppError(refusal.code, '').status : 200);
+    res.render('login', { step: 'password', error, username: '', next: safeNext(req.query.next), notice: req.query.loggedOut ? 'login.loggedOut' : idle ? 'login.idle' : null });
   });
 
   router.post('/login', deps.limiter, async (req, res) => {
@@ -107,8 +119,9 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   });
 
   router.post('/logout', async (req, res) => {
-    await logout(req);
-    res.redirect(303, '/login?loggedOut=1');
+    // An OpenID sign-in's logout goes on to the provider's (RP-initiated logout), which sends the browser back to /login.
+    const providerLogout = await logout(req);
+    res.redirect(303, providerLogout ?? '/login?loggedOut=1');
   });
 
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));

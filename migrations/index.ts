@@ -20,6 +20,7 @@ import * as eventOutbox from './016_event_outbox.ts';
 import * as nodeClaims from './017_node_claims.ts';
 import * as recordingFileUnique from './018_recording_file_unique.ts';
 import * as participants from './019_participants.ts';
+import * as identities from './020_identities.ts';
 import * as apiTokens from './021_api_tokens.ts';
 import * as historySearch from './022_history_search.ts';
 import * as ticketRollups from './023_ticket_rollups.ts';
@@ -45,6 +46,7 @@ const migrations: Record<string, Knex.Migration> = {
   '017_node_claims': nodeClaims,
   '018_recording_file_unique': recordingFileUnique,
   '019_participants': participants,
+  '020_identities': identities,
   '021_api_tokens': apiTokens,
   '022_history_search': historySearch,
   '023_ticket_rollups': ticketRollups,

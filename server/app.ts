@@ -19,6 +19,8 @@ import type { KnexSessionStore } from './auth/session-store.ts';
 import { createPassport } from './auth/passport.ts';
 import { csrfProtection } from './auth/csrf.ts';
 import { authRoutes, loginLimiter } from './auth/routes.ts';
+import type { IdentityService } from './identity/service.ts';
+import { identityRoutes } from './identity/routes.ts';
 import { adminWebPages, errorPages } from '../admin-web/pages.ts';
 import { techViewerPages } from '../tech-viewer/pages.ts';
 import { closeCodesJson } from '../tech-viewer/close-codes-json.ts';
@@ -51,6 +53,8 @@ import { apiTokenRoutes } from './api-tokens/routes.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
+  /** Company sign-in: OpenID Connect providers, the LDAP directory (the login form's second try). */
+  identity: IdentityService;
   logger: Logger;
   db: Knex;
   bus: EventBus;
@@ -165,7 +169,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  const passport = createPassport(deps.technicians);
+  const passport = createPassport(deps.technicians, deps.identity.passwordSignIn);
   app.use(
     session({
       name: 'hd.sid',
@@ -189,6 +193,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/tokens', apiTokenRoutes({ tokens: deps.apiTokens }));
 
   const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
+  app.use('/auth/oidc', identityRoutes({ identity: deps.identity, publicUrl: config.publicUrl, limiter, autoCreate: config.identity.oidc.autoCreate }));
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
@@ -216,7 +221,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   const disks = createDiskWatch({ dirs: { files: config.files.dir, recordings: config.repeater.recordingsDir }, minFreeBytes: config.dataMinFreeBytes });
-  app.use(adminWebPages({ passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants }));
+  app.use(adminWebPages({ signIn: deps.identity.oidc, passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants }));
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat, participants: deps.participants }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

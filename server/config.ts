@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { keyRingText, repeaterOptionsEnv, repeaterOptionsFrom, trustProxySetting } from '../repeater/config.ts';
 import type { RepeaterOptions } from '../repeater/contract.ts';
+import { identityEnv, identityOptionsFrom, identitySecretVars, type IdentityOptions } from './identity/config.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -78,6 +79,7 @@ const envSchema = z.object({
   RECORDING_UPLOAD_MAX_BYTES: intFrom(1024 * 1024, Number.MAX_SAFE_INTEGER).default(4 * 1024 ** 3),
   SECRETS_KEY: keyRingText('SECRETS_KEY').optional(),
   SECRETS_KEY_FILE: z.string().min(1).default('./data/keys/secrets.key'),
+  ...identityEnv,
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -157,6 +159,8 @@ export interface Config {
    * (server/secrets/key-ring.ts).
    */
   secrets: { keyRing: string | null; keyFile: string };
+  /** Company sign-in: OpenID Connect providers, LDAP, LOCAL_LOGIN (server/identity/config.ts). */
+  identity: IdentityOptions;
   /**
    * Where the repeater runs: embedded on the server's own port (default), or
    * external (its own process at publicUrl, linked to this server by secret).
@@ -203,6 +207,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (e.PUBLIC_URL && new URL(e.PUBLIC_URL).protocol === 'https:' && !e.CLIENT_KEY) {
     problems.push('CLIENT_KEY: required when PUBLIC_URL is https:// (a server reachable from outside): set a long random string (≥ 16 characters) here and the same as clientKey in the desktop clients\' configuration, so that only your clients can ask for help');
   }
+  const identity = identityOptionsFrom(e);
+  problems.push(...identity.problems);
   if (problems.length) throw new ConfigError(problems);
   const config: Config = {
     port: e.PORT,
@@ -252,6 +258,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     recording: { enabled: e.RECORD_SESSIONS === 'on', retentionDays: e.RECORDING_RETENTION_DAYS, maxTotalBytes: e.RECORDING_MAX_TOTAL_BYTES, uploadMaxBytes: e.RECORDING_UPLOAD_MAX_BYTES },
     sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET, pollMs: e.EVENT_POLL_MS, replayMax: e.EVENT_REPLAY_MAX, keepMs: e.EVENT_KEEP_HOURS * 3_600_000, keepRows: e.EVENT_KEEP_MAX_ROWS },
     secrets: { keyRing: e.SECRETS_KEY ?? null, keyFile: e.SECRETS_KEY_FILE },
+    identity: identity.options,
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,
       publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,
@@ -263,7 +270,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   return deepFreeze(config);
 }
 
-const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY', 'RECORDING_KEY']);
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY', 'RECORDING_KEY', ...identitySecretVars]);
 
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';

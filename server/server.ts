@@ -36,6 +36,7 @@ import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import { internalPaths, type LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
+import { createIdentityService } from './identity/service.ts';
 import { createRecordingService } from './recordings/service.ts';
 import { recordingKeyRing } from './recordings/keys.ts';
 import { createRecordingHandover } from './recordings/handover.ts';
@@ -84,6 +85,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     login: config.login,
     onRevoked: (event) => bus.publish('technician.revoked', event),
     twoFactor: config.requireTwoFactor,
+    localLogin: config.identity.localLogin,
     secrets: secrets.ring,
   });
   const recordings = createRecordingService({
@@ -114,6 +116,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     { localOnly: true },
   );
   const firstAdmin = await technicians.ensureFirstAdmin(config.adminPassword);
+  // Company sign-in (OIDC, LDAP): providers are discovered in the background; one that does not answer is refused in words at sign-in.
+  const identity = createIdentityService({ db, clock, logger, hasher: createPasswordHasher(config.argon2MemoryKiB), technicians, options: config.identity });
+  identity.oidc.warmUp();
   const sessionStore = new KnexSessionStore(db, clock, config.sessionIdleMs);
   const sessionSecret = config.sessionSecret ?? (await storedSessionSecret(db));
 
@@ -164,6 +169,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   await remote.reconcile(config.port ? `${hostname()}:${config.port}` : null);
 
   const app = createApp({
+    identity,
     config,
     logger,
     db,

@@ -4,6 +4,7 @@
 // the audit log's are in en-audit.ts.
 import { enAudit } from './en-audit.ts';
 import { enTokens } from './en-tokens.ts';
+import { enIdentity } from './en-identity.ts';
 import { enScripts } from './en-scripts.ts';
 import { enParticipants } from './en-participants.ts';
 
@@ -283,6 +284,7 @@ export const en = {
   'viewer.keyboardHint': 'Keyboard: press Ctrl+Alt+Shift+F to leave the remote screen and reach these controls; Tab into the screen to type on it again.',
   ...enAudit,
   ...enTokens,
+  ...enIdentity,
   ...enScripts,
   ...enParticipants,
 } as const;

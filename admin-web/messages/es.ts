@@ -2,6 +2,7 @@
 import type { Catalogue } from './index.ts';
 import { esAudit } from './es-audit.ts';
 import { esTokens } from './es-tokens.ts';
+import { esIdentity } from './es-identity.ts';
 import { esScripts } from './es-scripts.ts';
 import { esParticipants } from './es-participants.ts';
 
@@ -281,6 +282,7 @@ export const es: Catalogue = {
   'viewer.keyboardHint': 'Teclado: pulse Ctrl+Alt+Mayús+F para salir de la pantalla remota y llegar a estos controles; con Tab vuelve a la pantalla para escribir en ella.',
   ...esAudit,
   ...esTokens,
+  ...esIdentity,
   ...esScripts,
   ...esParticipants,
 };

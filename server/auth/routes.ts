@@ -5,7 +5,9 @@ import type { Redis } from 'ioredis';
 import { createLimiter } from '../http/limiter.ts';
 import { validate } from '../http/validate.ts';
 import { neverCached } from '../http/never-cached.ts';
-import { AppError, parseOrThrow } from '../errors.ts';
+import { AppError, parseOrThrow, type ErrorCode } from '../errors.ts';
+import type { SsoSession } from '../identity/service.ts';
+import type { OidcAttempt } from '../identity/oidc.ts';
 import { z } from 'zod';
 import { loginSchema } from '../technicians/schema.ts';
 import type { TechnicianService } from '../technicians/service.ts';
@@ -15,11 +17,17 @@ import type { PassportInstance } from './passport.ts';
 import { assertCsrf, csrfTokenOf } from './csrf.ts';
 import { deviceOf, keepDevice } from './device.ts';
 
-/** Logs out (the form's CSRF token checked): the account leaves the request and its web session is destroyed. */
-export async function logout(req: Request): Promise<void> {
+/**
+ * Logs out (the form's CSRF token checked): the account leaves the request and
+ * its web session is destroyed. Returns the provider's logout URL of an OpenID
+ * sign-in whose provider supports RP-initiated logout (the page sends the browser there).
+ */
+export async function logout(req: Request): Promise<string | null> {
   assertCsrf(req);
+  const providerLogout = req.session.sso?.logoutUrl ?? null;
   await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(toError(err)) : resolve())));
   await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(toError(err)) : resolve())));
+  return providerLogout;
 }
 
 function toError(err: unknown): Error {
@@ -36,6 +44,12 @@ declare module 'express-session' {
   interface SessionData {
     /** Password checked, code still to come (two-factor login); how long it waits is the service's (pendingOpen). */
     pending2fa?: PendingLogin;
+    /** A company sign-in (OIDC, LDAP): the session ends at expiresAt (session-store.ts); logoutUrl ends the provider's session too. */
+    sso?: SsoSession;
+    /** An OpenID sign-in on its way to the provider (state, nonce, PKCE verifier), used once at the callback. */
+    oidcAttempt?: OidcAttempt;
+    /** A company sign-in refused at the callback, for the login page to say. */
+    loginRefusal?: { code: ErrorCode; message: string; details?: unknown };
   }
 }
 
@@ -80,7 +94,7 @@ export function authRoutes({ passport, limiter, technicians }: { passport: Passp
  */
 export async function passwordLogin(passport: PassportInstance, req: Request, res: Response): Promise<{ technician: Technician; twoFactorRequired: boolean }> {
   parseOrThrow(loginSchema, req.body, 'login');
-  const { pendingLogin, ...technician } = await new Promise<PasswordChecked>((resolve, reject) => {
+  const { pendingLogin, sso, ...technician } = await new Promise<PasswordChecked & { sso?: SsoSession }>((resolve, reject) => {
     const authenticate = passport.authenticate('local', (err: unknown, user: PasswordChecked | false) => {
       if (err) return reject(toError(err));
       if (!user) return reject(new AppError('LOGIN_FAILED', 'Wrong username or password'));
@@ -94,6 +108,7 @@ export async function passwordLogin(passport: PassportInstance, req: Request, re
     return { technician, twoFactorRequired: true };
   }
   await logIn(req, technician);
+  if (sso) req.session.sso = sso;
   keepDevice(req, res);
   return { technician, twoFactorRequired: false };
 }
@@ -110,6 +125,13 @@ export async function secondFactorLogin(technicians: TechnicianService, req: Req
   await logIn(req, technician);
   keepDevice(req, res);
   return technician;
+}
+
+/** Logs in a technician a provider vouched for, on a fresh session id, with the sign-in's limits. */
+export async function ssoLogin(req: Request, res: Response, technician: Technician, sso: SsoSession): Promise<void> {
+  await logIn(req, technician);
+  req.session.sso = sso;
+  keepDevice(req, res);
 }
 
 function regenerate(req: Request): Promise<void> {

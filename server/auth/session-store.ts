@@ -1,5 +1,8 @@
 // express-session's store in the product's own database (table web_sessions),
-// so sessions survive restarts and work the same on SQLite and MariaDB.
+// so sessions survive restarts and work the same on SQLite and MariaDB. A
+// company sign-in's session (OIDC, LDAP) ends at its `sso.expiresAt` however
+// active it is: every request, and every live stream's re-check, reads the
+// session through get(), which no longer finds it then.
 import session from 'express-session';
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
@@ -24,7 +27,8 @@ export class KnexSessionStore extends session.Store {
 
   #expiry(sess: session.SessionData): number {
     const expires = sess.cookie?.expires;
-    return expires ? new Date(expires).getTime() : this.clock.now() + this.idleMs;
+    const idle = expires ? new Date(expires).getTime() : this.clock.now() + this.idleMs;
+    return Math.min(idle, sess.sso?.expiresAt ?? Infinity);
   }
 
   override get(sid: string, callback: Callback<session.SessionData | null>): void {
@@ -32,7 +36,10 @@ export class KnexSessionStore extends session.Store {
       .where({ sid })
       .where('expires_at', '>', this.clock.now())
       .first()
-      .then((row: { data: string } | undefined) => callback(null, row ? (JSON.parse(row.data) as session.SessionData) : null), callback);
+      .then((row: { data: string } | undefined) => {
+        const sess = row ? (JSON.parse(row.data) as session.SessionData) : null;
+        callback(null, sess && !(sess.sso && sess.sso.expiresAt <= this.clock.now()) ? sess : null);
+      }, callback);
   }
 
   override set(sid: string, sess: session.SessionData, callback?: Callback): void {

@@ -2,7 +2,8 @@
 // most once, or an unused recovery code. Every attempt passes the throttle
 // first (login-throttle.ts: per address, and per account from every address);
 // a login is admitted past the per-account ceiling once for both its steps.
-// Every outcome is an audit event.
+// Every outcome is an audit event. Only local accounts log in here, and only
+// those LOCAL_LOGIN admits (OIDC and LDAP accounts: server/identity/).
 import type { Knex } from 'knex';
 import { verify as verifyTotp } from 'otplib';
 import { AppError } from '../errors.ts';
@@ -36,8 +37,11 @@ export interface LoginOrigin {
   device: string | null;
 }
 
-export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHasher; throttle: LoginThrottle; twoFactor: TwoFactorRequirement; accountMaxDelayMs: number; secrets: TotpSecrets }) {
-  const { db, clock, hasher, throttle, twoFactor, secrets } = deps;
+/** LOCAL_LOGIN: which local accounts may log in with their password. */
+export type LocalLogin = 'admins' | 'all' | 'off';
+
+export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHasher; throttle: LoginThrottle; twoFactor: TwoFactorRequirement; accountMaxDelayMs: number; secrets: TotpSecrets; localLogin: LocalLogin }) {
+  const { db, clock, hasher, throttle, twoFactor, secrets, localLogin } = deps;
   const pendingMs = PENDING_MS + deps.accountMaxDelayMs;
   // A hash of a password nobody knows, made once on first use, so that a login
   // for an unknown user costs the same time as one for a real user.
@@ -47,15 +51,15 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
   async function succeed(row: TechnicianRow, { address: remoteAddress, device }: LoginOrigin, secondFactor?: 'totp' | 'recovery'): Promise<Technician> {
     const now = clock.now();
     await throttle.succeeded(row, remoteAddress, device);
-    await store.update(db, row.id, { last_login_at: now });
-    const technician = toTechnician({ ...row, last_login_at: now }, twoFactor);
+    await store.update(db, row.id, { last_login_at: now, last_login_method: 'password' });
+    const technician = toTechnician({ ...row, last_login_at: now, last_login_method: 'password' }, twoFactor);
     await insertAuditEvent(
       db,
       now,
       { actor: { type: 'technician', id: technician.id, name: technician.username, role: technician.role }, remoteAddress },
       'login.succeeded',
       { technicianId: technician.id },
-      secondFactor ? { secondFactor } : undefined,
+      secondFactor ? { method: 'password', secondFactor } : { method: 'password' },
     );
     return technician;
   }
@@ -83,7 +87,9 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
     async authenticate(username: string, password: string, origin: LoginOrigin): Promise<PasswordChecked> {
       const now = clock.now();
       const remoteAddress = origin.address;
-      const row = await store.byUsername(db, username.trim().toLowerCase());
+      const found = await store.byUsername(db, username.trim().toLowerCase());
+      // An OIDC or LDAP account has no password here: to this form it is no account.
+      const row = found && (found.source ?? 'local') === 'local' ? found : undefined;
       if (!row) {
         // Spend the same time as a real check so usernames cannot be probed by timing.
         await hasher.verify(await getDummyHash(), password);
@@ -99,6 +105,14 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
       if (!row.active) {
         await insertAuditEvent(db, now, loginContext(row.username, remoteAddress), 'login.failed', { technicianId: Number(row.id) }, { reason: 'disabled' });
         throw new AppError('ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
+      }
+      if (localLogin === 'off' || (localLogin === 'admins' && row.role !== 'admin')) {
+        await insertAuditEvent(db, now, loginContext(row.username, remoteAddress), 'login.failed', { technicianId: Number(row.id) }, { reason: 'local_login_off' });
+        throw new AppError(
+          'LOCAL_LOGIN_OFF',
+          localLogin === 'off' ? 'Local accounts may not log in here: sign in with your company\'s account' : 'Only administrators may log in with a local account here: sign in with your company\'s account',
+          { variant: localLogin },
+        );
       }
       const technician = toTechnician(row, twoFactor);
       // With two factors, the password alone does not log in: the code comes next, on this login's admission.

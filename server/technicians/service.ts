@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../db/database.ts';
 import { technicianStore as store, toTechnician, type Technician, type TechnicianRow, type TwoFactorRequirement } from './store.ts';
 import type { RevocationReason } from '../../protocol/events.ts';
 import { createLoginThrottle, type LoginLimits, type LoginTrouble } from './login-throttle.ts';
-import { createLogin } from './login.ts';
+import { createLogin, type LocalLogin } from './login.ts';
 import { createTwoFactor } from './two-factor.ts';
 import { totpSecrets } from './totp-secrets.ts';
 import type { KeyRing } from '../../lib/sealed.ts';
@@ -31,13 +31,15 @@ export interface TechnicianServiceDeps {
   twoFactor?: TwoFactorRequirement;
   /** Told when an account's web sessions were ended (the server closes its live streams). */
   onRevoked?: (event: { technicianId: number; reason: RevocationReason; exceptSessionId: string | null }) => void;
+  /** LOCAL_LOGIN: which local accounts may log in with their password (default all). */
+  localLogin?: LocalLogin;
   /** The key ring sealing TOTP secrets (SECRETS_KEY); without it, enrolling and code logins fail (the CLI needs neither). */
   secrets?: KeyRing;
 }
 
 export type TechnicianService = ReturnType<typeof createTechnicianService>;
 
-export function createTechnicianService({ db, clock, hasher, login, onRevoked, twoFactor = 'none', secrets: ring }: TechnicianServiceDeps) {
+export function createTechnicianService({ db, clock, hasher, login, onRevoked, twoFactor = 'none', secrets: ring, localLogin = 'all' }: TechnicianServiceDeps) {
   const throttle = createLoginThrottle({ db, clock, limits: login });
   const secrets = totpSecrets(ring);
 
@@ -94,7 +96,10 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
   return {
     get,
     create,
-    ...createLogin({ db, clock, hasher, throttle, twoFactor, accountMaxDelayMs: login.accountMaxDelayMs, secrets }),
+    revoke,
+    /** REQUIRE_2FA, for accounts made or changed elsewhere (server/identity/). */
+    twoFactorRequirement: twoFactor,
+    ...createLogin({ db, clock, hasher, throttle, twoFactor, accountMaxDelayMs: login.accountMaxDelayMs, secrets, localLogin }),
     ...createTwoFactor({ db, clock, hasher, twoFactor, secrets, get, revoke }),
 
     async list(): Promise<Technician[]> {

@@ -21,7 +21,16 @@ export interface TechnicianRow {
   totp_enabled_at?: number | null;
   totp_last_step?: number | null;
   language?: string | null;
+  /** Where the account comes from (migration 020); rows older than it read as local. */
+  source?: AccountSource;
+  provider?: string | null;
+  last_login_method?: LoginMethod | null;
 }
+
+/** Where an account comes from: a local password, an OpenID Connect provider, the LDAP directory. */
+export type AccountSource = 'local' | 'oidc' | 'ldap';
+/** How someone signed in (the audit says it too, with the second factor of a password login). */
+export type LoginMethod = 'password' | 'oidc' | 'ldap';
 
 /** A technician as the rest of the server sees one: never the hash. */
 export interface Technician {
@@ -37,12 +46,17 @@ export interface Technician {
   twoFactor: { enabled: boolean; required: boolean };
   /** The language their pages use ('en', 'es', 'zh'); null follows the browser. */
   language: string | null;
+  /** Where the account comes from, and for OIDC the provider's id (its name is in IdentityOptions). */
+  source: AccountSource;
+  provider: string | null;
+  lastLoginMethod: LoginMethod | null;
 }
 
 export type TwoFactorRequirement = 'none' | 'admins' | 'all';
 
-export function twoFactorRequired(role: Role, requirement: TwoFactorRequirement): boolean {
-  return requirement === 'all' || (requirement === 'admins' && role === 'admin');
+/** REQUIRE_2FA applies to local accounts only: OIDC and LDAP accounts rely on their provider's second factor. */
+export function twoFactorRequired(role: Role, requirement: TwoFactorRequirement, source: AccountSource = 'local'): boolean {
+  return source === 'local' && (requirement === 'all' || (requirement === 'admins' && role === 'admin'));
 }
 
 export function toTechnician(row: TechnicianRow, requirement: TwoFactorRequirement = 'none'): Technician {
@@ -55,8 +69,11 @@ export function toTechnician(row: TechnicianRow, requirement: TwoFactorRequireme
     active: Boolean(row.active),
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
     createdAt: Number(row.created_at),
-    twoFactor: { enabled: row.totp_enabled_at != null, required: twoFactorRequired(row.role, requirement) },
+    twoFactor: { enabled: row.totp_enabled_at != null, required: twoFactorRequired(row.role, requirement, row.source ?? 'local') },
     language: row.language ?? null,
+    source: row.source ?? 'local',
+    provider: row.provider ?? null,
+    lastLoginMethod: row.last_login_method ?? null,
   };
 }
 

@@ -1,0 +1,27 @@
+// Company sign-in's words (issue 27): the login page's buttons, where each
+// account comes from, and how someone signed in, in the audit.
+export const enIdentity = {
+  'login.companyGroup': 'Sign in with your company account',
+  'login.signInWith': 'Sign in with {name}',
+  'login.orLocal': 'Or log in with a username and password',
+  'team.source': 'Signs in with',
+  'team.sourceLocal': 'Local account',
+  'team.lastLoginCol': 'Last login',
+  'team.never': 'never',
+  'team.method.password': 'password',
+  'team.method.oidc': 'single sign-on',
+  'team.method.ldap': 'directory',
+  'team.ssoNote': 'This account signs in with {provider}: its role, name and e-mail follow the provider at each sign-in, and its password here is not used.',
+  'audit.do.login.succeededVia': 'logged in with {method}.',
+  'audit.do.login.failedVia': 'failed to log in with {method} ({why}).',
+  'audit.method.password': 'a password',
+  'audit.method.passwordTotp': 'a password and an authenticator code',
+  'audit.method.passwordRecovery': 'a password and a recovery code',
+  'audit.loginWhy.no_account': 'no account here, and none is made at first sign-in',
+  'audit.loginWhy.local_login_off': 'local logins are not allowed for this account',
+  'audit.loginWhy.not_in_group': 'in neither directory group',
+  'audit.loginWhy.directory_down': 'the directory did not answer',
+  'audit.loginWhy.provider_down': 'the provider did not answer',
+  'audit.loginWhy.sso_refused': 'the provider\'s answer was refused',
+  'audit.loginWhy.username_taken': 'the username belongs to another account',
+} as const;
