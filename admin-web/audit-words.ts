@@ -48,6 +48,16 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
     params.method = str('method') === 'password' ? t(second === 'totp' ? 'audit.method.passwordTotp' : second === 'recovery' ? 'audit.method.passwordRecovery' : 'audit.method.password') : str('provider') || str('method');
     key = e.action === 'login.succeeded' ? 'audit.do.login.succeededVia' : str('method') === 'password' ? key : 'audit.do.login.failedVia';
   }
+  // Participants (issue 26): the mode in words, a hand-over's note, a watch asked or told.
+  if (e.action.startsWith('participant.')) {
+    params.mode = t(str('mode') === 'view' ? 'audit.mode.view' : 'audit.mode.control');
+    params.note = str('note') || t('audit.noNote');
+    if (e.action === 'participant.watch' && d.watch === 'notify') key = 'audit.do.participant.watchNotify';
+  }
+  if ((e.action === 'ticket.requeue' || e.action === 'ticket.release') && d.handedOver === true) {
+    key = 'audit.do.ticket.handedToQueue';
+    params.note = str('note') || t('audit.noNote');
+  }
   if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
   const what = key in en ? t(key as MessageKey, params) : t('audit.do.unknown', params);
   return { who: actorText(e, t, people), what };

@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/databases.ts';
 import { ADMIN_PASSWORD, cookieOf, openSse, startHarness, type Harness, type Tech } from '../../test/server-harness.ts';
+import { describeAudit, type People } from '../../admin-web/audit-words.ts';
+import { languages, translator } from '../../admin-web/messages/index.ts';
+import type { AuditEvent } from '../audit/store.ts';
 import { approvedTicket, bearer, eventually, participantLegs, participantsOf } from './participants.test-helpers.ts';
 
 describe.each(engines)('participants on %s', (engine) => {
@@ -120,6 +123,19 @@ describe.each(engines)('participants on %s', (engine) => {
     expect(back.body.ticket).toMatchObject({ status: 'requested', technician: null });
     expect((await admin.get(`/api/v1/tickets/${t.id}/participants`).expect(200)).body.handoverNote).toBe('Needs an on-site visit');
     expect((await participantsOf(admin, t.id)).every((p) => !['invited', 'waiting_user', 'connected'].includes(p.state))).toBe(true);
+    // The timeline reads in words, in every language, naming Luis and the notes.
+    const events = (await admin.get(`/api/v1/tickets/${t.id}`).expect(200)).body.timeline as AuditEvent[];
+    const people: People = new Map([[ana.id, { displayName: 'Ana', role: 'technician' }], [luis.id, { displayName: 'Luis', role: 'technician' }]]);
+    for (const lang of languages) {
+      const t9n = translator(lang);
+      const ours = events.filter((e) => e.action.startsWith('participant.') || e.action === 'ticket.requeue' || e.action === 'ticket.release');
+      expect(ours.map((e) => e.action)).toEqual(['participant.transfer_requested', 'participant.transferred', 'ticket.release']);
+      const said = ours.map((e) => describeAudit(e, t9n, people).what);
+      ours.forEach((e, i) => expect(said[i]).not.toBe(t9n('audit.do.unknown', { action: e.action })));
+      expect(said.join(' ')).toContain('Luis');
+      expect(said.join(' ')).toContain('driver 5.1 reinstalled');
+      expect(said.join(' ')).toContain('Needs an on-site visit');
+    }
   });
 
   it('administrators watch: asked like an invite (SUPERVISOR_WATCH=ask); technicians may not', async () => {
