@@ -60,7 +60,7 @@ describe('working together on one session, in the browser', () => {
     const anaViewer = await page(`/tech/${t.id}`, 'ana');
     const luisQueue = await page('/queue', 'luis');
     await luisQueue.waitForSelector('body[data-live="on"]');
-    await anaViewer.waitForSelector('[data-participants][data-live="on"]');
+    await anaViewer.waitForSelector('[data-participants][data-stream="on"]');
 
     // The holder's panel: Ana holds; Invite offers Luis (not Ana herself).
     await expect.poll(() => row(anaViewer, ana.id).textContent()).toContain('Ana (you)');
@@ -94,7 +94,7 @@ describe('working together on one session, in the browser', () => {
     await invitation.getByRole('link', { name: `Open the viewer of ticket #${t.id}` }).click();
     await luisQueue.waitForURL(`**/tech/${t.id}`);
     const luisViewer = luisQueue;
-    await luisViewer.waitForSelector('[data-participants][data-live="on"]');
+    await luisViewer.waitForSelector('[data-participants][data-stream="on"]');
     // His own channel: the viewer connects (and waits for the user's desktop), the panel names him, a watcher may ask for control, End is not his.
     await expect.poll(() => luisViewer.locator('#state').getAttribute('data-state')).toMatch(/^(connecting|waiting)$/);
     await expect.poll(() => row(luisViewer, luis.id).textContent()).toContain('Luis (you)');
@@ -123,7 +123,7 @@ describe('working together on one session, in the browser', () => {
     const t = await approvedTicket('Hugo Handover');
     const anaViewer = await page(`/tech/${t.id}`, 'ana');
     const luisMine = await page('/mine', 'luis');
-    await Promise.all([anaViewer.waitForSelector('[data-participants][data-live="on"]'), luisMine.waitForSelector('body[data-live="on"]')]);
+    await Promise.all([anaViewer.waitForSelector('[data-participants][data-stream="on"]'), luisMine.waitForSelector('body[data-live="on"]')]);
     await expect.poll(() => row(anaViewer, ana.id).count()).toBe(1);
     await anaViewer.locator('.participant-handover summary').click();
     await anaViewer.locator('#handover-to option', { hasText: 'Luis' }).waitFor({ state: 'attached' });
@@ -188,10 +188,45 @@ describe('working together on one session, in the browser', () => {
     await sessions.screenshot({ path: join(shots, '5-live-sessions.png'), fullPage: true });
     await sessions.context().close();
   }, 90_000);
+
+  it('the user stops Luis: his viewer and Ana\'s panel say so; invited again with control, Luis holds the session when Ana\'s viewer drops', async () => {
+    const t = await approvedTicket('Stella Stop');
+    const anaLeg = await inSession(t);
+    const invite = async (mode: 'view' | 'control') => {
+      const { body } = await ana.post(`/api/v1/tickets/${t.id}/invitations`, { technicianId: luis.id, mode }).expect(201);
+      await luis.post(`/api/v1/invitations/${body.id}/accept`).expect(200);
+      await userAnswers(t, luis.id, 'approve');
+    };
+    await invite('view');
+    const anaPanel = await page(`/tickets/${t.id}`, 'ana');
+    const luisViewer = await page(`/tech/${t.id}`, 'luis');
+    await Promise.all([anaPanel.waitForSelector('[data-participants][data-stream="on"]'), luisViewer.waitForSelector('[data-participants][data-stream="on"]')]);
+    await expect.poll(() => luisViewer.locator('#state').getAttribute('data-state')).toMatch(/^(connecting|waiting)$/);
+
+    await h.api.post(`/api/v1/help-requests/${t.id}/participants/${luis.id}/stop`).set(bearer(t.secret)).expect(200);
+    await expect.poll(() => luisViewer.locator('#state').textContent()).toBe('The user stopped your participation.');
+    expect(await luisViewer.locator('#state').getAttribute('data-state')).toBe('over');
+    await expect.poll(() => panelStatus(anaPanel).textContent()).toBe('The user stopped Luis.');
+    expect(await row(anaPanel, luis.id).last().getAttribute('data-state')).toBe('stopped');
+
+    // Again, with control; Ana's viewer drops: Luis, the one connected with control, now holds the session.
+    await invite('control');
+    await luisViewer.reload();
+    await luisViewer.waitForSelector('[data-participants][data-stream="on"]');
+    await expect.poll(() => luisViewer.locator('#state').getAttribute('data-state')).toMatch(/^(connecting|waiting)$/);
+    await expect.poll(() => row(luisViewer, ana.id).getAttribute('data-holder')).toBe('true');
+    anaLeg.terminate();
+    await expect.poll(() => luisViewer.locator('#state').textContent(), { timeout: 10_000 }).toBe('Ana left; you now hold this session.');
+    await expect.poll(() => row(luisViewer, luis.id).first().getAttribute('data-holder')).toBe('true');
+    expect(await luisViewer.locator('#btn-end').isVisible()).toBe(true);
+    await luisViewer.screenshot({ path: join(shots, '6-promoted.png') });
+    await anaPanel.context().close();
+    await luisViewer.context().close();
+  }, 90_000);
 });
 
-/** The desktop leg and Ana's viewer leg meet at the repeater: the ticket is in session. */
-async function inSession(t: { id: number; secret: string }): Promise<void> {
+/** The desktop leg and Ana's viewer leg meet at the repeater: the ticket is in session. Returns Ana's viewer leg. */
+async function inSession(t: { id: number; secret: string }): Promise<WebSocket> {
   const open = (url: string) =>
     new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url, { origin: h.server.url });
@@ -201,6 +236,7 @@ async function inSession(t: { id: number; secret: string }): Promise<void> {
     });
   const desktop = await open((await h.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201)).body.url);
   desktop.send(Buffer.from('RFB 003.008\n'));
-  await open((await ana.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201)).body.url);
+  const viewer = await open((await ana.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201)).body.url);
   await expect.poll(async () => (await ana.get(`/api/v1/tickets/${t.id}`)).body.ticket?.status, { timeout: 10_000 }).toBe('in_session');
+  return viewer;
 }

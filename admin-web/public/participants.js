@@ -40,7 +40,7 @@ export class ParticipantsPanel extends EventTarget {
     });
     // Back from an interruption: what was missed is replayed, but a reset or a long gap is read again.
     onLive(() => {
-      root.dataset.live = 'on';
+      root.dataset.stream = 'on';
       void this.reload();
     });
   }
