@@ -1,31 +1,61 @@
-// An API token revoked on one server is refused at once on every other (issue
-// 27): two real servers on one database, on each engine. Each request reads the
-// token from the database, so nothing any server remembers can keep it alive.
+// API tokens on two real servers sharing one database and one Redis (issue
+// 27), on each engine. A token revoked on one server is refused at once on the
+// other: each request reads the token from the database, so nothing any server
+// remembers can keep it alive. A token's rate limit is counted in Redis, so it
+// holds across both servers, and per token: another token goes on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { engines } from '../../test/databases.ts';
 import { startTwoServers, type TwoServers } from '../../test/two-servers.ts';
+import { startRedis, type RedisServer } from '../../test/redis.ts';
 
-describe.each(engines)('API token revocation across servers, on %s', (engine) => {
+const RATE = 10;
+
+describe.each(engines)('API tokens across two servers, on %s', (engine) => {
   let two: TwoServers;
+  let redis: RedisServer;
 
   beforeAll(async () => {
-    two = await startTwoServers(engine);
+    redis = await startRedis();
+    two = await startTwoServers(engine, { REDIS_URL: redis.url, API_TOKEN_RATE_PER_MINUTE: String(RATE) });
   }, 60_000);
-  afterAll(async () => two?.close());
+  afterAll(async () => {
+    await two?.close();
+    await redis?.stop();
+  });
+
+  async function makeToken(name: string): Promise<{ id: number; token: string }> {
+    const made = await two.ana.post('/api/v1/tokens', { name, scopes: ['tickets:read', 'tickets:write'], expiresInDays: 30 });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    return made.body as { id: number; token: string };
+  }
+
+  it('counts one token\'s requests on both servers together (429 past the limit on either), and another token still works', async () => {
+    const [first, second] = two.servers;
+    const busy = { authorization: `Bearer ${(await makeToken('Busy')).token}` };
+    const calm = { authorization: `Bearer ${(await makeToken('Calm')).token}` };
+    for (let i = 0; i < RATE / 2; i++) {
+      await request(first.url).get('/api/v1/tickets/queue').set(busy).expect(200);
+      await request(second.url).get('/api/v1/tickets/queue').set(busy).expect(200);
+    }
+    for (const server of [first, second]) {
+      const over = await request(server.url).get('/api/v1/tickets/queue').set(busy);
+      expect([over.status, over.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+      await request(server.url).get('/api/v1/tickets/queue').set(calm).expect(200);
+    }
+  });
 
   it('a token revoked on the first server is refused at once on both (401 in words), with no wait', async () => {
     const [first, second] = two.servers;
-    const made = await two.ana.post('/api/v1/tokens', { name: 'Ticket bridge', scopes: ['tickets:read', 'tickets:write'], expiresInDays: 30 });
-    expect(made.status, JSON.stringify(made.body)).toBe(201);
-    const bearer = { authorization: `Bearer ${made.body.token as string}` };
+    const made = await makeToken('Ticket bridge');
+    const bearer = { authorization: `Bearer ${made.token}` };
     // Both servers take it, again and again (whatever either might remember of it).
     for (let i = 0; i < 3; i++) {
       await request(first.url).get('/api/v1/tickets/queue').set(bearer).expect(200);
       await request(second.url).get('/api/v1/tickets/queue').set(bearer).expect(200);
     }
 
-    await two.ana.agent.delete(`/api/v1/tokens/${made.body.id as number}`).set('x-csrf-token', two.ana.csrf).expect(200);
+    await two.ana.agent.delete(`/api/v1/tokens/${made.id}`).set('x-csrf-token', two.ana.csrf).expect(200);
 
     for (const server of [second, first]) {
       const res = await request(server.url).get('/api/v1/tickets/queue').set(bearer);
