@@ -67,6 +67,12 @@ describe.each(engines)('API tokens, on %s', (engine) => {
     const audit = await h.api.get('/api/v1/audit').set(bearer(token));
     expect([audit.status, audit.body.error.message]).toEqual([403, expect.stringContaining('audit:read')]);
 
+    // Reading colleagues and live sessions is reading tickets; a token without tickets:read may not.
+    await h.api.get('/api/v1/colleagues').set(bearer(token)).expect(200);
+    const { token: writer } = await makeToken(ana, 'Writer', ['tickets:write']);
+    const colleagues = await h.api.get('/api/v1/colleagues').set(bearer(writer));
+    expect([colleagues.status, colleagues.body.error.message]).toEqual([403, expect.stringContaining('lacks the scope tickets:read')]);
+
     const refused = await ana.post('/api/v1/tokens', { name: 'Too much', scopes: ['tickets:read', 'audit:read'], expiresInDays: 7 });
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toMatch(/may not give a token the scope audit:read/);

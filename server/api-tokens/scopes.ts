@@ -30,6 +30,8 @@ const rules: { methods: readonly string[]; path: RegExp; rule: Exclude<TokenRule
   { methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'], path: /^\/api\/v1\/tokens(\/|$)/, rule: 'session' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/tickets(\/|$)/, rule: 'tickets:read' },
   { methods: ['POST'], path: /^\/api\/v1\/tickets\/[^/]+\//, rule: 'tickets:write' },
+  { methods: ['POST', 'DELETE'], path: /^\/api\/v1\/invitations\/[^/]+(\/|$)/, rule: 'tickets:write' },
+  { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/(colleagues|sessions\/live)\/?$/, rule: 'tickets:read' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/recordings\//, rule: 'tickets:read' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/events\/?$/, rule: 'tickets:read' },
   { methods: ['GET', 'HEAD', 'POST', 'PATCH'], path: /^\/api\/v1\/technicians(\/|$)/, rule: 'technicians:manage' },
