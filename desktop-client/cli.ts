@@ -9,6 +9,7 @@ import { HelpSession, type FlowSnapshot } from './core/help-session.ts';
 import { DesktopError } from './core/errors.ts';
 import { monitorLabel } from './core/monitors.ts';
 import { describeSnapshot, format, setLanguage } from './core/messages.ts';
+import { participantCommands } from './cli-participants.ts';
 
 const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]] [--screen NAME|all]
   --description TEXT  what the problem is (asked for when missing; required with --yes)
@@ -20,6 +21,9 @@ At any moment after the request, "say TEXT" and Enter writes TEXT to the technic
 their messages are printed as they arrive ("Ana: …"). A file a technician offers is
 numbered: "accept N" saves it in the download directory (HELPDESK_DOWNLOAD_DIR, never
 overwriting), "refuse N" declines it; "send PATH" sends a file to the technicians.
+When someone else asks to join (a colleague invited, a hand-over, an administrator),
+"allow NAME" or "refuse NAME" answers; "who" lists who is on your screen, "stop NAME"
+stops one person, "stop all" everyone but the technician helping you.
 Configuration: HELPDESK_SERVER_URL, HELPDESK_CLIENT_KEY, HELPDESK_CA_FILE,
 HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HELPDESK_SOURCE, HELPDESK_VNC_PASSWORD_FILE,
 HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
@@ -96,8 +100,9 @@ async function main(): Promise<number> {
       session.sendFile(send[1]!).then((f) => process.stdout.write(`${format('cli.fileSent', { name: f.name, size: sizeText(f.size), sha256: f.sha256 })}\n`), problem);
       return true;
     }
-    return false;
+    return people.command(text);
   }
+  const people = participantCommands(session, (line) => process.stdout.write(`${line}\n`), problem);
 
   let sayHinted = false;
   const done = new Promise<FlowSnapshot>((resolve) => {
@@ -112,6 +117,7 @@ async function main(): Promise<number> {
         process.stdout.write(`${format('cli.sayHint')}\n`);
       }
       if (s.state === 'technician_offered') void consent(s);
+      people.onState(s);
       if (s.state === 'ended') resolve(s);
     });
   });

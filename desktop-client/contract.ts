@@ -43,6 +43,14 @@ export interface HelpdeskApi {
   /** The shell asks which file to send; resolves with what was sent, or null when the user cancelled. */
   sendFile(): Promise<TicketFile | null>;
   onFile(listener: (file: TicketFile) => void): () => void;
+  /** The user allows someone who asks to join (by their technician id, from WindowState.people), or grants a watcher control. */
+  allowParticipant(technicianId: number): Promise<void>;
+  /** The user refuses someone who asks: nothing else changes. */
+  refuseParticipant(technicianId: number): Promise<void>;
+  /** Stops one person; everyone else goes on. */
+  stopParticipant(technicianId: number): Promise<void>;
+  /** Stops everyone but the technician helping (stop() ends the whole session). */
+  stopEveryone(): Promise<void>;
 }
 
 export type { WindowState, ChatMessage, TicketFile };

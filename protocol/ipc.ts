@@ -21,4 +21,8 @@ export const ipcChannels = {
   refuseFile: 'helpdesk:refuse-file',
   sendFile: 'helpdesk:send-file',
   file: 'helpdesk:file',
+  allowParticipant: 'helpdesk:allow-participant',
+  refuseParticipant: 'helpdesk:refuse-participant',
+  stopParticipant: 'helpdesk:stop-participant',
+  stopEveryone: 'helpdesk:stop-everyone',
 } as const;

@@ -101,6 +101,17 @@ export class DesktopApi {
 
   desktopToken = () => this.#call<{ url: string; expiresAt: number }>('POST', this.#path('/desktop-token'), {});
 
+  // The user's word on each participant (issue 26), and each participant channel's own desktop token.
+  participantDesktopToken = (technicianId: number) => this.#call<{ url: string; expiresAt: number }>('POST', this.#participant(technicianId, '/desktop-token'), {});
+  approveParticipant = (technicianId: number) => this.#call<unknown>('POST', this.#participant(technicianId, '/approve'), {});
+  declineParticipant = (technicianId: number) => this.#call<unknown>('POST', this.#participant(technicianId, '/decline'), {});
+  stopParticipant = (technicianId: number) => this.#call<unknown>('POST', this.#participant(technicianId, '/stop'), {});
+  stopAllParticipants = () => this.#call<unknown>('POST', this.#path('/participants/stop-all'), {});
+
+  #participant(technicianId: number, suffix: string): string {
+    return this.#path(`/participants/${encodeURIComponent(String(technicianId))}${suffix}`);
+  }
+
   /** Follows the ticket's SSE stream until the returned function is called; a reconnection resumes after the last event it had (Last-Event-ID). */
   follow(handlers: TicketStreamHandlers, onTrouble: (error: DesktopError) => void): () => void {
     const controller = new AbortController();

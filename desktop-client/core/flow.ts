@@ -3,6 +3,7 @@
 // are worth another try. Shared by the session (help-session.ts) and its
 // desktop legs (channel-leg.ts).
 import type { CloseCodeId } from '../../protocol/close-codes.ts';
+import type { DesktopParticipantView } from '../../protocol/participants.ts';
 import { DesktopError } from './errors.ts';
 import type { TunnelClosed } from './tunnel.ts';
 
@@ -29,7 +30,24 @@ export interface FlowSnapshot {
   error: { code: string; message: string } | null;
   /** The helpdesk records this request's sessions: both faces say so before the user allows. */
   recorded: boolean;
+  /** Everyone besides the holder's main channel (issue 26): asking the user (waiting_user, controlRequested), connected, or gone. */
+  participants: DesktopParticipantView[];
+  /** Whether the main channel is the holder's (false once the holder has a participant channel of their own). */
+  mainChannel: boolean;
 }
+
+export const idleSnapshot: Readonly<FlowSnapshot> = Object.freeze({
+  state: 'idle',
+  ticketId: null,
+  technicianName: null,
+  viewOnly: false,
+  sharedScreen: null,
+  endReason: null,
+  error: null,
+  recorded: false,
+  participants: [],
+  mainChannel: true,
+});
 
 export const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {
   idle: ['requesting', 'ended'],

@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { ClientConfig } from './config.ts';
 import { DesktopError } from './errors.ts';
 import { HelpSession, type FlowSnapshot } from './help-session.ts';
+import { idleSnapshot } from './flow.ts';
+import type { ParticipantConsent } from './participant-consent.ts';
 import type { Transport } from './transport.ts';
 import type { ChatMessage, TicketFile } from './api-client.ts';
 import { monitorLabel } from './monitors.ts';
@@ -15,7 +17,7 @@ export interface HelpDeskEvents {
   file: [TicketFile];
 }
 
-const IDLE: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null, recorded: false };
+const IDLE: FlowSnapshot = idleSnapshot;
 
 export class HelpDesk extends EventEmitter<HelpDeskEvents> {
   #current: HelpSession | null = null;
@@ -101,6 +103,11 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
 
   sendFile(path: string): Promise<TicketFile> {
     return this.#active().sendFile(path);
+  }
+
+  /** The current request's word on its participants (allow, refuse, stop one, stop everyone). */
+  consent(): ParticipantConsent {
+    return this.#active().consent;
   }
 
   async stop(): Promise<void> {

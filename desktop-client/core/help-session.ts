@@ -15,10 +15,11 @@ import { DesktopError } from './errors.ts';
 import type { Transport } from './transport.ts';
 import { Tunnel, type TunnelOptions } from './tunnel.ts';
 import { clipOf, listMonitors, monitorLabel, type Monitor } from './monitors.ts';
-import { closeCodeNext, describe, legalMoves, type FlowSnapshot, type FlowState, type LegTunnel } from './flow.ts';
+import { closeCodeNext, describe, idleSnapshot, legalMoves, type FlowSnapshot, type FlowState, type LegTunnel } from './flow.ts';
 import { DesktopChannels, type ChannelsFlow } from './desktop-channels.ts';
 import { HelpChat } from './help-chat.ts';
 import { HelpFiles } from './help-files.ts';
+import { ParticipantConsent } from './participant-consent.ts';
 
 export { closeCodeNext, type FlowSnapshot, type FlowState, type LegTunnel };
 
@@ -33,7 +34,7 @@ export interface HelpSessionEvents {
 export type HelpSessionConfig = Pick<ClientConfig, 'serverUrl' | 'clientKey' | 'display' | 'x11vncPath' | 'requester'> & { source?: ScreenSource };
 
 export class HelpSession extends EventEmitter<HelpSessionEvents> {
-  #snapshot: FlowSnapshot = { state: 'idle', ticketId: null, technicianName: null, viewOnly: false, sharedScreen: null, endReason: null, error: null, recorded: false };
+  #snapshot: FlowSnapshot = { ...idleSnapshot };
   #api: DesktopApi;
   /** The desktop leg of each channel (today: the main one, from the user's consent on). */
   readonly #channels: DesktopChannels;
@@ -41,6 +42,8 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   #ticketStatus: HelpRequestView['status'] | null = null;
   readonly #chat: HelpChat;
   readonly #files: HelpFiles;
+  /** The user's word on each participant: allow, refuse, stop one, stop everyone. */
+  readonly consent: ParticipantConsent;
   /** The create call of this attempt, and its withdrawal if it was stopped meanwhile. */
   #creating: Promise<void> = Promise.resolve();
   /** Every process and socket this session started is gone once this settles. */
@@ -59,6 +62,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     this.#api = new DesktopApi(transport, config.serverUrl, config.clientKey);
     this.#chat = new HelpChat(this.#api, (m) => this.emit('message', m));
     this.#files = new HelpFiles(this.#api, (f) => this.emit('file', f));
+    this.consent = new ParticipantConsent(this.#api, () => this.#snapshot.participants);
     const flow: ChannelsFlow = {
       get snapshot() {
         return session.#snapshot;
@@ -217,6 +221,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
 
   #onTicket(view: HelpRequestView): void {
     this.#ticketStatus = view.status;
+    this.#onParticipants(view);
     const state = this.#snapshot.state;
     switch (view.status) {
       case 'requested':
@@ -242,9 +247,29 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
         break;
       case 'approved':
       case 'in_session':
-        // The desktop leg's own events (connection: waiting/paired) drive these states.
+        // The desktop leg's own events (connection: waiting/paired) drive these states; the holder may have changed (a hand-over).
+        if (view.technician && view.technician.displayName !== this.#snapshot.technicianName && state !== 'ended') this.#patch({ technicianName: view.technician.displayName });
+        this.#channels.onTicket(view);
         break;
     }
+  }
+
+  /** The participants as the ticket now lists them: kept on the snapshot (said only when they changed). */
+  #onParticipants(view: HelpRequestView): void {
+    const participants = view.participants ?? [];
+    const mainChannel = view.mainChannel ?? true;
+    if (mainChannel === this.#snapshot.mainChannel && JSON.stringify(participants) === JSON.stringify(this.#snapshot.participants)) return;
+    this.#patch({ participants, mainChannel });
+  }
+
+  /** A channel's running x11vnc ("42": the main one, "42.p7": a participant's), for diagnostics and tests. */
+  x11vncPidOf(channel: string): number | null {
+    return this.#channels.x11vncPidOf(channel);
+  }
+
+  /** The desktop legs now, one per channel. */
+  get legs(): { channel: string; viewOnly: boolean; up: boolean }[] {
+    return this.#channels.legs;
   }
 
   #finish(reason: string, error: FlowSnapshot['error'] = null): void {

@@ -7,6 +7,7 @@ import en from './messages.en.json' with { type: 'json' };
 import es from './messages.es.json' with { type: 'json' };
 import zh from './messages.zh.json' with { type: 'json' };
 import type { FlowSnapshot } from './help-session.ts';
+import { holderLine, peopleOf, type PersonItem } from './participant-words.ts';
 
 export type Messages = Record<string, string>;
 export const catalogues: Record<'en' | 'es' | 'zh', Messages> = { en, es, zh };
@@ -46,11 +47,15 @@ export function reasonText(reason: string | null): string {
   return messages[`reason.${reason}`] ?? messages['reason.UNEXPECTED']!;
 }
 
-/** A snapshot as the window receives it: with its sentence, worded here once. */
-export type WindowState = FlowSnapshot & { text: string };
+/**
+ * A snapshot as the window receives it: with its sentence, worded here once;
+ * the people in the session with their questions and lines (issue 26), and the
+ * holder's own line while their main channel carries the session.
+ */
+export type WindowState = FlowSnapshot & { text: string; people: PersonItem[]; holder: string | null };
 
 export function windowState(s: FlowSnapshot): WindowState {
-  return { ...s, text: describeSnapshot(s) };
+  return { ...s, text: describeSnapshot(s), people: peopleOf(s), holder: holderLine(s) };
 }
 
 /** The one sentence that tells the user where things stand. */

@@ -65,6 +65,20 @@ handle(ipcChannels.sendFile, async () => {
   if (chosen.canceled || !chosen.filePaths[0]) return null;
   return session.sendFile(chosen.filePaths[0]);
 });
+// A technician id from the window: a positive integer, else nobody.
+const technicianIdOf = (value: unknown): number => (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0);
+handle(ipcChannels.allowParticipant, async (id: unknown) => {
+  await session.consent().allow(technicianIdOf(id));
+});
+handle(ipcChannels.refuseParticipant, async (id: unknown) => {
+  await session.consent().refuse(technicianIdOf(id));
+});
+handle(ipcChannels.stopParticipant, async (id: unknown) => {
+  await session.consent().stop(technicianIdOf(id));
+});
+handle(ipcChannels.stopEveryone, async () => {
+  await session.consent().stopEveryone();
+});
 session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windowState(snapshot)));
 session.on('message', (message) => win?.webContents.send(ipcChannels.chat, message));
 session.on('file', (file) => win?.webContents.send(ipcChannels.file, file));

@@ -25,6 +25,10 @@ const channels = {
   refuseFile: 'helpdesk:refuse-file',
   sendFile: 'helpdesk:send-file',
   file: 'helpdesk:file',
+  allowParticipant: 'helpdesk:allow-participant',
+  refuseParticipant: 'helpdesk:refuse-participant',
+  stopParticipant: 'helpdesk:stop-participant',
+  stopEveryone: 'helpdesk:stop-everyone',
 } as const;
 
 const api: HelpdeskApi = {
@@ -53,6 +57,10 @@ const api: HelpdeskApi = {
   acceptFile: (id) => ipcRenderer.invoke(channels.acceptFile, id),
   refuseFile: (id) => ipcRenderer.invoke(channels.refuseFile, id),
   sendFile: () => ipcRenderer.invoke(channels.sendFile),
+  allowParticipant: (technicianId) => ipcRenderer.invoke(channels.allowParticipant, technicianId),
+  refuseParticipant: (technicianId) => ipcRenderer.invoke(channels.refuseParticipant, technicianId),
+  stopParticipant: (technicianId) => ipcRenderer.invoke(channels.stopParticipant, technicianId),
+  stopEveryone: () => ipcRenderer.invoke(channels.stopEveryone),
   onFile(listener) {
     const wrapped = (_event: unknown, file: TicketFile) => listener(file);
     ipcRenderer.on(channels.file, wrapped);

@@ -161,12 +161,75 @@ document.getElementById('chat-form').addEventListener('submit', (event) => {
   });
 });
 
+// The other people in the session (issue 26): who asks to join, by name and
+// mode, with Allow and Refuse; everyone connected with a Stop button; a
+// supervisor who watches without asking is named. The core words each line.
+const sharing = new Set(['approved', 'connecting', 'waiting_for_viewer', 'in_session']);
+let peopleShown = '';
+function button(text, className, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  if (className) b.className = className;
+  b.textContent = text;
+  b.addEventListener('click', onClick);
+  return b;
+}
+function renderPeople(s) {
+  const on = sharing.has(s.state);
+  const people = on ? s.people ?? [] : [];
+  const key = JSON.stringify([people, on ? s.holder : null]);
+  if (key === peopleShown) return;
+  peopleShown = key;
+  const asks = people.filter((p) => p.question);
+  document.getElementById('asks').hidden = asks.length === 0;
+  document.getElementById('ask-list').replaceChildren(
+    ...asks.map((p) => {
+      const li = document.createElement('li');
+      const question = document.createElement('p');
+      question.textContent = p.question;
+      li.append(
+        question,
+        button(t('participants.allow', { name: p.name }), 'primary', () => act(() => api.allowParticipant(p.technicianId))),
+        button(t('participants.refuse', { name: p.name }), '', () => act(() => api.refuseParticipant(p.technicianId))),
+      );
+      return li;
+    }),
+  );
+  const connected = people.filter((p) => p.line);
+  const holder = on ? s.holder : null;
+  document.getElementById('people').hidden = connected.length === 0;
+  const items = [];
+  if (holder) {
+    const li = document.createElement('li');
+    const span = document.createElement('span');
+    span.textContent = holder;
+    li.append(span);
+    items.push(li);
+  }
+  for (const p of connected) {
+    const li = document.createElement('li');
+    const span = document.createElement('span');
+    span.textContent = p.line;
+    li.append(span, ' ', button(t('participants.stop', { name: p.name }), 'secondary', () => act(() => api.stopParticipant(p.technicianId))));
+    items.push(li);
+  }
+  document.getElementById('people-list').replaceChildren(...items);
+  document.getElementById('stop-everyone').hidden = connected.length === 0;
+  const watching = document.getElementById('watching');
+  const notices = connected.map((p) => p.notice).filter(Boolean);
+  watching.textContent = notices.join(' ');
+  watching.hidden = notices.length === 0;
+}
+document.getElementById('stop-everyone').addEventListener('click', () => act(() => api.stopEveryone()));
+
 api.onState((s) => {
   render(s);
   showChat(s);
+  renderPeople(s);
 });
 const initial = await api.getState();
 render(initial);
 showChat(initial);
+renderPeople(initial);
 for (const m of await api.conversation()) addMessage(m);
 for (const f of await api.files()) showFile(f);
