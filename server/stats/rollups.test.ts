@@ -1,0 +1,101 @@
+// The statistics' daily rollups equal a recount of the tickets after random
+// sequences of moves (accept, release, decline, requeue, approve, end,
+// resolve, cancel, expire — a reopen does not exist), some of them at once,
+// and after a crash between the ticket's write and the commit: the rollups
+// are written in the move's transaction, so they roll back with it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engines } from '../../test/databases.ts';
+import { ADMIN_PASSWORD, startHarness, type Harness } from '../../test/server-harness.ts';
+import type { ActorContext } from '../audit/actor.ts';
+import type { TicketAction } from '../tickets/state-machine.ts';
+import { compareRollupsWithRecount } from './recount.ts';
+import { ticketStats } from './ticket-stats.ts';
+
+describe.each(engines)('statistics rollups on %s', (engine) => {
+  let h: Harness;
+  let techs: ActorContext[];
+  beforeAll(async () => {
+    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '50' });
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    techs = [];
+    for (const name of ['ana', 'bo', 'cy']) {
+      const t = await h.freshTechnician(admin, `${name}-${engine}`);
+      techs.push({ actor: { type: 'technician', id: t.id, name, role: 'technician' }, remoteAddress: '127.0.0.1' });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const snapshot = async () => {
+    const db = h.server.db;
+    return JSON.stringify(await Promise.all(['ticket_day_counts', 'ticket_day_spreads', 'ticket_day_percentiles'].map((t) => db(t).select('*').orderByRaw('1, 2'))));
+  };
+
+  it('equal a recount after random sequences of moves, some at once, across days', async () => {
+    let seed = engine === 'sqlite' ? 7 : 11;
+    const rand = (n: number) => ((seed = (seed * 48271) % 2147483647), seed % n);
+    const user: ActorContext = { actor: { type: 'requester', name: 'User' }, remoteAddress: '127.0.0.1' };
+    const ids: number[] = [];
+    const moves: [TicketAction, (id: number) => ActorContext][] = [
+      ['accept', () => techs[rand(techs.length)]!],
+      ['release', () => user],
+      ['decline', () => user],
+      ['requeue', () => user],
+      ['approve', () => user],
+      ['start_session', () => user],
+      ['end', () => user],
+      ['resolve', () => user],
+      ['cancel', () => user],
+      ['expire', () => user],
+    ];
+    const forward: Partial<Record<string, TicketAction>> = { requested: 'accept', accepted: 'approve', approved: 'start_session', in_session: 'end', ended: 'resolve' };
+    const tryMove = async (id: number) => {
+      // Mostly the ticket's next step forward, else any move (release, decline, requeue, cancel, expire, or one refused).
+      const next = forward[(await h.server.tickets.get(id)).status];
+      const [action, who] = next && rand(10) < 7 ? moves.find(([a]) => a === next)! : moves[rand(moves.length)]!;
+      const context = who(id);
+      await h.server.tickets.transition(id, action, context, action === 'resolve' ? { patch: { resolution: 'done' } } : {}).catch((err: { code?: string }) => {
+        // Most random moves are not legal from the ticket's state: refused, and nothing changes.
+        if (err.code !== 'ILLEGAL_TRANSITION' && err.code !== 'TICKET_TAKEN') throw err;
+      });
+    };
+    let done = 0;
+    for (let round = 0; round < 12; round++) {
+      for (let i = 0; i < 4; i++) ids.push((await h.helpRequest({ hostname: `rollup-${engine}` })).id);
+      for (let step = 0; step < 30; step++) {
+        h.clock.advance(rand(20) * 60_000 + rand(60_000));
+        // Now and then several moves at once (on MariaDB they run in parallel transactions).
+        if (step % 5 === 0) await Promise.all(Array.from({ length: 4 }, () => tryMove(ids[rand(ids.length)]!)));
+        else await tryMove(ids[rand(ids.length)]!);
+        done++;
+      }
+      // Some rounds cross midnight (UTC), so tickets of several days are moved.
+      if (round % 3 === 2) h.clock.advance(9 * 3_600_000);
+    }
+    expect(done).toBe(360);
+    const resolved = Number(((await h.server.db('tickets').where({ status: 'resolved' }).count({ n: '*' }).first()) as { n: number | string }).n);
+    expect(resolved).toBeGreaterThan(0);
+    const check = await compareRollupsWithRecount(h.server.db);
+    expect(check.differences).toEqual([]);
+    expect(check.rows).toBeGreaterThan(0);
+    // The page's figures read from them count every ticket.
+    const stats = await ticketStats(h.server.db, h.clock.now(), 30);
+    expect(stats.requests.reduce((a, b) => a + b, 0)).toBe(await h.rows('tickets'));
+  }, 120_000);
+
+  it('roll back with the move when the process fails between the rollup write and the commit', async () => {
+    const t = await h.helpRequest({ hostname: `crash-${engine}` });
+    h.clock.advance(7 * 60_000);
+    const before = await snapshot();
+    const crash = new Error('the process fails here');
+    // `also` runs in the move's transaction after the ticket's row and the rollups are written.
+    await expect(h.server.tickets.transition(t.id, 'accept', techs[0]!, { also: () => Promise.reject(crash) })).rejects.toBe(crash);
+    expect(await snapshot()).toBe(before);
+    expect((await h.server.tickets.get(t.id)).status).toBe('requested');
+    // The same move without the failure is counted.
+    await h.server.tickets.transition(t.id, 'accept', techs[0]!);
+    expect(await snapshot()).not.toBe(before);
+    expect((await compareRollupsWithRecount(h.server.db)).differences).toEqual([]);
+  });
+});
