@@ -16,7 +16,7 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../migrations/index.ts';
 import { setMigrationProgress } from '../migrations/progress.ts';
-import { ticketStore } from '../server/tickets/store.ts';
+import { dashboardFigures, ticketStore } from '../server/tickets/store.ts';
 import { historyQuerySchema } from '../server/tickets/schema.ts';
 import { historyAll } from '../server/history/history-store.ts';
 import { encodeCursor } from '../server/history/keyset.ts';
@@ -84,7 +84,7 @@ async function run(database: Database): Promise<void> {
   const now = Date.now();
   let t0 = performance.now();
   let shown = 0;
-  await seedTickets(db, TICKETS, now, (done) => {
+  const techIds = await seedTickets(db, TICKETS, now, (done) => {
     if (done - shown >= TICKETS / 10 || done === TICKETS) console.log(`  seeded ${(shown = done).toLocaleString('en')} tickets, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   });
   const migrations: Record<string, number> = {};
@@ -116,6 +116,13 @@ async function run(database: Database): Promise<void> {
     legacyWordMs: await time('  today: LIKE', L, () => legacyHistory(db, { text: rare, page: 1, pageSize: PAGE })),
     historyTwoWordsMs: await time(`two words "${usual} ${rare}", word index`, RUNS, () => ticketStore.history(db, q({ text: `${usual} ${rare}` }))),
     legacyTwoWordsMs: await time('  today: LIKE', L, () => legacyHistory(db, { text: `${usual} ${rare}`, page: 1, pageSize: PAGE })),
+    historyRequesterMs: await time('history, requester prefix "Carla 12"', RUNS, () => ticketStore.history(db, q({ requester: 'Carla 12' }))),
+    historyHostMs: await time('history, hostname prefix "host-1999"', RUNS, () => ticketStore.history(db, q({ hostname: 'host-1999' }))),
+    historyTechStatusMs: await time('history, technician + status', RUNS, () => ticketStore.history(db, q({ technicianId: techIds[3], status: 'resolved' }))),
+    historyTechnicianViewMs: await time("a technician's own history", RUNS, () => ticketStore.history(db, q({}), techIds[5])),
+    historyWordAndDatesMs: await time(`word "${usual}" + a 7-day date range`, RUNS, () => ticketStore.history(db, q({ text: usual, from: now - 14 * 86_400_000, to: now - 7 * 86_400_000 }))),
+    queueMs: await time('queue (requested, oldest first)', RUNS, () => ticketStore.listByStatus(db, ['requested'])),
+    dashboardMs: await time('dashboard strip', RUNS, () => dashboardFigures(db, now - 86_400_000)),
     historyCommonWordMs: await time(`the most common word "${words[0]}", word index`, RUNS, () => ticketStore.history(db, q({ text: words[0] }))),
     historyUsualWordMs: await time(`a usual word "${usual}", word index`, RUNS, () => ticketStore.history(db, q({ text: usual }))),
     stats30DaysMs: await time('statistics 30 days, rollups', RUNS, () => ticketStats(db, now, 30)),
