@@ -34,6 +34,8 @@ async function refresh(selectors) {
   const html = await res.text();
   if (generation !== refreshGeneration) return;
   const doc = new DOMParser().parseFromString(html, 'text/html');
+  // A live alert (a decline) is the page's, not the server's copy: it stays when its part is swapped.
+  const alert = document.getElementById('live-alert');
   for (const selector of selectors) {
     const fresh = doc.querySelector(selector);
     const current = document.querySelector(selector);
@@ -46,6 +48,7 @@ async function refresh(selectors) {
       if (!before.has(row.dataset.ticketId)) row.classList.add('fresh');
     }
   }
+  if (alert && !alert.isConnected) document.getElementById('main')?.prepend(alert);
   // Parts drawn by other scripts (invitations) are drawn again into the fresh copy.
   document.dispatchEvent(new CustomEvent('hd:refreshed'));
 }
