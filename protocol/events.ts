@@ -72,6 +72,8 @@ export interface BusEvents {
   'session.channel_end': { ticketId: number; channel: string; reason: CloseCodeId };
   /** An account lost its sessions: every live stream of it closes (but the web session `exceptSessionId`). */
   'technician.revoked': { technicianId: number; reason: RevocationReason; exceptSessionId: string | null };
+  /** An API token was revoked (issue 27): the live streams opened with it close, on every server. */
+  'api-token.revoked': { technicianId: number; tokenId: number };
 }
 
 export type RevocationReason = 'disabled' | 'role_changed' | 'password_reset' | 'password_changed' | 'two_factor_reset';

@@ -35,7 +35,15 @@ export interface ApiTokenUse {
 
 export type ApiTokenService = ReturnType<typeof createApiTokenService>;
 
-export function createApiTokenService({ db, clock, ownerOf }: { db: Knex; clock: Clock; ownerOf: (technicianId: number) => Promise<Technician> }) {
+export interface ApiTokenServiceDeps {
+  db: Knex;
+  clock: Clock;
+  ownerOf: (technicianId: number) => Promise<Technician>;
+  /** After a revocation's commit: the live streams opened with the token close (every server hears it). */
+  onRevoked?: (event: { technicianId: number; tokenId: number }) => void;
+}
+
+export function createApiTokenService({ db, clock, ownerOf, onRevoked }: ApiTokenServiceDeps) {
   return {
     /** Makes a token for `owner`, with only scopes their role allows; the secret is in the answer and nowhere else. */
     async create(owner: Technician, input: NewApiToken, by: ActorContext): Promise<{ id: number; token: string; expiresAt: number }> {
@@ -62,7 +70,7 @@ export function createApiTokenService({ db, clock, ownerOf }: { db: Knex; clock:
 
     /** Revokes one of the owner's tokens; a token already revoked stays as it was. */
     async revoke(owner: Technician, id: number, by: ActorContext): Promise<ApiTokenView> {
-      return db.transaction(async (trx) => {
+      const view = await db.transaction(async (trx) => {
         const row = await apiTokenStore.ownedForUpdate(trx, owner.id, id);
         if (!row) throw new AppError('API_TOKEN_NOT_FOUND', `You have no API token ${id}`);
         if (row.revoked_at === null) {
@@ -73,6 +81,8 @@ export function createApiTokenService({ db, clock, ownerOf }: { db: Knex; clock:
         }
         return toApiTokenView(row);
       });
+      onRevoked?.({ technicianId: owner.id, tokenId: view.id });
+      return view;
     },
 
     /**

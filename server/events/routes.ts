@@ -33,6 +33,8 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
         if (e.technicianId === me.id && e.exceptSessionId !== sessionId) channel.end();
       }),
     );
+    // A stream opened with an API token closes as soon as the token is revoked, on any server.
+    if ('apiTokenId' in credential) channel.onClose(bus.subscribe('api-token.revoked', (e) => e.tokenId === credential.apiTokenId && channel.end()));
     const recheck = setInterval(() => {
       stillAllowed(me.id, credential).then(
         (ok) => ok || channel.end(),
