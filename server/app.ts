@@ -99,6 +99,8 @@ export function createApp(deps: AppDeps): Express {
           'img-src': ["'self'", 'data:'],
           'connect-src': ["'self'", 'ws:', 'wss:'],
           'upgrade-insecure-requests': null,
+          // Logging out of an OpenID sign-in posts the form, then goes on to the provider's logout (RP-initiated).
+          'form-action': ["'self'", ...config.identity.oidc.providers.map((p) => new URL(p.issuer).origin)],
         },
       },
       strictTransportSecurity: config.cookieSecure === true,

@@ -122,7 +122,7 @@ export function createOidcProviders(options: IdentityOptions['oidc'], logger: Lo
      * audience, signature, nonce, expiry), the user info read when the
      * provider has it. Refusals are SSO_FAILED; an unreachable provider SSO_UNAVAILABLE.
      */
-    async finish(attempt: OidcAttempt, callbackUrl: URL, postLogoutRedirectUri: string): Promise<OidcResult> {
+    async finish(attempt: OidcAttempt, callbackUrl: URL, postLogoutRedirectUri: string, now: number): Promise<OidcResult> {
       const p = providerOf(attempt.provider);
       const config = await configOf(p);
       const failed = (err: unknown) => {
@@ -146,7 +146,7 @@ export function createOidcProviders(options: IdentityOptions['oidc'], logger: Lo
         }
       }
       const expiresIn = tokens.expiresIn();
-      const expiresAt = expiresIn !== undefined ? Date.now() + expiresIn * 1000 : typeof idClaims.exp === 'number' ? idClaims.exp * 1000 : null;
+      const expiresAt = expiresIn !== undefined ? now + expiresIn * 1000 : typeof idClaims.exp === 'number' ? idClaims.exp * 1000 : null;
       const str = (k: string) => (typeof claims[k] === 'string' ? (claims[k] as string) : '');
       const email = /^[^@\s]+@[^@\s]+$/.test(str('email')) ? str('email').slice(0, 255) : '';
       const identity: VouchedIdentity = {

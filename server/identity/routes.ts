@@ -65,7 +65,7 @@ export function identityRoutes({ identity, publicUrl, limiter, autoCreate }: { i
       }
       const answer = new URL(attempt.redirectUri);
       answer.search = new URL(req.originalUrl, origin).search;
-      const { identity: who, expiresAt, logoutUrl } = await identity.oidc.finish(attempt, answer, `${origin}/login?loggedOut=1`);
+      const { identity: who, expiresAt, logoutUrl } = await identity.oidc.finish(attempt, answer, `${origin}/login?loggedOut=1`, clock.now());
       const technician = await identity.accounts.signIn(who, autoCreate, req.ip ?? '');
       await ssoLogin(req, res, technician, { method: 'oidc', expiresAt: identity.sessionUntil(expiresAt), logoutUrl });
       res.redirect(303, attempt.next);
