@@ -223,6 +223,25 @@ describe('working together on one session, in the browser', () => {
     await anaPanel.context().close();
     await luisViewer.context().close();
   }, 90_000);
+
+  it('a hand-over to a colleague already in control happens at once: Ana\'s viewer says so, Luis holds', async () => {
+    const t = await approvedTicket('Ivo Instant');
+    const { body } = await ana.post(`/api/v1/tickets/${t.id}/invitations`, { technicianId: luis.id, mode: 'control' }).expect(201);
+    await luis.post(`/api/v1/invitations/${body.id}/accept`).expect(200);
+    await userAnswers(t, luis.id, 'approve');
+    const anaViewer = await page(`/tech/${t.id}`, 'ana');
+    await anaViewer.waitForSelector('[data-participants][data-stream="on"]');
+    await anaViewer.locator('.participant-handover summary').click();
+    // Luis takes part with control: he is offered for the hand-over, not for another invitation.
+    await anaViewer.locator('#handover-to option', { hasText: 'Luis' }).waitFor({ state: 'attached' });
+    expect(await anaViewer.locator('#invite-colleague option').allTextContents()).not.toContain('Luis');
+    await anaViewer.locator('#handover-to').selectOption({ label: 'Luis' });
+    await anaViewer.getByLabel('Note for the next person').fill('All yours');
+    await anaViewer.getByRole('button', { name: 'Hand over the session' }).click();
+    await expect.poll(() => anaViewer.locator('#state').textContent(), { timeout: 10_000 }).toBe('You handed the session over to Luis.');
+    expect((await luis.get(`/api/v1/tickets/${t.id}`).expect(200)).body.ticket.technician.displayName).toBe('Luis');
+    await anaViewer.context().close();
+  }, 60_000);
 });
 
 /** The desktop leg and Ana's viewer leg meet at the repeater: the ticket is in session. Returns Ana's viewer leg. */

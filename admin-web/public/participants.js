@@ -51,7 +51,7 @@ export class ParticipantsPanel extends EventTarget {
     const holder = holderRow?.technicianId === me;
     const rows = this.list.filter((p) => !p.holder && p.technicianId === me);
     const mine = rows.find((p) => OPEN_STATES.has(p.state)) ?? rows[rows.length - 1] ?? null;
-    return { holder, mine, holderName: holderRow?.displayName ?? null };
+    return { holder, mine, holderId: holderRow?.technicianId ?? null, holderName: holderRow?.displayName ?? null };
   }
 
   say(text) {
@@ -117,17 +117,19 @@ export class ParticipantsPanel extends EventTarget {
     if (holder && running) void this.#fillColleagues();
   }
 
-  /** The colleagues one may invite or hand over to: enabled, not me, not already taking part. */
+  /** The colleagues one may invite (enabled, not me, not taking part yet) or hand over to (those, and participants connected with control). */
   async #fillColleagues() {
     this.colleagues ??= await api('/api/v1/colleagues').then(
       (r) => r.colleagues,
       (_notNow) => null,
     );
     const taken = new Set(this.list.filter((p) => p.holder || OPEN_STATES.has(p.state)).map((p) => p.technicianId));
+    const inControl = new Set(this.list.filter((p) => !p.holder && p.state === 'connected' && p.mode === 'control').map((p) => p.technicianId));
     const free = (this.colleagues ?? []).filter((c) => c.id !== me && !taken.has(c.id));
-    for (const [select, keep] of [[this.$('.invite-colleague'), 0], [this.$('.handover-to'), 1]]) {
+    const heirs = (this.colleagues ?? []).filter((c) => c.id !== me && (!taken.has(c.id) || inControl.has(c.id)));
+    for (const [select, keep, people] of [[this.$('.invite-colleague'), 0, free], [this.$('.handover-to'), 1, heirs]]) {
       const chosen = select.value;
-      const options = free.map((c) => Object.assign(document.createElement('option'), { value: String(c.id), textContent: c.displayName }));
+      const options = people.map((c) => Object.assign(document.createElement('option'), { value: String(c.id), textContent: c.displayName }));
       select.replaceChildren(...[...select.options].slice(0, keep), ...options);
       if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
     }
@@ -193,7 +195,8 @@ export class ParticipantsPanel extends EventTarget {
       else if (p.state === 'connected' && ['allowed', 'joined', 'transferred', 'control_granted'].includes(data.action)) this.#self('allowed', { mode: p.mode });
     } else if (p.technicianId === me && data.action === 'promoted') {
       this.#self('promoted', { name: before.holderName ?? '' });
-    } else if (p.kind === 'transfer' && p.invitedBy?.id === me && p.state === 'connected' && before.holder) {
+    } else if (before.holder && p.state === 'connected' && (data.action === 'transferred' || (p.kind === 'transfer' && p.invitedBy?.id === me))) {
+      // Handed over: to a colleague the user allowed, or at once to a participant already in control.
       this.#self('handedOver', { name: p.displayName });
     }
     void this.reload();

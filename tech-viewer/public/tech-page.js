@@ -162,9 +162,11 @@ async function connect() {
       const words = reasonText(reason, { detail: detail ?? '' });
       stateEl.dataset.reason = reason;
       if (reason === 'STOPPED_BY_USER') return leaveWith(t('js.participants.youWereStopped'));
+      // This channel is closed for good: the ticket went to someone else.
       if (reason === 'HANDED_OVER') {
         const place = await panel.reload();
-        if (!place.holder && !(place.mine?.state === 'connected')) return leaveWith(t('js.participants.youHandedOver', { name: place.holderName ?? '' }));
+        const other = place.holderId !== null && place.holderId !== me;
+        return leaveWith(other ? t('js.participants.youHandedOver', { name: place.holderName }) : t('js.viewer.ended', { reason: words }));
       }
       // The session is over for good (ended, resolved, declined…): say what comes next.
       if (reason !== 'DISCONNECTED' && !(await stillConnectable())) return;
