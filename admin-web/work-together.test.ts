@@ -107,6 +107,14 @@ describe('working together on one session, in the browser', () => {
     await luisViewer.locator('.participant-ask-control').click();
     await expect.poll(() => panelStatus(anaViewer).textContent()).toBe('Luis asks the user for control.');
     expect(await row(anaViewer, luis.id).textContent()).toContain('asks for control');
+    expect(await luisViewer.locator('body').getAttribute('data-view-only')).toBe('true');
+    // The user gives him control: his viewer connects again, no longer view only; Ana's panel says so.
+    await userAnswers(t, luis.id, 'approve');
+    await expect.poll(() => panelStatus(anaViewer).textContent()).toBe('The user gave Luis control.');
+    await expect.poll(() => row(anaViewer, luis.id).getAttribute('data-mode')).toBe('control');
+    await expect.poll(() => luisViewer.locator('body').getAttribute('data-view-only')).toBe('false');
+    expect(await luisViewer.locator('#view-only-note').isVisible()).toBe(false);
+    expect(await luisViewer.locator('.participant-ask-control').isVisible()).toBe(false);
 
     // Luis leaves: his viewer says so; Ana's panel hears it.
     await luisViewer.locator('.participant-leave').click();

@@ -153,7 +153,8 @@ async function connect() {
   });
   viewer.addEventListener('state', async (event) => {
     const { state, reason, detail } = event.detail;
-    if (over) return;
+    // A replaced viewer's late news is dropped (a new one was made for control, or on Reconnect).
+    if (over || event.target !== viewer) return;
     if (state === 'connected') {
       retry = null;
       showState('connected', t('js.viewer.connected', { requester }));
@@ -265,6 +266,10 @@ panel.addEventListener('self', (event) => {
     showState('awaitingApproval', t('js.participants.youWaiting'));
   } else if (d.what === 'allowed' && awaitingParticipant) {
     awaitingParticipant = false;
+    void connect();
+  } else if (d.what === 'allowed' && d.mode === 'control' && viewer?.viewOnly) {
+    // The user gave this watcher control: connect again with a token that says so.
+    viewer.disconnect();
     void connect();
   }
 });
