@@ -175,7 +175,8 @@ export class DesktopChannels {
     if (status === 'requested') return; // back in the queue: the flow has moved on
     const connectable = status === 'approved' || status === 'in_session' || status === null;
     // Handed over, or ended while participants carry the session on: this leg only (the ticket's own end follows on the stream).
-    if (reason === 'HANDED_OVER' || (closeCodeNext[reason] === 'end' && reason !== 'ENDED_BY_USER' && this.#othersCarryOn())) return this.#closeMain();
+    const handingOver = reason === 'HANDED_OVER' && this.flow.snapshot.participants.some((p) => p.kind === 'transfer' && (p.state === 'waiting_user' || p.state === 'connected'));
+    if (handingOver || (closeCodeNext[reason] === 'end' && reason !== 'ENDED_BY_USER' && this.#othersCarryOn())) return this.#closeMain();
     if (!this.#mainChannel) return this.#closeMain();
     if (closeCodeNext[reason] === 'rearm' && connectable) {
       this.flow.move('connecting');

@@ -11,12 +11,14 @@ import { WebSocket, createWebSocketStream, type ClientOptions } from 'ws';
 import { DesktopError } from './errors.ts';
 import { startX11vnc, type X11vncProcess } from './x11vnc.ts';
 import { bridgeVnc } from './rfb-bridge.ts';
+import { WatcherInput } from './watcher-input.ts';
 import type { ScreenSource } from './config.ts';
 
 export interface TunnelOptions {
   /** The desktop token URL from POST /desktop-token. */
   url: string;
   display: string;
+  /** x11vnc with -viewonly; with source vnc, the viewer's input is dropped here (watcher-input.ts). */
   viewOnly: boolean;
   x11vncBinary: string;
   /** Proxy agent, extra CA and the like for the websocket. */
@@ -78,7 +80,12 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         (socket) => {
           if (this.#closed) return socket.destroy();
           this.#socket = socket;
-          pipeline(socket, wsStream, socket, () => void this.close());
+          if (!this.options.viewOnly) return void pipeline(socket, wsStream, socket, () => void this.close());
+          // A watcher: its input is dropped here, before the user's own server (watcher-input.ts).
+          pipeline(socket, wsStream, new WatcherInput(), socket, (err) => {
+            if (err instanceof DesktopError) this.#finish({ code: 0, reason: err.message, error: err });
+            else void this.close();
+          });
         },
         (err: unknown) => {
           if (this.#closed) return;
