@@ -23,7 +23,8 @@ function asNobody(command: string, args: string[], env: Record<string, string>):
   });
 }
 
-export async function startWaylandDesktop(): Promise<WaylandDesktop> {
+/** `extraConfig`: more lines for sway's config (a test's key bindings, say). */
+export async function startWaylandDesktop(options: { extraConfig?: string } = {}): Promise<WaylandDesktop> {
   const root = mkdtempSync(join(tmpdir(), 'helpdesk-wayland-'));
   chmodSync(root, 0o755);
   const runtime = join(root, 'run');
@@ -31,7 +32,7 @@ export async function startWaylandDesktop(): Promise<WaylandDesktop> {
   chownSync(runtime, NOBODY.uid, NOBODY.gid);
   chmodSync(runtime, 0o700);
   const config = join(root, 'config');
-  writeFileSync(config, 'output HEADLESS-1 resolution 800x600\noutput * bg #336699 solid_color\n');
+  writeFileSync(config, `output HEADLESS-1 resolution 800x600\noutput * bg #336699 solid_color\n${options.extraConfig ?? ''}`);
   chmodSync(config, 0o644);
   const env = { XDG_RUNTIME_DIR: runtime, HOME: root, WLR_BACKENDS: 'headless', WLR_LIBINPUT_NO_DEVICES: '1', WLR_RENDERER: 'pixman' };
   const sway = asNobody('sway', ['-c', config], env);
