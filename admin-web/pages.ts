@@ -32,6 +32,7 @@ import type { ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
 import { sessionPages, type SessionPagesParticipants } from './session-pages.ts';
+import { invitationLocals, type InvitationSource } from './invitation-locals.ts';
 
 export interface AdminWebDeps {
   passport: PassportInstance;
@@ -48,7 +49,7 @@ export interface AdminWebDeps {
   /** Company sign-in: the OpenID providers' buttons on the login page, and their names on the Technicians pages. */
   signIn: { providers: readonly { id: string; name: string }[]; nameOf(id: string): string | null };
   /** Issue 26: the administrators' Live sessions page and Watch. */
-  participants?: SessionPagesParticipants;
+  participants?: SessionPagesParticipants & InvitationSource;
 }
 
 /** A refusal that says when to come back (an address locked, an account slowed) says it in Retry-After too. */
@@ -124,6 +125,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     res.redirect(303, providerLogout ?? '/login?loggedOut=1');
   });
 
+  if (deps.participants) router.use(['/queue', '/mine'], invitationLocals(deps.participants));
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));

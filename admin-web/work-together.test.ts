@@ -80,6 +80,10 @@ describe('working together on one session, in the browser', () => {
     await luisQueue.screenshot({ path: join(shots, '1-invitation.png') });
     await luisQueue.getByRole('button', { name: `Accept the invitation to ticket #${t.id}` }).click();
     await expect.poll(() => invitation.locator('.invitation-text').textContent()).toBe(`Waiting for the user to allow you on ticket #${t.id}…`);
+    // A reload keeps it (the page brings the open ones, the stream the rest).
+    await luisQueue.reload();
+    await luisQueue.waitForSelector('body[data-live="on"]');
+    expect(await invitation.locator('.invitation-text').textContent()).toBe(`Waiting for the user to allow you on ticket #${t.id}…`);
 
     // Ana's panel follows live.
     await expect.poll(() => row(anaViewer, luis.id).getAttribute('data-state')).toBe('waiting_user');

@@ -2,8 +2,9 @@
 // colleague invites sees it at once — who invites, the ticket, the mode —
 // with Accept and Decline; a hand-over to them or a watch they asked for is
 // shown waiting for the user; once the user allows, an "Open viewer" link.
-// Everything comes from the staff stream's `participant` events for this
-// technician; the list survives live.js swapping the page's parts.
+// The page brings the ones open when it loaded (#invitations-data); the
+// staff stream's `participant` events for this technician keep them current;
+// the list survives live.js swapping the page's parts.
 import { events } from './events.js';
 import { api } from './api.js';
 import { t } from './i18n.js';
@@ -83,7 +84,11 @@ async function answer(p, verb) {
     await api(`/api/v1/invitations/${p.id}/${verb}`, 'POST');
     if (verb === 'decline') local.set(p.id, t('js.invite.declined', { id: p.ticketId }));
   } catch (err) {
-    if (status) status.textContent = t('js.participants.failed', { message: err.message });
+    // A refusal is shown, not only announced.
+    if (status) {
+      status.classList.remove('visually-hidden');
+      status.textContent = t('js.participants.failed', { message: err.message });
+    }
   }
   render();
 }
@@ -95,10 +100,15 @@ events.addEventListener('participant', (event) => {
   local.delete(p.id);
   known.set(p.id, { ...data, participant: { ...p, ticketId: data.ticketId } });
   render();
+  // Said to screen readers (the list shows it already).
   const status = section()?.querySelector('.invitation-status');
-  if (status) status.textContent = textOf(known.get(p.id));
+  if (status) {
+    status.classList.add('visually-hidden');
+    status.textContent = textOf(known.get(p.id));
+  }
 });
 
+for (const open of JSON.parse(document.getElementById('invitations-data')?.textContent ?? '[]')) known.set(open.participant.id, open);
 // live.js swaps in a fresh copy of the page's parts: the invitations are drawn again into it.
 document.addEventListener('hd:refreshed', render);
 render();
