@@ -1,7 +1,7 @@
 // Issue 26's pages in English, Spanish and Chinese with axe-core finding
 // nothing: the viewer's participants panel (holder, forms open), the ticket
 // page with a participant, the queue showing an invitation, and the Live
-// sessions page; and the same on a 390×844 phone without sideways scrolling.
+// sessions page; and the same on a 390×844 phone, dark, without sideways scrolling.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -80,12 +80,13 @@ async function sessionWithInvitation(): Promise<{ id: number; secret: string; in
 }
 
 describe('issue 26 pages', () => {
-  it('the participants panel, the invitation, the ticket page and Live sessions in English, Spanish and Chinese have no axe violations, and fit a phone', async () => {
+  it('the participants panel, the invitation, the ticket page and Live sessions in English, Spanish and Chinese have no axe violations, light and dark, and fit a phone', async () => {
     for (const lang of languages) {
       const words = catalogues[lang];
       for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
         const phone = viewport.width < 500;
-        const context = () => browser.newContext({ locale: locales[lang], viewport, bypassCSP: true });
+        // The phone round in dark mode, the desktop round in light.
+        const context = () => browser.newContext({ locale: locales[lang], viewport, colorScheme: phone ? 'dark' : 'light', bypassCSP: true });
         const [anaContext, luisContext, adminContext] = await Promise.all([context(), context(), context()]);
         const t = await sessionWithInvitation();
 
