@@ -11,6 +11,8 @@ import type { HelpdeskApi } from './contract.ts';
 export interface WindowDialogs {
   saveDir: string;
   sendPath: string;
+  /** Lets a test add axe-core to the page (the window's CSP allows no inline script). */
+  bypassCSP?: boolean;
 }
 
 export async function wireWindow(browser: Browser, rendererUrl: string, session: HelpDesk, dialogs: WindowDialogs): Promise<Page> {
@@ -49,7 +51,7 @@ export async function wireWindow(browser: Browser, rendererUrl: string, session:
       await session.consent().stopEveryone();
     },
   };
-  const page = await (await browser.newContext({ viewport: { width: 520, height: 640 } })).newPage();
+  const page = await (await browser.newContext({ viewport: { width: 520, height: 640 }, bypassCSP: dialogs.bypassCSP === true })).newPage();
   await page.exposeBinding('__helpdeskCall', (_source, method: keyof typeof core, args: never[]) => core[method](...args));
   await page.addInitScript(() => {
     type Call = (method: string, args: unknown[]) => Promise<unknown>;

@@ -200,13 +200,14 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
   app.use('/api/v1', participantRoutes({ participants: deps.participants }));
-  app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: deps.participants.viewerChannel, chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
+  app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: (ticket, me) => deps.participants.viewerChannel(ticket, me), chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
   app.use(
     '/api/v1/events',
     eventRoutes({
       bus: deps.bus,
       tickets: deps.tickets,
+      participatingIn: (technicianId) => deps.participants.participatingIn(technicianId),
       // A stream lives only while its web session does and the account is active.
       stillAllowed: async (technicianId, credential) => {
         if ('apiTokenId' in credential) return deps.apiTokens.stillAllowed(credential.apiTokenId, 'tickets:read');

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { closedStatuses } from '../tickets/state-machine.ts';
+import { participantStore } from '../participants/store.ts';
 
 export const MESSAGE_MAX_CHARS = 2000;
 
@@ -82,8 +83,10 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
     },
 
     /** A technician writes: to a queued request any technician may, to a held one its holder and administrators. */
-    fromTechnician(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, text: string, context: ActorContext): Promise<ChatMessage> {
-      if (!isWriter(ticket, technician)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by ${ticket.technician?.displayName ?? 'another technician'}: only they and administrators may write to its user`);
+    async fromTechnician(ticket: TicketView, technician: { id: number; displayName: string; role: 'admin' | 'technician' }, text: string, context: ActorContext): Promise<ChatMessage> {
+      // A participant the user allowed writes too (issue 26); the message names its author.
+      const participant = isWriter(ticket, technician) ? null : await participantStore.openFor(db, ticket.id, technician.id);
+      if (!isWriter(ticket, technician) && participant?.state !== 'connected') throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by ${ticket.technician?.displayName ?? 'another technician'}: only they and administrators may write to its user`);
       return post(ticket, 'technician', { technicianId: technician.id, name: technician.displayName }, text, context);
     },
 

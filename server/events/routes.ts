@@ -16,9 +16,11 @@ export interface EventRoutesDeps {
   /** Whether the account is still active and the web session still exists, or the API token still holds tickets:read (checked every recheckMs). */
   stillAllowed: (technicianId: number, credential: { sessionId: string } | { apiTokenId: number }) => Promise<boolean>;
   recheckMs?: number;
+  /** The tickets a technician takes part in (an open participant row, issue 26): their chat, files and sessions come to the stream too. */
+  participatingIn?: (technicianId: number) => Promise<number[]>;
 }
 
-export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: EventRoutesDeps): Router {
+export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, participatingIn }: EventRoutesDeps): Router {
   const router = Router();
   router.get('/', requireTechnician, async (req, res) => {
     const me = technicianOf(req);
@@ -43,7 +45,9 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
     }, recheckMs);
     recheck.unref();
     channel.onClose(() => clearInterval(recheck));
-    const concernsMe = (technicianId: number | null): boolean => me.role === 'admin' || technicianId === me.id;
+    // Tickets this technician takes part in without holding them, kept in step by the participant events.
+    const joined = new Set(await (participatingIn?.(me.id) ?? Promise.resolve([])));
+    const concernsMe = (technicianId: number | null, ticketId?: number): boolean => me.role === 'admin' || technicianId === me.id || (ticketId !== undefined && joined.has(ticketId));
     // Subscribe first, then replay or read the snapshot: what happens meanwhile
     // follows it (a change may arrive twice after a snapshot, never not at all).
     // A client that leaves meanwhile takes its subscriptions with it.
@@ -59,11 +63,17 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000 }: 
           if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null) || (e.previousTechnicianId !== null && e.previousTechnicianId === me.id)) channel.send('ticket', e, id);
         },
         // Participants (issue 26): to the technicians concerned — holder, participants, invitee — and administrators.
-        'ticket.participant': ({ desktop: _user, ...e }, id) => (me.role === 'admin' || e.technicianIds.includes(me.id)) && channel.send('participant', e, id),
-        'ticket.desktop': (e, id) => concernsMe(e.technicianId) && channel.send('desktop', e, id),
-        'session.ended': (e, id) => concernsMe(e.technicianId) && channel.send('session', e, id),
-        'ticket.message': (e, id) => (e.queued || concernsMe(e.technicianId)) && channel.send('message', e, id),
-        'ticket.file': (e, id) => concernsMe(e.technicianId) && channel.send('file', e, id),
+        'ticket.participant': ({ desktop: _user, ...e }, id) => {
+          if (e.participant.technicianId === me.id) {
+            if (['invited', 'waiting_user', 'connected'].includes(e.participant.state)) joined.add(e.ticketId);
+            else joined.delete(e.ticketId);
+          }
+          if (me.role === 'admin' || e.technicianIds.includes(me.id)) channel.send('participant', e, id);
+        },
+        'ticket.desktop': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('desktop', e, id),
+        'session.ended': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('session', e, id),
+        'ticket.message': (e, id) => (e.queued || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
+        'ticket.file': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('file', e, id),
       },
       reset: (reason) => channel.send('reset', { reason }, null),
       snapshot: async (id) => {

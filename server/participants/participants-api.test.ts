@@ -41,7 +41,14 @@ describe.each(engines)('participants on %s', (engine) => {
     expect((await h.api.post(`/api/v1/help-requests/${t.id}/participants/${luis.id}/desktop-token`).set(bearer(t.secret))).status).toBe(409);
     await h.api.post(`/api/v1/help-requests/${t.id}/participants/${luis.id}/approve`).set(bearer(t.secret)).expect(200);
     await live.next((e, d) => e === 'participant' && d.action === 'allowed' && d.participant.state === 'connected');
+    // Allowed, Luis writes to the user under his name, and the ticket's conversation reaches his stream.
+    await luis.post(`/api/v1/tickets/${t.id}/messages`, { text: 'Luis here, watching too' }).expect(201);
+    await h.api.post(`/api/v1/help-requests/${t.id}/messages`).set(bearer(t.secret)).send({ text: 'Welcome' }).expect(201);
+    const heard = await live.next((e, d) => e === 'message' && d.ticketId === t.id && d.message.text === 'Welcome');
+    expect(heard.data.message.from).toBe('user');
     live.close();
+    const chat = (await h.api.get(`/api/v1/help-requests/${t.id}/messages`).set(bearer(t.secret)).expect(200)).body.messages as { authorName: string; text: string }[];
+    expect(chat[0]).toMatchObject({ authorName: 'Luis', text: 'Luis here, watching too' });
     const list = await participantsOf(ana, t.id);
     expect(list.map((p) => [p.technicianId, p.holder, p.state, p.mode])).toEqual([[ana.id, true, 'connected', 'control'], [luis.id, false, 'connected', 'view']]);
     expect((await h.freshTechnician(admin, 'eve').then((eve) => eve.get(`/api/v1/tickets/${t.id}/participants`))).status).toBe(403);

@@ -16,7 +16,7 @@ import { AppError } from '../errors.ts';
 import { retrying } from '../remote-sessions/db-retry.ts';
 import { ticketStore, type TicketRow } from '../tickets/store.ts';
 import type { TicketService } from '../tickets/service.ts';
-import { channelKey } from '../../protocol/participants.ts';
+import { channelKey, openParticipantStates } from '../../protocol/participants.ts';
 import { participantViews, recordChange, type Emit, type ParticipantChange } from './changes.ts';
 import { makeHolder } from './handover.ts';
 import { isOpen, participantStore, type ParticipantRow } from './store.ts';
@@ -234,6 +234,12 @@ export function createParticipantService({ db, clock, bus, tickets, maxParticipa
       if (row?.state === 'connected') return { participantId: row.id, mode: row.mode };
       if (ticket.technician?.id === me.id && !row) return { participantId: null, mode: ticket.viewOnly ? 'view' : 'control' };
       throw new AppError('FORBIDDEN', row ? `The user has not allowed you on ticket ${ticket.id} yet` : `Only the technician who holds ticket ${ticket.id}, or a participant the user allowed, may view it`);
+    },
+
+    /** The tickets a technician takes part in now (an open row), for their live stream. */
+    async participatingIn(technicianId: number): Promise<number[]> {
+      const rows = (await db('ticket_participants').where({ technician_id: technicianId }).whereIn('state', openParticipantStates).select('ticket_id')) as { ticket_id: number }[];
+      return rows.map((r) => Number(r.ticket_id));
     },
 
     onTicket,
