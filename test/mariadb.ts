@@ -48,6 +48,8 @@ export async function startMariaDb(): Promise<MariaDb> {
         `--port=${port}`,
         '--bind-address=127.0.0.1',
         `--pid-file=${join(dataRoot, 'mysqld.pid')}`,
+        // Its temporary tables in its own folder: another process cleaning /tmp cannot delete them mid-query.
+        `--tmpdir=${dataRoot}`,
         '--innodb-buffer-pool-size=64M',
         '--innodb-flush-log-at-trx-commit=2',
         '--skip-log-bin',

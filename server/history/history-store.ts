@@ -7,7 +7,7 @@ import type { TicketView } from '../../protocol/events.ts';
 import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/store.ts';
 import type { HistoryQuery } from '../tickets/schema.ts';
 import { encodeCursor, wherePast, type Cursor } from './keyset.ts';
-import { whereWords, wordQueryOf } from './word-search.ts';
+import { matchingIds, whereWords, wordQueryOf } from './word-search.ts';
 
 export const COUNT_CAP = 1_000;
 const DAY_MS = 86_400_000;
@@ -62,6 +62,13 @@ async function countFromRollups(db: Knex, query: HistoryQuery, technicianId: num
 export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<{ total: number; totalExact: boolean }> {
   const exact = await countFromRollups(db, query, onlyTechnicianId ?? query.technicianId);
   if (exact !== null) return { total: exact, totalExact: true };
+  const words = wordQueryOf(query.text);
+  if (words && !query.requester && !query.hostname && !query.status && onlyTechnicianId === undefined && query.technicianId === undefined && query.from === undefined && query.to === undefined) {
+    // Words alone: counted on the word index, without reading the tickets.
+    const ids = await matchingIds(db, words);
+    const row = (await db.from(db.raw(`(${ids.sql} LIMIT ${COUNT_CAP + 1}) c`, ids.bindings)).count({ n: '*' }).first()) as { n: number | string };
+    return { total: Number(row.n), totalExact: Number(row.n) <= COUNT_CAP };
+  }
   const capped = db('tickets').select(db.raw('1')).limit(COUNT_CAP + 1);
   await filtered(db, capped, query, onlyTechnicianId);
   const row = (await db.from(capped.as('c')).count({ n: '*' }).first()) as { n: number | string };

@@ -45,16 +45,14 @@ function minTokenSize(db: Knex): Promise<number> {
 const escapeLike = (s: string) => s.replace(/[!%_]/g, (c) => `!${c}`);
 
 /**
- * Restricts a tickets query to those whose words match. MariaDB: BOOLEAN MODE
- * with +word and +prefix*; a word shorter than the server's minimum token size
- * is not indexed there, so it is matched as a substring (LIKE, same collation:
- * case- and accent-insensitive) among the tickets the other words found.
+ * The ids of the tickets whose words match, as a subquery (a raw fragment
+ * with its bindings). MariaDB: BOOLEAN MODE with +word and +prefix*; a word
+ * shorter than the server's minimum token size is not indexed there, so it
+ * is matched as a substring (LIKE, same collation: case- and
+ * accent-insensitive) among the tickets the other words found.
  */
-export async function whereWords(db: Knex, q: Knex.QueryBuilder, query: WordQuery): Promise<void> {
-  if (!isMysql(db)) {
-    q.whereRaw('tickets.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ?)', [fts5Match(query)]);
-    return;
-  }
+export async function matchingIds(db: Knex, query: WordQuery): Promise<{ sql: string; bindings: string[] }> {
+  if (!isMysql(db)) return { sql: 'SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ?', bindings: [fts5Match(query)] };
   const min = await minTokenSize(db);
   const last = query.words.length - 1;
   const indexed = query.words.map((w, i) => ({ w, prefix: query.prefixLast && i === last })).filter(({ w }) => [...w].length >= min);
@@ -70,5 +68,11 @@ export async function whereWords(db: Knex, q: Knex.QueryBuilder, query: WordQuer
     const like = `%${escapeLike(w)}%`;
     bindings.push(like, like, like);
   }
-  q.whereRaw(`tickets.id IN (SELECT ticket_id FROM ticket_search WHERE ${conditions.join(' AND ')})`, bindings);
+  return { sql: `SELECT ticket_id AS id FROM ticket_search WHERE ${conditions.join(' AND ')}`, bindings };
+}
+
+/** Restricts a tickets query to those whose words match. */
+export async function whereWords(db: Knex, q: Knex.QueryBuilder, query: WordQuery): Promise<void> {
+  const ids = await matchingIds(db, query);
+  q.whereRaw(`tickets.id IN (${ids.sql})`, ids.bindings);
 }

@@ -3,7 +3,11 @@
 // resolve, cancel, expire — a reopen does not exist), some of them at once,
 // and after a crash between the ticket's write and the commit: the rollups
 // are written in the move's transaction, so they roll back with it.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tsExecArgv } from '../../lib/node-entry.ts';
 import { engines } from '../../test/databases.ts';
 import { ADMIN_PASSWORD, startHarness, type Harness } from '../../test/server-harness.ts';
 import type { ActorContext } from '../audit/actor.ts';
@@ -98,4 +102,34 @@ describe.each(engines)('statistics rollups on %s', (engine) => {
     expect(await snapshot()).not.toBe(before);
     expect((await compareRollupsWithRecount(h.server.db)).differences).toEqual([]);
   });
+
+  it('keep nothing of a move whose process is killed between its writes and its commit', async () => {
+    const t = await h.helpRequest({ hostname: `killed-${engine}` });
+    h.clock.advance(3 * 60_000);
+    const before = await snapshot();
+    const techId = techs[1]!.actor.type === 'technician' ? techs[1]!.actor.id : 0;
+    const held = async () => Number(((await h.server.db('ticket_day_counts').where({ technician_id: techId }).sum({ n: 'requests' }).first()) as { n: number | string | null }).n ?? 0);
+    const heldBefore = await held();
+    const config = (h.server.db.client as { config: { connection: { filename?: string; uri?: string } } }).config.connection;
+    const database = engine === 'sqlite' ? { client: 'sqlite', filename: config.filename } : { client: 'mysql', url: config.uri };
+    const child = spawn(process.execPath, [...tsExecArgv(), fileURLToPath(new URL('./crash-child.ts', import.meta.url)), JSON.stringify(database), String(t.id), String(techId)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    child.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    while (!said.includes('written')) {
+      if (child.exitCode !== null) throw new Error(`the child exited with ${child.exitCode}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Inside its transaction the move had counted the ticket for the technician…
+    expect(Number(/written (\d+)/.exec(said)![1])).toBe(heldBefore + 1);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    // …and once its process is gone, nothing of it is left.
+    expect(await held()).toBe(heldBefore);
+    expect(await snapshot()).toBe(before);
+    // The database rolled the move back: the ticket is still queued, the rollups as they were and equal to a recount.
+    await h.server.tickets.transition(t.id, 'accept', techs[2]!);
+    expect((await h.server.tickets.get(t.id)).technician?.id).toBe(techs[2]!.actor.type === 'technician' ? techs[2]!.actor.id : -1);
+    expect(await snapshot()).not.toBe(before);
+    expect((await compareRollupsWithRecount(h.server.db)).differences).toEqual([]);
+  }, 60_000);
 });

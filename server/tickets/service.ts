@@ -14,15 +14,14 @@ import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses } from './state-machine.ts';
 import { createTransition } from './transition.ts';
 import { declineStore, type DeclineRow } from './declines.ts';
-import type { HelpRequestInput, HistoryQuery } from './schema.ts';
+import type { HelpRequestInput } from './schema.ts';
 import type { AuditEvent } from '../audit/store.ts';
 import type { AuditService } from '../audit/service.ts';
 import { remoteSessionStore, type RemoteSession } from '../remote-sessions/store.ts';
 import type { RecordingService, RecordingSummary } from '../recordings/service.ts';
-import { dashboardFigures, ticketStore, type TicketRow } from './store.ts';
-import { ticketStats } from './stats.ts';
+import { ticketStore, type TicketRow } from './store.ts';
 import { applyTicketChange } from '../stats/rollups.ts';
-import { historyAll } from '../history/history-store.ts';
+import { ticketReads } from './reads.ts';
 import { helpRequestViewOf } from '../participants/consent.ts';
 import { participantStore } from '../participants/store.ts';
 
@@ -278,16 +277,6 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
     /** A technician's tickets whose session is over and that wait for a resolution. */
     toResolveFor: (technicianId: number) => ticketStore.listByStatus(db, ['ended'], technicianId),
 
-    /** The history search; a technician sees only the tickets they held. The caller validates the query. */
-    history(query: HistoryQuery, viewer: { id: number; role: 'admin' | 'technician' }) {
-      return ticketStore.history(db, query, viewer.role === 'admin' ? undefined : viewer.id);
-    },
-
-    /** Every row of the same search in order, read by cursor a page at a time (the CSV export). */
-    historyAll(query: HistoryQuery, viewer: { id: number; role: 'admin' | 'technician' }, maxRows: number) {
-      return historyAll(db, query, viewer.role === 'admin' ? undefined : viewer.id, 1_000, maxRows);
-    },
-
     canView,
 
     /** The ticket, if this viewer may see it (else FORBIDDEN). */
@@ -300,14 +289,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return { ticket, timeline, sessions, recordings: recorded };
     },
 
-    /** The statistics page's figures over the last `days` (UTC days, today included). */
-    stats: (days: number) => ticketStats(db, clock.now(), days),
-
-    dashboard() {
-      const today = new Date(clock.now());
-      today.setHours(0, 0, 0, 0);
-      return dashboardFigures(db, today.getTime());
-    },
+    // The history, its CSV, the statistics and the dashboard strip.
+    ...ticketReads(db, clock),
   };
 }
 
