@@ -42,11 +42,11 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
   if (e.action === 'ticket.decline' && d.dontAskAgain === true) key = 'audit.do.ticket.declineForGood';
   if (e.action === 'ticket.approve' && d.viewOnly === true) key = 'audit.do.ticket.approveViewOnly';
   if (e.action === 'login.failed') params.why = t(loginWhy(str('reason')));
-  // How someone signed in (issue 27): a password (with its second factor), the OpenID provider's name, LDAP.
+  // How someone signed in (issue 27): a local account's password (with its second factor), the OpenID provider's name, LDAP.
   if ((e.action === 'login.succeeded' || e.action === 'login.failed') && str('method')) {
     const second = str('secondFactor');
-    params.method = str('method') === 'password' ? t(second === 'totp' ? 'audit.method.passwordTotp' : second === 'recovery' ? 'audit.method.passwordRecovery' : 'audit.method.password') : str('provider') || str('method');
-    key = e.action === 'login.succeeded' ? 'audit.do.login.succeededVia' : str('method') === 'password' ? key : 'audit.do.login.failedVia';
+    params.method = str('method') === 'local' ? t(second === 'totp' ? 'audit.method.passwordTotp' : second === 'recovery' ? 'audit.method.passwordRecovery' : 'audit.method.password') : str('provider') || str('method');
+    key = e.action === 'login.succeeded' ? 'audit.do.login.succeededVia' : str('method') === 'local' ? key : 'audit.do.login.failedVia';
   }
   // Participants (issue 26): the mode in words, a hand-over's note, a watch asked or told.
   if (e.action.startsWith('participant.')) {

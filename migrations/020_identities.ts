@@ -9,7 +9,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('source', 8).notNullable().defaultTo('local');
     // The OIDC provider's id (OIDC_PROVIDERS' `id`; "oidc" for OIDC_ISSUER's), shown by its name on the Technicians page.
     t.string('provider', 64).nullable();
-    // 'password' | 'oidc' | 'ldap'; null: never signed in (or not since migration 020).
+    // 'local' | 'oidc' | 'ldap'; null: never signed in (or not since migration 020).
     t.string('last_login_method', 16).nullable();
   });
   await knex.schema.createTable('technician_identities', (t) => {

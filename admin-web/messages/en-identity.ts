@@ -8,7 +8,7 @@ export const enIdentity = {
   'team.sourceLocal': 'Local account',
   'team.lastLoginCol': 'Last login',
   'team.never': 'never',
-  'team.method.password': 'password',
+  'team.method.local': 'password',
   'team.method.oidc': 'single sign-on',
   'team.method.ldap': 'directory',
   'team.ssoNote': 'This account signs in with {provider}: its role, name and e-mail follow the provider at each sign-in, and its password here is not used.',

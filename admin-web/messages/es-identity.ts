@@ -9,7 +9,7 @@ export const esIdentity: Record<keyof typeof enIdentity, string> = {
   'team.sourceLocal': 'Cuenta local',
   'team.lastLoginCol': 'Último inicio de sesión',
   'team.never': 'nunca',
-  'team.method.password': 'contraseña',
+  'team.method.local': 'contraseña',
   'team.method.oidc': 'inicio de sesión único',
   'team.method.ldap': 'directorio',
   'team.ssoNote': 'Esta cuenta entra con {provider}: su rol, nombre y correo siguen al proveedor en cada inicio de sesión, y su contraseña de aquí no se usa.',

@@ -9,7 +9,7 @@ export const zhIdentity: Record<keyof typeof enIdentity, string> = {
   'team.sourceLocal': '本地账户',
   'team.lastLoginCol': '上次登录',
   'team.never': '从未',
-  'team.method.password': '密码',
+  'team.method.local': '密码',
   'team.method.oidc': '单点登录',
   'team.method.ldap': '目录',
   'team.ssoNote': '此账户通过 {provider} 登录：每次登录时，其角色、姓名和电子邮件以提供方为准，此处的密码不被使用。',

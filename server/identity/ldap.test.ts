@@ -2,12 +2,13 @@
 // on a loopback port with a small LDIF), through the real server's login, on
 // each engine: search then bind, groups to roles, wrong passwords and filter
 // characters refused, a local account keeps its name, REQUIRE_2FA leaves
-// directory accounts alone, the session ends at SSO_SESSION_MAX_MS, and a
-// directory that is down or hangs is a refusal in words within LDAP_TIMEOUT_MS.
+// directory accounts alone, the session (and its live stream) ends at
+// SSO_SESSION_MAX_MS, and a directory that is down or hangs is a refusal in
+// words within LDAP_TIMEOUT_MS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { engines } from '../../test/databases.ts';
-import { ADMIN_PASSWORD, startHarness, type Harness } from '../../test/server-harness.ts';
+import { ADMIN_PASSWORD, openSse, startHarness, type Harness } from '../../test/server-harness.ts';
 import { startSlapd, type Slapd } from '../../test/slapd.ts';
 
 const TIMEOUT_MS = 1_500;
@@ -93,6 +94,16 @@ describe.each(engines)('LDAP sign-in against slapd, on %s', (engine) => {
     h.clock.advance(31_000);
     await bob.agent.get('/api/v1/me').expect(401);
   });
+
+  // The stream's periodic check (every 30 s) reads the session through the store, which no longer finds it: one engine is enough.
+  it.runIf(engine === 'sqlite')('a directory session\'s live stream ends with the session at its next check', async () => {
+    const bob = await signIn('bob', 'bob-directory-pw');
+    const cookie = (bob.res.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    const stream = await openSse(`${h.server.url}/api/v1/events`, { cookie });
+    h.clock.advance(61_000);
+    await bob.agent.get('/api/v1/me').expect(401);
+    expect((await stream.next((event) => event === 'stream-end' || event === 'stream-error', 40_000)).event).toBe('stream-end');
+  }, 60_000);
 
   it('a directory that hangs, or is stopped, is a refusal in words within LDAP_TIMEOUT_MS (not a hang); back up, sign-in works again', async () => {
     slapd.pause();

@@ -55,7 +55,7 @@ export function createIdentityService({ db, clock, logger, hasher, technicians, 
      * throttled, LOCAL_LOGIN), else the directory. Returns the technician and,
      * for a directory sign-in, its web session's limits.
      */
-    async passwordSignIn(username: string, password: string, origin: LoginOrigin): Promise<PasswordChecked & { sso?: SsoSession }> {
+    passwordSignIn: async (username: string, password: string, origin: LoginOrigin): Promise<PasswordChecked & { sso?: SsoSession }> => {
       const name = username.trim().toLowerCase();
       const row = ldap ? await technicianStore.byUsername(db, name) : undefined;
       if (!ldap || (row && (row.source ?? 'local') !== 'ldap')) return technicians.authenticate(username, password, origin);

@@ -40,7 +40,7 @@ describe('LOCAL_LOGIN=admins', () => {
     await admin.post('/api/v1/technicians', { username: 'otto', displayName: 'Otto', role: 'admin', password: 'otto-password-123' }).expect(201);
     const otto = await tryLogin(h.server.url, 'otto', 'otto-password-123');
     expect(otto.status).toBe(200);
-    expect(otto.body.technician).toMatchObject({ username: 'otto', role: 'admin', source: 'local', lastLoginMethod: 'password' });
+    expect(otto.body.technician).toMatchObject({ username: 'otto', role: 'admin', source: 'local', lastLoginMethod: 'local' });
     const audit = await admin.get('/api/v1/audit?action=login.failed').expect(200);
     expect(JSON.stringify(audit.body)).toContain('local_login_off');
   });

@@ -51,15 +51,15 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
   async function succeed(row: TechnicianRow, { address: remoteAddress, device }: LoginOrigin, secondFactor?: 'totp' | 'recovery'): Promise<Technician> {
     const now = clock.now();
     await throttle.succeeded(row, remoteAddress, device);
-    await store.update(db, row.id, { last_login_at: now, last_login_method: 'password' });
-    const technician = toTechnician({ ...row, last_login_at: now, last_login_method: 'password' }, twoFactor);
+    await store.update(db, row.id, { last_login_at: now, last_login_method: 'local' });
+    const technician = toTechnician({ ...row, last_login_at: now, last_login_method: 'local' }, twoFactor);
     await insertAuditEvent(
       db,
       now,
       { actor: { type: 'technician', id: technician.id, name: technician.username, role: technician.role }, remoteAddress },
       'login.succeeded',
       { technicianId: technician.id },
-      secondFactor ? { method: 'password', secondFactor } : { method: 'password' },
+      secondFactor ? { method: 'local', secondFactor } : { method: 'local' },
     );
     return technician;
   }

@@ -29,8 +29,8 @@ export interface TechnicianRow {
 
 /** Where an account comes from: a local password, an OpenID Connect provider, the LDAP directory. */
 export type AccountSource = 'local' | 'oidc' | 'ldap';
-/** How someone signed in (the audit says it too, with the second factor of a password login). */
-export type LoginMethod = 'password' | 'oidc' | 'ldap';
+/** How someone signed in: a local account's password, OIDC, LDAP (the audit says it too, with a local login's second factor). */
+export type LoginMethod = 'local' | 'oidc' | 'ldap';
 
 /** A technician as the rest of the server sees one: never the hash. */
 export interface Technician {
