@@ -52,9 +52,12 @@ export async function holderLeft(trx: Knex.Transaction, now: number, emit: Emit,
   if (!ticket || ticket.status !== 'in_session' || ticket.technician_id === null) return false;
   const holderId = Number(ticket.technician_id);
   const rows = await participantStore.forTicket(trx, ticketId);
-  const next = rows
+  const candidates = rows
     .filter((r) => r.state === 'connected' && r.mode === 'control' && r.technicianId !== holderId && r.connectedAt !== null)
-    .sort((a, b) => a.connectedAt! - b.connectedAt! || a.id - b.id)[0];
+    .sort((a, b) => a.connectedAt! - b.connectedAt! || a.id - b.id);
+  // Those whose own session is live come first: a participant allowed but not (or no longer) on the screen is promoted only when nobody is.
+  const live = new Set(((await trx('remote_sessions').whereIn('participant_id', candidates.map((r) => r.id)).whereNull('ended_at').select('participant_id')) as { participant_id: number }[]).map((r) => Number(r.participant_id)));
+  const next = candidates.find((r) => live.has(r.id)) ?? candidates[0];
   if (!next) return false;
   const moved = await makeHolder(trx, now, ticket, next, null);
   await recordChange(trx, now, system, emit, { participantId: next.id, action: 'promoted', audit: 'participant.promoted', detail: { reason, previousHolderId: holderId }, ...moved });
