@@ -224,6 +224,7 @@ export const en = {
   'recording.noneYet': 'Sessions of this ticket are recorded; none has run yet.',
   'recording.size': 'Size',
   'recording.state': 'State',
+  'recording.who': 'Whose session',
   'recording.actions': 'Actions',
   'recording.play': 'Play',
   'recording.download': 'Download',

@@ -222,6 +222,7 @@ export const es: Catalogue = {
   'recording.noneYet': 'Las sesiones de este ticket se graban; todavía no ha habido ninguna.',
   'recording.size': 'Tamaño',
   'recording.state': 'Estado',
+  'recording.who': 'Sesión de',
   'recording.actions': 'Acciones',
   'recording.play': 'Reproducir',
   'recording.download': 'Descargar',

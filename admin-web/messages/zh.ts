@@ -222,6 +222,7 @@ export const zh: Catalogue = {
   'recording.noneYet': '此工单的会话会被录制；目前还没有会话。',
   'recording.size': '大小',
   'recording.state': '状态',
+  'recording.who': '谁的会话',
   'recording.actions': '操作',
   'recording.play': '播放',
   'recording.download': '下载',

@@ -26,6 +26,8 @@ export interface RecordingSummary {
   id: string;
   /** The technician who held the session (they and administrators may play it). */
   technicianId: number | null;
+  /** That technician's display name (the ticket page lists each recording with its person). */
+  technicianName: string | null;
   /** The participant whose channel this is (issue 26); null: the holder's main channel. */
   participantId: number | null;
   startedAt: number;
@@ -170,7 +172,7 @@ export function createRecordingService(deps: {
     },
 
     async forTicket(ticketId: number): Promise<RecordingSummary[]> {
-      return (await recordingStore.forTicket(db, ticketId)).map((r) => ({ id: r.id, technicianId: r.technicianId, participantId: r.participantId, startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, bytes: r.bytes, state: r.state }));
+      return (await recordingStore.forTicket(db, ticketId)).map((r) => ({ id: r.id, technicianId: r.technicianId, technicianName: r.technicianName, participantId: r.participantId, startedAt: r.startedAt, endedAt: r.endedAt, durationMs: r.durationMs, bytes: r.bytes, state: r.state }));
     },
 
     /** A recording's metadata, for those who may see it. */

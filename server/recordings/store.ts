@@ -110,8 +110,14 @@ export const recordingStore = {
     return row ? toView(row) : null;
   },
 
-  async forTicket(db: Knex, ticketId: number): Promise<(RecordingView & { file: string })[]> {
-    return ((await db('recordings').where({ ticket_id: ticketId }).orderBy('started_at', 'asc')) as Row[]).map(toView);
+  /** A ticket's recordings, oldest first, each with the display name of the technician whose session it is. */
+  async forTicket(db: Knex, ticketId: number): Promise<(RecordingView & { file: string; technicianName: string | null })[]> {
+    const rows = (await db('recordings')
+      .leftJoin('technicians', 'technicians.id', 'recordings.technician_id')
+      .where({ 'recordings.ticket_id': ticketId })
+      .orderBy('recordings.started_at', 'asc')
+      .select('recordings.*', 'technicians.display_name as technician_name')) as (Row & { technician_name: string | null })[];
+    return rows.map((r) => ({ ...toView(r), technicianName: r.technician_name ?? null }));
   },
 
   /** Rows still "recording" for a ticket (the crash reconcile closes them). */

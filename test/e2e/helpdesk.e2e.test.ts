@@ -204,7 +204,7 @@ describe('end to end', () => {
     await expect
       .poll(async () => {
         await tech.reload();
-        return tech.locator('#recordings tbody tr').evaluateAll((rows) => rows.map((r) => r.children[3]?.textContent));
+        return tech.locator('#recordings tbody tr').evaluateAll((rows) => rows.map((r) => r.children[4]?.textContent));
       }, { timeout: 15_000 })
       .toEqual(['complete', 'complete']);
     expect(await tech.locator('#recordings').getByRole('link', { name: 'Play' }).count()).toBe(2);
