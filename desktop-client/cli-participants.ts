@@ -19,7 +19,8 @@ export interface ParticipantCommands {
 
 export function participantCommands(session: HelpSession, print: (line: string) => void, problem: (err: unknown) => void): ParticipantCommands {
   let known = new Map<number, DesktopParticipantView>();
-  const asked = new Set<string>();
+  /** Who is being asked now, and about what: a question is printed once, again only after it was answered. */
+  const asked = new Map<number, string>();
   let hinted = false;
 
   const lookup = (name: string, where: (p: DesktopParticipantView) => boolean): DesktopParticipantView | null => {
@@ -65,8 +66,9 @@ export function participantCommands(session: HelpSession, print: (line: string) 
         if (news) print(news);
         const question = participantQuestion(p);
         const key = `${p.technicianId}:${p.state}:${p.mode}:${p.controlRequested}`;
-        if (question && !asked.has(key)) {
-          asked.add(key);
+        if (!question) asked.delete(p.technicianId);
+        else if (asked.get(p.technicianId) !== key) {
+          asked.set(p.technicianId, key);
           print(question);
           print(format('cli.participants.prompt', { first: p.displayName.split(/\s+/)[0] ?? p.displayName }));
         }

@@ -84,6 +84,55 @@ describe('helpdesk-client (terminal mode)', () => {
     ws.terminate();
   }, 60_000);
 
+  it('asks by name for each participant and reads allow/refuse/stop NAME, "who" and "stop all" (issue 26)', async () => {
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    const [luis, marta] = [await h.createTechnician(admin, 'luis'), await h.createTechnician(admin, 'marta')];
+    const client = runClient(['--description', 'Several people']);
+    const [, id] = await client.waitFor(/Your request is #(\d+)\./);
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await client.waitFor(/\[n\]\? $/);
+    client.child.stdin!.write('c\n');
+    await client.waitFor(/Ana is connecting to your screen/);
+    const after = async (from: number, pattern: RegExp) => expect.poll(() => client.output().slice(from), { timeout: 15_000, message: `output so far:\n${client.output()}` }).toMatch(pattern);
+    const invite = async (who: typeof luis, mode: 'view' | 'control') => {
+      const { body } = await ana.post(`/api/v1/tickets/${id}/invitations`, { technicianId: who.id, mode }).expect(201);
+      await who.post(`/api/v1/invitations/${body.id}/accept`).expect(200);
+    };
+    let from = client.output().length;
+    await invite(luis, 'view');
+    await after(from, /Ana invites Luis to watch your screen\.\nType "allow Luis" or "refuse Luis"\.\n/);
+    from = client.output().length;
+    client.child.stdin!.write('allow Luis\n');
+    await after(from, /Luis joined \(watching\)\./);
+    from = client.output().length;
+    client.child.stdin!.write('who\n');
+    await after(from, /Ana: in control\nLuis: watching\n/);
+    from = client.output().length;
+    await invite(marta, 'control');
+    await after(from, /Ana invites Marta to take control of your screen\./);
+    client.child.stdin!.write('refuse marta\n');
+    await after(from, /You refused Marta; nothing else changed\./);
+    client.child.stdin!.write('allow Nobody\n');
+    await after(from, /Nobody named Nobody is waiting or connected\./);
+    from = client.output().length;
+    client.child.stdin!.write('stop Luis\n');
+    await after(from, /Luis was stopped and no longer sees your screen\./);
+    const states = async () => (await ana.get(`/api/v1/tickets/${id}/participants`).expect(200)).body.participants.map((p: { technicianId: number; state: string }) => [p.technicianId, p.state]);
+    expect(await states()).toEqual(expect.arrayContaining([[luis.id, 'stopped'], [marta.id, 'refused']]));
+    from = client.output().length;
+    await invite(luis, 'view');
+    await after(from, /Ana invites Luis to watch your screen\./);
+    client.child.stdin!.write('allow luis\n');
+    await after(from, /Luis joined \(watching\)\./);
+    client.child.stdin!.write('stop all\n');
+    await after(from, /You stopped everyone else on your screen\./);
+    await expect.poll(states, { timeout: 10_000 }).toEqual(expect.arrayContaining([[luis.id, 'stopped']]));
+    // The session itself goes on until "stop".
+    expect((await ana.get(`/api/v1/tickets/${id}`).expect(200)).body.ticket.status).toBe('approved');
+    client.child.stdin!.write('stop\n');
+    expect(await client.exited).toBe(0);
+  }, 90_000);
+
   it('speaks Spanish with HELPDESK_LANG=es, and "n" declines a technician for good', async () => {
     const client = runClient([], { HELPDESK_LANG: 'es' });
     await client.waitFor(/Describa el problema: $/);
