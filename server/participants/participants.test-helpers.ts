@@ -27,7 +27,7 @@ export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolea
 export async function approvedTicket(h: Harness, tech: Tech): Promise<Ticket> {
   const t = await h.helpRequest();
   await tech.post(`/api/v1/tickets/${t.id}/accept`).expect(200);
-  await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false }).expect(200);
+  await h.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false, recordingNoticeShown: true }).expect(200);
   return t;
 }
 
