@@ -42,10 +42,15 @@ describe.each(engines)('participants\' sessions on %s', (engine) => {
     expect((await participantsOf(ana, t.id)).find((p) => p.technicianId === luis.id)?.state).toBe('stopped');
     // A stopped participant's channel refuses a new leg.
     expect((await luis.post(`/api/v1/tickets/${t.id}/viewer-token`)).status).toBe(403);
-    // The user ends the session: every channel closes with it.
+    // The user ends the session: every channel closes with it, and nobody is left in the user's list.
+    const desktopStream = await openSse(`${h.server.url}/api/v1/help-requests/${t.id}/events`, bearer(t.secret));
+    await desktopStream.next((e, d) => e === 'ticket' && d.participants.length === 2);
     const all = Promise.all([t.main.viewer.closed, carlLegs.viewer.closed, carlLegs.desktop.closed]);
     await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
     expect(await all).toEqual([CloseCode.ENDED_BY_USER, CloseCode.ENDED_BY_USER, CloseCode.ENDED_BY_USER]);
+    const ended = await desktopStream.next((e, d) => e === 'ticket' && d.status === 'ended');
+    desktopStream.close();
+    expect(ended.data.participants.map((p: { technicianId: number; state: string }) => [p.technicianId, p.state])).toEqual([[luis.id, 'stopped'], [carl.id, 'cancelled']]);
     expect((await participantsOf(ana, t.id)).find((p) => p.technicianId === carl.id)?.state).toBe('cancelled');
     const timeline = (await ana.get(`/api/v1/tickets/${t.id}`).expect(200)).body.timeline as { action: string; actorType: string }[];
     expect(timeline.find((e) => e.action === 'participant.stopped')?.actorType).toBe('requester');

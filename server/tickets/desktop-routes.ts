@@ -14,6 +14,7 @@ import type { ActorContext } from '../audit/actor.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { DesktopStreamEvents, HelpRequestView } from '../../protocol/desktop-api.ts';
+import { connectableStatuses } from '../../protocol/tickets.ts';
 import { openSse } from '../events/sse.ts';
 import { joinStream, lastEventIdOf } from '../events/resume.ts';
 import { legUrl, type LegUrlPolicy } from '../http/base-url.ts';
@@ -162,7 +163,10 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
       last = ticket;
       const holderId = ticket.technician?.id ?? null;
       const mainChannel = holderId === null || !people.participants.some((p) => p.technicianId === holderId && p.state === 'connected');
-      channel.send('ticket', toHelpRequestView(ticket, { participants: people.participants, mainChannel }), eventId);
+      // Out of its session, nobody takes part any more (the rows were cancelled with the move).
+      const live = connectableStatuses.includes(ticket.status);
+      const participants = live ? people.participants : people.participants.map((p) => (['invited', 'waiting_user', 'connected'].includes(p.state) ? { ...p, state: 'cancelled' as const } : p));
+      channel.send('ticket', toHelpRequestView(ticket, { participants, mainChannel }), eventId);
     };
     await joinStream({
       bus,
