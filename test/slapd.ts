@@ -25,6 +25,9 @@ export interface DirectoryUser {
 export interface Slapd {
   url: string;
   port: number;
+  /** With `tls`: the ldaps:// URL, and the PEM of the self-signed certificate both listeners use (its CA). */
+  ldapsUrl: string | null;
+  caFile: string | null;
   /** The environment a server needs to sign in against this directory. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -54,9 +57,15 @@ function ldif(users: DirectoryUser[]): string {
   return `${entries.join('\n\n')}\n`;
 }
 
-export async function startSlapd(users: DirectoryUser[]): Promise<Slapd> {
+export async function startSlapd(users: DirectoryUser[], options: { tls?: boolean } = {}): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), 'hd-slapd-'));
   mkdirSync(join(dir, 'db'));
+  const caFile = options.tls ? join(dir, 'cert.pem') : null;
+  if (caFile) {
+    // A self-signed certificate for 127.0.0.1: it is its own CA.
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', caFile], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+  }
   const conf = join(dir, 'slapd.conf');
   writeFileSync(
     conf,
@@ -69,6 +78,7 @@ export async function startSlapd(users: DirectoryUser[]): Promise<Slapd> {
       'moduleload back_mdb',
       `pidfile ${join(dir, 'slapd.pid')}`,
       `argsfile ${join(dir, 'slapd.args')}`,
+      ...(caFile ? [`TLSCertificateFile ${caFile}`, `TLSCertificateKeyFile ${join(dir, 'key.pem')}`] : []),
       'database mdb',
       `suffix "${LDAP_SUFFIX}"`,
       `rootdn "cn=root,${LDAP_SUFFIX}"`,
@@ -84,16 +94,21 @@ export async function startSlapd(users: DirectoryUser[]): Promise<Slapd> {
   if (added.status !== 0) throw new Error(`slapadd failed: ${added.stderr}`);
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
+  const tlsPort = caFile ? await freePort() : 0;
+  const ldapsUrl = caFile ? `ldaps://127.0.0.1:${tlsPort}` : null;
   let child: ChildProcess | null = null;
   const start = async () => {
     // -d 0: stay in the foreground (the handle is slapd itself), logging nothing.
-    child = spawn('slapd', ['-f', conf, '-h', `${url}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn('slapd', ['-f', conf, '-h', [`${url}/`, ...(ldapsUrl ? [`${ldapsUrl}/`] : [])].join(' '), '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     await waitForPort(port, 'slapd', child);
+    if (ldapsUrl) await waitForPort(tlsPort, 'slapd (ldaps)', child);
   };
   await start();
   return {
     url,
     port,
+    ldapsUrl,
+    caFile,
     env: {
       LDAP_URL: url,
       LDAP_BIND_DN: LDAP_SERVICE_DN,

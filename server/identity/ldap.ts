@@ -6,6 +6,8 @@
 // Members of neither group are refused. Every exchange is bounded by
 // LDAP_TIMEOUT_MS, so a directory that is down is a refusal in words.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
 import { AppError } from '../errors.ts';
 import type { Role } from '../technicians/schema.ts';
@@ -40,14 +42,20 @@ const all = (entry: Entry, name: string): string[] => {
 const sameDn = (a: string, b: string) => a.replace(/\s*,\s*/g, ',').toLowerCase() === b.replace(/\s*,\s*/g, ',').toLowerCase();
 
 export function createLdapDirectory(options: LdapOptions) {
-  const tlsOptions = options.caFile ? { ca: [readFileSync(options.caFile)] } : undefined;
+  const ca = options.caFile ? readFileSync(options.caFile) : null;
+  // A fresh object each time (ldapts keeps the socket in it), naming the host the certificate must match (StartTLS
+  // upgrades a socket, which otherwise checks "localhost"), and SNI for a name.
+  const host = new URL(options.url).hostname.replace(/^\[|\]$/g, '');
+  const tlsOptions = (): ConnectionOptions => ({ host, ...(isIP(host) ? {} : { servername: host }), ...(ca ? { ca: [ca] } : {}) });
   const down = (err: unknown) =>
     new AppError('SSO_UNAVAILABLE', `The LDAP directory (${options.url}) does not answer right now (${err instanceof Error ? err.message : String(err)}); try again in a moment`, { provider: 'LDAP', variant: 'ldap' });
   const wrong = () => new AppError('LOGIN_FAILED', 'Wrong username or password');
 
   async function connect(): Promise<Client> {
-    const ldap = new Client({ url: options.url, timeout: options.timeoutMs, connectTimeout: options.timeoutMs, ...(tlsOptions ? { tlsOptions } : {}) });
-    if (options.startTls) await ldap.startTLS(tlsOptions ?? {});
+    // ldapts speaks TLS from the start whenever it is given TLS options: only ldaps:// gets them here.
+    const ldaps = options.url.startsWith('ldaps:');
+    const ldap = new Client({ url: options.url, timeout: options.timeoutMs, connectTimeout: options.timeoutMs, ...(ldaps ? { tlsOptions: tlsOptions() } : {}) });
+    if (options.startTls) await ldap.startTLS(tlsOptions());
     return ldap;
   }
 
