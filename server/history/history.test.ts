@@ -80,6 +80,20 @@ describe.each(engines)('history on %s', (engine) => {
     expect(all.totalExact).toBe(true);
     expect(all.total).toBe(await h.rows('tickets'));
     expect((await page(`hostname=${host}`)).total).toBe(2);
+    // The page: Next page and Previous page links carry the cursors, the filters stay.
+    const html = async (path: string) => (await admin.get(path).expect(200)).text as string;
+    const idsIn = (text: string) => [...text.matchAll(/data-ticket-id="(\d+)"/g)].map((m) => Number(m[1]));
+    const linkIn = (text: string, rel: string) => [...text.matchAll(/href="([^"]+)" rel="([a-z]+)"/g)].find((m) => m[2] === rel)?.[1]?.replace(/&amp;/g, '&');
+    const firstPage = await html(`/history?hostname=${host}&pageSize=1`);
+    expect(idsIn(firstPage)).toEqual([later.id]);
+    expect(linkIn(firstPage, 'prev')).toBeUndefined();
+    const nextHref = linkIn(firstPage, 'next')!;
+    expect(nextHref).toContain(`hostname=${host}`);
+    const secondPage = await html(nextHref);
+    expect(idsIn(secondPage)).toEqual([first.id]);
+    expect(linkIn(secondPage, 'next')).toBeUndefined();
+    const prevHref = linkIn(secondPage, 'prev')!;
+    expect(idsIn(await html(prevHref))).toEqual([later.id]);
     const byName = await page('sort=hostname&pageSize=1');
     const refused = await admin.get(`/api/v1/tickets?sort=created_at&after=${byName.next}`).expect(400);
     expect(refused.body.error.code).toBe('VALIDATION_FAILED');
