@@ -179,7 +179,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     tokens,
     sessionStore,
     sessionSecret,
-    desktopState: (ticketId) => remote.legState(ticketId, 'desktop'),
+    desktopState: async (ticketId) => remote.legState(ticketId, 'desktop', await participants.holderChannel(ticketId)),
     internalRepeater: nodes && config.repeaterLink.secret ? { secret: config.repeaterLink.secret, authorizeLeg, remote, nodes, handover } : null,
     // External mode: a token points at the ticket's node (least-loaded healthy), else at REPEATER_PUBLIC_URL.
     recordings,

@@ -227,6 +227,11 @@ describe('several technicians on one session, each allowed by the user', () => {
       return t.technician?.id === techs.luis!.id && t.status === 'in_session';
     }, 20_000);
     expect((await participants(ticketId, techs.luis!))[0]).toMatchObject({ technicianId: techs.luis!.id, holder: true });
+    // "Desktop connected" follows the holder's own channel: the same on the ticket and on My tickets.
+    const { body: detail } = await techs.luis!.get(`/api/v1/tickets/${ticketId}`).expect(200);
+    expect(detail.desktop).toBe('paired');
+    const { body: mine } = await techs.luis!.get('/api/v1/tickets/mine').expect(200);
+    expect(mine.tickets.find((t: { id: number }) => t.id === ticketId)?.desktop).toBe('paired');
     expect(await luisPage.locator('#state').getAttribute('data-state')).toBe('connected');
     const luisProof = proof('luis-promoted');
     await typeCommand(luisPage, `touch ${luisProof}`);

@@ -236,6 +236,14 @@ export function createParticipantService({ db, clock, bus, tickets, maxParticipa
       throw new AppError('FORBIDDEN', row ? `The user has not allowed you on ticket ${ticket.id} yet` : `Only the technician who holds ticket ${ticket.id}, or a participant the user allowed, may view it`);
     },
 
+    /** The holder's channel: their connected participant row (promoted, handed over), or null for the main channel. */
+    async holderChannel(ticketId: number): Promise<number | null> {
+      const ticket = await db('tickets').where({ id: ticketId }).first('technician_id');
+      if (!ticket?.technician_id) return null;
+      const row = await participantStore.openFor(db, ticketId, Number(ticket.technician_id));
+      return row?.state === 'connected' ? row.id : null;
+    },
+
     /** The tickets a technician takes part in now (an open row), for their live stream. */
     async participatingIn(technicianId: number): Promise<number[]> {
       const rows = (await db('ticket_participants').where({ technician_id: technicianId }).whereIn('state', openParticipantStates).select('ticket_id')) as { ticket_id: number }[];
