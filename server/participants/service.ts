@@ -238,7 +238,7 @@ export function createParticipantService({ db, clock, bus, tickets, maxParticipa
 
     /** The holder's channel: their connected participant row (promoted, handed over), or null for the main channel. */
     async holderChannel(ticketId: number): Promise<number | null> {
-      const ticket = await db('tickets').where({ id: ticketId }).first('technician_id');
+      const ticket = (await db('tickets').where({ id: ticketId }).first('technician_id')) as { technician_id: number | null } | undefined;
       if (!ticket?.technician_id) return null;
       const row = await participantStore.openFor(db, ticketId, Number(ticket.technician_id));
       return row?.state === 'connected' ? row.id : null;
