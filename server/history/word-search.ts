@@ -71,8 +71,15 @@ export async function matchingIds(db: Knex, query: WordQuery): Promise<{ sql: st
   return { sql: `SELECT ticket_id AS id FROM ticket_search WHERE ${conditions.join(' AND ')}`, bindings };
 }
 
-/** Restricts a tickets query to those whose words match. */
+/**
+ * Restricts a tickets query to those whose words match. On MariaDB the
+ * matching ids are a derived table the LIMIT keeps materialized (one column,
+ * read once from the full-text index) and joined by primary key: about
+ * twice as fast as `IN (…)`, which the optimizer runs as a semi-join through
+ * a temporary table.
+ */
 export async function whereWords(db: Knex, q: Knex.QueryBuilder, query: WordQuery): Promise<void> {
   const ids = await matchingIds(db, query);
-  q.whereRaw(`tickets.id IN (${ids.sql})`, ids.bindings);
+  if (isMysql(db)) q.join(db.raw(`(${ids.sql} LIMIT 18446744073709551615) AS words`, ids.bindings), 'words.id', 'tickets.id');
+  else q.whereRaw(`tickets.id IN (${ids.sql})`, ids.bindings);
 }
