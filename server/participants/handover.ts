@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { channelKey } from '../../protocol/participants.ts';
 import type { CloseCodeId } from '../../protocol/close-codes.ts';
 import { participantStore, type ParticipantRow } from './store.ts';
+import { applyTicketChange, factsOf, type TicketFacts } from '../stats/rollups.ts';
 
 export async function makeHolder(
   trx: Knex.Transaction,
@@ -17,7 +18,10 @@ export async function makeHolder(
   note: string | null,
 ): Promise<{ previousHolderId: number | null; close: { channel: string; reason: CloseCodeId }[] }> {
   const previousHolderId = ticket.technician_id === null ? null : Number(ticket.technician_id);
+  const facts = (await trx('tickets').where({ id: ticket.id }).first('created_at', 'technician_id', 'accepted_at', 'resolved_at')) as TicketFacts;
   await trx('tickets').where({ id: ticket.id }).update({ technician_id: next.technicianId, updated_at: now, ...(note === null ? {} : { handover_note: note }) });
+  // The statistics' rollups count the ticket under its new holder, in this transaction (server/stats/rollups.ts).
+  await applyTicketChange(trx, factsOf(facts), factsOf({ ...facts, technician_id: next.technicianId }));
   const close: { channel: string; reason: CloseCodeId }[] = [];
   if (previousHolderId !== null && previousHolderId !== next.technicianId) {
     const own = await participantStore.openFor(trx, ticket.id, previousHolderId);
