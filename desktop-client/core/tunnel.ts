@@ -11,7 +11,7 @@ import { WebSocket, createWebSocketStream, type ClientOptions } from 'ws';
 import { DesktopError } from './errors.ts';
 import { startX11vnc, type X11vncProcess } from './x11vnc.ts';
 import { bridgeVnc } from './rfb-bridge.ts';
-import { WatcherInput } from './watcher-input.ts';
+import { SharedClientInit, WatcherInput } from './watcher-input.ts';
 import type { ScreenSource } from './config.ts';
 
 export interface TunnelOptions {
@@ -80,7 +80,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         (socket) => {
           if (this.#closed) return socket.destroy();
           this.#socket = socket;
-          if (!this.options.viewOnly) return void pipeline(socket, wsStream, socket, () => void this.close());
+          if (!this.options.viewOnly) return void pipeline(socket, wsStream, new SharedClientInit(), socket, () => void this.close());
           // A watcher: its input is dropped here, before the user's own server (watcher-input.ts).
           pipeline(socket, wsStream, new WatcherInput(), socket, (err) => {
             if (err instanceof DesktopError) this.#finish({ code: 0, reason: err.message, error: err });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WatcherInput } from './watcher-input.ts';
+import { SharedClientInit, WatcherInput } from './watcher-input.ts';
 
 const bytes = (...parts: (number[] | Buffer)[]): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p)));
 const u16 = (n: number) => [(n >> 8) & 0xff, n & 0xff];
@@ -28,8 +28,7 @@ const dropped = {
   qemuKey: bytes([255, 0], u16(1), u32(0x78), u32(0x2d)),
 };
 
-async function through(pieces: Buffer[]): Promise<{ out: Buffer; error: Error | null; filter: WatcherInput }> {
-  const filter = new WatcherInput();
+async function through<F extends WatcherInput | SharedClientInit = WatcherInput>(pieces: Buffer[], filter: F = new WatcherInput() as F): Promise<{ out: Buffer; error: Error | null; filter: F }> {
   const got: Buffer[] = [];
   let error: Error | null = null;
   await pipeline(
@@ -80,5 +79,24 @@ describe('WatcherInput', () => {
     expect(out.equals(bytes(passes.clientInit, passes.updateRequest))).toBe(true);
     const qemu = await through([bytes(passes.clientInit, [255, 1, 0, 0])]);
     expect(qemu.error).toMatchObject({ message: expect.stringMatching(/unknown QEMU client message 1/) });
+  });
+
+  it('asks the user\'s server for a shared connection whatever the viewer asked (an exclusive one would drop everyone else)', async () => {
+    for (const pieces of [[bytes([0], passes.updateRequest)], [Buffer.from([0]), passes.updateRequest], [bytes([7], passes.updateRequest)]]) {
+      const { out, error } = await through(pieces);
+      expect(error).toBeNull();
+      expect(out.equals(bytes([1], passes.updateRequest))).toBe(true);
+    }
+  });
+});
+
+describe('SharedClientInit (a control leg on a vnc:// source)', () => {
+  it('sets the ClientInit to shared and passes everything after it unchanged', async () => {
+    const input = bytes([0], dropped.key, dropped.pointer, passes.updateRequest);
+    for (const pieces of [[input], [...input].map((b) => Buffer.from([b]))]) {
+      const { out, error } = await through(pieces, new SharedClientInit());
+      expect(error).toBeNull();
+      expect(out.equals(bytes([1], dropped.key, dropped.pointer, passes.updateRequest))).toBe(true);
+    }
   });
 });
