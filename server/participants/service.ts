@@ -19,7 +19,7 @@ import type { TicketService } from '../tickets/service.ts';
 import { channelKey, openParticipantStates } from '../../protocol/participants.ts';
 import { participantViews, recordChange, type Emit, type ParticipantChange } from './changes.ts';
 import { makeHolder } from './handover.ts';
-import { isOpen, participantStore, type ParticipantRow } from './store.ts';
+import { isOpen, mayReadTicket, participantStore, type ParticipantRow } from './store.ts';
 
 export interface ParticipantServiceDeps {
   db: Knex;
@@ -133,7 +133,10 @@ export function createParticipantService({ db, clock, bus, tickets, maxParticipa
     /** The inviter (or the holder, or an administrator) withdraws an invitation, or removes a participant. */
     cancel: (id: number, me: Technician, context: ActorContext): Promise<ParticipantView> =>
       onRow(id, async (row, ticket, trx, now, emit) => {
-        const mine = row.invitedBy?.id === me.id || (ticket.technician_id !== null && Number(ticket.technician_id) === me.id) || me.role === 'admin';
+        const holds = ticket.technician_id !== null && Number(ticket.technician_id) === me.id;
+        // The inviter only while still in the session (holding it, or connected): one who handed over and left removes no one.
+        const inviterStillIn = row.invitedBy?.id === me.id && (holds || (await participantStore.openFor(trx, ticket.id, me.id))?.state === 'connected');
+        const mine = inviterStillIn || holds || me.role === 'admin';
         if (!mine) throw new AppError('FORBIDDEN', `Only who invited ${row.displayName} (or the holder) may withdraw it`);
         if (ticket.technician_id !== null && Number(ticket.technician_id) === row.technicianId) throw new AppError('FORBIDDEN', `${row.displayName} holds ticket ${ticket.id}: hand it over or end the session instead`);
         stateIs(row, 'invited', 'waiting_user', 'connected');
@@ -146,7 +149,8 @@ export function createParticipantService({ db, clock, bus, tickets, maxParticipa
     async list(ticketId: number, me: Technician): Promise<{ participants: ParticipantView[]; handoverNote: string | null }> {
       const ticket = await tickets.get(ticketId);
       const rows = await participantStore.forTicket(db, ticketId);
-      const allowed = me.role === 'admin' || ticket.technician?.id === me.id || rows.some((r) => r.technicianId === me.id);
+      // Who is on it: for those in it or on their way in (an open row); not for one refused, stopped or gone.
+      const allowed = me.role === 'admin' || ticket.technician?.id === me.id || rows.some((r) => r.technicianId === me.id && (openParticipantStates.includes(r.state) || mayReadTicket(r)));
       if (!allowed) throw new AppError('FORBIDDEN', `Ticket ${ticketId} is held by another technician`);
       const note = (await db('tickets').where({ id: ticketId }).first('handover_note')) as { handover_note: string | null } | undefined;
       return { participants: participantViews(ticket, rows), handoverNote: note?.handover_note ?? null };

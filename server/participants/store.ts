@@ -31,6 +31,16 @@ export interface ParticipantRow {
   endedAt: number | null;
 }
 
+/**
+ * Whether a participant row lets its technician read the ticket (its detail,
+ * conversation and files): the user allowed them and they are in the session,
+ * or they were in it and left on their own. An invitee not yet allowed, or
+ * one the user refused or stopped, reads nothing.
+ */
+export function mayReadTicket(row: ParticipantRow): boolean {
+  return row.state === 'connected' || (row.state === 'left' && row.connectedAt !== null);
+}
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 function toRow(r: Record<string, unknown>): ParticipantRow {

@@ -23,7 +23,7 @@ import { ticketStore, type TicketRow } from './store.ts';
 import { applyTicketChange } from '../stats/rollups.ts';
 import { ticketReads } from './reads.ts';
 import { helpRequestViewOf } from '../participants/consent.ts';
-import { participantStore } from '../participants/store.ts';
+import { mayReadTicket, participantStore } from '../participants/store.ts';
 
 export interface TicketServiceDeps {
   db: Knex;
@@ -99,8 +99,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
   async function viewable(id: number, viewer: Viewer): Promise<TicketView> {
     const ticket = await get(id);
-    // A technician who takes or took part in its session sees it too (issue 26).
-    if (!canView(ticket, viewer) && !(await participantStore.forTicket(db, id)).some((r) => r.technicianId === viewer.id)) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
+    // A technician the user allowed into its session sees it too (issue 26): not one merely invited, refused or stopped.
+    if (!canView(ticket, viewer) && !(await participantStore.forTicket(db, id)).some((r) => r.technicianId === viewer.id && mayReadTicket(r))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
     return ticket;
   }
 
