@@ -155,6 +155,8 @@ export class ParticipantsPanel extends EventTarget {
       if (done) {
         this.$('.handover-note').value = '';
         if (technicianId === null) this.#self('handedToQueue', {});
+        // Whom this page handed over to: the viewer's words when its channel closes HANDED_OVER before the event arrives.
+        else this.handedTo = name;
       }
     });
     this.$('.participant-leave').addEventListener('click', async () => {

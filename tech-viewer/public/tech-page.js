@@ -166,8 +166,9 @@ async function connect() {
       // This channel is closed for good: the ticket went to someone else.
       if (reason === 'HANDED_OVER') {
         const place = await panel.reload();
-        const other = place.holderId !== null && place.holderId !== me;
-        return leaveWith(other ? t('js.participants.youHandedOver', { name: place.holderName }) : t('js.viewer.ended', { reason: words }));
+        // The list may no longer be ours to read (a former holder): then the name this page handed over to.
+        const name = place.holderId !== null && place.holderId !== me ? place.holderName : (panel.handedTo ?? null);
+        return leaveWith(name ? t('js.participants.youHandedOver', { name }) : t('js.viewer.ended', { reason: words }));
       }
       // The session is over for good (ended, resolved, declined…): say what comes next.
       if (reason !== 'DISCONNECTED' && !(await stillConnectable())) return;
