@@ -58,20 +58,26 @@ export class ParticipantsPanel extends EventTarget {
     this.$('.participants-status').textContent = text;
   }
 
-  async reload() {
+  /** Reads the list again; resolves with this technician's place from the newest read (a read overtaken by a later one waits for it). */
+  reload() {
     const generation = ++this.generation;
-    try {
-      const { participants, handoverNote } = await api(`/api/v1/tickets/${this.ticketId}/participants`);
-      if (generation === this.generation) {
-        this.list = participants;
-        this.handoverNote = handoverNote ?? null;
-        this.#render();
+    const read = (async () => {
+      try {
+        const { participants, handoverNote } = await api(`/api/v1/tickets/${this.ticketId}/participants`);
+        if (generation === this.generation) {
+          this.list = participants;
+          this.handoverNote = handoverNote ?? null;
+          this.#render();
+        }
+      } catch (err) {
+        // No longer allowed to read the list (handed over, left): the last list stays shown.
+        if (err.status !== 403 && err.status !== 404) this.say(t('js.participants.failed', { message: err.message }));
       }
-    } catch (err) {
-      // No longer allowed to read the list (handed over, left): the last list stays shown.
-      if (err.status !== 403 && err.status !== 404) this.say(t('js.participants.failed', { message: err.message }));
-    }
-    return this.place();
+      // Overtaken (the stream came live meanwhile): the place is the later read's, never the empty list before any.
+      return generation === this.generation ? this.place() : this.latest;
+    })();
+    this.latest = read;
+    return read;
   }
 
   #render() {
