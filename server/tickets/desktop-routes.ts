@@ -159,6 +159,8 @@ export function desktopRoutes(deps: DesktopRoutesDeps): Router {
     // The ticket is sent again at each participant change: the last view and list seen, kept in step by the events in order.
     let people: Pick<HelpRequestView, 'participants' | 'mainChannel'> = { participants: [], mainChannel: true };
     let last: TicketView | null = null;
+    // A stream that resumes (Last-Event-ID) has no snapshot: the list starts from the database, not empty.
+    if (lastEventIdOf(req) !== null) people = await tickets.helpView(await tickets.get(id));
     const sendTicket = (ticket: TicketView, eventId: number | null) => {
       last = ticket;
       const holderId = ticket.technician?.id ?? null;
