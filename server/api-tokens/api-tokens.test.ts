@@ -80,7 +80,7 @@ describe.each(engines)('API tokens, on %s', (engine) => {
     expect(unknown.status).toBe(400);
   });
 
-  it('cannot make tokens, nor change its owner\'s password: those need a web session', async () => {
+  it('cannot make tokens, set a password or make an account: those need a web session', async () => {
     const { token } = await makeToken(admin, 'All of it', ['tickets:read', 'tickets:write', 'technicians:manage', 'audit:read']);
     const made = await h.api.post('/api/v1/tokens').set(bearer(token)).send({ name: 'Child', scopes: ['tickets:read'], expiresInDays: 1 });
     expect(made.status).toBe(403);
@@ -90,6 +90,13 @@ describe.each(engines)('API tokens, on %s', (engine) => {
     expect(listed.body.error.code).toBe('WEB_SESSION_REQUIRED');
     const password = await h.api.post('/api/v1/me/password').set(bearer(token)).send({ currentPassword: ADMIN_PASSWORD, newPassword: 'another-password-1' });
     expect(password.body.error.code).toBe('WEB_SESSION_REQUIRED');
+    // Nor any password, nor an account with one: the token could sign in as a person and make itself any token (found by review).
+    const me = (await admin.get('/api/v1/me').expect(200)).body.technician as { id: number };
+    const reset = await h.api.post(`/api/v1/technicians/${me.id}/password`).set(bearer(token)).send({ password: 'stolen-password-123' });
+    expect([reset.status, reset.body.error?.code]).toEqual([403, 'WEB_SESSION_REQUIRED']);
+    const created = await h.api.post('/api/v1/technicians').set(bearer(token)).send({ username: `mole-${engine}`, displayName: 'Mole', role: 'admin', password: 'mole-password-123' });
+    expect([created.status, created.body.error?.code]).toEqual([403, 'WEB_SESSION_REQUIRED']);
+    await h.login(`mole-${engine}`, 'mole-password-123').then(() => expect.fail('an account made by a token signed in'), (err: unknown) => expect(String(err)).toMatch(/40[013]/));
   });
 
   it('needs no CSRF token; the same action with the session cookie still does, and the audit names the token', async () => {

@@ -19,8 +19,8 @@ export function roleAllows(role: Role, scope: ApiScope): boolean {
 
 /**
  * What a token needs at a path: a scope; 'any' (any valid token: who am I);
- * 'session' (a web session only: one's own password, two-factor login and
- * tokens — a token cannot make tokens); null (not open to tokens).
+ * 'session' (a web session only: one's own password, two-factor login,
+ * tokens — a token cannot make tokens —, and setting anyone's password or making an account); null (not open to tokens).
  */
 export type TokenRule = ApiScope | 'any' | 'session' | null;
 
@@ -34,6 +34,10 @@ const rules: { methods: readonly string[]; path: RegExp; rule: Exclude<TokenRule
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/(colleagues|sessions\/live)\/?$/, rule: 'tickets:read' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/recordings\//, rule: 'tickets:read' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/events\/?$/, rule: 'tickets:read' },
+  // A token never sets a password or makes an account (which comes with one): it could then sign in as a
+  // person and make itself any token. Those need someone signed in; the rest of managing accounts does not.
+  { methods: ['POST'], path: /^\/api\/v1\/technicians\/?$/, rule: 'session' },
+  { methods: ['POST'], path: /^\/api\/v1\/technicians\/[^/]+\/password\/?$/, rule: 'session' },
   { methods: ['GET', 'HEAD', 'POST', 'PATCH'], path: /^\/api\/v1\/technicians(\/|$)/, rule: 'technicians:manage' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/audit\/?$/, rule: 'audit:read' },
 ];
