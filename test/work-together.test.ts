@@ -15,6 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from './server-harness.ts';
 import { startXDisplay, type XDisplay } from './x-display.ts';
 import { launchChromium, technicianPage } from './browser.ts';
+import { pixel, remoteClick } from './viewer-canvas.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'hd-together-'));
 let h: Harness;
@@ -72,22 +73,6 @@ function startClient(description: string) {
     /** Waits for `pattern` in what was printed after `from` (an offset of output()). */
     waitFor: (pattern: RegExp, from = 0, timeoutMs = 20_000) => until(`${pattern} in the client's output:\n${out}`, () => pattern.exec(out.slice(from)), timeoutMs),
   };
-}
-
-async function pixel(page: Page, px: number, py: number): Promise<number[]> {
-  return page.evaluate(([cx, cy]) => {
-    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement;
-    return Array.from(canvas.getContext('2d')!.getImageData(cx!, cy!, 1, 1).data.slice(0, 3));
-  }, [px, py]);
-}
-
-async function remoteClick(page: Page, fx: number, fy: number): Promise<void> {
-  const box = (await page.locator('#screen canvas').boundingBox())!;
-  const [w, hgt] = await page.evaluate(() => {
-    const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
-    return [c.width, c.height];
-  });
-  await page.mouse.click(box.x + (fx * box.width) / w, box.y + (fy * box.height) / hgt);
 }
 
 /** Types a shell command into the remote xterm from `page`'s viewer. */

@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { freshDatabase } from '../databases.ts';
 import { startXDisplay, type XDisplay } from '../x-display.ts';
 import { artifactsDir, launchChromium } from '../browser.ts';
+import { pixel, remoteClick } from '../viewer-canvas.ts';
 
 const unique = `hd-${randomBytes(4).toString('hex')}`;
 const workDir = mkdtempSync(join(tmpdir(), 'helpdesk-e2e-'));
@@ -98,22 +99,6 @@ async function login(username: string, password: string) {
   const { csrfToken } = (await (await call('/auth/session')).json()) as { csrfToken: string };
   const loggedIn = (await (await call('/auth/login', { method: 'POST', body: { username, password }, csrf: csrfToken })).json()) as { csrfToken: string };
   return { fetch: (path: string, init: { method?: string; body?: unknown } = {}) => call(path, { ...init, csrf: loggedIn.csrfToken }) };
-}
-
-async function pixel(page: Page, px: number, py: number): Promise<number[]> {
-  return page.evaluate(([cx, cy]) => {
-    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement;
-    return Array.from(canvas.getContext('2d')!.getImageData(cx!, cy!, 1, 1).data.slice(0, 3));
-  }, [px, py]);
-}
-
-async function remoteClick(page: Page, fx: number, fy: number): Promise<void> {
-  const box = (await page.locator('#screen canvas').boundingBox())!;
-  const [w, h] = await page.evaluate(() => {
-    const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
-    return [c.width, c.height];
-  });
-  await page.mouse.click(box.x + (fx * box.width) / w, box.y + (fy * box.height) / h);
 }
 
 describe('end to end', () => {
