@@ -51,4 +51,18 @@ describe('participants: reading and removing (sqlite)', () => {
     const kick = await ana.post(`/api/v1/invitations/${luisId}/cancel`);
     expect(kick.status).toBe(403);
   });
+
+  it('the session ending with people still in it leaves each in the timeline: who was connected left, an invitation still open was withdrawn', async () => {
+    const ana = await h.freshTechnician(admin, 'ana4');
+    const luis = await h.freshTechnician(admin, 'luis4');
+    const marta = await h.freshTechnician(admin, 'marta4');
+    const t = await approvedTicket(h, ana);
+    await allowed(h, t, ana, luis, 'view');
+    await ana.post(`/api/v1/tickets/${t.id}/invitations`, { technicianId: marta.id, mode: 'view' }).expect(201);
+    await h.api.post(`/api/v1/help-requests/${t.id}/end`).set(bearer(t.secret)).expect(200);
+    const { body } = await ana.get(`/api/v1/tickets/${t.id}`).expect(200);
+    const timeline = body.timeline as { action: string; technicianId: number | null }[];
+    expect(timeline.filter((e) => e.action === 'participant.left').map((e) => e.technicianId)).toEqual([luis.id]);
+    expect(timeline.filter((e) => e.action === 'participant.cancelled').map((e) => e.technicianId)).toEqual([marta.id]);
+  });
 });

@@ -14,6 +14,7 @@ import { ticketStore, type TicketRow } from './store.ts';
 import { applyTicketChange, factsOf } from '../stats/rollups.ts';
 import { participantStore } from '../participants/store.ts';
 import { connectableStatuses } from '../../protocol/tickets.ts';
+import { openParticipantStates } from '../../protocol/participants.ts';
 
 export interface TransitionOptions {
   /** Extra checks on the locked row before the move (who may do it), inside the transaction. */
@@ -68,7 +69,15 @@ export function createTransition({ db, clock, bus, maxActiveTicketsPerTech }: { 
       await applyTicketChange(trx, factsOf(row), factsOf({ ...row, ...patch }));
       await options.also?.(row, trx, now);
       // Out of its session (ended, back to the queue…): nobody takes part any more (issue 26).
-      if (!connectableStatuses.includes(to)) await participantStore.closeOpen(trx, id, now);
+      if (!connectableStatuses.includes(to)) {
+        // Each in the timeline: who was connected left with the session, an invitation still open was withdrawn.
+        const open = (await participantStore.forTicket(trx, id)).filter((p) => openParticipantStates.includes(p.state));
+        await participantStore.closeOpen(trx, id, now);
+        for (const p of open) {
+          const left = p.state === 'connected';
+          await insertAuditEvent(trx, now, context, left ? 'participant.left' : 'participant.cancelled', { ticketId: id, technicianId: p.technicianId }, { participantId: p.id, from: p.state, reason: `ticket.${action}` });
+        }
+      }
       await insertAuditEvent(trx, now, context, `ticket.${action}`, { ticketId: id, technicianId: technicianId ?? row.technician_id }, { from: row.status, to, ...detail });
       const ticket = await ticketStore.view(trx, id);
       if (!ticket) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${id}`);
