@@ -98,7 +98,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     keyRing: recordingKeyRing(config.repeater.recordingKey, logger),
   });
   const audit = createAuditService({ db });
-  const apiTokens = createApiTokenService({ db, clock, ownerOf: (id) => technicians.get(id), onRevoked: (event) => bus.publish('api-token.revoked', event) });
+  const apiTokens = createApiTokenService({ db, clock, ownerOf: (id) => technicians.get(id), onRevoked: (event) => bus.publish('api-token.revoked', event), localLogin: config.identity.localLogin });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).

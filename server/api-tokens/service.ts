@@ -41,9 +41,20 @@ export interface ApiTokenServiceDeps {
   ownerOf: (technicianId: number) => Promise<Technician>;
   /** After a revocation's commit: the live streams opened with the token close (every server hears it). */
   onRevoked?: (event: { technicianId: number; tokenId: number }) => void;
+  /** LOCAL_LOGIN: a local account's tokens act only while the account could sign in (default all). */
+  localLogin?: 'admins' | 'all' | 'off';
 }
 
-export function createApiTokenService({ db, clock, ownerOf, onRevoked }: ApiTokenServiceDeps) {
+export function createApiTokenService({ db, clock, ownerOf, onRevoked, localLogin = 'all' }: ApiTokenServiceDeps) {
+  /** Why the owner may not act now (their local sign-in is turned off), or null. */
+  const signInClosed = (owner: Technician): AppError | null => {
+    if ((owner.source ?? 'local') !== 'local' || localLogin === 'all' || (localLogin === 'admins' && owner.role === 'admin')) return null;
+    return new AppError(
+      'LOCAL_LOGIN_OFF',
+      localLogin === 'off' ? 'Local accounts may not log in here: sign in with your company\'s account' : 'Only administrators may log in with a local account here: sign in with your company\'s account',
+      { variant: localLogin },
+    );
+  };
   return {
     /** Makes a token for `owner`, with only scopes their role allows; the secret is in the answer and nowhere else. */
     async create(owner: Technician, input: NewApiToken, by: ActorContext): Promise<{ id: number; token: string; expiresAt: number }> {
@@ -105,6 +116,8 @@ export function createApiTokenService({ db, clock, ownerOf, onRevoked }: ApiToke
       }
       const owner = await ownerOf(Number(row.technician_id));
       if (!owner.active) throw new AppError('ACCOUNT_DISABLED', `The account this API token belongs to (${owner.username}) is disabled`);
+      const closed = signInClosed(owner);
+      if (closed) throw closed;
       const lastUsed = row.last_used_at === null ? null : Number(row.last_used_at);
       if (lastUsed === null || lastUsed < now - LAST_USED_EVERY_MS) await apiTokenStore.touch(db, row.id, now, now - LAST_USED_EVERY_MS);
       return { token: { id: Number(row.id), name: row.name, scopes: scopesOf(row) }, owner };
@@ -115,7 +128,7 @@ export function createApiTokenService({ db, clock, ownerOf, onRevoked }: ApiToke
       const row = await apiTokenStore.byId(db, tokenId);
       if (!row || row.revoked_at !== null || Number(row.expires_at) <= clock.now()) return false;
       const owner = await ownerOf(Number(row.technician_id));
-      return owner.active && scopesOf(row).includes(scope) && roleAllows(owner.role, scope);
+      return owner.active && signInClosed(owner) === null && scopesOf(row).includes(scope) && roleAllows(owner.role, scope);
     },
   };
 }
