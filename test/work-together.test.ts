@@ -40,7 +40,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of clients) if (c.exitCode === null) c.kill('SIGKILL');
+  // SIGTERM first: the client then stops its x11vnc processes (a SIGKILLed client would leave them behind).
+  await Promise.all(clients.filter((c) => c.exitCode === null).map(async (c) => {
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }));
   await browser?.close();
   await h?.close();
   await x?.stop();
