@@ -168,6 +168,9 @@ events.addEventListener('snapshot', (event) => {
   queued.clear();
   for (const t of queue) queued.add(t.id);
   setCount();
+  // What changed between this page's render and the stream's start came before the snapshot, as no event:
+  // the page's parts are read again (a desktop that connected meanwhile left "Open viewer" hidden on My tickets).
+  if (page === '/mine' || page === '/queue' || page === '/sessions') scheduleRefresh();
 });
 // Live: after the snapshot, or once a reconnected stream resumes (it replays what was missed, no snapshot).
 onLive(() => {

@@ -61,8 +61,13 @@ function scheduleRetry(words) {
   return true;
 }
 
+/** "Ana left; you now hold this session": said until the screen shows, before whatever the viewer's state says meanwhile. */
+let promotedNotice = null;
+
 /** Puts the state in words and shows the controls that fit it. */
 function showState(state, text) {
+  if (state === 'connected' || over) promotedNotice = null;
+  if (promotedNotice && text !== promotedNotice) text = `${promotedNotice} ${text}`;
   stateEl.dataset.state = state;
   body.dataset.viewerState = state;
   stateEl.textContent = text;
@@ -262,7 +267,8 @@ panel.addEventListener('self', (event) => {
   else if (selfWords[d.what]) leaveWith(selfWords[d.what](d));
   else if (d.what === 'promoted') {
     holder = true;
-    showState(stateEl.dataset.state, t('js.participants.youPromoted', { name: d.name }));
+    promotedNotice = t('js.participants.youPromoted', { name: d.name });
+    showState(stateEl.dataset.state, promotedNotice);
   } else if (d.what === 'accepted' && awaitingParticipant) {
     showState('awaitingApproval', t('js.participants.youWaiting'));
   } else if (d.what === 'allowed' && awaitingParticipant) {
