@@ -87,16 +87,13 @@ export async function technicianSpreads(db: Knex, fromDay: number, toDay: number
     const width = 2 ** (LEVEL_SHIFTS[level + 1]! - LEVEL_SHIFTS[level]!);
     const wanted = new Map<string, Figure>();
     for (const f of figures.flat()) wanted.set(`${f.group}:${f.bucket}`, f);
-    // The finer buckets listed (integers computed here), not a range: each is then one seek with its range of days or months.
-    const inside = (f: Figure) => {
+    const parts = [...wanted.values()].flatMap((f) => {
       const [tech, kind] = f.group.split(':');
-      return { sql: `technician_id = ? AND kind = ? AND bucket IN (${Array.from({ length: width }, (_, i) => f.bucket * width + i).join(', ')})`, bindings: [Number(tech), kind!] };
-    };
-    const each = [...wanted.values()].map(inside);
-    // SQLite: a select per figure and range; MariaDB (where each select of a UNION costs more): one per range, the figures OR-ed.
-    const parts = !each.length ? [] : isMysql(db)
-      ? ranges.map(([unit, a, b]) => ({ sql: `${select} AND (${each.map((e) => `(${e.sql})`).join(' OR ')})`, bindings: [unit, level, a, b, ...each.flatMap((e) => e.bindings)] }))
-      : each.flatMap((e) => ranges.map(([unit, a, b]) => ({ sql: `${select} AND ${e.sql}`, bindings: [unit, level, a, b, ...e.bindings] })));
+      return ranges.map(([unit, a, b]) => ({
+        sql: `${select} AND technician_id = ? AND kind = ? AND bucket >= ? AND bucket < ?`,
+        bindings: [unit, level, a, b, Number(tech), kind!, f.bucket * width, (f.bucket + 1) * width],
+      }));
+    });
     const fine = new Map<string, [number, number][]>();
     for (const r of await rows(db, parts)) {
       const key = `${Number(r.technician_id)}:${r.kind}:${Math.floor(Number(r.bucket) / width)}`;
