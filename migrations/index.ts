@@ -25,7 +25,6 @@ import * as apiTokens from './021_api_tokens.ts';
 import * as historySearch from './022_history_search.ts';
 import * as ticketRollups from './023_ticket_rollups.ts';
 import * as historyKeysetIndexes from './024_history_keyset_indexes.ts';
-import * as spreadTree from './025_spread_tree.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -52,7 +51,6 @@ const migrations: Record<string, Knex.Migration> = {
   '022_history_search': historySearch,
   '023_ticket_rollups': ticketRollups,
   '024_history_keyset_indexes': historyKeysetIndexes,
-  '025_spread_tree': spreadTree,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
