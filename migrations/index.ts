@@ -25,6 +25,7 @@ import * as apiTokens from './021_api_tokens.ts';
 import * as historySearch from './022_history_search.ts';
 import * as ticketRollups from './023_ticket_rollups.ts';
 import * as historyKeysetIndexes from './024_history_keyset_indexes.ts';
+import * as surveysCannedReplies from './027_surveys_canned_replies.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -51,6 +52,7 @@ const migrations: Record<string, Knex.Migration> = {
   '022_history_search': historySearch,
   '023_ticket_rollups': ticketRollups,
   '024_history_keyset_indexes': historyKeysetIndexes,
+  '027_surveys_canned_replies': surveysCannedReplies,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

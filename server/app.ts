@@ -50,6 +50,8 @@ import type { LegUrlPolicy } from './http/base-url.ts';
 import type { ApiTokenService } from './api-tokens/service.ts';
 import { bearerAuthentication } from './api-tokens/bearer.ts';
 import { apiTokenRoutes } from './api-tokens/routes.ts';
+import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
+import type { SurveyService } from './surveys/service.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -77,6 +79,8 @@ export interface AppDeps {
   files: FileService;
   /** API tokens (Authorization: Bearer hd_… on the staff API). */
   apiTokens: ApiTokenService;
+  /** Satisfaction (issue 29): the user's answer after a session, the technician's exit note. */
+  surveys: SurveyService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -152,6 +156,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // The desktop API authenticates by bearer secret: no cookies, no CSRF.
+  app.use('/api/v1/help-requests', surveyDesktopRoutes({ surveys: deps.surveys, tickets: deps.tickets }));
   app.use(
     '/api/v1/help-requests',
     desktopRoutes({
@@ -201,6 +206,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
   app.use('/api/v1', participantRoutes({ participants: deps.participants }));
   app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: (ticket, me) => deps.participants.viewerChannel(ticket, me), chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
+  app.use('/api/v1/tickets', exitNoteRoutes({ surveys: deps.surveys }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
   app.use(
     '/api/v1/events',

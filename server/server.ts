@@ -41,6 +41,7 @@ import { createRecordingService } from './recordings/service.ts';
 import { recordingKeyRing } from './recordings/keys.ts';
 import { createRecordingHandover } from './recordings/handover.ts';
 import { createChatService } from './chat/service.ts';
+import { createSurveyService } from './surveys/service.ts';
 import { createAuditService } from './audit/service.ts';
 import { createApiTokenService } from './api-tokens/service.ts';
 import { createFileService } from './files/service.ts';
@@ -126,6 +127,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   let trustProxyFn: ((address: string, hop: number) => boolean) | null = null;
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
   const chat = createChatService({ db, clock, bus });
+  const surveys = createSurveyService({ db, clock });
   const { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes } = config.files;
   const budget = { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes, minFreeBytes: config.dataMinFreeBytes };
   const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, budget, retentionDays: config.files.retentionDays });
@@ -189,6 +191,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     apiTokens,
     participants,
     consent,
+    surveys,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;

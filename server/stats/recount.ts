@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import { isMysql } from '../../migrations/engine.ts';
 import { recountSql } from '../../migrations/023_ticket_rollups.ts';
+import { compareRatingsWithRecount } from './survey-rollups.ts';
 
 export interface RollupDifferences {
   /** Rows that differ, as "table key: rollup ≠ recount" (empty: equal). */
@@ -42,6 +43,7 @@ export async function compareRollupsWithRecount(db: Knex, days?: { from: number;
   compare('counts', k('day', 'technician_id'), k('requests'), counts, countsNow, differences);
   compare('spreads', k('day', 'technician_id', 'kind', 'tenths'), k('n'), spreads, spreadsNow, differences);
   compare('percentiles', k('day', 'kind'), k('n', 'median_tenths', 'p90_tenths'), percentiles, recountedPercentiles, differences);
+  await compareRatingsWithRecount(db, days, differences);
   return { differences, rows: counts.length + spreads.length + percentiles.length };
 }
 

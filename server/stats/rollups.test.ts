@@ -13,6 +13,7 @@ import { ADMIN_PASSWORD, startHarness, type Harness } from '../../test/server-ha
 import type { ActorContext } from '../audit/actor.ts';
 import type { TicketAction } from '../tickets/state-machine.ts';
 import { compareRollupsWithRecount } from './recount.ts';
+import { createSurveyService } from '../surveys/service.ts';
 import { ticketStats } from './ticket-stats.ts';
 
 describe.each(engines)('statistics rollups on %s', (engine) => {
@@ -54,7 +55,18 @@ describe.each(engines)('statistics rollups on %s', (engine) => {
       ['expire', () => user],
     ];
     const forward: Partial<Record<string, TicketAction>> = { requested: 'accept', accepted: 'approve', approved: 'start_session', in_session: 'end', ended: 'resolve' };
+    const surveys = createSurveyService({ db: h.server.db, clock: h.clock });
+    let rated = 0;
     const tryMove = async (id: number) => {
+      // Now and then the user answers the survey (issue 29): refused before the session ended, without one, and the second time.
+      if (rand(8) === 0) {
+        const ok = await surveys.answer(id, { rating: 1 + rand(5), comment: null }, user).then(() => true, (err: { code?: string }) => {
+          if (!['SURVEY_NOT_YET', 'SURVEY_NO_SESSION', 'SURVEY_ANSWERED'].includes(err.code ?? '')) throw err;
+          return false;
+        });
+        if (ok) rated++;
+        return;
+      }
       // Mostly the ticket's next step forward, else any move (release, decline, requeue, cancel, expire, or one refused).
       const next = forward[(await h.server.tickets.get(id)).status];
       const [action, who] = next && rand(10) < 7 ? moves.find(([a]) => a === next)! : moves[rand(moves.length)]!;
@@ -80,6 +92,7 @@ describe.each(engines)('statistics rollups on %s', (engine) => {
     expect(done).toBe(360);
     const resolved = Number(((await h.server.db('tickets').where({ status: 'resolved' }).count({ n: '*' }).first()) as { n: number | string }).n);
     expect(resolved).toBeGreaterThan(0);
+    expect(rated).toBeGreaterThan(0);
     const check = await compareRollupsWithRecount(h.server.db);
     expect(check.differences).toEqual([]);
     expect(check.rows).toBeGreaterThan(0);

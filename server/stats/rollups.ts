@@ -10,13 +10,14 @@
 // crash rolls them back with the change).
 import type { Knex } from 'knex';
 import { isMysql } from '../../migrations/engine.ts';
+import { applyRatingChange, ratingFactsOf, type RatingFacts } from './survey-rollups.ts';
 
 
 const DAY_MS = 86_400_000;
 const TENTH_MS = 6_000;
 
-/** What the rollups count of one ticket. */
-export interface TicketFacts {
+/** What the rollups count of one ticket (the survey's rating, team and topic: ./survey-rollups.ts). */
+export interface TicketFacts extends RatingFacts {
   created_at: number;
   technician_id: number | null;
   accepted_at: number | null;
@@ -114,6 +115,7 @@ export async function applyTicketChange(trx: Knex.Transaction, before: TicketFac
     const [day, kind] = dayKind.split(':');
     await refreshPercentiles(trx, Number(day), kind as SpreadKind);
   }
+  await applyRatingChange(trx, before, after);
 }
 
-export const factsOf = (row: TicketFacts): TicketFacts => ({ created_at: Number(row.created_at), technician_id: row.technician_id === null ? null : Number(row.technician_id), accepted_at: row.accepted_at === null ? null : Number(row.accepted_at), resolved_at: row.resolved_at === null ? null : Number(row.resolved_at) });
+export const factsOf = (row: TicketFacts): TicketFacts => ({ created_at: Number(row.created_at), technician_id: row.technician_id === null ? null : Number(row.technician_id), accepted_at: row.accepted_at === null ? null : Number(row.accepted_at), resolved_at: row.resolved_at === null ? null : Number(row.resolved_at), ...ratingFactsOf(row) });
