@@ -25,6 +25,7 @@ import * as apiTokens from './021_api_tokens.ts';
 import * as historySearch from './022_history_search.ts';
 import * as ticketRollups from './023_ticket_rollups.ts';
 import * as historyKeysetIndexes from './024_history_keyset_indexes.ts';
+import * as spreadTree from './030_spread_tree.ts';
 import * as surveysCannedReplies from './027_surveys_canned_replies.ts';
 
 const migrations: Record<string, Knex.Migration> = {
@@ -52,11 +53,13 @@ const migrations: Record<string, Knex.Migration> = {
   '022_history_search': historySearch,
   '023_ticket_rollups': ticketRollups,
   '024_history_keyset_indexes': historyKeysetIndexes,
+  '030_spread_tree': spreadTree,
   '027_surveys_canned_replies': surveysCannedReplies,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
-  getMigrations: () => Promise.resolve(Object.keys(migrations)),
+  // By name: helpers' lines may land in any order in the object above.
+  getMigrations: () => Promise.resolve(Object.keys(migrations).sort()),
   getMigrationName: (name) => name,
   getMigration: (name) => {
     const migration = migrations[name];

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { isMysql } from '../../migrations/engine.ts';
 import { recountSql } from '../../migrations/023_ticket_rollups.ts';
 import { compareRatingsWithRecount } from './survey-rollups.ts';
+import { firstDayOfMonth, LEVEL_SHIFTS, monthOfDay } from '../../migrations/030_spread_tree.ts';
 
 export interface RollupDifferences {
   /** Rows that differ, as "table key: rollup ≠ recount" (empty: equal). */
@@ -30,12 +31,13 @@ function compare(name: string, keyOf: (r: Record<string, unknown>) => string, va
 export async function compareRollupsWithRecount(db: Knex, days?: { from: number; to: number }): Promise<RollupDifferences> {
   const sql = recountSql(db, days);
   const range = (q: Knex.QueryBuilder) => (days ? q.where('day', '>=', days.from).where('day', '<', days.to) : q);
-  const [counts, spreads, percentiles, countsNow, spreadsNow] = await Promise.all([
+  const [counts, spreads, percentiles, countsNow, spreadsNow, tree] = await Promise.all([
     range(db('ticket_day_counts').where('requests', '>', 0)).select('day', 'technician_id', 'requests') as Promise<Record<string, unknown>[]>,
     range(db('ticket_day_spreads').where('n', '>', 0)).select('day', 'technician_id', 'kind', 'tenths', 'n') as Promise<Record<string, unknown>[]>,
     range(db('ticket_day_percentiles').where('n', '>', 0)).select('day', 'kind', 'n', 'median_tenths', 'p90_tenths') as Promise<Record<string, unknown>[]>,
     rowsOf(db, sql.counts, sql.bindings.slice(0, 2)),
     rowsOf(db, sql.spreads, sql.bindings),
+    db('ticket_spread_tree').where('n', '>', 0).select('unit', 'at', 'level', 'technician_id', 'kind', 'bucket', 'n') as Promise<Record<string, unknown>[]>,
   ]);
   const recountedPercentiles = percentilesOf(spreadsNow);
   const differences: string[] = [];
@@ -43,8 +45,11 @@ export async function compareRollupsWithRecount(db: Knex, days?: { from: number;
   compare('counts', k('day', 'technician_id'), k('requests'), counts, countsNow, differences);
   compare('spreads', k('day', 'technician_id', 'kind', 'tenths'), k('n'), spreads, spreadsNow, differences);
   compare('percentiles', k('day', 'kind'), k('n', 'median_tenths', 'p90_tenths'), percentiles, recountedPercentiles, differences);
+  const covered = (unit: string, at: number) => !days || (unit === 'd' ? at >= days.from && at < days.to : firstDayOfMonth(at) >= days.from && firstDayOfMonth(at + 1) <= days.to);
+  const keptTree = tree.filter((r) => covered(String(r.unit), Number(r.at)));
+  compare('tree', k('unit', 'at', 'level', 'technician_id', 'kind', 'bucket'), k('n'), keptTree, treeOf(spreadsNow).filter((r) => covered(String(r.unit), Number(r.at))), differences);
   await compareRatingsWithRecount(db, days, differences);
-  return { differences, rows: counts.length + spreads.length + percentiles.length };
+  return { differences, rows: counts.length + spreads.length + percentiles.length + keptTree.length };
 }
 
 /** Nearest-rank median and 90th percentile per day and kind of recounted spreads, computed here (independently of the SQL that keeps them). */
@@ -70,4 +75,22 @@ function percentilesOf(spreads: Record<string, unknown>[]): Record<string, unkno
     out.push({ day, kind, n, median_tenths: at(50), p90_tenths: at(90) });
   }
   return out;
+}
+
+/** ticket_spread_tree's rows (migrations/030_spread_tree.ts) from recounted spreads, computed here in Node (independently of the SQL that builds them). */
+function treeOf(spreads: Record<string, unknown>[]): Record<string, unknown>[] {
+  const tree = new Map<string, number>();
+  for (const s of spreads) {
+    const day = Number(s.day);
+    for (const [unit, at] of [['d', day], ['m', monthOfDay(day)]] as const) {
+      for (const [level, shift] of LEVEL_SHIFTS.entries()) {
+        const key = `${unit}:${at}:${level}:${String(s.technician_id)}:${String(s.kind)}:${Math.floor(Number(s.tenths) / 2 ** shift)}`;
+        tree.set(key, (tree.get(key) ?? 0) + Number(s.n));
+      }
+    }
+  }
+  return [...tree].map(([key, n]) => {
+    const [unit, at, level, technician_id, kind, bucket] = key.split(':');
+    return { unit, at, level, technician_id, kind, bucket, n };
+  });
 }

@@ -14,7 +14,8 @@ import type { ActorContext } from '../audit/actor.ts';
 import type { TicketAction } from '../tickets/state-machine.ts';
 import { compareRollupsWithRecount } from './recount.ts';
 import { createSurveyService } from '../surveys/service.ts';
-import { ticketStats } from './ticket-stats.ts';
+import { tenthsOf } from './rollups.ts';
+import { spreadOf, ticketStats } from './ticket-stats.ts';
 
 describe.each(engines)('statistics rollups on %s', (engine) => {
   let h: Harness;
@@ -34,7 +35,8 @@ describe.each(engines)('statistics rollups on %s', (engine) => {
 
   const snapshot = async () => {
     const db = h.server.db;
-    return JSON.stringify(await Promise.all(['ticket_day_counts', 'ticket_day_spreads', 'ticket_day_percentiles'].map((t) => db(t).select('*').orderByRaw('1, 2'))));
+    const tables = ['ticket_day_counts', 'ticket_day_spreads', 'ticket_day_percentiles', 'ticket_spread_tree'];
+    return JSON.stringify(await Promise.all(tables.map((t) => db(t).select('*').orderByRaw(t === 'ticket_spread_tree' ? '1, 2, 3, 4, 5, 6' : '1, 2'))));
   };
 
   it('equal a recount after random sequences of moves, some at once, across days', async () => {
@@ -99,6 +101,54 @@ describe.each(engines)('statistics rollups on %s', (engine) => {
     // The page's figures read from them count every ticket.
     const stats = await ticketStats(h.server.db, h.clock.now(), 30);
     expect(stats.requests.reduce((a, b) => a + b, 0)).toBe(await h.rows('tickets'));
+  }, 120_000);
+
+  it("give each technician's figures over periods of whole months and days equal to the tickets' own", async () => {
+    // Tickets over about five months, so a year's period reads whole months and the days around them.
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 3; i++) {
+        const t = await h.helpRequest({ hostname: `months-${engine}` });
+        h.clock.advance((round * 7 + i * 3) * 60_000 + 6_000 * i + 2_999);
+        await h.server.tickets.transition(t.id, 'accept', techs[(round + i) % techs.length]!);
+        if (i < 2) for (const step of ['approve', 'start_session', 'end'] as const) await h.server.tickets.transition(t.id, step, techs[0]!).catch(() => undefined);
+        h.clock.advance((round * 13 + i * 5) * 60_000 + 3_001);
+        if (i < 2) await h.server.tickets.transition(t.id, 'resolve', techs[0]!, { patch: { resolution: 'done' } }).catch(() => undefined);
+      }
+      h.clock.advance(15 * 86_400_000 + round * 3_600_000);
+    }
+    expect((await compareRollupsWithRecount(h.server.db)).differences).toEqual([]);
+    const tickets = (await h.server.db('tickets').whereNotNull('technician_id').select('technician_id', 'created_at', 'accepted_at', 'resolved_at')) as { technician_id: number; created_at: number; accepted_at: number | null; resolved_at: number | null }[];
+    for (const days of [365, 100, 45, 3]) {
+      const stats = await ticketStats(h.server.db, h.clock.now(), days);
+      const expected = new Map<number, { requests: number; w: number[]; r: number[] }>();
+      for (const t of tickets.filter((x) => Number(x.created_at) >= stats.from && Number(x.created_at) < stats.to)) {
+        const e = expected.get(Number(t.technician_id)) ?? { requests: 0, w: [], r: [] };
+        e.requests++;
+        if (t.accepted_at !== null && Number(t.accepted_at) >= Number(t.created_at)) e.w.push(tenthsOf(Number(t.accepted_at) - Number(t.created_at)));
+        if (t.resolved_at !== null && Number(t.resolved_at) >= Number(t.created_at)) e.r.push(tenthsOf(Number(t.resolved_at) - Number(t.created_at)));
+        expected.set(Number(t.technician_id), e);
+      }
+      const histogram = (values: number[]) => [...values.reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+      const want = [...expected].map(([technicianId, e]) => ({ technicianId, requests: e.requests, wait: spreadOf(histogram(e.w)), resolve: spreadOf(histogram(e.r)) }));
+      expect(stats.byTechnician.sort((a, b) => a.technicianId - b.technicianId)).toEqual(want.sort((a, b) => a.technicianId - b.technicianId));
+    }
+    const months = Number(((await h.server.db('ticket_spread_tree').where({ unit: 'm' }).countDistinct({ n: 'at' }).first()) as { n: number | string }).n);
+    expect(months).toBeGreaterThanOrEqual(4);
+  }, 120_000);
+
+  it('let every one of many moves at once through (no move lost to a deadlock between rollup rows), and still equal a recount', async () => {
+    // Requests, accepts by three technicians and resolves all at once, on a day of their own: new rollup rows in the same gaps.
+    h.clock.advance(3 * 86_400_000);
+    const created = await Promise.all(Array.from({ length: 24 }, (_, i) => h.helpRequest({ hostname: `burst-${engine}-${i}` })));
+    h.clock.advance(61_000);
+    await Promise.all(created.map((t, i) => h.server.tickets.transition(t.id, 'accept', techs[i % techs.length]!)));
+    for (const step of ['approve', 'start_session', 'end'] as const) {
+      await Promise.all(created.map((t, i) => h.server.tickets.transition(t.id, step, techs[i % techs.length]!)));
+    }
+    h.clock.advance(187_000);
+    await Promise.all(created.map((t, i) => h.server.tickets.transition(t.id, 'resolve', techs[i % techs.length]!, { patch: { resolution: 'done' } })));
+    expect(Number(((await h.server.db('tickets').whereIn('id', created.map((t) => t.id)).where({ status: 'resolved' }).count({ n: '*' }).first()) as { n: number | string }).n)).toBe(24);
+    expect((await compareRollupsWithRecount(h.server.db)).differences).toEqual([]);
   }, 120_000);
 
   it('roll back with the move when the process fails between the rollup write and the commit', async () => {

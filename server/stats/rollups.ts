@@ -11,6 +11,7 @@
 import type { Knex } from 'knex';
 import { isMysql } from '../../migrations/engine.ts';
 import { applyRatingChange, ratingFactsOf, type RatingFacts } from './survey-rollups.ts';
+import { LEVEL_SHIFTS, monthOfDay } from '../../migrations/030_spread_tree.ts';
 
 
 const DAY_MS = 86_400_000;
@@ -61,6 +62,14 @@ async function addSpread(trx: Knex.Transaction, kind: SpreadKind, day: number, t
   if (delta < 0) await trx('ticket_day_spreads').where(key).where('n', '<=', 0).delete();
 }
 
+/** One row of ticket_spread_tree (migrations/030_spread_tree.ts), keyed "unit:level:technician:kind:bucket:at". */
+async function addToTree(trx: Knex.Transaction, key: Key, delta: number): Promise<void> {
+  const [unit, level, tech, kind, bucket, at] = key.split(':');
+  const row = { unit, level: Number(level), technician_id: Number(tech), kind, bucket: Number(bucket), at: Number(at) };
+  await trx('ticket_spread_tree').insert({ ...row, n: delta }).onConflict(['unit', 'level', 'technician_id', 'kind', 'bucket', 'at']).merge({ n: trx.raw('n + ?', [delta]) });
+  if (delta < 0) await trx('ticket_spread_tree').where(row).where('n', '<=', 0).delete();
+}
+
 /** Nearest-rank percentile over a histogram sorted by value: the first value whose running count reaches ⌈p·n/100⌉. */
 export function histogramPercentile(buckets: readonly (readonly [value: number, n: number])[], total: number, p: number): number | null {
   if (total <= 0) return null;
@@ -106,11 +115,21 @@ export async function applyTicketChange(trx: Knex.Transaction, before: TicketFac
     const [day, kind] = dayKind.split(':');
     await lockPercentiles(trx, Number(day), kind as SpreadKind);
   }
+  const tree = new Map<Key, number>();
   for (const [key, delta] of changes) {
     const [kind, day, tech, tenths] = key.split(':');
     if (kind === 'c') await addCount(trx, Number(day), Number(tech), delta);
-    else await addSpread(trx, kind as SpreadKind, Number(day), Number(tech), Number(tenths), delta);
+    else {
+      await addSpread(trx, kind as SpreadKind, Number(day), Number(tech), Number(tenths), delta);
+      for (const [unit, at] of [['d', Number(day)], ['m', monthOfDay(Number(day))]] as const) {
+        for (const [level, shift] of LEVEL_SHIFTS.entries()) {
+          const k = `${unit}:${level}:${tech}:${kind}:${Math.floor(Number(tenths) / 2 ** shift)}:${at}`;
+          tree.set(k, (tree.get(k) ?? 0) + delta);
+        }
+      }
+    }
   }
+  for (const [key, delta] of [...tree].filter(([, d]) => d !== 0).sort((a, b) => (a[0] < b[0] ? -1 : 1))) await addToTree(trx, key, delta);
   for (const dayKind of touched) {
     const [day, kind] = dayKind.split(':');
     await refreshPercentiles(trx, Number(day), kind as SpreadKind);

@@ -2,11 +2,13 @@
 // (server/stats/rollups.ts) rather than the period's tickets: requests per day
 // and technician from ticket_day_counts, each day's median and 90th
 // percentile of the wait until accepted and the time to resolve from
-// ticket_day_percentiles, a technician's over the whole period from the
-// summed spreads (tenths of a minute: exact at the page's precision), and
+// ticket_day_percentiles, a technician's over the whole period from
+// ticket_spread_tree (server/stats/technician-spreads.ts: tenths of a minute,
+// exact at the page's precision), and
 // remote sessions by how they ended (indexed by start).
 import type { Knex } from 'knex';
 import { histogramPercentile, type SpreadKind } from './rollups.ts';
+import { technicianSpreads } from './technician-spreads.ts';
 
 export interface Spread {
   count: number;
@@ -46,12 +48,7 @@ export async function ticketStats(db: Knex, now: number, days: number): Promise<
   const [counts, percentiles, spreads, reasons] = await Promise.all([
     inPeriod(db('ticket_day_counts')).select('day', 'technician_id', 'requests') as Promise<{ day: number; technician_id: number; requests: number }[]>,
     inPeriod(db('ticket_day_percentiles')).where('n', '>', 0).select('day', 'kind', 'n', 'median_tenths', 'p90_tenths') as Promise<{ day: number; kind: SpreadKind; n: number; median_tenths: number; p90_tenths: number }[]>,
-    inPeriod(db('ticket_day_spreads'))
-      .where('technician_id', '>', 0)
-      .groupBy('technician_id', 'kind', 'tenths')
-      .orderBy(['technician_id', 'kind', 'tenths'])
-      .select('technician_id', 'kind', 'tenths')
-      .sum({ n: 'n' }) as Promise<{ technician_id: number; kind: SpreadKind; tenths: number; n: number | string }[]>,
+    technicianSpreads(db, fromDay, toDay),
     db('remote_sessions')
       .where('started_at', '>=', from)
       .where('started_at', '<', to)
@@ -63,10 +60,10 @@ export async function ticketStats(db: Knex, now: number, days: number): Promise<
   const requests = new Array<number>(days).fill(0);
   const wait = new Array<Spread>(days).fill(none);
   const resolve = new Array<Spread>(days).fill(none);
-  const perTech = new Map<number, { requests: number; w: [number, number][]; r: [number, number][] }>();
+  const perTech = new Map<number, { requests: number; w: Spread; r: Spread }>();
   const tech = (id: number) => {
     let t = perTech.get(id);
-    if (!t) perTech.set(id, (t = { requests: 0, w: [], r: [] }));
+    if (!t) perTech.set(id, (t = { requests: 0, w: none, r: none }));
     return t;
   };
   for (const c of counts) {
@@ -77,7 +74,12 @@ export async function ticketStats(db: Knex, now: number, days: number): Promise<
     const spread = { count: Number(p.n), median: minutes(Number(p.median_tenths)), p90: minutes(Number(p.p90_tenths)) };
     (p.kind === 'w' ? wait : resolve)[Number(p.day) - fromDay] = spread;
   }
-  for (const s of spreads) tech(Number(s.technician_id))[s.kind].push([Number(s.tenths), Number(s.n)]);
+  for (const [id, kinds] of spreads) {
+    for (const kind of ['w', 'r'] as const) {
+      const k = kinds[kind];
+      if (k.count > 0) tech(id)[kind] = { count: k.count, median: minutes(k.medianTenths), p90: minutes(k.p90Tenths) };
+    }
+  }
   return {
     from,
     to,
@@ -87,7 +89,7 @@ export async function ticketStats(db: Knex, now: number, days: number): Promise<
     resolve,
     byTechnician: [...perTech]
       .filter(([, t]) => t.requests > 0)
-      .map(([technicianId, t]) => ({ technicianId, requests: t.requests, wait: spreadOf(t.w), resolve: spreadOf(t.r) }))
+      .map(([technicianId, t]) => ({ technicianId, requests: t.requests, wait: t.w, resolve: t.r }))
       .sort((a, b) => b.requests - a.requests || a.technicianId - b.technicianId),
     byReason: reasons.map((r) => ({ reason: String(r.end_reason), sessions: Number(r.n) })).sort((a, b) => b.sessions - a.sessions),
   };
