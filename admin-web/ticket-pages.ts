@@ -60,7 +60,14 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
   router.get('/mine', async (req, res) => {
     const mine = await Promise.all((await withUnread(await tickets.activeFor(req.user!.id), req.user!.id)).map(async (t) => ({ ...t, desktop: await desktopState(t.id) })));
     const toResolve = await withUnread(await tickets.toResolveFor(req.user!.id), req.user!.id);
-    res.render('mine', { title: res.locals.t('mine.title'), mine, toResolve, ...helpers });
+    // A ticket whose user declined me lately left this list for the queue: it says so here too, not only live.
+    const queue = await tickets.queue();
+    const declinedWait = await tickets.declinedFor(req.user!.id, queue.map((q) => q.id));
+    const declined = queue.flatMap((q) => {
+      const waitMs = declinedWait.get(q.id);
+      return waitMs === undefined ? [] : [{ id: q.id, requesterName: q.requesterName, minutes: waitMs === Infinity ? Infinity : Math.ceil(waitMs / 60_000) }];
+    });
+    res.render('mine', { title: res.locals.t('mine.title'), mine, toResolve, declined, ...helpers });
   });
 
   router.get('/tickets/:id', byId, async (req, res) => {

@@ -80,6 +80,8 @@ export const en = {
   'mine.toResolveHint': 'Sessions that are over: say what was done to close them.',
   'mine.resolve': 'Resolve',
   'mine.openViewer': 'Open viewer',
+  'mine.declinedYou': '{requester} declined your offer for ticket #{id}: it went back to the queue, and you may offer again in {minutes} min.',
+  'mine.blockedYou': '{requester} declined your offer for ticket #{id} and asked not to be offered your help again: it went back to the queue.',
   'desktop.waiting': 'Connected, waiting for you',
   'desktop.paired': 'In session',
   'desktop.none': 'Not connected',

@@ -78,6 +78,8 @@ export const es: Catalogue = {
   'mine.toResolveHint': 'Sesiones terminadas: diga qué se hizo para cerrarlas.',
   'mine.resolve': 'Resolver',
   'mine.openViewer': 'Abrir visor',
+  'mine.declinedYou': '{requester} rechazó su oferta para el ticket #{id}: volvió a la cola y podrá ofrecerse de nuevo dentro de {minutes} min.',
+  'mine.blockedYou': '{requester} rechazó su oferta para el ticket #{id} y pidió que no se le vuelva a ofrecer su ayuda: volvió a la cola.',
   'desktop.waiting': 'Conectado, le espera',
   'desktop.paired': 'En sesión',
   'desktop.none': 'Sin conectar',

@@ -78,6 +78,8 @@ export const zh: Catalogue = {
   'mine.toResolveHint': '已结束的会话：写明所做的处理以关闭它们。',
   'mine.resolve': '解决',
   'mine.openViewer': '打开查看器',
+  'mine.declinedYou': '{requester} 拒绝了您对工单 #{id} 的协助：工单已回到队列，{minutes} 分钟后可再次提供。',
+  'mine.blockedYou': '{requester} 拒绝了您对工单 #{id} 的协助，并要求不再向其提供您的协助：工单已回到队列。',
   'desktop.waiting': '已连接，等待您',
   'desktop.paired': '会话中',
   'desktop.none': '未连接',

@@ -10,7 +10,8 @@ const page = document.body.dataset.page;
 const me = Number(document.body.dataset.me);
 const baseTitle = document.title;
 const queued = new Set();
-let refreshTimer = null;
+let refreshing = null;
+let refreshAgain = false;
 let refreshGeneration = 0;
 
 function setCount() {
@@ -48,7 +49,11 @@ async function refresh(selectors) {
       if (!before.has(row.dataset.ticketId)) row.classList.add('fresh');
     }
   }
-  if (alert && !alert.isConnected) document.getElementById('main')?.prepend(alert);
+  if (alert && !alert.isConnected) {
+    // The fresh copy's notice of the same decline would say it twice: the live alert stays instead.
+    if (alert.dataset.ticketId) document.querySelector(`#declined-notices [data-ticket-id="${CSS.escape(alert.dataset.ticketId)}"]`)?.remove();
+    document.getElementById('main')?.prepend(alert);
+  }
   // Parts drawn by other scripts (invitations) are drawn again into the fresh copy.
   document.dispatchEvent(new CustomEvent('hd:refreshed'));
 }
@@ -79,12 +84,29 @@ function restoreFocus(fresh, place) {
   }
 }
 
+const PARTS = page === '/queue' ? ['#queue-body', '#queue-empty', '.dashboard'] : page === '/mine' ? ['#main'] : page === '/sessions' ? ['#sessions-live'] : [];
+
+/**
+ * Reads the page's parts again at once — no timer: a request showed in an open
+ * queue ~120 ms late behind a 100 ms debounce. Events that come while a read is
+ * on its way ask for one more read after it (its copy may predate them), so a
+ * burst costs two reads, never one per event.
+ */
 function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => {
-    const parts = page === '/queue' ? ['#queue-body', '#queue-empty', '.dashboard'] : page === '/mine' ? ['#main'] : page === '/sessions' ? ['#sessions-live'] : [];
-    if (parts.length) void refresh(parts);
-  }, 100);
+  if (!PARTS.length) return;
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = refresh(PARTS)
+    .catch((_networkAway) => undefined) // the stream's reconnection reads the parts again
+    .finally(() => {
+      refreshing = null;
+      if (refreshAgain) {
+        refreshAgain = false;
+        scheduleRefresh();
+      }
+    });
 }
 
 /** A browser notification for a new request, when the technician turned them on and the browser allows. */
@@ -98,7 +120,7 @@ function notify(ticket) {
 }
 
 /** Says something that needs the technician's attention, where they look (not only to screen readers). */
-function alertBox(text) {
+function alertBox(text, ticketId) {
   let box = document.getElementById('live-alert');
   if (!box) {
     box = document.createElement('p');
@@ -108,6 +130,7 @@ function alertBox(text) {
     document.getElementById('main')?.prepend(box);
   }
   box.textContent = text;
+  box.dataset.ticketId = String(ticketId);
 }
 
 function onTicket(event) {
@@ -117,7 +140,7 @@ function onTicket(event) {
   else queued.delete(ticket.id);
   setCount();
   if (action === 'decline' && previousTechnicianId === me) {
-    alertBox(t('js.live.declined', { requester: ticket.requesterName, id: ticket.id }));
+    alertBox(t('js.live.declined', { requester: ticket.requesterName, id: ticket.id }), ticket.id);
   } else if (ticket.status === 'requested' && !wasQueued) {
     beep();
     announce(t('js.live.newRequest', { id: ticket.id, requester: ticket.requesterName }));
