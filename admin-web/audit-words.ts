@@ -58,6 +58,16 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
     key = 'audit.do.ticket.handedToQueue';
     params.note = str('note') || t('audit.noNote');
   }
+  // Teams and topics (issue 29): a move's teams and note, a wait past its target.
+  if (e.action === 'ticket.moved') {
+    params.fromTeam = str('fromTeam') || t('audit.everyoneQueue');
+    params.toTeam = str('toTeam') || t('audit.everyoneQueue');
+    params.note = str('note') || t('audit.noNote');
+  }
+  if (e.action === 'ticket.waiting_too_long') {
+    params.target = typeof d.targetMs === 'number' ? durationText(d.targetMs, t) : '';
+    params.waited = typeof d.waitedMs === 'number' ? durationText(d.waitedMs, t) : '';
+  }
   if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
   const what = key in en ? t(key as MessageKey, params) : t('audit.do.unknown', params);
   return { who: actorText(e, t, people), what };

@@ -5,7 +5,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { technicianContext } from '../server/auth/guards.ts';
 import { validate } from '../server/http/validate.ts';
-import { historyQuerySchema, resolveSchema, statsQuerySchema, ticketParams } from '../server/tickets/schema.ts';
+import { historyQuerySchema, queueQuerySchema, resolveSchema, statsQuerySchema, ticketParams } from '../server/tickets/schema.ts';
 import { ticketStatuses } from '../server/tickets/state-machine.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
@@ -33,6 +33,7 @@ const csvExport = validate({ query: z.preprocess((q) => { const { after: _a, bef
 const statsPage = validate({ query: z.preprocess(dropEmpty, statsQuerySchema).describe('period') });
 const messageForm = validate({ params: ticketParams, body: messageBodySchema });
 const resolveForm = validate({ params: ticketParams, body: resolveSchema.describe('resolution') });
+const queuePage = validate({ query: z.preprocess(dropEmpty, queueQuerySchema).describe('queue') });
 
 export function ticketPages({ tickets, technicians, desktopState, chat, files }: TicketPagesDeps): Router {
   const router = Router();
@@ -46,8 +47,10 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
     return list.map((t) => ({ ...t, unread: unread.get(t.id) ?? 0 }));
   };
 
-  router.get('/queue', async (req, res) => {
-    const [queue, figures] = await Promise.all([tickets.queue().then((q) => withUnread(q, req.user!.id)), tickets.dashboard()]);
+  router.get('/queue', queuePage, async (req, res) => {
+    // Issue 29: a team's queue, every team of mine (and everyone's), or (administrators) all.
+    const team = queuePage.input(req).query.team ?? (req.user!.role === 'admin' ? 'all' : 'mine');
+    const [queue, figures, teams] = await Promise.all([tickets.queue(req.user!, team).then((q) => withUnread(q, req.user!.id)), tickets.dashboard(), tickets.queueTeams(req.user!)]);
     // Tickets whose user declined me lately (or for good) say so, and offer no Accept.
     const declined = await tickets.declinedFor(req.user!.id, queue.map((q) => q.id));
     const rows = queue.map((q) => {

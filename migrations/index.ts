@@ -25,7 +25,9 @@ import * as apiTokens from './021_api_tokens.ts';
 import * as historySearch from './022_history_search.ts';
 import * as ticketRollups from './023_ticket_rollups.ts';
 import * as historyKeysetIndexes from './024_history_keyset_indexes.ts';
-import * as spreadTree from './030_spread_tree.ts';
+import * as webhooks from './025_webhooks.ts';
+import * as timeZone from './029_time_zone.ts';
+import * as teamsTopics from './026_teams_topics.ts';
 import * as surveysCannedReplies from './027_surveys_canned_replies.ts';
 
 const migrations: Record<string, Knex.Migration> = {
@@ -53,7 +55,9 @@ const migrations: Record<string, Knex.Migration> = {
   '022_history_search': historySearch,
   '023_ticket_rollups': ticketRollups,
   '024_history_keyset_indexes': historyKeysetIndexes,
-  '030_spread_tree': spreadTree,
+  '025_webhooks': webhooks,
+  '029_time_zone': timeZone,
+  '026_teams_topics': teamsTopics,
   '027_surveys_canned_replies': surveysCannedReplies,
 };
 

@@ -3,6 +3,7 @@
 import type { TicketAction, TicketStatus } from './tickets.ts';
 import type { CloseCodeId } from './close-codes.ts';
 import type { DesktopParticipantView, ParticipantEvent } from './participants.ts';
+import type { TicketRouting } from './teams.ts';
 
 export interface TicketView {
   id: number;
@@ -27,6 +28,8 @@ export interface TicketView {
   startedAt: number | null;
   endedAt: number | null;
   resolvedAt: number | null;
+  /** Its topic, team and wait target (issue 29); every view the server makes carries it. */
+  routing?: TicketRouting;
 }
 
 /** One chat message on a ticket, as both sides see it (text is plain text: render it as text). */
@@ -55,7 +58,8 @@ export type DesktopLegState = 'waiting' | 'paired' | 'gone';
 
 export interface BusEvents {
   /** `previousTechnicianId`: who held the ticket before the move (a declined or released technician learns it was theirs). `handed_over`: the holder changed, the status did not (a hand-over the user allowed, a promotion when the holder dropped). */
-  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created' | 'handed_over'; previousStatus: TicketStatus | null; previousTechnicianId: number | null };
+  /** `moved`: a technician sent the request to another team's queue (`previousTeamId`: the team before); `waiting_too_long`: it passed its topic's target wait (once; issue 29). */
+  'ticket.changed': { ticket: TicketView; action: TicketAction | 'created' | 'handed_over' | TicketRoutingAction; previousStatus: TicketStatus | null; previousTechnicianId: number | null; /** `moved`: the team whose queue held it before (issue 29). */ previousTeamId?: number | null };
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
   /** A chat message on a ticket; `technicianId` is the ticket's holder then (null while queued). */
   'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage };
@@ -75,6 +79,9 @@ export interface BusEvents {
   /** An API token was revoked (issue 27): the live streams opened with it close, on every server. */
   'api-token.revoked': { technicianId: number; tokenId: number };
 }
+
+/** Moves of a queued request that are not status changes (issue 29). */
+export type TicketRoutingAction = 'moved' | 'waiting_too_long';
 
 export type RevocationReason = 'disabled' | 'role_changed' | 'password_reset' | 'password_changed' | 'two_factor_reset';
 

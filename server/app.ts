@@ -51,6 +51,13 @@ import type { ApiTokenService } from './api-tokens/service.ts';
 import { bearerAuthentication } from './api-tokens/bearer.ts';
 import { apiTokenRoutes } from './api-tokens/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
+import type { WebhookService } from './webhooks/service.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
+import type { TeamService } from './teams/service.ts';
+import type { TopicService } from './topics/service.ts';
+import { teamRoutes } from './teams/routes.ts';
+import { publicTopicRoutes, topicRoutes } from './topics/routes.ts';
+import { openApiRoutes } from './openapi/routes.ts';
 import type { SurveyService } from './surveys/service.ts';
 
 export interface AppDeps {
@@ -80,6 +87,13 @@ export interface AppDeps {
   /** API tokens (Authorization: Bearer hd_… on the staff API). */
   apiTokens: ApiTokenService;
   /** Satisfaction (issue 29): the user's answer after a session, the technician's exit note. */
+  /** GET /metrics on this port (METRICS_TOKEN set, no METRICS_BIND): server/metrics/. */
+  metrics?: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  /** Webhooks (issue 28): administrators' endpoints and their delivery logs. */
+  webhooks?: WebhookService;
+  /** Teams and topics (issue 29): routing of requests, the desktop's list of topics. */
+  teams: TeamService;
+  topics: TopicService;
   surveys: SurveyService;
 }
 
@@ -161,6 +175,7 @@ export function createApp(deps: AppDeps): Express {
     '/api/v1/help-requests',
     desktopRoutes({
       participantRoutes: participantDesktopRoutes({ consent: deps.consent, legUrls }),
+  app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey }));
       tickets: deps.tickets,
       tokens: deps.tokens,
       bus: deps.bus,
@@ -215,6 +230,9 @@ export function createApp(deps: AppDeps): Express {
       tickets: deps.tickets,
       participatingIn: (technicianId) => deps.participants.participatingIn(technicianId),
       // A stream lives only while its web session does and the account is active.
+  if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
+  app.use('/api/v1/teams', teamRoutes({ teams: deps.teams }));
+  app.use('/api/v1/topics', topicRoutes({ topics: deps.topics }));
       stillAllowed: async (technicianId, credential) => {
         if ('apiTokenId' in credential) return deps.apiTokens.stillAllowed(credential.apiTokenId, 'tickets:read');
         const { sessionId } = credential;

@@ -38,6 +38,8 @@ const envSchema = z.object({
   SUPERVISOR_WATCH: z.enum(['ask', 'notify']).default('ask'),
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
+  WAIT_CHECK_MS: intFrom(200, 600_000).default(5_000),
+  WAIT_CHECK_BATCH: intFrom(1, 10_000).default(200),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
   LOGIN_ACCOUNT_MAX_FAILURES: intFrom(1, 10_000).default(20),
   LOGIN_ACCOUNT_MAX_DELAY_MS: intFrom(1_000, 24 * 3_600_000).default(5 * 60_000),
@@ -109,6 +111,8 @@ export interface Config {
   supervisorWatch: 'ask' | 'notify';
   /**
    * Failed logins: per account and address (maxFailures, lockoutMs), per address
+  /** WAIT_CHECK_MS, WAIT_CHECK_BATCH: how often the check for requests past their topic's target runs, and the most one round marks (issue 29). */
+  waitCheck: { everyMs: number; batch: number };
    * per minute (ratePerMinute), and per account from every address together
    * (accountMaxFailures, then a delay growing up to accountMaxDelayMs).
    */
@@ -241,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     requireTwoFactor: e.REQUIRE_2FA,
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
+    waitCheck: { everyMs: e.WAIT_CHECK_MS, batch: e.WAIT_CHECK_BATCH },
     messageRatePerMinute: e.MESSAGE_RATE_PER_MINUTE,
     apiTokenRatePerMinute: e.API_TOKEN_RATE_PER_MINUTE,
     files: {

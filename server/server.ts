@@ -50,6 +50,13 @@ import { BackgroundWork } from './events/background.ts';
 
 export interface RunningServer {
   url: string;
+import { createWebhookService } from './webhooks/service.ts';
+import { startWebhookWorker } from './webhooks/worker.ts';
+import { webhookSecrets } from './webhooks/signing.ts';
+import { setWebhookLimits } from './webhooks/outbox.ts';
+import { createTeamService } from './teams/service.ts';
+import { createTopicService } from './topics/service.ts';
+import { markWaitingTooLong, startWaitingCheck } from './tickets/waiting.ts';
   db: Knex;
   /** The embedded repeater, or null when the repeater runs as its own process (REPEATER_PUBLIC_URL). */
   repeater: Repeater | null;
@@ -64,6 +71,10 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
+  /** METRICS_BIND's port (null: not set). */
+  metricsPort: number | null;
+  /** One round of the check for requests past their topic's target, now (also on a timer: WAIT_CHECK_MS); returns how many this server marked. */
+  checkWaiting(): Promise<number>;
 }
 
 export async function startServer(config: Readonly<Config>, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
@@ -114,6 +125,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         await tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled');
       });
     },
+  const teams = createTeamService({ db, clock });
+  const topics = createTopicService({ db, clock });
     { localOnly: true },
   );
   const firstAdmin = await technicians.ensureFirstAdmin(config.adminPassword);
@@ -250,6 +263,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         remote.close();
         await endAllSse(app);
         httpServer.closeAllConnections();
+  // Requests past their topic's target wait, marked once for the deployment (issue 29).
+  const waitCheck = startWaitingCheck({ db, clock, bus, logger, ...config.waitCheck });
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await events.close();
         await bus.close();
@@ -262,12 +277,14 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
 const NOVNC_VERSION = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 async function storedSessionSecret(db: Knex): Promise<string> {
+    checkWaiting: () => markWaitingTooLong({ db, clock, bus, batch: config.waitCheck.batch }),
   const read = async () => ((await db('settings').where({ name: 'session_secret' }).first()) as { value: string } | undefined)?.value;
   const stored = await read();
   if (stored) return stored;
   // Several servers starting at once: the first one's secret wins, every one reads it back.
   await db('settings').insert({ name: 'session_secret', value: randomToken(48) }).onConflict('name').ignore();
   const secret = await read();
+        waitCheck.stop();
   if (!secret) throw new Error('the session secret could not be stored in the settings table');
   return secret;
 }

@@ -96,4 +96,14 @@ export const enAudit = {
   'audit.loginWhy.other': 'refused',
 } as const;
 
+  // Teams and topics (issue 29).
+  'audit.do.team.created': 'created the team {name}.',
+  'audit.do.team.updated': 'changed the team {name} (its name or members).',
+  'audit.do.team.deleted': 'removed the team {name}: its topics and waiting requests went to everyone\'s queue.',
+  'audit.do.topic.created': 'created the topic {name}.',
+  'audit.do.topic.updated': 'changed the topic {name}.',
+  'audit.do.ticket.moved': 'moved the request from {fromTeam} to {toTeam}: {note}',
+  'audit.do.ticket.waiting_too_long': 'found the request still waiting after {waited}, past its target of {target}.',
+  'audit.everyoneQueue': 'everyone\'s queue',
+  'actor.name.wait-check': 'the waiting-time check',
 export type AuditKey = keyof typeof enAudit;

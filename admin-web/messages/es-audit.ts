@@ -96,3 +96,13 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.loginWhy.code': 'código de dos pasos incorrecto',
   'audit.loginWhy.other': 'rechazado',
 };
+  // Equipos y temas (issue 29).
+  'audit.do.team.created': 'creó el equipo {name}.',
+  'audit.do.team.updated': 'modificó el equipo {name} (su nombre o sus miembros).',
+  'audit.do.team.deleted': 'eliminó el equipo {name}: sus temas y solicitudes en espera pasaron a la cola de todos.',
+  'audit.do.topic.created': 'creó el tema {name}.',
+  'audit.do.topic.updated': 'modificó el tema {name}.',
+  'audit.do.ticket.moved': 'pasó la solicitud de {fromTeam} a {toTeam}: {note}',
+  'audit.do.ticket.waiting_too_long': 'vio que la solicitud seguía esperando tras {waited}, más que su objetivo de {target}.',
+  'audit.everyoneQueue': 'la cola de todos',
+  'actor.name.wait-check': 'el control de tiempos de espera',

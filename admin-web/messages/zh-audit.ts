@@ -96,3 +96,13 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.loginWhy.code': '两步验证码错误',
   'audit.loginWhy.other': '被拒绝',
 };
+  // 团队与主题（issue 29）。
+  'audit.do.team.created': '创建了团队 {name}。',
+  'audit.do.team.updated': '修改了团队 {name}（名称或成员）。',
+  'audit.do.team.deleted': '删除了团队 {name}：其主题和等待中的请求转入所有人的队列。',
+  'audit.do.topic.created': '创建了主题 {name}。',
+  'audit.do.topic.updated': '修改了主题 {name}。',
+  'audit.do.ticket.moved': '将请求从 {fromTeam} 转到 {toTeam}：{note}',
+  'audit.do.ticket.waiting_too_long': '发现请求已等待 {waited}，超过目标 {target}。',
+  'audit.everyoneQueue': '所有人的队列',
+  'actor.name.wait-check': '等待时间检查',

@@ -1,5 +1,6 @@
 // The technicians' live stream: queue and ticket changes, desktop readiness
-// and session ends. A technician receives the queue and what concerns the
+// and session ends. A technician receives their teams' queues and everyone's
+// (issue 29: another team's requests are not sent) and what concerns the
 // tickets they hold; an administrator receives everything. A reconnecting
 // client resumes after its Last-Event-ID (server/events/resume.ts).
 import { Router } from 'express';
@@ -37,10 +38,16 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
     );
     // A stream opened with an API token closes as soon as the token is revoked, on any server.
     if ('apiTokenId' in credential) channel.onClose(bus.subscribe('api-token.revoked', (e) => e.tokenId === credential.apiTokenId && channel.end()));
+    // The teams whose queues this stream carries (issue 29; null: an administrator, every queue), read again at each check.
+    let myTeams = await tickets.streamTeams(me);
     const recheck = setInterval(() => {
       stillAllowed(me.id, credential).then(
         (ok) => ok || channel.end(),
         () => undefined, // the database is away: keep the stream, check again next time
+      );
+      tickets.streamTeams(me).then(
+        (teams) => (myTeams = teams),
+        () => undefined, // the database is away: keep the teams read last
       );
     }, recheckMs);
     recheck.unref();
@@ -48,6 +55,10 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
     // Tickets this technician takes part in without holding them, kept in step by the participant events.
     const joined = new Set(await (participatingIn?.(me.id) ?? Promise.resolve([])));
     const concernsMe = (technicianId: number | null, ticketId?: number): boolean => me.role === 'admin' || technicianId === me.id || (ticketId !== undefined && joined.has(ticketId));
+    // Another team's requests are not sent at all (issue 29): a request with no team is everyone's.
+    const inMyQueues = (teamId: number | null | undefined): boolean => myTeams === null || teamId === null || teamId === undefined || myTeams.has(teamId);
+    // Other teams' waiting requests (read now, then kept by the events): their chat is not sent either.
+    const othersQueued = new Set(myTeams === null ? [] : await tickets.otherTeamsQueued(me));
     // Subscribe first, then replay or read the snapshot: what happens meanwhile
     // follows it (a change may arrive twice after a snapshot, never not at all).
     // A client that leaves meanwhile takes its subscriptions with it.
@@ -59,8 +70,13 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
       on: {
         'ticket.changed': (e, id) => {
           const wasOrIsQueued = e.ticket.status === 'requested' || e.previousStatus === 'requested' || e.previousStatus === null;
+          // A request moved between teams leaves the old team's queue and enters the new one's: both hear of it.
+          const team = e.ticket.routing?.team?.id ?? null;
+          const mine = inMyQueues(team) || (e.previousTeamId !== undefined && inMyQueues(e.previousTeamId));
+          if (e.ticket.status === 'requested' && !inMyQueues(team)) othersQueued.add(e.ticket.id);
+          else othersQueued.delete(e.ticket.id);
           // The technician who held it before hears of it too (a hand-over, a promotion).
-          if (wasOrIsQueued || concernsMe(e.ticket.technician?.id ?? null) || (e.previousTechnicianId !== null && e.previousTechnicianId === me.id)) channel.send('ticket', e, id);
+          if ((wasOrIsQueued && mine) || concernsMe(e.ticket.technician?.id ?? null) || (e.previousTechnicianId !== null && e.previousTechnicianId === me.id)) channel.send('ticket', e, id);
         },
         // Participants (issue 26): to the technicians concerned — holder, participants, invitee — and administrators.
         'ticket.participant': ({ desktop: _user, ...e }, id) => {
@@ -72,12 +88,12 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
         },
         'ticket.desktop': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('desktop', e, id),
         'session.ended': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('session', e, id),
-        'ticket.message': (e, id) => (e.queued || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
+        'ticket.message': (e, id) => ((e.queued && !othersQueued.has(e.ticketId)) || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
         'ticket.file': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('file', e, id),
       },
       reset: (reason) => channel.send('reset', { reason }, null),
       snapshot: async (id) => {
-        const [queue, mine] = await Promise.all([tickets.queue(), tickets.activeFor(me.id)]);
+        const [queue, mine] = await Promise.all([tickets.queue(me, me.role === 'admin' ? 'all' : 'mine'), tickets.activeFor(me.id)]);
         channel.send('snapshot', { queue, mine }, id);
       },
     });

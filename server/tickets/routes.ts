@@ -11,7 +11,8 @@ import { validate } from '../http/validate.ts';
 import { neverCached } from '../http/never-cached.ts';
 import type { PairingTokenService } from '../tokens/service.ts';
 import { channelKey } from '../../protocol/participants.ts';
-import { historyQuerySchema, resolveSchema, ticketParams } from './schema.ts';
+import { historyQuerySchema, queueQuerySchema, resolveSchema, ticketParams } from './schema.ts';
+import { moveSchema } from '../teams/schema.ts';
 import type { TicketService } from './service.ts';
 import { messageBodySchema, type ChatService } from '../chat/service.ts';
 import { uploadQuerySchema, type FileService } from '../files/service.ts';
@@ -40,6 +41,8 @@ const upload = validate({ params: ticketParams, query: uploadQuerySchema });
 const fileById = validate({ params: ticketParams.extend({ fileId: z.string().min(1).max(64) }) });
 const readMark = validate({ params: ticketParams, body: z.object({ lastReadId: z.number().int().nonnegative() }).describe('read mark') });
 const resolve = validate({ params: ticketParams, body: resolveSchema.describe('resolution') });
+const queueQuery = validate({ query: queueQuerySchema.describe('queue') });
+const move = validate({ params: ticketParams, body: moveSchema.describe('move') });
 
 export function ticketRoutes(deps: TicketRoutesDeps): Router {
   const { tickets, tokens } = deps;
@@ -47,8 +50,8 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
   router.use(requireTechnician);
   const idOf = (req: import('express').Request) => byId.input(req).params.id;
 
-  router.get('/queue', async (_req, res) => {
-    res.json({ tickets: await tickets.queue() });
+  router.get('/queue', queueQuery, async (req, res) => {
+    res.json({ tickets: await tickets.queue(technicianOf(req), queueQuery.input(req).query.team) });
   });
 
   router.get('/mine', async (req, res) => {
@@ -106,6 +109,12 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
 
   router.post('/:id/accept', byId, async (req, res) => {
     res.json({ ticket: await tickets.accept(idOf(req), technicianContext(req)) });
+  });
+
+  // To another team's queue with a note (issue 29).
+  router.post('/:id/move', move, async (req, res) => {
+    const { params, body } = move.input(req);
+    res.json({ ticket: await tickets.moveToTeam(params.id, body.teamId, body.note, technicianOf(req), technicianContext(req)) });
   });
 
   router.post('/:id/release', byId, async (req, res) => {

@@ -16,6 +16,8 @@ export const createHelpRequestSchema = z.object({
     .trim()
     .min(1, 'describe the problem (it is required)')
     .max(4000, 'must be at most 4000 characters'),
+  /** What the request is about (GET /api/v1/topics, issue 29): routes it to its topic's team; none: everyone's queue. */
+  topicId: z.number({ error: 'must be the id of a topic' }).int('must be the id of a topic').positive('must be the id of a topic').max(2 ** 31 - 1).optional(),
 });
 export type HelpRequestInput = z.output<typeof createHelpRequestSchema>;
 
@@ -84,4 +86,9 @@ export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 
 export const statsQuerySchema = z.object({
   days: z.coerce.number().int().min(1).max(366).default(30),
+});
+
+/** Which queue to read (issue 29): a team's id, `mine` (my teams' and everyone's), `all` (administrators: every queue). */
+export const queueQuerySchema = z.object({
+  team: z.union([z.enum(['mine', 'all']), z.coerce.number().int().positive().max(2 ** 31 - 1)]).optional(),
 });

@@ -1,8 +1,9 @@
-// Help requests (tickets): creation by the desktop client, and every move of
-// the state machine through one transition() (./transition.ts) that locks the
-// row, rejects illegal moves with 409, and writes the audit event and the live
-// event in the same transaction.
-import { matchesHash, randomToken, sha256 } from '../../lib/crypto.ts';
+// Help requests (tickets): every move of the state machine through one
+// transition() (./transition.ts) that locks the row, rejects illegal moves
+// with 409, and writes the audit event and the live event in the same
+// transaction. Creation, the queues by team and moves between teams are
+// ./queue.ts's (issue 29).
+import { matchesHash } from '../../lib/crypto.ts';
 import type { Knex } from 'knex';
 import { AppError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
@@ -10,18 +11,16 @@ import type { EventBus } from '../events/event-bus.ts';
 import type { HelpRequestView } from '../../protocol/desktop-api.ts';
 import type { TicketView } from '../../protocol/events.ts';
 import type { ActorContext } from '../audit/actor.ts';
-import { insertAuditEvent } from '../audit/store.ts';
 import { activeStatuses } from './state-machine.ts';
 import { createTransition } from './transition.ts';
 import { declineStore, type DeclineRow } from './declines.ts';
-import type { HelpRequestInput } from './schema.ts';
 import type { AuditEvent } from '../audit/store.ts';
 import type { AuditService } from '../audit/service.ts';
 import { remoteSessionStore, type RemoteSession } from '../remote-sessions/store.ts';
 import type { RecordingService, RecordingSummary } from '../recordings/service.ts';
 import { ticketStore, type TicketRow } from './store.ts';
-import { applyTicketChange } from '../stats/rollups.ts';
 import { ticketReads } from './reads.ts';
+import { ticketQueue } from './queue.ts';
 import { helpRequestViewOf } from '../participants/consent.ts';
 import { mayReadTicket, participantStore } from '../participants/store.ts';
 
@@ -80,6 +79,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
   }
 
   const transition = createTransition({ db, clock, bus, maxActiveTicketsPerTech });
+  // The queue and its routing by team (issue 29): creation, the queues a viewer sees, moves between teams.
+  const queue = ticketQueue({ db, clock, bus, recordSessions });
 
   /** How long until a declined technician may offer again on the ticket: Infinity when the user said never, ≤ 0 when they may now. */
   const offerAgainIn = (declined: DeclineRow): number =>
@@ -100,6 +101,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
   async function viewable(id: number, viewer: Viewer): Promise<TicketView> {
     const ticket = await get(id);
     // A technician the user allowed into its session sees it too (issue 26): not one merely invited, refused or stopped.
+    // A waiting request of another team's queue is theirs (issue 29).
+    if (ticket.status === 'requested' && !(await queue.mayServe(viewer, ticket.routing?.team?.id ?? null))) throw new AppError('FORBIDDEN', `Request ${ticket.id} is in another team's queue`);
     if (!canView(ticket, viewer) && !(await participantStore.forTicket(db, id)).some((r) => r.technicianId === viewer.id && mayReadTicket(r))) throw new AppError('FORBIDDEN', `Ticket ${ticket.id} is held by another technician`);
     return ticket;
   }
@@ -110,43 +113,6 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
     /** The desktop client's view of a ticket with everyone on it. */
     helpView: (ticket: TicketView): Promise<HelpRequestView> => helpRequestViewOf(db, ticket, toHelpRequestView),
-
-    async create(data: HelpRequestInput, remoteAddress: string): Promise<{ ticket: TicketView; clientSecret: string }> {
-      const clientSecret = randomToken();
-      const now = clock.now();
-      const context: ActorContext = { actor: { type: 'requester', name: data.requesterName }, remoteAddress };
-      const ticket = await db.transaction(async (trx) => {
-        const newId = await ticketStore.insert(trx, {
-          status: 'requested',
-          requester_name: data.requesterName,
-          username: data.username,
-          hostname: data.hostname,
-          os: data.os,
-          description: data.description,
-          client_secret_hash: sha256(clientSecret),
-          requester_address: remoteAddress.slice(0, 64),
-          technician_id: null,
-          view_only: false,
-          recorded: recordSessions,
-          resolution: null,
-          end_reason: null,
-          created_at: now,
-          updated_at: now,
-          accepted_at: null,
-          approved_at: null,
-          started_at: null,
-          ended_at: null,
-          resolved_at: null,
-        });
-        await applyTicketChange(trx, null, { created_at: now, technician_id: null, accepted_at: null, resolved_at: null });
-        await insertAuditEvent(trx, now, context, 'ticket.created', { ticketId: newId }, { hostname: data.hostname, os: data.os, recorded: recordSessions });
-        const view = await ticketStore.view(trx, newId);
-        if (!view) throw new AppError('TICKET_NOT_FOUND', `No ticket with id ${newId}`);
-        await bus.record(trx, 'ticket.changed', { ticket: view, action: 'created', previousStatus: null, previousTechnicianId: null });
-        return view;
-      });
-      return { ticket, clientSecret };
-    },
 
     /** Checks a desktop client's bearer secret for one ticket; unknown ticket and wrong secret look the same. */
     async authenticateClient(id: number, secret: string | null): Promise<TicketView> {
@@ -162,6 +128,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       transition(id, 'accept', context, {
         check: async (row, trx) => {
           if (context.actor.type !== 'technician') return;
+          // A request waits in its team's queue: only its members (and administrators) take it (issue 29).
+          if (!(await queue.mayServe({ id: context.actor.id, role: context.actor.role }, row.team_id ?? null, trx))) throw new AppError('FORBIDDEN', `Request ${id} is in another team's queue`);
           const declined = await declineStore.find(trx, id, context.actor.id);
           if (!declined) return;
           const waitMs = offerAgainIn(declined);
@@ -272,7 +240,6 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
       return expired;
     },
 
-    queue: () => ticketStore.listByStatus(db, ['requested']),
     activeFor: (technicianId: number) => ticketStore.listByStatus(db, activeStatuses, technicianId),
     /** A technician's tickets whose session is over and that wait for a resolution. */
     toResolveFor: (technicianId: number) => ticketStore.listByStatus(db, ['ended'], technicianId),
@@ -291,6 +258,8 @@ export function createTicketService({ db, clock, bus, maxActiveTicketsPerTech, t
 
     // The history, its CSV, the statistics and the dashboard strip.
     ...ticketReads(db, clock),
+    // Creation, the queues by team, moves between teams.
+    ...queue,
   };
 }
 

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { countRows } from '../db/database.ts';
 import type { TicketView } from '../../protocol/events.ts';
+import type { TicketRouting } from '../../protocol/teams.ts';
 import type { TicketStatus } from './state-machine.ts';
 import type { HistoryQuery } from './schema.ts';
 import { history } from '../history/history-store.ts';
@@ -32,9 +33,22 @@ export interface TicketRow {
   started_at: number | null;
   ended_at: number | null;
   resolved_at: number | null;
+  /** Issue 29: its topic, the team whose queue holds it, its target wait, when it is due and when it was found waiting too long. */
+  topic_id?: number | null;
+  team_id?: number | null;
+  wait_target_ms?: number | null;
+  wait_due_at?: number | null;
+  waiting_too_long_at?: number | null;
 }
 
-export type JoinedTicketRow = TicketRow & { technician_display_name: string | null };
+/** Which queues a read covers: some teams', and everyone's (requests with no team). */
+export interface QueueScope {
+  teams: readonly number[];
+  everyone: boolean;
+}
+
+export type JoinedTicketRow = TicketRow & { technician_display_name: string | null } & Partial<RoutingNames>;
+type RoutingNames = { team_name: string | null; topic_name_en: string | null; topic_name_es: string | null; topic_name_zh: string | null };
 type JoinedRow = JoinedTicketRow;
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
@@ -61,6 +75,19 @@ export function toTicketView(row: JoinedRow): TicketView {
     startedAt: num(row.started_at),
     endedAt: num(row.ended_at),
     resolvedAt: num(row.resolved_at),
+    routing: routingOf(row),
+  };
+}
+
+function routingOf(row: JoinedRow): TicketRouting {
+  const topicId = row.topic_id ?? null;
+  const teamId = row.team_id ?? null;
+  return {
+    topic: topicId === null ? null : { id: Number(topicId), names: { en: row.topic_name_en ?? '', es: row.topic_name_es ?? '', zh: row.topic_name_zh ?? '' } },
+    team: teamId === null ? null : { id: Number(teamId), name: row.team_name ?? '' },
+    waitTargetMs: num(row.wait_target_ms ?? null),
+    waitDueAt: num(row.wait_due_at ?? null),
+    waitingTooLongAt: num(row.waiting_too_long_at ?? null),
   };
 }
 
@@ -72,7 +99,9 @@ export function joinedTickets(db: Knex) {
 function joined(db: Knex) {
   return db<JoinedRow>('tickets')
     .leftJoin('technicians', 'technicians.id', 'tickets.technician_id')
-    .select('tickets.*', 'technicians.display_name as technician_display_name');
+    .leftJoin('teams', 'teams.id', 'tickets.team_id')
+    .leftJoin('topics', 'topics.id', 'tickets.topic_id')
+    .select('tickets.*', 'technicians.display_name as technician_display_name', 'teams.name as team_name', 'topics.name_en as topic_name_en', 'topics.name_es as topic_name_es', 'topics.name_zh as topic_name_zh');
 }
 
 export const ticketStore = {
@@ -100,9 +129,17 @@ export const ticketStore = {
     return countRows(db('tickets').where('technician_id', technicianId).whereIn('status', statuses));
   },
 
-  async listByStatus(db: Knex, statuses: readonly TicketStatus[], technicianId?: number): Promise<TicketView[]> {
+  /** `scope` (issue 29): only these teams' queues, and everyone's (no team) when `everyone`; absent: every queue. */
+  async listByStatus(db: Knex, statuses: readonly TicketStatus[], technicianId?: number, scope?: QueueScope): Promise<TicketView[]> {
     const q = joined(db).whereIn('tickets.status', statuses).orderBy('tickets.created_at', 'asc').limit(500);
     if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
+    if (scope) {
+      q.where((w) => {
+        if (scope.teams.length) w.whereIn('tickets.team_id', scope.teams);
+        if (scope.everyone) w.orWhereNull('tickets.team_id');
+        if (!scope.teams.length && !scope.everyone) w.whereRaw('1 = 0');
+      });
+    }
     return (await q).map(toTicketView);
   },
 
