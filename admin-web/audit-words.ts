@@ -96,6 +96,7 @@ const loginReasons: Record<string, MessageKey> = {
   local_login_off: 'audit.loginWhy.local_login_off',
   not_in_group: 'audit.loginWhy.not_in_group',
   directory_down: 'audit.loginWhy.directory_down',
+  code_reused: 'audit.loginWhy.code_reused',
   provider_down: 'audit.loginWhy.provider_down',
   sso_refused: 'audit.loginWhy.sso_refused',
   username_taken: 'audit.loginWhy.username_taken',

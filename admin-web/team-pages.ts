@@ -37,6 +37,7 @@ const editForm = validate({
     .describe('technician change'),
 });
 const passwordForm = validate({ body: changePasswordSchema.describe('password change') });
+const renewForm = validate({ body: z.object({ confirm: z.string().min(1).max(200) }).describe('password or code') });
 const languageForm = validate({ body: z.object({ language: z.enum(['', ...languages]).default('') }).describe('language') });
 const auditQuery = validate({ query: auditFilterSchema });
 
@@ -106,6 +107,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     }
     const recoveryCodes = req.session.recoveryCodesOnce ?? null;
     delete req.session.recoveryCodesOnce;
+    res.locals.recoveryLeft = technician.twoFactor.enabled ? await technicians.recoveryCodesLeft(technician.id) : null;
     res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes, tokenScopes: scopesOfRole[technician.role] });
   });
 
@@ -130,6 +132,13 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     req.session.recoveryCodesOnce = recoveryCodes;
     return { redirect: '/profile#twofa', ok: t('twofa.turnedOn') };
   }, () => '/profile#twofa'));
+
+  // New recovery codes (issue 31): the password or a current code confirms; shown once, like the first ones.
+  router.post('/profile/2fa/recovery-codes', formAction(async (req, _res, t, { body: { confirm } }) => {
+    const { recoveryCodes } = await technicians.renewRecoveryCodes(technicianOf(req).id, confirm, technicianContext(req));
+    req.session.recoveryCodesOnce = recoveryCodes;
+    return { redirect: '/profile#twofa', ok: t('twofa.renewed') };
+  }, () => '/profile#twofa', renewForm));
 
   router.post('/profile/2fa/disable', formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;

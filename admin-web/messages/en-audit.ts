@@ -86,6 +86,7 @@ export const enAudit = {
   'audit.do.technician.2fa_enabled': 'turned on two-factor login for {technician}.',
   'audit.do.technician.2fa_disabled': 'turned off two-factor login for {technician}.',
   'audit.do.technician.2fa_reset': 'reset the two-factor login of {technician}.',
+  'audit.do.technician.2fa_recovery_renewed': 'made new recovery codes for {technician} (the old ones no longer work).',
   'audit.do.unknown': 'recorded the event "{action}".',
   'audit.someone': 'someone',
   'audit.loginWhy.password': 'wrong password',
@@ -93,6 +94,7 @@ export const enAudit = {
   'audit.loginWhy.disabled': 'account disabled',
   'audit.loginWhy.locked': 'locked',
   'audit.loginWhy.code': 'wrong two-factor code',
+  'audit.loginWhy.code_reused': 'two-factor code already used',
   'audit.loginWhy.other': 'refused',
 } as const;
 

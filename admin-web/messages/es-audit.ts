@@ -87,6 +87,7 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.do.technician.2fa_enabled': 'activó el inicio de sesión en dos pasos de {technician}.',
   'audit.do.technician.2fa_disabled': 'desactivó el inicio de sesión en dos pasos de {technician}.',
   'audit.do.technician.2fa_reset': 'restableció el inicio de sesión en dos pasos de {technician}.',
+  'audit.do.technician.2fa_recovery_renewed': 'generó nuevos códigos de recuperación para {technician} (los anteriores ya no sirven).',
   'audit.do.unknown': 'registró el evento «{action}».',
   'audit.someone': 'alguien',
   'audit.loginWhy.password': 'contraseña incorrecta',
@@ -94,6 +95,7 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.loginWhy.disabled': 'cuenta desactivada',
   'audit.loginWhy.locked': 'bloqueado',
   'audit.loginWhy.code': 'código de dos pasos incorrecto',
+  'audit.loginWhy.code_reused': 'código de dos pasos ya usado',
   'audit.loginWhy.other': 'rechazado',
 };
   // Equipos y temas (issue 29).

@@ -87,6 +87,7 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.do.technician.2fa_enabled': '为 {technician} 开启了两步登录。',
   'audit.do.technician.2fa_disabled': '为 {technician} 关闭了两步登录。',
   'audit.do.technician.2fa_reset': '重置了 {technician} 的两步登录。',
+  'audit.do.technician.2fa_recovery_renewed': '为 {technician} 生成了新的恢复码（旧的恢复码不再有效）。',
   'audit.do.unknown': '记录了事件“{action}”。',
   'audit.someone': '某人',
   'audit.loginWhy.password': '密码错误',
@@ -94,6 +95,7 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.loginWhy.disabled': '账户已停用',
   'audit.loginWhy.locked': '已锁定',
   'audit.loginWhy.code': '两步验证码错误',
+  'audit.loginWhy.code_reused': '两步验证码已使用过',
   'audit.loginWhy.other': '被拒绝',
 };
   // 团队与主题（issue 29）。

@@ -148,11 +148,15 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
       const given = code.replace(/\s+/g, '');
       let ok = false;
       let via: 'totp' | 'recovery' = 'totp';
+      let reused = false;
       if (/^\d{6}$/.test(given)) {
         const epoch = Math.floor(clock.now() / 1000);
         const last = row.totp_last_step == null ? undefined : Number(row.totp_last_step);
-        const result = await verifyTotp({ secret: secrets.open(row.totp_secret), token: given, epoch, epochTolerance: TOTP_STEP_S, afterTimeStep: last });
+        const secret = secrets.open(row.totp_secret);
+        const result = await verifyTotp({ secret, token: given, epoch, epochTolerance: TOTP_STEP_S, afterTimeStep: last });
         ok = result.valid && (await takeTotpStep(row.id, Math.floor(epoch / TOTP_STEP_S) + result.delta));
+        // A right code already spent (this login's own, or another's) is told as used, not as wrong; it still counts as a failure.
+        if (!ok && (await verifyTotp({ secret, token: given, epoch, epochTolerance: TOTP_STEP_S })).valid) reused = true;
       } else if (/^[a-z0-9]{4}-?[a-z0-9]{4}$/i.test(given)) {
         via = 'recovery';
         const hash = sha256(given.toLowerCase().replace('-', ''));
@@ -160,7 +164,8 @@ export function createLogin(deps: { db: Knex; clock: Clock; hasher: PasswordHash
         ok = used === 1;
       }
       if (!ok) {
-        await throttle.recordFailure(row, remoteAddress, 'wrong_code');
+        await throttle.recordFailure(row, remoteAddress, reused ? 'code_reused' : 'wrong_code');
+        if (reused) throw new AppError('TOTP_CODE_USED', 'That code was already used: wait for the next code of your authenticator app (a new one every 30 s)');
         throw new AppError('LOGIN_FAILED', 'That code is not valid; use the current code of your authenticator app, or a recovery code');
       }
       return succeed(row, origin, via);

@@ -26,6 +26,25 @@ export interface TwoFactorDeps {
   revoke: (technicianId: number, reason: RevocationReason, by: ActorContext) => Promise<void>;
 }
 
+/** TOTP codes are counted in steps of this many seconds. */
+const TOTP_STEP_S = 30;
+/** Recovery codes made at a time. */
+const RECOVERY_CODES = 10;
+
+/** Ten fresh one-time codes, `abcd-ef12`. */
+function newRecoveryCodes(): string[] {
+  return Array.from({ length: RECOVERY_CODES }, () => {
+    const raw = randomHex(4);
+    return `${raw.slice(0, 4)}-${raw.slice(4)}`;
+  });
+}
+
+/** The account's recovery codes become `codes` (hashed): the old ones, used or not, are gone. */
+async function replaceRecoveryCodes(trx: Knex.Transaction, id: number, codes: string[]): Promise<void> {
+  await trx('recovery_codes').where({ technician_id: id }).delete();
+  await trx('recovery_codes').insert(codes.map((c) => ({ technician_id: id, code_hash: sha256(c.replace('-', '')), used_at: null })));
+}
+
 export function createTwoFactor({ db, clock, hasher, twoFactor, secrets, get, revoke }: TwoFactorDeps) {
   async function clear(id: number, by: ActorContext, action: string): Promise<void> {
     const now = clock.now();
@@ -64,15 +83,48 @@ export function createTwoFactor({ db, clock, hasher, twoFactor, secrets, get, re
       const result = await verifyTotp({ secret, token: code.replace(/\s+/g, ''), epoch, epochTolerance: 30 });
       if (!result.valid) throw new AppError('VALIDATION_FAILED', 'That code does not match: check the time on your phone and type the current code');
       const now = clock.now();
-      const recoveryCodes = Array.from({ length: 10 }, () => {
-        const raw = randomHex(4);
-        return `${raw.slice(0, 4)}-${raw.slice(4)}`;
-      });
+      const recoveryCodes = newRecoveryCodes();
       await db.transaction(async (trx) => {
         await store.update(trx, id, { totp_secret: secrets.seal(secret), totp_enabled_at: now, totp_last_step: Math.floor(epoch / 30) + result.delta, updated_at: now });
-        await trx('recovery_codes').where({ technician_id: id }).delete();
-        await trx('recovery_codes').insert(recoveryCodes.map((c) => ({ technician_id: id, code_hash: sha256(c.replace('-', '')), used_at: null })));
+        await replaceRecoveryCodes(trx, id, recoveryCodes);
         await insertAuditEvent(trx, now, by, 'technician.2fa_enabled', { technicianId: id });
+      });
+      return { recoveryCodes };
+    },
+
+    /** How many of the account's recovery codes are still unused. */
+    async recoveryCodesLeft(id: number): Promise<number> {
+      const row = (await db('recovery_codes').where({ technician_id: id }).whereNull('used_at').count({ n: '*' }).first()) as { n: number | string } | undefined;
+      return Number(row?.n ?? 0);
+    },
+
+    /**
+     * New recovery codes, shown once: confirmed by the password or a current
+     * code (spent by it, like a login's); the old codes stop working in the
+     * same transaction, which the audit row joins.
+     */
+    async renewRecoveryCodes(id: number, confirm: string, by: ActorContext): Promise<{ recoveryCodes: string[] }> {
+      const row = await store.byId(db, id);
+      if (!row || row.totp_enabled_at == null || !row.totp_secret) throw new AppError('VALIDATION_FAILED', 'Two-factor login is off: there are no recovery codes to renew');
+      const given = confirm.replace(/\s+/g, '');
+      let step: number | null = null;
+      if (/^\d{6}$/.test(given)) {
+        const epoch = Math.floor(clock.now() / 1000);
+        const last = row.totp_last_step == null ? undefined : Number(row.totp_last_step);
+        const result = await verifyTotp({ secret: secrets.open(row.totp_secret), token: given, epoch, epochTolerance: TOTP_STEP_S, afterTimeStep: last });
+        if (result.valid) step = Math.floor(epoch / TOTP_STEP_S) + result.delta;
+      }
+      if (step === null && !(await hasher.verify(row.password_hash, confirm))) throw new AppError('LOGIN_FAILED', 'The current password or code is not correct');
+      const now = clock.now();
+      const recoveryCodes = newRecoveryCodes();
+      await db.transaction(async (trx) => {
+        if (step !== null) {
+          // The code is spent here: one conditional update, as at login, so it cannot serve twice.
+          const taken = await trx('technicians').where({ id }).andWhere((q) => void q.whereNull('totp_last_step').orWhere('totp_last_step', '<', step)).update({ totp_last_step: step });
+          if (taken !== 1) throw new AppError('TOTP_CODE_USED', 'That code was already used: wait for the next code of your authenticator app (a new one every 30 s)');
+        }
+        await replaceRecoveryCodes(trx, id, recoveryCodes);
+        await insertAuditEvent(trx, now, by, 'technician.2fa_recovery_renewed', { technicianId: id }, { confirmedWith: step === null ? 'password' : 'code' });
       });
       return { recoveryCodes };
     },
