@@ -14,6 +14,7 @@ import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helper
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { Translate } from '../admin-web/messages/index.ts';
 import type { ParticipantView } from '../protocol/participants.ts';
+import { specialKeys } from './special-keys.ts';
 
 export interface TechViewerDeps {
   tickets: TicketService;
@@ -34,7 +35,7 @@ export function techViewerPages({ tickets, chat, participants }: TechViewerDeps)
     const holder = ticket.technician?.id === req.user!.id;
     if (!holder && !(await takesPart(id, req.user!))) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
     const messages = await chat.list(ticket.id);
-    res.render('tech', { ticket, holder, messages, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
+    res.render('tech', { ticket, holder, messages, specialKeys, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
   /** Whether the technician has (or had) a participant row on the ticket: the page then tells them where they stand. */
   async function takesPart(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<boolean> {

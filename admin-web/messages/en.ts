@@ -7,6 +7,7 @@ import { enTokens } from './en-tokens.ts';
 import { enIdentity } from './en-identity.ts';
 import { enScripts } from './en-scripts.ts';
 import { enParticipants } from './en-participants.ts';
+import { enViewer } from './en-viewer.ts';
 
 export const en = {
   'app.name': 'Helpdesk',
@@ -299,6 +300,7 @@ export const en = {
   ...enIdentity,
   ...enScripts,
   ...enParticipants,
+  ...enViewer,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -5,6 +5,7 @@ import { esTokens } from './es-tokens.ts';
 import { esIdentity } from './es-identity.ts';
 import { esScripts } from './es-scripts.ts';
 import { esParticipants } from './es-participants.ts';
+import { esViewer } from './es-viewer.ts';
 
 export const es: Catalogue = {
   'app.name': 'Mesa de ayuda',
@@ -297,4 +298,5 @@ export const es: Catalogue = {
   ...esIdentity,
   ...esScripts,
   ...esParticipants,
+  ...esViewer,
 };

@@ -5,6 +5,7 @@ import { zhTokens } from './zh-tokens.ts';
 import { zhIdentity } from './zh-identity.ts';
 import { zhScripts } from './zh-scripts.ts';
 import { zhParticipants } from './zh-participants.ts';
+import { zhViewer } from './zh-viewer.ts';
 
 export const zh: Catalogue = {
   'app.name': '服务台',
@@ -297,4 +298,5 @@ export const zh: Catalogue = {
   ...zhIdentity,
   ...zhScripts,
   ...zhParticipants,
+  ...zhViewer,
 };

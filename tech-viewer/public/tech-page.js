@@ -8,6 +8,7 @@ import { t, reasonText } from '/assets/i18n.js';
 import { ask } from '/assets/ui.js';
 import { events } from '/assets/events.js';
 import { panel } from '/assets/participants.js';
+import { drawer, keysMenu, phoneKeyboard, toolbarShortcut, zoomStage } from './touch-controls.js';
 
 const body = document.body;
 const ticketId = Number(body.dataset.ticketId);
@@ -28,7 +29,9 @@ const buttons = {
   resolve: $('btn-resolve'),
   queue: $('btn-queue'),
   clip: $('btn-clip'),
+  keyboard: $('btn-keyboard'),
 };
+const stage = zoomStage(screen, (text) => (stateEl.textContent = text));
 
 const CONNECTABLE = new Set(['approved', 'in_session']);
 let viewer = null;
@@ -73,12 +76,15 @@ function showState(state, text) {
   stateEl.textContent = text;
   const live = state === 'connected';
   const running = !over && state !== 'awaitingApproval';
-  for (const el of document.querySelectorAll('[data-live]')) el.hidden = !running;
+  // data-running, not data-live: chat.js marks its section data-live once its stream runs (the chat was hidden at the end).
+  for (const el of document.querySelectorAll('[data-running]')) el.hidden = !running;
   buttons.disconnect.hidden = !running || !(state === 'connected' || state === 'waiting' || state === 'connecting');
   buttons.reconnect.hidden = !running || (state !== 'ended' && state !== 'reconnecting');
   buttons.resolve.hidden = !(over && status === 'ended');
   buttons.queue.hidden = !over;
-  for (const b of [buttons.cad, buttons.clip]) b.disabled = !live || (viewer?.viewOnly ?? false);
+  for (const b of [buttons.cad, buttons.clip, buttons.keyboard, ...document.querySelectorAll('#keys-menu button')]) b.disabled = !live || (viewer?.viewOnly ?? false);
+  // Over: no recording runs here any more (the chat stays, to be read).
+  $('recording-badge')?.toggleAttribute('hidden', over || state === 'ended');
   // Only the holder ends the user's session; a participant leaves from the panel.
   if (!holder) buttons.end.hidden = true;
 }
@@ -149,8 +155,9 @@ async function connect() {
   viewOnlyNote.hidden = !minted.viewOnly;
   viewOnlyNote.textContent = minted.viewOnly ? t('js.viewer.viewOnly') : '';
   body.dataset.viewOnly = String(minted.viewOnly);
-  screen.replaceChildren();
-  viewer = new Viewer(screen, minted.url, { viewOnly: minted.viewOnly, closeIds });
+  stage.box.replaceChildren();
+  stage.reset();
+  viewer = new Viewer(stage.box, minted.url, { viewOnly: minted.viewOnly, closeIds });
   viewer.setQuality(Number($('quality').value));
   viewer.setCompression(Number($('compression').value));
   viewer.addEventListener('clipboard', (event) => {
@@ -235,18 +242,10 @@ $('compression').addEventListener('change', (e) => viewer?.setCompression(Number
 
 // Keyboard: inside the remote screen every key goes to the user's computer (Tab too).
 // Ctrl+Alt+Shift+F brings focus back to the toolbar; Tab onto the screen gives it back.
-window.addEventListener(
-  'keydown',
-  (event) => {
-    if (!(event.ctrlKey && event.altKey && event.shiftKey && event.code === 'KeyF')) return;
-    event.preventDefault();
-    event.stopImmediatePropagation();
-    const first = [...document.querySelectorAll('#toolbar button, #toolbar a')].find((b) => !b.hidden && !b.disabled);
-    first?.focus();
-    stateEl.dataset.focus = 'toolbar';
-  },
-  true,
-);
+toolbarShortcut($('toolbar'), () => (stateEl.dataset.focus = 'toolbar'));
+phoneKeyboard(buttons.keyboard, $('phone-keys'), () => viewer);
+keysMenu($('keys-menu'), () => viewer);
+drawer($('btn-drawer'), $('btn-drawer-close'), $('side'));
 screen.tabIndex = 0;
 screen.addEventListener('focus', () => {
   if (viewer && body.dataset.viewerState === 'connected') viewer.focus();

@@ -6,6 +6,7 @@
 //   state: { state: 'connecting' | 'waiting' | 'connected' | 'ended', reason?: string, code?: number }
 //   clipboard: { text: string } (the user copied text on their computer)
 import RFB from '/vendor/novnc/core/rfb.js';
+import keysyms from '/vendor/novnc/core/input/keysymdef.js';
 
 export class Viewer extends EventTarget {
   #ws;
@@ -34,6 +35,8 @@ export class Viewer extends EventTarget {
     this.#rfb.viewOnly = options.viewOnly;
     this.#rfb.scaleViewport = true;
     this.#rfb.focusOnClick = true;
+    // On a touch screen noVNC draws the remote cursor on a canvas of its own at the end of the body: a picture, not content.
+    for (const c of document.querySelectorAll('body > canvas')) c.setAttribute('aria-hidden', 'true');
     this.#rfb.addEventListener('connect', () => this.#emit({ state: 'connected' }));
     // Text the user copied on their computer (the VNC server's cut text).
     this.#rfb.addEventListener('clipboard', (e) => this.dispatchEvent(new CustomEvent('clipboard', { detail: { text: e.detail.text } })));
@@ -47,6 +50,18 @@ export class Viewer extends EventTarget {
 
   sendCtrlAltDel() {
     if (!this.#rfb.viewOnly) this.#rfb.sendCtrlAltDel();
+  }
+
+  /** Presses the keysyms in order and releases them in reverse (a chord such as Ctrl+Alt+Del, or one key). */
+  sendKeys(list) {
+    if (this.#rfb.viewOnly) return;
+    for (const k of list) this.#rfb.sendKey(k, null, true);
+    for (const k of [...list].reverse()) this.#rfb.sendKey(k, null, false);
+  }
+
+  /** Types text as key presses (a phone's keyboard gives text, not keys). */
+  typeText(text) {
+    for (const ch of text) this.sendKeys([ch === '\n' ? 0xff0d : keysyms.lookup(ch.codePointAt(0))]);
   }
 
   /** Puts text on the remote clipboard. */
