@@ -50,6 +50,8 @@ import type { LegUrlPolicy } from './http/base-url.ts';
 import type { ApiTokenService } from './api-tokens/service.ts';
 import { bearerAuthentication } from './api-tokens/bearer.ts';
 import { apiTokenRoutes } from './api-tokens/routes.ts';
+import type { WebhookService } from './webhooks/service.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
 import type { WebhookService } from './webhooks/service.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
@@ -86,6 +88,8 @@ export interface AppDeps {
   files: FileService;
   /** API tokens (Authorization: Bearer hd_… on the staff API). */
   apiTokens: ApiTokenService;
+  /** Webhooks (issue 28): administrators' endpoints and their delivery logs. */
+  webhooks?: WebhookService;
   /** Satisfaction (issue 29): the user's answer after a session, the technician's exit note. */
   /** GET /metrics on this port (METRICS_TOKEN set, no METRICS_BIND): server/metrics/. */
   metrics?: ((req: IncomingMessage, res: ServerResponse) => void) | null;
@@ -223,6 +227,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: (ticket, me) => deps.participants.viewerChannel(ticket, me), chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
   app.use('/api/v1/tickets', exitNoteRoutes({ surveys: deps.surveys }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
+  if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
   app.use(
     '/api/v1/events',
     eventRoutes({

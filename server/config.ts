@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { keyRingText, repeaterOptionsEnv, repeaterOptionsFrom, trustProxySetting } from '../repeater/config.ts';
 import type { RepeaterOptions } from '../repeater/contract.ts';
 import { identityEnv, identityOptionsFrom, identitySecretVars, type IdentityOptions } from './identity/config.ts';
+import { webhookEnv, webhookOptionsFrom, type WebhookOptions } from './webhooks/config.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -82,6 +83,7 @@ const envSchema = z.object({
   SECRETS_KEY: keyRingText('SECRETS_KEY').optional(),
   SECRETS_KEY_FILE: z.string().min(1).default('./data/keys/secrets.key'),
   ...identityEnv,
+  ...webhookEnv,
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -165,6 +167,8 @@ export interface Config {
   secrets: { keyRing: string | null; keyFile: string };
   /** Company sign-in: OpenID Connect providers, LDAP, LOCAL_LOGIN (server/identity/config.ts). */
   identity: IdentityOptions;
+  /** Webhooks (WEBHOOK_*, server/webhooks/config.ts). */
+  webhooks: WebhookOptions;
   /**
    * Where the repeater runs: embedded on the server's own port (default), or
    * external (its own process at publicUrl, linked to this server by secret).
@@ -213,6 +217,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   }
   const identity = identityOptionsFrom(e);
   problems.push(...identity.problems);
+  const webhooks = webhookOptionsFrom(e);
+  problems.push(...webhooks.problems);
   if (problems.length) throw new ConfigError(problems);
   const config: Config = {
     port: e.PORT,
@@ -264,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET, pollMs: e.EVENT_POLL_MS, replayMax: e.EVENT_REPLAY_MAX, keepMs: e.EVENT_KEEP_HOURS * 3_600_000, keepRows: e.EVENT_KEEP_MAX_ROWS },
     secrets: { keyRing: e.SECRETS_KEY ?? null, keyFile: e.SECRETS_KEY_FILE },
     identity: identity.options,
+    webhooks: webhooks.options,
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,
       publicUrl: e.REPEATER_PUBLIC_URL ? new URL(e.REPEATER_PUBLIC_URL).href.replace(/^http/, 'ws').replace(/\/+$/, '') : null,

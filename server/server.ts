@@ -47,6 +47,10 @@ import { createApiTokenService } from './api-tokens/service.ts';
 import { createFileService } from './files/service.ts';
 import { endAllSse } from './events/sse.ts';
 import { BackgroundWork } from './events/background.ts';
+import { createWebhookService } from './webhooks/service.ts';
+import { startWebhookWorker } from './webhooks/worker.ts';
+import { webhookSecrets } from './webhooks/signing.ts';
+import { setWebhookLimits } from './webhooks/outbox.ts';
 
 export interface RunningServer {
   url: string;
@@ -110,6 +114,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     keyRing: recordingKeyRing(config.repeater.recordingKey, logger),
   });
   const audit = createAuditService({ db });
+  // Webhooks (issue 28): deliveries are queued with the audit rows; this server's worker sends what it can lease.
+  setWebhookLimits(db, { maxPending: config.webhooks.maxPending });
+  const hookSecrets = webhookSecrets(secrets.ring);
+  const webhooks = createWebhookService({ db, clock, options: config.webhooks, secrets: hookSecrets });
   const apiTokens = createApiTokenService({ db, clock, ownerOf: (id) => technicians.get(id), onRevoked: (event) => bus.publish('api-token.revoked', event), localLogin: config.identity.localLogin });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
@@ -204,6 +212,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     apiTokens,
     participants,
     consent,
+    webhooks,
     surveys,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
@@ -221,6 +230,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const address = httpServer.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
+
+  const webhookWorker = startWebhookWorker({ db, clock, logger, options: config.webhooks, secrets: hookSecrets });
 
   const housekeepingEveryMs = Math.min(30_000, Math.max(1_000, Math.floor(config.ticketExpiryMs / 4)));
   const housekeeping = async (): Promise<boolean> => {
@@ -266,6 +277,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   // Requests past their topic's target wait, marked once for the deployment (issue 29).
   const waitCheck = startWaitingCheck({ db, clock, bus, logger, ...config.waitCheck });
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await webhookWorker.close();
         await events.close();
         await bus.close();
         await db.destroy();

@@ -1,6 +1,8 @@
 // Audit events: append-only rows, read back per ticket or filtered for admins.
 import type { Knex } from 'knex';
-import type { ActorContext } from './actor.ts';
+import { systemActor, type ActorContext } from './actor.ts';
+import { payloadOf } from '../webhooks/events.ts';
+import { enqueueWebhook } from '../webhooks/outbox.ts';
 
 export interface AuditEventRow {
   id: number;
@@ -51,6 +53,9 @@ export async function insertAuditEvent(
   detail?: Record<string, unknown>,
 ): Promise<void> {
   const { actor } = context;
+  // Webhooks (issue 28): an action that is a webhook event queues its deliveries with this row, in one transaction.
+  const payload = payloadOf({ at, action, actor: { type: actor.type, name: actor.name }, remoteAddress: context.remoteAddress, ticketId: refs.ticketId ?? null, technicianId: refs.technicianId ?? null, detail });
+  if (payload && !db.isTransaction) return db.transaction((trx) => insertAuditEvent(trx, at, context, action, refs, detail));
   await db('audit_events').insert({
     at,
     actor_type: actor.type,
@@ -63,6 +68,7 @@ export async function insertAuditEvent(
     detail: detail ? JSON.stringify(detail) : null,
     ...(actor.type === 'technician' && actor.via ? { api_token_id: actor.via.tokenId, api_token_name: actor.via.tokenName.slice(0, 80) } : {}),
   });
+  if (payload) await enqueueWebhook(db as Knex.Transaction, payload, at, { onOverflow: (trx, endpointId, url, when) => insertAuditEvent(trx, when, systemActor('webhooks'), 'webhook.overflowed', {}, { endpointId, url }) });
 }
 
 export async function listAuditEvents(db: Knex, filter: AuditQuery): Promise<AuditEvent[]> {
