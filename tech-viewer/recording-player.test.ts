@@ -9,7 +9,7 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, TEST_RECORDING_KEY, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { launchChromium, technicianPage } from '../test/browser.ts';
 import { parseKeyRing } from '../lib/sealed.ts';
-import { expectedAt, rectX, storeRecording, syntheticSession, writeV1, writeV2 } from './recording.test-helpers.ts';
+import { GREY, expectedAt, rectX, storeRecording, syntheticSession, writeV1, writeV2 } from './recording.test-helpers.ts';
 
 let h: Harness;
 let browser: Browser;
@@ -79,6 +79,25 @@ async function heapOf(cdp: CDPSession): Promise<string> {
 const seekPositions = (page: Page) => page.evaluate(() => (window as any).__player.seeksRun as number);
 
 describe('the recording player', () => {
+  it('shows the first frame on open, before Play, when the desktop painted after the handshake; a 1280×800 recording fits a 1280×900 window', async () => {
+    const screen = { width: 1280, height: 800 };
+    const { file } = writeV2(syntheticSession(6, { screen, firstFrameMs: 900 }));
+    const id = await storeRecording(h, file, { technicianId: ana.id, ticketId, durationMs: 6_000 });
+    const page = await technicianPage(browser, h.server.url, `/recordings/${id}`, 'ana', { width: 1280, height: 900 });
+    await page.waitForSelector('#player[data-ready="true"]', { timeout: 30_000 });
+    // Not played: the grey first picture is on the stage, and the clock waits at its time.
+    expect(await page.locator('#play').getAttribute('aria-pressed')).toBe('false');
+    await expect.poll(async () => JSON.stringify(await columns(page)), { timeout: 10_000 }).toBe(JSON.stringify(COLUMNS.map(() => GREY)));
+    expect(Number(await page.locator('#player').getAttribute('data-position'))).toBeGreaterThanOrEqual(900);
+    // The whole picture is in the window, scaled down: nothing to scroll to see it.
+    const box = (await page.locator('#screen canvas').boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y + box.height).toBeLessThanOrEqual(900);
+    expect(box.x + box.width).toBeLessThanOrEqual(1280);
+    expect(box.width / box.height).toBeCloseTo(1280 / 800, 1);
+    await page.context().close();
+  }, 60_000);
+
   it('a two-hour recording: the first frame, the end, and sampled times land on the right frame; a drag plays one seek', async () => {
     const seconds = 2 * 3600;
     const { file, blocks } = writeV2(syntheticSession(seconds));

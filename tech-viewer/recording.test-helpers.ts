@@ -167,11 +167,11 @@ function rawRect(x: number, y: number, w: number, h: number, rgb: readonly numbe
   return b;
 }
 
-function serverInit(): Buffer {
+function serverInit(screen = SCREEN): Buffer {
   const name = Buffer.from('synthetic');
   const b = Buffer.alloc(24 + name.length);
-  b.writeUInt16BE(SCREEN.width, 0);
-  b.writeUInt16BE(SCREEN.height, 2);
+  b.writeUInt16BE(screen.width, 0);
+  b.writeUInt16BE(screen.height, 2);
   b.set([32, 24, 0, 1], 4); // bpp, depth, big-endian, true colour
   b.writeUInt16BE(255, 8);
   b.writeUInt16BE(255, 10);
@@ -188,7 +188,8 @@ function serverInit(): Buffer {
  * (`colourOf`). The viewer sends a pointer event every 10 s and a key press
  * (down and up) every 60 s.
  */
-export function syntheticSession(seconds: number): Rec[] {
+export function syntheticSession(seconds: number, o: { screen?: { width: number; height: number }; firstFrameMs?: number } = {}): Rec[] {
+  const screen = o.screen ?? SCREEN;
   const setEncodings = Buffer.from([2, 0, 0, 1, 0, 0, 0, 0]);
   const out: Rec[] = [
     { dir: 0, ms: 0, data: Buffer.from('RFB 003.008\n') },
@@ -197,9 +198,10 @@ export function syntheticSession(seconds: number): Rec[] {
     { dir: 1, ms: 0, data: Buffer.from([1]) },
     { dir: 0, ms: 0, data: Buffer.from([0, 0, 0, 0]) },
     { dir: 1, ms: 0, data: Buffer.from([1]) },
-    { dir: 0, ms: 0, data: serverInit() },
+    { dir: 0, ms: 0, data: serverInit(screen) },
     { dir: 1, ms: 0, data: Buffer.concat([Buffer.from([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0]), setEncodings]) },
-    { dir: 0, ms: 0, data: rawRect(0, 0, SCREEN.width, SCREEN.height, GREY) },
+    // The desktop's first picture: at once here; a real desktop's comes some time after the handshake (firstFrameMs).
+    { dir: 0, ms: o.firstFrameMs ?? 0, data: rawRect(0, 0, screen.width, screen.height, GREY) },
   ];
   for (let s = 1; s <= seconds; s++) {
     out.push({ dir: 0, ms: s * 1000, data: rawRect(rectX(s), 0, 80, 50, colourOf(s)) });

@@ -19,6 +19,10 @@ const YIELD_AFTER_MS = 15;
 /** Bytes RFB may hold unprocessed (it waits on image decoding) before feeding waits for it. */
 const BACKLOG_BYTES = 4 * 1024 * 1024;
 
+/** Opening on the first frame feeds at most this many steps (each to the next desktop record or FIRST_FRAME_STEP_MS on). */
+const FIRST_FRAME_STEPS = 10_000;
+const FIRST_FRAME_STEP_MS = 100;
+
 /** A turn for the page: a task, not a clamped timer. */
 const yieldToPage = () =>
   new Promise((resolve) => {
@@ -71,6 +75,8 @@ export class Feeder {
   pointer = null;
   /** The walker reached the end of the recording. */
   done = false;
+  /** FramebufferUpdates RFB has finished since the last restart. */
+  frames = 0;
   #screen;
   #newWalker;
   #hooks;
@@ -113,6 +119,12 @@ export class Feeder {
     // is connected, each recorded piece is its own message, as it was on the wire; after, many go at once.
     this.#connected = false;
     this.#rfb.addEventListener('connect', () => (this.#connected = true));
+    const update = this.#rfb._framebufferUpdate.bind(this.#rfb);
+    this.#rfb._framebufferUpdate = () => {
+      const finished = update();
+      if (finished) this.frames += 1;
+      return finished;
+    };
     this.#channel.open();
     // RFB attaches the channel on a timer of its own, set just now: bytes delivered before that would be lost.
     this.#attached = new Promise((resolve) => setTimeout(resolve, 0));
@@ -127,6 +139,21 @@ export class Feeder {
     this.position = -1;
     this.pointer = null;
     this.done = false;
+    this.frames = 0;
+  }
+
+  /**
+   * Feeds from where it is to the desktop's first complete picture (a real
+   * desktop paints some time after the handshake, at 0 ms there is nothing to
+   * show) and resolves to its time; bounded by `maxMs` and FIRST_FRAME_STEPS.
+   */
+  async feedToFirstFrame(maxMs) {
+    for (let step = 0; step < FIRST_FRAME_STEPS && this.frames === 0 && !this.done && this.position < maxMs; step++) {
+      const next = this.nextDesktopMs();
+      const to = typeof next === 'number' && next > this.position ? next : this.position + FIRST_FRAME_STEP_MS;
+      if (!(await this.feedTo(Math.min(to, maxMs)))) break;
+    }
+    return Math.max(0, this.position);
   }
 
   /** The time of the next desktop record in the piece at hand; 'end' past the last; null when not known yet. */

@@ -79,6 +79,12 @@ class Player {
     this.#render();
   }
 
+  /** Opens on the desktop's first picture (not the empty screen at 0 ms), without playing. */
+  async openOnFirstFrame() {
+    this.position = await this.#feeder.feedToFirstFrame(this.duration);
+    this.#render();
+  }
+
   play() {
     if (this.ended || this.position >= this.duration) this.seek(0);
     this.playing = true;
@@ -202,7 +208,17 @@ async function scan(scanning, file, player) {
   root.dataset.keyPresses = String(keys.length);
 }
 
+/** The stage takes the window below its top (at least MIN_STAGE_PX): a recording is seen whole, scaled to fit, without scrolling. */
+const MIN_STAGE_PX = 240;
+function fitStage() {
+  const stage = $('stage');
+  const bottomGap = 16;
+  stage.style.height = `${Math.max(MIN_STAGE_PX, window.innerHeight - stage.getBoundingClientRect().top - bottomGap)}px`;
+}
+
 async function main() {
+  fitStage();
+  window.addEventListener('resize', fitStage);
   const url = `/api/v1/recordings/${encodeURIComponent(root.dataset.recordingId)}/file?purpose=playback`;
   const reading = httpFile(url);
   // The scan's worker is asked for first; noVNC (dozens of modules) loads while the file's head and tail are read.
@@ -239,7 +255,7 @@ async function main() {
     player.skipIdle = e.target.checked;
   });
   seek.addEventListener('input', () => player.seek(Number(seek.value)));
-  player.seek(0);
+  await player.openOnFirstFrame();
   $('play').disabled = false;
   seek.disabled = false;
   root.dataset.ready = 'true';
