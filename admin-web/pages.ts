@@ -33,6 +33,7 @@ import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
 import { sessionPages, type SessionPagesParticipants } from './session-pages.ts';
 import { invitationLocals, type InvitationSource } from './invitation-locals.ts';
+import { routingPages, type RoutingPagesDeps } from './routing-pages.ts';
 
 export interface AdminWebDeps {
   passport: PassportInstance;
@@ -50,6 +51,8 @@ export interface AdminWebDeps {
   signIn: { providers: readonly { id: string; name: string }[]; nameOf(id: string): string | null };
   /** Issue 26: the administrators' Live sessions page and Watch. */
   participants?: SessionPagesParticipants & InvitationSource;
+  /** Issue 29: the Teams and Topics pages, a request's move to another team. */
+  routing?: Pick<RoutingPagesDeps, 'teams' | 'topics'>;
 }
 
 /** A refusal that says when to come back (an address locked, an account slowed) says it in Retry-After too. */
@@ -126,6 +129,8 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   });
 
   if (deps.participants) router.use(['/queue', '/mine'], invitationLocals(deps.participants));
+  // Teams and topics (issue 29): their pages, and the ticket page's move to another team (before the ticket pages).
+  if (deps.routing) router.use(routingPages({ tickets: deps.tickets, technicians: deps.technicians, ...deps.routing }));
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));

@@ -10,6 +10,7 @@ import { enParticipants } from './en-participants.ts';
 import { enViewer } from './en-viewer.ts';
 
 export const en = {
+import { enTeams } from './en-teams.ts';
   'app.name': 'Helpdesk',
   'nav.queue': 'Queue',
   'nav.mine': 'My tickets',
@@ -304,3 +305,4 @@ export const en = {
 } as const;
 
 export type MessageKey = keyof typeof en;
+  ...enTeams,

@@ -8,6 +8,7 @@ import { esParticipants } from './es-participants.ts';
 import { esViewer } from './es-viewer.ts';
 
 export const es: Catalogue = {
+import { esTeams } from './es-teams.ts';
   'app.name': 'Mesa de ayuda',
   'nav.queue': 'Cola',
   'nav.mine': 'Mis tickets',
@@ -300,3 +301,4 @@ export const es: Catalogue = {
   ...esParticipants,
   ...esViewer,
 };
+  ...esTeams,

@@ -8,6 +8,7 @@ import { zhParticipants } from './zh-participants.ts';
 import { zhViewer } from './zh-viewer.ts';
 
 export const zh: Catalogue = {
+import { zhTeams } from './zh-teams.ts';
   'app.name': '服务台',
   'nav.queue': '队列',
   'nav.mine': '我的工单',
@@ -300,3 +301,4 @@ export const zh: Catalogue = {
   ...zhParticipants,
   ...zhViewer,
 };
+  ...zhTeams,

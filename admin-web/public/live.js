@@ -5,6 +5,8 @@
 import { events, onLive } from './events.js';
 import { beep } from './sound.js';
 import { t, ageText } from './i18n.js';
+// The waiting requests' clocks against their targets, and the notice of one waiting too long (issue 29).
+import './wait-clocks.js';
 
 const page = document.body.dataset.page;
 const me = Number(document.body.dataset.me);
