@@ -168,13 +168,13 @@ describe('admin web', () => {
     await page.getByRole('button', { name: 'Copy', exact: true }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(password);
 
-    // The audit log in words: the administrator is an administrator, the affected technician is named.
+    // The audit log in words: the administrator is an administrator (by display name), the affected technician is named.
     await page.goto(`${h.server.url}/audit?action=technician.disabled`);
     expect(await page.locator('#audit-table tbody tr').count()).toBeGreaterThan(0);
     const row = page.locator('#audit-table tbody tr').first();
-    expect(await row.locator('td').nth(1).textContent()).toBe('admin (administrator)');
+    expect(await row.locator('td').nth(1).textContent()).toBe('Administrator (administrator)');
     expect(await row.locator('td.what').textContent()).toBe('disabled the account of Zoe Tech.');
-    expect(await row.locator('td').first().textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    expect(await row.locator('td').first().textContent()).toMatch(/^\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}:\d{2} \S+$/);
     expect(await page.locator('#audit-table').textContent()).not.toContain('{');
     await page.screenshot({ path: join(shots, 'audit.png') });
     await zoe.context().close();

@@ -78,7 +78,7 @@ describe('API tokens on the profile page', () => {
     expect(await page.content()).not.toContain(secret.slice(3));
     expect(await section.locator('#token-new').isHidden()).toBe(true);
     const row = section.locator('#token-rows tr').first();
-    expect(await row.locator('td[data-label="Last used"]').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    expect(await row.locator('td[data-label="Last used"]').textContent()).toMatch(/^\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\d \S+$/);
     expect(await row.locator('.token-state').textContent()).toBe('active');
 
     // Revoking asks first; cancelled, nothing changes.
@@ -88,7 +88,7 @@ describe('API tokens on the profile page', () => {
     await row.getByRole('button', { name: 'Revoke the token CI bridge' }).click();
     await page.locator('dialog.confirm #confirm-ok').click();
     await expect.poll(() => section.locator('#token-status').textContent()).toBe('The token "CI bridge" is revoked.');
-    await expect.poll(() => section.locator('#token-rows .token-state').textContent()).toMatch(/^revoked \d{4}-/);
+    await expect.poll(() => section.locator('#token-rows .token-state').textContent()).toMatch(/^revoked \d\d\/\d\d\/\d{4}, /);
     expect(await section.locator('#token-rows button').count()).toBe(0);
     const refused = await h.api.get('/api/v1/tickets/queue').set(bearer(secret));
     expect([refused.status, refused.body.error.code]).toEqual([401, 'API_TOKEN_INVALID']);

@@ -4,7 +4,7 @@
 import type { AuditEvent } from '../server/audit/store.ts';
 import { en, type MessageKey } from './messages/en.ts';
 import type { Translate } from './messages/index.ts';
-import { bytesText, durationText } from './page-helpers.ts';
+import { durationText, personName } from './page-helpers.ts';
 
 export interface AuditLine {
   who: string;
@@ -14,11 +14,11 @@ export interface AuditLine {
 /** What the page knows about the technicians: names and roles by id. */
 export type People = Map<number, { displayName: string; role: 'admin' | 'technician' }>;
 
-export function describeAudit(e: AuditEvent, t: Translate, people: People): AuditLine {
+export function describeAudit(e: AuditEvent, t: Translate, people: People, bytesText: (n: number) => string): AuditLine {
   const d = e.detail ?? {};
   const str = (k: string) => (typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : '');
   const affected = e.technicianId === null ? null : people.get(e.technicianId);
-  const technician = affected?.displayName ?? (str('declinedTechnician') || t('audit.someone'));
+  const technician = affected ? personName(affected.displayName, t) : str('declinedTechnician') || t('audit.someone');
   const reason = (code: string) => (code ? t(reasonKey(code)) : t('reason.UNKNOWN'));
   const params: Record<string, string | number> = {
     technician,
@@ -68,6 +68,9 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
     params.target = typeof d.targetMs === 'number' ? durationText(d.targetMs, t) : '';
     params.waited = typeof d.waitedMs === 'number' ? durationText(d.waitedMs, t) : '';
   }
+  // Issue 29: a survey's rating, a canned reply's title.
+  if (e.action === 'ticket.survey') params.rating = str('rating');
+  if (e.action.startsWith('canned_reply.')) params.title = str('title');
   if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
   const what = key in en ? t(key as MessageKey, params) : t('audit.do.unknown', params);
   return { who: actorText(e, t, people), what };
@@ -75,20 +78,28 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People): Audi
 
 function actorText(e: AuditEvent, t: Translate, people: People): string {
   if (e.actorType === 'technician') {
-    const role = e.actorId === null ? undefined : people.get(e.actorId)?.role;
-    const kind = t(role === 'admin' ? 'role.admin' : 'role.technician');
-    // Done with an API token: "ana (technician) via token CI bot".
-    if (e.viaToken) return t('audit.viaToken', { name: e.actorName, kind, token: e.viaToken.name });
-    return t('audit.actorKind', { name: e.actorName, kind });
+    const person = e.actorId === null ? undefined : people.get(e.actorId);
+    const kind = t(person?.role === 'admin' ? 'role.admin' : 'role.technician');
+    // The display name, as everywhere else on the page (the row keeps the username it was done under).
+    const name = person ? personName(person.displayName, t) : e.actorName;
+    // Done with an API token: "Ana (technician) via token CI bot".
+    if (e.viaToken) return t('audit.viaToken', { name, kind, token: e.viaToken.name });
+    return t('audit.actorKind', { name, kind });
   }
   if (e.actorType === 'requester') return t('audit.actorKind', { name: e.actorName, kind: t('actor.requester') });
-  // The system acts under a name (retention, repeater, reconcile); a failed login is logged under the username tried.
-  return e.action.startsWith('login.') ? e.actorName : t('audit.actorKind', { name: e.actorName, kind: t('actor.system') });
+  // A failed login is logged under the username tried.
+  if (e.action.startsWith('login.')) return e.actorName;
+  // The system acts under a name (retention, repeater, expiry), said in words; an identity provider's name is its own.
+  const key = `actor.name.${e.actorName}`;
+  const name = key in en ? t(key as MessageKey) : e.actorName;
+  return name === t('actor.name.system') ? name : t('audit.actorKind', { name, kind: t('actor.system') });
 }
+
 
 const loginReasons: Record<string, MessageKey> = {
   wrong_password: 'audit.loginWhy.password',
   wrong_code: 'audit.loginWhy.code',
+  code_reused: 'audit.loginWhy.code_reused',
   unknown_user: 'audit.loginWhy.unknown_user',
   disabled: 'audit.loginWhy.disabled',
   locked: 'audit.loginWhy.locked',
@@ -96,7 +107,6 @@ const loginReasons: Record<string, MessageKey> = {
   local_login_off: 'audit.loginWhy.local_login_off',
   not_in_group: 'audit.loginWhy.not_in_group',
   directory_down: 'audit.loginWhy.directory_down',
-  code_reused: 'audit.loginWhy.code_reused',
   provider_down: 'audit.loginWhy.provider_down',
   sso_refused: 'audit.loginWhy.sso_refused',
   username_taken: 'audit.loginWhy.username_taken',

@@ -4,7 +4,7 @@
 // export holds one page in memory however slow the reader.
 import type { Writable } from 'node:stream';
 import type { TicketView } from '../protocol/events.ts';
-import { timeText } from './page-helpers.ts';
+import { utcText as timeText } from './page-helpers.ts';
 
 const HEADER = ['ticket', 'created', 'status', 'requester', 'username', 'computer', 'system', 'technician', 'accepted', 'ended', 'resolved', 'end_reason', 'problem', 'resolution'];
 

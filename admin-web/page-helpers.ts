@@ -7,6 +7,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { AppError, isAppError, localizedMessage } from '../server/errors.ts';
 import { mustEnrolTwoFactor } from '../server/auth/guards.ts';
+import { formatter, isTimeZone, type Formatter } from './public/format.js';
 import { clientWords, htmlLang, languageNames, languageOf, languages, translator, type Language, type Translate } from './messages/index.ts';
 
 declare module 'express-session' {
@@ -21,6 +22,8 @@ declare module 'express-serve-static-core' {
     /** The page's translator and language (set by languageLocals for every page). */
     t: Translate;
     lang: Language;
+    /** Dates and numbers in the page's language and the reader's time zone. */
+    fmt: Formatter;
   }
 }
 
@@ -37,10 +40,32 @@ export function languageLocals(req: Request, res: Response): Translate {
   res.locals.languages = languages;
   res.locals.languageNames = languageNames;
   res.locals.t = t;
+  const fmt = formatter(htmlLang[lang], timeZoneOf(req));
+  res.locals.fmt = fmt;
+  res.locals.timeZone = fmt.timeZone;
+  res.locals.timeText = fmt.time;
+  res.locals.bytesText = fmt.bytes;
   res.locals.clientWords = clientWords[lang];
   res.locals.ageText = (sinceMs: number, nowMs: number) => ageText(sinceMs, nowMs, t);
   res.locals.durationText = (ms: number) => durationText(ms, t);
+  res.locals.nameText = (displayName: string) => personName(displayName, t);
   return t;
+}
+
+/** The cookie the pages' script sets to the browser's time zone (ui.js), for readers who chose none. */
+export const browserZoneCookie = 'hd.tz';
+
+/** The reader's time zone: the one chosen on the profile, else the browser's (its cookie), else UTC. */
+export function timeZoneOf(req: Request): string {
+  const chosen = req.user?.timeZone;
+  return isTimeZone(chosen) ? chosen : (browserZoneOf(req) ?? 'UTC');
+}
+
+/** The browser's time zone as its script last said (the hd.tz cookie), if it is one. */
+export function browserZoneOf(req: Request): string | null {
+  const cookie = /(?:^|;\s*)hd\.tz=([^;]{1,100})/.exec(req.get('cookie') ?? '')?.[1];
+  const zone = cookie === undefined ? null : decodeURIComponent(cookie);
+  return isTimeZone(zone) ? zone : null;
 }
 
 export const pageLocals: RequestHandler = (req, res, next) => {
@@ -118,14 +143,18 @@ export function durationText(ms: number, t: Translate): string {
   return t('age.days', { n: Math.floor(hours / 24) });
 }
 
-export function bytesText(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+/** The display name server/technicians/service.ts gives the first administrator: shown in the reader's language. */
+export const builtinAdminName = 'Administrator';
+
+/** A technician's display name as a page shows it (the built-in administrator's in the reader's language). */
+export function personName(displayName: string, t: Translate): string {
+  return displayName === builtinAdminName ? t('team.builtinAdmin') : displayName;
 }
 
-/** "2026-11-22 08:14:33 UTC": to the second, the same in every language. */
-export function timeText(ms: number | null): string {
+/** "57 B", "1.5 KiB" in English: for words made outside a page (a page has res.locals.bytesText in its language). */
+export const bytesText = (bytes: number): string => formatter('en', 'UTC').bytes(bytes);
+
+/** "2026-11-22 08:14:33 UTC": to the second, the same in every language — for the CSV (pages use res.locals.timeText). */
+export function utcText(ms: number | null): string {
   return ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 }

@@ -9,7 +9,7 @@ import { assertCsrf, csrfTokenOf } from '../server/auth/csrf.ts';
 import { neverCached } from '../server/http/never-cached.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import { bytesText, languageLocals, pageLocals, safeNext } from './page-helpers.ts';
+import { languageLocals, pageLocals, safeNext } from './page-helpers.ts';
 import type { DiskWatch } from '../server/storage/disk-watch.ts';
 import { languageOf } from './messages/index.ts';
 import type { ErrorPages } from '../server/errors.ts';
@@ -68,7 +68,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   router.use(pageLocals);
   router.use(async (req, res, next) => {
     const low = req.method === 'GET' && req.user?.role === 'admin' ? await deps.disks.low() : [];
-    res.locals.lowDisks = low.map((d) => ({ what: d.what, dir: d.dir, free: bytesText(d.freeBytes), min: bytesText(d.minFreeBytes) }));
+    res.locals.lowDisks = low.map((d) => ({ what: d.what, dir: d.dir, free: res.locals.fmt.bytes(d.freeBytes), min: res.locals.fmt.bytes(d.minFreeBytes) }));
     res.locals.signInProviders = deps.signIn.providers;
     // Where an account comes from, in words: local, the OpenID provider's name, LDAP.
     res.locals.sourceText = (tech: Technician) =>

@@ -10,7 +10,7 @@ import { ticketParams } from '../server/tickets/schema.ts';
 import type { ActorContext } from '../server/audit/actor.ts';
 import type { TicketView } from '../protocol/events.ts';
 import type { ParticipantView } from '../protocol/participants.ts';
-import { formAction, requirePageAdmin, timeText } from './page-helpers.ts';
+import { formAction, requirePageAdmin } from './page-helpers.ts';
 
 const byId = validate({ params: ticketParams });
 
@@ -33,7 +33,7 @@ export function sessionPages({ participants }: { participants: SessionPagesParti
       const others = people.filter((p) => !p.holder && (p.state === 'invited' || p.state === 'waiting_user' || p.state === 'connected'));
       return { ticket, mine, others, holder: ticket.technician?.id === me };
     });
-    res.render('sessions', { title: res.locals.t('sessions.title'), rows, timeText });
+    res.render('sessions', { title: res.locals.t('sessions.title'), rows });
   });
 
   router.post('/tickets/:id/watch', requirePageAdmin, formAction(async (req, _res, t, { params }) => {

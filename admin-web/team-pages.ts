@@ -12,7 +12,8 @@ import { auditFilterSchema } from '../server/audit/schema.ts';
 import type { AuditService } from '../server/audit/service.ts';
 import { technicianContext, technicianOf } from '../server/auth/guards.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import { formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
+import { browserZoneOf, formAction, requirePageAdmin, requirePageLogin } from './page-helpers.ts';
+import { isTimeZone } from './public/format.js';
 import { describeAudit } from './audit-words.ts';
 import { languages, translator, type Translate } from './messages/index.ts';
 
@@ -38,6 +39,8 @@ const editForm = validate({
 });
 const passwordForm = validate({ body: changePasswordSchema.describe('password change') });
 const renewForm = validate({ body: z.object({ confirm: z.string().min(1).max(200) }).describe('password or code') });
+const timeZoneForm = validate({ body: z.object({ timeZone: z.string().max(64).refine((zone) => zone === '' || isTimeZone(zone), 'not a known time zone').default('') }).describe('time zone') });
+const timeZones = ['UTC', ...Intl.supportedValuesOf('timeZone')];
 const languageForm = validate({ body: z.object({ language: z.enum(['', ...languages]).default('') }).describe('language') });
 const auditQuery = validate({ query: auditFilterSchema });
 
@@ -55,7 +58,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
 
   router.get('/technicians', async (_req, res) => {
     const trouble = await technicians.loginTrouble();
-    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), trouble, timeText, now: Date.now() });
+    res.render('technicians', { title: res.locals.t('team.title'), technicians: await technicians.list(), trouble, now: Date.now() });
   });
 
   router.post('/technicians', formAction(async (req, _res, t, { body }) => {
@@ -67,7 +70,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
   router.get('/technicians/:id', neverCached, byId, async (req, res) => {
     const technician = await technicians.get(byId.input(req).params.id);
     const logins = (await technicians.loginTrouble()).get(technician.id) ?? null;
-    res.render('technician', { title: technician.displayName, technician, logins, timeText, now: Date.now() });
+    res.render('technician', { title: technician.displayName, technician, logins, now: Date.now() });
   });
 
   router.post('/technicians/:id/unlock', formAction(async (req, _res, t, { params: { id } }) => {
@@ -92,7 +95,7 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     const [{ events, nextBeforeId }, people] = await Promise.all([audit.list(filter), technicians.people()]);
     const older = nextBeforeId ? `/audit?${new URLSearchParams({ ...(req.query as Record<string, string>), beforeId: String(nextBeforeId) })}` : null;
     const t = res.locals.t as Translate;
-    res.render('audit', { title: t('audit.title'), events: events.map((e) => ({ ...e, ...describeAudit(e, t, people) })), filter, older, timeText, actions: auditActions });
+    res.render('audit', { title: t('audit.title'), events: events.map((e) => ({ ...e, ...describeAudit(e, t, people, res.locals.fmt.bytes) })), filter, older, actions: auditActions });
   });
 
   // The two-factor secret while it is set up, and the recovery codes once.
@@ -108,8 +111,14 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
     const recoveryCodes = req.session.recoveryCodesOnce ?? null;
     delete req.session.recoveryCodesOnce;
     res.locals.recoveryLeft = technician.twoFactor.enabled ? await technicians.recoveryCodesLeft(technician.id) : null;
-    res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes, tokenScopes: scopesOfRole[technician.role] });
+    res.render('profile', { title: res.locals.t('profile.title'), technician, enrol, recoveryCodes, tokenScopes: scopesOfRole[technician.role], browserZone: browserZoneOf(req), timeZones });
   });
+
+  // The time zone the pages show times in (issue 31); none follows the browser's.
+  router.post('/profile/time-zone', formAction(async (req, res, t, { body: { timeZone } }) => {
+    await technicians.setTimeZone(technicianOf(req).id, timeZone === '' ? null : timeZone);
+    return { redirect: '/profile#time-zone', ok: t('profile.timeZoneSaved', { zone: timeZone || (browserZoneOf(req) ?? 'UTC') }) };
+  }, () => '/profile#time-zone', timeZoneForm));
 
   router.post('/profile/language', formAction(async (req, _res, _t, { body: { language } }) => {
     await technicians.setLanguage(technicianOf(req).id, language === '' ? null : language);

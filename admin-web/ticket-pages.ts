@@ -13,7 +13,7 @@ import { mayWriteTo, messageBodySchema, type ChatService } from '../server/chat/
 import type { FileService } from '../server/files/service.ts';
 import { describeAudit, endedByText, reasonKey } from './audit-words.ts';
 import type { Translate } from './messages/index.ts';
-import { bytesText, formAction, requirePageAdmin, requirePageLogin, timeText } from './page-helpers.ts';
+import { formAction, requirePageAdmin, requirePageLogin } from './page-helpers.ts';
 import { writeHistoryCsv } from './history-csv.ts';
 
 export interface TicketPagesDeps {
@@ -38,7 +38,8 @@ const queuePage = validate({ query: z.preprocess(dropEmpty, queueQuerySchema).de
 export function ticketPages({ tickets, technicians, desktopState, chat, files }: TicketPagesDeps): Router {
   const router = Router();
   router.use(['/queue', '/mine', '/tickets', '/history', '/history.csv'], requirePageLogin);
-  const helpers = { bytesText, timeText, now: () => Date.now() };
+  // timeText and bytesText are the page's (res.locals: its language and the reader's time zone).
+  const helpers = { now: () => Date.now() };
 
   router.get('/', (req, res) => res.redirect(303, req.user ? '/queue' : '/login'));
 
@@ -94,7 +95,7 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
       recordings: recorded,
       title: res.locals.t('detail.title', { id: ticket.id }),
       ticket,
-      timeline: timeline.map((e) => ({ ...e, ...describeAudit(e, t, people) })),
+      timeline: timeline.map((e) => ({ ...e, ...describeAudit(e, t, people, res.locals.fmt.bytes) })),
       sessions: sessions.map((s) => ({ ...s, endedByText: endedByText(s, ticket, t), reasonText: s.endReason ? t(reasonKey(s.endReason)) : '' })),
       desktop: await desktopState(ticket.id),
       holder: ticket.technician?.id === req.user!.id,

@@ -184,7 +184,7 @@ describe('working together on one session, in the browser', () => {
     expect(cells[1]).toBe('Ana');
     expect(cells[2]).toContain('Sara Session');
     expect(cells[3]).toBe('sara-pc');
-    expect(cells[4]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    expect(cells[4]).toMatch(/^\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}:\d{2} \S+$/);
 
     await line.getByRole('button', { name: `Watch ticket #${t.id} of Sara Session` }).click();
     await sessions.waitForURL('**/sessions');

@@ -29,6 +29,7 @@ import * as webhooks from './025_webhooks.ts';
 import * as timeZone from './029_time_zone.ts';
 import * as teamsTopics from './026_teams_topics.ts';
 import * as surveysCannedReplies from './027_surveys_canned_replies.ts';
+import * as spreadTree from './030_spread_tree.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -59,6 +60,7 @@ const migrations: Record<string, Knex.Migration> = {
   '029_time_zone': timeZone,
   '026_teams_topics': teamsTopics,
   '027_surveys_canned_replies': surveysCannedReplies,
+  '030_spread_tree': spreadTree,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -10,7 +10,7 @@ import { validate } from '../server/http/validate.ts';
 import { neverCached } from '../server/http/never-cached.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
-import { pageLocals, requirePageLogin, timeText } from '../admin-web/page-helpers.ts';
+import { pageLocals, requirePageLogin } from '../admin-web/page-helpers.ts';
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { Translate } from '../admin-web/messages/index.ts';
 import type { ParticipantView } from '../protocol/participants.ts';
@@ -35,7 +35,7 @@ export function techViewerPages({ tickets, chat, participants }: TechViewerDeps)
     const holder = ticket.technician?.id === req.user!.id;
     if (!holder && !(await takesPart(id, req.user!))) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
     const messages = await chat.list(ticket.id);
-    res.render('tech', { ticket, holder, messages, specialKeys, mayWrite: mayWriteTo(ticket, req.user!), timeText, title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
+    res.render('tech', { ticket, holder, messages, specialKeys, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
   /** Whether the technician has (or had) a participant row on the ticket: the page then tells them where they stand. */
   async function takesPart(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<boolean> {

@@ -7,6 +7,7 @@ import { enTokens } from './en-tokens.ts';
 import { enIdentity } from './en-identity.ts';
 import { enScripts } from './en-scripts.ts';
 import { enParticipants } from './en-participants.ts';
+import { enLocale } from './en-locale.ts';
 import { enViewer } from './en-viewer.ts';
 
 export const en = {
@@ -301,6 +302,7 @@ import { enTeams } from './en-teams.ts';
   ...enIdentity,
   ...enScripts,
   ...enParticipants,
+  ...enLocale,
   ...enViewer,
 } as const;
 

@@ -5,6 +5,7 @@ import { esTokens } from './es-tokens.ts';
 import { esIdentity } from './es-identity.ts';
 import { esScripts } from './es-scripts.ts';
 import { esParticipants } from './es-participants.ts';
+import { esLocale } from './es-locale.ts';
 import { esViewer } from './es-viewer.ts';
 
 export const es: Catalogue = {
@@ -299,6 +300,7 @@ import { esTeams } from './es-teams.ts';
   ...esIdentity,
   ...esScripts,
   ...esParticipants,
+  ...esLocale,
   ...esViewer,
 };
   ...esTeams,

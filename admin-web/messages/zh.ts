@@ -5,6 +5,7 @@ import { zhTokens } from './zh-tokens.ts';
 import { zhIdentity } from './zh-identity.ts';
 import { zhScripts } from './zh-scripts.ts';
 import { zhParticipants } from './zh-participants.ts';
+import { zhLocale } from './zh-locale.ts';
 import { zhViewer } from './zh-viewer.ts';
 
 export const zh: Catalogue = {
@@ -299,6 +300,7 @@ import { zhTeams } from './zh-teams.ts';
   ...zhIdentity,
   ...zhScripts,
   ...zhParticipants,
+  ...zhLocale,
   ...zhViewer,
 };
   ...zhTeams,

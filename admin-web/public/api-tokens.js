@@ -3,11 +3,11 @@
 // (DELETE, after a confirmation). Calls go through api.js: the web session's
 // cookie and CSRF token, the server's words on failure.
 import { api } from './api.js';
-import { t } from './i18n.js';
+import { fmt, t } from './i18n.js';
 import { ask } from './ui.js';
 
 /** One format in every language, as the pages print times (page-helpers' timeText). */
-const timeText = (ms) => (ms === null ? '' : `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)} UTC`);
+const timeText = (ms) => (ms === null ? '' : fmt.time(ms));
 
 function stateText(token, now) {
   if (token.revokedAt !== null) return t('js.tokens.revoked', { time: timeText(token.revokedAt) });

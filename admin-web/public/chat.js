@@ -1,7 +1,7 @@
 // The conversation with the user on the ticket page and beside the viewer:
 // messages arrive live (the technicians' event stream), are sent with fetch,
 // and are always put on the page as text (textContent), never as HTML.
-import { t } from './i18n.js';
+import { fmt, t } from './i18n.js';
 import { events, onLive } from './events.js';
 import { beep } from './sound.js';
 
@@ -16,7 +16,7 @@ if (root) {
   const seen = new Set([...log.querySelectorAll('li[data-id]')].map((li) => Number(li.dataset.id)));
   let lastId = Math.max(0, ...seen);
 
-  const timeOf = (at) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const timeOf = (at) => fmt.time(at);
 
   const markRead = () => {
     void fetch(`/api/v1/tickets/${ticketId}/messages/read`, {

@@ -1,6 +1,6 @@
 // Files on the ticket page: the technician offers a file to the user (sent as
 // its raw bytes, its name in ?name=); the list follows live. Names are text.
-import { t } from './i18n.js';
+import { fmt, t } from './i18n.js';
 import { events } from './events.js';
 
 const root = document.querySelector('[data-files]');
@@ -9,7 +9,7 @@ if (root) {
   const maxBytes = Number(root.dataset.maxBytes);
   const status = root.querySelector('.files-status');
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
-  const words = { offered: 'offered, waiting for the user', accepted: 'accepted by the user', refused: 'refused by the user (deleted)', available: 'from the user', purged: 'deleted (retention)' };
+  const labels = [...root.querySelectorAll('thead th')].map((th) => th.textContent);
 
   const render = (files) => {
     const body = root.querySelector('tbody');
@@ -26,11 +26,15 @@ if (root) {
           a.textContent = f.name;
           name.append(a);
         } else name.textContent = f.name;
-        const cells = [f.senderName, `${(f.size / 1024).toFixed(1)} KiB`, f.sha256, words[f.state] ?? f.state].map((text) => {
+        const sha = document.createElement('code');
+        sha.textContent = f.sha256;
+        const cells = [f.senderName, fmt.bytes(f.size), sha, t(`js.files.state.${f.state}`)].map((content) => {
           const td = document.createElement('td');
-          td.textContent = text;
+          td.append(content);
           return td;
         });
+        name.dataset.label = labels[0] ?? '';
+        cells.forEach((td, i) => (td.dataset.label = labels[i + 1] ?? ''));
         tr.append(name, ...cells);
         return tr;
       }),
@@ -54,7 +58,7 @@ if (root) {
     const file = root.querySelector('input[type=file]').files[0];
     if (!file) return;
     if (file.size > maxBytes) {
-      status.textContent = `${file.name} is too large: files may be at most ${(maxBytes / 1024 / 1024).toFixed(1)} MiB`;
+      status.textContent = t('js.files.tooLarge', { name: file.name, max: fmt.bytes(maxBytes) });
       return;
     }
     status.textContent = t('js.files.sending', { name: file.name });

@@ -1,9 +1,14 @@
 // The page's words for its scripts: the server puts the catalogue of the
 // reader's language (keys under "js." and "reason.") into the page as JSON.
+import { formatter } from './format.js';
+
 const element = document.getElementById('i18n');
 const words = element ? JSON.parse(element.textContent) : {};
 
 export const lang = document.documentElement.lang || 'en';
+
+/** Dates and numbers in the page's language and the reader's zone (the one the server drew the page in). */
+export const fmt = formatter(lang, document.documentElement.dataset.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone);
 
 /** Looks up a key and fills {name} placeholders. */
 export function t(key, params = {}) {

@@ -10,7 +10,7 @@
 // a seek runs) the whole file is read once for what the seek bar shows (key
 // presses), how many pointer events there are, and, for a file without an
 // index, its length and any damaged block.
-import { t } from './i18n.js';
+import { fmt as formats, t } from './i18n.js';
 import { httpFile, httpSource } from './recording-source.js';
 import { RecordingError, findTrailer, readHead, readIndex } from './recording-file.js';
 import { startScan, startWorker } from './player-scan.js';
@@ -203,7 +203,7 @@ async function scan(scanning, file, player) {
     m.style.left = `${pct}%`;
     marks.append(m);
   }
-  marks.title = `${keys.length} key presses`;
+  marks.title = t('js.player.keyPresses', { n: formats.number(keys.length) });
   root.dataset.pointerEvents = String(pointerEvents);
   root.dataset.keyPresses = String(keys.length);
 }

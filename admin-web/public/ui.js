@@ -4,6 +4,12 @@
 // forms are sent as they are.
 import { t } from './i18n.js';
 
+// The browser's time zone, for the server to draw times in when the reader chose none on the profile.
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+if (browserZone && !document.cookie.split('; ').includes(`hd.tz=${encodeURIComponent(browserZone)}`)) {
+  document.cookie = `hd.tz=${encodeURIComponent(browserZone)}; path=/; max-age=31536000; samesite=lax`;
+}
+
 let dialog = null;
 
 function confirmDialog() {

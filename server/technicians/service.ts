@@ -117,6 +117,11 @@ export function createTechnicianService({ db, clock, hasher, login, onRevoked, t
       await store.update(db, id, { language });
     },
 
+    /** The time zone a technician's pages show times in (an IANA name, checked by the route; null: the browser's). */
+    async setTimeZone(id: number, timeZone: string | null): Promise<void> {
+      await store.update(db, id, { time_zone: timeZone });
+    },
+
     async update(id: number, patch: TechnicianChange, by: ActorContext): Promise<Technician> {
       const now = clock.now();
       // The last-administrator guard and the write in one transaction, the

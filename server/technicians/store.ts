@@ -21,6 +21,8 @@ export interface TechnicianRow {
   totp_enabled_at?: number | null;
   totp_last_step?: number | null;
   language?: string | null;
+  /** IANA time zone (migration 029); null follows the browser's. */
+  time_zone?: string | null;
   /** Where the account comes from (migration 020); rows older than it read as local. */
   source?: AccountSource;
   provider?: string | null;
@@ -46,6 +48,8 @@ export interface Technician {
   twoFactor: { enabled: boolean; required: boolean };
   /** The language their pages use ('en', 'es', 'zh'); null follows the browser. */
   language: string | null;
+  /** The time zone their pages show times in (IANA name); null follows the browser. */
+  timeZone: string | null;
   /** Where the account comes from, and for OIDC the provider's id (its name is in IdentityOptions). */
   source: AccountSource;
   provider: string | null;
@@ -71,6 +75,7 @@ export function toTechnician(row: TechnicianRow, requirement: TwoFactorRequireme
     createdAt: Number(row.created_at),
     twoFactor: { enabled: row.totp_enabled_at != null, required: twoFactorRequired(row.role, requirement, row.source ?? 'local') },
     language: row.language ?? null,
+    timeZone: row.time_zone ?? null,
     source: row.source ?? 'local',
     provider: row.provider ?? null,
     lastLoginMethod: row.last_login_method ?? null,
