@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseKeyRing } from '../lib/sealed.ts';
 import type { RepeaterOptions } from './contract.ts';
 import { compileTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.ts';
+import { metricsDoorFrom, metricsEnv, type MetricsDoor } from './metrics.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -92,6 +93,7 @@ const processEnv = z.object({
   REPEATER_NODE_HEARTBEAT_MS: intFrom(200, 60_000).default(5_000),
   RECORDINGS_UPLOAD: z.enum(['on', 'off']).default('on'),
   TRUST_PROXY: trustProxySetting,
+  ...metricsEnv,
   ...repeaterOptionsEnv,
 });
 
@@ -111,6 +113,8 @@ export interface RepeaterProcessConfig {
   recordingsUpload: boolean;
   /** TRUST_PROXY: the proxies (nginx) whose X-Forwarded-For names a leg's client. */
   trustProxy: TrustProxy;
+  /** METRICS_TOKEN, METRICS_BIND: how this node's /metrics is reached (repeater/metrics.ts). */
+  metrics: MetricsDoor;
 }
 
 export class RepeaterConfigError extends Error {
@@ -123,7 +127,7 @@ export class RepeaterConfigError extends Error {
   }
 }
 
-const SECRETS = new Set(['REPEATER_SECRET', 'RECORDING_KEY']);
+const SECRETS = new Set(['REPEATER_SECRET', 'RECORDING_KEY', 'METRICS_TOKEN']);
 
 export function loadRepeaterConfig(env: Record<string, string | undefined>): Readonly<RepeaterProcessConfig> {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -150,5 +154,6 @@ export function loadRepeaterConfig(env: Record<string, string | undefined>): Rea
     nodeHeartbeatMs: e.REPEATER_NODE_HEARTBEAT_MS,
     recordingsUpload: e.RECORDINGS_UPLOAD === 'on',
     trustProxy: compileTrustProxy(e.TRUST_PROXY),
+    metrics: Object.freeze(metricsDoorFrom(e)),
   });
 }

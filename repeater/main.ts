@@ -13,6 +13,8 @@ import { LinkRefusedError, NodeNameTakenError, ServerLink } from './server-link.
 import { RecordingOutbox } from './recording-outbox.ts';
 import { nativeMasking } from './frames.ts';
 import { forwardSessionEvents } from './wire-events.ts';
+import { Registry } from 'prom-client';
+import { addRepeaterMetrics, listenForMetrics, metricsOnMainPort, metricsText, serveMetrics } from './metrics.ts';
 
 let config;
 try {
@@ -63,7 +65,18 @@ link.follow({
   onOpen: () => outbox?.kick(),
 });
 
+// GET /metrics: this node's own numbers (repeater/metrics.ts), behind METRICS_TOKEN or on METRICS_BIND; not served without either.
+const metricsRegistry = new Registry();
+addRepeaterMetrics(metricsRegistry, repeater);
+const metrics = serveMetrics(config.metrics, () => metricsText([metricsRegistry]));
+const metricsListener = config.metrics.bind ? await listenForMetrics(config.metrics.bind, metrics) : null;
+if (metricsListener) logger.info({ host: metricsListener.address.address, port: metricsListener.address.port }, 'metrics listening');
+
 const address = await repeater.listen(config.port, config.host, (req, res) => {
+  if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics' && metricsOnMainPort(config.metrics)) {
+    metrics(req, res);
+    return;
+  }
   if (req.method === 'GET' && req.url === '/healthz') {
     const healthy = link.connected && !repeater.closing;
     const status = healthy ? 'ok' : repeater.closing ? 'shutting_down' : link.nameTaken ? 'name_taken' : 'server_unreachable';
@@ -85,7 +98,7 @@ const beat = (): void => {
   beating = setTimeout(beat, Math.min(config.nodeHeartbeatMs, Math.floor(link.leaseMs / 3)));
 };
 beat();
-process.send?.({ type: 'ready', port: address.port });
+process.send?.({ type: 'ready', port: address.port, metricsPort: metricsListener?.address.port ?? null });
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -100,6 +113,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       if (!delivered) logger.error({ queued: link.queued }, 'some events could not be delivered to the server before exit');
       if (outbox && !(await outbox.drain(5_000))) logger.warn({ pending: outbox.pending }, 'some recordings are not handed over yet: they stay in the outbox for the next start');
       outbox?.close();
+      metricsListener?.server.close();
       // The name is free for the next start at once (what ran here ended above, in the events).
       await link.heartbeat({ url: config.nodeUrl ?? null, sessions: 0, legs: 0, leaving: true });
       link.close();

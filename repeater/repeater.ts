@@ -118,6 +118,11 @@ export class Repeater extends EventEmitter<RepeaterEvents> {
     return { legs: this.#limits.total, tickets: this.#table.ticketCount, sessions: this.#relays.size };
   }
 
+  /** Each live session's bytes relayed each way, kept per frame piece (metrics add those of ended sessions from 'ended'). */
+  get liveRelayBytes(): { desktopToViewer: number; viewerToDesktop: number }[] {
+    return [...this.#relays.values()].map((r) => ({ desktopToViewer: r.desktop.bytesIn, viewerToDesktop: r.viewer.bytesIn }));
+  }
+
   /** Whether a ticket's side has a leg connected (waiting or paired). */
   legState(ticketId: string, side: LegSide): 'waiting' | 'paired' | null {
     const leg = this.#table.get(ticketId)?.[side];

@@ -2,6 +2,7 @@
 // bodies, sessions, passport, CSRF, the APIs and the error mapping. Pages
 // (admin web, viewer) mount through `pages`.
 import express, { Router, type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +139,10 @@ export function createApp(deps: AppDeps): Express {
       res.status(503).json({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database does not answer' } });
     }
   });
+
+  // Prometheus: Bearer METRICS_TOKEN, before sessions and bodies (a scrape makes no session).
+  const metrics = deps.metrics;
+  if (metrics) app.get('/metrics', (req, res) => metrics(req, res));
 
   if (deps.internalRepeater) {
     // Mounted case-sensitively: the public nginx site refuses `location /internal/` in that case only, and Express

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { keyRingText, repeaterOptionsEnv, repeaterOptionsFrom, trustProxySetting } from '../repeater/config.ts';
 import type { RepeaterOptions } from '../repeater/contract.ts';
 import { identityEnv, identityOptionsFrom, identitySecretVars, type IdentityOptions } from './identity/config.ts';
+import { observabilityEnv, observabilityFrom, type ObservabilityOptions } from './metrics/config.ts';
 import { webhookEnv, webhookOptionsFrom, type WebhookOptions } from './webhooks/config.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -83,6 +84,7 @@ const envSchema = z.object({
   SECRETS_KEY: keyRingText('SECRETS_KEY').optional(),
   SECRETS_KEY_FILE: z.string().min(1).default('./data/keys/secrets.key'),
   ...identityEnv,
+  ...observabilityEnv,
   ...webhookEnv,
 });
 
@@ -167,6 +169,8 @@ export interface Config {
   secrets: { keyRing: string | null; keyFile: string };
   /** Company sign-in: OpenID Connect providers, LDAP, LOCAL_LOGIN (server/identity/config.ts). */
   identity: IdentityOptions;
+  /** /metrics (METRICS_TOKEN, METRICS_BIND, METRICS_DB_CACHE_MS) and the audit lines for a SIEM (AUDIT_*): server/metrics/config.ts. */
+  observability: ObservabilityOptions;
   /** Webhooks (WEBHOOK_*, server/webhooks/config.ts). */
   webhooks: WebhookOptions;
   /**
@@ -270,6 +274,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     sse: { perAddress: e.SSE_MAX_PER_ADDRESS, perKey: e.SSE_MAX_PER_TICKET, pollMs: e.EVENT_POLL_MS, replayMax: e.EVENT_REPLAY_MAX, keepMs: e.EVENT_KEEP_HOURS * 3_600_000, keepRows: e.EVENT_KEEP_MAX_ROWS },
     secrets: { keyRing: e.SECRETS_KEY ?? null, keyFile: e.SECRETS_KEY_FILE },
     identity: identity.options,
+    observability: observabilityFrom(e),
     webhooks: webhooks.options,
     repeaterLink: {
       secret: e.REPEATER_SECRET ?? null,
@@ -282,7 +287,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   return deepFreeze(config);
 }
 
-const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY', 'RECORDING_KEY', ...identitySecretVars]);
+const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', 'DATABASE_URL', 'REPEATER_SECRET', 'REDIS_URL', 'SECRETS_KEY', 'RECORDING_KEY', 'METRICS_TOKEN', ...identitySecretVars]);
 
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';

@@ -45,7 +45,9 @@ import { createSurveyService } from './surveys/service.ts';
 import { createAuditService } from './audit/service.ts';
 import { createApiTokenService } from './api-tokens/service.ts';
 import { createFileService } from './files/service.ts';
-import { endAllSse } from './events/sse.ts';
+import { endAllSse, openSseCount } from './events/sse.ts';
+import { startAuditShipping } from './audit/siem/audit-shipping.ts';
+import { serverMetricsDoor } from './metrics/serve.ts';
 import { BackgroundWork } from './events/background.ts';
 import { createWebhookService } from './webhooks/service.ts';
 import { startWebhookWorker } from './webhooks/worker.ts';
@@ -91,6 +93,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     await db.destroy();
     throw err;
   });
+  // Every audit row this server commits, also as a JSON line to syslog and/or a file (AUDIT_*): server/audit/siem/.
+  let serverName = `${hostname()}:${config.port}`;
+  const auditShipping = startAuditShipping({ db, logger, options: config.observability.audit, server: () => serverName });
   const bus = config.redisUrl ? await EventBus.withRedis(config.redisUrl, logger) : new EventBus();
   // Events streams must see go through the database's outbox (Redis only wakes the other servers).
   const events = await EventLog.open({ db, bus, clock, logger }, config.sse);
@@ -191,7 +196,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   // The embedded repeater's name across restarts: one process at a time listens on a host's port (none with PORT 0).
   await remote.reconcile(config.port ? `${hostname()}:${config.port}` : null);
 
+  // Prometheus metrics (server/metrics/): this port behind METRICS_TOKEN, or METRICS_BIND's listener.
+  const metricsDoor = serverMetricsDoor(config.observability.metrics, { db, repeater, sseOpen: () => openSseCount(app), audit: auditShipping });
   const app = createApp({
+    metrics: metricsDoor.onMainPort,
     identity,
     config,
     logger,
@@ -228,6 +236,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const address = httpServer.address() as AddressInfo;
+  serverName = `${hostname()}:${address.port}`;
+  const metricsPort = await metricsDoor.listen();
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
 
@@ -256,6 +266,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   let closing: Promise<void> | null = null;
   return {
     url,
+    metricsPort,
     db,
     repeater,
     legState,
@@ -280,6 +291,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         await webhookWorker.close();
         await events.close();
         await bus.close();
+        await metricsDoor.close();
+        await auditShipping.close();
         await db.destroy();
       })()),
   };

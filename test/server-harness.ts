@@ -44,7 +44,7 @@ export interface Harness {
 export async function startHarness(
   engine: Engine,
   env: Record<string, string> = {},
-  options: StartOptions & { repeater?: RepeaterMode } = {},
+  options: StartOptions & { repeater?: RepeaterMode; /** More environment for the repeater process. */ repeaterEnv?: Record<string, string> } = {},
 ): Promise<Harness> {
   const database = await freshDatabase(engine);
   const separate = options.repeater === 'process';
@@ -80,7 +80,7 @@ export async function startHarness(
   if (separate) {
     try {
       repeaterProcess = await startRepeaterProcess(
-        { REPEATER_SERVER_URL: server.url, REPEATER_SECRET: TEST_REPEATER_SECRET, REPEATER_NAME: 'node-a', RECORDINGS_DIR: recordingsDir },
+        { REPEATER_SERVER_URL: server.url, REPEATER_SECRET: TEST_REPEATER_SECRET, REPEATER_NAME: 'node-a', RECORDINGS_DIR: recordingsDir, ...options.repeaterEnv },
         { port: repeaterPort },
       );
     } catch (err) {

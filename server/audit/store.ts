@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { systemActor, type ActorContext } from './actor.ts';
 import { payloadOf } from '../webhooks/events.ts';
 import { enqueueWebhook } from '../webhooks/outbox.ts';
+import { afterAuditInsert } from './after-commit.ts';
 
 export interface AuditEventRow {
   id: number;
@@ -56,7 +57,7 @@ export async function insertAuditEvent(
   // Webhooks (issue 28): an action that is a webhook event queues its deliveries with this row, in one transaction.
   const payload = payloadOf({ at, action, actor: { type: actor.type, name: actor.name }, remoteAddress: context.remoteAddress, ticketId: refs.ticketId ?? null, technicianId: refs.technicianId ?? null, detail });
   if (payload && !db.isTransaction) return db.transaction((trx) => insertAuditEvent(trx, at, context, action, refs, detail));
-  await db('audit_events').insert({
+  const [id] = await db('audit_events').insert({
     at,
     actor_type: actor.type,
     actor_id: actor.type === 'technician' ? actor.id : null,
@@ -69,6 +70,8 @@ export async function insertAuditEvent(
     ...(actor.type === 'technician' && actor.via ? { api_token_id: actor.via.tokenId, api_token_name: actor.via.tokenName.slice(0, 80) } : {}),
   });
   if (payload) await enqueueWebhook(db as Knex.Transaction, payload, at, { onOverflow: (trx, endpointId, url, when) => insertAuditEvent(trx, when, systemActor('webhooks'), 'webhook.overflowed', {}, { endpointId, url }) });
+  // The SIEM and the metrics hear of it once it is committed (after-commit.ts).
+  afterAuditInsert(db, { id: Number(id), at, context, action, ticketId: refs.ticketId ?? null, technicianId: refs.technicianId ?? null, detail: detail ?? null });
 }
 
 export async function listAuditEvents(db: Knex, filter: AuditQuery): Promise<AuditEvent[]> {

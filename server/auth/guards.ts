@@ -65,5 +65,6 @@ export function technicianOf(req: Request): Technician {
 export function technicianContext(req: Request): ActorContext {
   const t = technicianOf(req);
   const via = req.apiToken ? { via: { tokenId: req.apiToken.id, tokenName: req.apiToken.name } } : {};
-  return { actor: { type: 'technician', id: t.id, name: t.username, role: t.role, ...via }, remoteAddress: req.ip ?? '' };
+  const signIn = req.apiToken ? 'api_token' : (req.session?.sso?.method ?? 'local');
+  return { actor: { type: 'technician', id: t.id, name: t.username, role: t.role, signIn, ...via }, remoteAddress: req.ip ?? '' };
 }

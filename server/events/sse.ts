@@ -41,6 +41,11 @@ export function installSse(app: Application, limits: SseLimits): void {
   app.locals.sse = registry;
 }
 
+/** Streams open on an app now (the metrics' helpdesk_sse_clients). */
+export function openSseCount(app: Application): number {
+  return (app.locals.sse as SseRegistry | undefined)?.open.size ?? 0;
+}
+
 /** Ends every open stream of an app (at shutdown) cleanly — a terminated chunked body — and resolves once they are flushed (1 s at most). */
 export async function endAllSse(app: Application): Promise<number> {
   const registry = app.locals.sse as SseRegistry | undefined;
