@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
+    // Every /api/v1 answer a test receives is checked against the OpenAPI description (test/openapi-hooks.ts).
+    setupFiles: ['test/openapi-hooks.ts'],
   },
 });

@@ -51,6 +51,7 @@ import type { LegUrlPolicy } from './http/base-url.ts';
 import type { ApiTokenService } from './api-tokens/service.ts';
 import { bearerAuthentication } from './api-tokens/bearer.ts';
 import { apiTokenRoutes } from './api-tokens/routes.ts';
+import { openApiRoutes } from './openapi/routes.ts';
 import type { WebhookService } from './webhooks/service.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
@@ -222,6 +223,8 @@ export function createApp(deps: AppDeps): Express {
   // Authorization: Bearer hd_… on the staff API: the token's owner, scopes checked by the guards, no CSRF.
   app.use('/api/v1', bearerAuthentication({ tokens: deps.apiTokens, ratePerMinute: config.apiTokenRatePerMinute, redis: deps.bus.redis }));
   app.use('/api/v1/tokens', apiTokenRoutes({ tokens: deps.apiTokens }));
+  // The API's description (OpenAPI 3.1), public: server/openapi/.
+  app.use('/api/v1', openApiRoutes({ version: PRODUCT_VERSION }));
 
   const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
   app.use('/auth/oidc', identityRoutes({ identity: deps.identity, publicUrl: config.publicUrl, limiter, autoCreate: config.identity.oidc.autoCreate }));

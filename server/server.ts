@@ -36,6 +36,7 @@ import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import { internalPaths, type LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
+import type { Express } from 'express';
 import { createIdentityService } from './identity/service.ts';
 import { createRecordingService } from './recordings/service.ts';
 import { recordingKeyRing } from './recordings/keys.ts';
@@ -56,6 +57,8 @@ import { setWebhookLimits } from './webhooks/outbox.ts';
 
 export interface RunningServer {
   url: string;
+  /** The Express application (the OpenAPI drift test reads its routes: server/openapi/). */
+  app: Express;
 import { createWebhookService } from './webhooks/service.ts';
 import { startWebhookWorker } from './webhooks/worker.ts';
 import { webhookSecrets } from './webhooks/signing.ts';
@@ -266,6 +269,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   let closing: Promise<void> | null = null;
   return {
     url,
+    app,
     metricsPort,
     db,
     repeater,

@@ -27,6 +27,8 @@ export interface Input<S extends Schemas> {
 }
 
 export interface Validator<S extends Schemas> extends RequestHandler {
+  /** The schemas it parses with (the OpenAPI description reads them from the routes: server/openapi/). */
+  readonly schemas: S;
   /** The parsed input of a request this validator has passed. */
   input(req: Request): Input<S>;
   /** Parses a request now (throws VALIDATION_FAILED): for handlers that report errors their own way, like a form's flash. */
@@ -59,6 +61,7 @@ export function validate<S extends Schemas>(schemas: S): Validator<S> {
     next();
   };
   return Object.assign(middleware, {
+    schemas,
     parse,
     input(req: Request): Input<S> {
       const input = parsed.get(req)?.get(schemas);
