@@ -8,25 +8,10 @@ import { createTransport } from './core/transport.ts';
 import { HelpSession, type FlowSnapshot } from './core/help-session.ts';
 import { DesktopError } from './core/errors.ts';
 import { monitorLabel } from './core/monitors.ts';
-import { describeSnapshot, format, setLanguage } from './core/messages.ts';
+import { describeSnapshot, format, languageFromEnv, setLanguage } from './core/messages.ts';
 import { participantCommands } from './cli-participants.ts';
+import { englishCommand, sizeText } from './cli-words.ts';
 
-const usage = `usage: helpdesk-client [--description TEXT] [--yes [--view-only]] [--screen NAME|all]
-  --description TEXT  what the problem is (asked for when missing; required with --yes)
-  --yes               allow the first technician who accepts, without asking
-  --view-only         with --yes: allow viewing only, not control
-  --screen NAME|all   share one monitor (its XRandR name) or all; asked when there are several
-While a session runs, type "stop" and Enter (or press Ctrl+C) to end it.
-At any moment after the request, "say TEXT" and Enter writes TEXT to the technicians;
-their messages are printed as they arrive ("Ana: …"). A file a technician offers is
-numbered: "accept N" saves it in the download directory (HELPDESK_DOWNLOAD_DIR, never
-overwriting), "refuse N" declines it; "send PATH" sends a file to the technicians.
-When someone else asks to join (a colleague invited, a hand-over, an administrator),
-"allow NAME" or "refuse NAME" answers; "who" lists who is on your screen, "stop NAME"
-stops one person, "stop all" everyone but the technician helping you.
-Configuration: HELPDESK_SERVER_URL, HELPDESK_CLIENT_KEY, HELPDESK_CA_FILE,
-HELPDESK_CLIENT_CONFIG (JSON file), DISPLAY, HELPDESK_SOURCE, HELPDESK_VNC_PASSWORD_FILE,
-HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -39,7 +24,8 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write(`${usage}\n`);
+    setLanguage(languageFromEnv(process.env));
+    process.stdout.write(`${format('cli.usage')}\n`);
     return 0;
   }
   const config = loadClientConfig(process.env);
@@ -49,11 +35,13 @@ async function main(): Promise<number> {
   const session = new HelpSession(config, createTransport(config));
   const lines = createInterface({ input: process.stdin, terminal: false });
   const pending: ((line: string) => void)[] = [];
-  lines.on('line', (line) => {
+  lines.on('line', (typed) => {
+    // Commands in the user's language or in English (cli-words.ts).
+    const line = englishCommand(typed.trim());
     // "say …", "accept N", "refuse N" and "send PATH" work at any moment, even at a question (which stays asked).
-    if (command(line.trim())) return;
+    if (command(line)) return;
     const waiter = pending.shift();
-    if (waiter) waiter(line.trim());
+    if (waiter) waiter(typed.trim());
     else if (line.trim().toLowerCase() === 'stop') void session.stop();
   });
   lines.on('close', () => pending.splice(0).forEach((w) => w('')));
@@ -141,7 +129,7 @@ async function main(): Promise<number> {
     if (s.recorded) process.stdout.write(`${format('consent.recorded')}\n`);
     if (values.yes) return session.allow(values['view-only'], await chooseScreen());
     for (;;) {
-      const answer = (await ask(format('cli.prompt.consent', { technician: s.technicianName ?? 'this technician' }))).toLowerCase();
+      const answer = (await ask(format('cli.prompt.consent', { technician: s.technicianName ?? format('words.thisTechnician') }))).toLowerCase();
       if (session.snapshot.state !== 'technician_offered' || session.snapshot.ticketId !== s.ticketId) return;
       if (answer === 'c' || answer === 'v') {
         const screen = await chooseScreen();
@@ -182,12 +170,6 @@ async function main(): Promise<number> {
   // x11vnc is killed by its pid before the process exits, however the session ended.
   await session.settled();
   return ended.error ? 1 : 0;
-}
-
-function sizeText(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 main().then(

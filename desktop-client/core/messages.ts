@@ -60,7 +60,7 @@ export function windowState(s: FlowSnapshot): WindowState {
 
 /** The one sentence that tells the user where things stand. */
 export function describeSnapshot(s: FlowSnapshot): string {
-  const params = { ticketId: s.ticketId, technician: s.technicianName ?? 'The technician' };
+  const params = { ticketId: s.ticketId, technician: s.technicianName ?? format('words.theTechnician') };
   if (s.state === 'idle') return s.error ? format('error.prefix', { message: s.error.message }) : format('request.heading');
   if (s.state === 'ended') return format('state.ended', { reason: reasonText(s.error?.code ?? s.endReason) });
   if (s.state === 'in_session' && s.viewOnly) return format('state.in_session.viewOnly', params);
