@@ -12,6 +12,7 @@ import { describeSnapshot, format, languageFromEnv, setLanguage } from './core/m
 import { participantCommands } from './cli-participants.ts';
 import { englishCommand, sizeText } from './cli-words.ts';
 
+import { chooseTopic } from './cli-topic.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -21,11 +22,12 @@ async function main(): Promise<number> {
       'view-only': { type: 'boolean', default: false },
       screen: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      topic: { type: 'string' },
     },
   });
   if (values.help) {
     setLanguage(languageFromEnv(process.env));
-    process.stdout.write(`${format('cli.usage')}\n`);
+    process.stdout.write(`${format('cli.usage')}\n${format('cli.usage.topic')}\n`);
     return 0;
   }
   const config = loadClientConfig(process.env);
@@ -159,10 +161,13 @@ async function main(): Promise<number> {
     if (!description && process.stdin.readableEnded) return 64;
   }
   try {
-    await session.requestHelp(description);
+    await session.requestHelp(description, topicId);
   } catch (err) {
     if (!(err instanceof DesktopError)) throw err;
     lines.close();
+  // What it is about (issue 29): --topic, or a numbered question in the user's language.
+  const topicId = await chooseTopic({ transport: createTransport(config), ...config }, { given: values.topic, yes: values.yes }, ask, () => process.stdin.readableEnded, (line) => process.stderr.write(`${line}\n`));
+  if (topicId === undefined) return 64;
     return 1;
   }
   const ended = await done;

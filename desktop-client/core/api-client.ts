@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { readSseEvents } from '../../lib/sse-reader.ts';
 import { DesktopError } from './errors.ts';
+import { topicsPath, type TopicsResponse } from '../../protocol/teams.ts';
 import type { Transport } from './transport.ts';
 
 export type { ChatMessage, HelpRequestView, TicketFile };
@@ -18,6 +19,8 @@ export interface RequesterFields {
   hostname: string;
   os: string;
   description: string;
+  /** What it is about: one of the server's topics (issue 29). */
+  topicId?: number;
 }
 
 /** What to do with each event of the ticket's stream (protocol/desktop-api.ts). */
@@ -63,6 +66,8 @@ export class DesktopApi {
   decline = (dontAskAgain = false) => this.#call<HelpRequestView>('POST', this.#path('/decline'), { dontAskAgain });
   cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});
+  /** The topics the user may choose from, in their language (GET /api/v1/topics, issue 29). */
+  topics = async () => (await this.#call<TopicsResponse>('GET', topicsPath, undefined, this.clientKey ? { 'x-client-key': this.clientKey } : {})).topics;
   messages = async () => (await this.#call<{ messages: ChatMessage[] }>('GET', this.#path('/messages'))).messages;
   say = async (text: string) => (await this.#call<{ message: ChatMessage }>('POST', this.#path('/messages'), { text })).message;
   files = async () => (await this.#call<{ files: TicketFile[] }>('GET', this.#path('/files'))).files;

@@ -124,16 +124,16 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     return this.#channels.x11vncPid;
   }
 
-  async requestHelp(description: string): Promise<void> {
+  async requestHelp(description: string, topicId: number | null = null): Promise<void> {
     this.#move('requesting', { error: null });
-    const creating = this.#create(description);
+    const creating = this.#create(description, topicId);
     this.#creating = creating.then(() => undefined, () => undefined);
     return creating;
   }
 
-  async #create(description: string): Promise<void> {
+  async #create(description: string, topicId: number | null): Promise<void> {
     try {
-      const view = await this.#api.create({ ...this.config.requester, description });
+      const view = await this.#api.create({ ...this.config.requester, description, ...(topicId === null ? {} : { topicId }) });
       if (this.#snapshot.state !== 'requesting') {
         // Stopped while the request was being created: withdraw it on the server; a late result is not an error.
         await this.#api.cancel().catch((err: unknown) => {
