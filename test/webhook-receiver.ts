@@ -26,6 +26,10 @@ export interface WebhookReceiver {
   messages: Received[];
   /** How to answer a request (default 200); `hold` keeps the request open until the receiver closes. */
   answer: (req: { id: string; type: string; n: number }) => number | 'hold' | { status: number; headers: Record<string, string> };
+  /** Each answer waits this long (requests overlapping meanwhile are counted in maxInFlight). */
+  delayMs: number;
+  /** The most requests open at once so far. */
+  maxInFlight: number;
   close(): Promise<void>;
 }
 
@@ -37,15 +41,22 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     attempts: [],
     messages: [],
     answer: () => 200,
+    delayMs: 0,
+    maxInFlight: 0,
     close: async () => {
       for (const res of held) res.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  let inFlight = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    inFlight += 1;
+    receiver.maxInFlight = Math.max(receiver.maxInFlight, inFlight);
+    res.on('close', () => void (inFlight -= 1));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => void setTimeout(reply, receiver.delayMs));
+    const reply = (): void => {
       const body = Buffer.concat(chunks).toString('utf8');
       const id = String(req.headers['webhook-id'] ?? '');
       let parsed: { type: string; data: Record<string, unknown> } = { type: '', data: {} };
@@ -75,7 +86,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }
       res.writeHead(status, typeof answer === 'number' ? {} : answer.headers);
       res.end('ok');
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;

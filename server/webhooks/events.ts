@@ -36,9 +36,8 @@ const byAction: Readonly<Record<string, Mapping>> = {
   'file.sent': { event: 'file.uploaded', fields: ['fileId', 'direction', 'name', 'size', 'sha256'] },
   'recording.saved': { event: 'recording.ready', fields: recording, extra: { state: 'complete' } },
   'recording.incomplete': { event: 'recording.ready', fields: recording, extra: { state: 'incomplete' } },
-  // Issue 29 (teams and topics) records a request still waiting past its topic's target wait.
-  'ticket.waiting_too_long': { event: 'request.waiting_too_long', fields: ['topicId', 'teamId', 'waitTargetMs', 'waitedMs', 'waitDueAt'] },
-  'request.waiting_too_long': { event: 'request.waiting_too_long', fields: ['topicId', 'teamId', 'waitTargetMs', 'waitedMs', 'waitDueAt'] },
+  // Issue 29 (teams and topics, server/tickets/waiting.ts): a request still waiting past its topic's target wait, once.
+  'ticket.waiting_too_long': { event: 'request.waiting_too_long', fields: ['topicId', 'teamId', 'targetMs', 'waitedMs'] },
   'technician.disabled': { event: 'technician.disabled', fields: [] },
   'login.locked': { event: 'login.locked', fields: ['reason', 'failures', 'lockedForMs'], address: true },
 };
