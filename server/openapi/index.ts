@@ -8,6 +8,7 @@ import { accountDocs, technicianDocs, tokenDocs } from './people.ts';
 import { participantDocs } from './participants.ts';
 import { describeDocs, recordDocs } from './records.ts';
 import { surveyDocs } from './surveys.ts';
+import { webhookDocs } from './webhooks.ts';
 
 const byTag: Record<string, RouteDoc[]> = {
   Tickets: ticketDocs,
@@ -19,6 +20,7 @@ const byTag: Record<string, RouteDoc[]> = {
   'Recordings, audit, live stream': recordDocs,
   Satisfaction: surveyDocs,
   Description: describeDocs,
+  Webhooks: webhookDocs,
 };
 
 export const routeDocs: (RouteDoc & { tag: string })[] = Object.entries(byTag).flatMap(([tag, docs]) => docs.map((d) => ({ ...d, tag })));
