@@ -54,18 +54,14 @@ import { createWebhookService } from './webhooks/service.ts';
 import { startWebhookWorker } from './webhooks/worker.ts';
 import { webhookSecrets } from './webhooks/signing.ts';
 import { setWebhookLimits } from './webhooks/outbox.ts';
+import { createTeamService } from './teams/service.ts';
+import { createTopicService } from './topics/service.ts';
+import { markWaitingTooLong, startWaitingCheck } from './tickets/waiting.ts';
 
 export interface RunningServer {
   url: string;
   /** The Express application (the OpenAPI drift test reads its routes: server/openapi/). */
   app: Express;
-import { createWebhookService } from './webhooks/service.ts';
-import { startWebhookWorker } from './webhooks/worker.ts';
-import { webhookSecrets } from './webhooks/signing.ts';
-import { setWebhookLimits } from './webhooks/outbox.ts';
-import { createTeamService } from './teams/service.ts';
-import { createTopicService } from './topics/service.ts';
-import { markWaitingTooLong, startWaitingCheck } from './tickets/waiting.ts';
   db: Knex;
   /** The embedded repeater, or null when the repeater runs as its own process (REPEATER_PUBLIC_URL). */
   repeater: Repeater | null;
@@ -75,15 +71,15 @@ import { markWaitingTooLong, startWaitingCheck } from './tickets/waiting.ts';
   firstAdmin: { username: string; generatedPassword: string | null } | null;
   /** Runs expiry and purges now (also runs on a timer); with REDIS_URL only one server per round does it. Says whether it ran. */
   housekeeping(): Promise<boolean>;
+  /** METRICS_BIND's port (null: not set). */
+  metricsPort: number | null;
+  /** One round of the check for requests past their topic's target, now (also on a timer: WAIT_CHECK_MS); returns how many this server marked. */
+  checkWaiting(): Promise<number>;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   clock?: Clock;
-  /** METRICS_BIND's port (null: not set). */
-  metricsPort: number | null;
-  /** One round of the check for requests past their topic's target, now (also on a timer: WAIT_CHECK_MS); returns how many this server marked. */
-  checkWaiting(): Promise<number>;
 }
 
 export async function startServer(config: Readonly<Config>, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
@@ -97,8 +93,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     throw err;
   });
   // Every audit row this server commits, also as a JSON line to syslog and/or a file (AUDIT_*): server/audit/siem/.
-  let serverName = `${hostname()}:${config.port}`;
-  const auditShipping = startAuditShipping({ db, logger, options: config.observability.audit, server: () => serverName });
+  const auditShipping = startAuditShipping({ db, logger, options: config.observability.audit });
   const bus = config.redisUrl ? await EventBus.withRedis(config.redisUrl, logger) : new EventBus();
   // Events streams must see go through the database's outbox (Redis only wakes the other servers).
   const events = await EventLog.open({ db, bus, clock, logger }, config.sse);
@@ -129,6 +124,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const apiTokens = createApiTokenService({ db, clock, ownerOf: (id) => technicians.get(id), onRevoked: (event) => bus.publish('api-token.revoked', event), localLogin: config.identity.localLogin });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
+  const teams = createTeamService({ db, clock });
+  const topics = createTopicService({ db, clock });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
   // Once per deployment: the server where the account was disabled does it.
   // Work begun by events (rows of repeater events, requeues) is waited for at shutdown.
@@ -141,8 +138,6 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         await tickets.requeueHeldBy(technicianId, systemActor('account-disabled'), 'technician_disabled');
       });
     },
-  const teams = createTeamService({ db, clock });
-  const topics = createTopicService({ db, clock });
     { localOnly: true },
   );
   const firstAdmin = await technicians.ensureFirstAdmin(config.adminPassword);
@@ -225,6 +220,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     consent,
     webhooks,
     surveys,
+    teams,
+    topics,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,
   });
   trustProxyFn = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
@@ -239,7 +236,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const address = httpServer.address() as AddressInfo;
-  serverName = `${hostname()}:${address.port}`;
+  auditShipping.named(`${hostname()}:${address.port}`);
   const metricsPort = await metricsDoor.listen();
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -265,32 +262,34 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     housekeeping().catch((err: unknown) => log.error({ err }, 'housekeeping failed'));
   }, housekeepingEveryMs);
   housekeepingTimer.unref();
+  // Requests past their topic's target wait, marked once for the deployment (issue 29).
+  const waitCheck = startWaitingCheck({ db, clock, bus, logger, ...config.waitCheck });
 
   let closing: Promise<void> | null = null;
   return {
     url,
-    app,
     metricsPort,
+    app,
     db,
     repeater,
     legState,
     tickets,
     firstAdmin,
     housekeeping,
+    checkWaiting: () => markWaitingTooLong({ db, clock, bus, batch: config.waitCheck.batch }),
     close: () =>
       (closing ??= (async () => {
         // Order: stop new work; close live legs with SHUTDOWN (their events
         // still reach the database); wait until every event is handled; close
         // HTTP (SSE streams and repeater command streams too); the database.
         clearInterval(housekeepingTimer);
+        waitCheck.stop();
         unsubscribeRevoked();
         await repeater?.close('SHUTDOWN');
         await work.idle();
         remote.close();
         await endAllSse(app);
         httpServer.closeAllConnections();
-  // Requests past their topic's target wait, marked once for the deployment (issue 29).
-  const waitCheck = startWaitingCheck({ db, clock, bus, logger, ...config.waitCheck });
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await webhookWorker.close();
         await events.close();
@@ -306,14 +305,12 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
 const NOVNC_VERSION = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 async function storedSessionSecret(db: Knex): Promise<string> {
-    checkWaiting: () => markWaitingTooLong({ db, clock, bus, batch: config.waitCheck.batch }),
   const read = async () => ((await db('settings').where({ name: 'session_secret' }).first()) as { value: string } | undefined)?.value;
   const stored = await read();
   if (stored) return stored;
   // Several servers starting at once: the first one's secret wins, every one reads it back.
   await db('settings').insert({ name: 'session_secret', value: randomToken(48) }).onConflict('name').ignore();
   const secret = await read();
-        waitCheck.stop();
   if (!secret) throw new Error('the session secret could not be stored in the settings table');
   return secret;
 }

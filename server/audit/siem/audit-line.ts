@@ -51,7 +51,7 @@ export function auditLine(e: CommittedAudit, facts: { ticket: TicketFacts | null
       name: actor.name,
       role: actor.type === 'technician' ? actor.role : null,
       // A login's own event says how (its detail's method); a technician's request says its session's or token's.
-      signIn: actor.type === 'technician' ? (actor.signIn ?? (actor.via ? 'api_token' : null)) : typeof e.detail?.method === 'string' ? e.detail.method : null,
+      signIn: (actor.type === 'technician' ? (actor.signIn ?? (actor.via ? 'api_token' : null)) : null) ?? (typeof e.detail?.method === 'string' ? e.detail.method : null),
       token: actor.type === 'technician' && actor.via ? { id: actor.via.tokenId, name: actor.via.tokenName } : null,
     },
     address: remoteAddress,

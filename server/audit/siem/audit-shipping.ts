@@ -26,7 +26,7 @@ export type AuditHeard = (event: CommittedAudit, ticket: TicketFacts | null) => 
 
 export type AuditShipping = ReturnType<typeof startAuditShipping>;
 
-export function startAuditShipping({ db, logger, options, server }: { db: Knex; logger: Logger; options: AuditShippingOptions; server: () => string }) {
+export function startAuditShipping({ db, logger, options }: { db: Knex; logger: Logger; options: AuditShippingOptions }) {
   const log = logger.child({ component: 'audit-shipping' });
   const sinks: LineSink[] = [];
   if (options.syslogUrl) sinks.push(new SyslogSink(options.syslogUrl, options.queueMax, logger));
@@ -37,6 +37,8 @@ export function startAuditShipping({ db, logger, options, server }: { db: Knex; 
   /** Events dropped before a line was made (the facts' queue was full): each sink counts them as its own drops. */
   let droppedEarly = 0;
   let pumping: Promise<void> | null = null;
+  /** host:port, once the server listens: rows committed before wait for it (the first start's, a few). */
+  let server: string | null = null;
 
   const pump = async (): Promise<void> => {
     while (pending.length) {
@@ -54,7 +56,7 @@ export function startAuditShipping({ db, logger, options, server }: { db: Knex; 
       }
       for (const listener of listeners) listener(e, ticket);
       if (!sinks.length) continue;
-      const line = auditLine(e, { ticket, technician }, server());
+      const line = auditLine(e, { ticket, technician }, server!);
       for (const sink of sinks) sink.offer(line);
     }
   };
@@ -66,12 +68,22 @@ export function startAuditShipping({ db, logger, options, server }: { db: Knex; 
       return;
     }
     pending.push(e);
+    kick();
+  });
+
+  function kick(): void {
+    if (server === null) return;
     pumping ??= pump().finally(() => {
       pumping = null;
     });
-  });
+  }
 
   return {
+    /** The server's name in the lines (host:port), known once it listens: lines go from then on. */
+    named(name: string): void {
+      server = name;
+      kick();
+    },
     /** Hears each committed audit event, with its ticket's facts when read. */
     listen(listener: AuditHeard): void {
       listeners.push(listener);
