@@ -31,6 +31,7 @@ import type { RecordingService } from '../server/recordings/service.ts';
 import type { ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
+import { surveyPages, type SurveyPagesDeps } from './survey-pages.ts';
 import { sessionPages, type SessionPagesParticipants } from './session-pages.ts';
 import { invitationLocals, type InvitationSource } from './invitation-locals.ts';
 import { routingPages, type RoutingPagesDeps } from './routing-pages.ts';
@@ -51,6 +52,8 @@ export interface AdminWebDeps {
   signIn: { providers: readonly { id: string; name: string }[]; nameOf(id: string): string | null };
   /** Issue 26: the administrators' Live sessions page and Watch. */
   participants?: SessionPagesParticipants & InvitationSource;
+  /** Issue 29: the user's answer on the ticket page and the statistics' satisfaction. */
+  surveys?: SurveyPagesDeps['surveys'];
   /** Issue 29: the Teams and Topics pages, a request's move to another team. */
   routing?: Pick<RoutingPagesDeps, 'teams' | 'topics'>;
 }
@@ -131,6 +134,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   if (deps.participants) router.use(['/queue', '/mine'], invitationLocals(deps.participants));
   // Teams and topics (issue 29): their pages, and the ticket page's move to another team (before the ticket pages).
   if (deps.routing) router.use(routingPages({ tickets: deps.tickets, technicians: deps.technicians, ...deps.routing }));
+  if (deps.surveys) router.use(surveyPages({ surveys: deps.surveys, technicians: deps.technicians }));
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { WebSocket } from 'ws';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../test/server-harness.ts';
 import { startXDisplay, type XDisplay } from '../test/x-display.ts';
+import { compareRollupsWithRecount } from '../server/stats/recount.ts';
+import { surveyStats } from '../server/surveys/survey-stats.ts';
 
 let h: Harness;
 let x: XDisplay;
@@ -147,6 +149,31 @@ describe('helpdesk-client (terminal mode)', () => {
     client.child.kill('SIGTERM');
     expect(await client.exited).toBe(0);
     expect(client.output()).toMatch(/La sesión ha terminado: usted canceló su solicitud\./);
+  }, 60_000);
+
+  it('asks how the session went after it ended, in Spanish: 1 to 5 (anything else asked again) and a comment; the answer is on the ticket, counted in the statistics (issue 29)', async () => {
+    const client = runClient(['--description', 'Encuesta'], { HELPDESK_LANG: 'es', HELPDESK_SURVEY: 'ask' });
+    const [, id] = await client.waitFor(/Su solicitud es la #(\d+)\./);
+    await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+    await client.waitFor(/\[n\]\? $/);
+    client.child.stdin!.write('c\n');
+    await expect.poll(async () => (await ana.get(`/api/v1/tickets/${id}`)).body.ticket.status, { timeout: 15_000 }).toBe('approved');
+    const ws = await viewer(Number(id));
+    await client.waitFor(/Ana le está ayudando\./);
+    await ana.post(`/api/v1/tickets/${id}/end`).expect(200);
+    await client.waitFor(/La sesión ha terminado: .*\n¿Qué tal fue\? Valore de 1 \(mala\) a 5 \(muy buena\), o pulse Intro para omitir: $/);
+    client.child.stdin!.write('7\n');
+    await client.waitFor(/Elija una valoración de 1 a 5, u omita la pregunta\.\n¿Qué tal fue\?[^\n]*: $/);
+    client.child.stdin!.write('4\n');
+    await client.waitFor(/¿Algo que añadir\? \(opcional; pulse Intro para terminar\): $/);
+    client.child.stdin!.write('Muy amable\n');
+    await client.waitFor(/Gracias por su respuesta\./);
+    expect(await client.exited).toBe(0);
+    expect(await h.server.db('tickets').where({ id: Number(id) }).first('survey_rating', 'survey_comment')).toEqual({ survey_rating: 4, survey_comment: 'Muy amable' });
+    expect((await compareRollupsWithRecount(h.server.db)).differences).toEqual([]);
+    const stats = await surveyStats(h.server.db, h.clock.now(), 7);
+    expect(stats.byTechnician.find((r) => r.technicianId === ana.id)?.distribution[3]).toBeGreaterThanOrEqual(1);
+    ws.terminate();
   }, 60_000);
 
   it('allows view only without asking with --yes --view-only, and ends on SIGTERM', async () => {

@@ -10,6 +10,7 @@ import { DesktopError } from './core/errors.ts';
 import { monitorLabel } from './core/monitors.ts';
 import { describeSnapshot, format, languageFromEnv, setLanguage } from './core/messages.ts';
 import { participantCommands } from './cli-participants.ts';
+import { askSurvey } from './cli-survey.ts';
 import { englishCommand, sizeText } from './cli-words.ts';
 
 import { chooseTopic } from './cli-topic.ts';
@@ -142,8 +143,12 @@ async function main(): Promise<number> {
     }
   }
 
+  let signalled = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
+      signalled = true;
+      // At the question after the session: no answer, just leave.
+      if (session.snapshot.state === 'ended') lines.close();
       // Still at the question, nothing requested or started: just leave.
       if (session.snapshot.state === 'idle') process.exit(0);
       void session.stop();
@@ -171,6 +176,9 @@ async function main(): Promise<number> {
     return 1;
   }
   const ended = await done;
+  // How it went (issue 29): asked once a session took place; Enter skips.
+  const asks = config.survey === 'ask' || (config.survey === 'auto' && process.stdin.isTTY === true);
+  if (ended.survey === 'ask' && asks && !signalled) await askSurvey(session, ask, (line) => process.stdout.write(`${line}\n`));
   lines.close();
   // x11vnc is killed by its pid before the process exits, however the session ended.
   await session.settled();

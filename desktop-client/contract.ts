@@ -51,6 +51,10 @@ export interface HelpdeskApi {
   stopParticipant(technicianId: number): Promise<void>;
   /** Stops everyone but the technician helping (stop() ends the whole session). */
   stopEveryone(): Promise<void>;
+  /** After the session (WindowState.survey 'ask'): how it went, 1–5, and an optional comment (issue 29). */
+  answerSurvey(rating: number, comment: string | null): Promise<void>;
+  /** The user would rather not say. */
+  skipSurvey(): Promise<void>;
 }
 
 export type { WindowState, ChatMessage, TicketFile };

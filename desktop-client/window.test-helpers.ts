@@ -50,6 +50,8 @@ export async function wireWindow(browser: Browser, rendererUrl: string, session:
     stopEveryone: async () => {
       await session.consent().stopEveryone();
     },
+    answerSurvey: (rating: number, comment: string | null) => session.answerSurvey(rating, comment),
+    skipSurvey: () => session.skipSurvey(),
   };
   const page = await (await browser.newContext({ viewport: { width: 520, height: 640 }, bypassCSP: dialogs.bypassCSP === true })).newPage();
   await page.exposeBinding('__helpdeskCall', (_source, method: keyof typeof core, args: never[]) => core[method](...args));
@@ -94,6 +96,8 @@ export async function wireWindow(browser: Browser, rendererUrl: string, session:
       refuseParticipant: (id: number) => call('refuseParticipant', [id]),
       stopParticipant: (id: number) => call('stopParticipant', [id]),
       stopEveryone: () => call('stopEveryone', []),
+      answerSurvey: (rating: number, comment: string | null) => call('answerSurvey', [rating, comment]),
+      skipSurvey: () => call('skipSurvey', []),
     };
   });
   session.on('file', (f) => {

@@ -25,4 +25,6 @@ export const ipcChannels = {
   refuseParticipant: 'helpdesk:refuse-participant',
   stopParticipant: 'helpdesk:stop-participant',
   stopEveryone: 'helpdesk:stop-everyone',
+  answerSurvey: 'helpdesk:answer-survey',
+  skipSurvey: 'helpdesk:skip-survey',
 } as const;

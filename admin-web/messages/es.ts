@@ -2,6 +2,7 @@
 import type { Catalogue } from './index.ts';
 import { esAudit } from './es-audit.ts';
 import { esTokens } from './es-tokens.ts';
+import { esManager } from './es-manager.ts';
 import { esIdentity } from './es-identity.ts';
 import { esScripts } from './es-scripts.ts';
 import { esParticipants } from './es-participants.ts';
@@ -297,6 +298,7 @@ import { esTeams } from './es-teams.ts';
   'viewer.keyboardHint': 'Teclado: pulse Ctrl+Alt+Mayús+F para salir de la pantalla remota y llegar a estos controles; con Tab vuelve a la pantalla para escribir en ella.',
   ...esAudit,
   ...esTokens,
+  ...esManager,
   ...esIdentity,
   ...esScripts,
   ...esParticipants,

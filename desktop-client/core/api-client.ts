@@ -66,6 +66,7 @@ export class DesktopApi {
   decline = (dontAskAgain = false) => this.#call<HelpRequestView>('POST', this.#path('/decline'), { dontAskAgain });
   cancel = () => this.#call<HelpRequestView>('POST', this.#path('/cancel'), {});
   end = () => this.#call<HelpRequestView>('POST', this.#path('/end'), {});
+  survey = (rating: number, comment: string | null) => this.#call<unknown>('POST', this.#path('/survey'), { rating, comment });
   /** The topics the user may choose from, in their language (GET /api/v1/topics, issue 29). */
   topics = async () => (await this.#call<TopicsResponse>('GET', topicsPath, undefined, this.clientKey ? { 'x-client-key': this.clientKey } : {})).topics;
   messages = async () => (await this.#call<{ messages: ChatMessage[] }>('GET', this.#path('/messages'))).messages;

@@ -26,6 +26,8 @@ export interface ClientConfig {
   downloadDir: string;
   /** HELPDESK_LANG, else the system's (LC_ALL, LC_MESSAGES, LANG): en, es or zh. */
   language: Language;
+  /** HELPDESK_SURVEY: whether the terminal asks how the session went — 'auto' (when its input is a terminal), 'ask' or 'off'. The window always asks. */
+  survey: 'auto' | 'ask' | 'off';
 }
 
 export type ScreenSource = { kind: 'x11vnc' } | { kind: 'vnc'; host: string; port: number; password: string | null };
@@ -106,6 +108,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
       }
     }
   }
+  const survey = surveyMode(env.HELPDESK_SURVEY, problems);
   if (problems.length) {
     throw new DesktopError('CONFIG_INVALID', `The helpdesk client is not configured correctly:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -125,9 +128,16 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
       noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
     }),
     language: languageFromEnv(env),
+    survey,
     downloadDir: env.HELPDESK_DOWNLOAD_DIR ?? file.downloadDir ?? (existsSync(join(homedir(), 'Downloads')) ? join(homedir(), 'Downloads') : homedir()),
     requester: Object.freeze({ requesterName: fullName, username: user.username, hostname: hostname(), os: `${osType()} ${release()}` }),
   });
+}
+
+function surveyMode(text: string | undefined, problems: string[]): ClientConfig['survey'] {
+  if (text === undefined || text === 'auto' || text === 'ask' || text === 'off') return text ?? 'auto';
+  problems.push(`HELPDESK_SURVEY: must be auto, ask or off (got ${JSON.stringify(text)})`);
+  return 'auto';
 }
 
 export const WAYLAND_NOTICE =

@@ -34,6 +34,8 @@ export interface FlowSnapshot {
   participants: DesktopParticipantView[];
   /** Whether the main channel is the holder's (false once the holder has a participant channel of their own). */
   mainChannel: boolean;
+  /** After a session took place and ended, the user is asked how it went (issue 29): 'ask' until they answer ('sent') or skip. */
+  survey: 'ask' | 'sent' | 'skipped' | null;
 }
 
 export const idleSnapshot: Readonly<FlowSnapshot> = Object.freeze({
@@ -47,6 +49,7 @@ export const idleSnapshot: Readonly<FlowSnapshot> = Object.freeze({
   recorded: false,
   participants: [],
   mainChannel: true,
+  survey: null,
 });
 
 export const legalMoves: Readonly<Record<FlowState, readonly FlowState[]>> = {

@@ -110,6 +110,15 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
     return this.#active().consent;
   }
 
+  /** The user's answer to "how did it go?" after the session (issue 29). */
+  answerSurvey(rating: number, comment: string | null): Promise<void> {
+    return this.#active().survey.answer(rating, comment);
+  }
+
+  skipSurvey(): void {
+    this.#current?.survey.skip();
+  }
+
   async stop(): Promise<void> {
     await this.#current?.stop();
   }

@@ -20,6 +20,7 @@ import { DesktopChannels, type ChannelsFlow } from './desktop-channels.ts';
 import { HelpChat } from './help-chat.ts';
 import { HelpFiles } from './help-files.ts';
 import { ParticipantConsent } from './participant-consent.ts';
+import { HelpSurvey } from './help-survey.ts';
 
 export { closeCodeNext, type FlowSnapshot, type FlowState, type LegTunnel };
 
@@ -44,6 +45,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
   readonly #files: HelpFiles;
   /** The user's word on each participant: allow, refuse, stop one, stop everyone. */
   readonly consent: ParticipantConsent;
+  readonly survey: HelpSurvey; // how it went, asked once a session took place and ended (issue 29)
   /** The create call of this attempt, and its withdrawal if it was stopped meanwhile. */
   #creating: Promise<void> = Promise.resolve();
   /** Every process and socket this session started is gone once this settles. */
@@ -63,6 +65,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     this.#chat = new HelpChat(this.#api, (m) => this.emit('message', m));
     this.#files = new HelpFiles(this.#api, (f) => this.emit('file', f));
     this.consent = new ParticipantConsent(this.#api, () => this.#snapshot.participants);
+    this.survey = new HelpSurvey(this.#api, () => this.#snapshot.survey, (survey) => this.#patch({ survey }));
     const flow: ChannelsFlow = {
       get snapshot() {
         return session.#snapshot;
@@ -80,9 +83,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     this.#channels = new DesktopChannels(flow, { config, transport, api: this.#api, openTunnel: this.openTunnel });
   }
 
-  get snapshot(): FlowSnapshot {
-    return { ...this.#snapshot };
-  }
+  get snapshot(): FlowSnapshot { return { ...this.#snapshot }; }
 
   /** Resolves once every tunnel this session opened is closed and its x11vnc has exited. */
   settled(): Promise<void> {
@@ -276,7 +277,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     this.#unfollow?.();
     this.#unfollow = null;
     this.#channels.closeAll();
-    if (this.#snapshot.state !== 'ended') this.#move('ended', { endReason: reason, ...(error ? { error } : {}) });
+    if (this.#snapshot.state !== 'ended') this.#move('ended', { endReason: reason, ...(error ? { error } : {}), survey: this.survey.askAfter() });
   }
 
   /** Adds a closing tunnel to what settled() waits for. */
@@ -288,6 +289,7 @@ export class HelpSession extends EventEmitter<HelpSessionEvents> {
     const from = this.#snapshot.state;
     if (from !== next && !legalMoves[from].includes(next)) throw new Error(`illegal flow move ${from} → ${next}`);
     this.#snapshot = { ...this.#snapshot, ...patch, state: next };
+    if (next === 'in_session') this.survey.sessionRan();
     this.emit('state', this.snapshot);
   }
 

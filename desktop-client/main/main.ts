@@ -79,6 +79,9 @@ handle(ipcChannels.stopParticipant, async (id: unknown) => {
 handle(ipcChannels.stopEveryone, async () => {
   await session.consent().stopEveryone();
 });
+// How it went (issue 29): a rating from 1 to 5 (anything else is refused by the core), a comment as text.
+handle(ipcChannels.answerSurvey, (rating: unknown, comment: unknown) => session.answerSurvey(typeof rating === 'number' ? rating : 0, typeof comment === 'string' ? comment.slice(0, 1000) : null));
+handle(ipcChannels.skipSurvey, () => session.skipSurvey());
 session.on('state', (snapshot) => win?.webContents.send(ipcChannels.state, windowState(snapshot)));
 session.on('message', (message) => win?.webContents.send(ipcChannels.chat, message));
 session.on('file', (file) => win?.webContents.send(ipcChannels.file, file));

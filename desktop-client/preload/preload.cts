@@ -29,6 +29,8 @@ const channels = {
   refuseParticipant: 'helpdesk:refuse-participant',
   stopParticipant: 'helpdesk:stop-participant',
   stopEveryone: 'helpdesk:stop-everyone',
+  answerSurvey: 'helpdesk:answer-survey',
+  skipSurvey: 'helpdesk:skip-survey',
 } as const;
 
 const api: HelpdeskApi = {
@@ -61,6 +63,8 @@ const api: HelpdeskApi = {
   refuseParticipant: (technicianId) => ipcRenderer.invoke(channels.refuseParticipant, technicianId),
   stopParticipant: (technicianId) => ipcRenderer.invoke(channels.stopParticipant, technicianId),
   stopEveryone: () => ipcRenderer.invoke(channels.stopEveryone),
+  answerSurvey: (rating, comment) => ipcRenderer.invoke(channels.answerSurvey, rating, comment),
+  skipSurvey: () => ipcRenderer.invoke(channels.skipSurvey),
   onFile(listener) {
     const wrapped = (_event: unknown, file: TicketFile) => listener(file);
     ipcRenderer.on(channels.file, wrapped);

@@ -48,7 +48,16 @@ function render(s) {
     void showScreens();
   }
   if (screen === 'session') document.getElementById('banner').textContent = text;
-  if (screen === 'ended') document.getElementById('ended-title').textContent = text;
+  if (screen === 'ended') {
+    document.getElementById('ended-title').textContent = text;
+    // How it went (issue 29): asked once a session took place; thanked once answered.
+    const survey = document.getElementById('survey');
+    const asking = s.survey === 'ask';
+    if (asking && survey.hidden) survey.reset();
+    survey.hidden = !asking;
+    document.getElementById('survey-thanks').hidden = s.survey !== 'sent';
+    document.getElementById('again').classList.toggle('primary', !asking);
+  }
 }
 
 /** On a machine with several monitors, the user chooses what to share before allowing. */
@@ -83,6 +92,16 @@ document.getElementById('allow-view').addEventListener('click', () => act(() => 
 document.getElementById('decline').addEventListener('click', () => act(() => api.decline(document.getElementById('dont-ask-again').checked)));
 document.getElementById('stop').addEventListener('click', () => act(() => api.stop()));
 document.getElementById('again').addEventListener('click', () => act(() => api.startOver()));
+document.getElementById('survey').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const picked = document.querySelector('input[name="rating"]:checked');
+  if (!picked) {
+    document.getElementById('status').textContent = t('survey.choose');
+    return;
+  }
+  void act(() => api.answerSurvey(Number(picked.value), document.getElementById('survey-comment').value.trim() || null));
+});
+document.getElementById('survey-skip').addEventListener('click', () => act(() => api.skipSurvey()));
 
 // The conversation: shown from the moment a request exists; messages are put on the page as text only.
 const chatLog = document.getElementById('chat-log');

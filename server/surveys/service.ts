@@ -10,6 +10,7 @@ import { insertAuditEvent } from '../audit/store.ts';
 import { ticketStore, type TicketRow } from '../tickets/store.ts';
 import { applyTicketChange, factsOf } from '../stats/rollups.ts';
 import type { SurveyInput } from './schema.ts';
+import { surveyStats, type SurveyStats } from './survey-stats.ts';
 
 export interface SurveyAnswer {
   rating: number;
@@ -47,6 +48,17 @@ export function createSurveyService({ db, clock }: { db: Knex; clock: Clock }) {
         await insertAuditEvent(trx, now, context, 'ticket.survey', { ticketId, technicianId: row.technician_id }, { rating: input.rating, commented: input.comment !== null });
         return { rating: input.rating, comment: input.comment, answeredAt: now };
       });
+    },
+
+    /** The statistics page's satisfaction figures over `days`, with the names of teams and topics (topics in `lang`). */
+    async stats(days: number, lang: string): Promise<SurveyStats & { teamNames: Record<number, string>; topicNames: Record<number, string> }> {
+      const figures = await surveyStats(db, clock.now(), days);
+      const column = ['en', 'es', 'zh'].includes(lang) ? `name_${lang}` : 'name_en';
+      const [teams, topics] = await Promise.all([
+        figures.byTeam.length ? (db('teams').whereIn('id', figures.byTeam.map((r) => r.teamId)).select('id', 'name') as Promise<{ id: number; name: string }[]>) : [],
+        figures.byTopic.length ? (db('topics').whereIn('id', figures.byTopic.map((r) => r.topicId)).select('id', { name: column }) as Promise<{ id: number; name: string }[]>) : [],
+      ]);
+      return { ...figures, teamNames: Object.fromEntries(teams.map((r) => [Number(r.id), r.name])), topicNames: Object.fromEntries(topics.map((r) => [Number(r.id), r.name])) };
     },
 
     /** A ticket's answer and its technician's internal note (never shown to the user). */

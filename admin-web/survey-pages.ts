@@ -1,0 +1,47 @@
+// Satisfaction on the staff pages (issue 29): the user's answer and the
+// technician's internal exit note on the ticket page, the figures on the
+// statistics page. Mounted before ticketPages: it adds to the locals those
+// pages render with (the ticket page still checks who may read the ticket)
+// and takes the exit note's form.
+import { Router } from 'express';
+import { z } from 'zod';
+import { technicianContext } from '../server/auth/guards.ts';
+import { validate } from '../server/http/validate.ts';
+import { statsQuerySchema, ticketParams } from '../server/tickets/schema.ts';
+import type { SurveyService } from '../server/surveys/service.ts';
+import { exitNoteSchema } from '../server/surveys/schema.ts';
+import type { TechnicianService } from '../server/technicians/service.ts';
+import { formAction, requirePageAdmin, requirePageLogin } from './page-helpers.ts';
+
+export interface SurveyPagesDeps {
+  surveys: SurveyService;
+  technicians: TechnicianService;
+}
+
+const byId = validate({ params: ticketParams });
+const period = validate({ query: z.preprocess((q) => Object.fromEntries(Object.entries(q as Record<string, unknown>).filter(([, v]) => v !== '')), statsQuerySchema).describe('period') });
+const noteForm = validate({ params: ticketParams, body: exitNoteSchema.describe('exit note') });
+
+export function surveyPages({ surveys, technicians }: SurveyPagesDeps): Router {
+  const router = Router();
+  router.get('/tickets/:id', requirePageLogin, byId, async (req, res, next) => {
+    res.locals.survey = await surveys.of(byId.input(req).params.id);
+    next();
+  });
+  router.get('/stats', requirePageAdmin, period, async (req, res, next) => {
+    const { days } = period.input(req).query;
+    const [figures, people] = await Promise.all([surveys.stats(days, String(res.locals.lang)), technicians.people()]);
+    res.locals.satisfaction = {
+      ...figures,
+      byTechnician: figures.byTechnician.map((r) => ({ ...r, name: people.get(r.technicianId)?.displayName ?? `#${r.technicianId}` })),
+      byTeam: figures.byTeam.map((r) => ({ ...r, name: figures.teamNames[r.teamId] ?? `#${r.teamId}` })),
+      byTopic: figures.byTopic.map((r) => ({ ...r, name: figures.topicNames[r.topicId] ?? `#${r.topicId}` })),
+    };
+    next();
+  });
+  router.post('/tickets/:id/exit-note', requirePageLogin, formAction(async (req, _res, t, { params: { id }, body }) => {
+    await surveys.exitNote(id, body.note, technicianContext(req));
+    return { redirect: `/tickets/${id}`, ok: t('survey.exitNoteSaved') };
+  }, (req) => `/tickets/${String(req.params.id)}`, noteForm));
+  return router;
+}
