@@ -4,7 +4,6 @@
 
 export const ipcChannels = {
   requestHelp: 'helpdesk:request-help',
-  topics: 'helpdesk:topics',
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',

@@ -5,6 +5,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { daemonArgs, reapOnExit } from './child-reaper.ts';
+import { stopProcess } from './processes.ts';
 
 export interface XDisplay {
   display: string;
@@ -40,8 +42,22 @@ export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDis
   while (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) number += 1;
   const display = `:${number}`;
   const children: ChildProcess[] = [];
+  // Stops what was started, last first; also when the start itself fails (else its Xvfb ran on for good).
+  const stopAll = async (): Promise<void> => {
+    for (const child of children.splice(0).reverse()) await stopProcess(child);
+  };
+  try {
+    return await startIn(display, number, children, options, stopAll);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function startIn(display: string, number: number, children: ChildProcess[], options: XDisplayOptions, stopAll: () => Promise<void>): Promise<XDisplay> {
   const size = options.twoMonitors ? '1440x600x24' : '1024x768x24';
-  const xvfb = spawn('Xvfb', [display, '-screen', '0', size, '-noreset', '-nolisten', 'tcp'], { stdio: 'ignore' });
+  // Killed with this process even when no clean-up runs (child-reaper.ts).
+  const xvfb = reapOnExit(spawn(...daemonArgs('Xvfb', [display, '-screen', '0', size, '-noreset', '-nolisten', 'tcp']), { stdio: 'ignore' }));
   children.push(xvfb);
   const deadline = Date.now() + 15_000;
   while (!existsSync(`/tmp/.X11-unix/X${number}`)) {
@@ -54,7 +70,7 @@ export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDis
   if (options.twoMonitors) {
     execFileSync('xrandr', ['--setmonitor', 'LEFT', '800/200x600/150+0+0', 'none'], { env });
     execFileSync('xrandr', ['--setmonitor', 'RIGHT', '640/160x480/120+800+0', 'none'], { env });
-    children.push(spawn('xterm', ['-geometry', '30x6+900+40', '-bg', RIGHT_WINDOW_BG, '-e', 'sh', '-c', 'exec sleep 3600'], { env, stdio: 'ignore' }));
+    children.push(reapOnExit(spawn('xterm', ['-geometry', '30x6+900+40', '-bg', RIGHT_WINDOW_BG, '-e', 'sh', '-c', 'exec sleep 3600'], { env, stdio: 'ignore' })));
   }
   const dir = mkdtempSync(join(tmpdir(), 'helpdesk-x-'));
   const typedFile = join(dir, 'typed.txt');
@@ -62,11 +78,11 @@ export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDis
   const program = options.shell
     ? `printf '%s\\n' '${options.shell.banner}'; exec sh -i`
     : `stty -echo; exec cat > '${typedFile}'`;
-  const xterm = spawn('xterm', ['-geometry', '60x8+40+40', '-bg', XTERM_BG, '-fg', 'black', '-e', 'sh', '-c', program], {
+  const xterm = reapOnExit(spawn('xterm', ['-geometry', '60x8+40+40', '-bg', XTERM_BG, '-fg', 'black', '-e', 'sh', '-c', program], {
     env: { ...env, PS1: '$ ' },
     cwd: options.shell?.cwd,
     stdio: 'ignore',
-  });
+  }));
   children.push(xterm);
   // Wait for the xterm window to be mapped.
   const windowDeadline = Date.now() + 15_000;
@@ -86,12 +102,6 @@ export async function startXDisplay(options: XDisplayOptions = {}): Promise<XDis
     rootRgb: hex(ROOT),
     xtermRgb: hex(XTERM_BG),
     typed: () => readFileSync(typedFile, 'utf8'),
-    async stop() {
-      for (const child of children.reverse()) {
-        if (child.exitCode !== null) continue;
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
+    stop: stopAll,
   };
 }

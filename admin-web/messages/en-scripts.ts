@@ -6,6 +6,7 @@ export const enScripts = {
   'js.viewer.waiting': 'Waiting for the user\'s desktop to connect…',
   'js.viewer.connected': 'Connected to {requester}\'s desktop.',
   'js.viewer.ended': 'Session ended: {reason}',
+  'js.viewer.youDisconnected': 'You disconnected from the user\'s desktop. The ticket stays yours: Reconnect to continue.',
   'js.viewer.reconnecting': 'Connection interrupted: {reason} Reconnecting in {seconds} s…',
   'js.viewer.over': 'The session is over: {reason} Say what was done to resolve the ticket.',
   'js.viewer.resolved': 'Ticket #{id} is resolved. Nothing more to do here.',

@@ -7,6 +7,7 @@ export const esScripts: Record<ScriptKey, string> = {
   'js.viewer.waiting': 'Esperando a que se conecte el escritorio del usuario…',
   'js.viewer.connected': 'Conectado al escritorio de {requester}.',
   'js.viewer.ended': 'Sesión terminada: {reason}',
+  'js.viewer.youDisconnected': 'Se ha desconectado del escritorio del usuario. El ticket sigue siendo suyo: pulse Reconectar para continuar.',
   'js.viewer.reconnecting': 'Conexión interrumpida: {reason} Reconectando en {seconds} s…',
   'js.viewer.over': 'La sesión ha terminado: {reason} Diga qué se hizo para resolver el ticket.',
   'js.viewer.resolved': 'El ticket #{id} está resuelto. No queda nada por hacer aquí.',

@@ -7,6 +7,7 @@ export const zhScripts: Record<ScriptKey, string> = {
   'js.viewer.waiting': '正在等待用户桌面连接…',
   'js.viewer.connected': '已连接到 {requester} 的桌面。',
   'js.viewer.ended': '会话已结束：{reason}',
+  'js.viewer.youDisconnected': '您已断开与用户桌面的连接。工单仍由您负责：点击“重新连接”继续。',
   'js.viewer.reconnecting': '连接中断：{reason} {seconds} 秒后重新连接…',
   'js.viewer.over': '会话已结束：{reason} 请写明所做的处理以解决工单。',
   'js.viewer.resolved': '工单 #{id} 已解决。这里没有其他事要做了。',

@@ -8,7 +8,6 @@ const { contextBridge, ipcRenderer } = require('electron') as typeof import('ele
 
 const channels = {
   requestHelp: 'helpdesk:request-help',
-  topics: 'helpdesk:topics',
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',
@@ -35,8 +34,7 @@ const channels = {
 } as const;
 
 const api: HelpdeskApi = {
-  requestHelp: (description, topicId) => ipcRenderer.invoke(channels.requestHelp, description, topicId ?? null),
-  topics: () => ipcRenderer.invoke(channels.topics),
+  requestHelp: (description) => ipcRenderer.invoke(channels.requestHelp, description),
   allow: (viewOnly, screen) => ipcRenderer.invoke(channels.allow, viewOnly, screen ?? null),
   screens: () => ipcRenderer.invoke(channels.screens),
   decline: (dontAskAgain) => ipcRenderer.invoke(channels.decline, dontAskAgain === true),

@@ -182,11 +182,16 @@ async function connect() {
         const name = place.holderId !== null && place.holderId !== me ? place.holderName : (panel.handedTo ?? null);
         return leaveWith(name ? t('js.participants.youHandedOver', { name }) : t('js.viewer.ended', { reason: words }));
       }
+      // A connection that may come back (the server restarting, the network; while reconnecting, a repeater
+      // not back yet refuses like a bad token): said at once. The ticket is read meanwhile — from a server that
+      // may be going away and slow to answer — and ends the retry if the session is over for good (showOver).
+      if ((RETRY_REASONS.has(reason) || (retry && reason === 'TOKEN_REFUSED')) && scheduleRetry(words)) {
+        void stillConnectable();
+        return;
+      }
       // The session is over for good (ended, resolved, declined…): say what comes next.
       if (reason !== 'DISCONNECTED' && !(await stillConnectable())) return;
-      // While reconnecting, a repeater that is not back yet refuses like a bad token.
-      if ((RETRY_REASONS.has(reason) || (retry && reason === 'TOKEN_REFUSED')) && scheduleRetry(words)) return;
-      showState('ended', t('js.viewer.ended', { reason: words }));
+      showState('ended', reason === 'DISCONNECTED' ? t('js.viewer.youDisconnected') : t('js.viewer.ended', { reason: words }));
     } else {
       showState(state, t(`js.viewer.${state}`));
     }

@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import type { Browser } from 'playwright-core';
 import { freshDatabase } from '../databases.ts';
 import { startXDisplay, type XDisplay } from '../x-display.ts';
+import { reapOnExit } from '../child-reaper.ts';
 import { artifactsDir, launchChromium } from '../browser.ts';
 import { pixel, remoteClick } from '../viewer-canvas.ts';
 
@@ -52,7 +53,7 @@ let serverOut = '';
 /** Starts the server as `npm start` does, in its own process group (stopped by signalling the group). */
 async function startProductServer(): Promise<void> {
   serverOut = '';
-  server = spawn('npm', ['start'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  server = reapOnExit(spawn('npm', ['start'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true }), { group: true });
   server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (serverOut += d.toString()));
   await waitFor('the server to say it is running', () => serverOut.includes('Helpdesk is running') || (server.exitCode !== null && Promise.reject(new Error(serverOut))), 90_000);
@@ -72,11 +73,44 @@ beforeAll(async () => {
   expect(res.status).toBe(201);
 }, 180_000);
 
+/** Whether any process of the server's group (npm, its shell, node) is still running. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false; // ESRCH: the whole group is gone
+  }
+}
+
+/** SIGTERM to the server's process group, and a wait until every process of it is gone (npm exits before the server has). */
+async function stopProductServer(): Promise<void> {
+  const pid = server?.pid;
+  if (!pid || !groupAlive(pid)) return;
+  process.kill(-pid, 'SIGTERM');
+  await waitFor('the server\'s processes to end', () => !groupAlive(pid), 60_000).catch((err: unknown) => {
+    if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+    throw err;
+  });
+}
+
+// Every clean-up runs, whichever failed first: a test that failed (or a server
+// already gone, whose group kill threw) left its Xvfb running for good before.
 afterAll(async () => {
-  client?.kill('SIGTERM');
-  await browser?.close();
-  if (server?.pid) process.kill(-server.pid, 'SIGTERM');
-  await x?.stop();
+  const results = await Promise.allSettled([
+    (async () => {
+      if (client && client.exitCode === null && client.signalCode === null) {
+        const gone = new Promise((resolve) => client!.once('exit', resolve));
+        client.kill('SIGTERM');
+        await gone;
+      }
+    })(),
+    browser?.close(),
+    stopProductServer(),
+  ]);
+  results.push(...(await Promise.allSettled([x?.stop()])));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 });
 
 async function login(username: string, password: string) {
@@ -159,8 +193,10 @@ describe('end to end', () => {
 
     // 4b. The server restarts (a deploy) under the session: the terminal client
     // and the viewer ride through it, and the session resumes without a new consent.
-    const stopped = new Promise((resolve) => server.once('exit', resolve));
-    process.kill(-server.pid!, 'SIGTERM');
+    // The viewer says so as soon as its connection closes (it used to wait for the ticket's state from the
+    // server going down: the cause of a miss of this 15 s once). The restart waits for the old server's
+    // processes to be gone, not for npm's (which exits first), so that the port is free.
+    const stopped = stopProductServer();
     await tech.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
     await stopped;
     await tech.screenshot({ path: join(shots, '4b-server-restarting.png') });
