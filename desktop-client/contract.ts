@@ -13,7 +13,10 @@ export interface RequesterProfile {
 }
 
 export interface HelpdeskApi {
-  requestHelp(description: string): Promise<void>;
+  /** `topicId`: what it is about, one of topics() (issue 29); none: null. */
+  requestHelp(description: string, topicId?: number | null): Promise<void>;
+  /** The server's topics in the user's language (empty: none to choose, or the server has none). */
+  topics?(): Promise<{ id: number; name: string }[]>;
   /** Allows the offered technician; `screen` names the one monitor to share (null: all screens). */
   allow(viewOnly: boolean, screen?: string | null): Promise<void>;
   /** The monitors the user may choose from on the consent screen (empty: no choice, all screens). */

@@ -18,7 +18,8 @@ export interface WindowDialogs {
 export async function wireWindow(browser: Browser, rendererUrl: string, session: HelpDesk, dialogs: WindowDialogs): Promise<Page> {
   const { saveDir, sendPath } = dialogs;
   const core: Record<keyof Omit<HelpdeskApi, 'onState'>, (...args: never[]) => unknown> = {
-    requestHelp: (d: string) => session.requestHelp(d),
+    requestHelp: (d: string, topicId?: number | null) => session.requestHelp(d, topicId ?? null),
+    topics: () => session.topics(),
     allow: (viewOnly: boolean, screen: string | null) => session.allow(viewOnly, screen ?? null),
     screens: () => session.screens(),
     decline: (dontAskAgain: boolean) => session.decline(dontAskAgain),
@@ -65,7 +66,8 @@ export async function wireWindow(browser: Browser, rendererUrl: string, session:
     (window as unknown as { __helpdeskState: (s: unknown) => void }).__helpdeskState = (s) => listeners.forEach((l) => l(s));
     (window as unknown as { __helpdeskChat: (m: unknown) => void }).__helpdeskChat = (m) => chatListeners.forEach((l) => l(m));
     (window as unknown as { helpdesk: unknown }).helpdesk = {
-      requestHelp: (d: string) => call('requestHelp', [d]),
+      requestHelp: (d: string, topicId?: number | null) => call('requestHelp', [d, topicId ?? null]),
+      topics: () => call('topics', []),
       allow: (v: boolean, screen?: string | null) => call('allow', [v, screen ?? null]),
       screens: () => call('screens', []),
       decline: (dontAsk?: boolean) => call('decline', [dontAsk === true]),

@@ -4,6 +4,7 @@
 
 export const ipcChannels = {
   requestHelp: 'helpdesk:request-help',
+  topics: 'helpdesk:topics',
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',

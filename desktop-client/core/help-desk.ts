@@ -8,7 +8,8 @@ import { HelpSession, type FlowSnapshot } from './help-session.ts';
 import { idleSnapshot } from './flow.ts';
 import type { ParticipantConsent } from './participant-consent.ts';
 import type { Transport } from './transport.ts';
-import type { ChatMessage, TicketFile } from './api-client.ts';
+import { DesktopApi, type ChatMessage, type TicketFile } from './api-client.ts';
+import type { TopicChoice } from '../../protocol/teams.ts';
 import { monitorLabel } from './monitors.ts';
 
 export interface HelpDeskEvents {
@@ -45,7 +46,7 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
   }
 
   /** A new attempt for each request; refused while one is open. */
-  async requestHelp(description: string): Promise<void> {
+  async requestHelp(description: string, topicId: number | null = null): Promise<void> {
     const state = this.#current?.snapshot.state;
     if (state !== undefined && state !== 'idle' && state !== 'ended') {
       throw new DesktopError('SERVER_REFUSED', 'A request is already open: stop it first');
@@ -62,7 +63,15 @@ export class HelpDesk extends EventEmitter<HelpDeskEvents> {
     attempt.on('state', (s) => {
       if (this.#current === attempt) this.emit('state', s);
     });
-    await attempt.requestHelp(description);
+    await attempt.requestHelp(description, topicId);
+  }
+
+  /** The server's topics in the user's language (issue 29); none when it cannot say. */
+  async topics(): Promise<TopicChoice[]> {
+    return new DesktopApi(this.transport, this.config.serverUrl, this.config.clientKey).topics().catch((err: unknown) => {
+      if (err instanceof DesktopError) return [];
+      throw err;
+    });
   }
 
   allow(viewOnly: boolean, screen: string | null = null): Promise<void> {

@@ -34,7 +34,8 @@ function handle<A extends unknown[], R>(channel: string, fn: (...args: A) => Pro
   });
 }
 
-handle(ipcChannels.requestHelp, (description: unknown) => session.requestHelp((typeof description === 'string' ? description : '').slice(0, 4000)));
+handle(ipcChannels.requestHelp, (description: unknown, topicId: unknown) => session.requestHelp((typeof description === 'string' ? description : '').slice(0, 4000), Number.isSafeInteger(topicId) && (topicId as number) > 0 ? (topicId as number) : null));
+handle(ipcChannels.topics, () => session.topics());
 handle(ipcChannels.allow, (viewOnly: unknown, screen: unknown) => session.allow(viewOnly === true, typeof screen === 'string' ? screen.slice(0, 80) : null));
 handle(ipcChannels.screens, () => session.screens());
 handle(ipcChannels.decline, (dontAskAgain: unknown) => session.decline(dontAskAgain === true));

@@ -8,6 +8,7 @@ const { contextBridge, ipcRenderer } = require('electron') as typeof import('ele
 
 const channels = {
   requestHelp: 'helpdesk:request-help',
+  topics: 'helpdesk:topics',
   allow: 'helpdesk:allow',
   decline: 'helpdesk:decline',
   stop: 'helpdesk:stop',
@@ -34,7 +35,8 @@ const channels = {
 } as const;
 
 const api: HelpdeskApi = {
-  requestHelp: (description) => ipcRenderer.invoke(channels.requestHelp, description),
+  requestHelp: (description, topicId) => ipcRenderer.invoke(channels.requestHelp, description, topicId ?? null),
+  topics: () => ipcRenderer.invoke(channels.topics),
   allow: (viewOnly, screen) => ipcRenderer.invoke(channels.allow, viewOnly, screen ?? null),
   screens: () => ipcRenderer.invoke(channels.screens),
   decline: (dontAskAgain) => ipcRenderer.invoke(channels.decline, dontAskAgain === true),

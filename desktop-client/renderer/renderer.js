@@ -17,6 +17,14 @@ if (profile.notice) {
   notice.hidden = false;
 }
 document.title = t('app.title');
+// What it is about (issue 29): the server's topics in the user's language, when it has some.
+const topics = typeof api.topics === 'function' ? await api.topics() : [];
+if (topics.length) {
+  const select = document.getElementById('topic');
+  select.append(new Option(t('window.topicNone'), ''), ...topics.map((topic) => new Option(topic.name, String(topic.id))));
+  select.hidden = false;
+  document.querySelector('label[for="topic"]').hidden = false;
+}
 
 const screens = ['request', 'waiting', 'consent', 'session', 'ended'];
 const screenFor = {
@@ -84,7 +92,7 @@ async function act(fn) {
 
 document.getElementById('request-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  void act(() => api.requestHelp(document.getElementById('description').value));
+  void act(() => api.requestHelp(document.getElementById('description').value, Number(document.getElementById('topic').value) || null));
 });
 document.getElementById('cancel').addEventListener('click', () => act(() => api.stop()));
 document.getElementById('allow-control').addEventListener('click', () => act(() => api.allow(false, chosenScreen())));

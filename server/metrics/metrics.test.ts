@@ -168,3 +168,44 @@ describe('/metrics without a token', () => {
     }
   });
 });
+
+describe('/metrics on a repeater process', () => {
+  it('refuses without its token; its own numbers follow a session relayed through it', async () => {
+    const REPEATER_TOKEN = 'repeater-metrics-token-0123456789';
+    const hp = await startHarness('sqlite', { METRICS_TOKEN: TOKEN }, { repeater: 'process', repeaterEnv: { METRICS_TOKEN: REPEATER_TOKEN } });
+    try {
+      const node = `${hp.repeaterProcess!.url}/metrics`;
+      expect((await fetch(node)).status).toBe(401);
+      expect((await fetch(node, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(401); // the server's token is not the node's
+      const first = await scrape(node, REPEATER_TOKEN);
+      expect(first.status).toBe(200);
+      expect(valueOf(first.families, 'helpdesk_sessions_live')).toBe(0);
+      expect(valueOf(first.families, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+      // The server's own /metrics has no repeater of its own to tell about; the database's counts it has.
+      const server = await scrape(`${hp.server.url}/metrics`, TOKEN);
+      expect(valueOf(server.families, 'helpdesk_sessions_live')).toBeUndefined();
+      expect(valueOf(server.families, 'helpdesk_tickets', { status: 'requested' })).toBe(0);
+
+      const adminP = await hp.login('admin', ADMIN_PASSWORD);
+      const bea = await hp.freshTechnician(adminP, 'bea');
+      const t = await hp.acceptedRequest(bea);
+      await hp.api.post(`/api/v1/help-requests/${t.id}/approve`).set(bearer(t.secret)).send({ viewOnly: false }).expect(200);
+      const desktopUrl = (await hp.api.post(`/api/v1/help-requests/${t.id}/desktop-token`).set(bearer(t.secret)).expect(201)).body.url as string;
+      const viewerUrl = (await bea.post(`/api/v1/tickets/${t.id}/viewer-token`).expect(201)).body.url as string;
+      const desktop = await openLeg(desktopUrl);
+      const viewer = await openLeg(viewerUrl, hp.server.url);
+      const screen = randomBytes(64_000);
+      desktop.ws.send(screen);
+      await expect.poll(() => Buffer.concat(viewer.inbox).length, { timeout: 5_000 }).toBe(screen.length);
+      const live = (await scrape(node, REPEATER_TOKEN)).families;
+      expect(valueOf(live, 'helpdesk_sessions_live')).toBe(1);
+      expect(valueOf(live, 'helpdesk_relay_bytes_total', { direction: 'desktop_to_viewer' })).toBe(screen.length);
+      viewer.ws.close(1000);
+      await desktop.closed;
+      await expect.poll(async () => valueOf((await scrape(node, REPEATER_TOKEN)).families, 'helpdesk_sessions_live'), { timeout: 5_000 }).toBe(0);
+      expect(valueOf((await scrape(node, REPEATER_TOKEN)).families, 'helpdesk_relay_bytes_total', { direction: 'desktop_to_viewer' })).toBe(screen.length);
+    } finally {
+      await hp.close();
+    }
+  }, 60_000);
+});
