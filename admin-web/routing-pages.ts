@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { technicianContext, technicianOf } from '../server/auth/guards.ts';
 import { validate } from '../server/http/validate.ts';
-import { ticketParams } from '../server/tickets/schema.ts';
+import { statsQuerySchema, ticketParams } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { moveSchema, teamParams, teamSchema } from '../server/teams/schema.ts';
@@ -69,6 +69,13 @@ export function routingPages({ tickets, technicians, teams, topics }: RoutingPag
       move,
     ),
   );
+
+  // The statistics page (./ticket-pages.ts) shows "met the target wait" per day, team and topic.
+  router.get('/stats', requirePageAdmin, async (req, res, next) => {
+    const parsed = statsQuerySchema.safeParse({ days: req.query.days === '' ? undefined : req.query.days });
+    res.locals.slaRows = await tickets.metTarget(parsed.success ? parsed.data.days : 30);
+    next();
+  });
 
   router.get('/teams', async (_req, res) => {
     const [list, people] = await Promise.all([teams.list(), technicians.people()]);

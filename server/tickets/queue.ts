@@ -17,6 +17,7 @@ import { ticketStore, type QueueScope } from './store.ts';
 import { applyTicketChange } from '../stats/rollups.ts';
 import { teamStore } from '../teams/store.ts';
 import { topicForRequest } from '../topics/service.ts';
+import { waitTargetStats } from '../stats/sla.ts';
 
 type Viewer = { id: number; role: 'admin' | 'technician' };
 
@@ -48,6 +49,9 @@ export function ticketQueue({ db, clock, bus, recordSessions }: { db: Knex; cloc
     /** The waiting requests a viewer's filter covers (by default: an administrator's every queue, a technician's teams' and everyone's), oldest first; no viewer: every queue. */
     queue: async (viewer?: Viewer, filter?: QueueFilter) =>
       ticketStore.listByStatus(db, ['requested'], undefined, viewer ? await scopeOf(viewer, filter ?? (viewer.role === 'admin' ? 'all' : 'mine')) : undefined),
+
+    /** The statistics' "met the target wait" per day, team and topic over the last `days` (server/stats/sla.ts). */
+    metTarget: (days: number) => waitTargetStats(db, clock.now(), days),
 
     /** The teams a viewer may filter the queue by: an administrator's every team, a technician's own. */
     async queueTeams(viewer: Viewer): Promise<{ id: number; name: string }[]> {
