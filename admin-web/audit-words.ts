@@ -25,6 +25,7 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People, bytes
     hostname: str('hostname'),
     os: str('os'),
     name: str('name'),
+    url: str('url'),
     scopes: str('scopes').split(' ').join(', '),
     size: typeof d.size === 'number' ? bytesText(d.size) : typeof d.bytes === 'number' ? bytesText(d.bytes) : '',
     duration: typeof d.durationMs === 'number' ? durationText(d.durationMs, t) : '',

@@ -31,6 +31,8 @@ import type { RecordingService } from '../server/recordings/service.ts';
 import type { ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
+import { webhookPages } from './webhook-pages.ts';
+import type { WebhookService } from '../server/webhooks/service.ts';
 import { surveyPages, type SurveyPagesDeps } from './survey-pages.ts';
 import { sessionPages, type SessionPagesParticipants } from './session-pages.ts';
 import { invitationLocals, type InvitationSource } from './invitation-locals.ts';
@@ -52,6 +54,8 @@ export interface AdminWebDeps {
   signIn: { providers: readonly { id: string; name: string }[]; nameOf(id: string): string | null };
   /** Issue 26: the administrators' Live sessions page and Watch. */
   participants?: SessionPagesParticipants & InvitationSource;
+  /** Issue 28: the administrators' Webhooks page. */
+  webhooks?: WebhookService | undefined;
   /** Issue 29: the user's answer on the ticket page and the statistics' satisfaction. */
   surveys?: SurveyPagesDeps['surveys'];
   /** Issue 29: the Teams and Topics pages, a request's move to another team. */
@@ -139,5 +143,6 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));
   if (deps.participants) router.use(sessionPages({ participants: deps.participants }));
+  if (deps.webhooks) router.use(webhookPages({ webhooks: deps.webhooks }));
   return router;
 }

@@ -55,13 +55,10 @@ import { openApiRoutes } from './openapi/routes.ts';
 import type { WebhookService } from './webhooks/service.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
-import type { WebhookService } from './webhooks/service.ts';
-import { webhookRoutes } from './webhooks/routes.ts';
 import type { TeamService } from './teams/service.ts';
 import type { TopicService } from './topics/service.ts';
 import { teamRoutes } from './teams/routes.ts';
 import { publicTopicRoutes, topicRoutes } from './topics/routes.ts';
-import { openApiRoutes } from './openapi/routes.ts';
 import type { SurveyService } from './surveys/service.ts';
 
 export interface AppDeps {
@@ -95,8 +92,6 @@ export interface AppDeps {
   /** Satisfaction (issue 29): the user's answer after a session, the technician's exit note. */
   /** GET /metrics on this port (METRICS_TOKEN set, no METRICS_BIND): server/metrics/. */
   metrics?: ((req: IncomingMessage, res: ServerResponse) => void) | null;
-  /** Webhooks (issue 28): administrators' endpoints and their delivery logs. */
-  webhooks?: WebhookService;
   /** Teams and topics (issue 29): routing of requests, the desktop's list of topics. */
   teams: TeamService;
   topics: TopicService;
@@ -243,7 +238,6 @@ export function createApp(deps: AppDeps): Express {
       tickets: deps.tickets,
       participatingIn: (technicianId) => deps.participants.participatingIn(technicianId),
       // A stream lives only while its web session does and the account is active.
-  if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
   app.use('/api/v1/teams', teamRoutes({ teams: deps.teams }));
   app.use('/api/v1/topics', topicRoutes({ topics: deps.topics }));
       stillAllowed: async (technicianId, credential) => {
@@ -261,7 +255,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   const disks = createDiskWatch({ dirs: { files: config.files.dir, recordings: config.repeater.recordingsDir }, minFreeBytes: config.dataMinFreeBytes });
-  app.use(adminWebPages({ signIn: deps.identity.oidc, passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants, routing: { teams: deps.teams, topics: deps.topics }, surveys: deps.surveys }));
+  app.use(adminWebPages({ signIn: deps.identity.oidc, passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants, webhooks: deps.webhooks, routing: { teams: deps.teams, topics: deps.topics }, surveys: deps.surveys }));
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat, participants: deps.participants }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

@@ -4,6 +4,7 @@
 // the audit log's are in en-audit.ts.
 import { enAudit } from './en-audit.ts';
 import { enTokens } from './en-tokens.ts';
+import { enWebhooks } from './en-webhooks.ts';
 import { enManager } from './en-manager.ts';
 import { enIdentity } from './en-identity.ts';
 import { enScripts } from './en-scripts.ts';
@@ -300,6 +301,7 @@ import { enTeams } from './en-teams.ts';
   'viewer.keyboardHint': 'Keyboard: press Ctrl+Alt+Shift+F to leave the remote screen and reach these controls; Tab into the screen to type on it again.',
   ...enAudit,
   ...enTokens,
+  ...enWebhooks,
   ...enManager,
   ...enIdentity,
   ...enScripts,

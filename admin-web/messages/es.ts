@@ -2,6 +2,7 @@
 import type { Catalogue } from './index.ts';
 import { esAudit } from './es-audit.ts';
 import { esTokens } from './es-tokens.ts';
+import { esWebhooks } from './es-webhooks.ts';
 import { esManager } from './es-manager.ts';
 import { esIdentity } from './es-identity.ts';
 import { esScripts } from './es-scripts.ts';
@@ -298,6 +299,7 @@ import { esTeams } from './es-teams.ts';
   'viewer.keyboardHint': 'Teclado: pulse Ctrl+Alt+Mayús+F para salir de la pantalla remota y llegar a estos controles; con Tab vuelve a la pantalla para escribir en ella.',
   ...esAudit,
   ...esTokens,
+  ...esWebhooks,
   ...esManager,
   ...esIdentity,
   ...esScripts,

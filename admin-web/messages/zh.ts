@@ -2,6 +2,7 @@
 import type { Catalogue } from './index.ts';
 import { zhAudit } from './zh-audit.ts';
 import { zhTokens } from './zh-tokens.ts';
+import { zhWebhooks } from './zh-webhooks.ts';
 import { zhManager } from './zh-manager.ts';
 import { zhIdentity } from './zh-identity.ts';
 import { zhScripts } from './zh-scripts.ts';
@@ -298,6 +299,7 @@ import { zhTeams } from './zh-teams.ts';
   'viewer.keyboardHint': '键盘：按 Ctrl+Alt+Shift+F 离开远程屏幕并转到这些控件；用 Tab 回到屏幕即可继续输入。',
   ...zhAudit,
   ...zhTokens,
+  ...zhWebhooks,
   ...zhManager,
   ...zhIdentity,
   ...zhScripts,
