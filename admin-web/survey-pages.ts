@@ -12,18 +12,28 @@ import type { SurveyService } from '../server/surveys/service.ts';
 import { exitNoteSchema } from '../server/surveys/schema.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
 import { formAction, requirePageAdmin, requirePageLogin } from './page-helpers.ts';
+import type { TicketService } from '../server/tickets/service.ts';
+import type { ChatService } from '../server/chat/service.ts';
+import type { FileService } from '../server/files/service.ts';
+import { createReportService } from '../server/reports/service.ts';
+import { reportPages } from './report-pages.ts';
 
 export interface SurveyPagesDeps {
   surveys: SurveyService;
   technicians: TechnicianService;
+  /** The readers the session report gathers (issue 29). */
+  tickets: TicketService;
+  chat: ChatService;
+  files: FileService;
 }
 
 const byId = validate({ params: ticketParams });
 const period = validate({ query: z.preprocess((q) => Object.fromEntries(Object.entries(q as Record<string, unknown>).filter(([, v]) => v !== '')), statsQuerySchema).describe('period') });
 const noteForm = validate({ params: ticketParams, body: exitNoteSchema.describe('exit note') });
 
-export function surveyPages({ surveys, technicians }: SurveyPagesDeps): Router {
+export function surveyPages({ surveys, technicians, tickets, chat, files }: SurveyPagesDeps): Router {
   const router = Router();
+  router.use(reportPages({ reports: createReportService({ tickets, chat, files, surveys, now: Date.now }), technicians }));
   router.get('/tickets/:id', requirePageLogin, byId, async (req, res, next) => {
     res.locals.survey = await surveys.of(byId.input(req).params.id);
     next();

@@ -55,6 +55,8 @@ import { openApiRoutes } from './openapi/routes.ts';
 import type { WebhookService } from './webhooks/service.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
+import { createReportService } from './reports/service.ts';
 import type { TeamService } from './teams/service.ts';
 import type { TopicService } from './topics/service.ts';
 import { teamRoutes } from './teams/routes.ts';
@@ -229,6 +231,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', participantRoutes({ participants: deps.participants }));
   app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: (ticket, me) => deps.participants.viewerChannel(ticket, me), chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
   app.use('/api/v1/tickets', exitNoteRoutes({ surveys: deps.surveys }));
+  app.use('/api/v1/tickets', reportRoutes({ reports: createReportService({ tickets: deps.tickets, chat: deps.chat, files: deps.files, surveys: deps.surveys, now: Date.now }) }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
   if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
   app.use(

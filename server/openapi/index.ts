@@ -8,6 +8,7 @@ import { accountDocs, technicianDocs, tokenDocs } from './people.ts';
 import { participantDocs } from './participants.ts';
 import { describeDocs, recordDocs } from './records.ts';
 import { surveyDocs } from './surveys.ts';
+import { reportDocs } from './reports.ts';
 import { webhookDocs } from './webhooks.ts';
 
 const byTag: Record<string, RouteDoc[]> = {
@@ -19,6 +20,7 @@ const byTag: Record<string, RouteDoc[]> = {
   'API tokens': tokenDocs,
   'Recordings, audit, live stream': recordDocs,
   Satisfaction: surveyDocs,
+  'Session reports': reportDocs,
   Description: describeDocs,
   Webhooks: webhookDocs,
 };
