@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../../test/server-harness.ts';
 import { cookieOf, openLeg, openSse } from '../../test/http-clients.ts';
 import { histogramOf, scrape, valueOf } from '../../test/prometheus.ts';
+import { engines } from '../../test/databases.ts';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 let h: Harness;
@@ -209,3 +210,42 @@ describe('/metrics on a repeater process', () => {
     }
   }, 60_000);
 });
+
+describe.runIf(engines.includes('mysql'))('/metrics while the database does not answer (MariaDB)', () => {
+  it('answers with the last counts and their age, and a storm of scrapes waits on one read', async () => {
+    const hm = await startHarness('mysql', { METRICS_TOKEN: TOKEN, METRICS_DB_CACHE_MS: '1000' });
+    const db = hm.server.db;
+    // One pooled connection holds the tickets' table: the counts cannot be read until it lets go.
+    const held = (await db.client.acquireConnection()) as unknown;
+    try {
+      await hm.helpRequest();
+      const fresh = (await metrics2(hm)).families;
+      expect(valueOf(fresh, 'helpdesk_tickets', { status: 'requested' })).toBe(1);
+      await db.raw('LOCK TABLES tickets WRITE').connection(held);
+      await new Promise((r) => setTimeout(r, 1_100)); // the counts are stale now
+      let reads = 0;
+      const count = (q: { sql: string }) => {
+        if (/from [`"]tickets[`"] group by/i.test(q.sql)) reads += 1;
+      };
+      db.on('query', count);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => metrics2(hm)));
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect(valueOf(a.families, 'helpdesk_tickets', { status: 'requested' })).toBe(1);
+        expect(valueOf(a.families, 'helpdesk_metrics_db_age_seconds')).toBeGreaterThanOrEqual(1);
+      }
+      expect(reads).toBe(1); // still waiting for the lock: nobody started another
+      await db.raw('UNLOCK TABLES').connection(held);
+      await expect.poll(async () => valueOf((await metrics2(hm)).families, 'helpdesk_metrics_db_age_seconds'), { timeout: 5_000 }).toBeLessThan(1);
+      db.off('query', count);
+    } finally {
+      await db.raw('UNLOCK TABLES').connection(held).catch((err: unknown) => err);
+      await db.client.releaseConnection(held);
+      await hm.close();
+    }
+  }, 60_000);
+});
+
+function metrics2(harness: Harness) {
+  return scrape(`${harness.server.url}/metrics`, TOKEN);
+}
