@@ -12,7 +12,7 @@ import { auditFilterSchema } from '../server/audit/schema.ts';
 import type { AuditService } from '../server/audit/service.ts';
 import { technicianContext, technicianOf } from '../server/auth/guards.ts';
 import type { TechnicianService } from '../server/technicians/service.ts';
-import { browserZoneOf, formAction, requirePageAdmin, requirePageLogin } from './page-helpers.ts';
+import { browserZoneOf, flash, formAction, requirePageAdmin, requirePageLogin } from './page-helpers.ts';
 import { isTimeZone } from './public/format.js';
 import { describeAudit } from './audit-words.ts';
 import { languages, translator, type Translate } from './messages/index.ts';
@@ -39,7 +39,7 @@ const editForm = validate({
 });
 const passwordForm = validate({ body: changePasswordSchema.describe('password change') });
 const renewForm = validate({ body: z.object({ confirm: z.string().min(1).max(200) }).describe('password or code') });
-const timeZoneForm = validate({ body: z.object({ timeZone: z.string().max(64).refine((zone) => zone === '' || isTimeZone(zone), 'not a known time zone').default('') }).describe('time zone') });
+const timeZoneForm = validate({ body: z.object({ timeZone: z.string().max(64).default('') }).describe('time zone') });
 const timeZones = ['UTC', ...Intl.supportedValuesOf('timeZone')];
 const languageForm = validate({ body: z.object({ language: z.enum(['', ...languages]).default('') }).describe('language') });
 const auditQuery = validate({ query: auditFilterSchema });
@@ -115,7 +115,12 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
   });
 
   // The time zone the pages show times in (issue 31); none follows the browser's.
-  router.post('/profile/time-zone', formAction(async (req, res, t, { body: { timeZone } }) => {
+  router.post('/profile/time-zone', formAction(async (req, _res, t, { body: { timeZone } }) => {
+    // An unknown zone is said in the reader's words, and nothing changes.
+    if (timeZone !== '' && !isTimeZone(timeZone)) {
+      flash(req, 'error', t('profile.timeZoneUnknown'));
+      return { redirect: '/profile#time-zone' };
+    }
     await technicians.setTimeZone(technicianOf(req).id, timeZone === '' ? null : timeZone);
     return { redirect: '/profile#time-zone', ok: t('profile.timeZoneSaved', { zone: timeZone || (browserZoneOf(req) ?? 'UTC') }) };
   }, () => '/profile#time-zone', timeZoneForm));

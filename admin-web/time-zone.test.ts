@@ -62,6 +62,8 @@ for (const engine of ['sqlite', 'mysql'] as const) {
       // In the page's language too.
       await ana.post('/profile/language', { language: 'es' }).expect(303);
       expect(await page()).toContain(formatter('es', 'Asia/Shanghai').time(createdAt));
+      await ana.post('/profile/time-zone', { timeZone: 'Europe/Atlantis' }).expect(303);
+      expect((await ana.get('/profile').expect(200)).text).toContain('Esa zona horaria no se conoce: elija una de la lista.');
       const profile = (await ana.get('/profile').expect(200)).text;
       expect(profile).toContain('<option value="Asia/Shanghai" selected>');
 
