@@ -181,6 +181,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     '/api/v1/help-requests',
     desktopRoutes({
+  app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey, ratePerMinute: config.topicsRatePerMinute, redis: deps.bus.redis }));
       participantRoutes: participantDesktopRoutes({ consent: deps.consent, legUrls }),
   app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey }));
       tickets: deps.tickets,

@@ -40,6 +40,9 @@ const envSchema = z.object({
   SUPERVISOR_WATCH: z.enum(['ask', 'notify']).default('ask'),
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
+  TOPICS_RATE_PER_MINUTE: intFrom(1, 100_000).default(60),
+  LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
+  LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
   WAIT_CHECK_MS: intFrom(200, 600_000).default(5_000),
   WAIT_CHECK_BATCH: intFrom(1, 10_000).default(200),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
@@ -109,6 +112,10 @@ export interface Config {
   maxActiveTicketsPerTech: number;
   /** After a user declines a technician, that technician may offer again on the ticket only after this long. */
   declineCooldownMs: number;
+  /** WAIT_CHECK_MS, WAIT_CHECK_BATCH: how often the check for requests past their topic's target runs, and the most one round marks (issue 29). */
+  waitCheck: { everyMs: number; batch: number };
+  /** TOPICS_RATE_PER_MINUTE: reads of GET /api/v1/topics per address and minute (issue 29). */
+  topicsRatePerMinute: number;
   /** MAX_PARTICIPANTS: technicians on one ticket's session at once, the holder counted (issue 26). */
   maxParticipants: number;
   /** SUPERVISOR_WATCH: an administrator who watches is allowed by the user first (ask) or only named to them (notify). */
@@ -241,6 +248,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     allowedOrigins: Object.freeze(e.ALLOWED_ORIGINS),
     tokenTtlMs: e.TOKEN_TTL_MS,
     ticketExpiryMs: e.TICKET_EXPIRY_MS,
+    waitCheck: { everyMs: e.WAIT_CHECK_MS, batch: e.WAIT_CHECK_BATCH },
+    topicsRatePerMinute: e.TOPICS_RATE_PER_MINUTE,
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
     declineCooldownMs: e.DECLINE_COOLDOWN_SECONDS * 1000,
     maxParticipants: e.MAX_PARTICIPANTS,

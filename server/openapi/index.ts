@@ -9,6 +9,8 @@ import { participantDocs } from './participants.ts';
 import { describeDocs, recordDocs } from './records.ts';
 import { surveyDocs } from './surveys.ts';
 import { reportDocs } from './reports.ts';
+import { cannedReplyDocs } from './canned-replies.ts';
+import { teamDocs, topicDocs } from './teams.ts';
 import { webhookDocs } from './webhooks.ts';
 
 const byTag: Record<string, RouteDoc[]> = {
@@ -23,6 +25,8 @@ const byTag: Record<string, RouteDoc[]> = {
   'Session reports': reportDocs,
   Description: describeDocs,
   Webhooks: webhookDocs,
+  Teams: teamDocs,
+  Topics: topicDocs,
 };
 
 export const routeDocs: (RouteDoc & { tag: string })[] = Object.entries(byTag).flatMap(([tag, docs]) => docs.map((d) => ({ ...d, tag })));

@@ -23,7 +23,7 @@ describe.each(engines)('teams, topics and routing (%s)', (engine) => {
   const topic: Record<'printers' | 'mail' | 'general', number> = { printers: 0, mail: 0, general: 0 };
 
   beforeAll(async () => {
-    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '10', WAIT_CHECK_MS: '600000' });
+    h = await startHarness(engine, { MAX_ACTIVE_TICKETS_PER_TECH: '10', WAIT_CHECK_MS: '600000', TOPICS_RATE_PER_MINUTE: '8' });
     admin = await h.login('admin', ADMIN_PASSWORD);
     ana = await h.createTechnician(admin, 'ana');
     luis = await h.createTechnician(admin, 'luis');
@@ -73,6 +73,13 @@ describe.each(engines)('teams, topics and routing (%s)', (engine) => {
       expect(res.body.error.code).toBe('TOPIC_UNKNOWN');
       expect(res.body.error.message).toBe('No existe ese tema de consulta: elija uno de los temas ofrecidos.');
     }
+  });
+
+  it('the topics are read at most TOPICS_RATE_PER_MINUTE times a minute from one address', async () => {
+    const answers: number[] = [];
+    for (let i = 0; i < 12; i++) answers.push((await h.api.get('/api/v1/topics')).status);
+    expect(answers.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(answers.slice(0, 2)).not.toContain(429);
   });
 
   it('a request goes to its topic\'s team: only that team (and administrators) sees it, live and in the queue', async () => {

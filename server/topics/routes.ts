@@ -5,6 +5,8 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { sameSecret } from '../../lib/crypto.ts';
 import { AppError } from '../errors.ts';
+import type { Redis } from 'ioredis';
+import { createLimiter } from '../http/limiter.ts';
 import { requireAdmin, technicianContext } from '../auth/guards.ts';
 import { validate } from '../http/validate.ts';
 import { topicLanguages, type TopicLanguage, type TopicsResponse } from '../../protocol/teams.ts';
@@ -22,13 +24,15 @@ export function topicLanguageOf(req: Request): TopicLanguage {
 }
 
 /** The desktop client's list, mounted before sessions (no cookie, no CSRF). */
-export function publicTopicRoutes({ topics, clientKey }: { topics: TopicService; clientKey: string | null }): Router {
+export function publicTopicRoutes({ topics, clientKey, ratePerMinute, redis = null }: { topics: TopicService; clientKey: string | null; ratePerMinute: number; redis?: Redis | null }): Router {
   const router = Router();
+  // Bounded per address (TOPICS_RATE_PER_MINUTE), guesses at the client key included.
+  const limiter = createLimiter({ name: 'topics', perMinute: ratePerMinute, message: 'Too many reads of the topics from this address; wait a minute', redis });
   const requireClientKey: RequestHandler = (req, _res, next) => {
     if (clientKey && !sameSecret(req.get('x-client-key'), clientKey)) return next(new AppError('CLIENT_KEY_INVALID', 'This client is not allowed to read the topics: missing or wrong X-Client-Key'));
     next();
   };
-  router.get('/', requireClientKey, async (req, res) => {
+  router.get('/', limiter, requireClientKey, async (req, res) => {
     const body: TopicsResponse = { topics: await topics.choices(topicLanguageOf(req)) };
     res.json(body);
   });
