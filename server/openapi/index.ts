@@ -9,7 +9,6 @@ import { participantDocs } from './participants.ts';
 import { describeDocs, recordDocs } from './records.ts';
 import { surveyDocs } from './surveys.ts';
 import { reportDocs } from './reports.ts';
-import { cannedReplyDocs } from './canned-replies.ts';
 import { teamDocs, topicDocs } from './teams.ts';
 import { webhookDocs } from './webhooks.ts';
 
