@@ -55,7 +55,7 @@ export async function enqueueWebhook(
   // Locks the rows (in id order) until the commit: the next transaction's numbers come after these.
   await trx('webhook_endpoints').whereIn('id', ids).update({ next_seq: trx.raw('next_seq + 1') });
   const rows = (await trx('webhook_endpoints').whereIn('id', ids).orderBy('id', 'asc').select('id', 'url', 'events', 'next_seq', 'due_at', 'overflowed')) as (EndpointRow & { url: string })[];
-  const body = JSON.stringify(payload);
+  const body = boundedBody(payload);
   const messageId = options.messageId ?? newMessageId();
   const written: { endpointId: number; deliveryId: number }[] = [];
   const maxPending = limits.get(keyOf(trx))?.maxPending ?? DEFAULT_MAX_PENDING;
@@ -98,4 +98,14 @@ export async function enqueueWebhook(
 async function pendingCount(db: Knex, endpointId: number): Promise<number> {
   const row = (await db('webhook_deliveries').where({ endpoint_id: endpointId, state: 'pending' }).count({ n: '*' }).first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
+}
+
+/** The largest body a delivery carries; a bigger one keeps only the common fields and says it was cut. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export function boundedBody(payload: WebhookPayload): string {
+  const body = JSON.stringify(payload);
+  if (Buffer.byteLength(body) <= MAX_PAYLOAD_BYTES) return body;
+  const { ticketId, technicianId, actor } = payload.data;
+  return JSON.stringify({ ...payload, data: { ticketId, technicianId, actor: { type: actor.type, name: actor.name.slice(0, 200) }, truncated: true } });
 }
