@@ -104,6 +104,8 @@ export async function metricsText(registries: readonly Registry[]): Promise<stri
  * otherwise the metrics. Refusals cost nothing (no metric is read for them).
  */
 export function serveMetrics(door: MetricsDoor, render: () => Promise<string>) {
+  // Served at all: the process metrics (the event loop's lag among them) are measured from now, not from the first scrape.
+  if (door.token !== null || door.bind !== null) processRegistry();
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (door.token !== null) {
       const header = req.headers.authorization ?? '';

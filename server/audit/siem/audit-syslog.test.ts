@@ -13,6 +13,8 @@ import { ADMIN_PASSWORD, startHarness, type Harness } from '../../../test/server
 import { engines } from '../../../test/databases.ts';
 import { startRsyslog, type Rsyslog } from '../../../test/rsyslog.ts';
 import { scrape, valueOf } from '../../../test/prometheus.ts';
+import { startTwoServers } from '../../../test/two-servers.ts';
+import { loginAt } from '../../../test/http-clients.ts';
 
 let syslog: Rsyslog;
 
@@ -152,4 +154,29 @@ describe('a syslog that is down', () => {
       await h.close();
     }
   }, 90_000);
+});
+
+describe('two servers on one database', () => {
+  it('each sends the rows it wrote: every row once, named by the server that wrote it', async () => {
+    const engine = engines.includes('mysql') ? 'mysql' : 'sqlite';
+    const two = await startTwoServers(engine, { AUDIT_SYSLOG_URL: `tcp://127.0.0.1:${syslog.port}` });
+    try {
+      const [first, second] = two.servers;
+      const nameOf = (url: string) => `${hostname()}:${new URL(url).port}`;
+      await loginAt(second.url, 'ana', 'ana-password-123');
+      const tickets = [await two.approved(), await two.approved()];
+      const rows = ((await first.db('audit_events').orderBy('id')) as AuditRow[]).map((r) => Number(r.id));
+      const ours = () => syslog.lines().filter((l) => l.json.server === nameOf(first.url) || l.json.server === nameOf(second.url));
+      await expect.poll(() => ours().length, { timeout: 10_000 }).toBe(rows.length);
+      expect(ours().map((l) => l.json.id as number).sort((a, b) => a - b)).toEqual(rows);
+      // The user's approvals went to the second server, the accepts to the first: each line says where.
+      for (const t of tickets) {
+        expect(ours().find((l) => l.json.action === 'ticket.approve' && l.json.ticket.id === t.id)!.json.server).toBe(nameOf(second.url));
+        expect(ours().find((l) => l.json.action === 'ticket.accept' && l.json.ticket.id === t.id)!.json.server).toBe(nameOf(first.url));
+      }
+      expect(ours().filter((l) => l.json.action === 'login.succeeded' && l.json.server === nameOf(second.url))).toHaveLength(1);
+    } finally {
+      await two.close();
+    }
+  }, 60_000);
 });
