@@ -7,6 +7,7 @@ import type { RepeaterOptions } from '../repeater/contract.ts';
 import { identityEnv, identityOptionsFrom, identitySecretVars, type IdentityOptions } from './identity/config.ts';
 import { observabilityEnv, observabilityFrom, type ObservabilityOptions } from './metrics/config.ts';
 import { webhookEnv, webhookOptionsFrom, type WebhookOptions } from './webhooks/config.ts';
+import { routingEnv, routingOptionsFrom, type RoutingOptions } from './teams/config.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -40,11 +41,6 @@ const envSchema = z.object({
   SUPERVISOR_WATCH: z.enum(['ask', 'notify']).default('ask'),
   LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
   LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
-  TOPICS_RATE_PER_MINUTE: intFrom(1, 100_000).default(60),
-  LOGIN_MAX_FAILURES: intFrom(1, 100).default(5),
-  LOGIN_LOCKOUT_MS: intFrom(1_000, 24 * 3_600_000).default(15 * 60_000),
-  WAIT_CHECK_MS: intFrom(200, 600_000).default(5_000),
-  WAIT_CHECK_BATCH: intFrom(1, 10_000).default(200),
   LOGIN_RATE_PER_MINUTE: intFrom(1, 10_000).default(20),
   LOGIN_ACCOUNT_MAX_FAILURES: intFrom(1, 10_000).default(20),
   LOGIN_ACCOUNT_MAX_DELAY_MS: intFrom(1_000, 24 * 3_600_000).default(5 * 60_000),
@@ -89,11 +85,13 @@ const envSchema = z.object({
   ...identityEnv,
   ...observabilityEnv,
   ...webhookEnv,
+  ...routingEnv,
 });
 
 export type Env = z.input<typeof envSchema>;
 
-export interface Config {
+/** Teams and topics (issue 29): WAIT_CHECK_*, TOPICS_RATE_PER_MINUTE (server/teams/config.ts). */
+export interface Config extends RoutingOptions {
   port: number;
   host: string;
   /** Origin people reach the server at (for links, the viewer's Origin check); derived when unset. */
@@ -112,18 +110,12 @@ export interface Config {
   maxActiveTicketsPerTech: number;
   /** After a user declines a technician, that technician may offer again on the ticket only after this long. */
   declineCooldownMs: number;
-  /** WAIT_CHECK_MS, WAIT_CHECK_BATCH: how often the check for requests past their topic's target runs, and the most one round marks (issue 29). */
-  waitCheck: { everyMs: number; batch: number };
-  /** TOPICS_RATE_PER_MINUTE: reads of GET /api/v1/topics per address and minute (issue 29). */
-  topicsRatePerMinute: number;
   /** MAX_PARTICIPANTS: technicians on one ticket's session at once, the holder counted (issue 26). */
   maxParticipants: number;
   /** SUPERVISOR_WATCH: an administrator who watches is allowed by the user first (ask) or only named to them (notify). */
   supervisorWatch: 'ask' | 'notify';
   /**
    * Failed logins: per account and address (maxFailures, lockoutMs), per address
-  /** WAIT_CHECK_MS, WAIT_CHECK_BATCH: how often the check for requests past their topic's target runs, and the most one round marks (issue 29). */
-  waitCheck: { everyMs: number; batch: number };
    * per minute (ratePerMinute), and per account from every address together
    * (accountMaxFailures, then a delay growing up to accountMaxDelayMs).
    */
@@ -248,12 +240,11 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     allowedOrigins: Object.freeze(e.ALLOWED_ORIGINS),
     tokenTtlMs: e.TOKEN_TTL_MS,
     ticketExpiryMs: e.TICKET_EXPIRY_MS,
-    waitCheck: { everyMs: e.WAIT_CHECK_MS, batch: e.WAIT_CHECK_BATCH },
-    topicsRatePerMinute: e.TOPICS_RATE_PER_MINUTE,
     maxActiveTicketsPerTech: e.MAX_ACTIVE_TICKETS_PER_TECH,
     declineCooldownMs: e.DECLINE_COOLDOWN_SECONDS * 1000,
     maxParticipants: e.MAX_PARTICIPANTS,
     supervisorWatch: e.SUPERVISOR_WATCH,
+    ...routingOptionsFrom(e),
     login: {
       maxFailures: e.LOGIN_MAX_FAILURES,
       lockoutMs: e.LOGIN_LOCKOUT_MS,
@@ -264,7 +255,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     requireTwoFactor: e.REQUIRE_2FA,
     redisUrl: e.REDIS_URL ?? null,
     ticketCreateRatePerMinute: e.TICKET_CREATE_RATE_PER_MINUTE,
-    waitCheck: { everyMs: e.WAIT_CHECK_MS, batch: e.WAIT_CHECK_BATCH },
     messageRatePerMinute: e.MESSAGE_RATE_PER_MINUTE,
     apiTokenRatePerMinute: e.API_TOKEN_RATE_PER_MINUTE,
     files: {
