@@ -183,7 +183,6 @@ export function createApp(deps: AppDeps): Express {
     desktopRoutes({
   app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey, ratePerMinute: config.topicsRatePerMinute, redis: deps.bus.redis }));
       participantRoutes: participantDesktopRoutes({ consent: deps.consent, legUrls }),
-  app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey }));
       tickets: deps.tickets,
       tokens: deps.tokens,
       bus: deps.bus,
