@@ -110,7 +110,7 @@ describe('/metrics on the server', () => {
     expect(valueOf(after, 'helpdesk_relay_bytes_total', { direction: 'viewer_to_desktop' })! - v0).toBe(300);
   });
 
-  it('counts failed logins by reason, and live event streams', async () => {
+  it('counts failed logins by reason and the lock they lead to, and live event streams', async () => {
     const before = valueOf((await metrics()).families, 'helpdesk_login_failures_total', { reason: 'wrong_password' }) ?? 0;
     const agent = await fetch(`${h.server.url}/auth/session`);
     const { csrfToken } = (await agent.json()) as { csrfToken: string };
@@ -120,6 +120,14 @@ describe('/metrics on the server', () => {
       expect(res.status).toBe(401);
     }
     await expect.poll(async () => valueOf((await metrics()).families, 'helpdesk_login_failures_total', { reason: 'wrong_password' })).toBe(before + 2);
+    // The fifth failure (LOGIN_MAX_FAILURES) locks the account: a failure and a lock.
+    const locksBefore = valueOf((await metrics()).families, 'helpdesk_login_locks_total')!;
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${h.server.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken, cookie }, body: JSON.stringify({ username: ana.username, password: 'not-the-password' }) });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+    }
+    await expect.poll(async () => valueOf((await metrics()).families, 'helpdesk_login_locks_total')).toBe(locksBefore + 1);
+    expect(valueOf((await metrics()).families, 'helpdesk_login_failures_total', { reason: 'wrong_password' })).toBe(before + 5);
 
     const streams = valueOf((await metrics()).families, 'helpdesk_sse_clients')!;
     const sse = await openSse(`${h.server.url}/api/v1/events`, { cookie: await cookieOf(ana) });
