@@ -111,8 +111,6 @@ export const enAudit = {
   'audit.loginWhy.code': 'wrong two-factor code',
   'audit.loginWhy.code_reused': 'two-factor code already used',
   'audit.loginWhy.other': 'refused',
-} as const;
-
   // Teams and topics (issue 29).
   'audit.do.team.created': 'created the team {name}.',
   'audit.do.team.updated': 'changed the team {name} (its name or members).',
@@ -123,4 +121,6 @@ export const enAudit = {
   'audit.do.ticket.waiting_too_long': 'found the request still waiting after {waited}, past its target of {target}.',
   'audit.everyoneQueue': 'everyone\'s queue',
   'actor.name.wait-check': 'the waiting-time check',
+} as const;
+
 export type AuditKey = keyof typeof enAudit;

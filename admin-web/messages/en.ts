@@ -11,9 +11,9 @@ import { enScripts } from './en-scripts.ts';
 import { enParticipants } from './en-participants.ts';
 import { enLocale } from './en-locale.ts';
 import { enViewer } from './en-viewer.ts';
+import { enTeams } from './en-teams.ts';
 
 export const en = {
-import { enTeams } from './en-teams.ts';
   'app.name': 'Helpdesk',
   'nav.queue': 'Queue',
   'nav.mine': 'My tickets',

@@ -112,7 +112,6 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.loginWhy.code': 'código de dos pasos incorrecto',
   'audit.loginWhy.code_reused': 'código de dos pasos ya usado',
   'audit.loginWhy.other': 'rechazado',
-};
   // Equipos y temas (issue 29).
   'audit.do.team.created': 'creó el equipo {name}.',
   'audit.do.team.updated': 'modificó el equipo {name} (su nombre o sus miembros).',
@@ -123,3 +122,4 @@ export const esAudit: Record<AuditKey, string> = {
   'audit.do.ticket.waiting_too_long': 'vio que la solicitud seguía esperando tras {waited}, más que su objetivo de {target}.',
   'audit.everyoneQueue': 'la cola de todos',
   'actor.name.wait-check': 'el control de tiempos de espera',
+};

@@ -9,9 +9,9 @@ import { esScripts } from './es-scripts.ts';
 import { esParticipants } from './es-participants.ts';
 import { esLocale } from './es-locale.ts';
 import { esViewer } from './es-viewer.ts';
+import { esTeams } from './es-teams.ts';
 
 export const es: Catalogue = {
-import { esTeams } from './es-teams.ts';
   'app.name': 'Mesa de ayuda',
   'nav.queue': 'Cola',
   'nav.mine': 'Mis tickets',

@@ -112,7 +112,6 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.loginWhy.code': '两步验证码错误',
   'audit.loginWhy.code_reused': '两步验证码已使用过',
   'audit.loginWhy.other': '被拒绝',
-};
   // 团队与主题（issue 29）。
   'audit.do.team.created': '创建了团队 {name}。',
   'audit.do.team.updated': '修改了团队 {name}（名称或成员）。',
@@ -123,3 +122,4 @@ export const zhAudit: Record<AuditKey, string> = {
   'audit.do.ticket.waiting_too_long': '发现请求已等待 {waited}，超过目标 {target}。',
   'audit.everyoneQueue': '所有人的队列',
   'actor.name.wait-check': '等待时间检查',
+};

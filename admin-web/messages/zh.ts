@@ -9,9 +9,9 @@ import { zhScripts } from './zh-scripts.ts';
 import { zhParticipants } from './zh-participants.ts';
 import { zhLocale } from './zh-locale.ts';
 import { zhViewer } from './zh-viewer.ts';
+import { zhTeams } from './zh-teams.ts';
 
 export const zh: Catalogue = {
-import { zhTeams } from './zh-teams.ts';
   'app.name': '服务台',
   'nav.queue': '队列',
   'nav.mine': '我的工单',
