@@ -177,11 +177,11 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // The desktop API authenticates by bearer secret: no cookies, no CSRF.
+  app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey, ratePerMinute: config.topicsRatePerMinute, redis: deps.bus.redis }));
   app.use('/api/v1/help-requests', surveyDesktopRoutes({ surveys: deps.surveys, tickets: deps.tickets }));
   app.use(
     '/api/v1/help-requests',
     desktopRoutes({
-  app.use('/api/v1/topics', publicTopicRoutes({ topics: deps.topics, clientKey: config.clientKey, ratePerMinute: config.topicsRatePerMinute, redis: deps.bus.redis }));
       participantRoutes: participantDesktopRoutes({ consent: deps.consent, legUrls }),
       tickets: deps.tickets,
       tokens: deps.tokens,
@@ -233,6 +233,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/tickets', exitNoteRoutes({ surveys: deps.surveys }));
   app.use('/api/v1/tickets', reportRoutes({ reports: createReportService({ tickets: deps.tickets, chat: deps.chat, files: deps.files, surveys: deps.surveys, now: Date.now }) }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
+  app.use('/api/v1/teams', teamRoutes({ teams: deps.teams }));
+  app.use('/api/v1/topics', topicRoutes({ topics: deps.topics }));
   if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
   app.use(
     '/api/v1/events',
@@ -241,8 +243,6 @@ export function createApp(deps: AppDeps): Express {
       tickets: deps.tickets,
       participatingIn: (technicianId) => deps.participants.participatingIn(technicianId),
       // A stream lives only while its web session does and the account is active.
-  app.use('/api/v1/teams', teamRoutes({ teams: deps.teams }));
-  app.use('/api/v1/topics', topicRoutes({ topics: deps.topics }));
       stillAllowed: async (technicianId, credential) => {
         if ('apiTokenId' in credential) return deps.apiTokens.stillAllowed(credential.apiTokenId, 'tickets:read');
         const { sessionId } = credential;

@@ -308,7 +308,7 @@ export const en = {
   ...enParticipants,
   ...enLocale,
   ...enViewer,
+  ...enTeams,
 } as const;
 
 export type MessageKey = keyof typeof en;
-  ...enTeams,

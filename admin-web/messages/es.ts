@@ -306,5 +306,5 @@ export const es: Catalogue = {
   ...esParticipants,
   ...esLocale,
   ...esViewer,
-};
   ...esTeams,
+};

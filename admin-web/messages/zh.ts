@@ -306,5 +306,5 @@ export const zh: Catalogue = {
   ...zhParticipants,
   ...zhLocale,
   ...zhViewer,
-};
   ...zhTeams,
+};
