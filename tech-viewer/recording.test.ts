@@ -250,7 +250,7 @@ describe('session recording and playback', () => {
     expect(meta).toMatchObject({ state: 'purged', purgeReason: 'retention', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await ana.get(`/api/v1/recordings/${rec!.id}/file`).expect(410)).body.error.code).toBe('RECORDING_PURGED');
     const page = await loggedInPage(h, `/recordings/${rec!.id}`);
-    expect(await page.locator('#purged').textContent()).toMatch(/This recording was deleted on \d{4}-\d{2}-\d{2} \(its retention period was over\)/);
+    expect(await page.locator('#purged').textContent()).toMatch(/This recording was deleted on \d{2}\/\d{2}\/\d{4} \(its retention period was over\)/);
     expect(await page.locator('#player').count()).toBe(0);
     await page.screenshot({ path: join(shots, '5-purged.png') });
     await page.context().close();
