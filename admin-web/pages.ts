@@ -58,6 +58,7 @@ export interface AdminWebDeps {
   webhooks?: WebhookService | undefined;
   /** Issue 29: the user's answer on the ticket page and the statistics' satisfaction. */
   surveys?: SurveyPagesDeps['surveys'];
+  cannedReplies?: SurveyPagesDeps['cannedReplies'];
   /** Issue 29: the Teams and Topics pages, a request's move to another team. */
   routing?: Pick<RoutingPagesDeps, 'teams' | 'topics'>;
 }
@@ -138,7 +139,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   if (deps.participants) router.use(['/queue', '/mine'], invitationLocals(deps.participants));
   // Teams and topics (issue 29): their pages, and the ticket page's move to another team (before the ticket pages).
   if (deps.routing) router.use(routingPages({ tickets: deps.tickets, technicians: deps.technicians, ...deps.routing }));
-  if (deps.surveys) router.use(surveyPages({ surveys: deps.surveys, technicians: deps.technicians, tickets: deps.tickets, chat: deps.chat, files: deps.files }));
+  if (deps.surveys) router.use(surveyPages({ surveys: deps.surveys, technicians: deps.technicians, tickets: deps.tickets, chat: deps.chat, files: deps.files, cannedReplies: deps.cannedReplies }));
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
   router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));

@@ -17,6 +17,8 @@ import type { ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { createReportService } from '../server/reports/service.ts';
 import { reportPages } from './report-pages.ts';
+import type { CannedReplyService } from '../server/canned-replies/service.ts';
+import { cannedPages } from './canned-pages.ts';
 
 export interface SurveyPagesDeps {
   surveys: SurveyService;
@@ -25,14 +27,17 @@ export interface SurveyPagesDeps {
   tickets: TicketService;
   chat: ChatService;
   files: FileService;
+  /** Canned replies' administration page (issue 29). */
+  cannedReplies?: CannedReplyService;
 }
 
 const byId = validate({ params: ticketParams });
 const period = validate({ query: z.preprocess((q) => Object.fromEntries(Object.entries(q as Record<string, unknown>).filter(([, v]) => v !== '')), statsQuerySchema).describe('period') });
 const noteForm = validate({ params: ticketParams, body: exitNoteSchema.describe('exit note') });
 
-export function surveyPages({ surveys, technicians, tickets, chat, files }: SurveyPagesDeps): Router {
+export function surveyPages({ surveys, technicians, tickets, chat, files, cannedReplies }: SurveyPagesDeps): Router {
   const router = Router();
+  if (cannedReplies) router.use(cannedPages({ cannedReplies, teams: () => surveys.teams() }));
   router.use(reportPages({ reports: createReportService({ tickets, chat, files, surveys, now: Date.now }), technicians }));
   router.get('/tickets/:id', requirePageLogin, byId, async (req, res, next) => {
     res.locals.survey = await surveys.of(byId.input(req).params.id);

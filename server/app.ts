@@ -56,6 +56,8 @@ import type { WebhookService } from './webhooks/service.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { cannedReplyRoutes, ticketCannedReplyRoutes } from './canned-replies/routes.ts';
+import type { CannedReplyService } from './canned-replies/service.ts';
 import { createReportService } from './reports/service.ts';
 import type { TeamService } from './teams/service.ts';
 import type { TopicService } from './topics/service.ts';
@@ -98,6 +100,8 @@ export interface AppDeps {
   teams: TeamService;
   topics: TopicService;
   surveys: SurveyService;
+  /** Canned replies per team (issue 29). */
+  cannedReplies: CannedReplyService;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -231,6 +235,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', participantRoutes({ participants: deps.participants }));
   app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: (ticket, me) => deps.participants.viewerChannel(ticket, me), chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));
   app.use('/api/v1/tickets', exitNoteRoutes({ surveys: deps.surveys }));
+  app.use('/api/v1/tickets', ticketCannedReplyRoutes({ cannedReplies: deps.cannedReplies, tickets: deps.tickets }));
+  app.use('/api/v1/canned-replies', cannedReplyRoutes({ cannedReplies: deps.cannedReplies }));
   app.use('/api/v1/tickets', reportRoutes({ reports: createReportService({ tickets: deps.tickets, chat: deps.chat, files: deps.files, surveys: deps.surveys, now: Date.now }) }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
   app.use('/api/v1/teams', teamRoutes({ teams: deps.teams }));
@@ -258,7 +264,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   const disks = createDiskWatch({ dirs: { files: config.files.dir, recordings: config.repeater.recordingsDir }, minFreeBytes: config.dataMinFreeBytes });
-  app.use(adminWebPages({ signIn: deps.identity.oidc, passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants, webhooks: deps.webhooks, routing: { teams: deps.teams, topics: deps.topics }, surveys: deps.surveys }));
+  app.use(adminWebPages({ signIn: deps.identity.oidc, passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants, webhooks: deps.webhooks, routing: { teams: deps.teams, topics: deps.topics }, surveys: deps.surveys, cannedReplies: deps.cannedReplies }));
   app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat, participants: deps.participants }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));

@@ -43,6 +43,7 @@ import { recordingKeyRing } from './recordings/keys.ts';
 import { createRecordingHandover } from './recordings/handover.ts';
 import { createChatService } from './chat/service.ts';
 import { createSurveyService } from './surveys/service.ts';
+import { createCannedReplyService } from './canned-replies/service.ts';
 import { createAuditService } from './audit/service.ts';
 import { createApiTokenService } from './api-tokens/service.ts';
 import { createFileService } from './files/service.ts';
@@ -152,6 +153,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const nodes = config.repeaterLink.secret ? createRepeaterNodes({ db, clock, staleAfterMs: config.repeaterLink.nodeStaleMs }) : null;
   const chat = createChatService({ db, clock, bus });
   const surveys = createSurveyService({ db, clock });
+  const cannedReplies = createCannedReplyService({ db, clock });
   const { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes } = config.files;
   const budget = { maxBytesPerTicket, maxBytesPerAddressPerDay, maxTotalBytes, minFreeBytes: config.dataMinFreeBytes };
   const files = createFileService({ db, clock, bus, dir: config.files.dir, maxBytes: config.files.maxBytes, budget, retentionDays: config.files.retentionDays });
@@ -220,6 +222,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     consent,
     webhooks,
     surveys,
+    cannedReplies,
     teams,
     topics,
     repeaterUrlFor: nodes && config.repeaterLink.publicUrl ? async (ticketId: number) => (await nodes.nodeFor(ticketId))?.url ?? null : null,

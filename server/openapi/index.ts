@@ -9,6 +9,7 @@ import { participantDocs } from './participants.ts';
 import { describeDocs, recordDocs } from './records.ts';
 import { surveyDocs } from './surveys.ts';
 import { reportDocs } from './reports.ts';
+import { cannedReplyDocs } from './canned-replies.ts';
 import { teamDocs, topicDocs } from './teams.ts';
 import { webhookDocs } from './webhooks.ts';
 
@@ -22,6 +23,7 @@ const byTag: Record<string, RouteDoc[]> = {
   'Recordings, audit, live stream': recordDocs,
   Satisfaction: surveyDocs,
   'Session reports': reportDocs,
+  'Canned replies': cannedReplyDocs,
   Description: describeDocs,
   Webhooks: webhookDocs,
   Teams: teamDocs,

@@ -61,6 +61,11 @@ export function createSurveyService({ db, clock }: { db: Knex; clock: Clock }) {
       return { ...figures, teamNames: Object.fromEntries(teams.map((r) => [Number(r.id), r.name])), topicNames: Object.fromEntries(topics.map((r) => [Number(r.id), r.name])) };
     },
 
+    /** The teams by name (the canned replies' page offers them). */
+    async teams(): Promise<{ id: number; name: string }[]> {
+      return ((await db('teams').orderBy('name').select('id', 'name')) as { id: number; name: string }[]).map((r) => ({ id: Number(r.id), name: r.name }));
+    },
+
     /** A ticket's answer and its technician's internal note (never shown to the user). */
     async of(ticketId: number): Promise<{ survey: SurveyAnswer | null; exitNote: string | null }> {
       const row = (await db('tickets').where({ id: ticketId }).first('survey_rating', 'survey_comment', 'survey_at', 'exit_note')) as SurveyRow | undefined;
