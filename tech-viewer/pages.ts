@@ -15,6 +15,12 @@ import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { Translate } from '../admin-web/messages/index.ts';
 import type { ParticipantView } from '../protocol/participants.ts';
 import { specialKeys } from './special-keys.ts';
+import { novncModulePaths } from './novnc-preload.ts';
+import { closeCodesJson } from './close-codes-json.ts';
+import { scriptJson } from '../admin-web/messages/index.ts';
+
+/** Said in the page, not fetched after it (issue 31: the first frame waited for each in turn). */
+const preload = { novncModules: novncModulePaths(), closeCodes: scriptJson(closeCodesJson()) };
 
 export interface TechViewerDeps {
   tickets: TicketService;
@@ -35,7 +41,7 @@ export function techViewerPages({ tickets, chat, participants }: TechViewerDeps)
     const holder = ticket.technician?.id === req.user!.id;
     if (!holder && !(await takesPart(id, req.user!))) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
     const messages = await chat.list(ticket.id);
-    res.render('tech', { ticket, holder, messages, specialKeys, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
+    res.render('tech', { ticket, holder, messages, specialKeys, preload, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
   /** Whether the technician has (or had) a participant row on the ticket: the page then tells them where they stand. */
   async function takesPart(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<boolean> {

@@ -79,9 +79,9 @@ async function heapOf(cdp: CDPSession): Promise<string> {
 const seekPositions = (page: Page) => page.evaluate(() => (window as any).__player.seeksRun as number);
 
 describe('the recording player', () => {
-  it('shows the first frame on open, before Play, when the desktop painted after the handshake; a 1280×800 recording fits a 1280×900 window', async () => {
+  it('shows the first frame on open, before Play, when the desktop painted after the handshake (an update that drew nothing before it); a 1280×800 recording fits a 1280×900 window', async () => {
     const screen = { width: 1280, height: 800 };
-    const { file } = writeV2(syntheticSession(6, { screen, firstFrameMs: 900 }));
+    const { file } = writeV2(syntheticSession(6, { screen, firstFrameMs: 900, emptyUpdateMs: 300 }));
     const id = await storeRecording(h, file, { technicianId: ana.id, ticketId, durationMs: 6_000 });
     const page = await technicianPage(browser, h.server.url, `/recordings/${id}`, 'ana', { width: 1280, height: 900 });
     await page.waitForSelector('#player[data-ready="true"]', { timeout: 30_000 });

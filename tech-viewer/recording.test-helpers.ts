@@ -188,7 +188,7 @@ function serverInit(screen = SCREEN): Buffer {
  * (`colourOf`). The viewer sends a pointer event every 10 s and a key press
  * (down and up) every 60 s.
  */
-export function syntheticSession(seconds: number, o: { screen?: { width: number; height: number }; firstFrameMs?: number } = {}): Rec[] {
+export function syntheticSession(seconds: number, o: { screen?: { width: number; height: number }; firstFrameMs?: number; emptyUpdateMs?: number } = {}): Rec[] {
   const screen = o.screen ?? SCREEN;
   const setEncodings = Buffer.from([2, 0, 0, 1, 0, 0, 0, 0]);
   const out: Rec[] = [
@@ -200,6 +200,8 @@ export function syntheticSession(seconds: number, o: { screen?: { width: number;
     { dir: 1, ms: 0, data: Buffer.from([1]) },
     { dir: 0, ms: 0, data: serverInit(screen) },
     { dir: 1, ms: 0, data: Buffer.concat([Buffer.from([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0]), setEncodings]) },
+    // A FramebufferUpdate of no rects (x11vnc's first is often a cursor's shape): nothing drawn.
+    ...(o.emptyUpdateMs === undefined ? [] : [{ dir: 0 as const, ms: o.emptyUpdateMs, data: Buffer.from([0, 0, 0, 0]) }]),
     // The desktop's first picture: at once here; a real desktop's comes some time after the handshake (firstFrameMs).
     { dir: 0, ms: o.firstFrameMs ?? 0, data: rawRect(0, 0, screen.width, screen.height, GREY) },
   ];

@@ -18,6 +18,9 @@ const GATHER_BYTES = 1024 * 1024;
 /** Display methods that draw or read the back buffer: what is gathered is put first. */
 const ORDERED = ['fillRect', 'copyImage', 'imageRect', 'videoFrame', 'drawImage', 'resize', 'getImageData', 'toDataURL', 'toBlob', 'viewportChangePos', 'viewportChangeSize'];
 
+/** Display methods that put pixels on the back buffer (counted: `drawn`). */
+const DRAWING = new Set(['fillRect', 'copyImage', 'imageRect', 'videoFrame', 'drawImage', 'blitImage']);
+
 /** Wraps one noVNC Display instance (its own methods, not the class's); `hold()` and `release()`. */
 export function batchDrawing(display) {
   const own = {};
@@ -27,6 +30,8 @@ export function batchDrawing(display) {
   /** The rect being gathered: x, y, width, rows so far, and its bytes. */
   let pending = null;
   let buffer = new Uint8Array(0);
+  /** Calls that drew pixels (a FramebufferUpdate of pseudo-rects only, a cursor's shape, draws none). */
+  let drawn = 0;
 
   const put = () => {
     if (!pending) return;
@@ -37,12 +42,14 @@ export function batchDrawing(display) {
 
   for (const name of ORDERED) {
     display[name] = (...args) => {
+      if (DRAWING.has(name)) drawn += 1;
       put();
       return own[name](...args);
     };
   }
 
   display.blitImage = (x, y, width, height, arr, offset, fromQueue) => {
+    drawn += 1;
     const bytes = width * height * 4;
     if (!held || fromQueue || display.pending() || width * 4 > GATHER_BYTES) {
       put();
@@ -80,6 +87,9 @@ export function batchDrawing(display) {
   };
 
   return {
+    get drawn() {
+      return drawn;
+    },
     /** Gather blits and hold the copies to the visible canvas. */
     hold() {
       held = true;

@@ -75,7 +75,7 @@ export class Feeder {
   pointer = null;
   /** The walker reached the end of the recording. */
   done = false;
-  /** FramebufferUpdates RFB has finished since the last restart. */
+  /** FramebufferUpdates that drew pixels, finished since the last restart. */
   frames = 0;
   #screen;
   #newWalker;
@@ -120,9 +120,12 @@ export class Feeder {
     this.#connected = false;
     this.#rfb.addEventListener('connect', () => (this.#connected = true));
     const update = this.#rfb._framebufferUpdate.bind(this.#rfb);
+    const drawing = this.#drawing;
+    let drawnBefore = 0;
     this.#rfb._framebufferUpdate = () => {
       const finished = update();
-      if (finished) this.frames += 1;
+      if (finished && drawing.drawn > drawnBefore) this.frames += 1;
+      if (finished) drawnBefore = drawing.drawn;
       return finished;
     };
     this.#channel.open();

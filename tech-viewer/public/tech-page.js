@@ -3,12 +3,11 @@
 // The toolbar follows the state: while a session can run it offers the
 // session's controls; once the ticket has moved on (ended, resolved, declined,
 // released) it offers what comes next — Resolve ticket, Back to queue.
-import { Viewer } from './viewer.js';
 import { t, reasonText } from '/assets/i18n.js';
 import { ask } from '/assets/ui.js';
 import { events } from '/assets/events.js';
 import { panel } from '/assets/participants.js';
-import { drawer, keysMenu, phoneKeyboard, toolbarShortcut, zoomStage } from './touch-controls.js';
+import { drawer, keysMenu, phoneKeyboard, toolbarShortcut, viewButtons, zoomStage } from './touch-controls.js';
 
 const body = document.body;
 const ticketId = Number(body.dataset.ticketId);
@@ -124,8 +123,9 @@ async function api(path, method = 'GET') {
   return data;
 }
 
-async function loadCloseIds() {
-  const table = await api('/tech-assets/close-codes.json');
+/** The repeater's close codes, carried by the page (no fetch before connecting). */
+function loadCloseIds() {
+  const table = JSON.parse(document.getElementById('close-codes').textContent);
   return Object.fromEntries(Object.entries(table).map(([id, code]) => [code, id]));
 }
 
@@ -141,7 +141,10 @@ async function stillConnectable() {
 async function connect() {
   if (over) return;
   showState('connecting', t('js.viewer.connecting'));
-  closeIds ??= await loadCloseIds();
+  closeIds ??= loadCloseIds();
+  // noVNC (about 50 modules, preloaded by the page) loads while the token is minted, not before.
+  const loading = import('./viewer.js');
+  loading.catch((_toldBelow) => null);
   let minted;
   try {
     minted = await api(`/api/v1/tickets/${ticketId}/viewer-token`, 'POST');
@@ -155,6 +158,8 @@ async function connect() {
   viewOnlyNote.hidden = !minted.viewOnly;
   viewOnlyNote.textContent = minted.viewOnly ? t('js.viewer.viewOnly') : '';
   body.dataset.viewOnly = String(minted.viewOnly);
+  const { Viewer } = await loading;
+  if (over) return;
   stage.box.replaceChildren();
   stage.reset();
   viewer = new Viewer(stage.box, minted.url, { viewOnly: minted.viewOnly, closeIds });
@@ -217,16 +222,7 @@ events.addEventListener('ticket', (e) => {
 
 buttons.cad.addEventListener('click', () => viewer?.sendCtrlAltDel());
 buttons.clip.addEventListener('click', () => viewer?.pasteText($('clip-text').value));
-buttons.scale.addEventListener('click', () => {
-  const fit = buttons.scale.getAttribute('aria-pressed') !== 'true';
-  buttons.scale.setAttribute('aria-pressed', String(fit));
-  buttons.scale.textContent = fit ? t('js.viewer.scaleFit') : t('js.viewer.scaleNative');
-  viewer?.setScale(fit ? 'fit' : 'native');
-});
-buttons.fullscreen.addEventListener('click', () => {
-  if (document.fullscreenElement) void document.exitFullscreen();
-  else void screen.requestFullscreen?.();
-});
+viewButtons(buttons.scale, buttons.fullscreen, screen, () => viewer);
 buttons.disconnect.addEventListener('click', () => viewer?.disconnect());
 buttons.reconnect.addEventListener('click', () => {
   clearTimeout(retryTimer);
@@ -287,6 +283,8 @@ panel.addEventListener('self', (event) => {
 
 /** The holder connects at once; a participant once the user allowed them; anyone else is told they take no part. */
 async function start() {
+  // The holder (as the page was made) connects at once: the participants panel is read meanwhile.
+  if (holder) return void connect();
   const place = await panel.ready;
   if (place.holder) holder = true;
   if (holder || place.mine?.state === 'connected') return void connect();

@@ -121,6 +121,20 @@ export function drawer(openButton, closeButton, side) {
   if (log) new MutationObserver(() => body.dataset.drawer !== 'open' && openButton.classList.add('unread')).observe(log, { childList: true });
 }
 
+/** Scale to fit / 1:1, and Fullscreen. */
+export function viewButtons(scale, fullscreen, screen, viewer) {
+  scale.addEventListener('click', () => {
+    const fit = scale.getAttribute('aria-pressed') !== 'true';
+    scale.setAttribute('aria-pressed', String(fit));
+    scale.textContent = fit ? t('js.viewer.scaleFit') : t('js.viewer.scaleNative');
+    viewer()?.setScale(fit ? 'fit' : 'native');
+  });
+  fullscreen.addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void screen.requestFullscreen?.();
+  });
+}
+
 /** Ctrl+Alt+Shift+F leaves the remote screen for the toolbar's first control shown (every key goes to the remote inside it). */
 export function toolbarShortcut(toolbar, onLeave) {
   window.addEventListener(
