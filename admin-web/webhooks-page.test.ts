@@ -3,7 +3,7 @@
 // secret shown once), sends a test (delivered, in the log), sends it again,
 // changes the endpoint, disables and deletes it after a confirmation. An
 // endpoint that fails past the retry window is said on the page and resumed
-// there. axe finds nothing in English, Spanish and Chinese, light and dark,
+// there, and every other page says it until then. axe finds nothing in English, Spanish and Chinese, light and dark,
 // and on a phone's width nothing is wider than the screen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -110,6 +110,13 @@ describe('the Webhooks page', () => {
     await h.helpRequest();
     await expect.poll(async () => (await admin.get(`/api/v1/webhooks/${made.body.endpoint.id}`).expect(200)).body.endpoint.health, { timeout: 10_000 }).toBe('failing');
     receiver.answer = () => 200;
+    // Every other page an administrator opens says it too.
+    const elsewhere = await browser.newContext({ locale: 'en-US', bypassCSP: true });
+    const audit = await logIn(elsewhere);
+    await audit.goto(`${h.server.url}/audit`);
+    expect(await audit.locator('#webhooks-failing-notice').textContent()).toBe('Endpoints failing: 1. Their deliveries wait until you resume them. See the Webhooks page.');
+    expect(await axeViolations(audit), 'audit page with the notice').toEqual([]);
+    await elsewhere.close();
     for (const lang of languages) {
       for (const colorScheme of ['light', 'dark'] as const) {
         const context = await browser.newContext({ locale: lang === 'zh' ? 'zh-CN' : lang === 'es' ? 'es-ES' : 'en-US', colorScheme, bypassCSP: true });
@@ -130,6 +137,8 @@ describe('the Webhooks page', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
     await page.getByRole('button', { name: `Reanudar el destino ${receiver.url}` }).click();
     await expect.poll(() => page.locator('#webhook-rows tr[data-failing="true"]').count()).toBe(0);
+    await page.goto(`${h.server.url}/audit`);
+    expect(await page.locator('#webhooks-failing-notice').count()).toBe(0);
     await phone.close();
   }, 120_000);
 });

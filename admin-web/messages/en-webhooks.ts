@@ -6,6 +6,7 @@ export const enWebhooks = {
   'webhooks.intro': 'Other systems (a ticketing tool, a chat, monitoring) learn what happens here: each event is POSTed as JSON to the endpoints that chose it, signed as Standard Webhooks do (webhook-id, webhook-timestamp, webhook-signature), in order, until the endpoint answers 2xx.',
   'webhooks.needsScript': 'This page needs JavaScript; the API does the same (POST /api/v1/webhooks).',
   'webhooks.failingNotice': 'Endpoints failing: {n}. Their deliveries wait until you resume them.',
+  'webhooks.failingWhere': 'See the Webhooks page.',
   'webhooks.form': 'Register an endpoint',
   'webhooks.formEdit': 'Change the endpoint',
   'webhooks.url': 'URL (http:// or https://)',

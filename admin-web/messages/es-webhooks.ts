@@ -7,6 +7,7 @@ export const esWebhooks: Record<WebhooksKey, string> = {
   'webhooks.intro': 'Otros sistemas (una herramienta de incidencias, un chat, la monitorización) se enteran de lo que pasa aquí: cada evento se envía por POST como JSON a los destinos que lo eligieron, firmado como hace Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature), en orden, hasta que el destino responde 2xx.',
   'webhooks.needsScript': 'Esta página requiere JavaScript; la API hace lo mismo (POST /api/v1/webhooks).',
   'webhooks.failingNotice': 'Destinos que fallan: {n}. Sus entregas esperan hasta que los reanude.',
+  'webhooks.failingWhere': 'Vea la página Webhooks.',
   'webhooks.form': 'Registrar un destino',
   'webhooks.formEdit': 'Cambiar el destino',
   'webhooks.url': 'URL (http:// o https://)',

@@ -7,6 +7,7 @@ export const zhWebhooks: Record<WebhooksKey, string> = {
   'webhooks.intro': '其他系统（工单工具、聊天、监控）可以得知这里发生的事：每个事件以 JSON 通过 POST 发送到选择了它的端点，按 Standard Webhooks 的方式签名（webhook-id、webhook-timestamp、webhook-signature），按顺序发送，直到端点回答 2xx。',
   'webhooks.needsScript': '此页面需要 JavaScript；API 可以做同样的事（POST /api/v1/webhooks）。',
   'webhooks.failingNotice': '失败的端点：{n} 个。它们的投递会等待，直到您恢复它们。',
+  'webhooks.failingWhere': '请查看 Webhook 页面。',
   'webhooks.form': '注册端点',
   'webhooks.formEdit': '修改端点',
   'webhooks.url': 'URL（http:// 或 https://）',

@@ -72,6 +72,12 @@ export function createWebhookService({ db, clock, options, secrets }: { db: Knex
 
     get: (id: number) => view(db, id),
 
+    /** Enabled endpoints marked failing (every administrator's page says so). */
+    async failingCount(): Promise<number> {
+      const row = (await db('webhook_endpoints').where({ health: 'failing', enabled: true }).count({ n: '*' }).first()) as { n: number | string } | undefined;
+      return Number(row?.n ?? 0);
+    },
+
     /** Registers an endpoint; the answer holds its secret, shown this once. */
     async create(input: NewWebhook, by: ActorContext): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
       await checkUrl(input.url);
