@@ -165,14 +165,14 @@ async function main(): Promise<number> {
     description = (await ask(format('cli.prompt.description'))).trim();
     if (!description && process.stdin.readableEnded) return 64;
   }
+  // What it is about (issue 29): --topic, or a numbered question in the user's language.
+  const topicId = await chooseTopic({ transport: createTransport(config), ...config }, { given: values.topic, yes: values.yes }, ask, () => process.stdin.readableEnded, (line) => process.stderr.write(`${line}\n`));
+  if (topicId === undefined) return 64;
   try {
     await session.requestHelp(description, topicId);
   } catch (err) {
     if (!(err instanceof DesktopError)) throw err;
     lines.close();
-  // What it is about (issue 29): --topic, or a numbered question in the user's language.
-  const topicId = await chooseTopic({ transport: createTransport(config), ...config }, { given: values.topic, yes: values.yes }, ask, () => process.stdin.readableEnded, (line) => process.stderr.write(`${line}\n`));
-  if (topicId === undefined) return 64;
     return 1;
   }
   const ended = await done;
