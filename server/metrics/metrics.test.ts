@@ -155,6 +155,31 @@ describe('/metrics on the server', () => {
   });
 });
 
+describe('/metrics and webhooks', () => {
+  it('counts webhook deliveries by state, as the database holds them', async () => {
+    const hw = await startHarness('sqlite', { METRICS_TOKEN: TOKEN, METRICS_DB_CACHE_MS: '1000', WEBHOOK_ALLOW_PRIVATE: 'on' });
+    try {
+      const adminW = await hw.login('admin', ADMIN_PASSWORD);
+      // Nothing listens there: the deliveries wait and are retried.
+      await adminW.post('/api/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', events: ['ticket.created'] }).expect(201);
+      await hw.helpRequest();
+      await hw.helpRequest();
+      const byState = async () => {
+        const rows = (await hw.server.db('webhook_deliveries').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
+        return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+      };
+      await expect.poll(async () => Object.values(await byState()).reduce((a, b) => a + b, 0), { timeout: 5_000 }).toBe(2);
+      await new Promise((r) => setTimeout(r, 1_100)); // the cached counts are stale now
+      const families = (await metrics2(hw)).families;
+      const shown = Object.fromEntries((families.find((f) => f.name === 'helpdesk_webhook_deliveries')?.metrics ?? []).map((m) => [m.labels!.state, Number(m.value)]));
+      expect(Object.values(shown).reduce((a, b) => a + b, 0)).toBe(2);
+      expect(Object.keys(shown).every((state) => /^[a-z_]+$/.test(state))).toBe(true);
+    } finally {
+      await hw.close();
+    }
+  });
+});
+
 describe('/metrics without a token', () => {
   it('is not served on the main port; METRICS_BIND serves it on its own address (the token still asked when set)', async () => {
     const open = await startHarness('sqlite', { METRICS_BIND: '127.0.0.1:0' });
