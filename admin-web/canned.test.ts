@@ -65,6 +65,13 @@ describe('canned replies', () => {
     expect(over.body.error).toMatchObject({ code: 'TOO_MANY_CANNED_REPLIES', message: `Este equipo ya tiene ${CANNED_REPLIES_PER_TEAM} respuestas predefinidas: elimine una primero.` });
     const audit = (await admin.get('/api/v1/audit?action=canned_reply.created').expect(200)).body;
     expect(audit.events.some((e: { detail: { title?: string } }) => e.detail.title === 'Toner')).toBe(true);
+    // A request in the Printers team's queue offers that team's replies too (and every team's).
+    const queued = await h.helpRequest({ requesterName: 'Pat Printer' });
+    await admin.post(`/api/v1/tickets/${queued.id}/move`, { teamId: teamB, note: 'printer' }).expect(200);
+    const titles = (await admin.get(`/api/v1/tickets/${queued.id}/canned-replies`).expect(200)).body.cannedReplies.map((r: { title: string }) => r.title);
+    expect(titles).toContain('Toner');
+    expect(titles).toContain('Greeting');
+    expect((await admin.get(`/api/v1/tickets/${queued.id}/canned-replies`).expect(200)).body.cannedReplies.find((r: { title: string }) => r.title === 'Greeting').body).toBe('Hello Pat Printer, this is Administrator. I am <b>on it</b>.');
     // In words on the audit page.
     expect((await admin.get('/audit').expect(200)).text).toMatch(/added the canned reply (&#34;|")Printers 99(&#34;|")\./);
   });
