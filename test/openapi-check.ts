@@ -26,10 +26,15 @@ const realFetch = globalThis.fetch;
 function describedAt(origin: string): Promise<Described | null> {
   let found = byOrigin.get(origin);
   if (!found) {
-    found = realFetch(`${origin}/api/v1/openapi.json`).then(
+    found = realFetch(`${origin}/api/v1/openapi.json`, { signal: AbortSignal.timeout(10_000) }).then(
       async (res) => {
-        if (!res.ok) return null;
+        // A test's own small app may answer anything there (even a stream): only a JSON document counts.
+        if (!res.ok || !/^application\/json\b/.test(res.headers.get('content-type') ?? '')) {
+          await res.body?.cancel();
+          return null;
+        }
         const text = await res.text();
+        if (!text.includes('"openapi"')) return null;
         let described = byText.get(text);
         if (!described) byText.set(text, (described = prepare(JSON.parse(text) as Doc)));
         return described;

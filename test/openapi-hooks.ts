@@ -22,7 +22,16 @@ const originalAssert = proto.assert;
 proto.assert = function assertDescribed(this: typeof proto, resError, res, fn) {
   if (!res) return originalAssert.call(this, resError, res, fn);
   const contentType = res.headers['content-type'];
-  mismatchOf({ method: this.method, url: this.url, status: res.status, contentType, body: res.body }).then(
+  // A body kept as bytes (`.buffer().parse(…)` for files) is read here as the JSON it says it is.
+  let body = res.body;
+  if (Buffer.isBuffer(body) && /^application\/json\b/.test(contentType ?? '')) {
+    try {
+      body = JSON.parse(body.toString('utf8')) as unknown;
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err; // not JSON after all: the schema check says so
+    }
+  }
+  mismatchOf({ method: this.method, url: this.url, status: res.status, contentType, body }).then(
     (mismatch) => {
       if (!mismatch) return originalAssert.call(this, resError, res, fn);
       noted.push(mismatch);

@@ -5,6 +5,7 @@
 import { enAudit } from './en-audit.ts';
 import { enTokens } from './en-tokens.ts';
 import { enWebhooks } from './en-webhooks.ts';
+import { enApiDocs } from './en-api-docs.ts';
 import { enManager } from './en-manager.ts';
 import { enIdentity } from './en-identity.ts';
 import { enScripts } from './en-scripts.ts';
@@ -302,6 +303,7 @@ export const en = {
   ...enAudit,
   ...enTokens,
   ...enWebhooks,
+  ...enApiDocs,
   ...enManager,
   ...enIdentity,
   ...enScripts,

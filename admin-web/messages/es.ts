@@ -3,6 +3,7 @@ import type { Catalogue } from './index.ts';
 import { esAudit } from './es-audit.ts';
 import { esTokens } from './es-tokens.ts';
 import { esWebhooks } from './es-webhooks.ts';
+import { esApiDocs } from './es-api-docs.ts';
 import { esManager } from './es-manager.ts';
 import { esIdentity } from './es-identity.ts';
 import { esScripts } from './es-scripts.ts';
@@ -300,6 +301,7 @@ export const es: Catalogue = {
   ...esAudit,
   ...esTokens,
   ...esWebhooks,
+  ...esApiDocs,
   ...esManager,
   ...esIdentity,
   ...esScripts,

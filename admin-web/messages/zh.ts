@@ -3,6 +3,7 @@ import type { Catalogue } from './index.ts';
 import { zhAudit } from './zh-audit.ts';
 import { zhTokens } from './zh-tokens.ts';
 import { zhWebhooks } from './zh-webhooks.ts';
+import { zhApiDocs } from './zh-api-docs.ts';
 import { zhManager } from './zh-manager.ts';
 import { zhIdentity } from './zh-identity.ts';
 import { zhScripts } from './zh-scripts.ts';
@@ -300,6 +301,7 @@ export const zh: Catalogue = {
   ...zhAudit,
   ...zhTokens,
   ...zhWebhooks,
+  ...zhApiDocs,
   ...zhManager,
   ...zhIdentity,
   ...zhScripts,

@@ -4,12 +4,13 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.ts';
 import { events, file, type RouteDoc } from './describe.ts';
-import { ChatMessage, DesktopParticipant, HelpRequest, LegUrl, TicketFile, TicketStatus } from './views.ts';
+import { ChatMessage, HelpRequest, LegUrl, Participant, TicketFile, TicketStatus } from './views.ts';
 
 const moving: ErrorCode[] = ['ILLEGAL_TRANSITION'];
 const fileErrors: ErrorCode[] = ['FILE_NOT_FOUND', 'FILE_PURGED', 'FILE_NOT_OFFERED', 'FILE_NOT_ACCEPTED'];
 const consent: ErrorCode[] = ['PARTICIPANT_NOT_FOUND', 'PARTICIPANT_STATE', 'TICKET_CLOSED', 'ILLEGAL_TRANSITION'];
-const participant = z.object({ participant: DesktopParticipant });
+// The consent routes answer the staff API's participant view (not HelpRequest's DesktopParticipant).
+const participant = z.object({ participant: Participant });
 
 export const desktopDocs: RouteDoc[] = [
   {
@@ -72,7 +73,7 @@ export const desktopDocs: RouteDoc[] = [
     path: '/help-requests/{id}/participants/stop-all',
     id: 'stopAllParticipants',
     summary: 'Stop everyone besides the holder',
-    responses: { 200: z.object({ participants: z.array(DesktopParticipant) }) },
+    responses: { 200: z.object({ participants: z.array(Participant) }) },
     errors: consent,
   },
   { method: 'post', path: '/help-requests/{id}/participants/{technicianId}/approve', id: 'approveParticipant', summary: 'Allow a participant', responses: { 200: participant }, errors: consent },

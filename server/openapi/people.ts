@@ -15,6 +15,7 @@ export const accountDocs: RouteDoc[] = [
     id: 'startTwoFactor',
     summary: 'Start setting up two-factor login: a secret to scan',
     responses: { 200: z.object({ secret: z.string(), uri: z.string().describe('otpauth:// URI'), qr: z.string().describe('The URI as a QR code (a data: URL)') }) },
+    errors: ['FORBIDDEN'],
   },
   {
     method: 'post',
@@ -22,9 +23,9 @@ export const accountDocs: RouteDoc[] = [
     id: 'enableTwoFactor',
     summary: 'Confirm two-factor login with a code; answers the recovery codes, once',
     responses: { 200: z.object({ recoveryCodes: z.array(z.string()) }) },
-    errors: ['LOGIN_FAILED'],
+    errors: ['LOGIN_FAILED', 'FORBIDDEN'],
   },
-  { method: 'post', path: '/me/2fa/disable', id: 'disableTwoFactor', summary: 'Turn two-factor login off (with my password)', responses: { 204: empty() }, errors: ['LOGIN_FAILED'] },
+  { method: 'post', path: '/me/2fa/disable', id: 'disableTwoFactor', summary: 'Turn two-factor login off (with my password)', responses: { 204: empty() }, errors: ['LOGIN_FAILED', 'FORBIDDEN'] },
   {
     method: 'get',
     path: '/colleagues',
