@@ -2,7 +2,8 @@
 // the request to its resolution, told to a real receiver on loopback: every
 // event in the order the changes committed (the audit timeline's), each
 // signature verified with the standardwebhooks library, each message once,
-// and session.ended carrying its bytes, duration and who ended it.
+// and session.ended carrying its bytes, duration and who ended it; and a
+// request waiting past its topic's target told once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { engines } from '../../test/databases.ts';
@@ -27,7 +28,7 @@ describe.each(engines)('webhooks of a help session on %s', (engine) => {
   let receiver: WebhookReceiver;
 
   beforeAll(async () => {
-    [h, receiver] = await Promise.all([startHarness(engine, { WEBHOOK_ALLOW_PRIVATE: 'on', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_FIRST_MS: '50', WEBHOOK_RETRY_MAX_MS: '200' }), startWebhookReceiver()]);
+    [h, receiver] = await Promise.all([startHarness(engine, { WEBHOOK_ALLOW_PRIVATE: 'on', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_FIRST_MS: '50', WEBHOOK_RETRY_MAX_MS: '200', WAIT_CHECK_MS: '200' }), startWebhookReceiver()]);
     admin = await h.login('admin', ADMIN_PASSWORD);
   });
   afterAll(async () => {
@@ -84,5 +85,19 @@ describe.each(engines)('webhooks of a help session on %s', (engine) => {
     // The delivery log says the same: each delivered at the first attempt, answered 200.
     const log = (await admin.get(`/api/v1/webhooks/${made.body.endpoint.id}/deliveries`).expect(200)).body.deliveries as { messageId: string; state: string; attempts: number; responseStatus: number }[];
     for (const m of mine()) expect(log.find((d) => d.messageId === m.id)).toMatchObject({ state: 'delivered', attempts: 1, responseStatus: 200 });
+    await admin.agent.delete(`/api/v1/webhooks/${made.body.endpoint.id}`).set('x-csrf-token', admin.csrf).expect(204);
+  });
+
+  it('tells a request still waiting past its topic\'s target wait, once (issue 29\'s check)', async () => {
+    const made = await admin.post('/api/v1/webhooks', { url: receiver.url, events: ['request.waiting_too_long'] }).expect(201);
+    receiver.secret = made.body.secret as string;
+    const topic = (await admin.post('/api/v1/topics', { nameEn: 'Printers', nameEs: 'Impresoras', nameZh: '打印机', teamId: null, targetWaitSeconds: 1 }).expect(201)).body.topic.id as number;
+    const t = await h.api.post('/api/v1/help-requests').send({ requesterName: 'Bob User', username: 'bob', hostname: 'pc-42', os: 'Debian 12', description: 'Still waiting', topicId: topic }).expect(201);
+    await expect.poll(() => receiver.messages.filter((m) => m.type === 'request.waiting_too_long' && m.data.ticketId === t.body.id).length, { timeout: 15_000 }).toBe(1);
+    const told = receiver.messages.find((m) => m.type === 'request.waiting_too_long')!;
+    expect(told).toMatchObject({ verified: true, data: { topicId: topic, teamId: null, targetMs: 1000, actor: { type: 'system', name: 'wait-check' } } });
+    expect(told.data.waitedMs).toBeGreaterThanOrEqual(1000);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(receiver.messages.filter((m) => m.type === 'request.waiting_too_long' && m.data.ticketId === t.body.id)).toHaveLength(1);
   });
 });
