@@ -166,7 +166,7 @@ describe('/metrics and webhooks', () => {
       await hw.helpRequest();
       const byState = async () => {
         const rows = (await hw.server.db('webhook_deliveries').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
-        return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+        return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)])) as Record<string, number>;
       };
       await expect.poll(async () => Object.values(await byState()).reduce((a, b) => a + b, 0), { timeout: 5_000 }).toBe(2);
       await new Promise((r) => setTimeout(r, 1_100)); // the cached counts are stale now
