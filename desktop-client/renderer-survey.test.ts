@@ -18,6 +18,7 @@ import { artifactsDir, launchChromium } from '../test/browser.ts';
 import { compareRollupsWithRecount } from '../server/stats/recount.ts';
 import { HelpDesk } from './core/help-desk.ts';
 import { createTransport } from './core/transport.ts';
+import { setLanguage } from './core/messages.ts';
 import { wireWindow } from './window.test-helpers.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -125,4 +126,41 @@ describe('satisfaction after a session', () => {
       }
     }
   }, 120_000);
+
+  it('asks in the user\'s language (Spanish), and skipping sends nothing', async () => {
+    setLanguage('es');
+    try {
+      const session = new HelpDesk(
+        { serverUrl: h.server.url, clientKey: null, display: x.display, x11vncPath: 'x11vnc', requester: { requesterName: 'Sara Saltar', username: 'sara', hostname: 'sara-pc', os: 'Linux' } },
+        createTransport({ ca: null, proxy: { httpProxy: null, httpsProxy: null, noProxy: '' } }),
+      );
+      const dir = mkdtempSync(join(tmpdir(), 'window-survey-es-'));
+      const page = await wireWindow(browser, rendererUrl, session, { saveDir: dir, sendPath: join(dir, 'none'), bypassCSP: true });
+      await page.getByLabel('¿Cuál es el problema?').fill('No hay red');
+      await page.getByRole('button', { name: 'Pedir ayuda' }).click();
+      await page.waitForSelector('body[data-state="waiting_for_technician"]');
+      const id = session.snapshot.ticketId!;
+      await ana.post(`/api/v1/tickets/${id}/accept`).expect(200);
+      await page.getByRole('button', { name: 'Permitir el control' }).click();
+      await page.waitForSelector('body[data-state="waiting_for_viewer"]');
+      const { body } = await ana.post(`/api/v1/tickets/${id}/viewer-token`).expect(201);
+      const viewer = new WebSocket(body.url, { origin: h.server.url });
+      await new Promise((resolve) => viewer.once('message', resolve));
+      await page.waitForSelector('body[data-state="in_session"]', { timeout: 20_000 });
+      await page.getByRole('button', { name: 'Parar', exact: true }).click();
+      const survey = page.getByRole('form', { name: '¿Qué tal fue?' });
+      await survey.waitFor({ timeout: 10_000 });
+      expect(await survey.getByLabel('4 – Buena').isVisible()).toBe(true);
+      expect(await axeViolations(page)).toEqual([]);
+      await survey.getByRole('button', { name: 'Omitir' }).click();
+      await survey.waitFor({ state: 'hidden', timeout: 5_000 });
+      expect(await page.locator('#survey-thanks').isVisible()).toBe(false);
+      expect(session.snapshot.survey).toBe('skipped');
+      expect(await h.server.db('tickets').where({ id }).first('survey_rating')).toEqual({ survey_rating: null });
+      viewer.terminate();
+      await page.context().close();
+    } finally {
+      setLanguage('en');
+    }
+  }, 60_000);
 });
