@@ -171,7 +171,7 @@ describe('/metrics and webhooks', () => {
       await expect.poll(async () => Object.values(await byState()).reduce((a, b) => a + b, 0), { timeout: 5_000 }).toBe(2);
       await new Promise((r) => setTimeout(r, 1_100)); // the cached counts are stale now
       const families = (await metrics2(hw)).families;
-      const shown = Object.fromEntries((families.find((f) => f.name === 'helpdesk_webhook_deliveries')?.metrics ?? []).map((m) => [m.labels!.state, Number(m.value)]));
+      const shown = Object.fromEntries((families.find((f) => f.name === 'helpdesk_webhook_deliveries')?.metrics ?? []).map((m) => [m.labels!.state, Number(m.value)])) as Record<string, number>;
       expect(Object.values(shown).reduce((a, b) => a + b, 0)).toBe(2);
       expect(Object.keys(shown).every((state) => /^[a-z_]+$/.test(state))).toBe(true);
     } finally {
