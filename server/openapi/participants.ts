@@ -41,6 +41,7 @@ export const participantDocs: RouteDoc[] = [
     id: 'listLiveSessions',
     summary: 'Sessions going on now with their participants (administrators: all)',
     responses: { 200: z.object({ sessions: z.array(z.object({ ticket: Ticket, participants: z.array(Participant) })) }) },
+    errors: ['FORBIDDEN'],
   },
   { method: 'post', path: '/invitations/{id}/accept', id: 'acceptInvitation', summary: 'Accept an invitation (then the user decides)', responses: { 200: participant }, errors },
   { method: 'post', path: '/invitations/{id}/decline', id: 'declineInvitation', summary: 'Decline an invitation', responses: { 200: participant }, errors },
