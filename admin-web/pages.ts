@@ -31,7 +31,7 @@ import type { RecordingService } from '../server/recordings/service.ts';
 import type { ChatService } from '../server/chat/service.ts';
 import type { FileService } from '../server/files/service.ts';
 import { teamPages } from './team-pages.ts';
-import { webhookPages } from './webhook-pages.ts';
+import { webhookNotice, webhookPages } from './webhook-pages.ts';
 import { apiDocsPages } from './api-docs-pages.ts';
 import type { WebhookService } from '../server/webhooks/service.ts';
 import { surveyPages, type SurveyPagesDeps } from './survey-pages.ts';
@@ -137,6 +137,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
     res.redirect(303, providerLogout ?? '/login?loggedOut=1');
   });
 
+  if (deps.webhooks) router.use(webhookNotice(deps.webhooks));
   if (deps.participants) router.use(['/queue', '/mine'], invitationLocals(deps.participants));
   // Teams and topics (issue 29): their pages, and the ticket page's move to another team (before the ticket pages).
   if (deps.routing) router.use(routingPages({ tickets: deps.tickets, technicians: deps.technicians, ...deps.routing }));
