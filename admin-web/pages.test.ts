@@ -300,7 +300,8 @@ describe('statistics and history', () => {
 
       const page = await logIn(await browser.newContext(), 'admin', ADMIN_PASSWORD, '/stats?days=7', s.server.url);
       await page.waitForSelector('body[data-charts="drawn"]');
-      expect(await page.locator('.chart canvas').count()).toBe(3);
+      // Requests, wait and resolve (the satisfaction chart is drawn below them, in its own section).
+      expect(await page.locator('.charts .chart canvas').count()).toBe(3);
       const cells = (row: import('playwright-core').Locator) => row.locator('td').allTextContents();
       const created = await Promise.all(made.map((t) => detail(t.id)));
       const days = new Set(created.map((c) => new Date(c.createdAt).toISOString().slice(0, 10)));
