@@ -7,6 +7,7 @@ import { t, reasonText } from '/assets/i18n.js';
 import { ask } from '/assets/ui.js';
 import { events } from '/assets/events.js';
 import { panel } from '/assets/participants.js';
+import { EarlySocket } from './early-socket.js';
 import { drawer, keysMenu, phoneKeyboard, toolbarShortcut, viewButtons, zoomStage } from './touch-controls.js';
 
 const body = document.body;
@@ -84,8 +85,7 @@ function showState(state, text) {
   for (const b of [buttons.cad, buttons.clip, buttons.keyboard, ...document.querySelectorAll('#keys-menu button')]) b.disabled = !live || (viewer?.viewOnly ?? false);
   // Over: no recording runs here any more (the chat stays, to be read).
   $('recording-badge')?.toggleAttribute('hidden', over || state === 'ended');
-  // Only the holder ends the user's session; a participant leaves from the panel.
-  if (!holder) buttons.end.hidden = true;
+  if (!holder) buttons.end.hidden = true; // a participant leaves from the panel
 }
 
 /** This technician's part is over while the ticket goes on (handed over, stopped, left…): say so, offer the queue. */
@@ -123,7 +123,7 @@ async function api(path, method = 'GET') {
   return data;
 }
 
-/** The repeater's close codes, carried by the page (no fetch before connecting). */
+/** The repeater's close codes, carried by the page. */
 function loadCloseIds() {
   const table = JSON.parse(document.getElementById('close-codes').textContent);
   return Object.fromEntries(Object.entries(table).map(([id, code]) => [code, id]));
@@ -142,14 +142,13 @@ async function connect() {
   if (over) return;
   showState('connecting', t('js.viewer.connecting'));
   closeIds ??= loadCloseIds();
-  // noVNC (about 50 modules, preloaded by the page) loads while the token is minted, not before.
+  // noVNC (about 50 modules, preloaded by the page) loads while the token is minted and the socket opens.
   const loading = import('./viewer.js');
   loading.catch((_toldBelow) => null);
   let minted;
   try {
     minted = await api(`/api/v1/tickets/${ticketId}/viewer-token`, 'POST');
   } catch (err) {
-    // The server is away (restarting) or its database is: try again shortly.
     const transient = !err.code || err.code === 'DATABASE_UNAVAILABLE' || err.code === 'INTERNAL';
     if (transient && scheduleRetry(reasonText('SHUTDOWN'))) return;
     if (err.code === 'ILLEGAL_TRANSITION' && !(await stillConnectable())) return;
@@ -158,11 +157,12 @@ async function connect() {
   viewOnlyNote.hidden = !minted.viewOnly;
   viewOnlyNote.textContent = minted.viewOnly ? t('js.viewer.viewOnly') : '';
   body.dataset.viewOnly = String(minted.viewOnly);
+  const early = new EarlySocket(minted.url);
   const { Viewer } = await loading;
-  if (over) return;
+  if (over) return early.close();
   stage.box.replaceChildren();
   stage.reset();
-  viewer = new Viewer(stage.box, minted.url, { viewOnly: minted.viewOnly, closeIds });
+  viewer = new Viewer(stage.box, early, { viewOnly: minted.viewOnly, closeIds });
   viewer.setQuality(Number($('quality').value));
   viewer.setCompression(Number($('compression').value));
   viewer.addEventListener('clipboard', (event) => {

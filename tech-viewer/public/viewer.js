@@ -1,6 +1,7 @@
 // A thin wrapper around noVNC's RFB that re-emits typed events, so the page
-// never touches the websocket. It opens the websocket itself (and hands it to
-// RFB) to learn the repeater's close code, which RFB does not report.
+// never touches the websocket. The page opens the websocket (early-socket.js,
+// while noVNC loads); the viewer hands it to RFB and listens to it itself to
+// learn the repeater's close code, which RFB does not report.
 //
 // Events (CustomEvent detail):
 //   state: { state: 'connecting' | 'waiting' | 'connected' | 'ended', reason?: string, code?: number }
@@ -18,20 +19,19 @@ export class Viewer extends EventTarget {
 
   /**
    * @param {HTMLElement} target where the remote screen is drawn
-   * @param {string} url the single-use /wsClient?token=… URL
+   * @param {import('./early-socket.js').EarlySocket} early the socket opened on the single-use /wsClient?token=… URL
    * @param {{ viewOnly: boolean, closeIds: Record<number, string> }} options
    */
-  constructor(target, url, options) {
+  constructor(target, early, options) {
     super();
     this.#closeIds = options.closeIds;
-    this.#ws = new WebSocket(url);
-    this.#ws.binaryType = 'arraybuffer';
+    this.#ws = early.socket;
     this.#ws.addEventListener('open', () => {
       this.#opened = true;
       if (!this.#ended) this.#emit({ state: 'waiting' });
     });
     this.#ws.addEventListener('close', (event) => this.#onClose(event.code));
-    this.#rfb = new RFB(target, this.#ws, { shared: true });
+    this.#rfb = new RFB(target, early, { shared: true });
     this.#rfb.viewOnly = options.viewOnly;
     this.#rfb.scaleViewport = true;
     this.#rfb.focusOnClick = true;
@@ -42,6 +42,16 @@ export class Viewer extends EventTarget {
     this.#rfb.addEventListener('clipboard', (e) => this.dispatchEvent(new CustomEvent('clipboard', { detail: { text: e.detail.text } })));
     this.#rfb.addEventListener('securityfailure', (e) => this.#end('PROTOCOL', 0, e.detail?.reason ?? 'security failure'));
     this.#emit({ state: 'connecting' });
+    // Opened (or closed) while noVNC loaded: said once the page listens.
+    queueMicrotask(() => {
+      if (this.#ws.readyState === WebSocket.OPEN && !this.#opened) {
+        this.#opened = true;
+        this.#emit({ state: 'waiting' });
+      } else if (this.#ws.readyState === WebSocket.CLOSED) {
+        this.#opened = early.opened;
+        this.#onClose(early.closedCode ?? 1006);
+      }
+    });
   }
 
   get viewOnly() {
