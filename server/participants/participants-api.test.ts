@@ -137,7 +137,7 @@ describe.each(engines)('participants on %s', (engine) => {
       const t9n = translator(lang);
       const ours = events.filter((e) => e.action.startsWith('participant.') || e.action === 'ticket.requeue' || e.action === 'ticket.release');
       expect(ours.map((e) => e.action)).toEqual(['participant.transfer_requested', 'participant.transferred', 'participant.left', 'ticket.release']);
-      const said = ours.map((e) => describeAudit(e, t9n, people).what);
+      const said = ours.map((e) => describeAudit(e, t9n, people, (n) => `${n} B`).what);
       ours.forEach((e, i) => expect(said[i]).not.toBe(t9n('audit.do.unknown', { action: e.action })));
       expect(said.join(' ')).toContain('Luis');
       expect(said.join(' ')).toContain('driver 5.1 reinstalled');
