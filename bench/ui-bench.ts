@@ -127,7 +127,7 @@ try {
 
   // 2. "Open viewer" → first non-black frame, with where the time went.
   const frameMs: number[] = [];
-  const parts: Record<string, number[]> = { techPageJs: [], novncLoaded: [], token: [], wsOpen: [], wsFirstMessage: [], connected: [] };
+  const parts: Record<string, number[]> = { techPageJs: [], novncLoaded: [], token: [], wsCreated: [], wsOpen: [], wsFirstMessage: [], connected: [] };
   const recorded: number[] = [];
   const mine = await loggedIn(browser, server.url, '/mine');
   for (let i = 0; i < RUNS; i++) {
@@ -149,7 +149,7 @@ try {
     const marks = await mine.evaluate((names) => {
       const w = window as unknown as { __marks: Record<string, number> };
       const entries = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
-      const out: Record<string, number> = { wsOpen: w.__marks.wsOpen ?? NaN, wsFirstMessage: w.__marks.wsFirstMessage ?? NaN, connected: w.__marks.connected ?? NaN };
+      const out: Record<string, number> = { wsCreated: w.__marks.wsCreated ?? NaN, wsOpen: w.__marks.wsOpen ?? NaN, wsFirstMessage: w.__marks.wsFirstMessage ?? NaN, connected: w.__marks.connected ?? NaN };
       for (const [key, part] of names) out[key] = performance.timeOrigin + (entries.find((e) => e.name.includes(part))?.responseEnd ?? NaN);
       return out;
     }, [['token', '/viewer-token'], ['novncLoaded', '/vendor/novnc/core/rfb.js'], ['techPageJs', '/tech-assets/tech-page.js']] as [string, string][]);
