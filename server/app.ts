@@ -265,7 +265,7 @@ export function createApp(deps: AppDeps): Express {
   );
   const disks = createDiskWatch({ dirs: { files: config.files.dir, recordings: config.repeater.recordingsDir }, minFreeBytes: config.dataMinFreeBytes });
   app.use(adminWebPages({ signIn: deps.identity.oidc, passport, limiter, tickets: deps.tickets, technicians: deps.technicians, audit: deps.audit, desktopState: deps.desktopState, recordings: deps.recordings, chat: deps.chat, files: deps.files, disks, participants: deps.participants, webhooks: deps.webhooks, routing: { teams: deps.teams, topics: deps.topics }, surveys: deps.surveys, cannedReplies: deps.cannedReplies }));
-  app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat, participants: deps.participants }));
+  app.use(techViewerPages({ tickets: deps.tickets, chat: deps.chat, participants: deps.participants, files: deps.files }));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', `Nothing at ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger, errorPages));

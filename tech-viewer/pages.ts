@@ -10,6 +10,7 @@ import { validate } from '../server/http/validate.ts';
 import { neverCached } from '../server/http/never-cached.ts';
 import { ticketIdSchema } from '../server/tickets/schema.ts';
 import type { TicketService } from '../server/tickets/service.ts';
+import type { FileService } from '../server/files/service.ts';
 import { pageLocals, requirePageLogin } from '../admin-web/page-helpers.ts';
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { Translate } from '../admin-web/messages/index.ts';
@@ -27,9 +28,11 @@ export interface TechViewerDeps {
   chat: ChatService;
   /** Who takes part in a ticket's session besides its holder (issue 26). */
   participants?: { list(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<{ participants: ParticipantView[] }> };
+  /** The ticket's files, in the viewer's drawer (issue 31). */
+  files?: Pick<FileService, 'list' | 'maxBytes'>;
 }
 
-export function techViewerPages({ tickets, chat, participants }: TechViewerDeps): Router {
+export function techViewerPages({ tickets, chat, participants, files }: TechViewerDeps): Router {
   const router = Router();
   // The page carries a CSRF token and its ticket's conversation: no cache keeps it.
   router.use('/tech', neverCached);
@@ -40,8 +43,10 @@ export function techViewerPages({ tickets, chat, participants }: TechViewerDeps)
     const t = res.locals.t as Translate;
     const holder = ticket.technician?.id === req.user!.id;
     if (!holder && !(await takesPart(id, req.user!))) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
-    const messages = await chat.list(ticket.id);
-    res.render('tech', { ticket, holder, messages, specialKeys, preload, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
+    const [messages, ticketFiles] = await Promise.all([chat.list(ticket.id), files ? files.list(ticket.id) : null]);
+    const holderOrAdmin = holder || req.user!.role === 'admin';
+    const filesPanel = ticketFiles && { files: ticketFiles, maxFileBytes: files!.maxBytes, mayDownload: holderOrAdmin, mayOffer: holderOrAdmin && mayWriteTo(ticket, req.user!) && ticket.status !== 'requested' };
+    res.render('tech', { ticket, holder, messages, specialKeys, preload, filesPanel, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
   /** Whether the technician has (or had) a participant row on the ticket: the page then tells them where they stand. */
   async function takesPart(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<boolean> {

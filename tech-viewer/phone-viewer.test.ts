@@ -1,7 +1,7 @@
 // The viewer on a 390×844 phone in Spanish and on a 1280×900 window (issue 31),
 // against a real x11vnc on Xvfb relayed by the real server: the remote screen
 // takes the viewport, a tap reaches the desktop, the keyboard button and the
-// keys menu type on it, a pinch zooms, chat and people live in a drawer; after
+// keys menu type on it, a pinch zooms, chat, files and people live in a drawer; after
 // the end the recording badge goes and the chat stays readable; on a window the
 // side column never covers the screen and the status line is whole; axe finds
 // nothing, light and dark.
@@ -156,6 +156,8 @@ describe('the viewer on a phone and on a window', () => {
     // Chat and people in the drawer.
     await page.getByRole('button', { name: 'Chat y personas' }).tap();
     expect(await page.locator('.chat').isVisible()).toBe(true);
+    expect(await page.locator('.files').isVisible()).toBe(true);
+    expect(await page.locator('.participants').isVisible()).toBe(true);
     await page.screenshot({ path: join(shots, '3-phone-drawer.png') });
     await axeLightAndDark(page, 'phone-drawer');
     await page.getByRole('button', { name: 'Volver a la pantalla' }).tap();
