@@ -105,6 +105,8 @@ describe('issue 26 pages', () => {
 
         // Ana's viewer, with the panel's forms open.
         const viewer = await logIn(anaContext, 'ana', 'ana-password-123', `/tech/${t.id}`);
+        // On a phone the panel is in the viewer's drawer (issue 31).
+        if (phone) await viewer.locator('#btn-drawer').click();
         await expect.poll(() => viewer.locator(`.participant-list li[data-technician-id="${luis.id}"]`).getAttribute('data-state')).toBe('invited');
         expect(await viewer.locator('#participants-title').textContent()).toBe(words['participants.title']);
         await viewer.locator('.participant-invite summary').click();
