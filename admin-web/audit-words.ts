@@ -72,9 +72,6 @@ export function describeAudit(e: AuditEvent, t: Translate, people: People, bytes
   // Issue 29: a survey's rating, a canned reply's title.
   if (e.action === 'ticket.survey') params.rating = str('rating');
   if (e.action.startsWith('canned_reply.')) params.title = str('title');
-  // Issue 29: a survey's rating, a canned reply's title.
-  if (e.action === 'ticket.survey') params.rating = str('rating');
-  if (e.action.startsWith('canned_reply.')) params.title = str('title');
   if (e.action === 'recording.purged') params.why = t(str('reason') === 'size_cap' ? 'recording.purged.size_cap' : 'recording.purged.retention');
   const what = key in en ? t(key as MessageKey, params) : t('audit.do.unknown', params);
   return { who: actorText(e, t, people), what };

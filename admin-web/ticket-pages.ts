@@ -58,7 +58,7 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
       const waitMs = declined.get(q.id);
       return { ...q, declinedMinutes: waitMs === undefined ? null : Math.ceil(waitMs / 60_000) };
     });
-    res.render('queue', { title: res.locals.t('queue.title'), queue: rows, figures, ...helpers });
+    res.render('queue', { title: res.locals.t('queue.title'), queue: rows, figures, teams, team, ...helpers });
   });
 
   router.get('/mine', async (req, res) => {

@@ -12,8 +12,8 @@ import { describeSnapshot, format, languageFromEnv, setLanguage } from './core/m
 import { participantCommands } from './cli-participants.ts';
 import { askSurvey } from './cli-survey.ts';
 import { englishCommand, sizeText } from './cli-words.ts';
-
 import { chooseTopic } from './cli-topic.ts';
+
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -22,8 +22,8 @@ async function main(): Promise<number> {
       yes: { type: 'boolean', default: false },
       'view-only': { type: 'boolean', default: false },
       screen: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
       topic: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {

@@ -51,18 +51,18 @@ import type { LegUrlPolicy } from './http/base-url.ts';
 import type { ApiTokenService } from './api-tokens/service.ts';
 import { bearerAuthentication } from './api-tokens/bearer.ts';
 import { apiTokenRoutes } from './api-tokens/routes.ts';
-import { openApiRoutes } from './openapi/routes.ts';
 import type { WebhookService } from './webhooks/service.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
+import type { TeamService } from './teams/service.ts';
+import type { TopicService } from './topics/service.ts';
+import { teamRoutes } from './teams/routes.ts';
+import { publicTopicRoutes, topicRoutes } from './topics/routes.ts';
+import { openApiRoutes } from './openapi/routes.ts';
 import { exitNoteRoutes, surveyDesktopRoutes } from './surveys/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { cannedReplyRoutes, ticketCannedReplyRoutes } from './canned-replies/routes.ts';
 import type { CannedReplyService } from './canned-replies/service.ts';
 import { createReportService } from './reports/service.ts';
-import type { TeamService } from './teams/service.ts';
-import type { TopicService } from './topics/service.ts';
-import { teamRoutes } from './teams/routes.ts';
-import { publicTopicRoutes, topicRoutes } from './topics/routes.ts';
 import type { SurveyService } from './surveys/service.ts';
 
 export interface AppDeps {
@@ -91,14 +91,14 @@ export interface AppDeps {
   files: FileService;
   /** API tokens (Authorization: Bearer hd_… on the staff API). */
   apiTokens: ApiTokenService;
-  /** Webhooks (issue 28): administrators' endpoints and their delivery logs. */
-  webhooks?: WebhookService;
-  /** Satisfaction (issue 29): the user's answer after a session, the technician's exit note. */
   /** GET /metrics on this port (METRICS_TOKEN set, no METRICS_BIND): server/metrics/. */
   metrics?: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  /** Webhooks (issue 28): administrators' endpoints and their delivery logs. */
+  webhooks?: WebhookService;
   /** Teams and topics (issue 29): routing of requests, the desktop's list of topics. */
   teams: TeamService;
   topics: TopicService;
+  /** Satisfaction (issue 29): the user's answer after a session, the technician's exit note. */
   surveys: SurveyService;
   /** Canned replies per team (issue 29). */
   cannedReplies: CannedReplyService;
@@ -239,9 +239,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/canned-replies', cannedReplyRoutes({ cannedReplies: deps.cannedReplies }));
   app.use('/api/v1/tickets', reportRoutes({ reports: createReportService({ tickets: deps.tickets, chat: deps.chat, files: deps.files, surveys: deps.surveys, now: Date.now }) }));
   app.use('/api/v1/audit', auditRoutes({ audit: deps.audit }));
+  if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
   app.use('/api/v1/teams', teamRoutes({ teams: deps.teams }));
   app.use('/api/v1/topics', topicRoutes({ topics: deps.topics }));
-  if (deps.webhooks) app.use('/api/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks }));
   app.use(
     '/api/v1/events',
     eventRoutes({

@@ -25,9 +25,9 @@ const byTag: Record<string, RouteDoc[]> = {
   'Session reports': reportDocs,
   'Canned replies': cannedReplyDocs,
   Description: describeDocs,
-  Webhooks: webhookDocs,
   Teams: teamDocs,
   Topics: topicDocs,
+  Webhooks: webhookDocs,
 };
 
 export const routeDocs: (RouteDoc & { tag: string })[] = Object.entries(byTag).flatMap(([tag, docs]) => docs.map((d) => ({ ...d, tag })));
