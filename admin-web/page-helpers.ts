@@ -73,8 +73,11 @@ export const pageLocals: RequestHandler = (req, res, next) => {
   res.locals.me = req.user ?? null;
   res.locals.csrfToken = csrfTokenOf(req);
   res.locals.path = req.path;
-  res.locals.flash = req.session.flash ?? null;
-  delete req.session.flash;
+  // A live page reading its parts again (admin-web/public/live.js) leaves the flash to the next page shown:
+  // an Accept's "You accepted…" was taken by the queue's read when the accept's own event came first.
+  const partsOnly = req.get('x-live-refresh') === '1';
+  res.locals.flash = partsOnly ? null : (req.session.flash ?? null);
+  if (!partsOnly) delete req.session.flash;
   next();
 };
 

@@ -32,13 +32,16 @@ function announce(text) {
 async function refresh(selectors) {
   // Responses can arrive out of order: only the newest request is applied.
   const generation = ++refreshGeneration;
-  const res = await fetch(location.pathname + location.search, { headers: { accept: 'text/html' }, credentials: 'same-origin' });
+  // Marked as a part's read: it must not take the flash meant for the page the browser goes to next.
+  const res = await fetch(location.pathname + location.search, { headers: { accept: 'text/html', 'x-live-refresh': '1' }, credentials: 'same-origin' });
   if (res.redirected || !res.ok) return;
   const html = await res.text();
   if (generation !== refreshGeneration) return;
   const doc = new DOMParser().parseFromString(html, 'text/html');
   // A live alert (a decline) is the page's, not the server's copy: it stays when its part is swapped.
   const alert = document.getElementById('live-alert');
+  // So is the flash the page was shown with ("You accepted ticket #3…"): the server gives it once, to the page.
+  const pageFlash = document.getElementById('page-flash');
   for (const selector of selectors) {
     const fresh = doc.querySelector(selector);
     const current = document.querySelector(selector);
@@ -56,6 +59,7 @@ async function refresh(selectors) {
     if (alert.dataset.ticketId) document.querySelector(`#declined-notices [data-ticket-id="${CSS.escape(alert.dataset.ticketId)}"]`)?.remove();
     document.getElementById('main')?.prepend(alert);
   }
+  if (pageFlash && !pageFlash.isConnected) document.getElementById('main')?.prepend(pageFlash);
   // Parts drawn by other scripts (invitations) are drawn again into the fresh copy.
   document.dispatchEvent(new CustomEvent('hd:refreshed'));
 }
