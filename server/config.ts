@@ -8,6 +8,9 @@ import { identityEnv, identityOptionsFrom, identitySecretVars, type IdentityOpti
 import { observabilityEnv, observabilityFrom, type ObservabilityOptions } from './metrics/config.ts';
 import { webhookEnv, webhookOptionsFrom, type WebhookOptions } from './webhooks/config.ts';
 import { routingEnv, routingOptionsFrom, type RoutingOptions } from './teams/config.ts';
+import { ConfigError, deepFreeze } from './config-parts.ts';
+
+export { ConfigError } from './config-parts.ts';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -190,17 +193,6 @@ export interface Config extends RoutingOptions {
   };
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  readonly problems: string[];
-
-  constructor(problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.problems = problems;
-    this.name = 'ConfigError';
-  }
-}
-
 export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
   // Empty strings count as unset, as in most deployment tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -291,12 +283,4 @@ const SECRET_VARS = new Set(['ADMIN_PASSWORD', 'SESSION_SECRET', 'CLIENT_KEY', '
 function describeValue(env: Record<string, string | undefined>, key: PropertyKey | undefined): string {
   if (typeof key !== 'string' || env[key] === undefined) return '';
   return SECRET_VARS.has(key) ? ' (value hidden)' : ` (got ${JSON.stringify(env[key])})`;
-}
-
-function deepFreeze<T>(value: T): Readonly<T> {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -5,11 +5,6 @@ import { createServer } from 'node:http';
 import { applyRequestDeadlines, handoverDeadline } from './http/request-deadlines.ts';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { randomToken } from '../lib/crypto.ts';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Knex } from 'knex';
 import type { Logger } from '../lib/logger.ts';
 import { ConnectionGate } from '../repeater/connection-gate.ts';
 import { diskHasRoom } from '../lib/disk-room.ts';
@@ -19,7 +14,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { openDatabase } from './db/database.ts';
 import { EventBus } from './events/event-bus.ts';
 import { EventLog } from './events/event-log.ts';
-import { createTicketService, type TicketService } from './tickets/service.ts';
+import { createTicketService } from './tickets/service.ts';
 import { createTechnicianService } from './technicians/service.ts';
 import { sealTotpSecrets } from './technicians/totp-secrets.ts';
 import { loadSecretsKeyRing } from './secrets/key-ring.ts';
@@ -36,7 +31,8 @@ import { createRepeaterNodes } from './remote-sessions/repeater-nodes.ts';
 import { internalPaths, type LegSide } from '../protocol/repeater.ts';
 import { systemActor } from './audit/actor.ts';
 import { createApp } from './app.ts';
-import type { Express } from 'express';
+import { NOVNC_VERSION, refuseUpgrade, storedSessionSecret } from './server-parts.ts';
+import type { RunningServer } from './running-server.ts';
 import { createIdentityService } from './identity/service.ts';
 import { createRecordingService } from './recordings/service.ts';
 import { recordingKeyRing } from './recordings/keys.ts';
@@ -59,25 +55,7 @@ import { createTeamService } from './teams/service.ts';
 import { createTopicService } from './topics/service.ts';
 import { markWaitingTooLong, startWaitingCheck } from './tickets/waiting.ts';
 
-export interface RunningServer {
-  url: string;
-  /** The Express application (the OpenAPI drift test reads its routes: server/openapi/). */
-  app: Express;
-  db: Knex;
-  /** The embedded repeater, or null when the repeater runs as its own process (REPEATER_PUBLIC_URL). */
-  repeater: Repeater | null;
-  /** Whether a ticket's side has a leg connected, wherever its repeater runs (the same on every server). */
-  legState(ticketId: string, side: LegSide): Promise<'waiting' | 'paired' | null>;
-  tickets: TicketService;
-  firstAdmin: { username: string; generatedPassword: string | null } | null;
-  /** Runs expiry and purges now (also runs on a timer); with REDIS_URL only one server per round does it. Says whether it ran. */
-  housekeeping(): Promise<boolean>;
-  /** METRICS_BIND's port (null: not set). */
-  metricsPort: number | null;
-  /** One round of the check for requests past their topic's target, now (also on a timer: WAIT_CHECK_MS); returns how many this server marked. */
-  checkWaiting(): Promise<number>;
-  close(): Promise<void>;
-}
+export type { RunningServer } from './running-server.ts';
 
 export interface StartOptions {
   clock?: Clock;
@@ -301,28 +279,5 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
         await auditShipping.close();
         await db.destroy();
       })()),
-  };
-}
-
-// noVNC's package.json is not exported: read it beside its entry point.
-const NOVNC_VERSION = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))), '..', 'package.json'), 'utf8')) as { version: string }).version;
-
-async function storedSessionSecret(db: Knex): Promise<string> {
-  const read = async () => ((await db('settings').where({ name: 'session_secret' }).first()) as { value: string } | undefined)?.value;
-  const stored = await read();
-  if (stored) return stored;
-  // Several servers starting at once: the first one's secret wins, every one reads it back.
-  await db('settings').insert({ name: 'session_secret', value: randomToken(48) }).onConflict('name').ignore();
-  const secret = await read();
-  if (!secret) throw new Error('the session secret could not be stored in the settings table');
-  return secret;
-}
-
-/** With the repeater in its own process, an upgrade here is a misdirected client: say where to go. */
-function refuseUpgrade(repeaterUrl: string | null) {
-  return (_req: unknown, socket: import('node:stream').Duplex): void => {
-    socket.on('error', () => socket.destroy());
-    const body = JSON.stringify({ error: { code: 'NOT_FOUND', message: `The repeater runs at ${repeaterUrl ?? 'another address'}, not on this server` } });
-    socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   };
 }

@@ -13,6 +13,7 @@ import { enParticipants } from './en-participants.ts';
 import { enLocale } from './en-locale.ts';
 import { enViewer } from './en-viewer.ts';
 import { enTeams } from './en-teams.ts';
+import { enTwoFactor } from './en-twofa.ts';
 
 export const en = {
   'app.name': 'Helpdesk',
@@ -193,32 +194,6 @@ export const en = {
   'team.disabled': 'Technician {username} disabled.',
   'team.unlocked': 'Failed logins of {username} cleared; every address may try again.',
   'team.twofaReset': 'Two-factor login of {username} reset: they set it up again at their next login.',
-  'twofa.title': 'Two-factor login',
-  'twofa.on': 'On: logging in asks for a code from your authenticator app.',
-  'twofa.off': 'Off: your password alone logs you in.',
-  'twofa.required': 'Your administrators require two-factor login: set it up to continue.',
-  'twofa.setup': 'Set up two-factor login',
-  'twofa.scan': 'Scan this code with an authenticator app (or type the key), then type the code it shows.',
-  'twofa.key': 'Key',
-  'twofa.confirm': 'Turn on',
-  'twofa.recovery': 'Recovery codes, shown this once: keep them somewhere safe. Each logs you in once if you lose your phone.',
-  'twofa.disable': 'Turn off two-factor login',
-  'twofa.reset': 'Reset two-factor login (lost device)',
-  'twofa.state': 'Two-factor login',
-  'twofa.stateOn': 'on',
-  'twofa.stateOff': 'off',
-  'twofa.turnedOn': 'Two-factor login is on.',
-  'twofa.turnedOff': 'Two-factor login is off.',
-  'twofa.startAgain': 'Start the setup again',
-  'twofa.onRequired': 'It stays on: your administrators require it.',
-  'twofa.pagesWait': 'Queue, My tickets and History open once two-factor login is set up.',
-  'twofa.navLocked': 'Opens once two-factor login is set up',
-  'twofa.recoveryLeft': '{left} of {total} recovery codes left.',
-  'twofa.download': 'Download as a file',
-  'twofa.renew': 'Make new recovery codes',
-  'twofa.renewConfirm': 'Your password or a current code',
-  'twofa.renewHint': 'The old codes, used or not, stop working.',
-  'twofa.renewed': 'New recovery codes made: the old ones no longer work.',
   'chat.title': 'Conversation with the user',
   'chat.empty': 'No messages yet. The user sees what you write here at once, even while their request waits in the queue.',
   'chat.label': 'Message to the user',
@@ -311,6 +286,7 @@ export const en = {
   ...enLocale,
   ...enViewer,
   ...enTeams,
+  ...enTwoFactor,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -11,6 +11,7 @@ import { esParticipants } from './es-participants.ts';
 import { esLocale } from './es-locale.ts';
 import { esViewer } from './es-viewer.ts';
 import { esTeams } from './es-teams.ts';
+import { esTwoFactor } from './es-twofa.ts';
 
 export const es: Catalogue = {
   'app.name': 'Mesa de ayuda',
@@ -191,32 +192,6 @@ export const es: Catalogue = {
   'team.disabled': 'Técnico {username} desactivado.',
   'team.unlocked': 'Accesos fallidos de {username} borrados; todas las direcciones pueden volver a intentarlo.',
   'team.twofaReset': 'Inicio de sesión en dos pasos de {username} restablecido: lo configurará de nuevo en su próximo acceso.',
-  'twofa.title': 'Inicio de sesión en dos pasos',
-  'twofa.on': 'Activado: al entrar se pide un código de su aplicación de autenticación.',
-  'twofa.off': 'Desactivado: basta con su contraseña para entrar.',
-  'twofa.required': 'Sus administradores exigen el inicio de sesión en dos pasos: configúrelo para continuar.',
-  'twofa.setup': 'Configurar el inicio de sesión en dos pasos',
-  'twofa.scan': 'Escanee este código con una aplicación de autenticación (o escriba la clave) y luego escriba el código que muestre.',
-  'twofa.key': 'Clave',
-  'twofa.confirm': 'Activar',
-  'twofa.recovery': 'Códigos de recuperación, mostrados esta única vez: guárdelos en un lugar seguro. Cada uno le permite entrar una vez si pierde el teléfono.',
-  'twofa.disable': 'Desactivar el inicio de sesión en dos pasos',
-  'twofa.reset': 'Restablecer el inicio de sesión en dos pasos (dispositivo perdido)',
-  'twofa.state': 'Inicio de sesión en dos pasos',
-  'twofa.stateOn': 'activado',
-  'twofa.stateOff': 'desactivado',
-  'twofa.turnedOn': 'El inicio de sesión en dos pasos está activado.',
-  'twofa.turnedOff': 'El inicio de sesión en dos pasos está desactivado.',
-  'twofa.startAgain': 'Empiece la configuración de nuevo',
-  'twofa.onRequired': 'Sigue activado: sus administradores lo exigen.',
-  'twofa.pagesWait': 'La cola, Mis tickets y el Historial se abren una vez configurado el inicio de sesión en dos pasos.',
-  'twofa.navLocked': 'Se abre una vez configurado el inicio de sesión en dos pasos',
-  'twofa.recoveryLeft': 'Quedan {left} de {total} códigos de recuperación.',
-  'twofa.download': 'Descargar como archivo',
-  'twofa.renew': 'Generar nuevos códigos de recuperación',
-  'twofa.renewConfirm': 'Su contraseña o un código actual',
-  'twofa.renewHint': 'Los códigos anteriores, usados o no, dejarán de funcionar.',
-  'twofa.renewed': 'Nuevos códigos de recuperación generados: los anteriores ya no sirven.',
   'chat.title': 'Conversación con el usuario',
   'chat.empty': 'Aún no hay mensajes. El usuario ve al instante lo que escriba aquí, incluso mientras su solicitud espera en la cola.',
   'chat.label': 'Mensaje para el usuario',
@@ -309,4 +284,5 @@ export const es: Catalogue = {
   ...esLocale,
   ...esViewer,
   ...esTeams,
+  ...esTwoFactor,
 };

@@ -11,6 +11,7 @@ import { zhParticipants } from './zh-participants.ts';
 import { zhLocale } from './zh-locale.ts';
 import { zhViewer } from './zh-viewer.ts';
 import { zhTeams } from './zh-teams.ts';
+import { zhTwoFactor } from './zh-twofa.ts';
 
 export const zh: Catalogue = {
   'app.name': '服务台',
@@ -191,32 +192,6 @@ export const zh: Catalogue = {
   'team.disabled': '已停用技术员 {username}。',
   'team.unlocked': '已清除 {username} 的登录失败记录；所有地址均可再次尝试。',
   'team.twofaReset': '已重置 {username} 的两步登录：其下次登录时需重新设置。',
-  'twofa.title': '两步登录',
-  'twofa.on': '已开启：登录时需要身份验证器应用中的验证码。',
-  'twofa.off': '已关闭：仅凭密码即可登录。',
-  'twofa.required': '管理员要求使用两步登录：请先设置后再继续。',
-  'twofa.setup': '设置两步登录',
-  'twofa.scan': '用身份验证器应用扫描此码（或输入密钥），然后输入它显示的验证码。',
-  'twofa.key': '密钥',
-  'twofa.confirm': '开启',
-  'twofa.recovery': '恢复码仅显示这一次：请妥善保管。手机丢失时，每个恢复码可登录一次。',
-  'twofa.disable': '关闭两步登录',
-  'twofa.reset': '重置两步登录（设备丢失）',
-  'twofa.state': '两步登录',
-  'twofa.stateOn': '开启',
-  'twofa.stateOff': '关闭',
-  'twofa.turnedOn': '两步登录已开启。',
-  'twofa.turnedOff': '两步登录已关闭。',
-  'twofa.startAgain': '请重新开始设置',
-  'twofa.onRequired': '将保持开启：这是管理员的要求。',
-  'twofa.pagesWait': '设置两步登录后，队列、我的工单和历史记录才会开放。',
-  'twofa.navLocked': '设置两步登录后开放',
-  'twofa.recoveryLeft': '剩余 {left} 个恢复码（共 {total} 个）。',
-  'twofa.download': '下载为文件',
-  'twofa.renew': '生成新的恢复码',
-  'twofa.renewConfirm': '您的密码或当前验证码',
-  'twofa.renewHint': '旧的恢复码（无论是否用过）都将失效。',
-  'twofa.renewed': '已生成新的恢复码：旧的恢复码不再有效。',
   'chat.title': '与用户的对话',
   'chat.empty': '尚无消息。您在这里写的内容用户会立即看到，即使其请求仍在队列中等待。',
   'chat.label': '给用户的消息',
@@ -309,4 +284,5 @@ export const zh: Catalogue = {
   ...zhLocale,
   ...zhViewer,
   ...zhTeams,
+  ...zhTwoFactor,
 };

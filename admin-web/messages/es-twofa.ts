@@ -1,0 +1,31 @@
+// Words of two-factor login, Spanish (see en-twofa.ts).
+import type { enTwoFactor } from './en-twofa.ts';
+
+export const esTwoFactor: Record<keyof typeof enTwoFactor, string> = {
+  'twofa.title': 'Inicio de sesión en dos pasos',
+  'twofa.on': 'Activado: al entrar se pide un código de su aplicación de autenticación.',
+  'twofa.off': 'Desactivado: basta con su contraseña para entrar.',
+  'twofa.required': 'Sus administradores exigen el inicio de sesión en dos pasos: configúrelo para continuar.',
+  'twofa.setup': 'Configurar el inicio de sesión en dos pasos',
+  'twofa.scan': 'Escanee este código con una aplicación de autenticación (o escriba la clave) y luego escriba el código que muestre.',
+  'twofa.key': 'Clave',
+  'twofa.confirm': 'Activar',
+  'twofa.recovery': 'Códigos de recuperación, mostrados esta única vez: guárdelos en un lugar seguro. Cada uno le permite entrar una vez si pierde el teléfono.',
+  'twofa.disable': 'Desactivar el inicio de sesión en dos pasos',
+  'twofa.reset': 'Restablecer el inicio de sesión en dos pasos (dispositivo perdido)',
+  'twofa.state': 'Inicio de sesión en dos pasos',
+  'twofa.stateOn': 'activado',
+  'twofa.stateOff': 'desactivado',
+  'twofa.turnedOn': 'El inicio de sesión en dos pasos está activado.',
+  'twofa.turnedOff': 'El inicio de sesión en dos pasos está desactivado.',
+  'twofa.startAgain': 'Empiece la configuración de nuevo',
+  'twofa.onRequired': 'Sigue activado: sus administradores lo exigen.',
+  'twofa.pagesWait': 'La cola, Mis tickets y el Historial se abren una vez configurado el inicio de sesión en dos pasos.',
+  'twofa.navLocked': 'Se abre una vez configurado el inicio de sesión en dos pasos',
+  'twofa.recoveryLeft': 'Quedan {left} de {total} códigos de recuperación.',
+  'twofa.download': 'Descargar como archivo',
+  'twofa.renew': 'Generar nuevos códigos de recuperación',
+  'twofa.renewConfirm': 'Su contraseña o un código actual',
+  'twofa.renewHint': 'Los códigos anteriores, usados o no, dejarán de funcionar.',
+  'twofa.renewed': 'Nuevos códigos de recuperación generados: los anteriores ya no sirven.',
+};

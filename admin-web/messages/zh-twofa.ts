@@ -1,0 +1,31 @@
+// Words of two-factor login, Chinese (see en-twofa.ts).
+import type { enTwoFactor } from './en-twofa.ts';
+
+export const zhTwoFactor: Record<keyof typeof enTwoFactor, string> = {
+  'twofa.title': '两步登录',
+  'twofa.on': '已开启：登录时需要身份验证器应用中的验证码。',
+  'twofa.off': '已关闭：仅凭密码即可登录。',
+  'twofa.required': '管理员要求使用两步登录：请先设置后再继续。',
+  'twofa.setup': '设置两步登录',
+  'twofa.scan': '用身份验证器应用扫描此码（或输入密钥），然后输入它显示的验证码。',
+  'twofa.key': '密钥',
+  'twofa.confirm': '开启',
+  'twofa.recovery': '恢复码仅显示这一次：请妥善保管。手机丢失时，每个恢复码可登录一次。',
+  'twofa.disable': '关闭两步登录',
+  'twofa.reset': '重置两步登录（设备丢失）',
+  'twofa.state': '两步登录',
+  'twofa.stateOn': '开启',
+  'twofa.stateOff': '关闭',
+  'twofa.turnedOn': '两步登录已开启。',
+  'twofa.turnedOff': '两步登录已关闭。',
+  'twofa.startAgain': '请重新开始设置',
+  'twofa.onRequired': '将保持开启：这是管理员的要求。',
+  'twofa.pagesWait': '设置两步登录后，队列、我的工单和历史记录才会开放。',
+  'twofa.navLocked': '设置两步登录后开放',
+  'twofa.recoveryLeft': '剩余 {left} 个恢复码（共 {total} 个）。',
+  'twofa.download': '下载为文件',
+  'twofa.renew': '生成新的恢复码',
+  'twofa.renewConfirm': '您的密码或当前验证码',
+  'twofa.renewHint': '旧的恢复码（无论是否用过）都将失效。',
+  'twofa.renewed': '已生成新的恢复码：旧的恢复码不再有效。',
+};
