@@ -121,7 +121,9 @@ export function ticketPages({ tickets, technicians, desktopState, chat, files }:
   }, toTicket, byId));
 
   router.post('/tickets/:id/messages', formAction(async (req, _res, t, { params, body: text }) => {
+    // As the API: only who may read the ticket writes to its user (another team's queued request: no).
     const ticket = await tickets.get(params.id);
+    if (ticket.status === 'requested') await tickets.viewable(ticket.id, req.user!);
     await chat.fromTechnician(ticket, req.user!, text, technicianContext(req));
     return { redirect: `/tickets/${ticket.id}`, ok: t('chat.sent') };
   }, toTicket, messageForm));

@@ -190,7 +190,8 @@ describe('desktop client window', () => {
       setLanguage('zh');
       const zh = await openWindow();
       await expect.poll(() => zh.page.locator('html').getAttribute('lang')).toBe('zh-CN');
-      expect(await zh.page.getByRole('button', { name: '请求帮助' }).isVisible()).toBe(true);
+      // The form is drawn once the server's topics are read (issue 29): waited for, not read at once.
+      await expect.poll(() => zh.page.getByRole('button', { name: '请求帮助', exact: true }).isVisible()).toBe(true);
       await zh.page.context().close();
     } finally {
       setLanguage('en');

@@ -104,6 +104,9 @@ describe.each(engines)('teams, topics and routing (%s)', (engine) => {
     // Luis may neither read nor take it.
     await luis.get(`/api/v1/tickets/${printers}`).expect(403);
     await luis.post(`/api/v1/tickets/${printers}/accept`).expect(403);
+    // Nor write to its user, nor read its conversation (found by review: the chat's write checked only that it was queued).
+    await luis.post(`/api/v1/tickets/${printers}/messages`, { text: 'hi from another team' }).expect(403);
+    await luis.get(`/api/v1/tickets/${printers}/messages`).expect(403);
 
     // Ana moves it to the Mail team with a note: it leaves her queue and enters Luis's, live.
     const moved = await ana.post(`/api/v1/tickets/${printers}/move`, { teamId: teamB, note: 'This is about mail, not printing' }).expect(200);

@@ -78,7 +78,9 @@ export function ticketRoutes(deps: TicketRoutesDeps): Router {
 
   router.post('/:id/messages', messageLimiter, message, async (req, res) => {
     const { params, body: text } = message.input(req);
+    // A queued request: only who may read it (its team's technicians, issue 29) writes to its user; the chat checks the rest.
     const ticket = await tickets.get(params.id);
+    if (ticket.status === 'requested') await tickets.viewable(ticket.id, technicianOf(req));
     res.status(201).json({ message: await deps.chat.fromTechnician(ticket, technicianOf(req), text, technicianContext(req)) });
   });
 
