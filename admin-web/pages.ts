@@ -144,7 +144,7 @@ export function adminWebPages(deps: AdminWebDeps): Router {
   if (deps.surveys) router.use(surveyPages({ surveys: deps.surveys, technicians: deps.technicians, tickets: deps.tickets, chat: deps.chat, files: deps.files, cannedReplies: deps.cannedReplies }));
   router.use(ticketPages({ tickets: deps.tickets, technicians: deps.technicians, desktopState: deps.desktopState, chat: deps.chat, files: deps.files }));
   router.use(recordingPages({ recordings: deps.recordings }));
-  router.use(teamPages({ technicians: deps.technicians, audit: deps.audit }));
+  router.use(teamPages({ technicians: deps.technicians, audit: deps.audit, limiter: deps.limiter }));
   if (deps.participants) router.use(sessionPages({ participants: deps.participants }));
   if (deps.webhooks) router.use(webhookPages({ webhooks: deps.webhooks }));
   router.use(apiDocsPages());

@@ -1,6 +1,6 @@
 // Administrators' pages: technicians (create, edit, enable/disable, reset
 // password, role) and the audit log.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import QRCode from 'qrcode';
 import { AppError } from '../server/errors.ts';
@@ -51,7 +51,7 @@ declare module 'express-session' {
   }
 }
 
-export function teamPages({ technicians, audit }: { technicians: TechnicianService; audit: AuditService }): Router {
+export function teamPages({ technicians, audit, limiter }: { technicians: TechnicianService; audit: AuditService; limiter: RequestHandler }): Router {
   const router = Router();
   router.use(['/technicians', '/audit'], requirePageAdmin);
   router.use('/profile', requirePageLogin);
@@ -148,13 +148,14 @@ export function teamPages({ technicians, audit }: { technicians: TechnicianServi
   }, () => '/profile#twofa'));
 
   // New recovery codes (issue 31): the password or a current code confirms; shown once, like the first ones.
-  router.post('/profile/2fa/recovery-codes', formAction(async (req, _res, t, { body: { confirm } }) => {
+  // A password or a code is tried here as at login: the login's limit per address applies (found by review: no bound).
+  router.post('/profile/2fa/recovery-codes', limiter, formAction(async (req, _res, t, { body: { confirm } }) => {
     const { recoveryCodes } = await technicians.renewRecoveryCodes(technicianOf(req).id, confirm, technicianContext(req));
     req.session.recoveryCodesOnce = recoveryCodes;
     return { redirect: '/profile#twofa', ok: t('twofa.renewed') };
   }, () => '/profile#twofa', renewForm));
 
-  router.post('/profile/2fa/disable', formAction(async (req, _res, t) => {
+  router.post('/profile/2fa/disable', limiter, formAction(async (req, _res, t) => {
     const body = req.body as Record<string, string>;
     await technicians.disableTwoFactor(technicianOf(req).id, body.password ?? '', technicianContext(req));
     return { redirect: '/profile#twofa', ok: t('twofa.turnedOff') };

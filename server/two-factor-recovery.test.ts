@@ -113,6 +113,23 @@ describe.each(engines)('two-factor login, second pass, on %s', (engine) => {
 });
 
 describe('REQUIRE_2FA=all', () => {
+  it('tries a password or code to renew the codes no faster than a login (LOGIN_RATE_PER_MINUTE per address)', async () => {
+    const limited = await startHarness('sqlite', { LOGIN_RATE_PER_MINUTE: '6' });
+    try {
+      const boss = await limited.login('admin', ADMIN_PASSWORD);
+      const tech = await limited.freshTechnician(boss, 'wes');
+      await enrol(tech);
+      const statuses: number[] = [];
+      for (let i = 0; i < 12 && !statuses.includes(429); i++) statuses.push((await form(tech, '/profile/2fa/recovery-codes', { confirm: `guess-${i}` })).status);
+      expect(statuses).toContain(429);
+      // Held: even the right password waits for the minute to pass.
+      expect((await form(tech, '/profile/2fa/recovery-codes', { confirm: tech.password })).status).toBe(429);
+      expect((await form(tech, '/profile/2fa/disable', { password: tech.password })).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('the profile says one thing; pages that lead there say why, and the menu marks them', async () => {
     const h = await startHarness('sqlite', { REQUIRE_2FA: 'all' });
     try {
