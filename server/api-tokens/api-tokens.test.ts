@@ -111,7 +111,8 @@ describe.each(engines)('API tokens, on %s', (engine) => {
     expect(body.events).toHaveLength(1);
     expect(body.events[0]).toMatchObject({ actorName: ana.username, actorId: ana.id, viaToken: { id, name: 'Dispatcher' } });
     const page = await admin.get(`/audit?ticketId=${t.id}`).expect(200);
-    expect(page.text).toContain(`${ana.username} (technician) via token Dispatcher`);
+    // Named by display name on the page (issue 31: the username "ana" was mixed with "Ana").
+    expect(page.text).toContain("Ana (technician) via token Dispatcher");
     // Its making and its revocation are audited too.
     await ana.agent.delete(`/api/v1/tokens/${id}`).set('x-csrf-token', ana.csrf).expect(200);
     const own = await admin.get('/api/v1/audit?action=token.revoked').expect(200);
