@@ -43,7 +43,12 @@ export function techViewerPages({ tickets, chat, participants, files }: TechView
     const t = res.locals.t as Translate;
     const holder = ticket.technician?.id === req.user!.id;
     if (!holder && !(await takesPart(id, req.user!))) throw new AppError('FORBIDDEN', t('viewer.notHolder', { id }));
-    const [messages, ticketFiles] = await Promise.all([chat.list(ticket.id), files ? files.list(ticket.id) : null]);
+    // The conversation and the files only to who may read the ticket: not to one merely invited, whom the user has not allowed yet.
+    const mayRead = holder || (await tickets.viewable(id, req.user!).then(() => true, (err: unknown) => {
+      if (isAppError(err) && err.code === 'FORBIDDEN') return false;
+      throw err;
+    }));
+    const [messages, ticketFiles] = mayRead ? await Promise.all([chat.list(ticket.id), files ? files.list(ticket.id) : null]) : [[], null];
     const holderOrAdmin = holder || req.user!.role === 'admin';
     const filesPanel = ticketFiles && { files: ticketFiles, maxFileBytes: files!.maxBytes, mayDownload: holderOrAdmin, mayOffer: holderOrAdmin && mayWriteTo(ticket, req.user!) && ticket.status !== 'requested' };
     res.render('tech', { ticket, holder, messages, specialKeys, preload, filesPanel, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });

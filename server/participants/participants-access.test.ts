@@ -35,6 +35,11 @@ describe('participants: reading and removing (sqlite)', () => {
     await ana.post(`/api/v1/tickets/${t.id}/invitations`, { technicianId: eve.id, mode: 'view' }).expect(201);
     const chat = await eve.get(`/api/v1/tickets/${t.id}/messages`);
     expect(chat.status).toBe(403);
+    // Nor on the viewer's page, which tells her where she stands (found by review: it listed the conversation and the files).
+    await h.api.post(`/api/v1/help-requests/${t.id}/files?name=${encodeURIComponent('payslip.pdf')}`).set(bearer(t.secret)).set('content-type', 'application/octet-stream').send(Buffer.from('salary')).expect(201);
+    const page = await eve.agent.get(`/tech/${t.id}`).expect(200);
+    expect(page.text).not.toContain('private words');
+    expect(page.text).not.toContain('payslip.pdf');
   });
 
   it('after Ana hands over to Bob, Ana (no longer in the session) cannot remove Luis whom she invited', async () => {
