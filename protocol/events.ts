@@ -62,7 +62,7 @@ export interface BusEvents {
   'ticket.changed': { ticket: TicketView; action: TicketAction | 'created' | 'handed_over' | TicketRoutingAction; previousStatus: TicketStatus | null; previousTechnicianId: number | null; /** `moved`: the team whose queue held it before (issue 29). */ previousTeamId?: number | null };
   'ticket.desktop': { ticketId: number; technicianId: number | null; state: DesktopLegState; reason: string | null };
   /** A chat message on a ticket; `technicianId` is the ticket's holder then (null while queued). */
-  'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage };
+  'ticket.message': { ticketId: number; technicianId: number | null; queued: boolean; message: ChatMessage; /** A queued request's team (issue 29; null: everyone's queue, absent: written before teams). */ teamId?: number | null };
   /** A file was sent, accepted, refused or purged on a ticket. */
   'ticket.file': { ticketId: number; technicianId: number | null; file: TicketFile };
   'session.ended': { ticketId: number; technicianId: number | null; reason: string; endedBy: 'desktop' | 'viewer' | null };

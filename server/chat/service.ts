@@ -67,7 +67,7 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
       await insertAuditEvent(trx, now, context, 'message.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { messageId: Number(newId), from, characters: [...text].length });
       const message: ChatMessage = { id: Number(newId), from, authorName: author.name, text, at: now };
       // Written with the message: every server's streams see it once this commits.
-      await bus.record(trx, 'ticket.message', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, queued: ticket.status === 'requested', message });
+      await bus.record(trx, 'ticket.message', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, queued: ticket.status === 'requested', message, teamId: ticket.routing?.team?.id ?? null });
       return message;
     });
   }

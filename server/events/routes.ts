@@ -88,7 +88,8 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
         },
         'ticket.desktop': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('desktop', e, id),
         'session.ended': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('session', e, id),
-        'ticket.message': (e, id) => ((e.queued && !othersQueued.has(e.ticketId)) || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
+        // Decided by the message's own team when it carries one (the teams read again at each check): a stream whose technician left the team stops hearing its queue's chat.
+        'ticket.message': (e, id) => ((e.queued && (e.teamId === undefined ? !othersQueued.has(e.ticketId) : inMyQueues(e.teamId))) || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
         'ticket.file': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('file', e, id),
       },
       reset: (reason) => channel.send('reset', { reason }, null),

@@ -86,8 +86,9 @@ describe.each(engines)('teams, topics and routing (%s)', (engine) => {
     const streamOf = async (t: Tech) => openSse(`${h.server.url}/api/v1/events`, { cookie: await cookieOf(t) });
     const [anaStream, luisStream, adminStream] = [await streamOf(ana), await streamOf(luis), await streamOf(admin)];
     for (const s of [anaStream, luisStream, adminStream]) await s.next((e) => e === 'snapshot');
-    const printers = (await request(h, { topicId: topic.printers }).expect(201)).body.id as number;
-    const general = (await request(h, { topicId: topic.general }).expect(201)).body.id as number;
+    const printersRes = (await request(h, { topicId: topic.printers }).expect(201)).body as { id: number; clientSecret: string };
+    const generalRes = (await request(h, { topicId: topic.general }).expect(201)).body as { id: number; clientSecret: string };
+    const [printers, general] = [printersRes.id, generalRes.id];
     const isCreated = (id: number) => (e: string, d: { ticket?: { id: number } }) => e === 'ticket' && d.ticket?.id === id;
     const seen = await anaStream.next(isCreated(printers));
     expect(seen.data.ticket.routing).toMatchObject({ team: { id: teamA, name: 'Printers team' }, topic: { id: topic.printers, names: { es: 'Impresoras' } }, waitTargetMs: 300_000 });
@@ -95,6 +96,12 @@ describe.each(engines)('teams, topics and routing (%s)', (engine) => {
     // Luis hears of the request with no team (everyone's), and of Printers' request never.
     await luisStream.next(isCreated(general));
     await expect(luisStream.next(isCreated(printers), 500)).rejects.toThrow(/no matching event/);
+    // Nor of its user's words: the first message Luis's stream carries is the one in everyone's queue.
+    const say = (r: { id: number; clientSecret: string }, text: string) => h.api.post(`/api/v1/help-requests/${r.id}/messages`).set({ Authorization: `Bearer ${r.clientSecret}` }).send({ text }).expect(201);
+    await say(printersRes, 'printer words');
+    await say(generalRes, 'general words');
+    expect((await luisStream.next((e) => e === 'message')).data).toMatchObject({ ticketId: general, teamId: null });
+    expect((await anaStream.next((e, d: { ticketId?: number }) => e === 'message' && d.ticketId === printers)).data.teamId).toBe(teamA);
     const queueOf = async (t: Tech, q = '') => ((await t.get(`/api/v1/tickets/queue${q}`).expect(200)).body.tickets as { id: number }[]).map((x) => x.id);
     expect(await queueOf(ana)).toEqual(expect.arrayContaining([printers, general]));
     expect(await queueOf(luis)).not.toContain(printers);
