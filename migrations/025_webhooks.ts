@@ -58,7 +58,8 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('resent_from').nullable();
     t.unique(['endpoint_id', 'seq'], { indexName: 'webhook_deliveries_order' });
     t.index(['endpoint_id', 'state', 'seq'], 'webhook_deliveries_pending');
-    t.index(['state'], 'webhook_deliveries_state');
+    // By state (the metrics' counts), and by age within a state (housekeeping deletes the old delivered and failed).
+    t.index(['state', 'created_at'], 'webhook_deliveries_state');
   });
 }
 

@@ -235,8 +235,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
     const filesPurged = await files.purge();
     const leftovers = await files.removeLeftovers();
     const eventsTrimmed = await events.trim();
+    const deliveriesPurged = await webhooks.purgeOld();
     if (leftovers.reservations || leftovers.parts || leftovers.orphans) log.warn({ ...leftovers }, 'housekeeping removed what a crash left of uploads');
-    if (expired || tokensPurged || sessionsPurged || eventsTrimmed) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged, eventsTrimmed }, 'housekeeping');
+    if (expired || tokensPurged || sessionsPurged || eventsTrimmed || deliveriesPurged) log.info({ expired, tokensPurged, sessionsPurged, recordingsPurged, filesPurged, eventsTrimmed, deliveriesPurged }, 'housekeeping');
     return true;
   };
   const housekeepingTimer = setInterval(() => {

@@ -15,6 +15,7 @@ export const webhookEnv = {
   WEBHOOK_RETRY_MAX_MS: ms(10, DAY_MS).default(3_600_000),
   WEBHOOK_RETRY_FOR_MS: ms(100, 7 * DAY_MS).default(DAY_MS),
   WEBHOOK_POLL_MS: ms(20, 600_000).default(2_000),
+  WEBHOOK_KEEP_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
 };
 
 type WebhookEnv = { [K in keyof typeof webhookEnv]: z.output<(typeof webhookEnv)[K]> };
@@ -35,6 +36,8 @@ export interface WebhookOptions {
   pollMs: number;
   /** An attempt's lease on its endpoint: a server that dies mid-attempt frees it after this long. */
   leaseMs: number;
+  /** WEBHOOK_KEEP_DAYS: delivered and given-up deliveries older than this are deleted by housekeeping (the log's bound). */
+  keepMs: number;
 }
 
 export function webhookOptionsFrom(e: WebhookEnv): { options: WebhookOptions; problems: string[] } {
@@ -53,6 +56,7 @@ export function webhookOptionsFrom(e: WebhookEnv): { options: WebhookOptions; pr
       pollMs: e.WEBHOOK_POLL_MS,
       // The attempt's time, and as long again for writing its outcome.
       leaseMs: 2 * e.WEBHOOK_TIMEOUT_MS + 5_000,
+      keepMs: e.WEBHOOK_KEEP_DAYS * DAY_MS,
     },
   };
 }

@@ -64,7 +64,21 @@ export function createWebhookService({ db, clock, options, secrets }: { db: Knex
     return written[0].deliveryId;
   }
 
+  /** Housekeeping: deletes delivered and given-up deliveries older than WEBHOOK_KEEP_DAYS, a thousand at a time, at most 20,000 a round. */
+  async function purgeOld(): Promise<number> {
+    const before = clock.now() - options.keepMs;
+    let purged = 0;
+    for (let round = 0; round < 20; round++) {
+      const ids = (await db('webhook_deliveries').whereIn('state', ['delivered', 'failed']).where('created_at', '<', before).orderBy('created_at').limit(1_000).pluck('id')) as number[];
+      if (!ids.length) break;
+      purged += await db('webhook_deliveries').whereIn('id', ids).delete();
+      if (ids.length < 1_000) break;
+    }
+    return purged;
+  }
+
   return {
+    purgeOld,
     async list(): Promise<WebhookEndpointView[]> {
       const [rows, pending] = await Promise.all([webhookStore.endpoints(db), webhookStore.pendingByEndpoint(db)]);
       return rows.map((r) => toEndpointView(r, pending.get(Number(r.id)) ?? 0));

@@ -174,3 +174,35 @@ describe('webhooks to private addresses, without WEBHOOK_ALLOW_PRIVATE', () => {
     }
   });
 });
+
+describe('the delivery log is bounded in time (WEBHOOK_KEEP_DAYS)', () => {
+  let h: Harness;
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    [h, receiver] = await Promise.all([startHarness('sqlite', { ...fast, WEBHOOK_KEEP_DAYS: '1' }), startWebhookReceiver()]);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await receiver?.close();
+  });
+
+  it('housekeeping deletes delivered deliveries older than the setting, and keeps newer and waiting ones (found by review: the log grew for ever)', async () => {
+    const admin = await h.login('admin', ADMIN_PASSWORD);
+    const res = await admin.post('/api/v1/webhooks', { url: receiver.url, events: ['ticket.created'] }).expect(201);
+    receiver.secret = res.body.secret as string;
+    const id = res.body.endpoint.id as number;
+    const count = async (state?: string) => Number(((await h.server.db('webhook_deliveries').where({ endpoint_id: id }).modify((q) => void (state && q.where({ state }))).count({ n: '*' }).first()) as { n: number | string }).n);
+    await h.helpRequest();
+    await expect.poll(() => count('delivered'), { timeout: 10_000 }).toBe(1);
+    h.clock.advance(2 * 86_400_000);
+    await h.helpRequest();
+    await expect.poll(() => count('delivered'), { timeout: 10_000 }).toBe(2);
+    // A third waits: the receiver holds it.
+    receiver.answer = () => 'hold';
+    await h.helpRequest();
+    await expect.poll(async () => (await h.server.housekeeping()) && (await count()), { timeout: 10_000 }).toBe(2);
+    expect(await count('delivered')).toBe(1);
+    expect(await count('pending')).toBe(1);
+    receiver.answer = () => 200;
+  });
+});
