@@ -16,7 +16,7 @@ const options = { allowPrivate: false, connectTimeoutMs: 500, timeoutMs: 1000 };
 
 describe('webhook outbound requests', () => {
   it('refuses loopback, private, link-local, unique-local, multicast and reserved addresses, and lets public ones through', () => {
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.251', '255.255.255.255', '::1', '::', 'fe80::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:a00:1', '64:ff9b::a00:1']) {
+    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.251', '255.255.255.255', '::1', '::', 'fe80::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:a00:1', '64:ff9b::a00:1', '::7f00:1', '::ffff:0:7f00:1', '64:ff9b:1::a00:1', '2002:7f00:1::1', 'fec0::1']) {
       expect([a, addressRefusal(a)]).toEqual([a, expect.stringMatching(/loopback, private, link-local, unique-local, multicast or reserved/)]);
     }
     for (const a of ['93.184.215.14', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect([a, addressRefusal(a)]).toEqual([a, null]);

@@ -35,7 +35,9 @@ for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
   ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) refused.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32]] as const) {
+// Also local-use NAT64, 6to4 (2002::/16) and site-local (fec0::/10) (found by review); the forms that carry an
+// IPv4 address (IPv4-compatible ::a.b.c.d, IPv4-translated ::ffff:0:a.b.c.d) are refused in addressRefusal.
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['2002::', 16]] as const) {
   refused.addSubnet(net, prefix, 'ipv6');
 }
 
@@ -46,6 +48,8 @@ export function addressRefusal(address: string): string | null {
   // An IPv4 address written as IPv6 (::ffff:10.0.0.1) is checked as IPv4.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   if (mapped) return addressRefusal(mapped);
+  // IPv4-translated (::ffff:0:a.b.c.d) and IPv4-compatible (::a.b.c.d, ::7f00:1): never a webhook's receiver.
+  if (/^::ffff:0:/i.test(address) || /^::(\d+\.\d+\.\d+\.\d+|[0-9a-f]{1,4}:[0-9a-f]{1,4})$/i.test(address)) return `${address} is a loopback, private, link-local, unique-local, multicast or reserved address`;
   const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
   if (hex) {
     const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
@@ -55,9 +59,13 @@ export function addressRefusal(address: string): string | null {
 }
 
 /** The address to connect to for `url`'s host, checked; throws in words when refused or not found. */
-export async function resolveChecked(url: URL, allowPrivate: boolean): Promise<{ address: string; family: 4 | 6 }> {
+export async function resolveChecked(url: URL, allowPrivate: boolean, timeoutMs = 5_000): Promise<{ address: string; family: 4 | 6 }> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const found = isIP(host) ? [{ address: host, family: isIP(host) }] : await dnsLookup(host, { all: true, verbatim: true }).catch((err: unknown) => {
+  // The lookup is bounded too (a slow resolver must not outlast the attempt's lease).
+  const found = isIP(host) ? [{ address: host, family: isIP(host) }] : await Promise.race([
+    dnsLookup(host, { all: true, verbatim: true }),
+    new Promise<never>((_resolve, reject) => setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEOUT' })), timeoutMs).unref()),
+  ]).catch((err: unknown) => {
     throw new Error(`the name ${host} could not be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   });
   if (found.length === 0) throw new Error(`the name ${host} has no address`);
@@ -77,7 +85,7 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
   const target = new URL(url);
   let pinned: { address: string; family: 4 | 6 };
   try {
-    pinned = await resolveChecked(target, options.allowPrivate);
+    pinned = await resolveChecked(target, options.allowPrivate, options.connectTimeoutMs);
   } catch (err) {
     return { ok: false, status: null, error: (err as Error).message };
   }
