@@ -27,6 +27,10 @@ describe.each(engines)('canned replies on %s', (engine) => {
     expect((await admin.patch('/api/v1/canned-replies/999999', { title: 'x', body: 'y', teamId: null }).expect(404)).body.error.code).toBe('CANNED_REPLY_NOT_FOUND');
     for (let i = 1; i < CANNED_REPLIES_PER_TEAM; i++) await admin.post('/api/v1/canned-replies', { title: `n${i}`, body: 'b', teamId: team }).expect(201);
     expect((await admin.post('/api/v1/canned-replies', { title: 'over', body: 'b', teamId: team }).expect(409)).body.error.code).toBe('TOO_MANY_CANNED_REPLIES');
+    // Nor by moving one in from elsewhere (found by review: a change of team was not counted).
+    const elsewhere = (await admin.post('/api/v1/canned-replies', { title: 'Moved in', body: 'b', teamId: null }).expect(201)).body.cannedReply as { id: number };
+    expect((await admin.patch(`/api/v1/canned-replies/${elsewhere.id}`, { title: 'Moved in', body: 'b', teamId: team }).expect(409)).body.error.code).toBe('TOO_MANY_CANNED_REPLIES');
+    await admin.agent.delete(`/api/v1/canned-replies/${elsewhere.id}`).set('x-csrf-token', admin.csrf).expect(204);
     // Every team's has its own count.
     await admin.post('/api/v1/canned-replies', { title: 'Bye', body: 'Bye {user}', teamId: null }).expect(201);
 
@@ -43,8 +47,8 @@ describe.each(engines)('canned replies on %s', (engine) => {
     await admin.agent.delete(`/api/v1/canned-replies/${everyone.id}`).set('x-csrf-token', admin.csrf).expect(204);
     expect((await titles(outside.id)).map((r) => r.title)).toEqual(['Bye']);
     const actions = (await h.server.db('audit_events').where('action', 'like', 'canned_reply.%').select('action')).map((r: { action: string }) => r.action);
-    expect(actions.filter((a) => a === 'canned_reply.created')).toHaveLength(CANNED_REPLIES_PER_TEAM + 2);
+    expect(actions.filter((a) => a === 'canned_reply.created')).toHaveLength(CANNED_REPLIES_PER_TEAM + 3);
     expect(actions.filter((a) => a === 'canned_reply.updated')).toHaveLength(1);
-    expect(actions.filter((a) => a === 'canned_reply.deleted')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'canned_reply.deleted')).toHaveLength(2);
   }, 120_000);
 });

@@ -2,6 +2,7 @@
 // team (audited with the change); a technician on a ticket gets its team's
 // (and every team's) with {user} and {technician} filled in.
 import type { Knex } from 'knex';
+import { isMysql } from '../../migrations/engine.ts';
 import { AppError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import type { ActorContext } from '../audit/actor.ts';
@@ -46,6 +47,13 @@ export function createCannedReplyService({ db, clock }: { db: Knex; clock: Clock
   async function checkTeam(trx: Knex, teamId: number | null): Promise<void> {
     if (teamId !== null && !(await trx('teams').where({ id: teamId }).first('id'))) throw new AppError('VALIDATION_FAILED', `Invalid canned reply: teamId: there is no team ${teamId}`, { fields: [{ field: 'teamId', message: 'no such team' }] });
   }
+  /** Room for one more in the team (a team's row is locked first on MariaDB: two additions at once are counted one after the other). */
+  async function roomIn(trx: Knex, teamId: number | null): Promise<void> {
+    if (teamId !== null && isMysql(trx)) await trx('teams').where({ id: teamId }).forUpdate().first('id');
+    const held = Number(((await teamOf(trx('canned_replies'), teamId).count({ n: '*' }).first()) as { n: number | string }).n);
+    if (held >= CANNED_REPLIES_PER_TEAM) throw new AppError('TOO_MANY_CANNED_REPLIES', `This team already has ${held} canned replies (at most ${CANNED_REPLIES_PER_TEAM}): delete one first`, { max: CANNED_REPLIES_PER_TEAM });
+  }
+
 
   return {
     /** Every canned reply, by team then title (administrators). */
@@ -56,8 +64,7 @@ export function createCannedReplyService({ db, clock }: { db: Knex; clock: Clock
     async create(input: CannedReplyInput, context: ActorContext): Promise<CannedReply> {
       return db.transaction(async (trx) => {
         await checkTeam(trx, input.teamId);
-        const held = Number(((await teamOf(trx('canned_replies'), input.teamId).count({ n: '*' }).first()) as { n: number | string }).n);
-        if (held >= CANNED_REPLIES_PER_TEAM) throw new AppError('TOO_MANY_CANNED_REPLIES', `This team already has ${held} canned replies (at most ${CANNED_REPLIES_PER_TEAM}): delete one first`, { max: CANNED_REPLIES_PER_TEAM });
+        await roomIn(trx, input.teamId);
         const now = clock.now();
         const [id] = await trx('canned_replies').insert({ team_id: input.teamId, title: input.title, body: input.body, created_at: now, updated_at: now });
         await insertAuditEvent(trx, now, context, 'canned_reply.created', {}, { cannedReplyId: Number(id), title: input.title, teamId: input.teamId });
@@ -69,6 +76,8 @@ export function createCannedReplyService({ db, clock }: { db: Knex; clock: Clock
       return db.transaction(async (trx) => {
         const before = await byId(trx, id);
         await checkTeam(trx, input.teamId);
+        // Moved to another team: counted there as a new one would be.
+        if (toReply(before).teamId !== input.teamId) await roomIn(trx, input.teamId);
         const now = clock.now();
         await trx('canned_replies').where({ id }).update({ team_id: input.teamId, title: input.title, body: input.body, updated_at: now });
         await insertAuditEvent(trx, now, context, 'canned_reply.updated', {}, { cannedReplyId: id, title: input.title, previousTitle: before.title, teamId: input.teamId });
