@@ -103,7 +103,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opti
   const apiTokens = createApiTokenService({ db, clock, ownerOf: (id) => technicians.get(id), onRevoked: (event) => bus.publish('api-token.revoked', event), localLogin: config.identity.localLogin });
   const tickets = createTicketService({ db, clock, bus, maxActiveTicketsPerTech: config.maxActiveTicketsPerTech, ticketExpiryMs: config.ticketExpiryMs, recordSessions: config.recording.enabled, declineCooldownMs: config.declineCooldownMs, audit, recordings });
   const tokens = createPairingTokenService({ db, clock, ttlMs: config.tokenTtlMs });
-  const teams = createTeamService({ db, clock });
+  const teams = createTeamService({ db, clock, bus });
   const topics = createTopicService({ db, clock });
   // A disabled account's tickets go back to the queue (its live legs close with ENDED_BY_SERVER).
   // Once per deployment: the server where the account was disabled does it.

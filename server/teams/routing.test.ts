@@ -133,6 +133,26 @@ describe.each(engines)('teams, topics and routing (%s)', (engine) => {
     for (const s of [anaStream, luisStream, adminStream]) s.close();
   });
 
+  it('a team deleted: its waiting requests move to everyone\'s queue live, and its canned replies go with it, counted', async () => {
+    const teamC = (await admin.post('/api/v1/teams', { name: `Short-lived ${engine}`, members: [ana.id] }).expect(201)).body.team.id as number;
+    const topicC = (await admin.post('/api/v1/topics', { nameEn: 'Soon gone', nameEs: 'Pronto', nameZh: '很快', teamId: teamC, targetWaitSeconds: 300 }).expect(201)).body.topic.id as number;
+    await admin.post('/api/v1/canned-replies', { title: 'Team C hello', body: 'Hi {user}', teamId: teamC }).expect(201);
+    const waiting = (await request(h, { topicId: topicC }).expect(201)).body.id as number;
+    const luisStream = await openSse(`${h.server.url}/api/v1/events`, { cookie: await cookieOf(luis) });
+    try {
+      await luisStream.next((e) => e === 'snapshot');
+      await admin.agent.delete(`/api/v1/teams/${teamC}`).set('x-csrf-token', admin.csrf).expect(204);
+      // Luis, not of team C, sees it arrive in everyone's queue without a reload (found by review: the move was a bare UPDATE).
+      const moved = await luisStream.next((e, d: { action?: string; ticket?: { id: number } }) => e === 'ticket' && d.action === 'moved' && d.ticket?.id === waiting);
+      expect(moved.data).toMatchObject({ previousTeamId: teamC, ticket: { routing: { team: null } } });
+    } finally {
+      luisStream.close();
+    }
+    expect(await h.server.db('canned_replies').where({ team_id: teamC }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    const audit = await h.server.db('audit_events').where({ action: 'team.deleted' }).orderBy('id', 'desc').first();
+    expect(JSON.parse(String(audit.detail))).toMatchObject({ teamId: teamC, movedRequests: 1, cannedRepliesDeleted: 1 });
+  });
+
   it('a request past its target is marked once, with its audit row and one live event', async () => {
     const quick = (await admin.post('/api/v1/topics', { nameEn: 'Quick', nameEs: 'Rápido', nameZh: '快', teamId: teamA, targetWaitSeconds: 1 }).expect(201)).body.topic.id;
     const id = (await request(h, { topicId: quick }).expect(201)).body.id as number;

@@ -8,10 +8,12 @@ import type { ActorContext } from '../audit/actor.ts';
 import { insertAuditEvent } from '../audit/store.ts';
 import { MAX_TEAMS, type TeamInput } from './schema.ts';
 import { teamStore, type Team } from './store.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { ticketStore } from '../tickets/store.ts';
 
 export type TeamService = ReturnType<typeof createTeamService>;
 
-export function createTeamService({ db, clock }: { db: Knex; clock: Clock }) {
+export function createTeamService({ db, clock, bus }: { db: Knex; clock: Clock; bus?: EventBus }) {
   async function get(id: number, trx: Knex = db): Promise<Team> {
     const row = await teamStore.byId(trx, id);
     if (!row) throw new AppError('TEAM_NOT_FOUND', `No team with id ${id}`);
@@ -68,9 +70,16 @@ export function createTeamService({ db, clock }: { db: Knex; clock: Clock }) {
         const before = await get(id, trx);
         const now = clock.now();
         await trx('topics').where({ team_id: id }).update({ team_id: null, updated_at: now });
+        // Its waiting requests go to everyone's queue, live on every server (each a 'moved' change), and its canned replies with the team.
+        const waiting = (await trx('tickets').where({ team_id: id, status: 'requested' }).pluck('id')) as number[];
         await trx('tickets').where({ team_id: id }).update({ team_id: null });
+        const cannedRepliesDeleted = await trx('canned_replies').where({ team_id: id }).delete();
         await teamStore.remove(trx, id);
-        await insertAuditEvent(trx, now, context, 'team.deleted', {}, { teamId: id, name: before.name });
+        await insertAuditEvent(trx, now, context, 'team.deleted', {}, { teamId: id, name: before.name, movedRequests: waiting.length, cannedRepliesDeleted });
+        for (const ticketId of waiting) {
+          const ticket = await ticketStore.view(trx, Number(ticketId));
+          if (ticket && bus) await bus.record(trx, 'ticket.changed', { ticket, action: 'moved', previousStatus: 'requested', previousTechnicianId: null, previousTeamId: id });
+        }
       });
     },
   };
