@@ -196,6 +196,8 @@ async function connect() {
       }
       // The session is over for good (ended, resolved, declined…): say what comes next.
       if (reason !== 'DISCONNECTED' && !(await stillConnectable())) return;
+      // Meanwhile the page may have said what happened to this technician (left, stopped, handed over): that stays.
+      if (over) return;
       showState('ended', reason === 'DISCONNECTED' ? t('js.viewer.youDisconnected') : t('js.viewer.ended', { reason: words }));
     } else {
       showState(state, t(`js.viewer.${state}`));
