@@ -9,6 +9,8 @@ export const enTokens = {
   'tokens.scope.tickets:read': 'read tickets, their messages and files, and the live updates',
   'tokens.scope.tickets:write': 'act on tickets: accept, release, end, resolve, write',
   'tokens.scope.technicians:manage': 'manage technicians',
+  'tokens.scope.teams:manage': 'manage teams, topics and canned replies',
+  'tokens.scope.webhooks:manage': 'manage webhooks and their deliveries',
   'tokens.scope.audit:read': 'read the audit log',
   'tokens.days': 'Expires after (days)',
   'tokens.create': 'Create token',

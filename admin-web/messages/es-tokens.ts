@@ -10,6 +10,8 @@ export const esTokens: Record<TokensKey, string> = {
   'tokens.scope.tickets:read': 'leer tickets, sus mensajes y archivos, y las novedades en vivo',
   'tokens.scope.tickets:write': 'actuar sobre tickets: aceptar, liberar, terminar, resolver, escribir',
   'tokens.scope.technicians:manage': 'gestionar técnicos',
+  'tokens.scope.teams:manage': 'gestionar equipos, temas y respuestas predefinidas',
+  'tokens.scope.webhooks:manage': 'gestionar webhooks y sus entregas',
   'tokens.scope.audit:read': 'leer la auditoría',
   'tokens.days': 'Caduca tras (días)',
   'tokens.create': 'Crear token',

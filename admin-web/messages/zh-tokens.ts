@@ -10,6 +10,8 @@ export const zhTokens: Record<TokensKey, string> = {
   'tokens.scope.tickets:read': '读取工单、其消息和文件以及实时更新',
   'tokens.scope.tickets:write': '处理工单：接受、释放、结束、解决、发消息',
   'tokens.scope.technicians:manage': '管理技术人员',
+  'tokens.scope.teams:manage': '管理团队、主题和预设回复',
+  'tokens.scope.webhooks:manage': '管理 Webhook 及其投递',
   'tokens.scope.audit:read': '读取审计日志',
   'tokens.days': '有效天数',
   'tokens.create': '创建令牌',

@@ -19,7 +19,7 @@ describe.each(engines)('API tokens, on %s', (engine) => {
 
   beforeAll(async () => {
     // The clock moves days ahead in the expiry test: web sessions must outlast it.
-    h = await startHarness(engine, { API_TOKEN_RATE_PER_MINUTE: String(RATE), SESSION_IDLE_MS: String(7 * DAY_MS) });
+    h = await startHarness(engine, { API_TOKEN_RATE_PER_MINUTE: String(RATE), SESSION_IDLE_MS: String(7 * DAY_MS), WEBHOOK_ALLOW_PRIVATE: 'on' });
     admin = await h.login('admin', ADMIN_PASSWORD);
     ana = await h.freshTechnician(admin, 'ana');
   });
@@ -81,7 +81,7 @@ describe.each(engines)('API tokens, on %s', (engine) => {
   });
 
   it('cannot make tokens, set a password or make an account: those need a web session', async () => {
-    const { token } = await makeToken(admin, 'All of it', ['tickets:read', 'tickets:write', 'technicians:manage', 'audit:read']);
+    const { token } = await makeToken(admin, 'All of it', ['tickets:read', 'tickets:write', 'technicians:manage', 'teams:manage', 'webhooks:manage', 'audit:read']);
     const made = await h.api.post('/api/v1/tokens').set(bearer(token)).send({ name: 'Child', scopes: ['tickets:read'], expiresInDays: 1 });
     expect(made.status).toBe(403);
     expect(made.body.error.code).toBe('WEB_SESSION_REQUIRED');
@@ -148,6 +148,46 @@ describe.each(engines)('API tokens, on %s', (engine) => {
     await admin.patch(`/api/v1/technicians/${owner.id}`, { active: false }).expect(200);
     const disabled = await h.api.get('/api/v1/tickets/queue').set(bearer(token));
     expect([disabled.status, disabled.body.error.code]).toEqual([403, 'ACCOUNT_DISABLED']);
+  });
+
+  it('manages teams, topics and canned replies with teams:manage, and webhooks with webhooks:manage — administrators\' scopes only', async () => {
+    const { token: routing } = await makeToken(admin, `Routing sync ${engine}`, ['teams:manage']);
+    const team = (await h.api.post('/api/v1/teams').set(bearer(routing)).send({ name: `Synced team ${engine}`, members: [ana.id] }).expect(201)).body.team.id as number;
+    await h.api.put(`/api/v1/teams/${team}`).set(bearer(routing)).send({ name: `Synced team ${engine}`, members: [] }).expect(200);
+    const topic = await h.api.post('/api/v1/topics').set(bearer(routing)).send({ nameEn: 'Synced', nameEs: 'Sincronizado', nameZh: '同步', teamId: team, targetWaitSeconds: 300 });
+    expect(topic.status, JSON.stringify(topic.body)).toBe(201);
+    await h.api.get('/api/v1/topics/all').set(bearer(routing)).expect(200);
+    const reply = (await h.api.post('/api/v1/canned-replies').set(bearer(routing)).send({ title: 'Hello', body: 'Hi {user}', teamId: team }).expect(201)).body.cannedReply.id as number;
+    await h.api.delete(`/api/v1/canned-replies/${reply}`).set(bearer(routing)).expect(204);
+    // The audit names the token, as for any other change.
+    const made = (await admin.get('/api/v1/audit?action=team.created').expect(200)).body.events[0];
+    expect(made.viaToken).toMatchObject({ name: `Routing sync ${engine}` });
+    // teams:manage is not webhooks:manage.
+    const hook = { url: 'http://127.0.0.1:9/hook', events: ['login.locked'] };
+    const refused = await h.api.post('/api/v1/webhooks').set(bearer(routing)).send(hook);
+    expect([refused.status, refused.body.error.message]).toEqual([403, expect.stringContaining('lacks the scope webhooks:manage')]);
+    const { token: hooks } = await makeToken(admin, `Webhook setup ${engine}`, ['webhooks:manage']);
+    const endpoint = (await h.api.post('/api/v1/webhooks').set(bearer(hooks)).send(hook).expect(201)).body.endpoint.id as number;
+    await h.api.get(`/api/v1/webhooks/${endpoint}/deliveries`).set(bearer(hooks)).expect(200);
+    await h.api.delete(`/api/v1/webhooks/${endpoint}`).set(bearer(hooks)).expect(204);
+    expect((await h.api.get('/api/v1/teams').set(bearer(hooks))).body.error.message).toContain('lacks the scope teams:manage');
+
+    // A technician may give neither, and their tickets token reaches none of these routes.
+    for (const scope of ['teams:manage', 'webhooks:manage']) {
+      const grant = await ana.post('/api/v1/tokens', { name: 'Too much', scopes: [scope], expiresInDays: 7 });
+      expect([grant.status, grant.body.error.message]).toEqual([403, expect.stringContaining(`may not give a token the scope ${scope}`)]);
+    }
+    const { token: tech } = await makeToken(ana, 'Tickets', ['tickets:read', 'tickets:write']);
+    for (const [method, path] of [['get', '/api/v1/teams'], ['post', '/api/v1/topics'], ['get', '/api/v1/canned-replies'], ['get', '/api/v1/webhooks']] as const) {
+      const res = await h.api[method](path).set(bearer(tech)).send({});
+      expect([path, res.status, res.body.error.code]).toEqual([path, 403, 'API_TOKEN_SCOPE']);
+    }
+    // An administrator demoted keeps the token but not its power.
+    const olga = await h.freshTechnician(admin, 'hooks-owner', 'admin');
+    const { token: demotedHooks } = await makeToken(olga, 'Hooks', ['webhooks:manage']);
+    await h.api.get('/api/v1/webhooks').set(bearer(demotedHooks)).expect(200);
+    await admin.patch(`/api/v1/technicians/${olga.id}`, { role: 'technician' }).expect(200);
+    expect((await h.api.get('/api/v1/webhooks').set(bearer(demotedHooks))).body.error.message).toMatch(/may no longer use the scope webhooks:manage/);
   });
 
   it('opens the staff live stream with tickets:read, and only with it', async () => {

@@ -4,7 +4,7 @@
 // route is open to integrations only once someone decides its scope here.
 import type { Role } from '../technicians/schema.ts';
 
-export const apiScopes = ['tickets:read', 'tickets:write', 'technicians:manage', 'audit:read'] as const;
+export const apiScopes = ['tickets:read', 'tickets:write', 'technicians:manage', 'teams:manage', 'webhooks:manage', 'audit:read'] as const;
 export type ApiScope = (typeof apiScopes)[number];
 
 /** The scopes each role may give its tokens (and that its tokens keep while the owner holds that role). */
@@ -40,6 +40,15 @@ const rules: { methods: readonly string[]; path: RegExp; rule: Exclude<TokenRule
   { methods: ['POST'], path: /^\/api\/v1\/technicians\/[^/]+\/password\/?$/, rule: 'session' },
   { methods: ['GET', 'HEAD', 'POST', 'PATCH'], path: /^\/api\/v1\/technicians(\/|$)/, rule: 'technicians:manage' },
   { methods: ['GET', 'HEAD'], path: /^\/api\/v1\/audit\/?$/, rule: 'audit:read' },
+  // Administrators' routing of requests (issue 29): teams, the topics that lead to them and each team's canned
+  // replies (shared ones only: a technician reads a ticket's, filled in, with tickets:read). GET /api/v1/topics
+  // is the desktop's public list and passes no guard.
+  { methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'], path: /^\/api\/v1\/teams(\/|$)/, rule: 'teams:manage' },
+  { methods: ['POST'], path: /^\/api\/v1\/topics\/?$/, rule: 'teams:manage' },
+  { methods: ['GET', 'HEAD', 'PUT', 'DELETE'], path: /^\/api\/v1\/topics\/[^/]/, rule: 'teams:manage' },
+  { methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'], path: /^\/api\/v1\/canned-replies(\/|$)/, rule: 'teams:manage' },
+  // Webhooks (issue 28): endpoints, their secrets (shown once), tests, deliveries and resends.
+  { methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'], path: /^\/api\/v1\/webhooks(\/|$)/, rule: 'webhooks:manage' },
 ];
 
 /** The rule for a request (its method and full path, without the query). */
