@@ -135,7 +135,7 @@ describe('the technicians\' live stream', () => {
   async function streamApp(snapshotRead: () => Promise<TicketView[]>) {
     const bus = new EventBus();
     // An administrator's stream: every team's queue (issue 29), no other team's requests to leave out.
-    const tickets = { queue: snapshotRead, activeFor: () => Promise.resolve([]), streamTeams: () => Promise.resolve(null), otherTeamsQueued: () => Promise.resolve([]) } as unknown as TicketService;
+    const tickets = { queue: snapshotRead, activeFor: () => Promise.resolve([]), streamTeams: () => Promise.resolve(null) } as unknown as TicketService;
     const app = express();
     installSse(app, { perAddress: 10, perKey: 10 });
     app.use((req, _res, next) => {

@@ -55,10 +55,9 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
     // Tickets this technician takes part in without holding them, kept in step by the participant events.
     const joined = new Set(await (participatingIn?.(me.id) ?? Promise.resolve([])));
     const concernsMe = (technicianId: number | null, ticketId?: number): boolean => me.role === 'admin' || technicianId === me.id || (ticketId !== undefined && joined.has(ticketId));
-    // Another team's requests are not sent at all (issue 29): a request with no team is everyone's.
-    const inMyQueues = (teamId: number | null | undefined): boolean => myTeams === null || teamId === null || teamId === undefined || myTeams.has(teamId);
-    // Other teams' waiting requests (read now, then kept by the events): their chat is not sent either.
-    const othersQueued = new Set(myTeams === null ? [] : await tickets.otherTeamsQueued(me));
+    // Another team's requests are not sent at all, nor their chat (issue 29): each event carries its request's
+    // team (a ticket's view its routing, a message its teamId); a request with no team is everyone's.
+    const inMyQueues = (teamId: number | null): boolean => myTeams === null || teamId === null || myTeams.has(teamId);
     // Subscribe first, then replay or read the snapshot: what happens meanwhile
     // follows it (a change may arrive twice after a snapshot, never not at all).
     // A client that leaves meanwhile takes its subscriptions with it.
@@ -73,8 +72,6 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
           // A request moved between teams leaves the old team's queue and enters the new one's: both hear of it.
           const team = e.ticket.routing?.team?.id ?? null;
           const mine = inMyQueues(team) || (e.previousTeamId !== undefined && inMyQueues(e.previousTeamId));
-          if (e.ticket.status === 'requested' && !inMyQueues(team)) othersQueued.add(e.ticket.id);
-          else othersQueued.delete(e.ticket.id);
           // The technician who held it before hears of it too (a hand-over, a promotion).
           if ((wasOrIsQueued && mine) || concernsMe(e.ticket.technician?.id ?? null) || (e.previousTechnicianId !== null && e.previousTechnicianId === me.id)) channel.send('ticket', e, id);
         },
@@ -88,8 +85,9 @@ export function eventRoutes({ bus, tickets, stillAllowed, recheckMs = 30_000, pa
         },
         'ticket.desktop': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('desktop', e, id),
         'session.ended': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('session', e, id),
-        // Decided by the message's own team when it carries one (the teams read again at each check): a stream whose technician left the team stops hearing its queue's chat.
-        'ticket.message': (e, id) => ((e.queued && (e.teamId === undefined ? !othersQueued.has(e.ticketId) : inMyQueues(e.teamId))) || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
+        // Decided by the message's own team (the teams read again at each check): a stream whose technician left the team
+        // stops hearing its queue's chat. One logged before teams carries none: only to whom it concerns (fail closed).
+        'ticket.message': (e, id) => ((e.queued && e.teamId !== undefined && inMyQueues(e.teamId)) || concernsMe(e.technicianId, e.ticketId)) && channel.send('message', e, id),
         'ticket.file': (e, id) => concernsMe(e.technicianId, e.ticketId) && channel.send('file', e, id),
       },
       reset: (reason) => channel.send('reset', { reason }, null),

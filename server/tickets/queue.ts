@@ -61,14 +61,6 @@ export function ticketQueue({ db, clock, bus, recordSessions }: { db: Knex; cloc
       return all.filter((t) => mine.has(t.id));
     },
 
-    /** The waiting requests of teams a technician is not in (their stream leaves them out). */
-    async otherTeamsQueued(viewer: Viewer): Promise<number[]> {
-      const mine = await teamStore.teamsOf(db, viewer.id);
-      const q = db('tickets').where({ status: 'requested' }).whereNotNull('team_id').select('id').limit(5000);
-      if (mine.length) q.whereNotIn('team_id', mine);
-      return ((await q) as { id: number }[]).map((r) => Number(r.id));
-    },
-
     /** The teams whose requests a technician's stream carries (null: an administrator, every one). */
     streamTeams: async (viewer: Viewer): Promise<Set<number> | null> => (viewer.role === 'admin' ? null : new Set(await teamStore.teamsOf(db, viewer.id))),
 
