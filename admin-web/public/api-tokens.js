@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { fmt, t } from './i18n.js';
 import { ask } from './ui.js';
+import { actionButton, cell, codeList, fillTable, headingOf, notices, rowHeader, scriptReady, showOnce } from './list-ui.js';
 
 /** One format in every language, as the pages print times (page-helpers' timeText). */
 const timeText = (ms) => (ms === null ? '' : fmt.time(ms));
@@ -12,15 +13,6 @@ const timeText = (ms) => (ms === null ? '' : fmt.time(ms));
 function stateText(token, now) {
   if (token.revokedAt !== null) return t('js.tokens.revoked', { time: timeText(token.revokedAt) });
   return token.expiresAt <= now ? t('js.tokens.expired') : t('js.tokens.active');
-}
-
-function cell(row, label, content) {
-  const td = document.createElement('td');
-  td.dataset.label = label;
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content;
-  row.append(td);
-  return td;
 }
 
 function start(section) {
@@ -31,53 +23,24 @@ function start(section) {
   const fresh = section.querySelector('#token-new');
   const status = section.querySelector('#token-status');
   const error = section.querySelector('#token-error');
-  const heading = (key) => table.querySelector(`th[data-key="${key}"]`)?.textContent ?? '';
-
-  const say = (text) => {
-    error.hidden = true;
-    status.textContent = text;
-  };
-  const fail = (err) => {
-    error.textContent = t('js.tokens.failed', { message: err.message });
-    error.hidden = false;
-  };
+  const heading = headingOf(table);
+  const { say, fail, clear } = notices({ status, error, failedKey: 'js.tokens.failed' });
 
   function render(tokens) {
     const now = Date.now();
-    rows.replaceChildren();
-    for (const token of tokens) {
+    fillTable({ table, rows, none }, tokens, (token) => {
       const row = document.createElement('tr');
       row.dataset.tokenId = String(token.id);
-      const name = document.createElement('th');
-      name.scope = 'row';
-      name.dataset.label = heading('name');
-      name.textContent = token.name;
-      row.append(name);
-      const scopes = document.createElement('span');
-      for (const scope of token.scopes) {
-        const code = document.createElement('code');
-        code.textContent = scope;
-        scopes.append(code, ' ');
-      }
-      cell(row, heading('scopes'), scopes);
+      rowHeader(row, heading('name'), token.name);
+      cell(row, heading('scopes'), codeList(token.scopes));
       cell(row, heading('created'), timeText(token.createdAt));
       cell(row, heading('expires'), timeText(token.expiresAt));
       cell(row, heading('lastUsed'), token.lastUsedAt === null ? t('js.tokens.never') : timeText(token.lastUsedAt));
       cell(row, heading('state'), stateText(token, now)).className = 'token-state';
       const actions = cell(row, heading('actions'), '');
-      if (token.revokedAt === null) {
-        const revoke = document.createElement('button');
-        revoke.type = 'button';
-        revoke.className = 'small danger';
-        revoke.textContent = t('js.tokens.revoke');
-        revoke.setAttribute('aria-label', t('js.tokens.revokeLabel', { name: token.name }));
-        revoke.addEventListener('click', () => revokeToken(token, revoke));
-        actions.append(revoke);
-      }
-      rows.append(row);
-    }
-    table.hidden = tokens.length === 0;
-    none.hidden = tokens.length !== 0;
+      if (token.revokedAt === null) actions.append(actionButton(t('js.tokens.revoke'), t('js.tokens.revokeLabel', { name: token.name }), (b) => revokeToken(token, b), 'small danger'));
+      return row;
+    });
   }
 
   const refresh = () => api('/api/v1/tokens').then(({ tokens }) => render(tokens), fail);
@@ -102,12 +65,8 @@ function start(section) {
     const name = String(data.get('name') ?? '').trim();
     try {
       const made = await api('/api/v1/tokens', 'POST', { name, scopes, expiresInDays: Number(data.get('expiresInDays')) });
-      error.hidden = true;
-      status.textContent = '';
-      fresh.querySelector('#token-new-text').textContent = t('js.tokens.shownOnce', { name });
-      fresh.querySelector('#token-secret').textContent = made.token;
-      fresh.hidden = false;
-      form.reset();
+      clear();
+      showOnce({ box: fresh, text: fresh.querySelector('#token-new-text'), secret: fresh.querySelector('#token-secret'), form }, t('js.tokens.shownOnce', { name }), made.token);
       await refresh();
       fresh.focus();
     } catch (err) {
@@ -115,8 +74,7 @@ function start(section) {
     }
   });
 
-  form.hidden = false;
-  section.querySelector('#token-needs-script')?.remove();
+  scriptReady(form, section.querySelector('#token-needs-script'));
   void refresh();
 }
 

@@ -7,28 +7,10 @@ import { api } from './api.js';
 import { t } from './i18n.js';
 import { ask } from './ui.js';
 import { formatter } from './format.js';
+import { actionButton as button, cell, codeList, fillTable, headingOf, notices, rowHeader, scriptReady, showOnce } from './list-ui.js';
 
 const root = document.documentElement;
 const fmt = formatter(root.lang || 'en', root.dataset.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone);
-
-function cell(row, label, content) {
-  const td = document.createElement('td');
-  td.dataset.label = label;
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content;
-  row.append(td);
-  return td;
-}
-
-function button(text, label, onClick, kind = 'small') {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = kind;
-  b.textContent = text;
-  b.setAttribute('aria-label', label);
-  b.addEventListener('click', () => onClick(b));
-  return b;
-}
 
 function start(page) {
   const form = page.querySelector('#webhook-form');
@@ -42,19 +24,11 @@ function start(page) {
   const rows = page.querySelector('#webhook-rows');
   const none = page.querySelector('#webhook-none');
   const log = page.querySelector('#webhook-log');
-  const heading = (tbl, key) => tbl.querySelector(`th[data-key="${key}"]`)?.textContent ?? '';
+  const heading = headingOf(table);
   let editing = null;
   let shown = null;
 
-  const say = (text) => {
-    error.hidden = true;
-    status.textContent = text;
-    status.focus();
-  };
-  const fail = (err) => {
-    error.textContent = t('js.webhooks.failed', { message: err.message });
-    error.hidden = false;
-  };
+  const { say, fail, clear } = notices({ status, error, failedKey: 'js.webhooks.failed', focusOnSay: true });
   const act = (fn) => async (b) => {
     try {
       await fn(b);
@@ -74,25 +48,14 @@ function start(page) {
   }
 
   function render(endpoints) {
-    rows.replaceChildren();
-    for (const e of endpoints) {
+    fillTable({ table, rows, none }, endpoints, (e) => {
       const row = document.createElement('tr');
       row.dataset.webhookId = String(e.id);
       if (e.health === 'failing') row.dataset.failing = 'true';
-      const url = document.createElement('th');
-      url.scope = 'row';
-      url.dataset.label = heading(table, 'url');
-      url.textContent = e.description ? `${e.url} (${e.description})` : e.url;
-      row.append(url);
-      const events = document.createElement('span');
-      for (const name of e.events) {
-        const code = document.createElement('code');
-        code.textContent = name;
-        events.append(code, ' ');
-      }
-      cell(row, heading(table, 'events'), events);
-      cell(row, heading(table, 'state'), stateOf(e)).className = 'webhook-state';
-      const actions = cell(row, heading(table, 'actions'), '');
+      rowHeader(row, heading('url'), e.description ? `${e.url} (${e.description})` : e.url);
+      cell(row, heading('events'), codeList(e.events));
+      cell(row, heading('state'), stateOf(e)).className = 'webhook-state';
+      const actions = cell(row, heading('actions'), '');
       const p = { url: e.url };
       actions.append(
         button(t('js.webhooks.test'), t('js.webhooks.testLabel', p), act(async () => {
@@ -123,10 +86,8 @@ function start(page) {
         say(t('js.webhooks.deleted', p));
         await refresh();
       }), 'small danger'));
-      rows.append(row);
-    }
-    table.hidden = endpoints.length === 0;
-    none.hidden = endpoints.length !== 0;
+      return row;
+    });
   }
 
   async function patch(e, body) {
@@ -139,36 +100,29 @@ function start(page) {
     const { deliveries } = await api(`/api/v1/webhooks/${e.id}/deliveries`);
     shown = e.id;
     const dt = log.querySelector('#delivery-table');
+    const column = headingOf(dt);
     log.querySelector('#delivery-caption').textContent = t('js.webhooks.logOf', { url: e.url });
-    const body = log.querySelector('#delivery-rows');
-    body.replaceChildren();
-    for (const d of deliveries) {
+    fillTable({ table: dt, rows: log.querySelector('#delivery-rows'), none: log.querySelector('#webhook-log-none') }, deliveries, (d) => {
       const row = document.createElement('tr');
       row.dataset.deliveryId = String(d.id);
       row.dataset.state = d.state;
-      const event = document.createElement('th');
-      event.scope = 'row';
-      event.dataset.label = heading(dt, 'event');
-      event.textContent = d.event;
-      row.append(event);
-      cell(row, heading(dt, 'created'), fmt.time(d.createdAt));
+      rowHeader(row, column('event'), d.event);
+      cell(row, column('created'), fmt.time(d.createdAt));
       const state = d.state === 'delivered' ? t('js.webhooks.state.delivered', { time: fmt.time(d.deliveredAt) })
         : d.state === 'failed' ? t('js.webhooks.state.failed')
           : d.attempts > 0 ? t('js.webhooks.state.retrying', { time: fmt.time(d.nextAttemptAt) }) : t('js.webhooks.state.pending');
-      cell(row, heading(dt, 'state'), state).className = 'delivery-state';
-      cell(row, heading(dt, 'attempts'), String(d.attempts));
-      cell(row, heading(dt, 'response'), d.responseStatus === null ? t('js.webhooks.noAnswer') : String(d.responseStatus));
-      cell(row, heading(dt, 'error'), d.lastError ?? '');
-      const actions = cell(row, heading(dt, 'actions'), '');
+      cell(row, column('state'), state).className = 'delivery-state';
+      cell(row, column('attempts'), String(d.attempts));
+      cell(row, column('response'), d.responseStatus === null ? t('js.webhooks.noAnswer') : String(d.responseStatus));
+      cell(row, column('error'), d.lastError ?? '');
+      const actions = cell(row, column('actions'), '');
       actions.append(button(t('js.webhooks.resend'), t('js.webhooks.resendLabel', { id: d.id }), act(async () => {
         await api(`/api/v1/webhooks/${e.id}/deliveries/${d.id}/resend`, 'POST');
         say(t('js.webhooks.resent', { id: d.id }));
         await showLog(e);
       })));
-      body.append(row);
-    }
-    dt.hidden = deliveries.length === 0;
-    log.querySelector('#webhook-log-none').hidden = deliveries.length !== 0;
+      return row;
+    });
     log.hidden = false;
     if (focus) log.focus();
   }
@@ -211,12 +165,8 @@ function start(page) {
         say(t('js.webhooks.saved', { url }));
       } else {
         const made = await api('/api/v1/webhooks', 'POST', body);
-        error.hidden = true;
-        status.textContent = '';
-        fresh.querySelector('#webhook-new-text').textContent = t('js.webhooks.shownOnce', { url });
-        fresh.querySelector('#webhook-secret-once').textContent = made.secret;
-        fresh.hidden = false;
-        form.reset();
+        clear();
+        showOnce({ box: fresh, text: fresh.querySelector('#webhook-new-text'), secret: fresh.querySelector('#webhook-secret-once'), form }, t('js.webhooks.shownOnce', { url }), made.secret);
         fresh.focus();
       }
       await refresh();
@@ -225,8 +175,7 @@ function start(page) {
     }
   });
 
-  page.hidden = false;
-  document.getElementById('webhook-needs-script')?.remove();
+  scriptReady(page, document.getElementById('webhook-needs-script'));
   void refresh();
 }
 
