@@ -63,11 +63,16 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
     }
     const now = clock.now();
     return db.transaction(async (trx) => {
+      // The ticket's holder, state and team as this message is written, under its row's lock: a move to another
+      // team's queue or an accept committed since it was read is what the live streams decide by (events/routes.ts).
+      const current = (await trx('tickets').where({ id: ticket.id }).forUpdate().first('status', 'technician_id', 'team_id')) as { status: string; technician_id: number | null; team_id: number | null } | undefined;
+      const holderId = current ? (current.technician_id === null ? null : Number(current.technician_id)) : (ticket.technician?.id ?? null);
+      const teamId = current ? (current.team_id === null ? null : Number(current.team_id)) : (ticket.routing?.team?.id ?? null);
       const [newId] = await trx('ticket_messages').insert({ ticket_id: ticket.id, author: from, technician_id: author.technicianId, author_name: author.name.slice(0, 120), text, created_at: now });
       await insertAuditEvent(trx, now, context, 'message.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { messageId: Number(newId), from, characters: [...text].length });
       const message: ChatMessage = { id: Number(newId), from, authorName: author.name, text, at: now };
       // Written with the message: every server's streams see it once this commits.
-      await bus.record(trx, 'ticket.message', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null, queued: ticket.status === 'requested', message, teamId: ticket.routing?.team?.id ?? null });
+      await bus.record(trx, 'ticket.message', { ticketId: ticket.id, technicianId: holderId, queued: (current?.status ?? ticket.status) === 'requested', message, teamId });
       return message;
     });
   }
