@@ -30,6 +30,7 @@ import * as timeZone from './029_time_zone.ts';
 import * as teamsTopics from './026_teams_topics.ts';
 import * as surveysCannedReplies from './027_surveys_canned_replies.ts';
 import * as spreadTree from './030_spread_tree.ts';
+import * as wordPostings from './031_word_postings.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -61,6 +62,7 @@ const migrations: Record<string, Knex.Migration> = {
   '026_teams_topics': teamsTopics,
   '027_surveys_canned_replies': surveysCannedReplies,
   '030_spread_tree': spreadTree,
+  '031_word_postings': wordPostings,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,7 @@
 // timeline. Any technician may write to a request waiting in the queue
 // ("seen, coming"); once accepted, only its holder and administrators. No new
 // messages once the ticket is closed (resolved, cancelled, expired).
+import { addTicketWords } from '../history/word-index.ts';
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
@@ -69,6 +70,7 @@ export function createChatService({ db, clock, bus }: { db: Knex; clock: Clock; 
       const holderId = current ? (current.technician_id === null ? null : Number(current.technician_id)) : (ticket.technician?.id ?? null);
       const teamId = current ? (current.team_id === null ? null : Number(current.team_id)) : (ticket.routing?.team?.id ?? null);
       const [newId] = await trx('ticket_messages').insert({ ticket_id: ticket.id, author: from, technician_id: author.technicianId, author_name: author.name.slice(0, 120), text, created_at: now });
+      await addTicketWords(trx, ticket.id, ticket.createdAt, [text]);
       await insertAuditEvent(trx, now, context, 'message.sent', { ticketId: ticket.id, technicianId: ticket.technician?.id ?? null }, { messageId: Number(newId), from, characters: [...text].length });
       const message: ChatMessage = { id: Number(newId), from, authorName: author.name, text, at: now };
       // Written with the message: every server's streams see it once this commits.

@@ -7,7 +7,8 @@ import type { TicketView } from '../../protocol/events.ts';
 import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/store.ts';
 import type { HistoryQuery } from '../tickets/schema.ts';
 import { encodeCursor, wherePast, type Cursor } from './keyset.ts';
-import { matchingIds, whereWords, wordQueryOf } from './word-search.ts';
+import { whereWords, wordMatches } from './word-search.ts';
+import { wordQueryOf } from './words.ts';
 
 export const COUNT_CAP = 1_000;
 const DAY_MS = 86_400_000;
@@ -24,13 +25,13 @@ export interface HistoryPage {
 
 /** The filters (everything but the cursor and the sort) applied to a tickets query. */
 // (It mutates `q` and returns nothing: a query builder is a thenable, which an async function would run.)
-async function filtered(db: Knex, q: Knex.QueryBuilder, query: HistoryQuery, onlyTechnicianId?: number): Promise<void> {
+function filtered(q: Knex.QueryBuilder, query: HistoryQuery, onlyTechnicianId?: number, withWords = true): void {
   // Prefix matches so the requester and hostname indexes serve the search.
   if (query.requester) q.whereRaw("tickets.requester_name LIKE ? ESCAPE '!'", [`${escapeLike(query.requester)}%`]);
   if (query.hostname) q.whereRaw("tickets.hostname LIKE ? ESCAPE '!'", [`${escapeLike(query.hostname)}%`]);
   if (query.status) q.where('tickets.status', query.status);
-  const words = wordQueryOf(query.text);
-  if (words) await whereWords(db, q, words);
+  const words = withWords ? wordQueryOf(query.text) : null;
+  if (words) whereWords(q, words);
   const technicianId = onlyTechnicianId ?? query.technicianId;
   if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
   if (query.from !== undefined) q.where('tickets.created_at', '>=', query.from);
@@ -63,17 +64,23 @@ export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnician
   const exact = await countFromRollups(db, query, onlyTechnicianId ?? query.technicianId);
   if (exact !== null) return { total: exact, totalExact: true };
   const words = wordQueryOf(query.text);
-  if (words && !query.requester && !query.hostname && !query.status && onlyTechnicianId === undefined && query.technicianId === undefined && query.from === undefined && query.to === undefined) {
-    // Words alone: counted on the word index, without reading the tickets.
-    const ids = await matchingIds(db, words);
-    const row = (await db.from(db.raw(`(${ids.sql} LIMIT ${COUNT_CAP + 1}) c`, ids.bindings)).count({ n: '*' }).first()) as { n: number | string };
-    return { total: Number(row.n), totalExact: Number(row.n) <= COUNT_CAP };
+  if (words) {
+    // Words: counted on the word index, up to COUNT_CAP + 1 tickets.
+    const found = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order: 'desc', limit: COUNT_CAP + 1 });
+    return { total: found.length, totalExact: found.length <= COUNT_CAP };
   }
   const capped = db('tickets').select(db.raw('1')).limit(COUNT_CAP + 1);
-  await filtered(db, capped, query, onlyTechnicianId);
+  filtered(capped, query, onlyTechnicianId);
   const row = (await db.from(capped.as('c')).count({ n: '*' }).first()) as { n: number | string };
   const total = Number(row.n);
   return { total, totalExact: total <= COUNT_CAP };
+}
+
+/** The history's filters other than words, for a read of the word index (null when there are none). */
+function wordFilters(query: HistoryQuery, onlyTechnicianId: number | undefined) {
+  const technicianId = onlyTechnicianId ?? query.technicianId;
+  const others = query.requester || query.hostname || query.status || technicianId !== undefined;
+  return { from: query.from, to: query.to, filter: others ? (q: Knex.QueryBuilder) => filtered(q, { ...query, from: undefined, to: undefined }, onlyTechnicianId, false) : null };
 }
 
 /** One page of rows and the cursors around it (no count). */
@@ -84,10 +91,19 @@ export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianI
   const order = backwards ? reverse(query.order) : query.order;
   let cursor: Cursor | undefined = query.after ?? query.before;
   if (!cursor && query.at !== undefined) cursor = query.order === 'desc' ? { value: query.at + DAY_MS, id: 0 } : { value: query.at, id: 0 };
-  const q = joinedTickets(db);
-  await filtered(db, q, query, onlyTechnicianId);
-  if (cursor) wherePast(q, column, order, cursor);
-  const found = (await q.orderBy(column, order).orderBy('tickets.id', order).limit(query.pageSize + 1)) as JoinedTicketRow[];
+  const words = wordQueryOf(query.text);
+  let found: JoinedTicketRow[];
+  if (words && query.sort === 'created_at') {
+    // In the history's own order the word index finds the page's tickets without reading every match.
+    const ids = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 });
+    const byId = new Map(((await joinedTickets(db).whereIn('tickets.id', ids.map((r) => r.id))) as JoinedTicketRow[]).map((r) => [Number(r.id), r]));
+    found = ids.map((r) => byId.get(r.id)).filter((r): r is JoinedTicketRow => r !== undefined);
+  } else {
+    const q = joinedTickets(db);
+    filtered(q, query, onlyTechnicianId);
+    if (cursor) wherePast(q, column, order, cursor);
+    found = (await q.orderBy(column, order).orderBy('tickets.id', order).limit(query.pageSize + 1)) as JoinedTicketRow[];
+  }
   const more = found.length > query.pageSize;
   const page = found.slice(0, query.pageSize);
   if (backwards) page.reverse();

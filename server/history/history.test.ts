@@ -1,7 +1,7 @@
 // History by cursor and word search, on both engines (issue 30): pages that
 // neither skip nor repeat a row while tickets are created between loads, and
-// searches that find the same tickets on SQLite's FTS5 and MariaDB's FULLTEXT
-// index (case, accents, prefix, two words, the conversation, "100%").
+// searches that find the same tickets on both engines through the word index
+// (case, accents, prefix, two words, the conversation, "100%").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/databases.ts';
 import { ADMIN_PASSWORD, startHarness, type Harness, type Tech } from '../../test/server-harness.ts';

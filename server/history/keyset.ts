@@ -37,9 +37,9 @@ export function decodeCursor(text: string): Cursor | null {
  * `col ≥ v AND (col > v OR id > i)` (for asc) so both engines use the
  * column's index for the range.
  */
-export function wherePast(q: Knex.QueryBuilder, column: string, order: 'asc' | 'desc', cursor: Cursor): void {
+export function wherePast(q: Knex.QueryBuilder, column: string, order: 'asc' | 'desc', cursor: Cursor, idColumn = 'tickets.id'): void {
   const [cmp, cmpOrEqual] = order === 'asc' ? ['>', '>='] : ['<', '<='];
   q.where(column, cmpOrEqual, cursor.value).where((w) => {
-    void w.where(column, cmp, cursor.value).orWhere('tickets.id', cmp, cursor.id);
+    void w.where(column, cmp, cursor.value).orWhere(idColumn, cmp, cursor.id);
   });
 }

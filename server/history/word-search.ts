@@ -1,85 +1,156 @@
-// Words in the problem, the resolution or the conversation, on each engine's
-// word index (migrations/022_history_search.ts), with one meaning: every
-// word must appear (in any of the three), the last one as a prefix unless
-// the text ends after it with punctuation ("100%" asks for the word 100, not
-// 1000), case and accents ignored. Words are runs of letters, marks and
-// digits — what both indexes' tokenizers (SQLite unicode61, InnoDB's
-// full-text parser) take as a word — so nothing the user types reaches the
-// index's query syntax as an operator or a wildcard.
+// Words in the problem, the resolution or the conversation, read from the
+// word index (server/history/word-index.ts, migrations/031_word_postings.ts)
+// the same way on both engines: every word must appear (in any of the
+// three), the last one as a prefix unless the text ends after it
+// (words.ts), case and accents ignored. Nothing the user types reaches SQL
+// but as a bound value.
+//
+// A page in the history's order is read from one word's rows, newest first,
+// stopping at the page: the word with the fewest tickets drives (each word's
+// rows are counted up to DENSE), the others are checked per ticket on
+// (ticket_id, word). A prefix that covers several words drives as one sorted
+// read when it is rare, as one read per word merged here when it is common
+// and covers at most MAX_EXPANSION words, else the tickets are read in order
+// and checked.
 import type { Knex } from 'knex';
-import { isMysql } from '../../migrations/engine.ts';
+import { wherePast, type Cursor } from './keyset.ts';
+import type { WordQuery } from './words.ts';
 
-const MAX_WORDS = 8;
+/** Below this many rows a word's rows are read whole and sorted; from it on they are read in order up to a page. */
+export const DENSE = 2_000;
+/** Words of one prefix read one by one (and merged); a prefix covering more is checked ticket by ticket. */
+export const MAX_EXPANSION = 16;
 
-export interface WordQuery {
-  words: string[];
-  /** The last word matches as a prefix. */
-  prefixLast: boolean;
+interface Term {
+  word: string;
+  prefix: boolean;
 }
 
-export function wordQueryOf(text: string | undefined): WordQuery | null {
-  const trimmed = (text ?? '').normalize('NFC').trim();
-  const words = trimmed.split(/[^\p{L}\p{M}\p{N}]+/u).filter(Boolean).slice(0, MAX_WORDS);
-  if (words.length === 0) return null;
-  return { words, prefixLast: /[\p{L}\p{M}\p{N}]$/u.test(trimmed) };
+interface Sql {
+  sql: string;
+  bindings: (string | number)[];
 }
 
+export const termsOf = (q: WordQuery): Term[] => q.words.map((word, i) => ({ word, prefix: q.prefixLast && i === q.words.length - 1 }));
 
-/** FTS5: each word a quoted string (implicit AND), the last one with * for a prefix. */
-export function fts5Match(q: WordQuery): string {
-  return q.words.map((w, i) => `"${w}"${q.prefixLast && i === q.words.length - 1 ? '*' : ''}`).join(' ');
+/** The first string after every string that starts with `prefix` (in code-point order, as both engines compare these words). */
+function pastPrefix(prefix: string): string {
+  const chars = [...prefix];
+  const last = chars.pop()!.codePointAt(0)!;
+  const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
+  return chars.join('') + String.fromCodePoint(next);
 }
 
-const minTokenSizes = new WeakMap<Knex, Promise<number>>();
+/** The term's condition on the word column `column`. */
+function termSql(column: string, t: Term): Sql {
+  return t.prefix ? { sql: `${column} >= ? AND ${column} < ?`, bindings: [t.word, pastPrefix(t.word)] } : { sql: `${column} = ?`, bindings: [t.word] };
+}
 
-/** InnoDB's innodb_ft_min_token_size (read once per database handle): shorter words are not in the index. */
-function minTokenSize(db: Knex): Promise<number> {
-  let size = minTokenSizes.get(db);
-  if (!size) {
-    size = db.raw('SELECT @@innodb_ft_min_token_size AS size').then((r: [{ size: number | string }[]]) => Number(r[0][0]?.size ?? 3));
-    minTokenSizes.set(db, size);
+/** The ticket `idColumn` has the term's word (a probe on (ticket_id, word)). */
+function hasTerm(idColumn: string, t: Term, alias: string): Sql {
+  const cond = termSql(`${alias}.word`, t);
+  return { sql: `EXISTS (SELECT 1 FROM ticket_words ${alias} WHERE ${alias}.ticket_id = ${idColumn} AND ${cond.sql})`, bindings: cond.bindings };
+}
+
+/** How many tickets have the term's word(s), counted up to `cap`. */
+async function countUpTo(db: Knex, t: Term, cap: number): Promise<number> {
+  const cond = termSql('word', t);
+  const row = (await db.from(db.raw(`(SELECT 1 AS x FROM ticket_words WHERE ${cond.sql} LIMIT ${cap}) c`, cond.bindings)).count({ n: '*' }).first()) as { n: number | string };
+  return Number(row.n);
+}
+
+/** The distinct words starting with `prefix`, up to `max` (one index seek each). */
+async function expansion(db: Knex, prefix: string, max: number): Promise<string[]> {
+  const out: string[] = [];
+  const end = pastPrefix(prefix);
+  let from: string | null = null;
+  while (out.length < max) {
+    const q = db('ticket_words').where('word', '<', end);
+    if (from === null) q.where('word', '>=', prefix);
+    else q.where('word', '>', from);
+    const row = (await q.min({ w: 'word' }).first()) as { w: string | null } | undefined;
+    if (!row?.w) break;
+    out.push((from = row.w));
   }
-  return size;
+  return out;
 }
 
-const escapeLike = (s: string) => s.replace(/[!%_]/g, (c) => `!${c}`);
-
-/**
- * The ids of the tickets whose words match, as a subquery (a raw fragment
- * with its bindings). MariaDB: BOOLEAN MODE with +word and +prefix*; a word
- * shorter than the server's minimum token size is not indexed there, so it
- * is matched as a substring (LIKE, same collation: case- and
- * accent-insensitive) among the tickets the other words found.
- */
-export async function matchingIds(db: Knex, query: WordQuery): Promise<{ sql: string; bindings: string[] }> {
-  if (!isMysql(db)) return { sql: 'SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ?', bindings: [fts5Match(query)] };
-  const min = await minTokenSize(db);
-  const last = query.words.length - 1;
-  const indexed = query.words.map((w, i) => ({ w, prefix: query.prefixLast && i === last })).filter(({ w }) => [...w].length >= min);
-  const short = query.words.filter((w) => [...w].length < min);
-  const conditions: string[] = [];
-  const bindings: string[] = [];
-  if (indexed.length) {
-    conditions.push('MATCH (problem, resolution, conversation) AGAINST (? IN BOOLEAN MODE)');
-    bindings.push(indexed.map(({ w, prefix }) => `+${w}${prefix ? '*' : ''}`).join(' '));
-  }
-  for (const w of short) {
-    conditions.push("(problem LIKE ? ESCAPE '!' OR resolution LIKE ? ESCAPE '!' OR conversation LIKE ? ESCAPE '!')");
-    const like = `%${escapeLike(w)}%`;
-    bindings.push(like, like, like);
-  }
-  return { sql: `SELECT ticket_id AS id FROM ticket_search WHERE ${conditions.join(' AND ')}`, bindings };
+export interface WordReadOptions {
+  order: 'asc' | 'desc';
+  cursor?: Cursor;
+  limit: number;
+  /** Adds the history's other filters to a query whose tickets table is joined as `tickets` (null: none). */
+  filter: ((q: Knex.QueryBuilder) => void) | null;
+  from?: number;
+  to?: number;
 }
 
-/**
- * Restricts a tickets query to those whose words match. On MariaDB the
- * matching ids are a derived table the LIMIT keeps materialized (one column,
- * read once from the full-text index) and joined by primary key: about
- * twice as fast as `IN (…)`, which the optimizer runs as a semi-join through
- * a temporary table.
- */
-export async function whereWords(db: Knex, q: Knex.QueryBuilder, query: WordQuery): Promise<void> {
-  const ids = await matchingIds(db, query);
-  if (isMysql(db)) q.join(db.raw(`(${ids.sql} LIMIT 18446744073709551615) AS words`, ids.bindings), 'words.id', 'tickets.id');
-  else q.whereRaw(`tickets.id IN (${ids.sql})`, ids.bindings);
+/** Ticket ids in the history's order (created_at, id) whose words match, after the cursor, up to `limit`. */
+export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION }): Promise<{ id: number; createdAt: number }[]> {
+  const { dense, maxExpansion } = limits;
+  const terms = termsOf(query);
+  const counts = await Promise.all(terms.map((t) => countUpTo(db, t, dense)));
+  if (counts.some((n) => n === 0)) return [];
+  const driverAt = counts.indexOf(Math.min(...counts));
+  const driver = terms[driverAt]!;
+  const others = terms.filter((_, i) => i !== driverAt);
+  if (counts[driverAt]! < dense || !driver.prefix) return readDriven(db, termSql('d.word', driver), others, o, driver.prefix);
+  const words = await expansion(db, driver.word, maxExpansion + 1);
+  if (words.length <= maxExpansion) {
+    const each = await Promise.all(words.map((w) => readDriven(db, { sql: 'd.word = ?', bindings: [w] }, others, o, false)));
+    const seen = new Set<number>();
+    const sign = o.order === 'asc' ? 1 : -1;
+    return each
+      .flat()
+      .sort((a, b) => sign * (a.createdAt - b.createdAt || a.id - b.id))
+      .filter((r) => !seen.has(r.id) && seen.add(r.id))
+      .slice(0, o.limit);
+  }
+  return readTickets(db, terms, o);
+}
+
+/** Rows of the driving word(s) `d` in order, the other words checked per ticket. */
+async function readDriven(db: Knex, driver: Sql, others: Term[], o: WordReadOptions, distinct: boolean): Promise<{ id: number; createdAt: number }[]> {
+  const q: Knex.QueryBuilder = db({ d: 'ticket_words' }).whereRaw(driver.sql, driver.bindings);
+  if (distinct) q.distinct({ id: 'd.ticket_id', createdAt: 'd.created_at' });
+  else q.select({ id: 'd.ticket_id', createdAt: 'd.created_at' });
+  if (o.from !== undefined) q.where('d.created_at', '>=', o.from);
+  if (o.to !== undefined) q.where('d.created_at', '<', o.to);
+  if (o.cursor) wherePast(q, 'd.created_at', o.order, o.cursor, 'd.ticket_id');
+  others.forEach((t, i) => {
+    const e = hasTerm('d.ticket_id', t, `o${i}`);
+    q.whereRaw(e.sql, e.bindings);
+  });
+  if (o.filter) {
+    q.join('tickets', 'tickets.id', 'd.ticket_id');
+    o.filter(q);
+  }
+  const rows = (await q.orderBy('d.created_at', o.order).orderBy('d.ticket_id', o.order).limit(o.limit)) as { id: number | string; createdAt: number | string }[];
+  return rows.map((r) => ({ id: Number(r.id), createdAt: Number(r.createdAt) }));
+}
+
+/** The tickets in order, each checked for every word (a prefix so common that the tickets themselves find a page soonest). */
+async function readTickets(db: Knex, terms: Term[], o: WordReadOptions): Promise<{ id: number; createdAt: number }[]> {
+  const q: Knex.QueryBuilder = db('tickets').select({ id: 'tickets.id', createdAt: 'tickets.created_at' });
+  if (o.from !== undefined) q.where('tickets.created_at', '>=', o.from);
+  if (o.to !== undefined) q.where('tickets.created_at', '<', o.to);
+  if (o.cursor) wherePast(q, 'tickets.created_at', o.order, o.cursor, 'tickets.id');
+  terms.forEach((t, i) => {
+    const e = hasTerm('tickets.id', t, `o${i}`);
+    q.whereRaw(e.sql, e.bindings);
+  });
+  if (o.filter) o.filter(q);
+  const rows = (await q.orderBy('tickets.created_at', o.order).orderBy('tickets.id', o.order).limit(o.limit)) as { id: number | string; createdAt: number | string }[];
+  return rows.map((r) => ({ id: Number(r.id), createdAt: Number(r.createdAt) }));
+}
+
+/** Restricts a tickets query (any order) to the tickets whose words match: the first word's tickets, checked for the others. */
+export function whereWords(q: Knex.QueryBuilder, query: WordQuery): void {
+  const [first, ...rest] = termsOf(query);
+  const cond = termSql('w.word', first!);
+  const checks = rest.map((t, i) => hasTerm('w.ticket_id', t, `o${i}`));
+  q.whereRaw(
+    `tickets.id IN (SELECT w.ticket_id FROM ticket_words w WHERE ${[cond.sql, ...checks.map((c) => c.sql)].join(' AND ')})`,
+    [...cond.bindings, ...checks.flatMap((c) => c.bindings)],
+  );
 }

@@ -1,5 +1,6 @@
 // Ticket rows and their reads: the queue, a technician's active tickets, and
 // the history search (server/history/: by cursor, words on an index).
+import { addTicketWords, reindexTicket } from '../history/word-index.ts';
 import type { Knex } from 'knex';
 import { countRows } from '../db/database.ts';
 import type { TicketView } from '../../protocol/events.ts';
@@ -107,6 +108,8 @@ function joined(db: Knex) {
 export const ticketStore = {
   async insert(db: Knex, row: Omit<TicketRow, 'id'>): Promise<number> {
     const [id] = await db('tickets').insert(row);
+    // Its problem's words, in the same transaction (server/history/word-index.ts).
+    await addTicketWords(db, Number(id), row.created_at, [row.description, row.resolution]);
     return Number(id);
   },
 
@@ -122,7 +125,10 @@ export const ticketStore = {
 
   /** Compare-and-set on status: 1 when this caller won the move, 0 when it lost a race. */
   async moveStatus(db: Knex, id: number, from: TicketStatus, patch: Partial<TicketRow>): Promise<number> {
-    return db('tickets').where({ id, status: from }).update(patch);
+    const moved = await db('tickets').where({ id, status: from }).update(patch);
+    // A resolution written replaces the words of any earlier one in the word index.
+    if (moved === 1 && patch.resolution !== undefined) await reindexTicket(db, id);
+    return moved;
   },
 
   countActiveFor(db: Knex, technicianId: number, statuses: readonly TicketStatus[]): Promise<number> {

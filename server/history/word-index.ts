@@ -1,0 +1,50 @@
+// The word index (migrations/031_word_postings.ts): a row (word, created_at,
+// ticket_id) for each distinct word of a ticket's problem, resolution and
+// conversation (server/history/words.ts). Its key is the word then the
+// ticket's creation time and id — the history's order — so the newest
+// tickets with a word are the first rows of that word's range, read without
+// a sort. Written by the writes that change those texts, in their
+// transaction: a ticket created (its problem), a message posted (its
+// words), a resolution written (the ticket's words computed again, so words
+// of an earlier resolution that no text holds any more go).
+import type { Knex } from 'knex';
+import { isMysql } from '../../migrations/engine.ts';
+import { wordSetOf } from './words.ts';
+
+/** Rows per INSERT (3 bindings each: under SQLite's 32,766). */
+export const POSTINGS_PER_INSERT = 2_000;
+
+export interface Posting {
+  word: string;
+  created_at: number;
+  ticket_id: number;
+}
+
+/** Inserts postings, those already there left as they are. */
+export async function insertPostings(db: Knex, rows: readonly Posting[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += POSTINGS_PER_INSERT) {
+    const chunk = rows.slice(i, i + POSTINGS_PER_INSERT);
+    const q = db('ticket_words').insert(chunk);
+    await (isMysql(db) ? q.onConflict().ignore() : q.onConflict(['word', 'created_at', 'ticket_id']).ignore());
+  }
+}
+
+/** Adds a ticket's words from texts just written (a new ticket's problem, a message). */
+export async function addTicketWords(db: Knex, ticketId: number, createdAt: number, texts: readonly (string | null | undefined)[]): Promise<void> {
+  const rows = [...wordSetOf(texts)].map((word) => ({ word, created_at: createdAt, ticket_id: ticketId }));
+  await insertPostings(db, rows);
+}
+
+/** Makes a ticket's postings those of its texts now (after a text was replaced, as a resolution is). */
+export async function reindexTicket(db: Knex, ticketId: number): Promise<void> {
+  const ticket = (await db('tickets').where({ id: ticketId }).first('description', 'resolution', 'created_at')) as { description: string; resolution: string | null; created_at: number | string } | undefined;
+  if (!ticket) return;
+  const messages = (await db('ticket_messages').where({ ticket_id: ticketId }).select('text')) as { text: string }[];
+  const wanted = wordSetOf([ticket.description, ticket.resolution, ...messages.map((m) => m.text)]);
+  const have = ((await db('ticket_words').where({ ticket_id: ticketId }).select('word')) as { word: string }[]).map((r) => r.word);
+  const gone = have.filter((w) => !wanted.has(w));
+  for (let i = 0; i < gone.length; i += 500) await db('ticket_words').where({ ticket_id: ticketId }).whereIn('word', gone.slice(i, i + 500)).delete();
+  const haveSet = new Set(have);
+  const createdAt = Number(ticket.created_at);
+  await insertPostings(db, [...wanted].filter((w) => !haveSet.has(w)).map((word) => ({ word, created_at: createdAt, ticket_id: ticketId })));
+}

@@ -1,0 +1,142 @@
+// The word index's reads give what a plain reading of the texts gives, on
+// both engines and by every plan (server/history/word-search.ts): a rare word
+// read whole and sorted, a common word read in order up to the page, a
+// common prefix read word by word and merged, a prefix covering many words
+// checked ticket by ticket — forced here by small limits — with cursors in
+// both orders, date ranges and other filters. The index follows the writes
+// (a new problem, a message, a resolution written and written again) and the
+// migration builds the same rows from the tickets.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Knex } from 'knex';
+import { engines, freshDatabase } from '../../test/databases.ts';
+import { openDatabase } from '../db/database.ts';
+import { ticketStore, type TicketRow } from '../tickets/store.ts';
+import { up as buildPostings } from '../../migrations/031_word_postings.ts';
+import { addTicketWords } from './word-index.ts';
+import { whereWords, wordMatches } from './word-search.ts';
+import { wordQueryOf, wordSetOf, wordsOf } from './words.ts';
+
+const VOCABULARY = ['print', 'printer', 'Printing', 'prin', 'écran', 'Ecrans', 'ÉCRAN', '100', '1000', '打印机', 'vpn', 'VPN-client', 'mail', 'mails', 'mailbox', 'maître', 'naïve', 'zèbre', 'x', 'wifi'];
+
+let seed = 7;
+const rand = (n: number) => ((seed = (seed * 48271) % 2147483647), seed % n);
+const sentence = () => Array.from({ length: 1 + rand(5) }, () => VOCABULARY[rand(VOCABULARY.length)]).join(rand(3) ? ' ' : ', ');
+
+function row(i: number, createdAt: number, description: string): Omit<TicketRow, 'id'> {
+  return {
+    status: i % 3 === 0 ? 'resolved' : 'requested', requester_name: `R ${i}`, username: 'u', hostname: `h-${i % 4}`, os: 'Linux', description,
+    client_secret_hash: 'x'.repeat(64), requester_address: '127.0.0.1', technician_id: null, view_only: false, recorded: false, resolution: null, end_reason: null,
+    created_at: createdAt, updated_at: createdAt, accepted_at: null, approved_at: null, started_at: null, ended_at: null, resolved_at: null,
+    topic_id: null, team_id: null, wait_target_ms: null, wait_due_at: null,
+  } as Omit<TicketRow, 'id'>;
+}
+
+describe('words', () => {
+  it('are runs of letters and digits, lower-cased, without accents, cut at 32 characters', () => {
+    expect(wordsOf('Écran NOIR, naïve—maître; 100% ok')).toEqual(['ecran', 'noir', 'naive', 'maitre', '100', 'ok']);
+    expect(wordsOf('ﬁle Ⅻ ＡＢＣ')).toEqual(['file', 'xii', 'abc']);
+    expect(wordsOf('a'.repeat(40))).toEqual(['a'.repeat(32)]);
+    expect(wordQueryOf('100%')).toEqual({ words: ['100'], prefixLast: false });
+    expect(wordQueryOf('print Print prin')).toEqual({ words: ['print', 'prin'], prefixLast: true });
+    expect(wordQueryOf(' %% ')).toBeNull();
+  });
+});
+
+describe.each(engines)('word index on %s', (engine) => {
+  let db: Knex;
+  const texts = new Map<number, string[]>();
+  const created = new Map<number, number>();
+  const status = new Map<number, string>();
+  const resolutions = new Map<number, string>();
+  beforeAll(async () => {
+    db = await openDatabase(await freshDatabase(engine));
+    for (let i = 0; i < 80; i++) {
+      const at = 1_700_000_000_000 + Math.floor(i / 3) * 1000; // three tickets a second: the id breaks ties
+      const description = sentence();
+      const id = await db.transaction((trx) => ticketStore.insert(trx, row(i, at, description)));
+      texts.set(id, [description]);
+      created.set(id, at);
+      status.set(id, i % 3 === 0 ? 'resolved' : 'requested');
+      if (rand(4) === 0) {
+        const text = sentence();
+        await db.transaction(async (trx) => {
+          await trx('ticket_messages').insert({ ticket_id: id, author: 'user', technician_id: null, author_name: 'u', text, created_at: at });
+          await addTicketWords(trx, id, at, [text]);
+        });
+        texts.get(id)!.push(text);
+      }
+      if (i % 3 === 0) {
+        // Resolved twice: the first resolution's words go unless another text holds them.
+        for (const resolution of [sentence(), sentence()]) {
+          expect(await db.transaction((trx) => ticketStore.moveStatus(trx, id, 'resolved', { resolution }))).toBe(1);
+          resolutions.set(id, resolution);
+        }
+      }
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await db?.destroy();
+  });
+
+  /** The tickets a plain reading of the texts finds, in the history's order. */
+  function expected(text: string, order: 'asc' | 'desc', keep: (id: number) => boolean = () => true): number[] {
+    const q = wordQueryOf(text)!;
+    const ids = [...texts.keys()].filter((id) => {
+      const words = wordSetOf([...texts.get(id)!, resolutions.get(id)]);
+      return keep(id) && q.words.every((w, i) => (q.prefixLast && i === q.words.length - 1 ? [...words].some((x) => x.startsWith(w)) : words.has(w)));
+    });
+    const sign = order === 'asc' ? 1 : -1;
+    return ids.sort((a, b) => sign * (created.get(a)! - created.get(b)! || a - b));
+  }
+
+  const plans = [{ dense: 2000, maxExpansion: 16 }, { dense: 1, maxExpansion: 16 }, { dense: 1, maxExpansion: 0 }, { dense: 3, maxExpansion: 1 }];
+
+  it('finds by every plan what the texts hold, page by page in both orders', async () => {
+    const queries = ['print', 'print ', 'prin', 'PRINTER', 'ecran', 'écrans', 'e', '100', '100%', '1000', '打印', 'vpn client', 'vpn-cl', 'mail x', 'x mail', 'maitre naive', 'zebre wifi pr', 'nothing', 'p', 'm'];
+    for (const limits of plans) {
+      for (const text of queries) {
+        for (const order of ['desc', 'asc'] as const) {
+          const all = expected(text, order);
+          const seen: number[] = [];
+          let cursor: { value: number; id: number } | undefined;
+          for (let pageNo = 0; pageNo < 40; pageNo++) {
+            const page = await wordMatches(db, wordQueryOf(text)!, { order, cursor, limit: 7, filter: null }, limits);
+            seen.push(...page.map((r) => r.id));
+            if (page.length < 7) break;
+            cursor = { value: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+          }
+          expect(seen, `${text} ${order} ${JSON.stringify(limits)}`).toEqual(all);
+        }
+      }
+    }
+  });
+
+  it('applies dates and the other filters with the words, and restricts a query in any order alike', async () => {
+    const from = 1_700_000_000_000 + 5_000;
+    const to = from + 12_000;
+    for (const limits of plans) {
+      for (const text of ['print', 'mail', 'e', 'vpn p']) {
+        const inRange = (id: number) => created.get(id)! >= from && created.get(id)! < to;
+        const resolved = (id: number) => status.get(id) === 'resolved';
+        const byDate = await wordMatches(db, wordQueryOf(text)!, { order: 'desc', limit: 100, filter: null, from, to }, limits);
+        expect(byDate.map((r) => r.id)).toEqual(expected(text, 'desc', inRange));
+        const byStatus = await wordMatches(db, wordQueryOf(text)!, { order: 'asc', limit: 100, filter: (q) => void q.where('tickets.status', 'resolved') }, limits);
+        expect(byStatus.map((r) => r.id)).toEqual(expected(text, 'asc', resolved));
+      }
+    }
+    for (const text of ['print', 'ecran 100', 'mail x', 'p']) {
+      const q = db('tickets').select('id').orderBy('id');
+      whereWords(q, wordQueryOf(text)!);
+      expect(((await q) as { id: number }[]).map((r) => Number(r.id))).toEqual(expected(text, 'asc').sort((a, b) => a - b));
+    }
+  });
+
+  it('is built by the migration with the same rows the writes made', async () => {
+    const rows = async () => JSON.stringify(await db('ticket_words').select('word', 'created_at', 'ticket_id').orderBy(['word', 'created_at', 'ticket_id']));
+    const written = await rows();
+    expect(written).not.toBe('[]');
+    await db('ticket_words').where('ticket_id', '<=', 40).delete();
+    await buildPostings(db);
+    expect(await rows()).toBe(written);
+  });
+});
