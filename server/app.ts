@@ -230,7 +230,7 @@ export function createApp(deps: AppDeps): Express {
   const limiter = loginLimiter(config.login.ratePerMinute, deps.bus.redis);
   app.use('/auth/oidc', identityRoutes({ identity: deps.identity, publicUrl: config.publicUrl, limiter, autoCreate: config.identity.oidc.autoCreate }));
   app.use('/auth', authRoutes({ passport, limiter, technicians: deps.technicians }));
-  app.use('/api/v1', technicianRoutes({ technicians: deps.technicians }));
+  app.use('/api/v1', technicianRoutes({ technicians: deps.technicians, limiter }));
   app.use('/api/v1/recordings', recordingRoutes({ recordings: deps.recordings }));
   app.use('/api/v1', participantRoutes({ participants: deps.participants }));
   app.use('/api/v1/tickets', ticketRoutes({ viewerChannel: (ticket, me) => deps.participants.viewerChannel(ticket, me), chat: deps.chat, messageRatePerMinute: config.messageRatePerMinute, files: deps.files, uploadRatePerMinute: config.files.uploadRatePerMinute, redis: deps.bus.redis, tickets: deps.tickets, tokens: deps.tokens, legUrls, desktopState: deps.desktopState }));

@@ -2,7 +2,7 @@
 // used again within its 30 s is told as used (wait for the next), not as
 // wrong; the profile shows how many recovery codes are left; new codes are
 // made only after the password or a current code, audited, and the old ones
-// stop working; with REQUIRE_2FA=all the profile says one thing, and a page
+// stop working — on the page and in the JSON API; with REQUIRE_2FA=all the profile says one thing, and a page
 // that leads to the profile says why, with the menu marking what waits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
@@ -110,6 +110,51 @@ describe.each(engines)('two-factor login, second pass, on %s', (engine) => {
     const audit = (await admin.get('/api/v1/audit?action=technician.2fa_recovery_renewed').expect(200)).body;
     expect(audit.events.filter((e: { technicianId?: number; detail?: unknown }) => JSON.stringify(e).includes(String(tech.id)))).toHaveLength(2);
   });
+
+  it('the JSON API (/api/v1/me/2fa/recovery-codes): the count left, and new codes only after the password or a current code — audited, the old ones void', async () => {
+    const tech = await h.freshTechnician(admin, 'xia');
+    const count = async () => (await tech.get('/api/v1/me/2fa/recovery-codes').expect(200)).body;
+    expect(await count()).toEqual({ enabled: false, left: 0 });
+    const off = await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: tech.password });
+    expect([off.status, off.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const { secret, recoveryCodes } = await enrol(tech);
+    expect(await count()).toEqual({ enabled: true, left: 10 });
+    const used = await passwordStep(h.server.url, tech.username, tech.password);
+    await used.agent.post('/auth/2fa').set('x-csrf-token', used.csrf).send({ code: recoveryCodes[0] }).expect(200);
+    expect(await count()).toEqual({ enabled: true, left: 9 });
+
+    // Neither a wrong password nor nothing at all makes any, and the old codes stay.
+    const wrong = await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: 'not-my-password' });
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, 'LOGIN_FAILED']);
+    const missing = await tech.post('/api/v1/me/2fa/recovery-codes', {});
+    expect([missing.status, missing.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(await count()).toEqual({ enabled: true, left: 9 });
+
+    // The password: ten new codes, answered once and never cached; the old ones stop working.
+    const renewed = await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: tech.password }).expect(200);
+    expect(renewed.headers['cache-control']).toMatch(/no-store/);
+    const fresh = renewed.body.recoveryCodes as string[];
+    expect(fresh).toHaveLength(10);
+    expect(new Set(fresh).size).toBe(10);
+    expect(fresh.some((c) => recoveryCodes.includes(c))).toBe(false);
+    expect(await count()).toEqual({ enabled: true, left: 10 });
+    const old = await passwordStep(h.server.url, tech.username, tech.password);
+    expect((await old.agent.post('/auth/2fa').set('x-csrf-token', old.csrf).send({ code: recoveryCodes[1] })).status).toBe(401);
+    const works = await passwordStep(h.server.url, tech.username, tech.password);
+    await works.agent.post('/auth/2fa').set('x-csrf-token', works.csrf).send({ code: fresh[0] }).expect(200);
+
+    // A current code confirms too, and is spent by it: the same code again makes none.
+    const code = await codeAt(secret, now() + 30);
+    const byCode = (await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: code }).expect(200)).body.recoveryCodes as string[];
+    expect(byCode.some((c) => fresh.includes(c))).toBe(false);
+    expect((await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: code })).status).toBe(401);
+    const stillValid = await passwordStep(h.server.url, tech.username, tech.password);
+    await stillValid.agent.post('/auth/2fa').set('x-csrf-token', stillValid.csrf).send({ code: byCode[0] }).expect(200);
+
+    const audit = (await admin.get(`/api/v1/audit?action=technician.2fa_recovery_renewed`).expect(200)).body;
+    const mine = audit.events.filter((e: { technicianId?: number }) => e.technicianId === tech.id) as { detail: { confirmedWith: string } }[];
+    expect(mine.map((e) => e.detail.confirmedWith).sort()).toEqual(['code', 'password']);
+  });
 });
 
 describe('REQUIRE_2FA=all', () => {
@@ -125,6 +170,23 @@ describe('REQUIRE_2FA=all', () => {
       // Held: even the right password waits for the minute to pass.
       expect((await form(tech, '/profile/2fa/recovery-codes', { confirm: tech.password })).status).toBe(429);
       expect((await form(tech, '/profile/2fa/disable', { password: tech.password })).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('tries a password or code to renew the codes through the JSON API no faster than a login either', async () => {
+    const limited = await startHarness('sqlite', { LOGIN_RATE_PER_MINUTE: '6' });
+    try {
+      const boss = await limited.login('admin', ADMIN_PASSWORD);
+      const tech = await limited.freshTechnician(boss, 'yan');
+      await enrol(tech);
+      const statuses: number[] = [];
+      for (let i = 0; i < 12 && !statuses.includes(429); i++) statuses.push((await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: `guess-${i}` })).status);
+      expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+      expect(statuses).toContain(429);
+      const held = await tech.post('/api/v1/me/2fa/recovery-codes', { confirm: tech.password });
+      expect([held.status, held.body.error.code]).toEqual([429, 'RATE_LIMITED']);
     } finally {
       await limited.close();
     }

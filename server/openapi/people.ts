@@ -25,6 +25,21 @@ export const accountDocs: RouteDoc[] = [
     responses: { 200: z.object({ recoveryCodes: z.array(z.string()) }) },
     errors: ['LOGIN_FAILED', 'FORBIDDEN'],
   },
+  {
+    method: 'get',
+    path: '/me/2fa/recovery-codes',
+    id: 'countMyRecoveryCodes',
+    summary: 'How many of my recovery codes are left unused',
+    responses: { 200: z.object({ enabled: z.boolean().describe('Whether two-factor login is on (no codes when it is off)'), left: z.number().int().nonnegative() }) },
+  },
+  {
+    method: 'post',
+    path: '/me/2fa/recovery-codes',
+    id: 'renewMyRecoveryCodes',
+    summary: 'New recovery codes, after my password or a current code (spent by it): answered once, the old ones void',
+    responses: { 200: z.object({ recoveryCodes: z.array(z.string()) }) },
+    errors: ['LOGIN_FAILED', 'TOTP_CODE_USED'],
+  },
   { method: 'post', path: '/me/2fa/disable', id: 'disableTwoFactor', summary: 'Turn two-factor login off (with my password)', responses: { 204: empty() }, errors: ['LOGIN_FAILED', 'FORBIDDEN'] },
   {
     method: 'get',

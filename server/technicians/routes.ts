@@ -1,5 +1,5 @@
 // Technician management (administrators) and one's own account.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import QRCode from 'qrcode';
 import { AppError } from '../errors.ts';
@@ -13,6 +13,7 @@ const byId = validate({ params: technicianParams });
 const changePassword = validate({ body: changePasswordSchema.describe('password change') });
 const enable2fa = validate({ body: z.object({ code: z.string().trim().regex(/^\d{6}$/, 'must be the 6 digits your app shows') }).describe('code') });
 const disable2fa = validate({ body: z.object({ password: z.string().min(1).max(200) }).describe('password') });
+const renewRecovery = validate({ body: z.object({ confirm: z.string().min(1).max(200).describe('My password, or a current code of my authenticator app') }).describe('password or code') });
 const create = validate({ body: createTechnicianSchema.describe('technician') });
 const update = validate({ params: technicianParams, body: updateTechnicianSchema.describe('technician change') });
 const reset = validate({ params: technicianParams, body: z.object({ password: passwordSchema.optional() }).describe('password reset') });
@@ -24,7 +25,8 @@ declare module 'express-session' {
   }
 }
 
-export function technicianRoutes({ technicians }: { technicians: TechnicianService }): Router {
+/** `limiter`: the login's limit per address, for the routes that try a password or a code (as the profile page's forms). */
+export function technicianRoutes({ technicians, limiter }: { technicians: TechnicianService; limiter: RequestHandler }): Router {
   const router = Router();
 
   router.get('/me', requireTechnician, (req, res) => {
@@ -51,6 +53,18 @@ export function technicianRoutes({ technicians }: { technicians: TechnicianServi
     const { recoveryCodes } = await technicians.confirmTwoFactor(technicianOf(req).id, secret, code, technicianContext(req));
     delete req.session.enrolSecret;
     res.json({ recoveryCodes });
+  });
+
+  // Recovery codes (issue 31), as on the profile page: how many are left; new ones only after the password or a
+  // current code (spent by it), shown once, the old ones void. A password or a code is tried as at login: its limit applies.
+  router.get('/me/2fa/recovery-codes', requireTechnician, async (req, res) => {
+    const me = technicianOf(req);
+    res.json({ enabled: me.twoFactor.enabled, left: me.twoFactor.enabled ? await technicians.recoveryCodesLeft(me.id) : 0 });
+  });
+
+  router.post('/me/2fa/recovery-codes', requireTechnician, limiter, renewRecovery, neverCached, async (req, res) => {
+    const { confirm } = renewRecovery.input(req).body;
+    res.json(await technicians.renewRecoveryCodes(technicianOf(req).id, confirm, technicianContext(req)));
   });
 
   router.post('/me/2fa/disable', requireTechnician, disable2fa, async (req, res) => {
