@@ -24,6 +24,8 @@ import { treeCpuSeconds } from './proc-cpu.ts';
 import { driverCpuSeconds, freePort, machineLine, median, percentile, round, withDeadline } from './bench-kit.ts';
 
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 20);
+const DETAIL = process.argv.includes('--detail');
+const TRACE = process.argv.find((a) => a.startsWith('--trace='))?.slice(8);
 const WAIT_MS = 10_000;
 const TOTAL_MS = 15 * 60_000;
 const startedAt = Date.now();
@@ -41,6 +43,7 @@ const PAGE_PROBES = `
     }
   }).observe(document, { childList: true, subtree: true });
   window.__marks = {};
+  window.__wire = [];
   const NativeWebSocket = window.WebSocket;
   // A Proxy, not a subclass: noVNC checks the socket's own shape.
   window.WebSocket = new Proxy(NativeWebSocket, {
@@ -48,7 +51,15 @@ const PAGE_PROBES = `
       const ws = new target(...args);
       window.__marks.wsCreated ??= window.__wall();
       ws.addEventListener('open', () => (window.__marks.wsOpen ??= window.__wall()));
-      ws.addEventListener('message', () => (window.__marks.wsFirstMessage ??= window.__wall()));
+      ws.addEventListener('message', (e) => {
+        window.__marks.wsFirstMessage ??= window.__wall();
+        if (window.__wire.length < 16) window.__wire.push(['in', window.__wall(), e.data.byteLength ?? e.data.length]);
+      });
+      const send = ws.send.bind(ws);
+      ws.send = (data) => {
+        if (window.__wire.length < 16) window.__wire.push(['out', window.__wall(), data.byteLength ?? data.length]);
+        send(data);
+      };
       return ws;
     },
   });
@@ -139,12 +150,14 @@ try {
     const tunnel = new Tunnel({ url, display: x.display, viewOnly: false, x11vncBinary: 'x11vnc' });
     await withDeadline(tunnel.open(), WAIT_MS, 'desktop tunnel');
     tunnels.push(tunnel);
+    if (TRACE && i === 2) await browser.startTracing(mine, { path: TRACE, categories: ['devtools.timeline', 'v8.execute', 'blink', 'loading'] });
     const t0 = wall();
     await mine.goto(`${server.url}/tech/${t.id}`);
     const first = await waitFor(mine, null, `first frame ${t.id}`).catch(async (err: unknown) => {
       throw new Error(`no frame; the page says: ${await mine.locator('#state').textContent().catch((_gone: unknown) => '?')}`, { cause: err });
     });
     frameMs.push(first - t0);
+    if (TRACE && i === 2) await browser.stopTracing();
     // No functions declared inside: tsx names them with a helper the page does not have.
     const marks = await mine.evaluate((names) => {
       const w = window as unknown as { __marks: Record<string, number> };
@@ -154,6 +167,29 @@ try {
       return out;
     }, [['token', '/viewer-token'], ['novncLoaded', '/vendor/novnc/core/rfb.js'], ['techPageJs', '/tech-assets/tech-page.js']] as [string, string][]);
     for (const [k, v] of Object.entries(marks)) if (Number.isFinite(v)) parts[k]!.push(v - t0);
+    if (DETAIL) {
+      const detail = await mine.evaluate(() => {
+        const w = window as unknown as { __wire: [string, number, number][] };
+        const o = performance.timeOrigin;
+        const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+        const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+        const tok = res.find((e) => e.name.includes('/viewer-token'));
+        const novnc = res.filter((e) => e.name.includes('/vendor/novnc/'));
+        return {
+          navStart: o, htmlFirstByte: o + (nav.responseStart ?? NaN), htmlEnd: o + (nav.responseEnd ?? NaN), domInteractive: o + (nav.domInteractive ?? NaN),
+          tokenStart: o + (tok?.startTime ?? NaN), tokenRequest: o + (tok?.requestStart ?? NaN), tokenFirstByte: o + (tok?.responseStart ?? NaN), tokenEnd: o + (tok?.responseEnd ?? NaN),
+          novncFirstStart: Math.min(...novnc.map((e) => o + e.startTime)), novncLastEnd: Math.max(...novnc.map((e) => o + e.responseEnd)), novncCount: novnc.length,
+          wire: w.__wire,
+          others: res.filter((e) => !e.name.includes('/vendor/novnc/')).map((e) => [e.name.replace(/^https?:\/\/[^/]+/, ''), o + e.startTime, o + e.requestStart, o + e.responseStart, o + e.responseEnd]),
+          domContentLoaded: o + nav.domContentLoadedEventStart,
+        };
+      });
+      const rel = (x: number) => round(x - t0, 1);
+      const { wire, novncCount, others, ...times } = detail;
+      console.log(`  run ${i}: frame ${rel(first)} ms; ` + Object.entries(times).map(([k, v]) => `${k} ${rel(v)}`).join(', ') + `; novnc ${novncCount}`);
+      for (const [name, ...at] of others) console.log(`    ${name}: ${at.map((x) => rel(x as number)).join(' ')}`);
+      console.log(`    wire: ${wire.map(([dir, at, n]) => `${dir === 'in' ? '<' : '>'}${n}@${rel(at)}`).join(' ')}`);
+    }
     await ana.post(`/api/v1/tickets/${t.id}/end`).expect(200);
     await tunnel.close();
     recorded.push(t.id);

@@ -15,6 +15,7 @@ import { pageLocals, requirePageLogin } from '../admin-web/page-helpers.ts';
 import { mayWriteTo, type ChatService } from '../server/chat/service.ts';
 import type { Translate } from '../admin-web/messages/index.ts';
 import type { ParticipantView } from '../protocol/participants.ts';
+import { connectableStatuses } from '../protocol/tickets.ts';
 import { specialKeys } from './special-keys.ts';
 import { novncModulePaths } from './novnc-preload.ts';
 import { closeCodesJson } from './close-codes-json.ts';
@@ -51,7 +52,9 @@ export function techViewerPages({ tickets, chat, participants, files }: TechView
     const [messages, ticketFiles] = mayRead ? await Promise.all([chat.list(ticket.id), files ? files.list(ticket.id) : null]) : [[], null];
     const holderOrAdmin = holder || req.user!.role === 'admin';
     const filesPanel = ticketFiles && { files: ticketFiles, maxFileBytes: files!.maxBytes, mayDownload: holderOrAdmin, mayOffer: holderOrAdmin && mayWriteTo(ticket, req.user!) && ticket.status !== 'requested' };
-    res.render('tech', { ticket, holder, messages, specialKeys, preload, filesPanel, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
+    // The holder of a ticket that allows a session connects at once: the page's head starts it (first-connection.js).
+    const connectAtOnce = holder && connectableStatuses.includes(ticket.status);
+    res.render('tech', { ticket, holder, connectAtOnce, messages, specialKeys, preload, filesPanel, mayWrite: mayWriteTo(ticket, req.user!), title: t('viewer.title', { id: ticket.id, requester: ticket.requesterName, host: ticket.hostname }) });
   });
   /** Whether the technician has (or had) a participant row on the ticket: the page then tells them where they stand. */
   async function takesPart(ticketId: number, me: { id: number; role: 'admin' | 'technician' }): Promise<boolean> {

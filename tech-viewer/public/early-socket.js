@@ -2,7 +2,9 @@
 // is still loading (issue 31: "Open viewer" → first frame waited for the
 // module graph, then for the connection). It is handed to RFB as noVNC's "raw
 // channel"; what arrives before RFB takes it (the desktop's RFB greeting) is
-// kept and given to RFB in order once it listens. No noVNC import here.
+// kept and given to RFB in order once it listens. The page's first connection
+// is opened earlier still, by first-connection.js in the page's head, and
+// adopted here (takeFirstConnection). No noVNC import here.
 
 /** Messages kept until RFB listens: the greeting and little more (a bound all the same). */
 const MAX_EARLY_MESSAGES = 64;
@@ -15,9 +17,18 @@ export class EarlySocket {
   #early = [];
   #onmessage = null;
 
-  constructor(url) {
-    this.#ws = new WebSocket(url);
+  /** @param {string | { ws: WebSocket, messages: MessageEvent[], opened: boolean, closedCode: number | null, release(): void }} urlOrStarted a URL to open, or a socket first-connection.js opened */
+  constructor(urlOrStarted) {
+    const started = typeof urlOrStarted === 'string' ? null : urlOrStarted;
+    this.#ws = started ? started.ws : new WebSocket(urlOrStarted);
     this.#ws.binaryType = 'arraybuffer';
+    if (started) {
+      // Its listeners stop here and ours start, in one task: no event is missed or heard twice.
+      started.release();
+      this.#early = started.messages;
+      this.opened = started.opened;
+      this.closedCode = started.closedCode;
+    }
     this.#ws.addEventListener('message', (e) => {
       if (this.#onmessage) this.#onmessage(e);
       else if (this.#early.length < MAX_EARLY_MESSAGES) this.#early.push(e);
@@ -75,4 +86,15 @@ export class EarlySocket {
   close(code, reason) {
     this.#ws.close(code, reason);
   }
+}
+
+/**
+ * The connection first-connection.js started with the page, once: a promise of
+ * the minted token's view and its socket (rejected as the page's own mint would
+ * be), or null afterwards and when the page started none.
+ */
+export function takeFirstConnection() {
+  const first = window.helpdeskFirstConnection ?? null;
+  window.helpdeskFirstConnection = null;
+  return first && first.then(({ minted, started }) => ({ minted, early: new EarlySocket(started) }));
 }

@@ -7,7 +7,7 @@ import { t, reasonText } from '/assets/i18n.js';
 import { ask } from '/assets/ui.js';
 import { events } from '/assets/events.js';
 import { panel } from '/assets/participants.js';
-import { EarlySocket } from './early-socket.js';
+import { EarlySocket, takeFirstConnection } from './early-socket.js';
 import { drawer, keysMenu, phoneKeyboard, toolbarShortcut, viewButtons, zoomStage } from './touch-controls.js';
 
 const body = document.body;
@@ -146,8 +146,12 @@ async function connect() {
   const loading = import('./viewer.js');
   loading.catch((_toldBelow) => null);
   let minted;
+  let early = null;
   try {
-    minted = await api(`/api/v1/tickets/${ticketId}/viewer-token`, 'POST');
+    // The page's first connection was started in its head (first-connection.js); any later one mints here.
+    const first = takeFirstConnection();
+    if (first) ({ minted, early } = await first);
+    else minted = await api(`/api/v1/tickets/${ticketId}/viewer-token`, 'POST');
   } catch (err) {
     const transient = !err.code || err.code === 'DATABASE_UNAVAILABLE' || err.code === 'INTERNAL';
     if (transient && scheduleRetry(reasonText('SHUTDOWN'))) return;
@@ -157,7 +161,7 @@ async function connect() {
   viewOnlyNote.hidden = !minted.viewOnly;
   viewOnlyNote.textContent = minted.viewOnly ? t('js.viewer.viewOnly') : '';
   body.dataset.viewOnly = String(minted.viewOnly);
-  const early = new EarlySocket(minted.url);
+  early ??= new EarlySocket(minted.url);
   const { Viewer } = await loading;
   if (over) return early.close();
   stage.box.replaceChildren();

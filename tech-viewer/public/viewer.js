@@ -11,7 +11,9 @@ import keysyms from '/vendor/novnc/core/input/keysymdef.js';
 
 export class Viewer extends EventTarget {
   #ws;
-  #rfb;
+  /** noVNC's RFB; null when the socket had closed before it could be attached. */
+  #rfb = null;
+  #viewOnly;
   #opened = false;
   #ended = false;
   #localDisconnect = false;
@@ -31,16 +33,9 @@ export class Viewer extends EventTarget {
       if (!this.#ended) this.#emit({ state: 'waiting' });
     });
     this.#ws.addEventListener('close', (event) => this.#onClose(event.code));
-    this.#rfb = new RFB(target, early, { shared: true });
-    this.#rfb.viewOnly = options.viewOnly;
-    this.#rfb.scaleViewport = true;
-    this.#rfb.focusOnClick = true;
-    // On a touch screen noVNC draws the remote cursor on a canvas of its own at the end of the body: a picture, not content.
-    for (const c of document.querySelectorAll('body > canvas')) c.setAttribute('aria-hidden', 'true');
-    this.#rfb.addEventListener('connect', () => this.#emit({ state: 'connected' }));
-    // Text the user copied on their computer (the VNC server's cut text).
-    this.#rfb.addEventListener('clipboard', (e) => this.dispatchEvent(new CustomEvent('clipboard', { detail: { text: e.detail.text } })));
-    this.#rfb.addEventListener('securityfailure', (e) => this.#end('PROTOCOL', 0, e.detail?.reason ?? 'security failure'));
+    this.#viewOnly = options.viewOnly;
+    // Closed while noVNC loaded (a refused token, say): RFB throws on a closed channel; the close is said below.
+    if (this.#ws.readyState !== WebSocket.CLOSED) this.#attach(target, early);
     this.#emit({ state: 'connecting' });
     // Opened (or closed) while noVNC loaded: said once the page listens.
     queueMicrotask(() => {
@@ -54,17 +49,30 @@ export class Viewer extends EventTarget {
     });
   }
 
+  #attach(target, early) {
+    this.#rfb = new RFB(target, early, { shared: true });
+    this.#rfb.viewOnly = this.#viewOnly;
+    this.#rfb.scaleViewport = true;
+    this.#rfb.focusOnClick = true;
+    // On a touch screen noVNC draws the remote cursor on a canvas of its own at the end of the body: a picture, not content.
+    for (const c of document.querySelectorAll('body > canvas')) c.setAttribute('aria-hidden', 'true');
+    this.#rfb.addEventListener('connect', () => this.#emit({ state: 'connected' }));
+    // Text the user copied on their computer (the VNC server's cut text).
+    this.#rfb.addEventListener('clipboard', (e) => this.dispatchEvent(new CustomEvent('clipboard', { detail: { text: e.detail.text } })));
+    this.#rfb.addEventListener('securityfailure', (e) => this.#end('PROTOCOL', 0, e.detail?.reason ?? 'security failure'));
+  }
+
   get viewOnly() {
-    return this.#rfb.viewOnly;
+    return this.#rfb?.viewOnly ?? this.#viewOnly;
   }
 
   sendCtrlAltDel() {
-    if (!this.#rfb.viewOnly) this.#rfb.sendCtrlAltDel();
+    if (this.#rfb && !this.#rfb.viewOnly) this.#rfb.sendCtrlAltDel();
   }
 
   /** Presses the keysyms in order and releases them in reverse (a chord such as Ctrl+Alt+Del, or one key). */
   sendKeys(list) {
-    if (this.#rfb.viewOnly) return;
+    if (!this.#rfb || this.#rfb.viewOnly) return;
     for (const k of list) this.#rfb.sendKey(k, null, true);
     for (const k of [...list].reverse()) this.#rfb.sendKey(k, null, false);
   }
@@ -76,33 +84,34 @@ export class Viewer extends EventTarget {
 
   /** Puts text on the remote clipboard. */
   pasteText(text) {
-    if (!this.#rfb.viewOnly) this.#rfb.clipboardPasteFrom(text);
+    if (this.#rfb && !this.#rfb.viewOnly) this.#rfb.clipboardPasteFrom(text);
   }
 
   /** 'fit' scales the remote screen into the window; 'native' shows it 1:1 with scrollbars. */
   setScale(mode) {
+    if (!this.#rfb) return;
     this.#rfb.scaleViewport = mode === 'fit';
     this.#rfb.clipViewport = mode !== 'fit';
   }
 
   focus() {
-    this.#rfb.focus();
+    this.#rfb?.focus();
   }
 
   /** JPEG quality (0–9) the server is asked for; noVNC's qualityLevel. */
   setQuality(level) {
-    this.#rfb.qualityLevel = level;
+    if (this.#rfb) this.#rfb.qualityLevel = level;
   }
 
   /** Compression effort (0–9) the server is asked for; noVNC's compressionLevel. */
   setCompression(level) {
-    this.#rfb.compressionLevel = level;
+    if (this.#rfb) this.#rfb.compressionLevel = level;
   }
 
   /** Leaves the session from this side only; the user's session stays open. */
   disconnect() {
     this.#localDisconnect = true;
-    this.#rfb.disconnect();
+    this.#rfb?.disconnect();
   }
 
   #onClose(code) {
