@@ -186,7 +186,7 @@ try {
       });
       const rel = (x: number) => round(x - t0, 1);
       const { wire, novncCount, others, ...times } = detail;
-      console.log(`  run ${i}: frame ${rel(first)} ms; ` + Object.entries(times).map(([k, v]) => `${k} ${rel(v)}`).join(', ') + `; novnc ${novncCount}`);
+      console.log(`  run ${i}: frame ${rel(first)} ms; ` + Object.entries({ ...times, ...marks }).map(([k, v]) => `${k} ${rel(v)}`).join(', ') + `; novnc ${novncCount}`);
       for (const [name, ...at] of others) console.log(`    ${name}: ${at.map((x) => rel(x as number)).join(' ')}`);
       console.log(`    wire: ${wire.map(([dir, at, n]) => `${dir === 'in' ? '<' : '>'}${n}@${rel(at)}`).join(' ')}`);
     }
