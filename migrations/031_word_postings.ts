@@ -11,8 +11,7 @@
 // outside one transaction (millions of rows) and may run again after an
 // interruption: the table is created if missing and rows already there are kept.
 import type { Knex } from 'knex';
-import { insertPostings, type Posting } from '../server/history/word-index.ts';
-import { wordSetOf } from '../server/history/words.ts';
+import { wordSetOf } from './words.ts';
 import { isMysql } from './engine.ts';
 import { inIdChunks } from './progress.ts';
 
@@ -20,6 +19,24 @@ const CHUNK = 5_000;
 const STEP = '031 word postings';
 
 export const config = { transaction: false };
+
+/** Rows per INSERT (3 bindings each: under SQLite's 32,766). */
+export const POSTINGS_PER_INSERT = 2_000;
+
+export interface Posting {
+  word: string;
+  created_at: number;
+  ticket_id: number;
+}
+
+/** Inserts postings, those already there left as they are. */
+export async function insertPostings(db: Knex, rows: readonly Posting[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += POSTINGS_PER_INSERT) {
+    const chunk = rows.slice(i, i + POSTINGS_PER_INSERT);
+    const q = db('ticket_words').insert(chunk);
+    await (isMysql(db) ? q.onConflict().ignore() : q.onConflict(['word', 'created_at', 'ticket_id']).ignore());
+  }
+}
 
 export async function up(knex: Knex): Promise<void> {
   if (isMysql(knex)) {

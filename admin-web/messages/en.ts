@@ -138,6 +138,7 @@ export const en = {
   'history.oldest': 'Oldest / A–Z first',
   'history.results': 'Tickets found: {total}',
   'history.resultsMany': 'More than {total} tickets found',
+  'history.resultsAbout': 'About {total} tickets found',
   'history.first': 'First page',
   'history.jump': 'Go to a date',
   'history.go': 'Go',

@@ -136,6 +136,7 @@ export const es: Catalogue = {
   'history.oldest': 'Más antiguos / A–Z primero',
   'history.results': 'Tickets encontrados: {total}',
   'history.resultsMany': 'Más de {total} tickets encontrados',
+  'history.resultsAbout': 'Unos {total} tickets encontrados',
   'history.first': 'Primera página',
   'history.jump': 'Ir a una fecha',
   'history.go': 'Ir',

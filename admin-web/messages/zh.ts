@@ -136,6 +136,7 @@ export const zh: Catalogue = {
   'history.oldest': '最早 / A–Z 优先',
   'history.results': '找到的工单：{total}',
   'history.resultsMany': '找到超过 {total} 个工单',
+  'history.resultsAbout': '找到约 {total} 个工单',
   'history.first': '第一页',
   'history.jump': '跳转到日期',
   'history.go': '前往',

@@ -8,6 +8,7 @@ import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/st
 import type { HistoryQuery } from '../tickets/schema.ts';
 import { encodeCursor, wherePast, type Cursor } from './keyset.ts';
 import { whereWords, wordMatches } from './word-search.ts';
+import { wordCount } from './word-count.ts';
 import { wordQueryOf } from './words.ts';
 
 export const COUNT_CAP = 1_000;
@@ -15,9 +16,10 @@ const DAY_MS = 86_400_000;
 
 export interface HistoryPage {
   rows: TicketView[];
-  /** Exact when `totalExact`; else at least COUNT_CAP + 1 ("more than COUNT_CAP"). */
+  /** Exact when `totalExact`; an estimate ("about") when `totalEstimated`; else COUNT_CAP + 1 ("more than COUNT_CAP"). */
   total: number;
   totalExact: boolean;
+  totalEstimated: boolean;
   /** Cursors of the pages after and before this one (null: none). */
   next: string | null;
   prev: string | null;
@@ -60,20 +62,20 @@ async function countFromRollups(db: Knex, query: HistoryQuery, technicianId: num
   return Number(row?.n ?? 0);
 }
 
-export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<{ total: number; totalExact: boolean }> {
+export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<Pick<HistoryPage, 'total' | 'totalExact' | 'totalEstimated'>> {
   const exact = await countFromRollups(db, query, onlyTechnicianId ?? query.technicianId);
-  if (exact !== null) return { total: exact, totalExact: true };
+  if (exact !== null) return { total: exact, totalExact: true, totalEstimated: false };
   const words = wordQueryOf(query.text);
   if (words) {
     // Words: counted on the word index, up to COUNT_CAP + 1 tickets.
-    const found = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order: 'desc', limit: COUNT_CAP + 1 });
-    return { total: found.length, totalExact: found.length <= COUNT_CAP };
+    const found = await wordCount(db, words, wordFilters(query, onlyTechnicianId), COUNT_CAP + 1);
+    return { total: found.total, totalExact: found.exact, totalEstimated: found.estimated };
   }
   const capped = db('tickets').select(db.raw('1')).limit(COUNT_CAP + 1);
   filtered(capped, query, onlyTechnicianId);
   const row = (await db.from(capped.as('c')).count({ n: '*' }).first()) as { n: number | string };
   const total = Number(row.n);
-  return { total, totalExact: total <= COUNT_CAP };
+  return { total, totalExact: total <= COUNT_CAP, totalEstimated: false };
 }
 
 /** The history's filters other than words, for a read of the word index (null when there are none). */
@@ -84,7 +86,7 @@ function wordFilters(query: HistoryQuery, onlyTechnicianId: number | undefined) 
 }
 
 /** One page of rows and the cursors around it (no count). */
-export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<Omit<HistoryPage, 'total' | 'totalExact'>> {
+export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<Omit<HistoryPage, 'total' | 'totalExact' | 'totalEstimated'>> {
   const column = `tickets.${query.sort}`;
   const backwards = query.before !== undefined;
   const reverse = (o: 'asc' | 'desc') => (o === 'asc' ? 'desc' : 'asc');
@@ -117,6 +119,8 @@ export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianI
 
 export async function history(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<HistoryPage> {
   const [page, count] = await Promise.all([historyRows(db, query, onlyTechnicianId), historyCount(db, query, onlyTechnicianId)]);
+  // An estimate is never below what the page shows (a rare pair of words may have no match among the rows it sampled).
+  if (count.totalEstimated) count.total = Math.max(count.total, page.rows.length + (page.next ? 1 : 0));
   return { ...page, ...count };
 }
 

@@ -8,26 +8,8 @@
 // words), a resolution written (the ticket's words computed again, so words
 // of an earlier resolution that no text holds any more go).
 import type { Knex } from 'knex';
-import { isMysql } from '../../migrations/engine.ts';
-import { wordSetOf } from './words.ts';
-
-/** Rows per INSERT (3 bindings each: under SQLite's 32,766). */
-export const POSTINGS_PER_INSERT = 2_000;
-
-export interface Posting {
-  word: string;
-  created_at: number;
-  ticket_id: number;
-}
-
-/** Inserts postings, those already there left as they are. */
-export async function insertPostings(db: Knex, rows: readonly Posting[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += POSTINGS_PER_INSERT) {
-    const chunk = rows.slice(i, i + POSTINGS_PER_INSERT);
-    const q = db('ticket_words').insert(chunk);
-    await (isMysql(db) ? q.onConflict().ignore() : q.onConflict(['word', 'created_at', 'ticket_id']).ignore());
-  }
-}
+import { insertPostings } from '../../migrations/031_word_postings.ts';
+import { wordSetOf } from '../../migrations/words.ts';
 
 /** Adds a ticket's words from texts just written (a new ticket's problem, a message). */
 export async function addTicketWords(db: Knex, ticketId: number, createdAt: number, texts: readonly (string | null | undefined)[]): Promise<void> {

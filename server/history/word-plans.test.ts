@@ -14,6 +14,7 @@ import { ticketStore, type TicketRow } from '../tickets/store.ts';
 import { up as buildPostings } from '../../migrations/031_word_postings.ts';
 import { addTicketWords } from './word-index.ts';
 import { whereWords, wordMatches } from './word-search.ts';
+import { wordCount } from './word-count.ts';
 import { wordQueryOf, wordSetOf, wordsOf } from './words.ts';
 
 const VOCABULARY = ['print', 'printer', 'Printing', 'prin', 'écran', 'Ecrans', 'ÉCRAN', '100', '1000', '打印机', 'vpn', 'VPN-client', 'mail', 'mails', 'mailbox', 'maître', 'naïve', 'zèbre', 'x', 'wifi'];
@@ -106,6 +107,14 @@ describe.each(engines)('word index on %s', (engine) => {
             cursor = { value: page.at(-1)!.createdAt, id: page.at(-1)!.id };
           }
           expect(seen, `${text} ${order} ${JSON.stringify(limits)}`).toEqual(all);
+          for (const cap of [3, 1000]) {
+            // The whole index read: exact up to the cap. A budget of 5 rows: exact, "more than", or an estimate that found what the 5 rows held.
+            expect(await wordCount(db, wordQueryOf(text)!, { filter: null }, cap)).toEqual(all.length < cap ? { total: all.length, exact: true, estimated: false } : { total: cap, exact: false, estimated: false });
+            const small = await wordCount(db, wordQueryOf(text)!, { filter: null }, cap, 5);
+            if (small.exact) expect(small.total).toBe(all.length);
+            else if (!small.estimated) expect([small.total, all.length >= cap]).toEqual([cap, true]);
+            else expect(wordQueryOf(text)!.words.length).toBeGreaterThan(1);
+          }
         }
       }
     }
@@ -122,6 +131,9 @@ describe.each(engines)('word index on %s', (engine) => {
         expect(byDate.map((r) => r.id)).toEqual(expected(text, 'desc', inRange));
         const byStatus = await wordMatches(db, wordQueryOf(text)!, { order: 'asc', limit: 100, filter: (q) => void q.where('tickets.status', 'resolved') }, limits);
         expect(byStatus.map((r) => r.id)).toEqual(expected(text, 'asc', resolved));
+        const onlyResolved = (q: Knex.QueryBuilder) => void q.where('tickets.status', 'resolved');
+        expect(await wordCount(db, wordQueryOf(text)!, { filter: onlyResolved }, 1000)).toEqual({ total: expected(text, 'asc', resolved).length, exact: true, estimated: false });
+        expect(await wordCount(db, wordQueryOf(text)!, { filter: null, from, to }, 1000)).toEqual({ total: expected(text, 'asc', inRange).length, exact: true, estimated: false });
       }
     }
     for (const text of ['print', 'ecran 100', 'mail x', 'p']) {

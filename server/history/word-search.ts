@@ -18,10 +18,12 @@ import type { WordQuery } from './words.ts';
 
 /** Below this many rows a word's rows are read whole and sorted; from it on they are read in order up to a page. */
 export const DENSE = 2_000;
+/** When several words are common, each is counted up to this many rows to pick the one that drives. */
+export const RANKED = 20_000;
 /** Words of one prefix read one by one (and merged); a prefix covering more is checked ticket by ticket. */
 export const MAX_EXPANSION = 16;
 
-interface Term {
+export interface Term {
   word: string;
   prefix: boolean;
 }
@@ -42,18 +44,23 @@ function pastPrefix(prefix: string): string {
 }
 
 /** The term's condition on the word column `column`. */
-function termSql(column: string, t: Term): Sql {
+export function termSql(column: string, t: Term): Sql {
   return t.prefix ? { sql: `${column} >= ? AND ${column} < ?`, bindings: [t.word, pastPrefix(t.word)] } : { sql: `${column} = ?`, bindings: [t.word] };
 }
 
-/** The ticket `idColumn` has the term's word (a probe on (ticket_id, word)). */
-function hasTerm(idColumn: string, t: Term, alias: string): Sql {
+/**
+ * The ticket `idColumn` has the term's word: a probe on (ticket_id, word) for
+ * each ticket read. A scalar subquery, not EXISTS: MariaDB turns an EXISTS
+ * into a semi-join that first reads every row of the word (720,000 for the
+ * commonest of a million tickets) before the page's few probes.
+ */
+export function hasTerm(idColumn: string, t: Term, alias: string): Sql {
   const cond = termSql(`${alias}.word`, t);
-  return { sql: `EXISTS (SELECT 1 FROM ticket_words ${alias} WHERE ${alias}.ticket_id = ${idColumn} AND ${cond.sql})`, bindings: cond.bindings };
+  return { sql: `(SELECT 1 FROM ticket_words ${alias} WHERE ${alias}.ticket_id = ${idColumn} AND ${cond.sql} LIMIT 1) IS NOT NULL`, bindings: cond.bindings };
 }
 
 /** How many tickets have the term's word(s), counted up to `cap`. */
-async function countUpTo(db: Knex, t: Term, cap: number): Promise<number> {
+export async function countUpTo(db: Knex, t: Term, cap: number): Promise<number> {
   const cond = termSql('word', t);
   const row = (await db.from(db.raw(`(SELECT 1 AS x FROM ticket_words WHERE ${cond.sql} LIMIT ${cap}) c`, cond.bindings)).count({ n: '*' }).first()) as { n: number | string };
   return Number(row.n);
@@ -85,16 +92,33 @@ export interface WordReadOptions {
   to?: number;
 }
 
+export interface WordPlan {
+  terms: Term[];
+  /** The word (or prefix) with the fewest rows, and how many it has, counted up to `driverCap` (exact below it). */
+  driver: Term;
+  driverRows: number;
+  driverCap: number;
+  others: Term[];
+}
+
+/** Which word drives a read: each is counted up to `dense` rows, and further when several reach it. Null when one has no row. */
+export async function planWords(db: Knex, query: WordQuery, dense: number): Promise<WordPlan | null> {
+  const terms = termsOf(query);
+  const counts = await Promise.all(terms.map((t) => countUpTo(db, t, dense)));
+  if (counts.some((n) => n === 0)) return null;
+  const ranked = counts.filter((n) => n >= dense).length > 1;
+  if (ranked) await Promise.all(terms.map(async (t, i) => void (counts[i]! >= dense && (counts[i] = await countUpTo(db, t, RANKED)))));
+  const driverAt = counts.indexOf(Math.min(...counts));
+  return { terms, driver: terms[driverAt]!, driverRows: counts[driverAt]!, driverCap: ranked ? RANKED : dense, others: terms.filter((_, i) => i !== driverAt) };
+}
+
 /** Ticket ids in the history's order (created_at, id) whose words match, after the cursor, up to `limit`. */
 export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION }): Promise<{ id: number; createdAt: number }[]> {
   const { dense, maxExpansion } = limits;
-  const terms = termsOf(query);
-  const counts = await Promise.all(terms.map((t) => countUpTo(db, t, dense)));
-  if (counts.some((n) => n === 0)) return [];
-  const driverAt = counts.indexOf(Math.min(...counts));
-  const driver = terms[driverAt]!;
-  const others = terms.filter((_, i) => i !== driverAt);
-  if (counts[driverAt]! < dense || !driver.prefix) return readDriven(db, termSql('d.word', driver), others, o, driver.prefix);
+  const plan = await planWords(db, query, dense);
+  if (!plan) return [];
+  const { driver, others, driverRows, terms } = plan;
+  if (driverRows < dense || !driver.prefix) return readDriven(db, termSql('d.word', driver), others, o, driver.prefix);
   const words = await expansion(db, driver.word, maxExpansion + 1);
   if (words.length <= maxExpansion) {
     const each = await Promise.all(words.map((w) => readDriven(db, { sql: 'd.word = ?', bindings: [w] }, others, o, false)));

@@ -3,32 +3,13 @@
 // a word is a run of letters and digits once the text is decomposed
 // (NFKD), its accents and other marks dropped and its letters lower-cased —
 // so "Écran", "ecran" and "ÉCRAN" are one word, and "100%" is the word 100.
-// A word longer than MAX_WORD_CHARS is kept as its first MAX_WORD_CHARS
-// (the index's column), for the text and for the search alike.
+// (The definition is migrations/words.ts, which the index's migration shares.)
+import { wordsOf } from '../../migrations/words.ts';
 
-export const MAX_WORD_CHARS = 32;
+export { MAX_WORD_CHARS, wordSetOf, wordsOf } from '../../migrations/words.ts';
+
 /** Words a search takes (the rest of a longer text is ignored). */
 export const MAX_QUERY_WORDS = 8;
-
-const nonWord = /[^\p{L}\p{N}]+/u;
-
-/** The text's words, in order, repeats included. */
-export function wordsOf(text: string): string[] {
-  const out: string[] = [];
-  for (const raw of text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().split(nonWord)) {
-    if (!raw) continue;
-    const chars = [...raw];
-    out.push(chars.length > MAX_WORD_CHARS ? chars.slice(0, MAX_WORD_CHARS).join('') : raw);
-  }
-  return out;
-}
-
-/** The distinct words of several texts. */
-export function wordSetOf(texts: readonly (string | null | undefined)[]): Set<string> {
-  const set = new Set<string>();
-  for (const t of texts) if (t) for (const w of wordsOf(t)) set.add(w);
-  return set;
-}
 
 export interface WordQuery {
   /** Distinct words in the order typed (at most MAX_QUERY_WORDS). */

@@ -27,8 +27,9 @@ export const ticketDocs: RouteDoc[] = [
     responses: {
       200: z.object({
         rows: z.array(Ticket),
-        total: z.number().int().nonnegative().describe('Exact when totalExact; else more than 1000 match'),
+        total: z.number().int().nonnegative().describe('Exact when totalExact; an estimate when totalEstimated (words whose exact count would read more rows than it tells); else 1001: more than 1000 match'),
         totalExact: z.boolean(),
+        totalEstimated: z.boolean(),
         next: z.string().nullable().describe('The cursor of the next page (`after`), null at the end'),
         prev: z.string().nullable().describe('The cursor of the page before (`before`), null at the start'),
       }),
