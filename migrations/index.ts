@@ -31,6 +31,7 @@ import * as teamsTopics from './026_teams_topics.ts';
 import * as surveysCannedReplies from './027_surveys_canned_replies.ts';
 import * as spreadTree from './030_spread_tree.ts';
 import * as wordPostings from './031_word_postings.ts';
+import * as spreadTreeByTime from './032_spread_tree_by_time.ts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': initial,
@@ -63,6 +64,7 @@ const migrations: Record<string, Knex.Migration> = {
   '027_surveys_canned_replies': surveysCannedReplies,
   '030_spread_tree': spreadTree,
   '031_word_postings': wordPostings,
+  '032_spread_tree_by_time': spreadTreeByTime,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

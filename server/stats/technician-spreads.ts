@@ -38,9 +38,20 @@ function rangesOf(fromDay: number, toDay: number): [unit: 'd' | 'm', from: numbe
 
 async function rows(db: Knex, parts: { sql: string; bindings: (string | number)[] }[]): Promise<Row[]> {
   if (!parts.length) return [];
+  if (isMysql(db)) {
+    // MariaDB runs a UNION's selects one after another on one thread: each part is a statement of its own, read at once on
+    // the pool, and summed here (in the order the callers need: technician, kind, bucket).
+    const results = await Promise.all(parts.map(async (p) => ((await db.raw(p.sql, p.bindings)) as [Row[]])[0]));
+    const sums = new Map<string, Row>();
+    for (const r of results.flat()) {
+      const key = `${Number(r.technician_id)}:${r.kind}:${Number(r.bucket)}`;
+      const had = sums.get(key);
+      sums.set(key, had ? { ...had, n: Number(had.n) + Number(r.n) } : { technician_id: Number(r.technician_id), kind: r.kind, bucket: Number(r.bucket), n: Number(r.n) });
+    }
+    return [...sums.values()].sort((a, b) => Number(a.technician_id) - Number(b.technician_id) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || Number(a.bucket) - Number(b.bucket));
+  }
   const sql = `SELECT technician_id, kind, bucket, SUM(n) AS n FROM (${parts.map((p) => p.sql).join(' UNION ALL ')}) t GROUP BY technician_id, kind, bucket ORDER BY technician_id, kind, bucket`;
-  const result = (await db.raw(sql, parts.flatMap((p) => p.bindings))) as unknown;
-  return (isMysql(db) ? (result as [Row[]])[0] : result) as Row[];
+  return (await db.raw(sql, parts.flatMap((p) => p.bindings))) as Row[];
 }
 
 const select = 'SELECT technician_id, kind, bucket, n FROM ticket_spread_tree WHERE unit = ? AND level = ? AND at >= ? AND at < ?';
