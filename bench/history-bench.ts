@@ -7,6 +7,8 @@
 // rollups vs rows read into Node), streams a CSV of 100,000 rows with its
 // memory measured, and checks the statistics against a recount. Prints
 // readable figures, then one JSON line per engine.
+// Word search is also timed on the previous release's index (022) before
+// migration 031 replaces it with the postings table.
 //   npm run bench:history -- --tickets 1000000 [--runs 15] [--legacy-runs 5] [--engines sqlite,mysql]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,7 @@ import { ticketStats } from '../server/stats/ticket-stats.ts';
 import { compareRollupsWithRecount } from '../server/stats/recount.ts';
 import { writeHistoryCsv } from '../admin-web/history-csv.ts';
 import { startMariaDb } from '../test/mariadb.ts';
-import { legacyHistory, legacyStats } from './history-legacy.ts';
+import { fullTextHistory, legacyHistory, legacyStats } from './history-legacy.ts';
 import { seedTickets, words } from './history-seed.ts';
 
 const { values: args } = parseArgs({ options: { tickets: { type: 'string', default: '100000' }, runs: { type: 'string', default: '15' }, 'legacy-runs': { type: 'string' }, engines: { type: 'string', default: 'sqlite,mysql' } } });
@@ -89,7 +91,16 @@ async function run(database: Database): Promise<void> {
   });
   const migrations: Record<string, number> = {};
   setMigrationProgress((step, done, total) => console.log(`  migration ${step}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')}`));
+  const [rare, usual] = [words[300]!, words[40]!];
+  const fullText: Record<string, number> = {};
   for (;;) {
+    // The previous release's word index (022), timed on the same rows before 031 replaces it.
+    if ((await db.migrate.list({ migrationSource }))[1][0]?.file === '031_word_postings') {
+      console.log('  the previous release\'s word index (022: SQLite FTS5 / InnoDB FULLTEXT), a page and a count up to 1,001:');
+      fullText.fullTextWordMs = await time(`    one word "${rare}"`, Math.min(RUNS, LEGACY_RUNS + 2), () => fullTextHistory(db, rare));
+      fullText.fullTextTwoWordsMs = await time(`    two words "${usual} ${rare}"`, Math.min(RUNS, LEGACY_RUNS + 2), () => fullTextHistory(db, `${usual} ${rare}`));
+      fullText.fullTextCommonWordMs = await time(`    the most common word "${words[0]}"`, 1, () => fullTextHistory(db, words[0]!));
+    }
     t0 = performance.now();
     const [, ran] = (await db.migrate.up({ migrationSource })) as [number, string[]];
     if (!ran.length) break;
@@ -101,8 +112,7 @@ async function run(database: Database): Promise<void> {
   const deepPage = Math.min(10_000, Math.floor(TICKETS / PAGE / 2));
   const at = (await db('tickets').orderBy('created_at', 'desc').orderBy('id', 'desc').offset((deepPage - 1) * PAGE - 1).first('created_at', 'id')) as { created_at: number; id: number };
   const deepCursor = encodeCursor({ value: Number(at.created_at), id: Number(at.id) });
-  // Search words: one in about 1% of the tickets, one in about 5%, and the most common word.
-  const [rare, usual] = [words[300]!, words[40]!];
+  // Search words (above): one in about 1% of the tickets, one in about 5%, and the most common word.
   const matches = async (text: string) => (await ticketStore.history(db, q({ text, pageSize: 1 }))).total;
   console.log(`  words: "${rare}" (${(await legacyHistory(db, { text: rare, page: 1, pageSize: 1 })).total} tickets), "${usual}" (${(await legacyHistory(db, { text: usual, page: 1, pageSize: 1 })).total}), "${words[0]}" (${(await legacyHistory(db, { text: words[0], page: 1, pageSize: 1 })).total}); the new count says ${await matches(rare)} for "${rare}" (exact up to 1,000)`);
 
@@ -141,7 +151,7 @@ async function run(database: Database): Promise<void> {
   console.log(`  statistics against a recount: ${statsChecked ? 'equal' : 'DIFFERENT'} (rollup rows ${recount.rows}, ${recount.differences.length} differ${recount.differences.length ? `: ${recount.differences.slice(0, 3).join('; ')}` : ''}; page figures = rows in Node: 30 days ${same30}, 365 days ${same365})`);
   await db.destroy();
   const r = (x: number) => Number(x.toFixed(2));
-  console.log(JSON.stringify({ engine, tickets: TICKETS, ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, r(v)])), csv100kMs: r(csv.ms), csvRows: CSV_ROWS, csvRssGrowthMiB: r(csv.rssGrowthMiB), statsChecked, migrationsS: migrations, deepPage }));
+  console.log(JSON.stringify({ engine, tickets: TICKETS, ...Object.fromEntries(Object.entries(f).map(([k, v]) => [k, r(v)])), ...Object.fromEntries(Object.entries(fullText).map(([k, v]) => [k, r(v)])), csv100kMs: r(csv.ms), csvRows: CSV_ROWS, csvRssGrowthMiB: r(csv.rssGrowthMiB), statsChecked, migrationsS: migrations, deepPage }));
 }
 
 const engines = args.engines.split(',');

@@ -72,3 +72,23 @@ export async function legacyStats(db: Knex, now: number, days: number): Promise<
       .sort((a, b) => b.requests - a.requests || a.technicianId - b.technicianId),
   };
 }
+
+/**
+ * The previous release's word search (migration 022: SQLite FTS5, MariaDB InnoDB FULLTEXT in BOOLEAN MODE), a page
+ * newest first and a count up to 1,001 — timed before migration 031 replaces that index with the postings table.
+ */
+export async function fullTextHistory(db: Knex, text: string): Promise<{ rows: unknown[]; total: number }> {
+  const words = text.split(/[^\p{L}\p{M}\p{N}]+/u).filter(Boolean);
+  const mysql = (db.client as { config: { client: string } }).config.client !== 'better-sqlite3';
+  const ids = mysql
+    ? { sql: 'SELECT ticket_id AS id FROM ticket_search WHERE MATCH (problem, resolution, conversation) AGAINST (? IN BOOLEAN MODE)', bindings: [words.map((w, i) => `+${w}${i === words.length - 1 ? '*' : ''}`).join(' ')] }
+    : { sql: 'SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ?', bindings: [words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ')] };
+  const page = db('tickets').leftJoin('technicians', 'technicians.id', 'tickets.technician_id').select('tickets.*', 'technicians.display_name as technician_display_name');
+  if (mysql) page.join(db.raw(`(${ids.sql} LIMIT 18446744073709551615) AS words`, ids.bindings), 'words.id', 'tickets.id');
+  else page.whereRaw(`tickets.id IN (${ids.sql})`, ids.bindings);
+  const [rows, count] = await Promise.all([
+    page.orderBy('tickets.created_at', 'desc').orderBy('tickets.id', 'desc').limit(51) as Promise<unknown[]>,
+    db.from(db.raw(`(${ids.sql} LIMIT 1001) c`, ids.bindings)).count({ n: '*' }).first() as Promise<{ n: number | string }>,
+  ]);
+  return { rows, total: Number(count.n) };
+}

@@ -20,7 +20,7 @@ const STEP = '031 word postings';
 
 export const config = { transaction: false };
 
-/** Rows per INSERT (3 bindings each: under SQLite's 32,766). */
+/** Rows per INSERT (3 bound values each: under SQLite's 32,766). */
 export const POSTINGS_PER_INSERT = 2_000;
 
 export interface Posting {
@@ -29,12 +29,18 @@ export interface Posting {
   ticket_id: number;
 }
 
-/** Inserts postings, those already there left as they are. */
+/**
+ * Inserts postings, those already there left as they are: one VALUES list per
+ * POSTINGS_PER_INSERT rows (knex's multi-row insert on SQLite is a compound
+ * SELECT, refused past 500 rows — a message of 600 distinct words would fail).
+ */
 export async function insertPostings(db: Knex, rows: readonly Posting[]): Promise<void> {
+  const mysql = isMysql(db);
   for (let i = 0; i < rows.length; i += POSTINGS_PER_INSERT) {
     const chunk = rows.slice(i, i + POSTINGS_PER_INSERT);
-    const q = db('ticket_words').insert(chunk);
-    await (isMysql(db) ? q.onConflict().ignore() : q.onConflict(['word', 'created_at', 'ticket_id']).ignore());
+    const values = chunk.map(() => '(?, ?, ?)').join(', ');
+    const bindings = chunk.flatMap((r) => [r.word, r.created_at, r.ticket_id]);
+    await db.raw(mysql ? `INSERT IGNORE INTO ticket_words (word, created_at, ticket_id) VALUES ${values}` : `INSERT INTO ticket_words (word, created_at, ticket_id) VALUES ${values} ON CONFLICT DO NOTHING`, bindings);
   }
 }
 

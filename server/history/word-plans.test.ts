@@ -143,6 +143,16 @@ describe.each(engines)('word index on %s', (engine) => {
     }
   });
 
+  it('indexes a text of many distinct words in one write (more than one statement of rows on either engine)', async () => {
+    const at = 1_600_000_000_000;
+    const id = await db.transaction((trx) => ticketStore.insert(trx, row(999, at, 'many words')));
+    const many = Array.from({ length: 2_600 }, (_, i) => `w${i.toString(36)}x`).join(' ');
+    await db.transaction((trx) => addTicketWords(trx, id, at, [many]));
+    expect(Number(((await db('ticket_words').where({ ticket_id: id }).count({ n: '*' }).first()) as { n: number | string }).n)).toBe(2_602);
+    await db('ticket_words').where({ ticket_id: id }).delete();
+    await db('tickets').where({ id }).delete();
+  });
+
   it('is built by the migration with the same rows the writes made', async () => {
     const rows = async () => JSON.stringify(await db('ticket_words').select('word', 'created_at', 'ticket_id').orderBy(['word', 'created_at', 'ticket_id']));
     const written = await rows();
