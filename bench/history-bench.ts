@@ -95,7 +95,8 @@ async function run(database: Database): Promise<void> {
   const fullText: Record<string, number> = {};
   for (;;) {
     // The previous release's word index (022), timed on the same rows before 031 replaces it.
-    if ((await db.migrate.list({ migrationSource }))[1][0]?.file === '031_word_postings') {
+    const [next] = ((await db.migrate.list({ migrationSource })) as [unknown[], (string | { file: string })[]])[1];
+    if ((typeof next === 'string' ? next : next?.file) === '031_word_postings') {
       console.log('  the previous release\'s word index (022: SQLite FTS5 / InnoDB FULLTEXT), a page and a count up to 1,001:');
       fullText.fullTextWordMs = await time(`    one word "${rare}"`, Math.min(RUNS, LEGACY_RUNS + 2), () => fullTextHistory(db, rare));
       fullText.fullTextTwoWordsMs = await time(`    two words "${usual} ${rare}"`, Math.min(RUNS, LEGACY_RUNS + 2), () => fullTextHistory(db, `${usual} ${rare}`));
