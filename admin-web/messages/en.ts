@@ -139,6 +139,7 @@ export const en = {
   'history.results': 'Tickets found: {total}',
   'history.resultsMany': 'More than {total} tickets found',
   'history.resultsAbout': 'About {total} tickets found',
+  'history.partial': 'This search stopped after reading part of the history: the next page goes on from here.',
   'history.first': 'First page',
   'history.jump': 'Go to a date',
   'history.go': 'Go',

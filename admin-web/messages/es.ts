@@ -137,6 +137,7 @@ export const es: Catalogue = {
   'history.results': 'Tickets encontrados: {total}',
   'history.resultsMany': 'Más de {total} tickets encontrados',
   'history.resultsAbout': 'Unos {total} tickets encontrados',
+  'history.partial': 'Esta búsqueda se detuvo tras leer parte del historial: la página siguiente continúa desde aquí.',
   'history.first': 'Primera página',
   'history.jump': 'Ir a una fecha',
   'history.go': 'Ir',

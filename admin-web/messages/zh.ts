@@ -137,6 +137,7 @@ export const zh: Catalogue = {
   'history.results': '找到的工单：{total}',
   'history.resultsMany': '找到超过 {total} 个工单',
   'history.resultsAbout': '找到约 {total} 个工单',
+  'history.partial': '此搜索在读取部分历史记录后停止：下一页将从这里继续。',
   'history.first': '第一页',
   'history.jump': '跳转到日期',
   'history.go': '前往',

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { TicketView } from '../../protocol/events.ts';
 import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/store.ts';
 import type { HistoryQuery } from '../tickets/schema.ts';
-import { encodeCursor, wherePast, type Cursor } from './keyset.ts';
+import { decodeCursor, encodeCursor, wherePast, type Cursor } from './keyset.ts';
 import { whereWords, wordMatches } from './word-search.ts';
 import { wordCount } from './word-count.ts';
 import { wordQueryOf } from './words.ts';
@@ -20,6 +20,8 @@ export interface HistoryPage {
   total: number;
   totalExact: boolean;
   totalEstimated: boolean;
+  /** A word search stopped after reading its budget of rows before the page was full: the page in its direction goes on. */
+  partial: boolean;
   /** Cursors of the pages after and before this one (null: none). */
   next: string | null;
   prev: string | null;
@@ -95,11 +97,13 @@ export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianI
   if (!cursor && query.at !== undefined) cursor = query.order === 'desc' ? { value: query.at + DAY_MS, id: 0 } : { value: query.at, id: 0 };
   const words = wordQueryOf(query.text);
   let found: JoinedTicketRow[];
+  let stopped: Cursor | null = null;
   if (words && query.sort === 'created_at') {
-    // In the history's own order the word index finds the page's tickets without reading every match.
-    const ids = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 });
-    const byId = new Map(((await joinedTickets(db).whereIn('tickets.id', ids.map((r) => r.id))) as JoinedTicketRow[]).map((r) => [Number(r.id), r]));
-    found = ids.map((r) => byId.get(r.id)).filter((r): r is JoinedTicketRow => r !== undefined);
+    // In the history's own order the word index finds the page's tickets without reading every match, at a bounded cost.
+    const read = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 });
+    const byId = new Map(((await joinedTickets(db).whereIn('tickets.id', read.rows.map((r) => r.id))) as JoinedTicketRow[]).map((r) => [Number(r.id), r]));
+    found = read.rows.map((r) => byId.get(r.id)).filter((r): r is JoinedTicketRow => r !== undefined);
+    stopped = read.stoppedAt;
   } else {
     const q = joinedTickets(db);
     filtered(q, query, onlyTechnicianId);
@@ -110,10 +114,14 @@ export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianI
   const page = found.slice(0, query.pageSize);
   if (backwards) page.reverse();
   const cursorOf = (row: JoinedTicketRow | undefined) => (row ? encodeCursor({ value: sortValue(row, query.sort), id: Number(row.id) }) : null);
+  // A word search cut short by its budget goes on from where it stopped (an empty page too: both ways from there).
+  const stop = stopped ? encodeCursor(stopped) : null;
+  const ahead = more ? cursorOf(backwards ? page[0] : page.at(-1)) : stop;
   return {
     rows: page.map(toTicketView),
-    next: backwards ? cursorOf(page.at(-1)) : more ? cursorOf(page.at(-1)) : null,
-    prev: backwards ? (more ? cursorOf(page[0]) : null) : cursor ? cursorOf(page[0]) : null,
+    next: backwards ? (cursorOf(page.at(-1)) ?? stop) : ahead,
+    prev: backwards ? ahead : cursor ? (cursorOf(page[0]) ?? stop) : null,
+    partial: !more && stopped !== null,
   };
 }
 
@@ -134,7 +142,8 @@ export async function* historyAll(db: Knex, query: HistoryQuery, onlyTechnicianI
     if (page.rows.length) yield page.rows;
     sent += page.rows.length;
     if (!page.next) return;
-    const last = page.rows.at(-1)!;
-    after = { value: query.sort === 'created_at' ? last.createdAt : query.sort === 'updated_at' ? last.updatedAt : query.sort === 'requester_name' ? last.requesterName : query.sort === 'hostname' ? last.hostname : last.status, id: last.id };
+    // The next page's cursor, not the last row: a word search's page may end short of it (or be empty) where its budget ran out.
+    after = decodeCursor(page.next) ?? undefined;
+    if (!after) return;
   }
 }

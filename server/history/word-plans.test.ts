@@ -90,7 +90,8 @@ describe.each(engines)('word index on %s', (engine) => {
     return ids.sort((a, b) => sign * (created.get(a)! - created.get(b)! || a - b));
   }
 
-  const plans = [{ dense: 2000, maxExpansion: 16 }, { dense: 1, maxExpansion: 16 }, { dense: 1, maxExpansion: 0 }, { dense: 3, maxExpansion: 1 }];
+  // Each plan, and pages cut short by a budget of a few rows read (then continued from where they stopped).
+  const plans = [{ dense: 2000, maxExpansion: 16, budget: 20_000 }, { dense: 1, maxExpansion: 16, budget: 3 }, { dense: 1, maxExpansion: 0, budget: 20_000 }, { dense: 1, maxExpansion: 0, budget: 5 }, { dense: 3, maxExpansion: 1, budget: 100 }];
 
   it('finds by every plan what the texts hold, page by page in both orders', async () => {
     const queries = ['print', 'print ', 'prin', 'PRINTER', 'ecran', 'écrans', 'e', '100', '100%', '1000', '打印', 'vpn client', 'vpn-cl', 'mail x', 'x mail', 'maitre naive', 'zebre wifi pr', 'nothing', 'p', 'm'];
@@ -100,11 +101,12 @@ describe.each(engines)('word index on %s', (engine) => {
           const all = expected(text, order);
           const seen: number[] = [];
           let cursor: { value: number; id: number } | undefined;
-          for (let pageNo = 0; pageNo < 40; pageNo++) {
+          for (let pageNo = 0; pageNo < 400; pageNo++) {
             const page = await wordMatches(db, wordQueryOf(text)!, { order, cursor, limit: 7, filter: null }, limits);
-            seen.push(...page.map((r) => r.id));
-            if (page.length < 7) break;
-            cursor = { value: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+            seen.push(...page.rows.map((r) => r.id));
+            if (page.rows.length === 7) cursor = { value: page.rows.at(-1)!.createdAt, id: page.rows.at(-1)!.id };
+            else if (page.stoppedAt) cursor = { value: Number(page.stoppedAt.value), id: page.stoppedAt.id };
+            else break;
           }
           expect(seen, `${text} ${order} ${JSON.stringify(limits)}`).toEqual(all);
           for (const cap of [3, 1000]) {
@@ -127,10 +129,16 @@ describe.each(engines)('word index on %s', (engine) => {
       for (const text of ['print', 'mail', 'e', 'vpn p']) {
         const inRange = (id: number) => created.get(id)! >= from && created.get(id)! < to;
         const resolved = (id: number) => status.get(id) === 'resolved';
-        const byDate = await wordMatches(db, wordQueryOf(text)!, { order: 'desc', limit: 100, filter: null, from, to }, limits);
-        expect(byDate.map((r) => r.id)).toEqual(expected(text, 'desc', inRange));
-        const byStatus = await wordMatches(db, wordQueryOf(text)!, { order: 'asc', limit: 100, filter: (q) => void q.where('tickets.status', 'resolved') }, limits);
-        expect(byStatus.map((r) => r.id)).toEqual(expected(text, 'asc', resolved));
+        const all = { ...limits, budget: 20_000 };
+        const byDate = await wordMatches(db, wordQueryOf(text)!, { order: 'desc', limit: 100, filter: null, from, to }, all);
+        expect(byDate).toEqual({ rows: expect.anything(), stoppedAt: null });
+        expect(byDate.rows.map((r) => r.id)).toEqual(expected(text, 'desc', inRange));
+        const byStatus = await wordMatches(db, wordQueryOf(text)!, { order: 'asc', limit: 100, filter: (q) => void q.where('tickets.status', 'resolved') }, all);
+        expect(byStatus.rows.map((r) => r.id)).toEqual(expected(text, 'asc', resolved));
+        // Cut short by the budget: what it found is the start of the answer, and it says where it stopped.
+        const short = await wordMatches(db, wordQueryOf(text)!, { order: 'asc', limit: 100, filter: (q) => void q.where('tickets.status', 'resolved') }, { ...limits, budget: 4 });
+        expect(short.rows.map((r) => r.id)).toEqual(expected(text, 'asc', resolved).slice(0, short.rows.length));
+        if (short.stoppedAt === null) expect(short.rows.length).toBe(expected(text, 'asc', resolved).length);
         const onlyResolved = (q: Knex.QueryBuilder) => void q.where('tickets.status', 'resolved');
         expect(await wordCount(db, wordQueryOf(text)!, { filter: onlyResolved }, 1000)).toEqual({ total: expected(text, 'asc', resolved).length, exact: true, estimated: false });
         expect(await wordCount(db, wordQueryOf(text)!, { filter: null, from, to }, 1000)).toEqual({ total: expected(text, 'asc', inRange).length, exact: true, estimated: false });

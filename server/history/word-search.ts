@@ -14,6 +14,7 @@
 // and checked.
 import type { Knex } from 'knex';
 import { wherePast, type Cursor } from './keyset.ts';
+import { mergeReads, walk, WALK_BUDGET, type Check, type Hit, type Source, type WordRead } from './word-walk.ts';
 import type { WordQuery } from './words.ts';
 
 /** Below this many rows a word's rows are read whole and sorted; from it on they are read in order up to a page. */
@@ -112,60 +113,62 @@ export async function planWords(db: Knex, query: WordQuery, dense: number): Prom
   return { terms, driver: terms[driverAt]!, driverRows: counts[driverAt]!, driverCap: ranked ? RANKED : dense, others: terms.filter((_, i) => i !== driverAt) };
 }
 
-/** Ticket ids in the history's order (created_at, id) whose words match, after the cursor, up to `limit`. */
-export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION }): Promise<{ id: number; createdAt: number }[]> {
-  const { dense, maxExpansion } = limits;
+/**
+ * Ticket ids in the history's order (created_at, id) whose words match, after the cursor, up to `limit`, reading at
+ * most `budget` rows (server/history/word-walk.ts: `stoppedAt` says where a page cut short by it stopped).
+ */
+export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION, budget: WALK_BUDGET }): Promise<WordRead> {
+  const { dense, maxExpansion, budget } = limits;
   const plan = await planWords(db, query, dense);
-  if (!plan) return [];
+  if (!plan) return { rows: [], stoppedAt: null };
   const { driver, others, driverRows, terms } = plan;
-  if (driverRows < dense || !driver.prefix) return readDriven(db, termSql('d.word', driver), others, o, driver.prefix);
+  const check = others.length || o.filter ? checkTickets(db, others, o.filter) : null;
+  if (driverRows < dense || !driver.prefix) return walk(wordRows(db, termSql('d.word', driver), o), check, o.cursor, o.limit, budget);
   const words = await expansion(db, driver.word, maxExpansion + 1);
   if (words.length <= maxExpansion) {
-    const each = await Promise.all(words.map((w) => readDriven(db, { sql: 'd.word = ?', bindings: [w] }, others, o, false)));
-    const seen = new Set<number>();
-    const sign = o.order === 'asc' ? 1 : -1;
-    return each
-      .flat()
-      .sort((a, b) => sign * (a.createdAt - b.createdAt || a.id - b.id))
-      .filter((r) => !seen.has(r.id) && seen.add(r.id))
-      .slice(0, o.limit);
+    const share = Math.ceil(budget / words.length);
+    const reads = await Promise.all(words.map((w) => walk(wordRows(db, { sql: 'd.word = ?', bindings: [w] }, o), check, o.cursor, o.limit, share)));
+    return mergeReads(reads, o.order, o.limit);
   }
-  return readTickets(db, terms, o);
+  return walk(ticketRows(db, o), checkTickets(db, terms, o.filter), o.cursor, o.limit, budget);
 }
 
-/** Rows of the driving word(s) `d` in order, the other words checked per ticket. */
-async function readDriven(db: Knex, driver: Sql, others: Term[], o: WordReadOptions, distinct: boolean): Promise<{ id: number; createdAt: number }[]> {
-  const q: Knex.QueryBuilder = db({ d: 'ticket_words' }).whereRaw(driver.sql, driver.bindings);
-  if (distinct) q.distinct({ id: 'd.ticket_id', createdAt: 'd.created_at' });
-  else q.select({ id: 'd.ticket_id', createdAt: 'd.created_at' });
-  if (o.from !== undefined) q.where('d.created_at', '>=', o.from);
-  if (o.to !== undefined) q.where('d.created_at', '<', o.to);
-  if (o.cursor) wherePast(q, 'd.created_at', o.order, o.cursor, 'd.ticket_id');
-  others.forEach((t, i) => {
-    const e = hasTerm('d.ticket_id', t, `o${i}`);
-    q.whereRaw(e.sql, e.bindings);
-  });
-  if (o.filter) {
-    q.join('tickets', 'tickets.id', 'd.ticket_id');
-    o.filter(q);
-  }
-  const rows = (await q.orderBy('d.created_at', o.order).orderBy('d.ticket_id', o.order).limit(o.limit)) as { id: number | string; createdAt: number | string }[];
-  return rows.map((r) => ({ id: Number(r.id), createdAt: Number(r.createdAt) }));
+const hits = (rows: { id: number | string; createdAt: number | string }[]): Hit[] => rows.map((r) => ({ id: Number(r.id), createdAt: Number(r.createdAt) }));
+
+/** The driving word's rows (`d`) in order, in the period. */
+function wordRows(db: Knex, driver: Sql, o: WordReadOptions): Source {
+  return async (after, size) => {
+    const q: Knex.QueryBuilder = db({ d: 'ticket_words' }).whereRaw(driver.sql, driver.bindings).select({ id: 'd.ticket_id', createdAt: 'd.created_at' });
+    if (o.from !== undefined) q.where('d.created_at', '>=', o.from);
+    if (o.to !== undefined) q.where('d.created_at', '<', o.to);
+    if (after) wherePast(q, 'd.created_at', o.order, after, 'd.ticket_id');
+    return hits((await q.orderBy('d.created_at', o.order).orderBy('d.ticket_id', o.order).limit(size)) as { id: number | string; createdAt: number | string }[]);
+  };
 }
 
-/** The tickets in order, each checked for every word (a prefix so common that the tickets themselves find a page soonest). */
-async function readTickets(db: Knex, terms: Term[], o: WordReadOptions): Promise<{ id: number; createdAt: number }[]> {
-  const q: Knex.QueryBuilder = db('tickets').select({ id: 'tickets.id', createdAt: 'tickets.created_at' });
-  if (o.from !== undefined) q.where('tickets.created_at', '>=', o.from);
-  if (o.to !== undefined) q.where('tickets.created_at', '<', o.to);
-  if (o.cursor) wherePast(q, 'tickets.created_at', o.order, o.cursor, 'tickets.id');
-  terms.forEach((t, i) => {
-    const e = hasTerm('tickets.id', t, `o${i}`);
-    q.whereRaw(e.sql, e.bindings);
-  });
-  if (o.filter) o.filter(q);
-  const rows = (await q.orderBy('tickets.created_at', o.order).orderBy('tickets.id', o.order).limit(o.limit)) as { id: number | string; createdAt: number | string }[];
-  return rows.map((r) => ({ id: Number(r.id), createdAt: Number(r.createdAt) }));
+/** The tickets in order, in the period (for a prefix so common that the tickets themselves find a page soonest). */
+function ticketRows(db: Knex, o: WordReadOptions): Source {
+  return async (after, size) => {
+    const q: Knex.QueryBuilder = db('tickets').select({ id: 'tickets.id', createdAt: 'tickets.created_at' });
+    if (o.from !== undefined) q.where('tickets.created_at', '>=', o.from);
+    if (o.to !== undefined) q.where('tickets.created_at', '<', o.to);
+    if (after) wherePast(q, 'tickets.created_at', o.order, after, 'tickets.id');
+    return hits((await q.orderBy('tickets.created_at', o.order).orderBy('tickets.id', o.order).limit(size)) as { id: number | string; createdAt: number | string }[]);
+  };
+}
+
+/** Which of a window's tickets have every one of `terms` and pass the history's other filters: one query. */
+function checkTickets(db: Knex, terms: Term[], filter: WordReadOptions['filter']): Check {
+  return async (ids) => {
+    if (!ids.length) return new Set();
+    const q: Knex.QueryBuilder = db('tickets').whereIn('tickets.id', ids).select('tickets.id');
+    terms.forEach((t, i) => {
+      const e = hasTerm('tickets.id', t, `o${i}`);
+      q.whereRaw(e.sql, e.bindings);
+    });
+    filter?.(q);
+    return new Set(((await q) as { id: number | string }[]).map((r) => Number(r.id)));
+  };
 }
 
 /** Restricts a tickets query (any order) to the tickets whose words match: the first word's tickets, checked for the others. */

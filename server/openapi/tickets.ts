@@ -30,6 +30,7 @@ export const ticketDocs: RouteDoc[] = [
         total: z.number().int().nonnegative().describe('Exact when totalExact; an estimate when totalEstimated (words whose exact count would read more rows than it tells); else 1001: more than 1000 match'),
         totalExact: z.boolean(),
         totalEstimated: z.boolean(),
+        partial: z.boolean().describe('A word search stopped after reading its share of the index before the page was full: the page in the direction read (`next`, or `prev` going back) goes on from there'),
         next: z.string().nullable().describe('The cursor of the next page (`after`), null at the end'),
         prev: z.string().nullable().describe('The cursor of the page before (`before`), null at the start'),
       }),

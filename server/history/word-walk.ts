@@ -1,0 +1,69 @@
+// A word search's page, read at a bounded cost (issue 30: one client's
+// search must not hold the database for seconds): rows come in the
+// history's order from a source (the driving word's rows, or the tickets),
+// a window at a time (64 rows, then four times more, up to 4,096), each
+// window's tickets checked for the other words and filters in one query,
+// until the page is full, the source ends, or WALK_BUDGET rows were read.
+// Then the page says where it stopped, and the next page goes on from there.
+import type { Cursor } from './keyset.ts';
+
+/** Rows of the driving word (or tickets) one page may read. */
+export const WALK_BUDGET = 20_000;
+
+export interface Hit {
+  id: number;
+  createdAt: number;
+}
+
+export interface WordRead {
+  rows: Hit[];
+  /** The last row read when the budget ran out before the page was full (the next page starts after it); null otherwise. */
+  stoppedAt: Cursor | null;
+}
+
+/** `size` rows of the source after `after` (in the read's order). */
+export type Source = (after: Cursor | undefined, size: number) => Promise<Hit[]>;
+/** Which of these tickets match (null: all of them). */
+export type Check = ((ids: number[]) => Promise<Set<number>>) | null;
+
+export async function walk(source: Source, check: Check, start: Cursor | undefined, limit: number, budget: number): Promise<WordRead> {
+  const rows: Hit[] = [];
+  const seen = new Set<number>();
+  let after = start;
+  let read = 0;
+  let size = 64;
+  while (read < budget) {
+    const take = Math.min(size, budget - read);
+    const window = await source(after, take);
+    read += window.length;
+    const ok = check ? await check([...new Set(window.map((r) => r.id))]) : null;
+    for (const r of window) {
+      if ((ok && !ok.has(r.id)) || seen.has(r.id)) continue;
+      seen.add(r.id);
+      rows.push(r);
+      if (rows.length === limit) return { rows, stoppedAt: null };
+    }
+    if (window.length < take) return { rows, stoppedAt: null };
+    after = { value: window.at(-1)!.createdAt, id: window.at(-1)!.id };
+    size = Math.min(size * 4, 4_096);
+  }
+  return { rows, stoppedAt: after ?? null };
+}
+
+/**
+ * Several reads of one page (a prefix's words, each walked alone) as one: the rows in order up to where the
+ * least advanced stopped read stopped (past it nothing is known), the page's `limit` of them.
+ */
+export function mergeReads(reads: WordRead[], order: 'asc' | 'desc', limit: number): WordRead {
+  const sign = order === 'asc' ? 1 : -1;
+  const cmp = (a: { createdAt: number; id: number }, b: { createdAt: number; id: number }) => sign * (a.createdAt - b.createdAt || a.id - b.id);
+  const stops = reads.map((r) => r.stoppedAt).filter((c): c is Cursor => c !== null).map((c) => ({ createdAt: Number(c.value), id: c.id }));
+  const boundary = stops.sort(cmp)[0] ?? null;
+  const seen = new Set<number>();
+  const rows = reads
+    .flatMap((r) => r.rows)
+    .sort(cmp)
+    .filter((r) => (boundary === null || cmp(r, boundary) <= 0) && !seen.has(r.id) && seen.add(r.id));
+  if (rows.length >= limit || boundary === null) return { rows: rows.slice(0, limit), stoppedAt: null };
+  return { rows, stoppedAt: { value: boundary.createdAt, id: boundary.id } };
+}
