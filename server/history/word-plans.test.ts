@@ -91,7 +91,15 @@ describe.each(engines)('word index on %s', (engine) => {
   }
 
   // Each plan, and pages cut short by a budget of a few rows read (then continued from where they stopped).
-  const plans = [{ dense: 2000, maxExpansion: 16, budget: 20_000 }, { dense: 1, maxExpansion: 16, budget: 3 }, { dense: 1, maxExpansion: 0, budget: 20_000 }, { dense: 1, maxExpansion: 0, budget: 5 }, { dense: 3, maxExpansion: 1, budget: 100 }];
+  const plans = [
+    { dense: 2000, maxExpansion: 16, budget: 20_000, sortedUpTo: 20_000 },
+    { dense: 1, maxExpansion: 16, budget: 3, sortedUpTo: 1 },
+    { dense: 1, maxExpansion: 16, budget: 20_000, sortedUpTo: 1 },
+    { dense: 1, maxExpansion: 0, budget: 20_000, sortedUpTo: 1 },
+    { dense: 1, maxExpansion: 0, budget: 5, sortedUpTo: 1 },
+    { dense: 3, maxExpansion: 1, budget: 100, sortedUpTo: 3 },
+    { dense: 1, maxExpansion: 16, budget: 4, sortedUpTo: 20_000 },
+  ];
 
   it('finds by every plan what the texts hold, page by page in both orders', async () => {
     const queries = ['print', 'print ', 'prin', 'PRINTER', 'ecran', 'écrans', 'e', '100', '100%', '1000', '打印', 'vpn client', 'vpn-cl', 'mail x', 'x mail', 'maitre naive', 'zebre wifi pr', 'nothing', 'p', 'm'];

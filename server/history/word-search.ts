@@ -117,13 +117,15 @@ export async function planWords(db: Knex, query: WordQuery, dense: number): Prom
  * Ticket ids in the history's order (created_at, id) whose words match, after the cursor, up to `limit`, reading at
  * most `budget` rows (server/history/word-walk.ts: `stoppedAt` says where a page cut short by it stopped).
  */
-export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION, budget: WALK_BUDGET }): Promise<WordRead> {
-  const { dense, maxExpansion, budget } = limits;
+export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION, budget: WALK_BUDGET, sortedUpTo: RANKED }): Promise<WordRead> {
+  const { dense, maxExpansion, budget, sortedUpTo } = limits;
   const plan = await planWords(db, query, dense);
   if (!plan) return { rows: [], stoppedAt: null };
-  const { driver, others, driverRows, terms } = plan;
+  const { driver, others, terms } = plan;
   const check = others.length || o.filter ? checkTickets(db, others, o.filter) : null;
-  if (driverRows < dense || !driver.prefix) return walk(wordRows(db, termSql('d.word', driver), o), check, o.cursor, o.limit, budget);
+  // A prefix's rows under `sortedUpTo` are read as one range sorted by date (each window sorts them all: cheap while few).
+  const driverRows = driver.prefix && plan.driverRows >= plan.driverCap && plan.driverCap < sortedUpTo ? await countUpTo(db, driver, sortedUpTo) : plan.driverRows;
+  if (!driver.prefix || driverRows < Math.max(dense, sortedUpTo)) return walk(wordRows(db, termSql('d.word', driver), o), check, o.cursor, o.limit, budget);
   const words = await expansion(db, driver.word, maxExpansion + 1);
   if (words.length <= maxExpansion) {
     const share = Math.ceil(budget / words.length);
@@ -157,17 +159,24 @@ function ticketRows(db: Knex, o: WordReadOptions): Source {
   };
 }
 
-/** Which of a window's tickets have every one of `terms` and pass the history's other filters: one query. */
+/**
+ * Which of a window's tickets have every one of `terms` and pass the history's other filters: a query per word on
+ * (ticket_id, word) — point reads, no subquery per ticket — and one on the tickets for the filters, at once.
+ */
 function checkTickets(db: Knex, terms: Term[], filter: WordReadOptions['filter']): Check {
   return async (ids) => {
     if (!ids.length) return new Set();
-    const q: Knex.QueryBuilder = db('tickets').whereIn('tickets.id', ids).select('tickets.id');
-    terms.forEach((t, i) => {
-      const e = hasTerm('tickets.id', t, `o${i}`);
-      q.whereRaw(e.sql, e.bindings);
+    const reads: Promise<{ id: number | string }[]>[] = terms.map((t) => {
+      const cond = termSql('word', t);
+      return db('ticket_words').distinct({ id: 'ticket_id' }).whereIn('ticket_id', ids).whereRaw(cond.sql, cond.bindings) as Promise<{ id: number | string }[]>;
     });
-    filter?.(q);
-    return new Set(((await q) as { id: number | string }[]).map((r) => Number(r.id)));
+    if (filter) {
+      const q: Knex.QueryBuilder = db('tickets').whereIn('tickets.id', ids).select('tickets.id');
+      filter(q);
+      reads.push(q as Promise<{ id: number | string }[]>);
+    }
+    const sets = (await Promise.all(reads)).map((rows) => new Set(rows.map((r) => Number(r.id))));
+    return new Set(ids.filter((id) => sets.every((set) => set.has(id))));
   };
 }
 

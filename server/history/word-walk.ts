@@ -1,7 +1,7 @@
 // A word search's page, read at a bounded cost (issue 30: one client's
 // search must not hold the database for seconds): rows come in the
 // history's order from a source (the driving word's rows, or the tickets),
-// a window at a time (64 rows, then four times more, up to 4,096), each
+// a window at a time (64 rows, or 256 when checked, then four times more, up to 4,096), each
 // window's tickets checked for the other words and filters in one query,
 // until the page is full, the source ends, or WALK_BUDGET rows were read.
 // Then the page says where it stopped, and the next page goes on from there.
@@ -31,7 +31,8 @@ export async function walk(source: Source, check: Check, start: Cursor | undefin
   const seen = new Set<number>();
   let after = start;
   let read = 0;
-  let size = 64;
+  // Checked windows start larger: a check costs a query, and a row it takes is one more for the page.
+  let size = check ? 256 : 64;
   while (read < budget) {
     const take = Math.min(size, budget - read);
     const window = await source(after, take);
