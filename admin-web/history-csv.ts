@@ -6,6 +6,9 @@ import type { Writable } from 'node:stream';
 import type { TicketView } from '../protocol/events.ts';
 import { utcText as timeText } from './page-helpers.ts';
 
+/** The last line of an export a word search cut short (server/history/history-store.ts historyAll). */
+export const STOPPED_LINE = 'Export stopped here: these words rarely appear together and the search read its share of the history; narrow it with dates to export older tickets.';
+
 const HEADER = ['ticket', 'created', 'status', 'requester', 'username', 'computer', 'system', 'technician', 'accepted', 'ended', 'resolved', 'end_reason', 'problem', 'resolution'];
 
 export function csvRow(r: TicketView): string {
@@ -13,7 +16,7 @@ export function csvRow(r: TicketView): string {
 }
 
 /** Writes the header and every page's rows to `out` (a response, or any writable), waiting for 'drain' whenever it is full. */
-export async function writeHistoryCsv(out: Writable, pages: AsyncGenerator<TicketView[]>): Promise<void> {
+export async function writeHistoryCsv(out: Writable, pages: AsyncGenerator<TicketView[], { stopped: boolean } | void>): Promise<void> {
   let gone = false;
   const onClose = () => {
     gone = true;
@@ -21,9 +24,15 @@ export async function writeHistoryCsv(out: Writable, pages: AsyncGenerator<Ticke
   out.on('close', onClose);
   try {
     if (!out.write(`\uFEFF${csvLine(HEADER)}`)) await drained(out);
-    for await (const rows of pages) {
+    for (;;) {
+      const next = await pages.next();
       if (gone || out.destroyed) break;
-      if (!out.write(rows.map(csvRow).join(''))) await drained(out);
+      if (next.done) {
+        // A search cut short says so in its last line, the record ending where it was stopped.
+        if (next.value?.stopped) out.write(csvLine([STOPPED_LINE]));
+        break;
+      }
+      if (!out.write(next.value.map(csvRow).join(''))) await drained(out);
     }
   } finally {
     out.off('close', onClose);

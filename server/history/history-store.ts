@@ -7,7 +7,8 @@ import type { TicketView } from '../../protocol/events.ts';
 import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/store.ts';
 import type { HistoryQuery } from '../tickets/schema.ts';
 import { decodeCursor, encodeCursor, wherePast, type Cursor } from './keyset.ts';
-import { whereWords, wordMatches } from './word-search.ts';
+import { checkTickets, DENSE, MAX_EXPANSION, RANKED, termsOf, wordMatches } from './word-search.ts';
+import { walk, WALK_BUDGET } from './word-walk.ts';
 import { wordCount } from './word-count.ts';
 import { wordQueryOf } from './words.ts';
 
@@ -29,13 +30,12 @@ export interface HistoryPage {
 
 /** The filters (everything but the cursor and the sort) applied to a tickets query. */
 // (It mutates `q` and returns nothing: a query builder is a thenable, which an async function would run.)
-function filtered(q: Knex.QueryBuilder, query: HistoryQuery, onlyTechnicianId?: number, withWords = true): void {
+function filtered(q: Knex.QueryBuilder, query: HistoryQuery, onlyTechnicianId?: number): void {
   // Prefix matches so the requester and hostname indexes serve the search.
   if (query.requester) q.whereRaw("tickets.requester_name LIKE ? ESCAPE '!'", [`${escapeLike(query.requester)}%`]);
   if (query.hostname) q.whereRaw("tickets.hostname LIKE ? ESCAPE '!'", [`${escapeLike(query.hostname)}%`]);
   if (query.status) q.where('tickets.status', query.status);
-  const words = withWords ? wordQueryOf(query.text) : null;
-  if (words) whereWords(q, words);
+  // (Words are not a filter here: the word index's reads take them, word-search.ts.)
   const technicianId = onlyTechnicianId ?? query.technicianId;
   if (technicianId !== undefined) q.where('tickets.technician_id', technicianId);
   if (query.from !== undefined) q.where('tickets.created_at', '>=', query.from);
@@ -84,11 +84,11 @@ export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnician
 function wordFilters(query: HistoryQuery, onlyTechnicianId: number | undefined) {
   const technicianId = onlyTechnicianId ?? query.technicianId;
   const others = query.requester || query.hostname || query.status || technicianId !== undefined;
-  return { from: query.from, to: query.to, filter: others ? (q: Knex.QueryBuilder) => filtered(q, { ...query, from: undefined, to: undefined }, onlyTechnicianId, false) : null };
+  return { from: query.from, to: query.to, filter: others ? (q: Knex.QueryBuilder) => filtered(q, { ...query, from: undefined, to: undefined }, onlyTechnicianId) : null };
 }
 
 /** One page of rows and the cursors around it (no count). */
-export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<Omit<HistoryPage, 'total' | 'totalExact' | 'totalEstimated'>> {
+export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianId?: number, budget = WALK_BUDGET): Promise<Omit<HistoryPage, 'total' | 'totalExact' | 'totalEstimated'>> {
   const column = `tickets.${query.sort}`;
   const backwards = query.before !== undefined;
   const reverse = (o: 'asc' | 'desc') => (o === 'asc' ? 'desc' : 'asc');
@@ -100,9 +100,26 @@ export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianI
   let stopped: Cursor | null = null;
   if (words && query.sort === 'created_at') {
     // In the history's own order the word index finds the page's tickets without reading every match, at a bounded cost.
-    const read = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 });
+    const read = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 }, { dense: DENSE, maxExpansion: MAX_EXPANSION, budget, sortedUpTo: RANKED });
     const byId = new Map(((await joinedTickets(db).whereIn('tickets.id', read.rows.map((r) => r.id))) as JoinedTicketRow[]).map((r) => [Number(r.id), r]));
     found = read.rows.map((r) => byId.get(r.id)).filter((r): r is JoinedTicketRow => r !== undefined);
+    stopped = read.stoppedAt;
+  } else if (words) {
+    // Another order: the tickets in it under the other filters, a window at a time, checked for the words, at the same bounded cost.
+    const read = await walk(
+      async (after, size) => {
+        const q = joinedTickets(db);
+        filtered(q, query, onlyTechnicianId);
+        if (after) wherePast(q, column, order, after);
+        return ((await q.orderBy(column, order).orderBy('tickets.id', order).limit(size)) as JoinedTicketRow[]).map((r) => Object.assign(r, { id: Number(r.id) }));
+      },
+      checkTickets(db, termsOf(words), null),
+      cursor,
+      query.pageSize + 1,
+      budget,
+      (row) => ({ value: sortValue(row, query.sort), id: row.id }),
+    );
+    found = read.rows;
     stopped = read.stoppedAt;
   } else {
     const q = joinedTickets(db);
@@ -132,18 +149,29 @@ export async function history(db: Knex, query: HistoryQuery, onlyTechnicianId?: 
   return { ...page, ...count };
 }
 
-/** Every row of a search in order, a page of `pageSize` at a time by cursor (the CSV export: memory stays that of one page). */
-export async function* historyAll(db: Knex, query: HistoryQuery, onlyTechnicianId: number | undefined, pageSize: number, maxRows: number): AsyncGenerator<TicketView[]> {
+/** Word-search pages in a row that may stop short (their budget read, server/history/word-walk.ts) before an export stops. */
+export const EXPORT_PARTIAL_PAGES = 5;
+
+/**
+ * Every row of a search in order, a page of `pageSize` at a time by cursor (the CSV export: memory stays that of
+ * one page). Returns `stopped` when words that rarely meet left EXPORT_PARTIAL_PAGES pages in a row short: the
+ * export then ends there, saying so, rather than read the whole word index for one request.
+ */
+export async function* historyAll(db: Knex, query: HistoryQuery, onlyTechnicianId: number | undefined, pageSize: number, maxRows: number, budget = WALK_BUDGET): AsyncGenerator<TicketView[], { stopped: boolean }> {
   let after: Cursor | undefined;
   let sent = 0;
+  let short = 0;
   while (sent < maxRows) {
     const size = Math.min(pageSize, maxRows - sent);
-    const page = await historyRows(db, { ...query, pageSize: size, after, before: undefined, at: after ? undefined : query.at }, onlyTechnicianId);
+    const page = await historyRows(db, { ...query, pageSize: size, after, before: undefined, at: after ? undefined : query.at }, onlyTechnicianId, budget);
     if (page.rows.length) yield page.rows;
     sent += page.rows.length;
-    if (!page.next) return;
+    if (!page.next) return { stopped: false };
+    short = page.partial ? short + 1 : 0;
+    if (short >= EXPORT_PARTIAL_PAGES) return { stopped: true };
     // The next page's cursor, not the last row: a word search's page may end short of it (or be empty) where its budget ran out.
     after = decodeCursor(page.next) ?? undefined;
-    if (!after) return;
+    if (!after) return { stopped: false };
   }
+  return { stopped: false };
 }

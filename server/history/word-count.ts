@@ -1,12 +1,15 @@
 // How many tickets a word search finds, at a cost that does not grow with
 // the words' frequency (issue 30: "about N" when an exact count would cost
 // more than it tells). One word alone: its distinct tickets on the index,
-// counted up to the cap. Otherwise the driving word's first COUNT_BUDGET
-// rows (server/history/word-search.ts) are checked for the other words and
-// filters: exact when they were all its rows, "more than" once the cap is
-// reached, else an estimate from the share that matched.
+// counted up to the cap. Otherwise a sample is checked for every word and
+// filter: the driving word's newest COUNT_BUDGET rows when it is rare (exact
+// when they are all), or the period's newest COUNT_BUDGET tickets when it is
+// common (exact when they are all) — "more than" once the cap is reached, else
+// an estimate from the share that matched.
 import type { Knex } from 'knex';
-import { DENSE, hasTerm, planWords, RANKED, termSql, type WordReadOptions } from './word-search.ts';
+import { checkTickets, countUpTo, DENSE, planWords, RANKED, termSql, type WordReadOptions } from './word-search.ts';
+
+const DAY_MS = 86_400_000;
 import type { WordQuery } from './words.ts';
 
 /** Rows of the driving word checked for a count. */
@@ -19,7 +22,7 @@ export interface WordCount {
   estimated: boolean;
 }
 
-export async function wordCount(db: Knex, query: WordQuery, o: Omit<WordReadOptions, 'order' | 'limit' | 'cursor'>, cap: number, budget = COUNT_BUDGET): Promise<WordCount> {
+export async function wordCount(db: Knex, query: WordQuery, o: Omit<WordReadOptions, 'order' | 'limit' | 'cursor'>, cap: number, budget = COUNT_BUDGET, ranked = RANKED): Promise<WordCount> {
   const plan = await planWords(db, query, DENSE);
   if (!plan) return { total: 0, exact: true, estimated: false };
   const dated = o.from !== undefined || o.to !== undefined;
@@ -29,25 +32,46 @@ export async function wordCount(db: Knex, query: WordQuery, o: Omit<WordReadOpti
     const n = Number(row.n);
     return { total: n, exact: n < cap, estimated: false };
   }
+  const check = checkTickets(db, plan.others, o.filter);
+  // The driving word's rows, counted up to RANKED: under it the word itself is sampled.
+  let driverRows = plan.driverRows;
+  if (driverRows >= plan.driverCap && plan.driverCap < ranked) driverRows = await countUpTo(db, plan.driver, ranked);
+  if (driverRows >= ranked) {
+    // A common driving word (counted only up to its cap): the period's newest `budget` tickets, checked for every
+    // word, stand for the period's tickets, whose number the daily rollups know.
+    const q: Knex.QueryBuilder = db('tickets').select('id');
+    if (o.from !== undefined) q.where('created_at', '>=', o.from);
+    if (o.to !== undefined) q.where('created_at', '<', o.to);
+    const ids = ((await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(budget)) as { id: number | string }[]).map((r) => Number(r.id));
+    const matched = (await checkTickets(db, plan.terms, o.filter)!(ids)).size;
+    if (ids.length < budget) return matched < cap ? { total: matched, exact: true, estimated: false } : { total: cap, exact: false, estimated: false };
+    return { total: Math.max(matched, Math.round((matched * (await ticketsInPeriod(db, o.from, o.to))) / budget)), exact: false, estimated: true };
+  }
+  // A rare driving word: its rows in the period (fewer than its cap), the newest `budget` of them checked.
   const cond = termSql('word', plan.driver);
   const range = [...(o.from !== undefined ? [{ sql: 'created_at >= ?', bindings: [o.from] }] : []), ...(o.to !== undefined ? [{ sql: 'created_at < ?', bindings: [o.to] }] : [])];
   const where = [cond, ...range];
-  const window = db.raw(`(SELECT ticket_id, created_at FROM ticket_words WHERE ${where.map((c) => c.sql).join(' AND ')} LIMIT ${budget}) d`, where.flatMap((c) => c.bindings));
-  // Rows of the driving word (in the period), for the estimate: exact up to RANKED.
-  const rows = dated ? await countInPeriod(db, cond, range, RANKED) : plan.driverRows < plan.driverCap ? plan.driverRows : await countInPeriod(db, cond, [], RANKED);
-  const q: Knex.QueryBuilder = db.from(window).distinct('d.ticket_id');
-  plan.others.forEach((t, i) => {
-    const e = hasTerm('d.ticket_id', t, `o${i}`);
-    q.whereRaw(e.sql, e.bindings);
-  });
-  if (o.filter) {
-    q.join('tickets', 'tickets.id', 'd.ticket_id');
-    o.filter(q);
-  }
-  const matched = ((await q.limit(cap)) as unknown[]).length;
+  const rows = range.length ? await countInPeriod(db, cond, range, ranked) : driverRows;
+  const window = (await db('ticket_words')
+    .whereRaw(where.map((c) => c.sql).join(' AND '), where.flatMap((c) => c.bindings))
+    .orderBy('created_at', 'desc')
+    .orderBy('ticket_id', 'desc')
+    .limit(budget)
+    .select('ticket_id')) as { ticket_id: number | string }[];
+  const ids = [...new Set(window.map((r) => Number(r.ticket_id)))];
+  const matched = check ? (await check(ids)).size : ids.length;
   if (matched >= cap) return { total: cap, exact: false, estimated: false };
   if (rows <= budget) return { total: matched, exact: true, estimated: false };
-  return { total: Math.max(matched, Math.round((matched * rows) / budget)), exact: false, estimated: true };
+  return { total: Math.max(matched, Math.round((matched * rows) / window.length)), exact: false, estimated: true };
+}
+
+/** Tickets created in [from, to): the daily rollups' requests over the days it touches (an estimate's scale). */
+async function ticketsInPeriod(db: Knex, from: number | undefined, to: number | undefined): Promise<number> {
+  const q = db('ticket_day_counts');
+  if (from !== undefined) q.where('day', '>=', Math.floor(from / DAY_MS));
+  if (to !== undefined) q.where('day', '<', Math.ceil(to / DAY_MS));
+  const row = (await q.sum({ n: 'requests' }).first()) as { n: number | string | null } | undefined;
+  return Number(row?.n ?? 0);
 }
 
 async function countInPeriod(db: Knex, cond: { sql: string; bindings: (string | number)[] }, range: { sql: string; bindings: number[] }[], cap: number): Promise<number> {

@@ -11,9 +11,20 @@ import type { Knex } from 'knex';
 import { insertPostings } from '../../migrations/031_word_postings.ts';
 import { wordSetOf } from '../../migrations/words.ts';
 
-/** Adds a ticket's words from texts just written (a new ticket's problem, a message). */
+/**
+ * Adds a ticket's words from texts just written (a new ticket's problem, a message): only those it has not yet,
+ * in key order. Writers of one ticket hold its row (the message's, the move's transaction), so no other writes
+ * these rows meanwhile; inserting none that exist takes no shared lock on an existing row of another ticket's
+ * neighbourhood, which INSERT IGNORE did for every repeated word (two messages on two tickets could deadlock on MariaDB).
+ */
 export async function addTicketWords(db: Knex, ticketId: number, createdAt: number, texts: readonly (string | null | undefined)[]): Promise<void> {
-  const rows = [...wordSetOf(texts)].map((word) => ({ word, created_at: createdAt, ticket_id: ticketId }));
+  const words = [...wordSetOf(texts)];
+  if (!words.length) return;
+  const have = new Set<string>();
+  for (let i = 0; i < words.length; i += 500) {
+    for (const r of (await db('ticket_words').where({ ticket_id: ticketId }).whereIn('word', words.slice(i, i + 500)).select('word')) as { word: string }[]) have.add(r.word);
+  }
+  const rows = words.filter((w) => !have.has(w)).sort().map((word) => ({ word, created_at: createdAt, ticket_id: ticketId }));
   await insertPostings(db, rows);
 }
 
@@ -28,5 +39,5 @@ export async function reindexTicket(db: Knex, ticketId: number): Promise<void> {
   for (let i = 0; i < gone.length; i += 500) await db('ticket_words').where({ ticket_id: ticketId }).whereIn('word', gone.slice(i, i + 500)).delete();
   const haveSet = new Set(have);
   const createdAt = Number(ticket.created_at);
-  await insertPostings(db, [...wanted].filter((w) => !haveSet.has(w)).map((word) => ({ word, created_at: createdAt, ticket_id: ticketId })));
+  await insertPostings(db, [...wanted].filter((w) => !haveSet.has(w)).sort().map((word) => ({ word, created_at: createdAt, ticket_id: ticketId })));
 }

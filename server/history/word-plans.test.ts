@@ -13,7 +13,11 @@ import { openDatabase } from '../db/database.ts';
 import { ticketStore, type TicketRow } from '../tickets/store.ts';
 import { up as buildPostings } from '../../migrations/031_word_postings.ts';
 import { addTicketWords } from './word-index.ts';
-import { whereWords, wordMatches } from './word-search.ts';
+import { wordMatches } from './word-search.ts';
+import { historyAll, historyRows } from './history-store.ts';
+import { Writable } from 'node:stream';
+import { writeHistoryCsv } from '../../admin-web/history-csv.ts';
+import { historyQuerySchema } from '../tickets/schema.ts';
 import { wordCount } from './word-count.ts';
 import { wordQueryOf, wordSetOf, wordsOf } from './words.ts';
 
@@ -39,6 +43,7 @@ describe('words', () => {
     expect(wordsOf('a'.repeat(40))).toEqual(['a'.repeat(32)]);
     expect(wordQueryOf('100%')).toEqual({ words: ['100'], prefixLast: false });
     expect(wordQueryOf('print Print prin')).toEqual({ words: ['print', 'prin'], prefixLast: true });
+    expect(wordQueryOf('print printer print')).toEqual({ words: ['printer', 'print'], prefixLast: false });
     expect(wordQueryOf(' %% ')).toBeNull();
   });
 });
@@ -150,13 +155,47 @@ describe.each(engines)('word index on %s', (engine) => {
         const onlyResolved = (q: Knex.QueryBuilder) => void q.where('tickets.status', 'resolved');
         expect(await wordCount(db, wordQueryOf(text)!, { filter: onlyResolved }, 1000)).toEqual({ total: expected(text, 'asc', resolved).length, exact: true, estimated: false });
         expect(await wordCount(db, wordQueryOf(text)!, { filter: null, from, to }, 1000)).toEqual({ total: expected(text, 'asc', inRange).length, exact: true, estimated: false });
+        // A common driving word (here: any) samples the period's newest tickets: all of them, so exact.
+        expect(await wordCount(db, wordQueryOf(text)!, { filter: onlyResolved, from, to }, 1000, 1000, 1)).toEqual({ total: expected(text, 'asc', (id) => inRange(id) && resolved(id)).length, exact: true, estimated: false });
+        const sampled = await wordCount(db, wordQueryOf(text)!, { filter: onlyResolved }, 1000, 10, 1);
+        expect(sampled.exact).toBe(false);
+        expect(sampled.estimated).toBe(true);
       }
     }
+    // Another order (the hostname, then the id): every page walked by its cursor, each ticket once, the same set.
     for (const text of ['print', 'ecran 100', 'mail x', 'p']) {
-      const q = db('tickets').select('id').orderBy('id');
-      whereWords(q, wordQueryOf(text)!);
-      expect(((await q) as { id: number }[]).map((r) => Number(r.id))).toEqual(expected(text, 'asc').sort((a, b) => a - b));
+      const seen: number[] = [];
+      let after: string | null = null;
+      for (let n = 0; n < 100; n++) {
+        const page = await historyRows(db, historyQuerySchema.parse({ text, sort: 'hostname', order: 'asc', pageSize: 4, ...(after ? { after } : {}) }));
+        seen.push(...page.rows.map((r) => r.id));
+        if (!(after = page.next)) break;
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+      expect([...seen].sort((a, b) => a - b)).toEqual(expected(text, 'asc').sort((a, b) => a - b));
     }
+  });
+
+  it('ends an export that words rarely meeting would make read the whole index, saying so', async () => {
+    const text = 'zebre 1000';
+    const all = async (budget: number) => {
+      const pages = historyAll(db, historyQuerySchema.parse({ text, order: 'asc' }), undefined, 2, 1000, budget);
+      const ids: number[] = [];
+      for (;;) {
+        const next = await pages.next();
+        if (next.done) return { ids, stopped: next.value.stopped };
+        ids.push(...next.value.map((r) => r.id));
+      }
+    };
+    expect(await all(20_000)).toEqual({ ids: expected(text, 'asc'), stopped: false });
+    const cut = await all(1);
+    expect(cut.stopped).toBe(true);
+    expect(cut.ids).toEqual(expected(text, 'asc').slice(0, cut.ids.length));
+    // Through the CSV writer: its last line says where and why it stopped.
+    let csv = '';
+    const sink = new Writable({ write(chunk: Buffer, _e, done) { csv += chunk.toString(); done(); } });
+    await writeHistoryCsv(sink, historyAll(db, historyQuerySchema.parse({ text, order: 'asc' }), undefined, 2, 1000, 1));
+    expect(csv.trimEnd().split('\r\n').at(-1)).toContain('Export stopped here');
   });
 
   it('indexes a text of many distinct words in one write (more than one statement of rows on either engine)', async () => {

@@ -14,7 +14,7 @@
 // and checked.
 import type { Knex } from 'knex';
 import { wherePast, type Cursor } from './keyset.ts';
-import { mergeReads, walk, WALK_BUDGET, type Check, type Hit, type Source, type WordRead } from './word-walk.ts';
+import { mapLimited, mergeReads, SEARCH_PARALLEL, walk, WALK_BUDGET, type Check, type Hit, type Source, type WordRead } from './word-walk.ts';
 import type { WordQuery } from './words.ts';
 
 /** Below this many rows a word's rows are read whole and sorted; from it on they are read in order up to a page. */
@@ -105,10 +105,10 @@ export interface WordPlan {
 /** Which word drives a read: each is counted up to `dense` rows, and further when several reach it. Null when one has no row. */
 export async function planWords(db: Knex, query: WordQuery, dense: number): Promise<WordPlan | null> {
   const terms = termsOf(query);
-  const counts = await Promise.all(terms.map((t) => countUpTo(db, t, dense)));
+  const counts = await mapLimited(terms, SEARCH_PARALLEL, (t) => countUpTo(db, t, dense));
   if (counts.some((n) => n === 0)) return null;
   const ranked = counts.filter((n) => n >= dense).length > 1;
-  if (ranked) await Promise.all(terms.map(async (t, i) => void (counts[i]! >= dense && (counts[i] = await countUpTo(db, t, RANKED)))));
+  if (ranked) await mapLimited(terms, SEARCH_PARALLEL, async (t, i) => void (counts[i]! >= dense && (counts[i] = await countUpTo(db, t, RANKED))));
   const driverAt = counts.indexOf(Math.min(...counts));
   return { terms, driver: terms[driverAt]!, driverRows: counts[driverAt]!, driverCap: ranked ? RANKED : dense, others: terms.filter((_, i) => i !== driverAt) };
 }
@@ -129,7 +129,7 @@ export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions
   const words = await expansion(db, driver.word, maxExpansion + 1);
   if (words.length <= maxExpansion) {
     const share = Math.ceil(budget / words.length);
-    const reads = await Promise.all(words.map((w) => walk(wordRows(db, { sql: 'd.word = ?', bindings: [w] }, o), check, o.cursor, o.limit, share)));
+    const reads = await mapLimited(words, SEARCH_PARALLEL, (w) => walk(wordRows(db, { sql: 'd.word = ?', bindings: [w] }, o), check, o.cursor, o.limit, share));
     return mergeReads(reads, o.order, o.limit);
   }
   return walk(ticketRows(db, o), checkTickets(db, terms, o.filter), o.cursor, o.limit, budget);
@@ -163,7 +163,7 @@ function ticketRows(db: Knex, o: WordReadOptions): Source {
  * Which of a window's tickets have every one of `terms` and pass the history's other filters: a query per word on
  * (ticket_id, word) — point reads, no subquery per ticket — and one on the tickets for the filters, at once.
  */
-function checkTickets(db: Knex, terms: Term[], filter: WordReadOptions['filter']): Check {
+export function checkTickets(db: Knex, terms: Term[], filter: WordReadOptions['filter']): Check {
   return async (ids) => {
     if (!ids.length) return new Set();
     const reads: Promise<{ id: number | string }[]>[] = terms.map((t) => {
@@ -178,15 +178,4 @@ function checkTickets(db: Knex, terms: Term[], filter: WordReadOptions['filter']
     const sets = (await Promise.all(reads)).map((rows) => new Set(rows.map((r) => Number(r.id))));
     return new Set(ids.filter((id) => sets.every((set) => set.has(id))));
   };
-}
-
-/** Restricts a tickets query (any order) to the tickets whose words match: the first word's tickets, checked for the others. */
-export function whereWords(q: Knex.QueryBuilder, query: WordQuery): void {
-  const [first, ...rest] = termsOf(query);
-  const cond = termSql('w.word', first!);
-  const checks = rest.map((t, i) => hasTerm('w.ticket_id', t, `o${i}`));
-  q.whereRaw(
-    `tickets.id IN (SELECT w.ticket_id FROM ticket_words w WHERE ${[cond.sql, ...checks.map((c) => c.sql)].join(' AND ')})`,
-    [...cond.bindings, ...checks.flatMap((c) => c.bindings)],
-  );
 }

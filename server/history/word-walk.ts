@@ -26,8 +26,15 @@ export type Source = (after: Cursor | undefined, size: number) => Promise<Hit[]>
 /** Which of these tickets match (null: all of them). */
 export type Check = ((ids: number[]) => Promise<Set<number>>) | null;
 
-export async function walk(source: Source, check: Check, start: Cursor | undefined, limit: number, budget: number): Promise<WordRead> {
-  const rows: Hit[] = [];
+export async function walk<T extends { id: number }>(
+  source: (after: Cursor | undefined, size: number) => Promise<T[]>,
+  check: Check,
+  start: Cursor | undefined,
+  limit: number,
+  budget: number,
+  cursorOf: (row: T) => Cursor = (row) => ({ value: (row as unknown as Hit).createdAt, id: row.id }),
+): Promise<{ rows: T[]; stoppedAt: Cursor | null }> {
+  const rows: T[] = [];
   const seen = new Set<number>();
   let after = start;
   let read = 0;
@@ -45,7 +52,7 @@ export async function walk(source: Source, check: Check, start: Cursor | undefin
       if (rows.length === limit) return { rows, stoppedAt: null };
     }
     if (window.length < take) return { rows, stoppedAt: null };
-    after = { value: window.at(-1)!.createdAt, id: window.at(-1)!.id };
+    after = cursorOf(window.at(-1)!);
     size = Math.min(size * 4, 4_096);
   }
   return { rows, stoppedAt: after ?? null };
@@ -67,4 +74,21 @@ export function mergeReads(reads: WordRead[], order: 'asc' | 'desc', limit: numb
     .filter((r) => (boundary === null || cmp(r, boundary) <= 0) && !seen.has(r.id) && seen.add(r.id));
   if (rows.length >= limit || boundary === null) return { rows: rows.slice(0, limit), stoppedAt: null };
   return { rows, stoppedAt: { value: boundary.createdAt, id: boundary.id } };
+}
+
+/** Reads at most this many statements of one search at once (the pool is shared with every other request). */
+export const SEARCH_PARALLEL = 3;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

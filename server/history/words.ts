@@ -23,10 +23,11 @@ export function wordQueryOf(text: string | undefined): WordQuery | null {
   const trimmed = (text ?? '').trim();
   const all = wordsOf(trimmed);
   if (all.length === 0) return null;
-  const prefixLast = /[\p{L}\p{N}\p{M}]$/u.test(trimmed);
   const last = all.at(-1)!;
-  // A word typed twice is one condition; the last one keeps its place (its prefix) when it repeats an earlier one.
-  const words = [...new Set(all.slice(0, -1))].filter((w) => w !== last).slice(0, MAX_QUERY_WORDS - 1);
+  // A word typed twice is one condition; the last one, typed before too, is that whole word (no longer a prefix).
+  const earlier = [...new Set(all.slice(0, -1))];
+  const prefixLast = /[\p{L}\p{N}\p{M}]$/u.test(trimmed) && !earlier.includes(last);
+  const words = earlier.filter((w) => w !== last).slice(0, MAX_QUERY_WORDS - 1);
   words.push(last);
   return { words, prefixLast };
 }
