@@ -1,7 +1,8 @@
 // A word search's page, read at a bounded cost (issue 30: one client's
 // search must not hold the database for seconds): rows come in the
 // history's order from a source (the driving word's rows, or the tickets),
-// a window at a time (64 rows, or 256 when checked, then four times more, up to 4,096), each
+// a window at a time (64 rows, or 256 when checked, then what the page still
+// needs at the share that matched so far, or four times more, up to 4,096), each
 // window's tickets checked for the other words and filters in one query,
 // until the page is full, the source ends, or WALK_BUDGET rows were read.
 // Then the page says where it stopped, and the next page goes on from there.
@@ -53,7 +54,9 @@ export async function walk<T extends { id: number }>(
     }
     if (window.length < take) return { rows, stoppedAt: null };
     after = cursorOf(window.at(-1)!);
-    size = Math.min(size * 4, 4_096);
+    // The next window: what the page still needs at the share of rows that matched so far (half as much again), or four times more.
+    const share = rows.length / read;
+    size = share > 0 ? Math.min(4_096, Math.max(64, Math.ceil(((limit - rows.length) / share) * 1.5))) : Math.min(size * 4, 4_096);
   }
   return { rows, stoppedAt: after ?? null };
 }
