@@ -10,16 +10,13 @@
 import type { Knex } from 'knex';
 import { isMysql } from './engine.ts';
 
+// IF NOT EXISTS: DDL commits at once on MariaDB, so a start interrupted after it runs this again.
 export async function up(knex: Knex): Promise<void> {
   if (!isMysql(knex)) return;
-  await knex.schema.alterTable('ticket_spread_tree', (t) => {
-    t.index(['unit', 'level', 'at', 'technician_id', 'kind', 'bucket', 'n'], 'ticket_spread_tree_at');
-  });
+  await knex.raw('CREATE INDEX IF NOT EXISTS ticket_spread_tree_at ON ticket_spread_tree (unit, level, at, technician_id, kind, bucket, n)');
 }
 
 export async function down(knex: Knex): Promise<void> {
   if (!isMysql(knex)) return;
-  await knex.schema.alterTable('ticket_spread_tree', (t) => {
-    t.dropIndex(['unit', 'level', 'at', 'technician_id', 'kind', 'bucket', 'n'], 'ticket_spread_tree_at');
-  });
+  await knex.raw('DROP INDEX IF EXISTS ticket_spread_tree_at ON ticket_spread_tree');
 }

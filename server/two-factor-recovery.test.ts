@@ -192,6 +192,22 @@ describe('REQUIRE_2FA=all', () => {
     }
   });
 
+  it('tries a password through the JSON API to turn two-factor off or change the password no faster than a login', async () => {
+    for (const [path, guess] of [['/api/v1/me/2fa/disable', (i: number) => ({ password: `guess-${i}` })], ['/api/v1/me/password', (i: number) => ({ currentPassword: `guess-${i}`, newPassword: 'a-new-long-password-1' })]] as const) {
+      const limited = await startHarness('sqlite', { LOGIN_RATE_PER_MINUTE: '6' });
+      try {
+        const boss = await limited.login('admin', ADMIN_PASSWORD);
+        const tech = await limited.freshTechnician(boss, 'zoe');
+        await enrol(tech);
+        const statuses: number[] = [];
+        for (let i = 0; i < 12 && !statuses.includes(429); i++) statuses.push((await tech.post(path, guess(i))).status);
+        expect(statuses, path).toContain(429);
+      } finally {
+        await limited.close();
+      }
+    }
+  });
+
   it('the profile says one thing; pages that lead there say why, and the menu marks them', async () => {
     const h = await startHarness('sqlite', { REQUIRE_2FA: 'all' });
     try {

@@ -8,7 +8,7 @@ const technician = z.object({ technician: Technician });
 
 export const accountDocs: RouteDoc[] = [
   { method: 'get', path: '/me', id: 'getMe', summary: 'Who I am', responses: { 200: technician } },
-  { method: 'post', path: '/me/password', id: 'changeMyPassword', summary: 'Change my password (my other sessions end)', responses: { 204: empty() }, errors: ['LOGIN_FAILED', 'PASSWORD_WEAK'] },
+  { method: 'post', path: '/me/password', id: 'changeMyPassword', summary: 'Change my password (my other sessions end)', responses: { 204: empty() }, errors: ['LOGIN_FAILED', 'PASSWORD_WEAK', 'RATE_LIMITED'] },
   {
     method: 'post',
     path: '/me/2fa/setup',
@@ -40,7 +40,7 @@ export const accountDocs: RouteDoc[] = [
     responses: { 200: z.object({ recoveryCodes: z.array(z.string()) }) },
     errors: ['LOGIN_FAILED', 'TOTP_CODE_USED'],
   },
-  { method: 'post', path: '/me/2fa/disable', id: 'disableTwoFactor', summary: 'Turn two-factor login off (with my password)', responses: { 204: empty() }, errors: ['LOGIN_FAILED', 'FORBIDDEN'] },
+  { method: 'post', path: '/me/2fa/disable', id: 'disableTwoFactor', summary: 'Turn two-factor login off (with my password)', responses: { 204: empty() }, errors: ['LOGIN_FAILED', 'FORBIDDEN', 'RATE_LIMITED'] },
   {
     method: 'get',
     path: '/colleagues',

@@ -33,7 +33,7 @@ export function technicianRoutes({ technicians, limiter }: { technicians: Techni
     res.json({ technician: technicianOf(req) });
   });
 
-  router.post('/me/password', requireTechnician, changePassword, async (req, res) => {
+  router.post('/me/password', requireTechnician, limiter, changePassword, async (req, res) => {
     const { body } = changePassword.input(req);
     await technicians.changeOwnPassword(technicianOf(req).id, body.currentPassword, body.newPassword, technicianContext(req), req.sessionID);
     res.status(204).end();
@@ -67,7 +67,7 @@ export function technicianRoutes({ technicians, limiter }: { technicians: Techni
     res.json(await technicians.renewRecoveryCodes(technicianOf(req).id, confirm, technicianContext(req)));
   });
 
-  router.post('/me/2fa/disable', requireTechnician, disable2fa, async (req, res) => {
+  router.post('/me/2fa/disable', requireTechnician, limiter, disable2fa, async (req, res) => {
     const { password } = disable2fa.input(req).body;
     await technicians.disableTwoFactor(technicianOf(req).id, password, technicianContext(req));
     res.status(204).end();
