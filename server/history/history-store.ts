@@ -7,9 +7,9 @@ import type { TicketView } from '../../protocol/events.ts';
 import { toTicketView, joinedTickets, type JoinedTicketRow } from '../tickets/store.ts';
 import type { HistoryQuery } from '../tickets/schema.ts';
 import { decodeCursor, encodeCursor, wherePast, type Cursor } from './keyset.ts';
-import { checkTickets, DENSE, MAX_EXPANSION, RANKED, termsOf, wordMatches } from './word-search.ts';
+import { checkTickets, termsOf, wordMatches } from './word-search.ts';
 import { walk, WALK_BUDGET } from './word-walk.ts';
-import { wordCount } from './word-count.ts';
+import { requestsInDays, wordCount } from './word-count.ts';
 import { wordQueryOf } from './words.ts';
 
 export const COUNT_CAP = 1_000;
@@ -56,12 +56,7 @@ const sortValue = (row: JoinedTicketRow, sort: HistoryQuery['sort']): string | n
 async function countFromRollups(db: Knex, query: HistoryQuery, technicianId: number | undefined): Promise<number | null> {
   if (query.text || query.requester || query.hostname || query.status) return null;
   if ((query.from !== undefined && query.from % DAY_MS !== 0) || (query.to !== undefined && query.to % DAY_MS !== 0)) return null;
-  const q = db('ticket_day_counts');
-  if (technicianId !== undefined) q.where('technician_id', technicianId);
-  if (query.from !== undefined) q.where('day', '>=', query.from / DAY_MS);
-  if (query.to !== undefined) q.where('day', '<', query.to / DAY_MS);
-  const row = (await q.sum({ n: 'requests' }).first()) as { n: number | string | null } | undefined;
-  return Number(row?.n ?? 0);
+  return requestsInDays(db, query.from === undefined ? undefined : query.from / DAY_MS, query.to === undefined ? undefined : query.to / DAY_MS, technicianId);
 }
 
 export async function historyCount(db: Knex, query: HistoryQuery, onlyTechnicianId?: number): Promise<Pick<HistoryPage, 'total' | 'totalExact' | 'totalEstimated'>> {
@@ -100,7 +95,7 @@ export async function historyRows(db: Knex, query: HistoryQuery, onlyTechnicianI
   let stopped: Cursor | null = null;
   if (words && query.sort === 'created_at') {
     // In the history's own order the word index finds the page's tickets without reading every match, at a bounded cost.
-    const read = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 }, { dense: DENSE, maxExpansion: MAX_EXPANSION, budget, sortedUpTo: RANKED });
+    const read = await wordMatches(db, words, { ...wordFilters(query, onlyTechnicianId), order, cursor, limit: query.pageSize + 1 }, { budget });
     const byId = new Map(((await joinedTickets(db).whereIn('tickets.id', read.rows.map((r) => r.id))) as JoinedTicketRow[]).map((r) => [Number(r.id), r]));
     found = read.rows.map((r) => byId.get(r.id)).filter((r): r is JoinedTicketRow => r !== undefined);
     stopped = read.stoppedAt;

@@ -7,10 +7,10 @@
 // common (exact when they are all) — "more than" once the cap is reached, else
 // an estimate from the share that matched.
 import type { Knex } from 'knex';
-import { checkTickets, countUpTo, DENSE, planWords, RANKED, termSql, type WordReadOptions } from './word-search.ts';
+import { checkTickets, countUpTo, DENSE, periodSql, planWords, RANKED, termSql, type WordReadOptions } from './word-search.ts';
+import type { WordQuery } from './words.ts';
 
 const DAY_MS = 86_400_000;
-import type { WordQuery } from './words.ts';
 
 /** Rows of the driving word checked for a count. */
 export const COUNT_BUDGET = 2_000;
@@ -40,18 +40,16 @@ export async function wordCount(db: Knex, query: WordQuery, o: Omit<WordReadOpti
     // A common driving word (counted only up to its cap): the period's newest `budget` tickets, checked for every
     // word, stand for the period's tickets, whose number the daily rollups know.
     const q: Knex.QueryBuilder = db('tickets').select('id');
-    if (o.from !== undefined) q.where('created_at', '>=', o.from);
-    if (o.to !== undefined) q.where('created_at', '<', o.to);
+    for (const c of periodSql('created_at', o.from, o.to)) q.whereRaw(c.sql, c.bindings);
     const ids = ((await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(budget)) as { id: number | string }[]).map((r) => Number(r.id));
     const matched = (await checkTickets(db, plan.terms, o.filter)!(ids)).size;
     if (ids.length < budget) return matched < cap ? { total: matched, exact: true, estimated: false } : { total: cap, exact: false, estimated: false };
-    return { total: Math.max(matched, Math.round((matched * (await ticketsInPeriod(db, o.from, o.to))) / budget)), exact: false, estimated: true };
+    return { total: Math.max(matched, Math.round((matched * (await requestsInDays(db, o.from === undefined ? undefined : Math.floor(o.from / DAY_MS), o.to === undefined ? undefined : Math.ceil(o.to / DAY_MS)))) / budget)), exact: false, estimated: true };
   }
   // A rare driving word: its rows in the period (fewer than its cap), the newest `budget` of them checked.
-  const cond = termSql('word', plan.driver);
-  const range = [...(o.from !== undefined ? [{ sql: 'created_at >= ?', bindings: [o.from] }] : []), ...(o.to !== undefined ? [{ sql: 'created_at < ?', bindings: [o.to] }] : [])];
-  const where = [cond, ...range];
-  const rows = range.length ? await countInPeriod(db, cond, range, ranked) : driverRows;
+  const range = periodSql('created_at', o.from, o.to);
+  const where = [termSql('word', plan.driver), ...range];
+  const rows = range.length ? await countUpTo(db, plan.driver, ranked, range) : driverRows;
   const window = (await db('ticket_words')
     .whereRaw(where.map((c) => c.sql).join(' AND '), where.flatMap((c) => c.bindings))
     .orderBy('created_at', 'desc')
@@ -65,17 +63,12 @@ export async function wordCount(db: Knex, query: WordQuery, o: Omit<WordReadOpti
   return { total: Math.max(matched, Math.round((matched * rows) / window.length)), exact: false, estimated: true };
 }
 
-/** Tickets created in [from, to): the daily rollups' requests over the days it touches (an estimate's scale). */
-async function ticketsInPeriod(db: Knex, from: number | undefined, to: number | undefined): Promise<number> {
+/** Tickets created on the UTC days [fromDay, toDay) (by one technician), from the daily rollups. */
+export async function requestsInDays(db: Knex, fromDay: number | undefined, toDay: number | undefined, technicianId?: number): Promise<number> {
   const q = db('ticket_day_counts');
-  if (from !== undefined) q.where('day', '>=', Math.floor(from / DAY_MS));
-  if (to !== undefined) q.where('day', '<', Math.ceil(to / DAY_MS));
+  if (technicianId !== undefined) q.where('technician_id', technicianId);
+  if (fromDay !== undefined) q.where('day', '>=', fromDay);
+  if (toDay !== undefined) q.where('day', '<', toDay);
   const row = (await q.sum({ n: 'requests' }).first()) as { n: number | string | null } | undefined;
   return Number(row?.n ?? 0);
-}
-
-async function countInPeriod(db: Knex, cond: { sql: string; bindings: (string | number)[] }, range: { sql: string; bindings: number[] }[], cap: number): Promise<number> {
-  const where = [cond, ...range];
-  const row = (await db.from(db.raw(`(SELECT 1 AS x FROM ticket_words WHERE ${where.map((c) => c.sql).join(' AND ')} LIMIT ${cap}) c`, where.flatMap((c) => c.bindings))).count({ n: '*' }).first()) as { n: number | string };
-  return Number(row.n);
 }

@@ -24,8 +24,12 @@ export async function addTicketWords(db: Knex, ticketId: number, createdAt: numb
   for (let i = 0; i < words.length; i += 500) {
     for (const r of (await db('ticket_words').where({ ticket_id: ticketId }).whereIn('word', words.slice(i, i + 500)).select('word')) as { word: string }[]) have.add(r.word);
   }
-  const rows = words.filter((w) => !have.has(w)).sort().map((word) => ({ word, created_at: createdAt, ticket_id: ticketId }));
-  await insertPostings(db, rows);
+  await insertNew(db, ticketId, createdAt, words, have);
+}
+
+/** Inserts the ticket's rows for `words` it does not `have`, in key order. */
+function insertNew(db: Knex, ticketId: number, createdAt: number, words: Iterable<string>, have: ReadonlySet<string>): Promise<void> {
+  return insertPostings(db, [...words].filter((w) => !have.has(w)).sort().map((word) => ({ word, created_at: createdAt, ticket_id: ticketId })));
 }
 
 /** Makes a ticket's postings those of its texts now (after a text was replaced, as a resolution is). */
@@ -37,7 +41,5 @@ export async function reindexTicket(db: Knex, ticketId: number): Promise<void> {
   const have = ((await db('ticket_words').where({ ticket_id: ticketId }).select('word')) as { word: string }[]).map((r) => r.word);
   const gone = have.filter((w) => !wanted.has(w));
   for (let i = 0; i < gone.length; i += 500) await db('ticket_words').where({ ticket_id: ticketId }).whereIn('word', gone.slice(i, i + 500)).delete();
-  const haveSet = new Set(have);
-  const createdAt = Number(ticket.created_at);
-  await insertPostings(db, [...wanted].filter((w) => !haveSet.has(w)).sort().map((word) => ({ word, created_at: createdAt, ticket_id: ticketId })));
+  await insertNew(db, ticketId, Number(ticket.created_at), wanted, new Set(have));
 }

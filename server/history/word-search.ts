@@ -29,7 +29,7 @@ export interface Term {
   prefix: boolean;
 }
 
-interface Sql {
+export interface Sql {
   sql: string;
   bindings: (string | number)[];
 }
@@ -49,22 +49,16 @@ export function termSql(column: string, t: Term): Sql {
   return t.prefix ? { sql: `${column} >= ? AND ${column} < ?`, bindings: [t.word, pastPrefix(t.word)] } : { sql: `${column} = ?`, bindings: [t.word] };
 }
 
-/**
- * The ticket `idColumn` has the term's word: a probe on (ticket_id, word) for
- * each ticket read. A scalar subquery, not EXISTS: MariaDB turns an EXISTS
- * into a semi-join that first reads every row of the word (720,000 for the
- * commonest of a million tickets) before the page's few probes.
- */
-export function hasTerm(idColumn: string, t: Term, alias: string): Sql {
-  const cond = termSql(`${alias}.word`, t);
-  return { sql: `(SELECT 1 FROM ticket_words ${alias} WHERE ${alias}.ticket_id = ${idColumn} AND ${cond.sql} LIMIT 1) IS NOT NULL`, bindings: cond.bindings };
+/** How many rows the term's word(s) have (under `also`, conditions on ticket_words' columns), counted up to `cap`. */
+export async function countUpTo(db: Knex, t: Term, cap: number, also: readonly Sql[] = []): Promise<number> {
+  const where = [termSql('word', t), ...also];
+  const row = (await db.from(db.raw(`(SELECT 1 AS x FROM ticket_words WHERE ${where.map((c) => c.sql).join(' AND ')} LIMIT ${cap}) c`, where.flatMap((c) => c.bindings))).count({ n: '*' }).first()) as { n: number | string };
+  return Number(row.n);
 }
 
-/** How many tickets have the term's word(s), counted up to `cap`. */
-export async function countUpTo(db: Knex, t: Term, cap: number): Promise<number> {
-  const cond = termSql('word', t);
-  const row = (await db.from(db.raw(`(SELECT 1 AS x FROM ticket_words WHERE ${cond.sql} LIMIT ${cap}) c`, cond.bindings)).count({ n: '*' }).first()) as { n: number | string };
-  return Number(row.n);
+/** The period [from, to) as conditions on `column`. */
+export function periodSql(column: string, from: number | undefined, to: number | undefined): Sql[] {
+  return [...(from !== undefined ? [{ sql: `${column} >= ?`, bindings: [from] }] : []), ...(to !== undefined ? [{ sql: `${column} < ?`, bindings: [to] }] : [])];
 }
 
 /** The distinct words starting with `prefix`, up to `max` (one index seek each). */
@@ -117,8 +111,8 @@ export async function planWords(db: Knex, query: WordQuery, dense: number): Prom
  * Ticket ids in the history's order (created_at, id) whose words match, after the cursor, up to `limit`, reading at
  * most `budget` rows (server/history/word-walk.ts: `stoppedAt` says where a page cut short by it stopped).
  */
-export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits = { dense: DENSE, maxExpansion: MAX_EXPANSION, budget: WALK_BUDGET, sortedUpTo: RANKED }): Promise<WordRead> {
-  const { dense, maxExpansion, budget, sortedUpTo } = limits;
+export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions, limits: Partial<{ dense: number; maxExpansion: number; budget: number; sortedUpTo: number }> = {}): Promise<WordRead> {
+  const { dense = DENSE, maxExpansion = MAX_EXPANSION, budget = WALK_BUDGET, sortedUpTo = RANKED } = limits;
   const plan = await planWords(db, query, dense);
   if (!plan) return { rows: [], stoppedAt: null };
   const { driver, others, terms } = plan;
@@ -138,44 +132,41 @@ export async function wordMatches(db: Knex, query: WordQuery, o: WordReadOptions
 const hits = (rows: { id: number | string; createdAt: number | string }[]): Hit[] => rows.map((r) => ({ id: Number(r.id), createdAt: Number(r.createdAt) }));
 
 /** The driving word's rows (`d`) in order, in the period. */
-function wordRows(db: Knex, driver: Sql, o: WordReadOptions): Source {
-  return async (after, size) => {
-    const q: Knex.QueryBuilder = db({ d: 'ticket_words' }).whereRaw(driver.sql, driver.bindings).select({ id: 'd.ticket_id', createdAt: 'd.created_at' });
-    if (o.from !== undefined) q.where('d.created_at', '>=', o.from);
-    if (o.to !== undefined) q.where('d.created_at', '<', o.to);
-    if (after) wherePast(q, 'd.created_at', o.order, after, 'd.ticket_id');
-    return hits((await q.orderBy('d.created_at', o.order).orderBy('d.ticket_id', o.order).limit(size)) as { id: number | string; createdAt: number | string }[]);
-  };
-}
+const wordRows = (db: Knex, driver: Sql, o: WordReadOptions): Source => rowsInOrder(db, { d: 'ticket_words' }, 'd.ticket_id', 'd.created_at', o, driver);
 
 /** The tickets in order, in the period (for a prefix so common that the tickets themselves find a page soonest). */
-function ticketRows(db: Knex, o: WordReadOptions): Source {
+const ticketRows = (db: Knex, o: WordReadOptions): Source => rowsInOrder(db, 'tickets', 'tickets.id', 'tickets.created_at', o);
+
+/** `table`'s rows in the history's order (`time`, then `id`) after a cursor, in the period (and under `where`). */
+function rowsInOrder(db: Knex, table: string | Record<string, string>, id: string, time: string, o: WordReadOptions, where?: Sql): Source {
   return async (after, size) => {
-    const q: Knex.QueryBuilder = db('tickets').select({ id: 'tickets.id', createdAt: 'tickets.created_at' });
-    if (o.from !== undefined) q.where('tickets.created_at', '>=', o.from);
-    if (o.to !== undefined) q.where('tickets.created_at', '<', o.to);
-    if (after) wherePast(q, 'tickets.created_at', o.order, after, 'tickets.id');
-    return hits((await q.orderBy('tickets.created_at', o.order).orderBy('tickets.id', o.order).limit(size)) as { id: number | string; createdAt: number | string }[]);
+    const q: Knex.QueryBuilder = db(table).select({ id, createdAt: time });
+    if (where) q.whereRaw(where.sql, where.bindings);
+    for (const c of periodSql(time, o.from, o.to)) q.whereRaw(c.sql, c.bindings);
+    if (after) wherePast(q, time, o.order, after, id);
+    return hits((await q.orderBy(time, o.order).orderBy(id, o.order).limit(size)) as { id: number | string; createdAt: number | string }[]);
   };
 }
 
 /**
  * Which of a window's tickets have every one of `terms` and pass the history's other filters: a query per word on
- * (ticket_id, word) — point reads, no subquery per ticket — and one on the tickets for the filters, at once.
+ * (ticket_id, word) — point reads, no subquery per ticket — and one on the tickets for the filters, SEARCH_PARALLEL at once.
  */
 export function checkTickets(db: Knex, terms: Term[], filter: WordReadOptions['filter']): Check {
   return async (ids) => {
     if (!ids.length) return new Set();
-    const reads: Promise<{ id: number | string }[]>[] = terms.map((t) => {
+    const reads: (() => Promise<{ id: number | string }[]>)[] = terms.map((t) => () => {
       const cond = termSql('word', t);
       return db('ticket_words').distinct({ id: 'ticket_id' }).whereIn('ticket_id', ids).whereRaw(cond.sql, cond.bindings) as Promise<{ id: number | string }[]>;
     });
     if (filter) {
-      const q: Knex.QueryBuilder = db('tickets').whereIn('tickets.id', ids).select('tickets.id');
-      filter(q);
-      reads.push(q as Promise<{ id: number | string }[]>);
+      reads.push(() => {
+        const q: Knex.QueryBuilder = db('tickets').whereIn('tickets.id', ids).select('tickets.id');
+        filter(q);
+        return q as Promise<{ id: number | string }[]>;
+      });
     }
-    const sets = (await Promise.all(reads)).map((rows) => new Set(rows.map((r) => Number(r.id))));
+    const sets = (await mapLimited(reads, SEARCH_PARALLEL, (read) => read())).map((rows) => new Set(rows.map((r) => Number(r.id))));
     return new Set(ids.filter((id) => sets.every((set) => set.has(id))));
   };
 }
